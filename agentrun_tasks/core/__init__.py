@@ -1,0 +1,1 @@
+"""Pure core of agentrun-tasks: no invoke, no subprocess, no network."""

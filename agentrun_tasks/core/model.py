@@ -1,0 +1,106 @@
+"""Typed, validated view of one environment (``envs/<name>.yaml``).
+
+:mod:`agentrun_tasks.core.config` builds these from YAML (or from an imported ``s.yaml``);
+everything downstream reads only these frozen values. ``agent`` keeps the Serverless Devs
+``props.agent`` field names (camelCase) as a plain mapping, so it round-trips to the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Gate thresholds for one canary step. ``None`` switches a metric off."""
+
+    min_requests: int = 20
+    inconclusive: str = "extend"  # extend | fail: what too few requests means
+    max_error_rate: float | None = 0.05  # absolute, 0..1
+    max_error_rate_increase: float | None = 0.02  # candidate minus stable, 0..1
+    max_p50_ms: float | None = None
+    max_p90_ms: float | None = None
+    max_p99_ms: float | None = 2000.0
+    max_latency_increase_ms: float | None = 200.0  # p50 candidate minus stable
+    confidence: float = 0.95  # of the candidate-vs-stable statistical tests
+    probe_rate: float = 5.0  # synthetic requests per second per side
+
+
+@dataclass(frozen=True)
+class ReleaseConfig:
+    strategy: str = "canary"  # canary | blue-green | direct
+    endpoint: str = "prod"  # the endpoint users call
+    steps: tuple[float, ...] = (0.05, 0.25, 0.5, 1.0)
+    interval: float = 60.0  # seconds of analysis per step
+    max_extensions: int = 3  # inconclusive steps extended at most this many times
+    lock_ttl: float = 1800.0
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """The post-deploy check: a real chat-completion request against the endpoint."""
+
+    path: str = "/openai/v1/chat/completions"
+    model: str = "agent"
+    prompt: str = "ping"
+    timeout: float = 120.0  # total seconds until healthy
+    interval: float = 1.0
+    expect_status: int = 200
+
+
+@dataclass(frozen=True)
+class CredentialsConfig:
+    profile: str = "default"  # keyring entry and env-var suffix (ALIYUN_ACCESS_KEY_ID_<PROFILE>)
+    account_id: str | None = None
+    ram_user: str | None = None  # the RAM user whose keys rotate-keys rotates
+    allow_dotenv: bool = True  # production sets this false
+    sinks: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class ProtectConfig:
+    branches: tuple[str, ...] = ()  # fnmatch patterns; empty = any branch
+    confirm: bool = False  # ask on a terminal unless --yes
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    channels: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    """One deployment target."""
+
+    name: str
+    path: Path  # the env file it came from
+    region: str
+    driver: str  # openapi | serverless-devs
+    agent: Mapping[str, Any]  # Serverless Devs props.agent fields
+    control_endpoint: str | None = None  # host[:port]; None = agentrun.<region>.aliyuncs.com
+    protocol: str = "https"
+    emulator: bool = False  # True: the embedded local AgentRun (envs/local.yaml)
+    inline_zip_limit: int = 20 * 1024 * 1024  # bytes; above it code goes through OSS
+    deploy_timeout: float = 900.0
+    retry: Mapping[str, Any] = field(default_factory=dict)  # RetryPolicy fields
+    credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
+    protect: ProtectConfig = field(default_factory=ProtectConfig)
+    release: ReleaseConfig = field(default_factory=ReleaseConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
+
+    @property
+    def agent_name(self) -> str:
+        return self.agent["name"]
+
+    @property
+    def project_root(self) -> Path:
+        """The directory holding ``envs/``: relative paths in the env file resolve from here."""
+        return self.path.parent.parent
+
+    @property
+    def code_dir(self) -> Path:
+        return (self.project_root / self.agent.get("code", {}).get("src", "code")).resolve()

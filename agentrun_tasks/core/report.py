@@ -1,0 +1,260 @@
+"""The one output path: every line a task prints goes through :class:`Reporter`, which redacts
+registered secrets, speaks the CI platform's dialect (masks, outputs, summaries) and shows
+progress for waits (a live line on a terminal, one line per state change in CI logs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
+
+from . import secrets
+
+
+class Dialect:
+    """How one CI platform takes masks, step outputs and summaries. The base does nothing."""
+
+    name = "local"
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+
+    def mask_line(self, value: str) -> str | None:
+        return None
+
+    def write_output(self, name: str, value: str) -> bool:
+        path = self.environ.get("AGENTRUN_OUTPUT_FILE")
+        if not path:
+            return False
+        _append(path, f"{name}={value}\n")
+        return True
+
+    def write_summary(self, markdown: str) -> bool:
+        return False
+
+
+class GitHubDialect(Dialect):
+    name = "github"
+
+    def mask_line(self, value: str) -> str | None:
+        # ::add-mask:: takes one line; a multi-line secret is masked line by line.
+        return "\n".join(f"::add-mask::{line}" for line in value.splitlines() if line)
+
+    def write_output(self, name: str, value: str) -> bool:
+        path = self.environ.get("GITHUB_OUTPUT")
+        if not path:
+            return super().write_output(name, value)
+        _append(path, f"{name}={value}\n")
+        return True
+
+    def write_summary(self, markdown: str) -> bool:
+        path = self.environ.get("GITHUB_STEP_SUMMARY")
+        if not path:
+            return False
+        _append(path, markdown.rstrip("\n") + "\n")
+        return True
+
+
+class GitLabDialect(Dialect):
+    """GitLab has no runtime mask: outputs go to a dotenv report (``artifacts:reports:dotenv``)."""
+
+    name = "gitlab"
+
+    def write_output(self, name: str, value: str) -> bool:
+        path = self.environ.get("AGENTRUN_OUTPUT_FILE", "agentrun.env")
+        _append(path, f"{name.upper()}={value}\n")
+        return True
+
+
+class AzureDialect(Dialect):
+    name = "azure"
+
+    def mask_line(self, value: str) -> str | None:
+        return f"##vso[task.setsecret]{value}"
+
+    def write_output(self, name: str, value: str) -> bool:
+        print(f"##vso[task.setvariable variable={name};isoutput=true]{value}", file=sys.stdout)
+        return True
+
+
+class BitbucketDialect(Dialect):
+    name = "bitbucket"
+
+    def write_output(self, name: str, value: str) -> bool:
+        path = self.environ.get("BITBUCKET_PIPELINES_VARIABLES_PATH")
+        if not path:
+            return super().write_output(name, value)
+        _append(path, f"{name.upper()}={value}\n")
+        return True
+
+
+class CircleDialect(Dialect):
+    name = "circleci"
+
+    def write_output(self, name: str, value: str) -> bool:
+        path = self.environ.get("BASH_ENV")
+        if not path:
+            return super().write_output(name, value)
+        _append(path, f"export {name.upper()}={json.dumps(value)}\n")
+        return True
+
+
+_DIALECTS = {d.name: d for d in (GitHubDialect, GitLabDialect, AzureDialect, BitbucketDialect, CircleDialect)}
+
+
+def dialect_for(platform: str, environ: Mapping[str, str] | None = None) -> Dialect:
+    """The dialect of a platform name as :mod:`agentrun_tasks.core.cienv` reports it."""
+    environ = os.environ if environ is None else environ
+    return _DIALECTS.get(platform, Dialect)(environ)
+
+
+def _append(path: str, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(secrets.redact(text))
+
+
+class Reporter:
+    """Redacting, dialect-aware output for one task run.
+
+    Human text goes to ``out``; with ``json_mode`` only the final JSON document goes to ``out``
+    and progress goes to ``err`` so that ``--json`` output stays parseable.
+    """
+
+    def __init__(
+        self,
+        *,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+        json_mode: bool = False,
+        dialect: Dialect | None = None,
+        interactive: bool | None = None,
+    ) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.json_mode = json_mode
+        self.dialect = dialect or Dialect(os.environ)
+        stream = self.err if json_mode else self.out
+        self.interactive = stream.isatty() if interactive is None else interactive
+        self._lock = threading.Lock()
+        secrets.on_register(self._mask)
+
+    # -- low level -------------------------------------------------------------------------
+    def _write(self, stream: TextIO, text: str) -> None:
+        with self._lock:
+            stream.write(secrets.redact(text))
+            stream.flush()
+
+    def _mask(self, value: str) -> None:
+        line = self.dialect.mask_line(value)
+        if line:
+            # The mask command must itself carry the value; it is the one write not redacted.
+            with self._lock:
+                self.out.write(line + "\n")
+                self.out.flush()
+
+    @property
+    def _human(self) -> TextIO:
+        return self.err if self.json_mode else self.out
+
+    # -- human output ----------------------------------------------------------------------
+    def line(self, text: str = "") -> None:
+        """One line of human output (goes to stderr under ``--json``)."""
+        self._write(self._human, text + "\n")
+
+    def warn(self, text: str) -> None:
+        self._write(self.err, f"warning: {text}\n")
+
+    def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        self.line(format_table(headers, rows))
+
+    # -- machine output --------------------------------------------------------------------
+    def result(self, data: Any, human: Callable[["Reporter", Any], None] | None = None) -> None:
+        """The task's result: JSON under ``--json``, else ``human(self, data)`` or key: value lines."""
+        if self.json_mode:
+            self._write(self.out, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+        elif human is not None:
+            human(self, data)
+        elif isinstance(data, Mapping):
+            width = max((len(str(k)) for k in data), default=0)
+            for key, value in data.items():
+                self.line(f"{str(key).ljust(width)}  {value}")
+        else:
+            self.line(str(data))
+
+    def output(self, name: str, value: str) -> None:
+        """Hand a value to later CI steps (GITHUB_OUTPUT, dotenv report, ...). Never a secret."""
+        self.dialect.write_output(name, str(value))
+
+    def summary(self, markdown: str) -> None:
+        self.dialect.write_summary(markdown)
+
+    # -- progress --------------------------------------------------------------------------
+    @contextmanager
+    def progress(self, label: str):
+        """Show a wait: a ticking line on a terminal, a line per state change otherwise.
+
+        Yields a callable ``update(state)``; repeated states are printed once.
+        """
+        tracker = _Progress(self, label)
+        tracker.start()
+        try:
+            yield tracker.update
+        finally:
+            tracker.stop()
+
+
+class _Progress:
+    def __init__(self, reporter: Reporter, label: str) -> None:
+        self.reporter = reporter
+        self.label = label
+        self.state = "waiting"
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.reporter.interactive:
+            self._thread = threading.Thread(target=self._tick, daemon=True)
+            self._thread.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(1.0):
+            self._render("\r")
+
+    def _render(self, prefix: str) -> None:
+        elapsed = time.monotonic() - self.started
+        self.reporter._write(self.reporter._human, f"{prefix}{self.label}: {self.state} ({elapsed:.0f}s)\033[K")
+
+    def update(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        if self.reporter.interactive:
+            self._render("\r")
+        else:
+            elapsed = time.monotonic() - self.started
+            self.reporter.line(f"{self.label}: {state} ({elapsed:.1f}s)")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._render("\r")
+            self.reporter._write(self.reporter._human, "\n")
+
+
+def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain aligned text table."""
+    rows = [[str(c) for c in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+    fmt = "  ".join("{:<%d}" % w for w in widths)
+    lines = [fmt.format(*headers).rstrip(), fmt.format(*("-" * w for w in widths)).rstrip()]
+    lines += [fmt.format(*row).rstrip() for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,98 @@
+"""What every task shares: turning library errors into exit codes, and opening a session
+(project root, CI context, environment, protection, reporter). No business logic here."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from invoke.exceptions import Exit
+
+from ..core import secrets
+from ..core.errors import AgentrunTasksError, ConfigError
+from ..core.report import Reporter, dialect_for
+
+
+def cli_errors(fn):
+    """Convert library errors into ``Exit(message, code)``: one paragraph, no traceback.
+
+    Place it *under* ``@task`` so invoke still sees the task's signature. An unexpected
+    exception is a bug (exit 1): its traceback is printed, redacted.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except AgentrunTasksError as exc:
+            raise Exit(secrets.redact(f"error: {exc}"), code=exc.exit_code) from None
+        except KeyboardInterrupt:
+            raise Exit("interrupted", code=130) from None
+        except Exit:
+            raise
+        except Exception:  # a bug: show where, but never a secret
+            sys.stderr.write(secrets.redact(traceback.format_exc()))
+            raise Exit("error: unexpected failure (a bug in agentrun-tasks); details above", code=1) from None
+
+    return wrapper
+
+
+def project_root(c=None) -> Path:
+    """``agentrun.root`` from invoke config, else the nearest directory above cwd holding ``envs/``."""
+    configured = None
+    if c is not None:
+        configured = (c.config.get("agentrun") or {}).get("root")
+    if configured:
+        return Path(configured).resolve()
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "envs").is_dir():
+            return candidate
+    return here
+
+
+@dataclass
+class Session:
+    """Everything a task needs after its flags are parsed."""
+
+    root: Path
+    env: "EnvConfig"  # noqa: F821 - imported lazily
+    ci: "CIContext"  # noqa: F821
+    reporter: Reporter
+    environ: dict
+
+
+def open_session(c, env: str | None, *, json: bool = False, mutating: bool = False, yes: bool = False) -> Session:
+    """Detect CI, choose and load the environment, enforce protection for mutating tasks."""
+    from ..core import cienv, config, protect
+
+    environ = dict(os.environ)
+    root = project_root(c)
+    ci = cienv.detect(environ, cwd=root)
+    reporter = Reporter(json_mode=json, dialect=dialect_for(ci.platform, environ))
+    branch_map = (c.config.get("agentrun") or {}).get("branch_map") if c is not None else None
+    name, _reason = cienv.choose_env(ci, explicit=env, branch_map=branch_map)
+    cfg = config.load_env(name, root=root, environ=environ)
+    if mutating:
+        protect.check(cfg, ci)
+        if protect.needs_confirmation(cfg, ci, yes=yes):
+            _confirm(reporter, f"Change environment '{cfg.name}' (agent {cfg.agent_name}, region {cfg.region})?")
+    return Session(root=root, env=cfg, ci=ci, reporter=reporter, environ=environ)
+
+
+def _confirm(reporter: Reporter, question: str) -> None:
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{question} Refusing to ask without a terminal: pass --yes to confirm.")
+    reporter.line(f"{question} [y/N] ")
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise ConfigError("not confirmed; nothing was changed.")
+
+
+ENV_HELP = "environment name (envs/<name>.yaml); default: 'local' on a laptop, the branch's environment in CI"
+JSON_HELP = "print one JSON document instead of text"
+YES_HELP = "do not ask for confirmation"
