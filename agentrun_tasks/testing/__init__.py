@@ -1,0 +1,1 @@
+"""Test helpers shipped with the library, for this project's tests and for its users'."""
