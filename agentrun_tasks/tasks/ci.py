@@ -1,0 +1,5 @@
+"""Tasks of the `ci` namespace (being written)."""
+
+from invoke import Collection
+
+ns = Collection("ci")

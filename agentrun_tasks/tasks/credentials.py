@@ -1,0 +1,5 @@
+"""Tasks of the `credentials` namespace (being written)."""
+
+from invoke import Collection
+
+ns = Collection("credentials")

@@ -1,0 +1,5 @@
+"""Tasks of the `local` namespace (being written)."""
+
+from invoke import Collection
+
+ns = Collection("local")
