@@ -64,3 +64,7 @@ EXIT_CODES = {
     6: "timed out",
     7: "busy: another deploy or rotation holds the environment",
 }
+
+
+class NotFoundError(ConfigError):
+    """A runtime, version or endpoint named by the user does not exist (bad input: exit 2)."""

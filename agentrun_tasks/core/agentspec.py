@@ -1,0 +1,76 @@
+"""Translate a Serverless Devs ``props.agent`` block into the AgentRun API's runtime input.
+
+The field mapping follows the devsapp agentrun component (``normalizeAgentConfig``), so an
+agent imported from an existing ``s.yaml`` deploys the same runtime the component would.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+_PASS_THROUGH = {
+    "description": "description",
+    "cpu": "cpu",
+    "memory": "memory",
+    "diskSize": "diskSize",
+    "port": "port",
+    "instanceConcurrency": "sessionConcurrencyLimitPerInstance",
+    "sessionIdleTimeoutSeconds": "sessionIdleTimeoutSeconds",
+    "enableSessionIsolation": "enableSessionIsolation",
+    "disableSessionAffinity": "disableSessionAffinity",
+    "environmentVariables": "environmentVariables",
+    "credentialName": "credentialName",
+    "healthCheckConfiguration": "healthCheckConfiguration",
+    "ossMountConfig": "ossMountConfig",
+    "nasConfig": "nasConfig",
+    "protocolConfiguration": "protocolConfiguration",
+    "armsConfiguration": "armsConfiguration",
+    "workspace": "workspaceId",
+}
+
+DEFAULTS = {"cpu": 1, "memory": 2048, "port": 8000, "diskSize": 512}
+
+
+def runtime_input(agent: Mapping[str, Any], *, account_id: str | None, code: Mapping[str, Any] | None) -> dict:
+    """The ``CreateAgentRuntimeInput`` / ``UpdateAgentRuntimeInput`` wire dict for ``agent``.
+
+    ``code`` is the ``codeConfiguration`` of the package to deploy (zipFile or OSS object plus
+    checksum); ``None`` for container agents.
+    """
+    body: dict[str, Any] = {"agentRuntimeName": agent["name"]}
+    for key, wire in _PASS_THROUGH.items():
+        value = agent.get(key, DEFAULTS.get(key))
+        if value is not None:
+            body[wire] = value
+    if "customContainerConfig" in agent:
+        body["artifactType"] = "Container"
+        body["containerConfiguration"] = dict(agent["customContainerConfig"])
+    else:
+        body["artifactType"] = "Code"
+        source = agent.get("code") or {}
+        config = {"language": source.get("language"), "command": list(source.get("command") or [])}
+        config.update(code or {})
+        body["codeConfiguration"] = {k: v for k, v in config.items() if v not in (None, [])}
+    body["networkConfiguration"] = network_configuration(agent)
+    role = agent.get("role")
+    if role:
+        body["executionRoleArn"] = role if role.startswith("acs:") else f"acs:ram::{account_id}:role/{role}"
+    log = agent.get("logConfig")
+    if isinstance(log, Mapping):
+        body["logConfiguration"] = {"project": log.get("project"), "logstore": log.get("logstore")}
+    return body
+
+
+def network_configuration(agent: Mapping[str, Any]) -> dict:
+    """VPC plus ``internetAccess`` decide the network mode, as the component does."""
+    vpc = agent.get("vpcConfig")
+    internet = agent.get("internetAccess", True) is not False
+    if not vpc:
+        return {"networkMode": "PUBLIC" if internet else "PRIVATE"}
+    switches = vpc.get("vSwitchIds")
+    return {
+        "networkMode": "PUBLIC_AND_PRIVATE" if internet else "PRIVATE",
+        "vpcId": vpc.get("vpcId"),
+        "vswitchIds": [switches] if isinstance(switches, str) else list(switches or []),
+        "securityGroupId": vpc.get("securityGroupId"),
+    }

@@ -1,0 +1,1 @@
+"""Adapters to the AgentRun control plane. ``openapi`` speaks to it through the official SDK."""
