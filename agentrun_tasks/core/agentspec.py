@@ -74,3 +74,29 @@ def network_configuration(agent: Mapping[str, Any]) -> dict:
         "vswitchIds": [switches] if isinstance(switches, str) else list(switches or []),
         "securityGroupId": vpc.get("securityGroupId"),
     }
+
+
+def needs_update(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
+    """Fields of ``wanted`` whose live value differs (the code is compared by its checksum).
+
+    An empty list means the runtime already is what we would deploy, so a rerun after a crash
+    converges without touching it. A false "changed" only costs a redundant update.
+    """
+    changed = []
+    for key, value in wanted.items():
+        if key == "codeConfiguration":
+            live_code = live.get(key) or {}
+            want = {k: v for k, v in value.items() if k not in ("zipFile", "ossBucketName", "ossObjectName")}
+            if any(str(live_code.get(k)) != str(v) for k, v in want.items()):
+                changed.append(key)
+        elif not _same(live.get(key), value):
+            changed.append(key)
+    return changed
+
+
+def _same(live: Any, wanted: Any) -> bool:
+    if isinstance(wanted, Mapping):
+        return isinstance(live, Mapping) and all(_same(live.get(k), v) for k, v in wanted.items())
+    if isinstance(wanted, (int, float)) and isinstance(live, (int, float)) and not isinstance(wanted, bool):
+        return float(live) == float(wanted)
+    return live == wanted

@@ -66,8 +66,13 @@ class Session:
     environ: dict
 
 
-def open_session(c, env: str | None, *, json: bool = False, mutating: bool = False, yes: bool = False) -> Session:
-    """Detect CI, choose and load the environment, enforce protection for mutating tasks."""
+def open_session(c, env: str | None, *, json: bool = False, mutating: bool = False, yes: bool = False,
+                 destructive: str | None = None) -> Session:
+    """Detect CI, choose and load the environment, enforce protection for mutating tasks.
+
+    ``destructive`` is a question that must be confirmed (``--yes`` in CI) whatever the env's
+    ``protect.confirm`` says: deleting a runtime always asks.
+    """
     from ..core import cienv, config, protect
 
     environ = dict(os.environ)
@@ -79,7 +84,9 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
     cfg = config.load_env(name, root=root, environ=environ)
     if mutating:
         protect.check(cfg, ci)
-        if protect.needs_confirmation(cfg, ci, yes=yes):
+        if destructive and not yes:
+            _confirm(reporter, destructive.format(env=cfg))
+        elif protect.needs_confirmation(cfg, ci, yes=yes):
             _confirm(reporter, f"Change environment '{cfg.name}' (agent {cfg.agent_name}, region {cfg.region})?")
     return Session(root=root, env=cfg, ci=ci, reporter=reporter, environ=environ)
 

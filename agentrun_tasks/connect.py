@@ -1,0 +1,31 @@
+"""Open the control plane for a session: credentials plus where to call.
+
+The only difference between a laptop rehearsal and production is here, in data: the local
+environment starts the embedded emulator and points the same driver at it over http.
+"""
+
+from __future__ import annotations
+
+from .core.retry import RetryPolicy
+from .drivers.openapi import Connection, OpenApiDriver
+
+
+def control_plane(session) -> OpenApiDriver:
+    """An :class:`OpenApiDriver` for ``session.env`` (starting the emulator when it is the target)."""
+    from .core import credentials
+
+    env = session.env
+    if env.emulator:
+        from .emulator.lifecycle import ensure_running
+
+        info = ensure_running(session.root)
+        endpoint = sts = f"127.0.0.1:{info.port}"
+        protocol = "http"
+    else:
+        endpoint = env.control_endpoint or f"agentrun.{env.region}.aliyuncs.com"
+        sts = None
+        protocol = env.protocol
+    creds = credentials.resolve(env, environ=session.environ, root=session.root)
+    policy = RetryPolicy(**dict(env.retry)) if env.retry else RetryPolicy()
+    return OpenApiDriver(Connection(endpoint=endpoint, protocol=protocol, region=env.region,
+                                    credentials=creds, sts_endpoint=sts), policy)

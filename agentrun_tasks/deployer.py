@@ -1,0 +1,140 @@
+"""The main job: put the built package on the runtime, wait until READY, check health.
+
+Every step reads live state first, so a deploy killed at any line and rerun converges: an
+unchanged runtime is not updated again, a missing endpoint is created, a busy runtime is
+either waited for (``--wait``) or reported as busy (exit 7).
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass, field
+
+from . import health
+from .core.agentspec import needs_update, runtime_input
+from .core.errors import BusyError, ConfigError, GateFailed, ResourceFailedError, WaitTimeoutError
+from .core.model import EnvConfig
+from .core.report import Reporter
+from .drivers.models import READY, Endpoint, Runtime
+
+
+@dataclass
+class DeployResult:
+    runtime: Runtime
+    endpoint: Endpoint
+    action: str  # created | updated | unchanged
+    health: health.HealthResult
+    timings: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"runtime": self.runtime.to_dict(), "endpoint": self.endpoint.to_dict(), "url": self.endpoint.url,
+                "action": self.action, "health": self.health.to_dict(),
+                "timings": {k: round(v, 3) for k, v in self.timings.items()}}
+
+
+def code_configuration(artifact, env: EnvConfig) -> dict:
+    """Inline the zip when it is small enough; larger packages need an OSS bucket."""
+    if artifact.size > env.inline_zip_limit:
+        raise ConfigError(
+            f"the package is {artifact.size} bytes, above inline_zip_limit ({env.inline_zip_limit} bytes) in "
+            f"{env.path}. Shrink the package (.agentrunignore) or raise inline_zip_limit; uploading through OSS "
+            "is not supported by this version."
+        )
+    data = artifact.path.read_bytes()
+    return {"zipFile": base64.b64encode(data).decode("ascii"), "checksum": str(artifact.crc64)}
+
+
+def wait_ready(driver, runtime: Runtime, *, timeout: float, reporter: Reporter, clock=time.monotonic,
+               sleep=time.sleep) -> Runtime:
+    """Poll until READY with growing intervals; a *_FAILED state is exit 5, the deadline exit 6."""
+    deadline = clock() + timeout
+    delay = 0.25
+    with reporter.progress(f"runtime {runtime.name}") as update:
+        while True:
+            update(runtime.status)
+            if runtime.status == READY:
+                return runtime
+            if runtime.failed:
+                raise ResourceFailedError(
+                    f"runtime {runtime.name} is {runtime.status}: {runtime.status_reason or 'no reason given'}")
+            if clock() + delay > deadline:
+                raise WaitTimeoutError(
+                    f"runtime {runtime.name} is still {runtime.status} after {timeout:.0f}s "
+                    f"(deploy_timeout in {runtime.name!r}'s env file); it may still finish: rerun with --wait.")
+            sleep(delay)
+            delay = min(delay * 1.6, 5.0)
+            runtime = driver.get_runtime(runtime.id)
+
+
+def health_endpoint(driver, runtime: Runtime, env: EnvConfig) -> Endpoint:
+    """The endpoint that serves the code just deployed (LATEST).
+
+    The environment's endpoint is created on the first deploy, pointing at LATEST. Once a
+    release has pinned it to a published version, deploy leaves it alone and checks LATEST
+    through ``<endpoint>-latest`` instead, so deploying never moves production traffic.
+    """
+    name = env.release.endpoint
+    endpoint = driver.find_endpoint(runtime.id, name)
+    if endpoint is None:
+        return driver.put_endpoint(runtime.id, name, target_version="LATEST",
+                                   description="created by agentrun-tasks deploy")
+    if endpoint.target_version == "LATEST" and not endpoint.weights:
+        return endpoint
+    latest = driver.find_endpoint(runtime.id, f"{name}-latest")
+    if latest is not None and latest.target_version == "LATEST" and not latest.weights:
+        return latest
+    return driver.put_endpoint(runtime.id, f"{name}-latest", target_version="LATEST",
+                               description="LATEST code, for health checks before a release")
+
+
+def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: str | None,
+           wait: bool = False, clock=time.monotonic) -> DeployResult:
+    """Create or update the runtime from ``artifact``, wait for READY, health-check it."""
+    timings: dict[str, float] = {}
+    started = clock()
+    runtime = driver.find_runtime(env.agent_name)
+    if runtime is not None and runtime.busy:
+        if not wait:
+            raise BusyError(
+                f"runtime {runtime.name} is {runtime.status}: another deploy is running. Wait for it with "
+                "`invoke deploy --wait`, or check it with `invoke info`.")
+        reporter.line(f"runtime {runtime.name} is {runtime.status}; waiting for the other deploy to finish")
+        runtime = _settle(driver, runtime, env, reporter)
+    spec = runtime_input(env.agent, account_id=account_id, code=code_configuration(artifact, env))
+    if runtime is None:
+        reporter.line(f"creating runtime {env.agent_name}")
+        runtime, action = driver.create_runtime(spec), "created"
+    else:
+        changed = needs_update(runtime.raw, spec)
+        if not changed and runtime.status == READY:
+            action = "unchanged"
+            reporter.line(f"runtime {runtime.name} already runs this package and configuration")
+        else:
+            reporter.line(f"updating runtime {runtime.name} ({', '.join(changed) or 'recovering from ' + runtime.status})")
+            runtime, action = driver.update_runtime(runtime.id, spec), "updated"
+    timings["submit"] = clock() - started
+    mark = clock()
+    runtime = wait_ready(driver, runtime, timeout=env.deploy_timeout, reporter=reporter)
+    timings["ready"] = clock() - mark
+    endpoint = health_endpoint(driver, runtime, env)
+    mark = clock()
+    with reporter.progress(f"health check {endpoint.name}") as update:
+        result = health.check(endpoint.url, env.health,
+                               on_attempt=lambda n, status: update(f"attempt {n}: {status or 'no answer'}"))
+    timings["health"] = clock() - mark
+    timings["total"] = clock() - started
+    if not result.ok:
+        raise GateFailed(
+            f"health check of {endpoint.url}{env.health.path} failed after {result.attempts} attempts in "
+            f"{result.seconds:.0f}s: last status {result.status}, {result.detail}. The runtime is deployed but "
+            "does not answer correctly; nothing was promoted.")
+    return DeployResult(runtime, endpoint, action, result, timings)
+
+
+def _settle(driver, runtime: Runtime, env: EnvConfig, reporter: Reporter) -> Runtime:
+    """Wait out another deploy; its failure is not ours, we deploy over it."""
+    try:
+        return wait_ready(driver, runtime, timeout=env.deploy_timeout, reporter=reporter)
+    except ResourceFailedError:
+        return driver.get_runtime(runtime.id)

@@ -1,0 +1,105 @@
+"""Top-level tasks of the main job: ``deploy``, ``info``, ``remove``."""
+
+from __future__ import annotations
+
+from invoke import Collection, task
+
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_session
+
+
+@task(help={"env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,
+            "force": "rebuild the package even when its inputs are unchanged",
+            "wait": "if another deploy is running, wait for it instead of exiting 7"})
+@cli_errors
+def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
+    """Build, deploy, wait until READY, health-check; print the endpoint URL.
+
+    Builds the package (skipped when its inputs are unchanged), creates or updates the runtime
+    named in envs/<env>.yaml, waits for READY, then sends a real chat-completion request to the
+    environment's endpoint until it answers. The URL also goes to the CI platform's outputs
+    (GITHUB_OUTPUT, GitLab dotenv report, ...). Exit codes: 2 bad input, 3 credentials,
+    4 health check failed, 5 platform failure, 6 timeout, 7 another deploy is running.
+    """
+    from ..builder import build_artifact
+    from ..connect import control_plane
+    from ..deployer import deploy as run_deploy
+
+    session = open_session(c, env, json=json, mutating=True, yes=yes)
+    reporter = session.reporter
+    driver = control_plane(session)
+    artifact = build_artifact(session.env, root=session.root, force=force, reporter=reporter)
+    result = run_deploy(driver, session.env, artifact, reporter, wait=wait,
+                        account_id=driver.connection.credentials.account_id)
+    reporter.output("endpoint_url", result.endpoint.url)
+    reporter.output("runtime_id", result.runtime.id)
+    data = result.to_dict()
+    data["artifact"] = {"path": str(artifact.path), "sha256": artifact.sha256, "reused": artifact.reused}
+    data["timings"]["build"] = round(artifact.seconds, 3)
+    reporter.summary(f"### Deployed `{session.env.agent_name}` to `{session.env.name}`\n\n"
+                     f"Endpoint: {result.endpoint.url}\n")
+    reporter.result(data, _show_deploy)
+
+
+def _show_deploy(reporter, data):
+    t = data["timings"]
+    reporter.line(f"runtime   {data['runtime']['name']} ({data['runtime']['id']}) {data['action']}, "
+                  f"{data['runtime']['status']}")
+    reporter.line(f"health    HTTP {data['health']['status']} in {data['health']['latency_ms']} ms "
+                  f"after {data['health']['attempts']} attempt(s)")
+    reporter.line(f"timings   build {t['build']}s, submit {t['submit']}s, ready {t['ready']}s, "
+                  f"health {t['health']}s")
+    reporter.line(f"endpoint  {data['url']}")
+
+
+@task(help={"env": ENV_HELP, "json": JSON_HELP})
+@cli_errors
+def info(c, env=None, json=False):
+    """Show the runtime, its versions and endpoints (with traffic split)."""
+    from ..connect import control_plane
+
+    session = open_session(c, env, json=json)
+    driver = control_plane(session)
+    runtime = driver.require_runtime(session.env.agent_name)
+    data = {"runtime": runtime.to_dict(),
+            "versions": [v.to_dict() for v in driver.list_versions(runtime.id)],
+            "endpoints": [e.to_dict() for e in driver.list_endpoints(runtime.id)]}
+    session.reporter.result(data, _show_info)
+
+
+def _show_info(reporter, data):
+    r = data["runtime"]
+    reporter.line(f"runtime {r['name']} ({r['id']}): {r['status']} {r['statusReason']}".rstrip())
+    reporter.line(f"versions: {', '.join(v['version'] for v in data['versions']) or 'none published'}")
+    reporter.table(["endpoint", "traffic", "url"],
+                   [[e["name"], _traffic(e["traffic"]), e["url"]] for e in data["endpoints"]])
+
+
+def _traffic(shares: dict) -> str:
+    return ", ".join(f"{v}: {w:.0%}" for v, w in sorted(shares.items()))
+
+
+@task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})
+@cli_errors
+def remove(c, env=None, yes=False, json=False):
+    """Delete the environment's runtime and its endpoints (asks first unless --yes).
+
+    Used to tear down a preview environment when its branch merges. Removing a runtime that
+    does not exist succeeds, so the task can be rerun.
+    """
+    from ..connect import control_plane
+
+    session = open_session(c, env, json=json, mutating=True, yes=yes,
+                           destructive="Delete runtime {env.agent_name} of '{env.name}' and all its endpoints?")
+    driver = control_plane(session)
+    runtime = driver.find_runtime(session.env.agent_name)
+    removed = []
+    if runtime is not None:
+        for endpoint in driver.list_endpoints(runtime.id):
+            driver.delete_endpoint(runtime.id, endpoint.id)
+            removed.append(f"endpoint {endpoint.name}")
+        driver.delete_runtime(runtime.id)
+        removed.append(f"runtime {runtime.name}")
+    session.reporter.result({"removed": removed, "existed": runtime is not None})
+
+
+ns = Collection(deploy, info, remove)

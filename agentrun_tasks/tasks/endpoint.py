@@ -1,0 +1,93 @@
+"""Tasks of the ``endpoint`` namespace: point endpoints at versions, with an optional canary."""
+
+from __future__ import annotations
+
+from invoke import Collection, task
+
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_session
+
+NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
+
+
+@task(help={"env": ENV_HELP, "name": NAME_HELP, "target_version": "version that takes the rest of the traffic (default LATEST)",
+            "canary_version": "version that gets --weight of the traffic",
+            "weight": "the canary's share: 0.05 or 5%; needs --canary-version",
+            "description": "endpoint description", "json": JSON_HELP, "yes": YES_HELP})
+@cli_errors
+def publish(c, env=None, name=None, target_version="LATEST", canary_version=None, weight=None, description=None,
+            json=False, yes=False):
+    """Create or update an endpoint: a target version, optionally a canary with a weight.
+
+    Inputs are checked before anything is sent: a weight outside [0, 1], a canary without a
+    weight (or a weight without a canary, the usual guide's broken form), or a version that is
+    not published exit 2 with nothing changed.
+    """
+    from ..connect import control_plane
+    from ..core.routing import canary_weights, parse_weight, require_versions
+
+    weights = canary_weights(str(target_version), canary_version, parse_weight(weight))
+    session = open_session(c, env, json=json, mutating=True, yes=yes)
+    driver = control_plane(session)
+    runtime = driver.require_runtime(session.env.agent_name)
+    require_versions([str(target_version), *weights], [v.version for v in driver.list_versions(runtime.id)])
+    endpoint = driver.put_endpoint(runtime.id, name or session.env.release.endpoint, target_version=str(target_version),
+                                   weights=weights, description=description)
+    session.reporter.output("endpoint_url", endpoint.url)
+    session.reporter.result(endpoint.to_dict(), _show)
+
+
+def _show(reporter, data):
+    split = ", ".join(f"{v}: {w:.0%}" for v, w in sorted(data["traffic"].items()))
+    reporter.line(f"{data['name']}  {split}  {data['url']}")
+
+
+@task(help={"env": ENV_HELP, "name": NAME_HELP, "json": JSON_HELP})
+@cli_errors
+def get(c, env=None, name=None, json=False):
+    """Show one endpoint: target version, canary weights, URL, status."""
+    from ..connect import control_plane
+    from ..core.errors import NotFoundError
+
+    session = open_session(c, env, json=json)
+    driver = control_plane(session)
+    runtime = driver.require_runtime(session.env.agent_name)
+    wanted = name or session.env.release.endpoint
+    endpoint = driver.find_endpoint(runtime.id, wanted)
+    if endpoint is None:
+        raise NotFoundError(f"endpoint {wanted!r} does not exist on runtime {runtime.name}.")
+    session.reporter.result(endpoint.to_dict(), _show)
+
+
+@task(name="list", help={"env": ENV_HELP, "json": JSON_HELP})
+@cli_errors
+def list_(c, env=None, json=False):
+    """List the runtime's endpoints with their traffic split."""
+    from ..connect import control_plane
+
+    session = open_session(c, env, json=json)
+    driver = control_plane(session)
+    runtime = driver.require_runtime(session.env.agent_name)
+    endpoints = [e.to_dict() for e in driver.list_endpoints(runtime.id)]
+    session.reporter.result(endpoints, lambda r, rows: [_show(r, e) for e in rows])
+
+
+@task(help={"env": ENV_HELP, "name": "endpoint to delete", "yes": YES_HELP, "json": JSON_HELP})
+@cli_errors
+def remove(c, env=None, name=None, yes=False, json=False):
+    """Delete an endpoint (asks first unless --yes). A missing endpoint is not an error."""
+    from ..connect import control_plane
+    from ..core.errors import ConfigError
+
+    if not name:
+        raise ConfigError("`invoke endpoint.remove` needs --name: the endpoint to delete.")
+    session = open_session(c, env, json=json, mutating=True, yes=yes,
+                           destructive=f"Delete endpoint {name!r} of '{{env.name}}'?")
+    driver = control_plane(session)
+    runtime = driver.require_runtime(session.env.agent_name)
+    endpoint = driver.find_endpoint(runtime.id, name)
+    if endpoint is not None:
+        driver.delete_endpoint(runtime.id, endpoint.id)
+    session.reporter.result({"removed": endpoint is not None, "name": name})
+
+
+ns = Collection("endpoint", publish, get, list_, remove)

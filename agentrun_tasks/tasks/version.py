@@ -1,0 +1,46 @@
+"""Tasks of the ``version`` namespace: publish and list immutable runtime versions."""
+
+from __future__ import annotations
+
+from invoke import Collection, task
+
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_session
+
+
+@task(help={"env": ENV_HELP, "description": "what this version is (default: commit and CI run)",
+            "json": JSON_HELP, "yes": YES_HELP})
+@cli_errors
+def publish(c, env=None, description=None, json=False, yes=False):
+    """Publish the runtime's current code (LATEST) as a new immutable version."""
+    from ..connect import control_plane
+
+    session = open_session(c, env, json=json, mutating=True, yes=yes)
+    driver = control_plane(session)
+    runtime = driver.require_runtime(session.env.agent_name)
+    text = description or _default_description(session.ci)
+    version = driver.publish_version(runtime.id, text)
+    session.reporter.output("version", version.version)
+    session.reporter.result(version.to_dict())
+
+
+def _default_description(ci) -> str:
+    parts = [f"commit {ci.sha[:12]}" if ci.sha else None, f"branch {ci.branch}" if ci.branch else None,
+             ci.run_url]
+    return "published by agentrun-tasks" + "".join(f", {p}" for p in parts if p)
+
+
+@task(name="list", help={"env": ENV_HELP, "json": JSON_HELP})
+@cli_errors
+def list_(c, env=None, json=False):
+    """List the runtime's published versions."""
+    from ..connect import control_plane
+
+    session = open_session(c, env, json=json)
+    driver = control_plane(session)
+    runtime = driver.require_runtime(session.env.agent_name)
+    versions = [v.to_dict() for v in driver.list_versions(runtime.id)]
+    session.reporter.result(versions, lambda r, rows: r.table(
+        ["version", "published", "description"], [[v["version"], v["lastUpdatedAt"], v["description"]] for v in rows]))
+
+
+ns = Collection("version", publish, list_)
