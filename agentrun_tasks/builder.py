@@ -1,0 +1,122 @@
+"""Build the agent package of one environment, or reuse it when its inputs are unchanged.
+
+:func:`build_artifact` is what ``invoke build`` and the deploy task call. Artifacts live under
+``<root>/.agentrun/build/<env>/<inputs_hash>.zip`` beside a small JSON manifest; each is written
+to a temporary name and renamed into place, so a killed build leaves nothing that looks reusable.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from . import pip_target
+from .core import build as core
+from .core.build import Artifact
+from .core.errors import BusyError, ConfigError
+from .core.model import EnvConfig
+from .core.report import Reporter
+
+KEEP_ARTIFACTS = 3  # per environment: the current one and the two most recently used before it
+LOCK_TIMEOUT = 600.0
+PORTABLE_SHEBANG = b"#!/usr/bin/env python3\n"
+
+
+def build_dir_for(env: EnvConfig, root: Path) -> Path:
+    return Path(root) / ".agentrun" / "build" / env.name
+
+
+def build_artifact(env: EnvConfig, *, root: Path, force: bool = False, reporter: Reporter | None = None) -> Artifact:
+    """The package of ``env.code_dir`` with its requirements installed for the cloud runtime.
+
+    Reuses the artifact whose inputs hash matches unless ``force``. Raises :class:`ConfigError`
+    for a missing code directory, an unknown language or a requirement without a binary wheel.
+    """
+    started = time.perf_counter()
+    say = reporter.line if reporter else (lambda text: None)
+    code = env.agent.get("code") or {}
+    target = core.target_for(code.get("language"))
+    code_dir = env.code_dir
+    if not code_dir.is_dir():
+        raise ConfigError(
+            f"the code directory {code_dir} of environment '{env.name}' does not exist; "
+            f"set agent.code.src in {env.path} to the directory holding the agent's code."
+        )
+    files = core.select_files(code_dir, core.IgnoreRules.for_dir(code_dir))
+    requirements = code_dir / core.REQUIREMENTS
+    req_text = requirements.read_text(encoding="utf-8") if target.installs_requirements and requirements.is_file() else ""
+    digest = core.inputs_hash(files, req_text, target)
+
+    out_dir = build_dir_for(env, root)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(out_dir / ".lock"), timeout=LOCK_TIMEOUT):
+            artifact = core.cached_artifact(out_dir, digest, force=force)
+            if artifact is not None:
+                os.utime(core.manifest_path(out_dir, digest))  # most recently used: kept by pruning
+                say(f"{env.name}: inputs unchanged, reused {artifact.path.name}")
+            else:
+                artifact = _build(files, requirements, req_text, target, out_dir, digest, say)
+                _prune(out_dir, digest)
+    except Timeout:
+        raise BusyError(
+            f"another build of environment '{env.name}' has held {out_dir / '.lock'} for {LOCK_TIMEOUT:.0f}s; "
+            "wait for it to finish, or delete the lock file if no build is running."
+        ) from None
+    return dataclasses.replace(artifact, seconds=round(time.perf_counter() - started, 3))
+
+
+def _build(files, requirements, req_text, target, out_dir: Path, digest: str, say) -> Artifact:
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix="tmp-") as tmp:
+        tmp = Path(tmp)
+        deps: list[core.SourceFile] = []
+        wanted = core.requirement_lines(req_text)
+        if not target.installs_requirements:
+            say(f"{target.language}: packaging the code as is (no dependency step)")
+        elif not wanted:
+            say(f"{target.language}: no requirements, no dependency step")
+        else:
+            say(f"installing {len(wanted)} requirement(s) for {target.language} on {', '.join(target.platforms)}")
+            deps_dir = tmp / "deps"
+            pip_target.install(requirements, deps_dir, target)
+            _portable_scripts(deps_dir / "bin")
+            deps = core.select_files(deps_dir, core.IgnoreRules(("__pycache__/", "*.pyc")))
+        zip_tmp = tmp / "package.zip"
+        count = core.write_zip([*deps, *files], zip_tmp)
+        sha256, crc64, size = core.file_digests(zip_tmp)
+        final = core.artifact_path(out_dir, digest)
+        os.replace(zip_tmp, final)
+        artifact = Artifact(final, size, sha256, crc64, digest, False, count, 0.0)
+        manifest_tmp = tmp / "manifest.json"
+        manifest_tmp.write_text(json.dumps(core.manifest_for(artifact, target), indent=2, sort_keys=True) + "\n")
+        os.replace(manifest_tmp, core.manifest_path(out_dir, digest))  # last: it marks the zip reusable
+    say(f"built {final.name}: {count} files")
+    return artifact
+
+
+def _portable_scripts(bin_dir: Path) -> None:
+    """pip writes this machine's interpreter path into console scripts; the runtime has its own."""
+    if not bin_dir.is_dir():
+        return
+    for script in bin_dir.iterdir():
+        if not script.is_file():
+            continue
+        data = script.read_bytes()
+        first, _, rest = data.partition(b"\n")
+        if first.startswith(b"#!") and b"python" in first:
+            script.write_bytes(PORTABLE_SHEBANG + rest)
+
+
+def _prune(out_dir: Path, current: str) -> None:
+    manifests = sorted(out_dir.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    others = [p.stem for p in manifests if p.stem != current]
+    keep = {current, *others[: KEEP_ARTIFACTS - 1]}
+    for path in core.stale_artifacts(out_dir, keep):
+        path.unlink(missing_ok=True)
+

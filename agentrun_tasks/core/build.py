@@ -1,0 +1,320 @@
+"""The deterministic agent package: which files go in, what their content hash is, how the zip
+is written so that the same inputs give the same bytes, and when a cached artifact is reused.
+
+Nothing here runs pip or talks to the network: :mod:`agentrun_tasks.pip_target` installs the
+dependencies and :mod:`agentrun_tasks.builder` puts the pieces together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+import zipfile
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from .errors import ConfigError
+
+FORMAT_VERSION = 1  # bump when anything below changes the bytes of an artifact
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
+DEFLATE_LEVEL = 6
+READ_CHUNK = 1 << 20
+
+# Never packaged, whatever .agentrunignore says: caches, VCS and virtualenv state, local secrets
+# (.env*), and our own build output (when agent.code.src is the project root).
+DEFAULT_IGNORES = ("__pycache__/", "*.pyc", ".git", ".venv", ".env*", ".DS_Store", ".agentrun/", ".agentrunignore")
+IGNORE_FILE = ".agentrunignore"
+REQUIREMENTS = "requirements.txt"
+
+# Binary wheels for the Linux x86_64 runtime. pip widens a manylinux tag to every older glibc,
+# so manylinux_2_28 also admits 2_17 (= manylinux2014) wheels; 2_28 assumes the runtime's base
+# image has glibc >= 2.28 (Debian 10, as Function Compute's Python runtimes).
+PLATFORM_TAGS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64")
+PYTHON_LANGUAGES = {"python3.10": "3.10", "python3.12": "3.12"}
+OTHER_LANGUAGES = ("nodejs18", "nodejs20", "java8", "java11", "java17")
+DEFAULT_LANGUAGE = "python3.12"
+
+CRC64_POLY = 0x142F0E1EBA9EA3693  # CRC-64/ECMA-182 reflected, as OSS and the AgentRun checksum use
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the package is built for; part of the inputs hash."""
+
+    language: str
+    python_version: str | None  # "3.12"; None = no dependency step (Node.js, Java)
+    platforms: tuple[str, ...] = PLATFORM_TAGS
+
+    @property
+    def installs_requirements(self) -> bool:
+        return self.python_version is not None
+
+
+def target_for(language: str | None) -> Target:
+    """The build target of ``agent.code.language`` (``python3.12`` when unset)."""
+    language = language or DEFAULT_LANGUAGE
+    if language in PYTHON_LANGUAGES:
+        return Target(language, PYTHON_LANGUAGES[language])
+    if language in OTHER_LANGUAGES:
+        return Target(language, None, ())
+    known = ", ".join([*PYTHON_LANGUAGES, *OTHER_LANGUAGES])
+    raise ConfigError(
+        f"agent.code.language '{language}' is not an AgentRun code language. Use one of: {known}."
+    )
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of the package: its name in the zip, where it is now, and its zip mode."""
+
+    arcname: str
+    path: Path
+    mode: int  # 0o644 or 0o755
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A built (or reused) package."""
+
+    path: Path
+    size: int
+    sha256: str
+    crc64: str  # decimal string, as CodeConfiguration.checksum expects
+    inputs_hash: str
+    reused: bool
+    file_count: int
+    seconds: float
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        return data
+
+
+# -- selection ---------------------------------------------------------------------------------
+class IgnoreRules:
+    """A gitignore-like pattern list: ``#`` comments, ``!`` re-includes, a trailing ``/`` matches
+    directories only, a ``/`` at the start or inside anchors the pattern at the code root (else it
+    matches at any depth), ``*``/``?``/``[...]`` stay within one path segment and ``**`` spans
+    several. The last matching pattern wins; an ignored directory is not entered.
+    """
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self._rules = [rule for rule in map(_compile, patterns) if rule is not None]
+
+    @classmethod
+    def for_dir(cls, code_dir: Path) -> "IgnoreRules":
+        """The default ignores plus the directory's ``.agentrunignore``, if any."""
+        extra: list[str] = []
+        ignore_file = code_dir / IGNORE_FILE
+        if ignore_file.is_file():
+            extra = ignore_file.read_text(encoding="utf-8").splitlines()
+        return cls([*DEFAULT_IGNORES, *extra])
+
+    def ignored(self, relpath: str, is_dir: bool) -> bool:
+        verdict = False
+        for regex, negated, dir_only in self._rules:
+            if (is_dir or not dir_only) and regex.fullmatch(relpath):
+                verdict = not negated
+        return verdict
+
+
+def _compile(line: str):
+    line = line.strip()
+    if not line or line.startswith("#"):
+        return None
+    negated = line.startswith("!")
+    if negated or line.startswith("\\"):
+        line = line[1:]
+    dir_only = line.endswith("/")
+    line = line.rstrip("/")
+    anchored = "/" in line
+    line = line.lstrip("/")
+    body = _glob_to_regex(line)
+    return re.compile(body if anchored else f"(?:.*/)?{body}"), negated, dir_only
+
+
+def _glob_to_regex(glob: str) -> str:
+    out, i = [], 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("/**", i) and i + 3 == len(glob):
+            out.append("/.*")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif glob[i] == "[" and "]" in glob[i + 2:]:
+            end = glob.index("]", i + 2)
+            inner = glob[i + 1:end]
+            out.append("[" + ("^" + inner[1:] if inner.startswith("!") else inner) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(glob[i]))
+            i += 1
+    return "".join(out)
+
+
+def zip_mode(st_mode: int) -> int:
+    """0o755 if any execute bit is set, else 0o644: the zip never carries the builder's umask."""
+    return 0o755 if st_mode & (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH) else 0o644
+
+
+def select_files(root: Path, rules: IgnoreRules | None = None, prefix: str = "") -> list[SourceFile]:
+    """Every regular file under ``root`` not ignored by ``rules``, sorted by zip name.
+
+    Symbolic links to files are packaged as the file they point to; links to directories are
+    not followed (they could loop or leave the tree).
+    """
+    files: list[SourceFile] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir + "/"
+        if rules is not None:
+            dirnames[:] = [d for d in dirnames if not rules.ignored(rel_dir + d, is_dir=True)]
+        for name in filenames:
+            rel = rel_dir + name
+            if rules is not None and rules.ignored(rel, is_dir=False):
+                continue
+            path = Path(dirpath, name)
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                raise ConfigError(
+                    f"{path} is a broken symbolic link. Fix or remove it, or list it in {IGNORE_FILE}."
+                ) from None
+            if stat.S_ISREG(st.st_mode):
+                files.append(SourceFile(prefix + rel, path, zip_mode(st.st_mode)))
+    files.sort(key=lambda f: f.arcname)
+    return files
+
+
+def requirement_lines(text: str) -> list[str]:
+    """The effective lines of a requirements file: no blanks, no comments."""
+    lines = (re.sub(r"(^|\s)#.*$", "", line).strip() for line in text.splitlines())
+    return [line for line in lines if line]
+
+
+# -- hashing -----------------------------------------------------------------------------------
+def inputs_hash(files: Iterable[SourceFile], requirements: str, target: Target) -> str:
+    """The content hash that decides whether an artifact can be reused.
+
+    It covers names, modes and bytes of the files, the effective requirement lines, the target
+    (language, Python version, platform tags) and :data:`FORMAT_VERSION`; never mtimes, owners or
+    absolute paths, so a touched file or a fresh clone elsewhere keeps the hash.
+    """
+    h = hashlib.sha256()
+    header = {"format": FORMAT_VERSION, "target": asdict(target), "requirements": requirement_lines(requirements)}
+    h.update(json.dumps(header, sort_keys=True).encode())
+    for f in files:
+        h.update(f"\0{f.arcname}\0{f.mode:o}\0".encode())
+        with open(f.path, "rb") as fh:
+            data = fh.read()
+        h.update(len(data).to_bytes(8, "big"))
+        h.update(data)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _crc64_fun():
+    import crcmod
+
+    return crcmod.mkCrcFun(CRC64_POLY, initCrc=0, xorOut=0xFFFFFFFFFFFFFFFF, rev=True)
+
+
+def crc64(data: bytes, crc: int = 0) -> int:
+    """CRC-64/ECMA-182 as OSS computes it (the CRC-64/XZ parameters); pass ``crc`` to continue."""
+    return _crc64_fun()(data, crc)
+
+
+def file_digests(path: Path) -> tuple[str, str, int]:
+    """``(sha256 hex, crc64 decimal string, size)`` of a file, in one read."""
+    sha, crc, size = hashlib.sha256(), 0, 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(READ_CHUNK):
+            sha.update(chunk)
+            crc = crc64(chunk, crc)
+            size += len(chunk)
+    return sha.hexdigest(), str(crc), size
+
+
+# -- writing -----------------------------------------------------------------------------------
+def write_zip(files: Iterable[SourceFile], dest: Path) -> int:
+    """Write ``files`` to ``dest`` deterministically and return how many were written.
+
+    Entries are sorted by name, with no directory entries, the fixed time 1980-01-01 00:00:00,
+    mode 0o644 or 0o755 and DEFLATE at a fixed level. A later file with the same name replaces an
+    earlier one (the agent's own code is passed after its dependencies, so it wins).
+    """
+    by_name = {f.arcname: f for f in files}
+    with zipfile.ZipFile(dest, "w", allowZip64=True) as zf:
+        for name in sorted(by_name):
+            src = by_name[name]
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.create_system = 3  # Unix, so external_attr carries the mode
+            info.external_attr = (stat.S_IFREG | src.mode) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info._compresslevel = DEFLATE_LEVEL  # ZipInfo has no public setter before 3.13
+            info.file_size = src.path.stat().st_size  # decides zip64 up front, before streaming
+            with open(src.path, "rb") as fh, zf.open(info, "w") as out:
+                while chunk := fh.read(READ_CHUNK):
+                    out.write(chunk)
+    return len(by_name)
+
+
+# -- cache -------------------------------------------------------------------------------------
+def artifact_path(build_dir: Path, digest: str) -> Path:
+    return build_dir / f"{digest}.zip"
+
+
+def manifest_path(build_dir: Path, digest: str) -> Path:
+    return build_dir / f"{digest}.json"
+
+
+def manifest_for(artifact: Artifact, target: Target) -> dict:
+    """The small JSON document kept beside an artifact."""
+    data = artifact.as_dict()
+    for transient in ("path", "reused", "seconds"):
+        data.pop(transient)
+    data.update(format=FORMAT_VERSION, target=asdict(target))
+    return data
+
+
+def cached_artifact(build_dir: Path, digest: str, *, force: bool = False) -> Artifact | None:
+    """The reusable artifact for ``digest``, or None when it must be built.
+
+    Reuse needs the manifest and a zip of the recorded size; a damaged or half-written pair is
+    simply rebuilt. ``seconds`` is left 0 for the caller to fill.
+    """
+    if force:
+        return None
+    zip_file, manifest = artifact_path(build_dir, digest), manifest_path(build_dir, digest)
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        size = zip_file.stat().st_size
+    except (OSError, ValueError):
+        return None
+    if data.get("format") != FORMAT_VERSION or data.get("inputs_hash") != digest or data.get("size") != size:
+        return None
+    return Artifact(zip_file, size, data["sha256"], data["crc64"], digest, True, data["file_count"], 0.0)
+
+
+def stale_artifacts(build_dir: Path, keep: Iterable[str]) -> list[Path]:
+    """Artifacts and manifests in ``build_dir`` other than those of the ``keep`` digests."""
+    keep = set(keep)
+    return sorted(
+        p for p in build_dir.glob("*") if p.suffix in (".zip", ".json") and p.stem not in keep
+    )
