@@ -1,0 +1,288 @@
+"""Which AccessKey an environment uses, and where it came from.
+
+:func:`resolve` walks the sources in precedence order (explicit task arguments, the process
+environment, ``<root>/.env.<env>``, ``<root>/.env``, the OS keyring) and, inside each source,
+the name families in order (``ALIYUN_ACCESS_KEY_ID_<PROFILE>``, then the standard
+``ALIBABA_CLOUD_ACCESS_KEY_ID``, then the CI guide's generic ``ALIYUN_ACCESS_KEY_ID``). The key
+id and its secret always come from one source and one family: a pair is never stitched
+together from two places. It reads the mappings and files it is given, never ``os.environ``,
+and never mutates anything; the keyring is reached only through the ``keystore`` it is passed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Protocol
+
+from .errors import CredentialError
+from .model import EnvConfig
+from .secrets import Secret
+
+KEYRING_SERVICE = "agentrun-tasks"
+FIELDS = ("access_key_id", "access_key_secret", "security_token", "account_id")
+
+
+class KeySource(Protocol):
+    """What :func:`resolve` needs from a keyring: one mapping of :data:`FIELDS` per profile.
+
+    ``warnings`` collects why a lookup failed (no backend, locked, timed out); a failed
+    lookup returns ``None`` like a missing entry.
+    """
+
+    warnings: list[str]
+
+    def get(self, profile: str) -> Mapping[str, str] | None: ...
+
+
+@dataclass(frozen=True)
+class Family:
+    """The names of one credential set inside a source."""
+
+    key_id: str
+    key_secret: str
+    security_token: str | None = None
+    account_id: str | None = None
+
+    @property
+    def pair(self) -> str:
+        return f"{self.key_id} + {self.key_secret}"
+
+
+FIELD_FAMILY = Family(*FIELDS)  # explicit arguments and keyring entries use the field names
+STANDARD_FAMILY = Family("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN")
+GENERIC_FAMILY = Family("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", None, "ALIYUN_ACCOUNT_ID")
+
+
+def env_suffix(profile: str) -> str:
+    """``prod-cn`` -> ``PROD_CN``: the suffix of the per-environment variable names."""
+    return re.sub(r"[^A-Za-z0-9]", "_", profile).upper()
+
+
+def name_families(env: EnvConfig) -> tuple[Family, ...]:
+    """The variable-name families consulted in the environment and ``.env`` files, in order.
+
+    An emulator environment skips the generic names, so a developer's real cloud keys
+    exported in their shell never reach the local emulator.
+    """
+    s = env_suffix(env.credentials.profile)
+    specific = Family(f"ALIYUN_ACCESS_KEY_ID_{s}", f"ALIYUN_ACCESS_KEY_SECRET_{s}", f"ALIYUN_SECURITY_TOKEN_{s}", f"ALIYUN_ACCOUNT_ID_{s}")
+    return (specific,) if env.emulator else (specific, STANDARD_FAMILY, GENERIC_FAMILY)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """One resolved AccessKey. ``sources`` maps each field to where it came from."""
+
+    access_key_id: Secret
+    access_key_secret: Secret
+    security_token: Secret | None
+    account_id: str | None
+    sources: Mapping[str, str] = field(hash=False)
+    warnings: tuple[str, ...] = ()
+
+    def masked(self) -> dict:
+        """A printable view: masked values, the source of each, and any warnings."""
+        return {
+            "access_key_id": self.access_key_id.masked,
+            "access_key_secret": self.access_key_secret.masked,
+            "security_token": self.security_token.masked if self.security_token else None,
+            "account_id": self.account_id,
+            "sources": dict(self.sources),
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One source that was looked at: its label, the name pairs tried, or why it was skipped."""
+
+    source: str
+    names: tuple[str, ...] = ()
+    note: str = ""
+
+    def describe(self) -> str:
+        if self.note:
+            return f"{self.source}: {self.note}"
+        return f"{self.source}: " + ", ".join(self.names)
+
+
+class MissingCredentials(CredentialError):
+    """No source held a complete key pair. ``attempts`` lists every source and name tried."""
+
+    def __init__(self, env: EnvConfig, attempts: list[Attempt], warnings: list[str]) -> None:
+        self.attempts = tuple(attempts)
+        self.warnings = tuple(warnings)
+        s = env_suffix(env.credentials.profile)
+        tried = "; ".join(a.describe() for a in attempts)
+        extra = f" Warnings: {'; '.join(warnings)}." if warnings else ""
+        super().__init__(
+            f"No credentials for environment '{env.name}' (profile '{env.credentials.profile}'). "
+            f"Tried, in order: {tried}.{extra} Fix: set ALIYUN_ACCESS_KEY_ID_{s} and "
+            f"ALIYUN_ACCESS_KEY_SECRET_{s} (as CI secrets, or in your shell), or run "
+            f"`invoke credentials.set --env {env.name}` to store them in the OS keyring."
+        )
+
+
+@dataclass
+class _Source:
+    label: str  # "env", ".env.prod", "keyring agentrun-tasks/prod", ...
+    values: Mapping[str, str | None] | None  # None = skipped
+    families: tuple[Family, ...]
+    note: str = ""
+    per_name: bool = True  # label each field with the variable name it came from
+
+
+def resolve(
+    env: EnvConfig,
+    *,
+    environ: Mapping[str, str],
+    root: Path,
+    keystore: KeySource | None = None,
+    explicit: Mapping[str, str | None] | None = None,
+) -> Credentials:
+    """The first complete key pair in precedence order, or :class:`MissingCredentials` (exit 3).
+
+    ``explicit`` holds task arguments keyed by :data:`FIELDS`; an explicit ``account_id``
+    alone overrides the account of whatever pair is found. ``.env`` files are read only when
+    ``env.credentials.allow_dotenv`` is true; a group/other-readable one gives a warning.
+    """
+    explicit = dict(explicit or {})
+    warnings: list[str] = []
+    attempts: list[Attempt] = []
+    families = name_families(env)
+    for source in _sources(env, environ, root, keystore, explicit, warnings, families):
+        if source.values is None:
+            attempts.append(Attempt(source.label, note=source.note))
+            continue
+        for fam in source.families:
+            found = _take(source, fam)
+            if found is not None:
+                return _build(env, source, fam, found, explicit, warnings)
+        attempts.append(Attempt(source.label, tuple(f.pair for f in source.families)))
+    raise MissingCredentials(env, attempts, warnings)
+
+
+def _sources(env, environ, root, keystore, explicit, warnings, families):
+    """Yield the sources lazily: a later one (a file, the keyring) is read only if needed."""
+    yield _Source("argument", explicit, (FIELD_FAMILY,), per_name=True)
+    yield _Source("env", environ, families)
+    for name in (f".env.{env.name}", ".env"):
+        yield _dotenv_source(root / name, env, families, warnings)
+    label = f"keyring {KEYRING_SERVICE}/{env.credentials.profile}"
+    if keystore is None:
+        yield _Source(label, None, (), note="not consulted")
+        return
+    entry = keystore.get(env.credentials.profile)
+    warnings.extend(keystore.warnings)
+    if entry is None:
+        yield _Source(label, None, (), note="no entry" if not keystore.warnings else "unavailable")
+    else:
+        yield _Source(label, entry, (FIELD_FAMILY,), per_name=False)
+
+
+def _dotenv_source(path: Path, env: EnvConfig, families, warnings: list[str]) -> _Source:
+    label = path.name
+    if not env.credentials.allow_dotenv:
+        return _Source(label, None, (), note=f"not read (credentials.allow_dotenv is false in {env.path.name})")
+    if not path.is_file():
+        return _Source(label, None, (), note=f"no file {path}")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        warnings.append(f"{path} is readable by group/other (mode {mode:04o}); run `chmod 600 {path}`")
+    from dotenv import dotenv_values  # python-dotenv; imported only when a file exists
+
+    try:
+        # interpolate=False: a secret holding "$" stays literal, and os.environ is not mixed in.
+        values = dotenv_values(path, interpolate=False)
+    except (OSError, UnicodeDecodeError) as exc:
+        warnings.append(f"could not read {path}: {type(exc).__name__}")
+        return _Source(label, None, (), note="unreadable")
+    return _Source(label, values, families)
+
+
+def _value(values: Mapping[str, str | None], name: str | None) -> str | None:
+    """A set, non-blank value. CI systems expand an unset secret to "", which counts as unset."""
+    if not name:
+        return None
+    raw = values.get(name)
+    if raw is None:
+        return None
+    raw = raw.strip()
+    return raw or None
+
+
+def _take(source: _Source, fam: Family) -> tuple[str, str] | None:
+    key_id, key_secret = _value(source.values, fam.key_id), _value(source.values, fam.key_secret)
+    if key_id and key_secret:
+        return key_id, key_secret
+    if key_id or key_secret:
+        have, missing = (fam.key_id, fam.key_secret) if key_id else (fam.key_secret, fam.key_id)
+        raise CredentialError(
+            f"Half a key pair in {source.label}: {have} is set but {missing} is not. The id and the "
+            f"secret must come from the same place, so nothing else was tried. Fix: set {missing} "
+            f"next to {have}, or remove {have}."
+        )
+    return None
+
+
+def _build(env, source: _Source, fam: Family, pair, explicit, warnings) -> Credentials:
+    def where(name: str) -> str:
+        return f"{source.label} {name}" if source.per_name else source.label
+
+    sources = {"access_key_id": where(fam.key_id), "access_key_secret": where(fam.key_secret)}
+    token = _value(source.values, fam.security_token)
+    if token:
+        sources["security_token"] = where(fam.security_token)
+    account = _value(explicit, "account_id")
+    if account:
+        sources["account_id"] = "argument account_id"
+    elif account := _value(source.values, fam.account_id):
+        sources["account_id"] = where(fam.account_id)
+    elif account := env.credentials.account_id:
+        sources["account_id"] = f"{env.path.name} credentials.account_id"
+    return Credentials(
+        access_key_id=Secret(pair[0], source=sources["access_key_id"]),
+        access_key_secret=Secret(pair[1], source=sources["access_key_secret"]),
+        security_token=Secret(token, source=sources["security_token"]) if token else None,
+        account_id=account or None,
+        sources=sources,
+        warnings=tuple(warnings),
+    )
+
+
+def write_dotenv(path: Path, updates: Mapping[str, str | Secret]) -> None:
+    """Set ``KEY=value`` lines in a ``.env`` file, keeping its other lines; the file ends up 0600.
+
+    Written to a private temporary file and renamed over the old one, so the secret is never
+    on disk with group/other read bits, even for a moment.
+    """
+    path = Path(path)
+    pending = {k: (v.reveal() if isinstance(v, Secret) else str(v)) for k, v in updates.items()}
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    out = []
+    for line in lines:
+        key = line.split("=", 1)[0].strip().removeprefix("export ").strip()
+        out.append(_dotenv_line(key, pending.pop(key)) if "=" in line and key in pending else line)
+    out += [_dotenv_line(k, v) for k, v in pending.items()]
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(out) + "\n")
+        os.chmod(tmp, 0o600)  # O_CREAT's mode is filtered by umask; be explicit
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _dotenv_line(key: str, value: str) -> str:
+    # Single quotes: python-dotenv takes the content literally (no escapes, no interpolation).
+    if "'" in value or "\n" in value:
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'{key}="{escaped}"'
+    return f"{key}='{value}'"
