@@ -91,6 +91,8 @@ class EnvConfig:
     release: ReleaseConfig = field(default_factory=ReleaseConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    s_yaml: Path | None = None  # the s.yaml the agent was imported from, if any
+    s_yaml_resource: str | None = None  # its resource name (the key under resources:)
 
     @property
     def agent_name(self) -> str:

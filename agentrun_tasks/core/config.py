@@ -1,0 +1,249 @@
+"""Environment files: ``envs/<name>.yaml``, one per deployment target.
+
+Layout (every key is optional unless marked; defaults in brackets)::
+
+    region: cn-hangzhou          # required unless s_yaml gives props.region; the component's list
+    driver: openapi              # [openapi] | serverless-devs
+    emulator: false              # [false]; true only in local.yaml: the embedded local AgentRun
+    control_endpoint: null       # host[:port] instead of agentrun.<region>.aliyuncs.com
+    protocol: https              # [https, or http when emulator is true]
+    inline_zip_limit: 20MB       # [20MB] above it code goes through OSS; 512KB, 20MB, 1GB or bytes
+    deploy_timeout: 15m          # [15m] durations: 30s, 5m, 1h, 1h30m or a number of seconds
+    retry: {attempts: 6, initial: 0.5, maximum: 8, total: 60s}   # transient failures only
+
+    agent:                       # required, or s_yaml: the Serverless Devs props.agent, camelCase
+      name: my-agent             # required; letters, digits, - and _
+      code: {src: code, language: python3.12, command: [python3, app.py]}  # src from the project root
+      # or customContainerConfig: {image: ...}; also description, cpu (0.05-16), memory (128-32768),
+      # diskSize (512|10240), port, instanceConcurrency (1-200), vpcConfig, internetAccess, nasConfig,
+      # role, logConfig, protocolConfiguration, endpoints, sessionIdleTimeoutSeconds,
+      # enableSessionIsolation, disableSessionAffinity, ossMountConfig, environmentVariables,
+      # credentialName, healthCheckConfiguration, workspace, customDomain, armsConfiguration
+    s_yaml: {path: s.prod.yaml, resource: my-agent, vars: {stage: prod}}  # import instead of agent:
+
+    credentials:
+      profile: prod              # [the env name] keyring entry and ALIYUN_ACCESS_KEY_ID_<PROFILE>
+      account_id: "1234567890"
+      ram_user: agentrun-ci      # whose AccessKeys rotate-keys rotates
+      allow_dotenv: false        # [true; false for prod] may .env / .env.<env> supply keys?
+      sinks: [{type: github, repo: org/app}]   # where a rotated key is written
+    protect: {branches: [main, "hotfix/*"], confirm: true}   # [any branch, no prompt]
+    release:
+      strategy: canary           # [canary] | blue-green | direct
+      endpoint: prod             # [prod] the endpoint users call
+      steps: [0.05, 0.25, 0.5, 1.0]   # canary weights in [0, 1], ascending, ending at 1.0
+      interval: 5m               # [60s] analysis time per step
+      max_extensions: 3          # inconclusive steps are extended at most this often
+      lock_ttl: 30m              # a crashed release's lock expires after this
+      analysis: {min_requests: 20, inconclusive: extend, max_error_rate: 0.05,
+                 max_error_rate_increase: 0.02, max_p50_ms: null, max_p90_ms: null, max_p99_ms: 2000,
+                 max_latency_increase_ms: 200, confidence: 0.95, probe_rate: 5}   # null: metric off
+    health: {path: /openai/v1/chat/completions, model: agent, prompt: ping, timeout: 2m,
+             interval: 1s, expect_status: 200}
+    notify: {channels: [{type: slack, webhook: "${env('SLACK_WEBHOOK')}"}]}
+
+Variables, in any string value: ``${env('X')}`` (an error if X is unset),
+``${env('X', 'default')}``, and ``${ctx.branch_slug}`` and the other CI/Git facts the caller
+passes as ``context`` (``ctx.env`` is always the environment's name). A value that is exactly
+one variable may stand for a number or boolean (``cpu: ${env('CPU', '1')}``). Values that
+``${env(...)}`` puts into ``agent.environmentVariables`` are treated as secrets and masked in output.
+Unknown keys are errors with a "did you mean" hint; every error names the file, line and key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+from .model import AnalysisConfig, CredentialsConfig, EnvConfig, HealthConfig, NotifyConfig, ProtectConfig, ReleaseConfig
+from .syaml import AGENT, REGIONS, import_syaml
+from .validate import (
+    Loc, Variables, boolean, choice, integer, load_yaml, loose_mapping, mapping, nullable, number, parse_duration,
+    parse_size, parsed, seq, string, substitute,
+)
+
+__all__ = ["ENV_NAME_RE", "list_envs", "load_env", "parse_duration", "parse_size"]
+
+ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
+"""An environment name: also a file name, a keyring entry and an env-var suffix, so no paths."""
+
+DRIVERS = ("openapi", "serverless-devs")
+_PROD_NAMES = ("prod", "production")
+
+_duration = parsed(parse_duration)
+_positive_duration = parsed(parse_duration, minimum=0.001)
+_weight = number(0, 1)
+
+
+def _account_id(value: Any, loc: Loc) -> str:
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not text.isdigit():
+        raise loc.error("is not an Alibaba Cloud account ID: write the digits, quoted (account_id: \"1234567890123456\").")
+    return text
+
+
+def _steps_rules(release: dict, node: Any, loc: Loc) -> None:
+    steps = release.get("steps")
+    if not steps:
+        return
+    at = loc.child(node, "steps")
+    for i in range(1, len(steps)):
+        if steps[i] <= steps[i - 1]:
+            raise at.child(node["steps"], i).error(
+                f"{steps[i]:g} does not exceed the step before it ({steps[i - 1]:g}).", "Canary weights must ascend."
+            )
+    if steps[-1] != 1.0:
+        raise at.error(f"the last step is {steps[-1]:g}; it must be 1.0 so the release ends with all traffic.")
+
+
+_ANALYSIS = mapping({
+    "min_requests": integer(0, None),
+    "inconclusive": choice(("extend", "fail")),
+    "max_error_rate": nullable(_weight),
+    "max_error_rate_increase": nullable(_weight),
+    "max_p50_ms": nullable(number(0)),
+    "max_p90_ms": nullable(number(0)),
+    "max_p99_ms": nullable(number(0)),
+    "max_latency_increase_ms": nullable(number(0)),
+    "confidence": number(0, 1, open_low=True, open_high=True),
+    "probe_rate": number(0, None, open_low=True),
+})
+
+ENV_FILE = mapping({
+    "region": choice(REGIONS),
+    "driver": choice(DRIVERS),
+    "emulator": boolean(),
+    "control_endpoint": nullable(string(
+        pattern=r"[A-Za-z0-9.-]+(:\d{1,5})?",
+        fix="Write host[:port] without a scheme (e.g. 127.0.0.1:8080); set protocol: http for plain HTTP.",
+    )),
+    "protocol": choice(("http", "https")),
+    "inline_zip_limit": parsed(parse_size),
+    "deploy_timeout": _positive_duration,
+    "retry": mapping({"attempts": integer(1, 100), "initial": _duration, "maximum": _duration, "total": _duration}),
+    "agent": AGENT,
+    "s_yaml": mapping({"path": string(), "resource": string(), "vars": loose_mapping()}, required=("path",)),
+    "credentials": mapping({
+        "profile": string(pattern=r"[A-Za-z0-9_-]+", fix="A profile holds only letters, digits, '-' and '_'."),
+        "account_id": _account_id,
+        "ram_user": string(),
+        "allow_dotenv": boolean(),
+        "sinks": seq(loose_mapping()),
+    }),
+    "protect": mapping({"branches": seq(string()), "confirm": boolean()}),
+    "release": mapping({
+        "strategy": choice(("canary", "blue-green", "direct")),
+        "endpoint": string(pattern=r"[A-Za-z0-9][A-Za-z0-9_-]*", fix="An endpoint name holds letters, digits, '-' and '_'."),
+        "steps": seq(_weight, min_len=1),
+        "interval": _positive_duration,
+        "max_extensions": integer(0, 100),
+        "lock_ttl": _positive_duration,
+        "analysis": _ANALYSIS,
+    }, after=_steps_rules),
+    "health": mapping({
+        "path": string(pattern=r"/\S*", fix="Write a path starting with '/'."),
+        "model": string(),
+        "prompt": string(),
+        "timeout": _positive_duration,
+        "interval": _positive_duration,
+        "expect_status": integer(100, 599),
+    }),
+    "notify": mapping({"channels": seq(loose_mapping())}),
+})
+"""Validator of a whole env file."""
+
+
+def list_envs(root: Path) -> list[str]:
+    """The environment names defined under ``root/envs``, sorted."""
+    folder = root / "envs"
+    return sorted(p.stem for p in folder.glob("*.yaml") if ENV_NAME_RE.fullmatch(p.stem)) if folder.is_dir() else []
+
+
+def load_env(name: str, *, root: Path, environ: Mapping[str, str], context: Mapping[str, str] | None = None) -> EnvConfig:
+    """Load and validate ``root/envs/<name>.yaml`` (importing its ``s_yaml`` if it names one).
+
+    ``environ`` feeds ``${env('X')}``; ``context`` feeds ``${ctx.x}`` (``ctx.env`` is ``name``).
+    Raises :class:`ConfigError` with the file, line and key path of the first problem.
+    """
+    root = root.resolve()
+    path = _env_path(name, root)
+    display = f"envs/{name}.yaml"
+    doc = load_yaml(path, display)
+    loc = Loc(display)
+    if not isinstance(doc, Mapping):
+        raise loc.error("must be a mapping of settings (region:, agent:, ...); it is empty or holds something else.")
+    ctx = {"env": name, **(context or {})}
+    data = ENV_FILE(substitute(doc, loc, Variables(environ, ctx=ctx)), loc)
+    if ("agent" in data) == ("s_yaml" in data):
+        raise loc.error("needs exactly one of agent: (the agent inline) or s_yaml: (import it from an s.yaml).")
+
+    s_yaml = None
+    if "s_yaml" in data:
+        spec = data["s_yaml"]
+        s_path = (root / spec["path"]).resolve()
+        shown = spec["path"] if not Path(spec["path"]).is_absolute() else str(s_path)
+        imported = import_syaml(s_path, display=shown, resource=spec.get("resource"), overrides=spec.get("vars"),
+                                environ=environ, context=ctx)
+        data.setdefault("region", imported.region)
+        data["agent"], s_yaml = imported.agent, imported
+    if "region" not in data:
+        raise loc.error("missing required key 'region'.", f"Add region: (one of {', '.join(REGIONS)}).")
+    if data.get("emulator") and data.get("driver") == "serverless-devs":
+        raise loc.child(doc, "driver").error("the emulator speaks the AgentRun OpenAPI only.", "Use driver: openapi with emulator: true.")
+    return _build(name, path, data, s_yaml)
+
+
+def _env_path(name: str, root: Path) -> Path:
+    if not isinstance(name, str) or not ENV_NAME_RE.fullmatch(name):
+        raise ConfigError(
+            f"{name!r} is not a valid environment name: use letters, digits, '-' and '_' only "
+            f"(it names envs/<name>.yaml, so no paths or extensions). Known: {_known(root)}."
+        )
+    path = root / "envs" / f"{name}.yaml"
+    if not (root / "envs").is_dir():
+        raise ConfigError(
+            f"envs/{name}.yaml is missing: there is no envs/ folder under {root}. Run from the project root "
+            "(or set agentrun.root in invoke.yaml) and create one YAML file per environment there."
+        )
+    if not path.is_file():
+        raise ConfigError(f"unknown environment '{name}': envs/{name}.yaml does not exist. Known: {_known(root)}.")
+    return path
+
+
+def _known(root: Path) -> str:
+    return ", ".join(list_envs(root)) or "none (envs/ holds no *.yaml)"
+
+
+def _build(name: str, path: Path, data: dict, s_yaml) -> EnvConfig:
+    credentials = dict(data.get("credentials", {}))
+    credentials.setdefault("profile", name)
+    credentials.setdefault("allow_dotenv", name not in _PROD_NAMES)
+    credentials["sinks"] = tuple(credentials.get("sinks", ()))
+    release = dict(data.get("release", {}))
+    if "steps" in release:
+        release["steps"] = tuple(release["steps"])
+    release["analysis"] = AnalysisConfig(**release.get("analysis", {}))
+    protect = dict(data.get("protect", {}))
+    protect["branches"] = tuple(protect.get("branches", ()))
+    emulator = data.get("emulator", False)
+    scalars = {k: data[k] for k in ("control_endpoint", "inline_zip_limit", "deploy_timeout") if k in data}
+    return EnvConfig(
+        name=name,
+        path=path,
+        region=data["region"],
+        driver=data.get("driver", "openapi"),
+        agent=data["agent"],
+        protocol=data.get("protocol", "http" if emulator else "https"),
+        emulator=emulator,
+        retry=data.get("retry", {}),
+        credentials=CredentialsConfig(**credentials),
+        protect=ProtectConfig(**protect),
+        release=ReleaseConfig(**release),
+        health=HealthConfig(**data.get("health", {})),
+        notify=NotifyConfig(channels=tuple(data.get("notify", {}).get("channels", ()))),
+        s_yaml=s_yaml.path if s_yaml else None,
+        s_yaml_resource=s_yaml.resource if s_yaml else None,
+        **scalars,
+    )

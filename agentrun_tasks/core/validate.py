@@ -1,0 +1,392 @@
+"""Location-aware YAML: load with line numbers, substitute variables, check against a schema.
+
+A *validator* is a callable ``(value, loc) -> plain value`` built by the factories below
+(:func:`mapping`, :func:`string`, :func:`number`, ...). Every problem becomes one
+:class:`ConfigError` paragraph naming the file, the line, the key path and, for an unknown
+key, the nearest valid one. Values that came from a variable are never echoed in a message:
+they may be secrets.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from . import secrets
+from .errors import ConfigError
+
+Validator = Callable[[Any, "Loc"], Any]
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where a value sits: the file as shown to the user, the key path and the 1-based line."""
+
+    file: str
+    path: tuple[str | int, ...] = ()
+    line: int | None = None
+
+    @property
+    def key_path(self) -> str:
+        text = ""
+        for part in self.path:
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        return text
+
+    def child(self, node: Any, key: str | int) -> Loc:
+        return Loc(self.file, (*self.path, key), _line_of(node, key) or self.line)
+
+    def error(self, problem: str, fix: str = "") -> ConfigError:
+        where = self.file + (f", line {self.line}" if self.line else "")
+        what = f" {self.key_path}:" if self.path else ""
+        return ConfigError(f"{where}:{what} {problem}" + (f" {fix}" if fix else ""))
+
+
+def _line_of(node: Any, key: str | int) -> int | None:
+    # ruamel's round-trip containers remember 0-based positions; merged (<<:) keys have none.
+    try:
+        line = node.lc.item(key)[0] if isinstance(key, int) else node.lc.key(key)[0]
+    except (AttributeError, KeyError, IndexError, TypeError):
+        return None
+    return line + 1
+
+
+def load_yaml(path: Path, display: str) -> Any:
+    """Round-trip load ``path`` (so nodes keep line numbers); YAML errors become ConfigError."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{display}: cannot be read ({exc}). Check that it is a readable UTF-8 file.") from None
+    try:
+        return YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = (exc.problem or exc.context or "invalid YAML").split("\n")[0]
+        raise Loc(display, line=mark.line + 1 if mark else None).error(
+            f"is not valid YAML: {problem}.",
+            "Fix the syntax there: wrong indentation, a missing ':' or space after it, an unclosed "
+            "quote or bracket, or a repeated key are the usual causes.",
+        ) from None
+    except YAMLError as exc:
+        raise ConfigError(f"{display}: is not valid YAML: {exc}.") from None
+
+
+# --- variables: ${env('X')}, ${env('X', 'default')}, ${vars.x}, ${ctx.x} -----------------------
+
+_VAR = re.compile(r"\$\{([^{}]*)\}")
+_ENV = re.compile(r"""env\(\s*(['"])(?P<name>[^'"]+)\1\s*(?:,\s*(['"])(?P<default>.*?)\3\s*)?\)""")
+_DOTTED = re.compile(r"(?P<scope>vars|ctx)\.(?P<name>[\w-]+(?:\.[\w-]+)*)")
+_SUPPORTED = "${env('X')}, ${env('X', 'default')}, ${vars.name} (s.yaml) and ${ctx.name}"
+
+
+class Substituted(str):
+    """A string produced by a variable. Validators may read it as a number or boolean (an
+    environment variable is always text) and show its template, never its value."""
+
+    template: str = ""
+    from_env: bool = False
+
+
+@dataclass(frozen=True)
+class Variables:
+    """What ``${...}`` can see. ``vars`` / ``ctx`` of ``None``: that scope does not exist here."""
+
+    environ: Mapping[str, str]
+    vars: Mapping[str, Any] | None = None
+    ctx: Mapping[str, str] | None = None
+
+
+def substitute(node: Any, loc: Loc, variables: Variables) -> Any:
+    """Replace every ``${...}`` in the string values under ``node`` (in place where possible)."""
+    if isinstance(node, Mapping):
+        for key in list(node):
+            node[key] = substitute(node[key], loc.child(node, key), variables)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            node[index] = substitute(item, loc.child(node, index), variables)
+    elif isinstance(node, str) and "${" in node:
+        return _resolve(node, loc, variables)
+    return node
+
+
+def _resolve(text: str, loc: Loc, variables: Variables) -> Any:
+    matches = list(_VAR.finditer(text))
+    from_env = any(_ENV.fullmatch(m.group(1).strip()) for m in matches)
+    if len(matches) == 1 and matches[0].span() == (0, len(text)):
+        value = _lookup(matches[0].group(1).strip(), loc, variables)
+        if not isinstance(value, str):  # a whole-value ${vars.x} keeps its YAML type
+            return value
+    else:
+        value = _VAR.sub(lambda m: _as_text(_lookup(m.group(1).strip(), loc, variables), m.group(0), loc), text)
+    result = Substituted(value)
+    result.template, result.from_env = text, from_env
+    return result
+
+
+def _lookup(expr: str, loc: Loc, variables: Variables) -> Any:
+    if match := _ENV.fullmatch(expr):
+        name, default = match.group("name"), match.group("default")
+        if name in variables.environ:
+            return variables.environ[name]
+        if default is not None:
+            return default
+        raise loc.error(
+            f"${{{expr}}} needs the environment variable {name}, which is not set.",
+            f"Set {name}, or give a default: ${{env('{name}', 'value')}}.",
+        )
+    if match := _DOTTED.fullmatch(expr):
+        scope_name, dotted = match.group("scope"), match.group("name")
+        scope = variables.vars if scope_name == "vars" else variables.ctx
+        if scope is None:
+            where = "only in an s.yaml (its top-level vars:)" if scope_name == "vars" else "only when a CI/Git context is given"
+            raise loc.error(f"${{{expr}}} is not available here: {scope_name}. variables exist {where}.")
+        value: Any = scope
+        for part in dotted.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                known = ", ".join(sorted(map(str, scope))) or "none"
+                raise loc.error(f"${{{expr}}} is not defined.", f"Known {scope_name} names: {known}.")
+            value = value[part]
+        return value
+    raise loc.error(f"${{{expr}}} is not a variable agentrun-tasks understands.", f"Use {_SUPPORTED}.")
+
+
+def _as_text(value: Any, template: str, loc: Loc) -> str:
+    if isinstance(value, (Mapping, list)):
+        raise loc.error(f"{template} is a mapping or list and cannot be part of a longer string.")
+    return "" if value is None else str(plain(value))
+
+
+# --- schema -------------------------------------------------------------------------------
+
+def plain(value: Any) -> Any:
+    """ruamel's round-trip types as plain dict/list/str/int/float/bool/None."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    for kind in (bool, int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def show(value: Any) -> str:
+    """A value for an error message; a substituted one is shown as its template."""
+    if isinstance(value, Substituted):
+        return f"the value of {value.template}"
+    text = repr(plain(value))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"a boolean ({show(value)})"
+    if isinstance(value, (int, float)):
+        return f"a number ({show(value)})"
+    if isinstance(value, str):
+        return f"a string ({show(value)})"
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
+def nearest(word: str, options: Iterable[str]) -> str | None:
+    """The option a typo most likely meant: same letters ignoring case/_/-, else difflib's pick."""
+    options = list(options)
+    squash = lambda s: s.replace("_", "").replace("-", "").lower()  # noqa: E731
+    for option in options:
+        if squash(option) == squash(word):
+            return option
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def mapping(fields: Mapping[str, Validator], *, required: Iterable[str] = (), extra: Validator | None = None,
+            after: Callable[[dict, Any, Loc], None] | None = None) -> Validator:
+    """A mapping with exactly ``fields`` (or any key, checked by ``extra``); absent keys stay absent."""
+    required = tuple(required)
+
+    def check(value: Any, loc: Loc) -> dict:
+        if not isinstance(value, Mapping):
+            raise loc.error(f"expected a mapping (key: value lines), got {_kind(value)}.")
+        result = {}
+        for key in value:
+            at = loc.child(value, key)
+            if not isinstance(key, str):
+                raise at.error(f"keys must be strings, got {show(key)}.")
+            if key in fields:
+                result[key] = fields[key](value[key], at)
+            elif extra is not None:
+                result[key] = extra(value[key], at)
+            else:
+                guess = nearest(key, fields)
+                hint = f"Did you mean '{guess}'?" if guess else f"Valid keys here: {', '.join(fields)}."
+                raise at.error(f"unknown key '{key}'.", hint)
+        missing = [key for key in required if key not in result]
+        if missing:
+            raise loc.error(f"missing required key '{missing[0]}'.", f"Add {missing[0]}: under {loc.key_path or 'the top level'}.")
+        if after is not None:
+            after(result, value, loc)
+        return result
+
+    return check
+
+
+def loose_mapping() -> Validator:
+    """Any mapping, returned as plain values (for blocks validated by their consumer)."""
+    return mapping({}, extra=lambda value, loc: plain(value))
+
+
+def anything() -> Validator:
+    return lambda value, loc: plain(value)
+
+
+def nullable(inner: Validator) -> Validator:
+    return lambda value, loc: None if value is None else inner(value, loc)
+
+
+def seq(item: Validator, *, min_len: int = 0) -> Validator:
+    def check(value: Any, loc: Loc) -> list:
+        if not isinstance(value, list):
+            raise loc.error(f"expected a list, got {_kind(value)}.")
+        if len(value) < min_len:
+            raise loc.error(f"needs at least {min_len} item(s).")
+        return [item(v, loc.child(value, i)) for i, v in enumerate(value)]
+
+    return check
+
+
+def string(*, pattern: str | None = None, fix: str = "") -> Validator:
+    def check(value: Any, loc: Loc) -> str:
+        if not isinstance(value, str):
+            raise loc.error(f"expected a string, got {_kind(value)}.", fix)
+        if pattern is not None and not re.fullmatch(pattern, value):
+            raise loc.error(f"{show(value)} is not valid here.", fix)
+        return str(value)
+
+    return check
+
+
+def choice(options: Iterable[Any]) -> Validator:
+    options = tuple(options)
+
+    def check(value: Any, loc: Loc) -> Any:
+        if isinstance(value, Substituted) and not all(isinstance(o, str) for o in options):
+            value = _parse_number(value, loc)
+        if isinstance(value, bool) or value not in options:
+            guess = nearest(value, [o for o in options if isinstance(o, str)]) if isinstance(value, str) else None
+            hint = f"Did you mean '{guess}'?" if guess else ""
+            raise loc.error(f"{show(value)} is not one of: {', '.join(map(str, options))}.", hint)
+        return plain(value)
+
+    return check
+
+
+def boolean() -> Validator:
+    def check(value: Any, loc: Loc) -> bool:
+        if isinstance(value, Substituted) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if not isinstance(value, bool):
+            raise loc.error(f"expected true or false, got {_kind(value)}.")
+        return bool(value)
+
+    return check
+
+
+def _parse_number(value: Any, loc: Loc) -> Any:
+    try:
+        return float(value) if re.search(r"[.eE]", value) else int(value)
+    except ValueError:
+        raise loc.error(f"expected a number, got {show(value)}.") from None
+
+
+def number(lo: float | None = None, hi: float | None = None, *, integral: bool = False, open_low: bool = False,
+           open_high: bool = False) -> Validator:
+    """A number within [lo, hi] (or open at either end); ``integral`` demands a whole number."""
+    want = "a whole number" if integral else "a number"
+    low = f"{'(' if open_low else '['}{'-inf' if lo is None else lo}"
+    high = f"{'inf' if hi is None else hi}{')' if open_high else ']'}"
+
+    def check(value: Any, loc: Loc) -> float | int:
+        if isinstance(value, Substituted):
+            value = _parse_number(value, loc)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integral and not isinstance(value, int)):
+            raise loc.error(f"expected {want}, got {_kind(value)}.")
+        if math.isnan(value) or (lo is not None and (value < lo or (open_low and value == lo))) or (
+            hi is not None and (value > hi or (open_high and value == hi))
+        ):
+            raise loc.error(f"{show(value)} is out of range: it must be in {low}, {high}.")
+        return int(value) if integral else float(value)
+
+    return check
+
+
+def integer(lo: int | None = None, hi: int | None = None) -> Validator:
+    return number(lo, hi, integral=True)
+
+
+def parsed(parse: Callable[[Any], Any], *, minimum: float | None = None) -> Validator:
+    """A value read by ``parse`` (e.g. :func:`parse_duration`), which raises ConfigError."""
+
+    def check(value: Any, loc: Loc) -> Any:
+        if isinstance(value, bool) or value is None or isinstance(value, (Mapping, list)):
+            raise loc.error(f"expected a value like 30s or 20MB, got {_kind(value)}.")
+        try:
+            result = parse(str(value) if isinstance(value, Substituted) else plain(value))
+        except ConfigError as exc:
+            raise loc.error(str(exc)) from None
+        if minimum is not None and result < minimum:
+            raise loc.error(f"{show(value)} is too small: it must be at least {minimum:g}.")
+        return result
+
+    return check
+
+
+def env_value(value: Any, loc: Loc) -> str:
+    """An agent environment variable: any scalar, as a string. One taken from ``${env(...)}`` is
+    registered as a secret so the redacting writer masks it wherever it is printed."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(loc.path[-1])):
+        raise loc.error("is not a valid environment variable name.", "Use letters, digits and '_', not starting with a digit.")
+    if isinstance(value, (Mapping, list)) or value is None:
+        raise loc.error(f"expected a string value, got {_kind(value)}.")
+    text = str(plain(value)).lower() if isinstance(value, bool) else str(plain(value))
+    if isinstance(value, Substituted) and value.from_env:
+        secrets.register(text)
+    return text
+
+
+# --- durations and sizes ------------------------------------------------------------------
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?", re.IGNORECASE)
+_BYTES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_duration(text: str | float) -> float:
+    """Seconds from ``30s``, ``5m``, ``1h``, ``1h30m``, ``250ms``, ``2d`` or a number of seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool) and math.isfinite(text) and text >= 0:
+        return float(text)
+    raw = str(text).strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", raw):
+        return float(raw)
+    if raw and re.fullmatch(f"(?:{_DURATION_PART.pattern})+", raw):
+        return sum(float(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(raw))
+    raise ConfigError(f"{text!r} is not a duration: write 30s, 5m, 1h (or 1h30m) or a number of seconds.")
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes from ``512KB``, ``20MB``, ``1GB`` (1024-based; ``MiB`` and ``M`` are the same) or a number."""
+    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
+        return text
+    match = _SIZE.fullmatch(str(text).strip())
+    if not match:
+        raise ConfigError(f"{text!r} is not a size: write 512KB, 20MB, 1GB or a number of bytes.")
+    return int(float(match.group(1)) * _BYTES[match.group(2).lower()])
