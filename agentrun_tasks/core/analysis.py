@@ -1,0 +1,248 @@
+"""Canary analysis: samples of the candidate (and of the stable version) -> pass / fail / inconclusive.
+
+Every gate fails only when the data shows, at ``cfg.confidence``, that the candidate is worse than
+its threshold, so a healthy canary is not rolled back by noise:
+
+* **error rate** (``max_error_rate``): fails when the *lower* one-sided Wilson bound of the error
+  rate exceeds the threshold. 1 error in 20 requests is a 5% point estimate, but its lower bound
+  is ~1%, so it does not fail a 5% gate; 7 in 25 (a 30% fault) has a lower bound of ~16% and does.
+  Wilson rather than the normal approximation because it stays inside [0, 1] and is accurate at
+  the small counts and rates near zero a short canary step produces.
+* **p50 / p90 / p99 latency** (``max_pNN_ms``): fails when an exact one-sided binomial test says
+  the true quantile is above the threshold (too few samples at or under it). A p99 over 25
+  samples is otherwise just the slowest request; this way one slow request cannot fail a step.
+* **error rate vs stable** (``max_error_rate_increase``): fails when Fisher's exact test
+  (one-sided, candidate greater) is significant *and* the observed increase exceeds the threshold.
+* **p50 latency vs stable** (``max_latency_increase_ms``): fails when Mann-Whitney U (one-sided,
+  candidate greater) is significant *and* the p50 shift exceeds the threshold: a significant but
+  tiny shift does not fail.
+
+Latency metrics use successful requests only (a failed request's latency is a timeout or a fast
+500, both of which the error gates judge). Fewer than ``min_requests`` candidate requests makes
+the verdict inconclusive, unless the error gate is already certain to fail: even if every missing
+request up to ``min_requests`` succeeded, the Wilson lower bound would still exceed the threshold.
+What the caller does with inconclusive (extend the step, or fail) is ``AnalysisConfig.inconclusive``.
+
+scipy is imported inside the functions that need it: importing it costs about a second, and most
+tasks never analyse anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from statistics import NormalDist
+from typing import Sequence
+
+from .model import AnalysisConfig
+
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+OFF, NA = "off", "n/a"  # row verdicts that never decide: gate switched off, nothing to compare
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One request: did it succeed, how long it took, when it was sent (epoch seconds)."""
+
+    ok: bool
+    latency_ms: float
+    ts: float
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One gate's line of the step table. ``gate`` is the AnalysisConfig field that set ``threshold``."""
+
+    metric: str
+    candidate: float | None
+    stable: float | None
+    threshold: float | None
+    verdict: str
+    detail: str = ""
+    gate: str = ""
+    unit: str = ""  # "count", "ratio" (0..1), "ms"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    result: str  # pass | fail | inconclusive
+    rows: list[MetricRow] = field(default_factory=list)
+    reason: str = ""  # the deciding row as a sentence; empty on pass
+
+    def to_dict(self) -> dict:
+        return {"result": self.result, "reason": self.reason, "rows": [asdict(r) for r in self.rows]}
+
+
+def analyse(candidate: Sequence[Sample], stable: Sequence[Sample] | None, cfg: AnalysisConfig) -> Verdict:
+    """Judge one analysis window. ``stable=None`` (no stable version) skips the relative gates."""
+    alpha = 1.0 - cfg.confidence
+    n = len(candidate)
+    enough = n >= cfg.min_requests
+    rows = [
+        MetricRow("requests", n, len(stable) if stable is not None else None, cfg.min_requests,
+                  PASS if enough else INCONCLUSIVE, "" if enough else f"only {n} candidate requests",
+                  "min_requests", "count"),
+        _error_rate(candidate, stable, cfg),
+        *(_quantile(candidate, stable, q, limit, gate, alpha)
+          for q, limit, gate in ((0.5, cfg.max_p50_ms, "max_p50_ms"), (0.9, cfg.max_p90_ms, "max_p90_ms"),
+                                 (0.99, cfg.max_p99_ms, "max_p99_ms"))),
+        _error_increase(candidate, stable, cfg.max_error_rate_increase, alpha),
+        _latency_increase(candidate, stable, cfg.max_latency_increase_ms, alpha),
+    ]
+    if not enough:
+        # Too few requests: only a failure more successes could not undo counts, and
+        # _error_rate already decides that one; every other failure is premature.
+        rows = [_replace(r, INCONCLUSIVE) if r.verdict == FAIL and r.gate != "max_error_rate" else r for r in rows]
+    failed = [r for r in rows if r.verdict == FAIL]
+    if failed:
+        return Verdict(FAIL, rows, _sentence(failed[0]))
+    undecided = [r for r in rows if r.verdict == INCONCLUSIVE]
+    if undecided:
+        return Verdict(INCONCLUSIVE, rows, _sentence(undecided[0]))
+    return Verdict(PASS, rows)
+
+
+# -- gates ----------------------------------------------------------------------------------
+def wilson_lower(errors: int, n: int, confidence: float) -> float:
+    """One-sided lower Wilson score bound of a proportion (0 for n == 0)."""
+    if n == 0:
+        return 0.0
+    z = NormalDist().inv_cdf(confidence)
+    p = errors / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, (centre - spread) / (1 + z * z / n))
+
+
+def _error_rate(candidate, stable, cfg: AnalysisConfig) -> MetricRow:
+    n, errors = len(candidate), _errors(candidate)
+    rate = errors / n if n else None
+    stable_rate = _errors(stable) / len(stable) if stable else None
+    limit = cfg.max_error_rate
+    row = dict(metric="error rate", candidate=rate, stable=stable_rate, threshold=limit,
+               gate="max_error_rate", unit="ratio")
+    if limit is None:
+        return MetricRow(verdict=OFF, **row)
+    if n == 0:
+        return MetricRow(verdict=INCONCLUSIVE, detail="no requests", **row)
+    lower = wilson_lower(errors, n, cfg.confidence)
+    detail = f"{errors}/{n} failed, lower {cfg.confidence:.0%} bound {lower:.1%}"
+    if lower <= limit:
+        return MetricRow(verdict=PASS, detail=detail, **row)
+    if n >= cfg.min_requests:
+        return MetricRow(verdict=FAIL, detail=detail, **row)
+    if wilson_lower(errors, cfg.min_requests, cfg.confidence) > limit:
+        return MetricRow(verdict=FAIL, detail=f"{detail}; fails even if the next "
+                         f"{cfg.min_requests - n} requests succeed", **row)
+    return MetricRow(verdict=INCONCLUSIVE, detail=detail, **row)
+
+
+def _quantile(candidate, stable, q: float, limit: float | None, gate: str, alpha: float) -> MetricRow:
+    lat = _latencies(candidate)
+    name = f"p{round(q * 100)} latency"
+    row = dict(metric=name, candidate=_percentile(lat, q), stable=_percentile(_latencies(stable), q),
+               threshold=limit, gate=gate, unit="ms")
+    if limit is None:
+        return MetricRow(verdict=OFF, **row)
+    if not lat:
+        return MetricRow(verdict=INCONCLUSIVE, detail="no successful requests", **row)
+    from scipy.stats import binom
+
+    # H0: true quantile <= limit, i.e. P(latency <= limit) >= q. Few samples at or under the
+    # limit reject it: P(Binom(n, q) <= under) is the one-sided p-value.
+    under = sum(1 for x in lat if x <= limit)
+    p_value = float(binom.cdf(under, len(lat), q))
+    detail = f"{len(lat) - under}/{len(lat)} over, p={p_value:.2g}"
+    return MetricRow(verdict=FAIL if p_value < alpha else PASS, detail=detail, **row)
+
+
+def _error_increase(candidate, stable, limit: float | None, alpha: float) -> MetricRow:
+    n_c, n_s = len(candidate), len(stable or ())
+    e_c, e_s = _errors(candidate), _errors(stable)
+    row = dict(metric="error rate vs stable", candidate=e_c / n_c if n_c else None,
+               stable=e_s / n_s if n_s else None, threshold=limit, gate="max_error_rate_increase", unit="ratio")
+    if limit is None:
+        return MetricRow(verdict=OFF, **row)
+    if not n_c or not n_s:
+        return MetricRow(verdict=NA, detail="no stable samples" if n_c else "no requests", **row)
+    from scipy.stats import fisher_exact
+
+    increase = row["candidate"] - row["stable"]
+    _, p_value = fisher_exact([[e_c, n_c - e_c], [e_s, n_s - e_s]], alternative="greater")
+    detail = f"{increase:+.1%}, Fisher p={p_value:.2g}"
+    return MetricRow(verdict=FAIL if p_value < alpha and increase > limit else PASS, detail=detail, **row)
+
+
+def _latency_increase(candidate, stable, limit: float | None, alpha: float) -> MetricRow:
+    lat_c, lat_s = _latencies(candidate), _latencies(stable)
+    row = dict(metric="p50 latency vs stable", candidate=_percentile(lat_c, 0.5), stable=_percentile(lat_s, 0.5),
+               threshold=limit, gate="max_latency_increase_ms", unit="ms")
+    if limit is None:
+        return MetricRow(verdict=OFF, **row)
+    if not lat_c or not lat_s:
+        return MetricRow(verdict=NA, detail="no stable samples" if lat_c else "no successful requests", **row)
+    from scipy.stats import mannwhitneyu
+
+    shift = row["candidate"] - row["stable"]
+    p_value = float(mannwhitneyu(lat_c, lat_s, alternative="greater").pvalue)
+    detail = f"{shift:+.0f} ms, Mann-Whitney p={p_value:.2g}"
+    return MetricRow(verdict=FAIL if p_value < alpha and shift > limit else PASS, detail=detail, **row)
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _errors(samples) -> int:
+    return sum(1 for s in samples or () if not s.ok)
+
+
+def _latencies(samples) -> list[float]:
+    return sorted(s.latency_ms for s in samples or () if s.ok)
+
+
+def _percentile(sorted_values: list[float], q: float) -> float | None:
+    """Linear-interpolated quantile of an already sorted list (numpy's default method)."""
+    if not sorted_values:
+        return None
+    pos = q * (len(sorted_values) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def _replace(row: MetricRow, verdict: str) -> MetricRow:
+    return MetricRow(**{**asdict(row), "verdict": verdict})
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "ratio":
+        return f"{value:.1%}"
+    if unit == "ms":
+        return f"{value:.0f} ms"
+    return f"{value:g}"
+
+
+def _threshold(row: MetricRow) -> str:
+    if row.threshold is None:
+        return "off"
+    if row.gate == "min_requests":
+        return f">= {row.threshold:g}"
+    prefix = "+" if row.metric.endswith("vs stable") else "<= "
+    return prefix + _fmt(row.threshold, row.unit)
+
+
+def _sentence(row: MetricRow) -> str:
+    value = _fmt(row.candidate, row.unit)
+    if row.verdict == INCONCLUSIVE:
+        return f"{row.metric} inconclusive: {row.detail or 'no data'} ({row.gate} {_threshold(row)})"
+    if row.metric.endswith("vs stable"):
+        return (f"{row.metric}: candidate {value} against stable {_fmt(row.stable, row.unit)} exceeds "
+                f"{row.gate}={_threshold(row)} ({row.detail})")
+    return f"{row.metric} {value} exceeds {row.gate}={_fmt(row.threshold, row.unit)} ({row.detail})"
+
+
+def format_rows(verdict: Verdict) -> tuple[list[str], list[list[str]]]:
+    """``(headers, rows)`` for :meth:`Reporter.table`: metric, candidate, stable, threshold, verdict."""
+    headers = ["metric", "candidate", "stable", "threshold", "verdict", "detail"]
+    return headers, [[r.metric, _fmt(r.candidate, r.unit), _fmt(r.stable, r.unit), _threshold(r), r.verdict, r.detail]
+                     for r in verdict.rows]
