@@ -52,19 +52,45 @@ Unknown keys are errors with a "did you mean" hint; every error names the file, 
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError
 from .model import AnalysisConfig, CredentialsConfig, EnvConfig, HealthConfig, NotifyConfig, ProtectConfig, ReleaseConfig
-from .syaml import AGENT, REGIONS, import_syaml
-from .validate import (
-    Loc, Variables, boolean, choice, integer, load_yaml, loose_mapping, mapping, nullable, number, parse_duration,
-    parse_size, parsed, seq, string, substitute,
-)
+from .syaml import AGENT, REGIONS, Variables, import_syaml, substitute
+from .validate import Loc, boolean, choice, integer, load_yaml, loose_mapping, mapping, nullable, number, parsed, seq, string
 
 __all__ = ["ENV_NAME_RE", "list_envs", "load_env", "parse_duration", "parse_size"]
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
+_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?", re.IGNORECASE)
+_BYTES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+
+
+def parse_duration(text: str | float) -> float:
+    """Seconds from ``30s``, ``5m``, ``1h``, ``1h30m``, ``250ms``, ``2d`` or a number of seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool) and math.isfinite(text) and text >= 0:
+        return float(text)
+    raw = str(text).strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", raw):
+        return float(raw)
+    if raw and re.fullmatch(f"(?:{_DURATION_PART.pattern})+", raw):
+        return sum(float(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(raw))
+    raise ConfigError(f"{text!r} is not a duration: write 30s, 5m, 1h (or 1h30m) or a number of seconds.")
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes from ``512KB``, ``20MB``, ``1GB`` (1024-based; ``MiB`` and ``M`` are the same) or a number."""
+    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
+        return text
+    match = _SIZE.fullmatch(str(text).strip())
+    if not match:
+        raise ConfigError(f"{text!r} is not a size: write 512KB, 20MB, 1GB or a number of bytes.")
+    return int(float(match.group(1)) * _BYTES[match.group(2).lower()])
+
 
 ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 """An environment name: also a file name, a keyring entry and an env-var suffix, so no paths."""

@@ -6,7 +6,8 @@ module reads ``resources.<resource>.props`` of the resource whose ``component`` 
 ``agentrun`` (also ``agentrun@1.0.12`` or ``devsapp/agentrun``): ``props.region`` becomes the
 environment's region and ``props.agent`` its agent. ``${env('X')}``, ``${env('X', 'd')}`` and
 ``${vars.x}`` (the s.yaml's top-level ``vars:``, overridden by the env file's ``s_yaml.vars``)
-are substituted as ``s`` would; ``code.src`` resolves from the s.yaml's folder.
+are substituted as ``s`` would; ``code.src`` resolves from the s.yaml's folder. Env files use
+the same substitution, with ``${ctx.x}`` for CI/Git facts and no ``vars``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any, Mapping
 
 from .errors import ConfigError
 from .validate import (
-    Loc, Variables, anything, boolean, choice, env_value, integer, load_yaml, loose_mapping, mapping, number, plain,
-    seq, string, substitute,
+    Loc, Substituted, anything, boolean, choice, env_value, integer, load_yaml, loose_mapping, mapping, number, plain,
+    seq, string,
 )
 
 # devsapp/agentrun src/common/schema.json (component 1.0.12)
@@ -31,6 +32,85 @@ LANGUAGES = ("python3.10", "python3.12", "nodejs18", "nodejs20", "java8", "java1
 AGENT_NAME_RE = r"[A-Za-z][A-Za-z0-9_-]{0,127}"  # it is a path segment of the endpoint URL
 _COMPONENT_RE = re.compile(r"(?:devsapp/)?agentrun(?:@\S+)?")
 
+
+# --- variables, as s writes them: ${env('X')}, ${env('X', 'default')}, ${vars.x}; and ${ctx.x}
+
+_VAR = re.compile(r"\$\{([^{}]*)\}")
+_ENV = re.compile(r"""env\(\s*(['"])(?P<name>[^'"]+)\1\s*(?:,\s*(['"])(?P<default>.*?)\3\s*)?\)""")
+_DOTTED = re.compile(r"(?P<scope>vars|ctx)\.(?P<name>[\w-]+(?:\.[\w-]+)*)")
+_SUPPORTED = "${env('X')}, ${env('X', 'default')}, ${vars.name} (s.yaml) and ${ctx.name}"
+
+
+@dataclass(frozen=True)
+class Variables:
+    """What ``${...}`` can see. ``vars`` / ``ctx`` of ``None``: that scope does not exist here."""
+
+    environ: Mapping[str, str]
+    vars: Mapping[str, Any] | None = None
+    ctx: Mapping[str, str] | None = None
+
+
+def substitute(node: Any, loc: Loc, variables: Variables) -> Any:
+    """Replace every ``${...}`` in the string values under ``node`` (in place where possible)."""
+    if isinstance(node, Mapping):
+        for key in list(node):
+            node[key] = substitute(node[key], loc.child(node, key), variables)
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            node[index] = substitute(item, loc.child(node, index), variables)
+    elif isinstance(node, str) and "${" in node:
+        return _resolve(node, loc, variables)
+    return node
+
+
+def _resolve(text: str, loc: Loc, variables: Variables) -> Any:
+    matches = list(_VAR.finditer(text))
+    from_env = any(_ENV.fullmatch(m.group(1).strip()) for m in matches)
+    if len(matches) == 1 and matches[0].span() == (0, len(text)):
+        value = _lookup(matches[0].group(1).strip(), loc, variables)
+        if not isinstance(value, str):  # a whole-value ${vars.x} keeps its YAML type
+            return value
+    else:
+        value = _VAR.sub(lambda m: _as_text(_lookup(m.group(1).strip(), loc, variables), m.group(0), loc), text)
+    result = Substituted(value)
+    result.template, result.from_env = text, from_env
+    return result
+
+
+def _lookup(expr: str, loc: Loc, variables: Variables) -> Any:
+    if match := _ENV.fullmatch(expr):
+        name, default = match.group("name"), match.group("default")
+        if name in variables.environ:
+            return variables.environ[name]
+        if default is not None:
+            return default
+        raise loc.error(
+            f"${{{expr}}} needs the environment variable {name}, which is not set.",
+            f"Set {name}, or give a default: ${{env('{name}', 'value')}}.",
+        )
+    if match := _DOTTED.fullmatch(expr):
+        scope_name, dotted = match.group("scope"), match.group("name")
+        scope = variables.vars if scope_name == "vars" else variables.ctx
+        if scope is None:
+            where = "only in an s.yaml (its top-level vars:)" if scope_name == "vars" else "only when a CI/Git context is given"
+            raise loc.error(f"${{{expr}}} is not available here: {scope_name}. variables exist {where}.")
+        value: Any = scope
+        for part in dotted.split("."):
+            if not isinstance(value, Mapping) or part not in value:
+                known = ", ".join(sorted(map(str, scope))) or "none"
+                raise loc.error(f"${{{expr}}} is not defined.", f"Known {scope_name} names: {known}.")
+            value = value[part]
+        return value
+    raise loc.error(f"${{{expr}}} is not a variable agentrun-tasks understands.", f"Use {_SUPPORTED}.")
+
+
+def _as_text(value: Any, template: str, loc: Loc) -> str:
+    if isinstance(value, (Mapping, list)):
+        raise loc.error(f"{template} is a mapping or list and cannot be part of a longer string.")
+    return "" if value is None else str(plain(value))
+
+
+# --- the agentrun component's props
 
 def _code_rules(code: dict, node: Any, loc: Loc) -> None:
     has_oss = "ossBucketName" in code or "ossObjectName" in code

@@ -1,4 +1,4 @@
-"""Location-aware YAML: load with line numbers, substitute variables, check against a schema.
+"""Location-aware YAML: load it with line numbers and check it against a schema.
 
 A *validator* is a callable ``(value, loc) -> plain value`` built by the factories below
 (:func:`mapping`, :func:`string`, :func:`number`, ...). Every problem becomes one
@@ -78,13 +78,7 @@ def load_yaml(path: Path, display: str) -> Any:
         raise ConfigError(f"{display}: is not valid YAML: {exc}.") from None
 
 
-# --- variables: ${env('X')}, ${env('X', 'default')}, ${vars.x}, ${ctx.x} -----------------------
-
-_VAR = re.compile(r"\$\{([^{}]*)\}")
-_ENV = re.compile(r"""env\(\s*(['"])(?P<name>[^'"]+)\1\s*(?:,\s*(['"])(?P<default>.*?)\3\s*)?\)""")
-_DOTTED = re.compile(r"(?P<scope>vars|ctx)\.(?P<name>[\w-]+(?:\.[\w-]+)*)")
-_SUPPORTED = "${env('X')}, ${env('X', 'default')}, ${vars.name} (s.yaml) and ${ctx.name}"
-
+# --- schema -------------------------------------------------------------------------------
 
 class Substituted(str):
     """A string produced by a variable. Validators may read it as a number or boolean (an
@@ -93,77 +87,6 @@ class Substituted(str):
     template: str = ""
     from_env: bool = False
 
-
-@dataclass(frozen=True)
-class Variables:
-    """What ``${...}`` can see. ``vars`` / ``ctx`` of ``None``: that scope does not exist here."""
-
-    environ: Mapping[str, str]
-    vars: Mapping[str, Any] | None = None
-    ctx: Mapping[str, str] | None = None
-
-
-def substitute(node: Any, loc: Loc, variables: Variables) -> Any:
-    """Replace every ``${...}`` in the string values under ``node`` (in place where possible)."""
-    if isinstance(node, Mapping):
-        for key in list(node):
-            node[key] = substitute(node[key], loc.child(node, key), variables)
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            node[index] = substitute(item, loc.child(node, index), variables)
-    elif isinstance(node, str) and "${" in node:
-        return _resolve(node, loc, variables)
-    return node
-
-
-def _resolve(text: str, loc: Loc, variables: Variables) -> Any:
-    matches = list(_VAR.finditer(text))
-    from_env = any(_ENV.fullmatch(m.group(1).strip()) for m in matches)
-    if len(matches) == 1 and matches[0].span() == (0, len(text)):
-        value = _lookup(matches[0].group(1).strip(), loc, variables)
-        if not isinstance(value, str):  # a whole-value ${vars.x} keeps its YAML type
-            return value
-    else:
-        value = _VAR.sub(lambda m: _as_text(_lookup(m.group(1).strip(), loc, variables), m.group(0), loc), text)
-    result = Substituted(value)
-    result.template, result.from_env = text, from_env
-    return result
-
-
-def _lookup(expr: str, loc: Loc, variables: Variables) -> Any:
-    if match := _ENV.fullmatch(expr):
-        name, default = match.group("name"), match.group("default")
-        if name in variables.environ:
-            return variables.environ[name]
-        if default is not None:
-            return default
-        raise loc.error(
-            f"${{{expr}}} needs the environment variable {name}, which is not set.",
-            f"Set {name}, or give a default: ${{env('{name}', 'value')}}.",
-        )
-    if match := _DOTTED.fullmatch(expr):
-        scope_name, dotted = match.group("scope"), match.group("name")
-        scope = variables.vars if scope_name == "vars" else variables.ctx
-        if scope is None:
-            where = "only in an s.yaml (its top-level vars:)" if scope_name == "vars" else "only when a CI/Git context is given"
-            raise loc.error(f"${{{expr}}} is not available here: {scope_name}. variables exist {where}.")
-        value: Any = scope
-        for part in dotted.split("."):
-            if not isinstance(value, Mapping) or part not in value:
-                known = ", ".join(sorted(map(str, scope))) or "none"
-                raise loc.error(f"${{{expr}}} is not defined.", f"Known {scope_name} names: {known}.")
-            value = value[part]
-        return value
-    raise loc.error(f"${{{expr}}} is not a variable agentrun-tasks understands.", f"Use {_SUPPORTED}.")
-
-
-def _as_text(value: Any, template: str, loc: Loc) -> str:
-    if isinstance(value, (Mapping, list)):
-        raise loc.error(f"{template} is a mapping or list and cannot be part of a longer string.")
-    return "" if value is None else str(plain(value))
-
-
-# --- schema -------------------------------------------------------------------------------
 
 def plain(value: Any) -> Any:
     """ruamel's round-trip types as plain dict/list/str/int/float/bool/None."""
@@ -360,33 +283,3 @@ def env_value(value: Any, loc: Loc) -> str:
     if isinstance(value, Substituted) and value.from_env:
         secrets.register(text)
     return text
-
-
-# --- durations and sizes ------------------------------------------------------------------
-
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?", re.IGNORECASE)
-_BYTES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
-
-def parse_duration(text: str | float) -> float:
-    """Seconds from ``30s``, ``5m``, ``1h``, ``1h30m``, ``250ms``, ``2d`` or a number of seconds."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool) and math.isfinite(text) and text >= 0:
-        return float(text)
-    raw = str(text).strip().lower()
-    if re.fullmatch(r"\d+(?:\.\d+)?", raw):
-        return float(raw)
-    if raw and re.fullmatch(f"(?:{_DURATION_PART.pattern})+", raw):
-        return sum(float(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(raw))
-    raise ConfigError(f"{text!r} is not a duration: write 30s, 5m, 1h (or 1h30m) or a number of seconds.")
-
-
-def parse_size(text: str | int) -> int:
-    """Bytes from ``512KB``, ``20MB``, ``1GB`` (1024-based; ``MiB`` and ``M`` are the same) or a number."""
-    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
-        return text
-    match = _SIZE.fullmatch(str(text).strip())
-    if not match:
-        raise ConfigError(f"{text!r} is not a size: write 512KB, 20MB, 1GB or a number of bytes.")
-    return int(float(match.group(1)) * _BYTES[match.group(2).lower()])
