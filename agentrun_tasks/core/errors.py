@@ -22,9 +22,16 @@ class CredentialError(AgentrunTasksError):
 
 
 class GateFailed(AgentrunTasksError):
-    """A health check or analysis gate failed (traffic was rolled back where there was a split)."""
+    """A health check or analysis gate failed (traffic was rolled back where there was a split).
+
+    ``report`` carries what the release saw (steps, analysis tables) for history and ``--json``.
+    """
 
     exit_code = 4
+
+    def __init__(self, message: str, *, report=None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class ResourceFailedError(AgentrunTasksError):

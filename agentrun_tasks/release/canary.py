@@ -1,0 +1,133 @@
+"""The canary loop: shift the release endpoint's weight step by step, analyse each step, roll
+back at once on a failed gate, promote after the last step.
+
+The position is never stored: every iteration reads the live endpoint and asks
+:func:`agentrun_tasks.core.rollout.next_action` what to do, so a release killed at any line and
+rerun continues where the endpoint is.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..core.errors import BusyError, GateFailed
+from ..core.rollout import (
+    Conflict, Done, EndpointState, FirstRelease, Plan, Promote, SetWeight, next_action, rollback_state,
+)
+from . import gates
+
+
+@dataclass
+class CanaryReport:
+    candidate: str
+    stable: str | None
+    result: str = "promoted"  # promoted | already-promoted | rolled-back
+    steps: list = field(default_factory=list)
+    rollback_seconds: float | None = None  # from the start of the failed step to 100% stable
+
+    def to_dict(self) -> dict:
+        return {"candidate": self.candidate, "stable": self.stable, "result": self.result, "steps": self.steps,
+                "rollback_seconds": None if self.rollback_seconds is None else round(self.rollback_seconds, 3)}
+
+
+def state_of(endpoint) -> EndpointState:
+    if endpoint is None:
+        return EndpointState("")
+    return EndpointState(endpoint.target_version if endpoint.target_version != "LATEST" else "",
+                         dict(endpoint.weights))
+
+
+class Canary:
+    """One canary release of ``candidate`` on the environment's release endpoint."""
+
+    def __init__(self, driver, runtime, env, reporter, *, candidate: str, force: bool = False,
+                 log_source_for=None, health_check=None, clock=time.monotonic) -> None:
+        self.driver, self.runtime, self.env, self.reporter = driver, runtime, env, reporter
+        self.candidate = candidate
+        self.force = force
+        self.log_source_for = log_source_for  # (stable, candidate) -> gates.LogSource | None
+        self.health_check = health_check  # url -> None, raises GateFailed
+        self.clock = clock
+        self.name = env.release.endpoint
+
+    def live(self) -> EndpointState:
+        return state_of(self.driver.find_endpoint(self.runtime.id, self.name))
+
+    def write(self, state: EndpointState) -> None:
+        self.driver.put_endpoint(self.runtime.id, self.name, target_version=state.target_version,
+                                 weights=dict(state.weights))
+
+    def run(self) -> CanaryReport:
+        live = self.live()
+        stable = live.target_version if live.target_version and live.target_version != self.candidate else None
+        plan = Plan(stable=stable, candidate=self.candidate, steps=tuple(self.env.release.steps))
+        report = CanaryReport(self.candidate, stable)
+        verified = 0.0
+        while True:
+            action = next_action(live, plan, verified=verified)
+            if isinstance(action, Done):
+                report.result = report.result if report.steps else "already-promoted"
+                return report
+            if isinstance(action, Conflict):
+                live = self._resolve_conflict(action, plan)
+                continue
+            if isinstance(action, FirstRelease):
+                self._verify_alone()
+                self.write(EndpointState(self.candidate))
+                self.reporter.line(f"first release: version {self.candidate} now serves 100%")
+            elif isinstance(action, Promote):
+                self.write(EndpointState(self.candidate))
+                self.reporter.line(f"promoted version {self.candidate} to 100%")
+            elif isinstance(action, SetWeight):
+                verified = self._step(action.weight, plan, report)
+            live = self.live()
+
+    def _step(self, weight: float, plan: Plan, report: CanaryReport) -> float:
+        step_started = self.clock()
+        self.write(EndpointState(plan.stable, {self.candidate: weight}))
+        self.reporter.line(f"step {weight:.0%}: version {self.candidate} gets {weight:.0%}, "
+                           f"version {plan.stable} {1 - weight:.0%}")
+        urls = self._side_urls(plan.stable)
+        release = self.env.release
+        outcome = gates.judge_step(
+            candidate_url=urls[0], stable_url=urls[1], interval=release.interval, cfg=release.analysis,
+            max_extensions=release.max_extensions,
+            log_source=self.log_source_for(plan.stable, self.candidate) if self.log_source_for else None)
+        gates.render(self.reporter, weight, outcome)
+        report.steps.append({"weight": weight, **outcome.to_dict()})
+        if outcome.verdict.result == "fail":
+            self.write(rollback_state(plan.stable))
+            report.result = "rolled-back"
+            report.rollback_seconds = self.clock() - step_started
+            self.reporter.line(f"rolled back: version {plan.stable} serves 100% "
+                               f"({report.rollback_seconds:.1f}s after the step began)")
+            raise GateFailed(f"canary of version {self.candidate} failed at {weight:.0%}: {outcome.verdict.reason}. "
+                             f"Traffic is back to 100% on version {plan.stable}.", report=report)
+        return weight
+
+    def _side_urls(self, stable: str) -> tuple[str, str]:
+        """Candidate-only and stable-only endpoints, so the probe compares like with like."""
+        urls = []
+        for suffix, version in (("candidate", self.candidate), ("stable", stable)):
+            endpoint = self.driver.put_endpoint(self.runtime.id, f"{self.name}-{suffix}", target_version=version,
+                                                weights={}, description=f"agentrun-tasks release: {suffix} only")
+            urls.append(endpoint.url)
+        return urls[0], urls[1]
+
+    def _verify_alone(self) -> None:
+        endpoint = self.driver.put_endpoint(self.runtime.id, f"{self.name}-candidate", target_version=self.candidate,
+                                            weights={}, description="agentrun-tasks release: candidate only")
+        if self.health_check is not None:
+            self.health_check(endpoint.url)
+
+    def _resolve_conflict(self, conflict: Conflict, plan: Plan) -> EndpointState:
+        message = (f"endpoint {self.name} is mid-rollout of version {conflict.in_flight_candidate} "
+                   f"({conflict.weight:.0%}); another release is in flight.")
+        if not self.force:
+            raise BusyError(message + " Finish it (`invoke promote` / `invoke rollback`) or rerun with --force "
+                                      "to roll it back and release this version.")
+        self.reporter.warn(message + " --force: rolling it back first.")
+        stable = plan.stable or self.live().target_version
+        self.write(rollback_state(stable))
+        return self.live()

@@ -1,0 +1,95 @@
+"""Analysis of one canary step: probe traffic (and the platform's request log, where there is
+one) judged by :func:`agentrun_tasks.core.analysis.analyse`.
+
+A step passes only after its full interval (the bake time); it fails as soon as an error gate
+fails, so a bad candidate is rolled back within seconds, not at the end of the window. Latency
+gates decide at the end of the window only: peeking at noisy percentiles would roll back
+healthy canaries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..core.analysis import Verdict, analyse, format_rows
+from ..core.model import AnalysisConfig
+from ..probe import probe, probe_pair
+
+CHUNK_SECONDS = 1.0
+_EARLY_GATES = frozenset({"max_error_rate", "max_error_rate_increase"})
+
+LogSource = Callable[[float, float], tuple[list, list]]  # (since, until) -> (candidate, stable) samples
+
+
+@dataclass
+class StepOutcome:
+    verdict: Verdict
+    seconds: float
+    extensions: int
+    candidate_requests: int
+    stable_requests: int
+    rows: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"result": self.verdict.result, "reason": self.verdict.reason, "seconds": round(self.seconds, 2),
+                "extensions": self.extensions, "candidate_requests": self.candidate_requests,
+                "stable_requests": self.stable_requests, "table": self.verdict.to_dict()["rows"]}
+
+
+def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, cfg: AnalysisConfig,
+               max_extensions: int, log_source: LogSource | None = None, clock=time.time) -> StepOutcome:
+    """Probe and analyse until the step passes (full interval), fails, or stays inconclusive."""
+    started = clock()
+    candidate: list = []
+    stable: list | None = [] if stable_url else None
+    extensions = 0
+    window_end = started + interval
+    while True:
+        chunk = max(0.2, min(CHUNK_SECONDS, window_end - clock()))
+        c_samples, s_samples = _probe(candidate_url, stable_url, chunk, cfg.probe_rate)
+        candidate += c_samples
+        if stable is not None:
+            stable += s_samples
+        verdict = analyse(*_with_log(candidate, stable, log_source, started, clock()), cfg)
+        if verdict.result == "fail" and _decided_early(verdict):
+            break
+        if clock() < window_end - 1e-3:
+            continue
+        if verdict.result != "inconclusive":
+            break
+        if cfg.inconclusive == "fail" or extensions >= max_extensions:
+            verdict = Verdict("fail", verdict.rows, f"still inconclusive after {extensions} extension(s) of "
+                              f"{interval:.0f}s: {verdict.reason}")
+            break
+        extensions += 1
+        window_end = clock() + interval
+    all_c, all_s = _with_log(candidate, stable, log_source, started, clock())
+    return StepOutcome(verdict, clock() - started, extensions, len(all_c), len(all_s or []))
+
+
+def render(reporter, weight: float, outcome: StepOutcome) -> None:
+    """The step table: metric, candidate, stable, threshold, verdict."""
+    headers, rows = format_rows(outcome.verdict)
+    reporter.line(f"step {weight:.0%}: {outcome.verdict.result} after {outcome.seconds:.1f}s "
+                  f"({outcome.candidate_requests} candidate / {outcome.stable_requests} stable requests)")
+    reporter.table(headers, rows)
+
+
+def _decided_early(verdict: Verdict) -> bool:
+    return any(r.verdict == "fail" and r.gate in _EARLY_GATES for r in verdict.rows)
+
+
+def _probe(candidate_url: str, stable_url: str | None, seconds: float, rate: float):
+    if stable_url is None:
+        return asyncio.run(probe(candidate_url, duration=seconds, rate=rate)), []
+    return asyncio.run(probe_pair(candidate_url, stable_url, duration=seconds, rate=rate))
+
+
+def _with_log(candidate, stable, log_source, since, until):
+    if log_source is None:
+        return candidate, stable
+    logged_c, logged_s = log_source(since, until)
+    return candidate + logged_c, None if stable is None else stable + logged_s
