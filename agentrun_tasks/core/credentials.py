@@ -119,11 +119,14 @@ class MissingCredentials(CredentialError):
         s = env_suffix(env.credentials.profile)
         tried = "; ".join(a.describe() for a in attempts)
         extra = f" Warnings: {'; '.join(warnings)}." if warnings else ""
+        if env.emulator:
+            fix = f"start the local emulator: it writes ALIYUN_ACCESS_KEY_ID_{s} and its secret into .env.{env.name}."
+        else:
+            fix = (f"set ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s} (as CI secrets, or in your "
+                   f"shell), or run `invoke credentials.set --env {env.name}` to store them in the OS keyring.")
         super().__init__(
             f"No credentials for environment '{env.name}' (profile '{env.credentials.profile}'). "
-            f"Tried, in order: {tried}.{extra} Fix: set ALIYUN_ACCESS_KEY_ID_{s} and "
-            f"ALIYUN_ACCESS_KEY_SECRET_{s} (as CI secrets, or in your shell), or run "
-            f"`invoke credentials.set --env {env.name}` to store them in the OS keyring."
+            f"Tried, in order: {tried}.{extra} Fix: {fix}"
         )
 
 

@@ -1,5 +1,125 @@
-"""Tasks of the `credentials` namespace (being written)."""
+"""Tasks of the ``credentials`` namespace: see and store the AccessKey each environment uses."""
 
-from invoke import Collection
+from __future__ import annotations
+
+import getpass
+import sys
+
+from invoke import Collection, task
+
+from ..core.credentials import MissingCredentials, env_suffix, resolve
+from ..core.errors import ConfigError, CredentialError
+from ..core.report import Reporter
+from ..core.secrets import Secret
+from ..keystore import KeyStore
+from ._common import ENV_HELP, JSON_HELP, cli_errors, open_session
+
+
+@task(help={"env": ENV_HELP, "json": JSON_HELP})
+@cli_errors
+def show(c, env=None, json=False):
+    """Show the AccessKey an environment would use, masked, and where each part comes from.
+
+    Never prints a secret: ids and secrets appear as LTAI****abcd. When nothing is found it
+    lists every source and variable name it tried and exits 3.
+
+    Sources, first complete pair wins: task arguments, the process environment,
+    .env.<env>, .env, then the OS keyring (service 'agentrun-tasks', one entry per
+    profile). Names, in each source: ALIYUN_ACCESS_KEY_ID_<PROFILE> /
+    ALIYUN_ACCESS_KEY_SECRET_<PROFILE> / ALIYUN_SECURITY_TOKEN_<PROFILE> /
+    ALIYUN_ACCOUNT_ID_<PROFILE>, then ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET /
+    ALIBABA_CLOUD_SECURITY_TOKEN, then ALIYUN_ACCESS_KEY_ID / _SECRET / ALIYUN_ACCOUNT_ID
+    (<PROFILE> is credentials.profile of envs/<env>.yaml, upper-cased, '-' -> '_'; an
+    emulator environment reads only the first family). The id and the secret always come
+    from the same source and family. .env files are skipped when the env file sets
+    credentials.allow_dotenv: false (the production default).
+    """
+    session = open_session(c, env, json=json)
+    cfg, reporter = session.env, session.reporter
+    header = {"env": cfg.name, "profile": cfg.credentials.profile}
+    try:
+        creds = resolve(cfg, environ=session.environ, root=session.root, keystore=KeyStore())
+    except MissingCredentials as exc:
+        if json:  # the paragraph goes to stderr as usual; stdout still gets a parseable document
+            tried = [{"source": a.source, "names": list(a.names), "note": a.note or None} for a in exc.attempts]
+            reporter.result({**header, "found": False, "tried": tried, "warnings": list(exc.warnings)})
+        raise
+    data = {**header, "found": True, **creds.masked()}
+    for warning in creds.warnings:
+        reporter.warn(warning)
+    reporter.result(data, human=_show)
+
+
+def _show(reporter: Reporter, data: dict) -> None:
+    reporter.line(f"environment {data['env']} (profile {data['profile']})")
+    fields = ("access_key_id", "access_key_secret", "security_token", "account_id")
+    reporter.table(["field", "value", "source"], [(f, data[f] or "-", data["sources"].get(f, "-")) for f in fields])
+
+
+@task(name="set", help={"env": ENV_HELP})
+@cli_errors
+def set_(c, env=None):
+    """Store an environment's AccessKey in the OS keyring, typed at hidden prompts.
+
+    Asks for the AccessKey id, its secret and (optionally) the account id without echoing
+    them, and stores them as one keyring entry: service 'agentrun-tasks', user = the
+    environment's credentials.profile, replacing any previous entry. Needs a terminal: in CI
+    give the keys as environment variables (ALIYUN_ACCESS_KEY_ID_<PROFILE>, ...) instead.
+    Afterwards it says which source `credentials.show` would actually use, in case an
+    environment variable or .env file takes precedence over the keyring (the order is in
+    `invoke --help credentials.show`).
+    """
+    session = open_session(c, env)
+    cfg, reporter = session.env, session.reporter
+    profile = cfg.credentials.profile
+    if not sys.stdin.isatty():
+        s = env_suffix(profile)
+        raise ConfigError(
+            f"credentials.set asks for the AccessKey at a hidden prompt and needs a terminal; stdin is "
+            f"not one, so nothing was stored. Run it in an interactive shell, or give the keys as "
+            f"environment variables ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s}."
+        )
+    reporter.line(f"Storing the AccessKey of environment '{cfg.name}' in keyring agentrun-tasks/{profile}.")
+    key_id = _ask("AccessKey ID: ", required=True)
+    key_secret = _ask("AccessKey secret: ", required=True)
+    account = _ask("Account ID (optional, Enter to skip): ", required=False)
+    entry = {
+        "access_key_id": key_id.reveal(),
+        "access_key_secret": key_secret.reveal(),
+        "account_id": account.reveal() if account else None,
+    }
+    store = KeyStore()
+    store.set(profile, entry)
+    if store.get(profile) != {k: v for k, v in entry.items() if v}:
+        raise ConfigError(f"The OS keyring did not keep the entry agentrun-tasks/{profile} (read-back differs); "
+                          "check the backend chosen by keyring (`keyring --list-backends`).")
+    reporter.line(f"Stored {key_id.masked} in keyring agentrun-tasks/{profile}.")
+    _say_which_wins(session, store)
+
+
+def _ask(prompt: str, *, required: bool) -> Secret | None:
+    # getpass writes the prompt to the terminal and turns echo off while reading.
+    value = getpass.getpass(prompt).strip()
+    if not value:
+        if required:
+            raise ConfigError(f"No value given for '{prompt.rstrip(': ')}'; nothing was stored.")
+        return None
+    return Secret(value, source="prompt")
+
+
+def _say_which_wins(session, store: KeyStore) -> None:
+    try:
+        creds = resolve(session.env, environ=session.environ, root=session.root, keystore=store)
+    except CredentialError as exc:
+        session.reporter.warn(f"credentials.show would fail: {exc}")
+        return
+    where = creds.sources["access_key_id"]
+    if not where.startswith("keyring"):
+        session.reporter.warn(f"{where} takes precedence over the keyring entry; remove it to use the stored key.")
+
 
 ns = Collection("credentials")
+ns.add_task(show)
+ns.add_task(set_)
+# credentials.check (authenticate with STS GetCallerIdentity) belongs here, next to show; it is
+# added with the deploy work, which owns the STS adapter. It resolves exactly as show does.

@@ -89,6 +89,11 @@ class FileKeyring(keyring.backend.KeyringBackend):
         self._save(data)
 
 
+def file_keyring_env(directory: str | os.PathLike) -> dict[str, str]:
+    """Environment variables that make a child process use a :class:`FileKeyring` in ``directory``."""
+    return {"PYTHON_KEYRING_BACKEND": f"{__name__}.FileKeyring", DIR_VAR: str(directory)}
+
+
 @pytest.fixture
 def memory_keyring():
     """Install a fresh :class:`MemoryKeyring` as the process keyring; restore the old one after."""
