@@ -22,13 +22,17 @@ _MISSING = re.compile(
     r"(?:No matching distribution found for|Could not find a version that satisfies the requirement)\s+(\S+)"
 )
 _CONFLICT = re.compile(r"ResolutionImpossible|conflicting dependencies")
+# When the index cannot be reached pip also ends with "Could not find a version": not a config error.
+_UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connection|ConnectTimeout|ReadTimeout"
+                          r"|ProxyError|SSLError|Max retries exceeded|Temporary failure in name resolution")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _pip_errors(stderr: str) -> str:
     """pip's own ERROR lines (else its last line), joined so the message stays one paragraph."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("ERROR:")] or lines[-1:]
+    unreachable = [line for line in lines if _UNREACHABLE.search(line)][:1]
+    errors = unreachable + [line for line in lines if line.startswith("ERROR:")] or lines[-1:]
     return " ".join(errors) or "(no output)"
 
 
@@ -75,7 +79,7 @@ def install(
         return argv
     said = _pip_errors(proc.stderr)
     where = f"{target.language} on {', '.join(target.platforms)}"
-    package = missing_package(proc.stderr)
+    package = None if _UNREACHABLE.search(proc.stderr) else missing_package(proc.stderr)
     if package:
         raise ConfigError(
             f"no binary wheel of '{package}' (from {requirements}) for {where}. The package is built "
