@@ -1,0 +1,103 @@
+"""Synthetic traffic for canary analysis: OpenAI chat-completion POSTs at a steady rate.
+
+The release loop probes a candidate-only and a stable-only endpoint side by side
+(:func:`probe_pair`), so both see the same network and the same moment, and hands the samples
+to :func:`agentrun_tasks.core.analysis.analyse`. Where the platform keeps a request log (the
+emulator does), :func:`samples_from_request_log` turns its rows into the same samples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Iterable, Mapping
+
+import aiohttp
+
+from .core.analysis import Sample
+from .core.secrets import Secret
+
+CHAT_PATH = "/openai/v1/chat/completions"
+DEFAULT_REQUEST = {"model": "agent", "messages": [{"role": "user", "content": "ping"}], "stream": False}
+
+
+async def probe(
+    url: str,
+    *,
+    duration: float,
+    rate: float,
+    request: dict | None = None,
+    timeout: float = 10,
+    headers: Mapping[str, str | Secret] | None = None,
+    session: aiohttp.ClientSession | None = None,
+) -> list[Sample]:
+    """Send ``ceil(duration * rate)`` chat completions to ``{url}/openai/v1/chat/completions``,
+    one every ``1/rate`` seconds whatever the responses do, and return one sample per request.
+
+    A request succeeds on a 2xx whose body is read in full; an error status, a connection
+    failure or exceeding ``timeout`` seconds is a failed sample timed at the moment it failed.
+    The whole probe ends by ``duration + timeout``. ``headers`` values may be :class:`Secret`
+    (an endpoint token); they are revealed only into the request itself.
+    """
+    if duration <= 0 or rate <= 0:
+        raise ValueError("probe duration and rate must be positive")
+    target = url.rstrip("/") + CHAT_PATH
+    body = request or DEFAULT_REQUEST
+    sent = {k: v.reveal() if isinstance(v, Secret) else v for k, v in (headers or {}).items()}
+    count = max(1, math.ceil(duration * rate))
+    if session is None:
+        async with _session(count) as own:
+            return await _run(own, target, body, sent, count, rate, timeout)
+    return await _run(session, target, body, sent, count, rate, timeout)
+
+
+async def probe_pair(
+    candidate_url: str, stable_url: str, *, duration: float, rate: float, **kwargs,
+) -> tuple[list[Sample], list[Sample]]:
+    """Probe both endpoints concurrently with the same schedule: ``(candidate, stable)`` samples."""
+    async with _session(2 * max(1, math.ceil(duration * rate))) as session:
+        return tuple(await asyncio.gather(
+            probe(candidate_url, duration=duration, rate=rate, session=session, **kwargs),
+            probe(stable_url, duration=duration, rate=rate, session=session, **kwargs),
+        ))
+
+
+def samples_from_request_log(rows: Iterable[Mapping], version: str | None = None) -> list[Sample]:
+    """Samples from request-log rows (``ts``, ``status``, ``latency_ms``, ``outcome`` of
+    "success" | "fail", ``version``), only ``version``'s when given, in time order."""
+    return sorted(
+        (Sample(ok=row["outcome"] == "success", latency_ms=float(row["latency_ms"]), ts=float(row["ts"]))
+         for row in rows if version is None or str(row.get("version")) == str(version)),
+        key=lambda s: s.ts,
+    )
+
+
+def _session(limit: int) -> aiohttp.ClientSession:
+    # Enough connections that a slow endpoint cannot throttle the send rate of the probe.
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=min(limit, 256), force_close=False))
+
+
+async def _run(session, target, body, headers, count, rate, timeout) -> list[Sample]:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks = []
+    for i in range(count):
+        delay = start + i / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.ensure_future(_one(session, target, body, headers, timeout)))
+    return list(await asyncio.gather(*tasks))
+
+
+async def _one(session: aiohttp.ClientSession, target: str, body, headers, timeout: float) -> Sample:
+    ts = time.time()
+    began = time.perf_counter()
+    try:
+        async with session.post(target, json=body, headers=headers,
+                                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            await resp.read()
+            ok = 200 <= resp.status < 300
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+        ok = False
+    return Sample(ok=ok, latency_ms=(time.perf_counter() - began) * 1000.0, ts=ts)

@@ -1,0 +1,157 @@
+"""The probe against real aiohttp servers on 127.0.0.1: healthy, 30% 500s, +500 ms."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import socket
+from contextlib import asynccontextmanager
+
+import pytest
+from aiohttp import web
+
+from agentrun_tasks.core.analysis import analyse
+from agentrun_tasks.core.model import AnalysisConfig
+from agentrun_tasks.core.secrets import Secret
+from agentrun_tasks.probe import DEFAULT_REQUEST, probe, probe_pair, samples_from_request_log
+
+REPLY = {"choices": [{"message": {"role": "assistant", "content": "pong"}}]}
+
+
+@asynccontextmanager
+async def agents():
+    """One server, three agents by path prefix; yields (base url, the requests each received)."""
+    seen: dict[str, list] = {"healthy": [], "faulty": [], "slow": [], "hang": []}
+    counter = itertools.count()
+
+    async def chat(request: web.Request) -> web.Response:
+        kind = request.match_info["kind"]
+        seen[kind].append({"headers": dict(request.headers), "body": await request.json()})
+        if kind == "faulty" and next(counter) % 10 < 3:  # exactly 3 in every 10
+            return web.json_response({"error": "fault"}, status=500)
+        if kind == "slow":
+            await asyncio.sleep(0.5)
+        if kind == "hang":
+            await asyncio.sleep(2)
+        return web.json_response(REPLY)
+
+    app = web.Application()
+    app.router.add_post("/{kind}/openai/v1/chat/completions", chat)
+    runner = web.AppRunner(app, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", seen
+    finally:
+        await runner.cleanup()
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_healthy_agent_steady_rate_and_request_shape():
+    async def go():
+        async with agents() as (base, seen):
+            return await probe(f"{base}/healthy/", duration=1.0, rate=10), seen
+
+    samples, seen = run(go())
+    assert len(samples) == 10 and all(s.ok for s in samples)
+    assert all(s.latency_ms > 0 for s in samples)
+    stamps = [s.ts for s in samples]
+    assert stamps == sorted(stamps) and stamps[-1] - stamps[0] >= 0.9 - 0.05  # 10 sends, 0.1 s apart
+    assert seen["healthy"][0]["body"] == DEFAULT_REQUEST
+
+
+def test_faulty_agent_gives_failed_samples():
+    async def go():
+        async with agents() as (base, _):
+            return await probe(f"{base}/faulty", duration=1.0, rate=20)
+
+    samples = run(go())
+    assert len(samples) == 20 and sum(not s.ok for s in samples) == 6
+
+
+def test_slow_agent_latency_is_measured():
+    async def go():
+        async with agents() as (base, _):
+            return await probe(f"{base}/slow", duration=0.5, rate=10)
+
+    samples = run(go())
+    assert len(samples) == 5 and all(s.ok and s.latency_ms >= 500 for s in samples)
+
+
+def test_timeouts_and_refused_connections_are_failed_samples_not_errors():
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+    async def go():
+        async with agents() as (base, _):
+            return await asyncio.gather(probe(f"{base}/hang", duration=0.2, rate=10, timeout=0.2),
+                                        probe(closed, duration=0.2, rate=10, timeout=1))
+
+    hung, refused = run(go())
+    assert len(hung) == 2 and not any(s.ok for s in hung)
+    assert len(refused) == 2 and not any(s.ok for s in refused)
+
+
+def test_custom_request_and_secret_header(caplog, capsys):
+    sentinel = "sk-PROBE-SENTINEL-5f1c9e"
+    token = Secret(sentinel, source="test")
+
+    async def go():
+        async with agents() as (base, seen):
+            await probe(f"{base}/healthy", duration=0.1, rate=10, request={"model": "m", "messages": []},
+                        headers={"Authorization": token, "X-Trace": "probe"})
+            return seen
+
+    with caplog.at_level(logging.DEBUG):
+        seen = run(go())
+    got = seen["healthy"][0]
+    assert got["body"] == {"model": "m", "messages": []}
+    assert got["headers"]["Authorization"] == sentinel and got["headers"]["X-Trace"] == "probe"
+    out = capsys.readouterr()
+    assert sentinel not in out.out + out.err + caplog.text
+
+
+@pytest.mark.parametrize("kind,gate", [("faulty", "max_error_rate"), ("slow", "max_latency_increase_ms")])
+def test_probe_pair_feeds_analysis_that_catches_a_bad_candidate(kind, gate):
+    async def go():
+        async with agents() as (base, seen):
+            pair = await probe_pair(f"{base}/{kind}", f"{base}/healthy", duration=1.0, rate=30)
+            return pair, seen
+
+    (candidate, stable), seen = run(go())
+    assert len(candidate) == len(stable) == 30 == len(seen[kind]) == len(seen["healthy"])
+    verdict = analyse(candidate, stable, AnalysisConfig())
+    assert verdict.result == "fail" and gate in verdict.reason
+
+
+def test_probe_pair_of_healthy_agents_passes():
+    async def go():
+        async with agents() as (base, _):
+            return await probe_pair(f"{base}/healthy", f"{base}/healthy", duration=1.0, rate=30)
+
+    candidate, stable = run(go())
+    assert analyse(candidate, stable, AnalysisConfig()).result == "pass"
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError):
+        run(probe("http://127.0.0.1:1", duration=0, rate=5))
+
+
+def test_samples_from_request_log():
+    rows = [
+        {"ts": 3.0, "status": 200, "latency_ms": 12, "outcome": "success", "version": "4"},
+        {"ts": 1.0, "status": 500, "latency_ms": 3.5, "outcome": "fail", "version": "4"},
+        {"ts": 2.0, "status": 200, "latency_ms": 9, "outcome": "success", "version": 3},
+    ]
+    mine = samples_from_request_log(rows, version="4")
+    assert [(s.ts, s.ok, s.latency_ms) for s in mine] == [(1.0, False, 3.5), (3.0, True, 12.0)]
+    assert [s.ts for s in samples_from_request_log(rows)] == [1.0, 2.0, 3.0]
+    assert samples_from_request_log(rows, version="3")[0].latency_ms == 9.0
