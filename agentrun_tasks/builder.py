@@ -40,7 +40,12 @@ def build_artifact(env: EnvConfig, *, root: Path, force: bool = False, reporter:
     """
     started = time.perf_counter()
     say = reporter.line if reporter else (lambda text: None)
-    code = env.agent.get("code") or {}
+    code = env.agent.get("code")
+    if not code:
+        raise ConfigError(
+            f"environment '{env.name}' has no agent.code in {env.path} (a customContainerConfig agent "
+            "runs a prebuilt image): there is nothing to package. Add agent.code.src to build from source."
+        )
     target = core.target_for(code.get("language"))
     code_dir = env.code_dir
     if not code_dir.is_dir():
