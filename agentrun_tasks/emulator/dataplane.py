@@ -31,6 +31,7 @@ _HOP_BY_HOP = frozenset(h.lower() for h in (
     "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer",
     "Transfer-Encoding", "Upgrade", "Host", "Content-Length"))
 _LOOPBACK = ("127.0.0.1", "::1")
+WHOLE_BODY_MAX = 1 << 20  # larger sized bodies, and unsized ones (SSE), are streamed
 
 
 class RouteTable(Protocol):
@@ -118,13 +119,21 @@ class _Proxy:
         async with self.session.request(request.method, URL(target, encoded=True),
                                         headers=headers, data=body or None,
                                         allow_redirects=False) as upstream:
-            response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+            length = upstream.content_length
+            if length is not None and length <= WHOLE_BODY_MAX:
+                # A sized answer goes out whole: headers and body in one send, not two.
+                response = web.Response(status=upstream.status, reason=upstream.reason,
+                                        body=await upstream.read())
+            else:
+                response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             for name, value in upstream.headers.items():
                 if name.lower() not in _HOP_BY_HOP:
                     response.headers.add(name, value)
             response.headers[VERSION_HEADER] = spec.version
-            if upstream.content_length is not None:
-                response.content_length = upstream.content_length
+            if isinstance(response, web.Response):
+                return response, upstream.status
+            if length is not None:
+                response.content_length = length
             await response.prepare(request)
             try:
                 async for chunk in upstream.content.iter_any():
