@@ -1,0 +1,228 @@
+"""AgentRun 2025-09-10 control plane (ROA/JSON): runtimes, versions and endpoints.
+
+Paths, fields and statuses are those ``alibabacloud_agentrun20250910`` sends and parses. Each
+handler takes the request and its parsed JSON body and returns the ``data`` of the
+``{code, requestId, data}`` envelope; errors are :class:`~.auth.ApiError` with the codes the
+SDK's ErrorResult documents (``ERR_VALIDATION_FAILED`` 400) plus ``ERR_NOT_FOUND`` (404, message
+"... does not exist") and ``ERR_CONFLICT`` (409, "... already exists" or busy): those two codes
+are the emulator's choice, the cloud's exact strings are unverified.
+
+Emulator choices where cloud behaviour is unverified: an endpoint update without
+``routingConfiguration`` clears the weights; deleting a runtime deletes its endpoints; only
+``codeConfiguration.zipFile`` code is accepted (no OSS object, no container).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+
+from .auth import ApiError
+from .endpoints import NAME, EndpointRoutes, invalid as _invalid, missing as _missing, name_matches, page as _page
+from .packages import crc64, store_zip, unpack
+from .state import LATEST, State, new_id, now_iso, public
+from .supervisor import StartFailed
+
+PREFIX = "/2025-09-10/agents/runtimes"
+BUSY = ("CREATING", "UPDATING")
+DEFAULT_PORT = 9000
+
+
+class ControlPlane(EndpointRoutes):
+    """Route handlers over one :class:`State` and the data plane's supervisor."""
+
+    def __init__(self, state: State, supervisor):
+        self.state = state
+        self.supervisor = supervisor
+        self._deploys: dict[str, asyncio.Task] = {}
+
+    def routes(self) -> list[tuple[str, str, object]]:
+        rt, ep = PREFIX + "/{runtimeId}", PREFIX + "/{runtimeId}/endpoints/{endpointId}"
+        return [
+            ("POST", PREFIX, self.create_runtime), ("GET", PREFIX, self.list_runtimes),
+            ("GET", rt, self.get_runtime), ("PUT", rt, self.update_runtime), ("DELETE", rt, self.delete_runtime),
+            ("POST", rt + "/versions", self.publish_version), ("GET", rt + "/versions", self.list_versions),
+            ("POST", rt + "/endpoints", self.create_endpoint), ("GET", rt + "/endpoints", self.list_endpoints),
+            ("GET", ep, self.get_endpoint), ("PUT", ep, self.update_endpoint), ("DELETE", ep, self.delete_endpoint),
+        ]
+
+    # -- runtimes ------------------------------------------------------------------------------
+    def _runtime(self, request) -> dict:
+        ident = request.match_info["runtimeId"]
+        runtime = self.state.runtimes.get(ident)
+        if runtime is None:
+            raise _missing("AgentRuntime", ident)
+        return runtime
+
+    async def create_runtime(self, request, body: dict) -> dict:
+        name = body.get("agentRuntimeName") or ""
+        if not NAME.match(name):
+            raise _invalid(f"agentRuntimeName {name!r} is invalid: letters, digits, '_' and '-', "
+                           "starting with a letter, at most 128 characters.")
+        if self.state.runtime_by_name(name) is not None:
+            raise ApiError(409, "ERR_CONFLICT", f"AgentRuntime {name} already exists.")
+        snapshot = self._code_snapshot(body, None)
+        ident, stamp = new_id(), now_iso()
+        record = {k: v for k, v in body.items() if k != "codeConfiguration"}
+        record.update(
+            agentRuntimeId=ident, agentRuntimeName=name, agentRuntimeVersion=LATEST,
+            agentRuntimeArn=f"acs:agentrun:local:{self.state.account['id']}:runtimes/{ident}",
+            artifactType=body.get("artifactType") or "Code", port=body.get("port") or DEFAULT_PORT,
+            codeConfiguration=_public_code(body["codeConfiguration"]), createdAt=stamp, lastUpdatedAt=stamp,
+            status="CREATING", statusReason="", _pending=snapshot)
+        self.state.runtimes[ident] = record
+        self.state.save()
+        self._start_deploy(ident)
+        return public(record)
+
+    async def update_runtime(self, request, body: dict) -> dict:
+        runtime = self._runtime(request)
+        if runtime["status"] in BUSY:
+            raise ApiError(409, "ERR_CONFLICT", f"AgentRuntime {runtime['agentRuntimeName']} is "
+                           f"{runtime['status']}: wait until it is READY or failed, then update it again.")
+        name = body.get("agentRuntimeName")
+        if name and name != runtime["agentRuntimeName"]:
+            raise _invalid("agentRuntimeName cannot be changed.")
+        snapshot = self._code_snapshot(body, runtime)
+        runtime.update({k: v for k, v in body.items() if k != "codeConfiguration"})
+        if body.get("codeConfiguration"):
+            runtime["codeConfiguration"] = _public_code(body["codeConfiguration"])
+        runtime.update(status="UPDATING", statusReason="", lastUpdatedAt=now_iso(), _pending=snapshot)
+        self.state.save()
+        self._start_deploy(runtime["agentRuntimeId"])
+        return public(runtime)
+
+    async def get_runtime(self, request, body: dict) -> dict:
+        runtime = self._runtime(request)
+        version = request.query.get("agentRuntimeVersion")
+        if version and version != LATEST:
+            record = self.state.version(runtime["agentRuntimeId"], version)
+            if record is None:
+                raise _missing(f"Version {version} of AgentRuntime", runtime["agentRuntimeName"])
+            return {**public(runtime), "agentRuntimeVersion": version}
+        return public(runtime)
+
+    async def list_runtimes(self, request, body: dict) -> dict:
+        q = request.query
+        items = [public(r) for r in self.state.runtimes.values()
+                 if name_matches(r["agentRuntimeName"], q.get("agentRuntimeName"), q.get("searchMode"))
+                 and (not q.get("status") or r["status"] == q["status"])]
+        return _page(q, sorted(items, key=lambda r: r["createdAt"]))
+
+    async def delete_runtime(self, request, body: dict) -> dict:
+        runtime = self._runtime(request)
+        ident = runtime["agentRuntimeId"]
+        task = self._deploys.pop(ident, None)
+        if task is not None:
+            task.cancel()
+        specs = [self.state.spec_for(runtime, LATEST)] + [
+            self.state.spec_for(runtime, v["agentRuntimeVersion"]) for v in self.state.versions.get(ident, [])]
+        for endpoint in self.state.endpoints_of(ident):
+            del self.state.endpoints[endpoint["agentRuntimeEndpointId"]]
+        self.state.versions.pop(ident, None)
+        del self.state.runtimes[ident]
+        self.state.save()
+        for spec in filter(None, specs):
+            await self.supervisor.stop(spec.key)
+        return {**public(runtime), "status": "DELETING"}
+
+    def _code_snapshot(self, body: dict, runtime: dict | None) -> dict:
+        """Validate the code of a create/update and store its zip; the process snapshot to deploy."""
+        code = body.get("codeConfiguration")
+        if body.get("containerConfiguration") or body.get("artifactType") == "Container":
+            raise _invalid("The local emulator runs code packages only: containerConfiguration is not supported.")
+        previous = (runtime or {}).get("_spec") or {}
+        if not code:
+            if runtime is None or not previous:
+                raise _invalid("codeConfiguration with zipFile is required.")
+            package = previous["package"]
+        else:
+            package = self._store_code(code)
+            if not code.get("command"):
+                raise _invalid("codeConfiguration.command is required, e.g. [\"python3\", \"app.py\"].")
+        source = {**(runtime or {}), **body}
+        command = (code or {}).get("command") or previous.get("command")
+        return {"package": package, "command": list(command), "port": int(source.get("port") or DEFAULT_PORT),
+                "env": {str(k): str(v) for k, v in (source.get("environmentVariables") or {}).items()}}
+
+    def _store_code(self, code: dict) -> str:
+        if code.get("ossBucketName") or code.get("ossObjectName"):
+            raise _invalid("The local emulator takes code as codeConfiguration.zipFile (base64), not an OSS object.")
+        try:
+            data = base64.b64decode(code.get("zipFile") or "", validate=True)
+        except (binascii.Error, ValueError):
+            raise _invalid("codeConfiguration.zipFile is not valid base64.") from None
+        if not data:
+            raise _invalid("codeConfiguration.zipFile is required.")
+        checksum = code.get("checksum")
+        if checksum and str(checksum) != str(crc64(data)):
+            raise _invalid(f"codeConfiguration.checksum {checksum} does not match the CRC-64/ECMA of zipFile "
+                           f"({crc64(data)}).")
+        sha = hashlib.sha256(data).hexdigest()
+        if not store_zip(self.state.dir / "packages", sha, data):
+            raise _invalid("codeConfiguration.zipFile is not a zip archive.")
+        return sha
+
+    # -- deployment in the background -----------------------------------------------------------
+    def _start_deploy(self, ident: str) -> None:
+        self._deploys[ident] = asyncio.get_running_loop().create_task(self._deploy(ident))
+
+    def resume(self) -> None:
+        """After a restart: finish deployments that were in flight when the emulator stopped."""
+        for ident, runtime in self.state.runtimes.items():
+            if runtime["status"] in BUSY:
+                self._start_deploy(ident)
+
+    async def _deploy(self, ident: str) -> None:
+        runtime = self.state.runtimes[ident]
+        snapshot = runtime["_pending"]
+        failed = "CREATE_FAILED" if runtime["status"] == "CREATING" else "UPDATE_FAILED"
+        spec = self.state.make_spec(runtime, LATEST, snapshot)
+        old = self.state.spec_for(runtime, LATEST)
+        try:
+            await asyncio.to_thread(unpack, self.state.dir / "packages", snapshot["package"])
+            await self.supervisor.start(spec)
+        except StartFailed as exc:
+            runtime.update(status=failed, statusReason=str(exc))
+        except (OSError, ValueError) as exc:
+            runtime.update(status=failed, statusReason=f"could not unpack the code package: {exc}")
+        else:
+            runtime.update(status="READY", statusReason="", _spec=snapshot)
+            if old is not None and old.key != spec.key:
+                await self.supervisor.stop(old.key)
+        runtime.pop("_pending", None)
+        runtime["lastUpdatedAt"] = now_iso()
+        self._deploys.pop(ident, None)
+        self.state.save()
+
+    # -- versions ------------------------------------------------------------------------------
+    async def publish_version(self, request, body: dict) -> dict:
+        runtime = self._runtime(request)
+        if runtime["status"] != "READY":
+            raise ApiError(409, "ERR_CONFLICT", f"AgentRuntime {runtime['agentRuntimeName']} is "
+                           f"{runtime['status']}: a version can only be published from READY.")
+        ident = runtime["agentRuntimeId"]
+        versions = self.state.versions.setdefault(ident, [])
+        number = str(max((int(v["agentRuntimeVersion"]) for v in versions), default=0) + 1)
+        record = {"agentRuntimeArn": runtime["agentRuntimeArn"], "agentRuntimeId": ident,
+                  "agentRuntimeName": runtime["agentRuntimeName"], "agentRuntimeVersion": number,
+                  "description": body.get("description") or "", "lastUpdatedAt": now_iso(),
+                  "_spec": dict(runtime["_spec"])}
+        if body.get("publisher"):
+            record["publisher"] = body["publisher"]
+        versions.append(record)
+        self.state.save()
+        return public(record)
+
+    async def list_versions(self, request, body: dict) -> dict:
+        runtime = self._runtime(request)
+        items = [public(v) for v in self.state.versions.get(runtime["agentRuntimeId"], [])]
+        return _page(request.query, items)
+
+
+
+def _public_code(code: dict) -> dict:
+    """What GET shows of codeConfiguration: everything but the (large) inline zip."""
+    return {k: v for k, v in code.items() if k != "zipFile"}

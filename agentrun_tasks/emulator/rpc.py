@@ -1,0 +1,91 @@
+"""RAM 2015-05-01 and STS 2015-04-01 over RPC: ``POST /`` routed on ``x-acs-action``.
+
+Parameters arrive in the query string, answers are ``{"RequestId", ...}`` JSON with the
+cloud's capitalised field names. Every handler takes ``(state, caller_key_id, params)`` and
+returns the body without ``RequestId``; the server adds it and saves nothing: handlers that
+change state save it themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from . import account
+from .auth import ApiError
+from .state import State, now_iso
+
+
+def _caller_user(state: State, caller: str) -> str:
+    return state.keys[caller]["user"]
+
+
+def _user(state: State, caller: str, params: Mapping[str, str]) -> str:
+    """``UserName``, defaulting to the caller's own user as RAM does."""
+    return params.get("UserName") or _caller_user(state, caller)
+
+
+def create_access_key(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    key_id, secret = account.create_key(state, _user(state, caller, params))
+    state.save()
+    key = state.keys[key_id]
+    return {"AccessKey": {"AccessKeyId": key_id, "AccessKeySecret": secret.reveal(),
+                          "CreateDate": key["createDate"], "Status": key["status"]}}
+
+
+def list_access_keys(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    user = _user(state, caller, params)
+    if user not in state.users:
+        raise ApiError(404, "EntityNotExist.User", f"The user does not exist: {user}.")
+    keys = [{"AccessKeyId": key_id, "Status": k["status"], "CreateDate": k["createDate"],
+             "UpdateDate": k["updateDate"]}
+            for key_id, k in sorted(state.keys.items(), key=lambda item: item[1]["createDate"])
+            if k["user"] == user]
+    return {"AccessKeys": {"AccessKey": keys}}
+
+
+def update_access_key(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    status = params.get("Status")
+    if status not in ("Active", "Inactive"):
+        raise ApiError(400, "InvalidParameter.Status", f"Status must be Active or Inactive, not {status!r}.")
+    key = account.user_key(state, _user(state, caller, params), params.get("UserAccessKeyId"))
+    key.update(status=status, updateDate=now_iso())
+    state.save()
+    return {}
+
+
+def delete_access_key(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    account.user_key(state, _user(state, caller, params), params.get("UserAccessKeyId"))
+    del state.keys[params["UserAccessKeyId"]]
+    state.save()
+    return {}
+
+
+def get_access_key_last_used(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    key = account.user_key(state, _user(state, caller, params), params.get("UserAccessKeyId"))
+    return {"AccessKeyLastUsed": {"LastUsedDate": key.get("lastUsed") or ""}}
+
+
+def get_caller_identity(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    user = _caller_user(state, caller)
+    user_id = state.users[user]["UserId"]
+    return {"AccountId": state.account["id"], "Arn": f"acs:ram::{state.account['id']}:user/{user}",
+            "IdentityType": "RAMUser", "PrincipalId": user_id, "UserId": user_id, "RoleId": ""}
+
+
+ACTIONS = {
+    ("2015-05-01", "CreateAccessKey"): create_access_key,
+    ("2015-05-01", "ListAccessKeys"): list_access_keys,
+    ("2015-05-01", "UpdateAccessKey"): update_access_key,
+    ("2015-05-01", "DeleteAccessKey"): delete_access_key,
+    ("2015-05-01", "GetAccessKeyLastUsed"): get_access_key_last_used,
+    ("2015-04-01", "GetCallerIdentity"): get_caller_identity,
+}
+
+
+def dispatch(state: State, caller: str, action: str, version: str, params: Mapping[str, str]) -> dict:
+    """Run one RPC action, or the cloud's error for an unknown one."""
+    handler = ACTIONS.get((version, action))
+    if handler is None:
+        raise ApiError(404, "InvalidAction.NotFound",
+                       f"Specified api {action} (version {version or 'none'}) is not found in the local emulator.")
+    return handler(state, caller, params)

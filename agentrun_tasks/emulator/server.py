@@ -1,0 +1,170 @@
+"""The emulator's one aiohttp application: AgentRun control plane, RAM/STS, data plane, admin.
+
+Signed routes (``/2025-09-10/...`` and RPC ``POST /``) go through one gate: injected faults,
+then the ACS3 signature, then the handler. Errors that the gateway would answer (signature,
+key, throttling) use the gateway's ``{"Code", "Message", "RequestId"}``; AgentRun's own errors
+use ``{"code", "message", "requestId"}``. Admin routes under ``/_emulator/`` are unsigned and
+answer loopback clients only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from pathlib import Path
+
+from aiohttp import web
+
+from . import account, rpc
+from .auth import ApiError, Verifier
+from .control import ControlPlane
+from .dataplane import add_routes
+from .faults import ENV_VAR, RETRY_AFTER, Faults
+from .requestlog import RequestLog
+from .state import State, now_iso
+from .supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+_LOOPBACK = ("127.0.0.1", "::1")
+
+
+class Emulator:
+    """State, account, verifier, faults and the data plane's supervisor of one root."""
+
+    def __init__(self, root: Path, faults: Faults | None = None):
+        self.state = State(root)
+        if account.bootstrap(self.state):
+            log.info("created local account %s with user %s; its key is in %s",
+                     self.state.account["id"], account.BOOTSTRAP_USER, self.state.root / account.ENV_FILE)
+        self.verifier = Verifier(self.state.keys)
+        self.faults = faults if faults is not None else Faults.parse(os.environ.get(ENV_VAR, ""))
+        self.supervisor = Supervisor(self.state.dir / "logs")
+        self.requestlog = RequestLog(self.state.dir / "requests.sqlite")
+        self.control = ControlPlane(self.state, self.supervisor)
+        self.port = 0
+
+    def listening(self, port: int) -> None:
+        """Record the bound port; endpoint URLs follow it (it may change between runs)."""
+        self.port = port
+        self.state.base_url = f"http://127.0.0.1:{port}"
+        for endpoint in self.state.endpoints.values():
+            runtime = self.state.runtimes.get(endpoint["agentRuntimeId"])
+            if runtime is not None:
+                endpoint["endpointPublicUrl"] = self.state.endpoint_url(
+                    runtime["agentRuntimeName"], endpoint["agentRuntimeEndpointName"])
+        self.state.save()
+
+    # -- the signed gate -----------------------------------------------------------------------
+    async def _authenticate(self, request: web.Request) -> tuple[str, bytes]:
+        self.faults.maybe_fail()
+        body = await request.read()
+        headers = {name.lower(): request.headers.getall(name) for name in set(request.headers.keys())}
+        path = request.raw_path.split("?", 1)[0]
+        caller = self.verifier.verify(request.method, path, dict(request.query), headers, body)
+        stamp = now_iso()
+        key = self.state.keys[caller]
+        if key.get("lastUsed") != stamp:  # at most one write per key and second
+            key["lastUsed"] = stamp
+            self.state.save()
+        return caller, body
+
+    def roa(self, handler):
+        async def endpoint(request: web.Request) -> web.Response:
+            request_id = _request_id()
+            try:
+                _, raw = await self._authenticate(request)
+            except ApiError as exc:
+                return _gateway_error(exc, request_id)
+            try:
+                body = json.loads(raw) if raw else {}
+                if not isinstance(body, dict):
+                    raise ValueError("not an object")
+            except ValueError:
+                return _error({"code": "ERR_BAD_REQUEST", "message": "The request body is not a JSON object.",
+                               "requestId": request_id}, 400, request_id)
+            try:
+                data = await handler(request, body)
+            except ApiError as exc:
+                return _error({"code": exc.code, "message": exc.message, "requestId": request_id},
+                              exc.status, request_id)
+            return _json({"code": "SUCCESS", "requestId": request_id, "data": data}, 200, request_id)
+        return endpoint
+
+    async def rpc(self, request: web.Request) -> web.Response:
+        request_id = _request_id()
+        try:
+            caller, _ = await self._authenticate(request)
+            result = rpc.dispatch(self.state, caller, request.headers.get("x-acs-action", ""),
+                                  request.headers.get("x-acs-version", ""), request.query)
+        except ApiError as exc:
+            return _gateway_error(exc, request_id)
+        return _json({**result, "RequestId": request_id}, 200, request_id)
+
+    # -- admin ---------------------------------------------------------------------------------
+    async def health(self, request: web.Request) -> web.Response:
+        return _json({"status": "ok", "pid": os.getpid(), "port": self.port, "root": str(self.state.root),
+                      "agents": self.supervisor.pids()}, 200)
+
+    async def faults_get(self, request: web.Request) -> web.Response:
+        return _json(self.faults.as_dict(), 200)
+
+    async def faults_set(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            self.faults = Faults.from_mapping(body if isinstance(body, dict) else {"?": body})
+        except ValueError as exc:
+            return _json({"Code": "InvalidParameter", "Message": str(exc)}, 400)
+        return _json(self.faults.as_dict(), 200)
+
+
+@web.middleware
+async def _loopback_admin(request: web.Request, handler):
+    if request.path.startswith("/_emulator/") and request.remote not in _LOOPBACK:
+        return _json({"Code": "Forbidden", "Message": "emulator admin routes answer loopback clients only"}, 403)
+    return await handler(request)
+
+
+def build_app(emulator: Emulator) -> web.Application:
+    """The application: control plane, RAM/STS, the data plane's routes and the admin routes."""
+    app = web.Application(middlewares=[_loopback_admin], client_max_size=256 * 1024 * 1024)
+    for method, path, handler in emulator.control.routes():
+        app.router.add_route(method, path, emulator.roa(handler))
+    app.router.add_post("/", emulator.rpc)
+    app.router.add_get("/_emulator/health", emulator.health)
+    app.router.add_get("/_emulator/faults", emulator.faults_get)
+    app.router.add_post("/_emulator/faults", emulator.faults_set)
+    add_routes(app, emulator.state, emulator.supervisor, emulator.requestlog)
+
+    async def resume(app: web.Application) -> None:
+        emulator.control.resume()
+
+    async def shutdown(app: web.Application) -> None:
+        await emulator.supervisor.stop_all()
+        emulator.requestlog.close()
+
+    app.on_startup.append(resume)
+    app.on_cleanup.append(shutdown)
+    return app
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+def _json(doc: dict, status: int, request_id: str | None = None, headers: dict | None = None) -> web.Response:
+    headers = dict(headers or {})
+    if request_id:
+        headers["x-acs-request-id"] = request_id
+    return web.json_response(doc, status=status, headers=headers)
+
+
+def _error(doc: dict, status: int, request_id: str) -> web.Response:
+    return _json(doc, status, request_id)
+
+
+def _gateway_error(exc: ApiError, request_id: str) -> web.Response:
+    headers = {"x-acs-retry-after": RETRY_AFTER} if exc.status == 429 else None
+    return _json({"Code": exc.code, "Message": exc.message, "RequestId": request_id}, exc.status,
+                 request_id, headers)
