@@ -13,6 +13,7 @@ from .drivers.openapi import Connection, OpenApiDriver
 def control_plane(session) -> OpenApiDriver:
     """An :class:`OpenApiDriver` for ``session.env`` (starting the emulator when it is the target)."""
     from .core import credentials
+    from .keystore import KeyStore
 
     env = session.env
     if env.emulator:
@@ -25,7 +26,7 @@ def control_plane(session) -> OpenApiDriver:
         endpoint = env.control_endpoint or f"agentrun.{env.region}.aliyuncs.com"
         sts = None
         protocol = env.protocol
-    creds = credentials.resolve(env, environ=session.environ, root=session.root)
+    creds = credentials.resolve(env, environ=session.environ, root=session.root, keystore=KeyStore())
     policy = RetryPolicy(**dict(env.retry)) if env.retry else RetryPolicy()
     return OpenApiDriver(Connection(endpoint=endpoint, protocol=protocol, region=env.region,
                                     credentials=creds, sts_endpoint=sts), policy)
