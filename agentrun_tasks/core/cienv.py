@@ -65,6 +65,17 @@ class CIContext:
     def to_dict(self) -> dict:
         return {**asdict(self), "ref": self.ref}
 
+    def template_context(self) -> dict[str, str]:
+        """The ``${ctx.x}`` variables of env files: the known facts, plus ``branch_slug`` and
+        ``short_sha``. Unknown facts are left out, so using one is a clear config error."""
+        facts = {k: v for k, v in self.to_dict().items() if isinstance(v, str) and v}
+        name = self.branch or self.tag
+        if name:
+            facts["branch_slug"] = slug(name)
+        if self.sha:
+            facts["short_sha"] = self.sha[:8]
+        return facts
+
 
 def _true(value: str | None) -> bool:
     return (value or "").strip().lower() in ("true", "1", "yes")
@@ -246,13 +257,15 @@ def _match(ref: str, mapping: Mapping[str, str]) -> tuple[str | None, str | None
 def _checked_map(branch_map: Mapping[str, str] | None) -> tuple[Mapping[str, str], str]:
     if not branch_map:
         return DEFAULT_BRANCH_MAP, "the default Git-Flow map"
-    if not isinstance(branch_map, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) and v for k, v in branch_map.items()):
+    # Duck-typed: invoke hands nested config over as a DataProxy, which is no Mapping.
+    items = getattr(branch_map, "items", None)
+    mapping = dict(items()) if callable(items) else None
+    if mapping is None or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
         raise ConfigError(
             f"invoke config 'agentrun.branch_map' must map branch patterns to environment names "
             f"(e.g. {{'main': 'prod', 'feature/*': 'preview', 'tag:v*': 'prod'}}), got {branch_map!r}. "
             f"Fix it in invoke.yaml.")
-    return branch_map, "invoke config agentrun.branch_map"
+    return mapping, "invoke config agentrun.branch_map"
 
 
 def choose_env(ci: CIContext, *, explicit: str | None, branch_map: Mapping[str, str] | None) -> tuple[str, str]:

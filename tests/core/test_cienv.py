@@ -189,6 +189,15 @@ def test_to_dict_is_json_ready_and_has_the_ref():
     assert json.loads(json.dumps(data))["ref"] == "tag:v1"
 
 
+def test_template_context_feeds_env_file_variables():
+    ci = CIContext("gitlab", True, branch="feature/Login", sha="2bfb63d779e3648c91950f82d374a25784cdabaf", pr_number="4",
+                   is_pr=True)
+    assert ci.template_context() == {"platform": "gitlab", "branch": "feature/Login", "ref": "feature/Login",
+                                     "sha": ci.sha, "short_sha": "2bfb63d7", "pr_number": "4",
+                                     "branch_slug": "feature-login"}
+    assert "branch_slug" not in CIContext("ci", True).template_context()
+
+
 @pytest.mark.parametrize("branch, expected", [
     ("main", "main"),
     ("feature/Login_Page", "feature-login-page"),
@@ -214,3 +223,11 @@ def test_slug_keeps_long_branches_with_a_shared_prefix_apart():
 
 def test_default_map_is_git_flow():
     assert cienv.DEFAULT_BRANCH_MAP["develop"] == "dev" and cienv.DEFAULT_BRANCH_MAP["main"] == "prod"
+
+
+def test_branch_map_given_as_invoke_dataproxy_is_accepted(tmp_path):
+    from invoke import Config
+
+    cfg = Config(overrides={"agentrun": {"branch_map": {"trunk": "prod"}}})
+    proxy = cfg.agentrun.branch_map  # attribute access yields a DataProxy, not a Mapping
+    assert choose_env(CIContext("github", True, branch="trunk"), explicit=None, branch_map=proxy)[0] == "prod"
