@@ -1,0 +1,150 @@
+"""Start, stop and inspect a background emulator for one project root.
+
+``ensure_running`` reuses a live emulator or starts one detached (its own session, output in
+``.agentrun/local/emulator.log``) and waits until ``/_emulator/health`` answers. ``stop`` sends
+SIGTERM (the emulator then stops its agents), waits, then SIGKILLs the process group and any
+agent process that is still alive: no process or port is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from ..core.errors import ResourceFailedError, WaitTimeoutError
+from .state import state_dir
+
+INFO_FILE = "emulator.json"
+LOG_FILE = "emulator.log"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+
+
+@dataclass(frozen=True)
+class EmulatorInfo:
+    url: str
+    port: int
+    pid: int
+
+
+def _info_path(root: Path) -> Path:
+    return state_dir(root) / INFO_FILE
+
+
+def _read_info(root: Path) -> dict | None:
+    try:
+        return json.loads(_info_path(root).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _is_emulator(pid: int) -> bool:
+    """Whether ``pid`` is alive and is an emulator (not a reused pid)."""
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() != psutil.STATUS_ZOMBIE and "agentrun_tasks.emulator" in " ".join(proc.cmdline())
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def _health(url: str, timeout: float = 2.0) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"{url}/_emulator/health", timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except (OSError, ValueError):
+        return None
+
+
+def status(root: Path) -> dict | None:
+    """``{pid, port, url, started_at, root, agents}`` of the live emulator of ``root``, or None."""
+    info = _read_info(root)
+    if not info or not _is_emulator(info["pid"]):
+        return None
+    health = _health(info["url"])
+    if health is None or health.get("pid") != info["pid"]:
+        return None
+    return {**info, "agents": health.get("agents", {})}
+
+
+def ensure_running(root: Path, port: int = 0, timeout: float = START_TIMEOUT_S) -> EmulatorInfo:
+    """The live emulator of ``root``, started first if none runs."""
+    current = status(root)
+    if current is not None:
+        return EmulatorInfo(current["url"], current["port"], current["pid"])
+    root = Path(root).resolve()
+    directory = state_dir(root)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _info_path(root).unlink(missing_ok=True)
+    log_path = directory / LOG_FILE
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "agentrun_tasks.emulator", "--root", str(root), "--port", str(port)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise ResourceFailedError(
+                f"The local emulator exited with code {proc.returncode} while starting. Its last output "
+                f"(from {log_path}):\n{_tail(log_path)}\nFix the cause above and run `invoke local.up` again.")
+        info = _read_info(root)
+        if info and info.get("pid") == proc.pid and _health(info["url"], timeout=1.0):
+            return EmulatorInfo(info["url"], info["port"], info["pid"])
+        time.sleep(0.1)
+    _kill_group(proc.pid)
+    proc.wait()
+    raise WaitTimeoutError(f"The local emulator did not answer within {timeout:.0f}s; it was stopped. "
+                           f"See {log_path} for its output.")
+
+
+def stop(root: Path, timeout: float = STOP_TIMEOUT_S) -> bool:
+    """Stop the emulator of ``root`` and its agents. True if one was running."""
+    info = _read_info(root)
+    if not info or not _is_emulator(info["pid"]):
+        _info_path(root).unlink(missing_ok=True)
+        return False
+    pid = info["pid"]
+    agents = list(((_health(info["url"]) or {}).get("agents") or {}).values())
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        psutil.Process(pid).wait(timeout)
+    except psutil.NoSuchProcess:
+        pass
+    except psutil.TimeoutExpired:
+        pass
+    # Whatever did not stop in time goes now: the emulator's group, then each agent's group
+    # (agents run in sessions of their own, so the emulator's group does not hold them).
+    for group in [pid, *agents]:
+        _kill_group(group)
+    for leftover in [pid, *agents]:
+        try:
+            psutil.Process(leftover).wait(5)
+        except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+            pass
+    _info_path(root).unlink(missing_ok=True)
+    return True
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no output)"
