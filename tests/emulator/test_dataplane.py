@@ -1,0 +1,272 @@
+"""The data plane over real HTTP: weighted routing to real processes, streaming, the request log."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import random
+import textwrap
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import openai
+import psutil
+import pytest
+from aiohttp import web
+from scipy.stats import binomtest
+
+from agentrun_tasks.emulator.dataplane import add_routes
+from agentrun_tasks.emulator.requestlog import RequestLog
+from agentrun_tasks.emulator.spec import ProcessSpec
+from agentrun_tasks.emulator.supervisor import Supervisor
+
+CODE = Path(__file__).resolve().parents[2] / "code"
+CHAT = {"model": "example-agent", "messages": [{"role": "user", "content": "ping"}]}
+
+# Echoes what it received; /slow-sse sends three events 0.3 s apart.
+ECHO_AGENT = textwrap.dedent("""
+    import json, os, time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def handle_any(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path == "/slow-sse":
+                self.send_response(200); self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close"); self.end_headers()
+                for i in range(3):
+                    self.wfile.write(b"data: %d\\n\\n" % i); self.wfile.flush(); time.sleep(0.3)
+                self.close_connection = True
+                return
+            out = json.dumps({"method": self.command, "path": self.path, "body": body.decode(),
+                              "headers": dict(self.headers)}).encode()
+            self.send_response(201); self.send_header("Content-Length", str(len(out)))
+            self.send_header("Connection", "keep-alive"); self.end_headers(); self.wfile.write(out)
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = handle_any
+        def log_message(self, *a): pass
+    ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+""")
+
+
+class Routes:
+    """A stand-in for the control plane's state: (runtime, endpoint) -> [(spec, weight)]."""
+
+    def __init__(self):
+        self.table: dict[tuple[str, str], list[tuple[ProcessSpec, float]]] = {}
+
+    def routes_for(self, runtime, endpoint):
+        return self.table.get((runtime, endpoint))
+
+
+class Emulator:
+    """The data plane's routes on an aiohttp app, served from a thread on a free port."""
+
+    def __init__(self, tmp: Path):
+        self.routes = Routes()
+        self.supervisor = Supervisor(tmp / "logs")
+        self.requestlog = RequestLog(tmp / "requests.db")
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.runner = self.call(self._serve())
+        self.base = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def _serve(self):
+        app = web.Application()
+        add_routes(app, self.routes, self.supervisor, self.requestlog)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        return runner
+
+    def call(self, coro):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(60)
+
+    def endpoint(self, runtime="rt", endpoint="ep"):
+        return f"{self.base}/agent-runtimes/{runtime}/endpoints/{endpoint}/invocations"
+
+    def close(self):
+        self.call(self.supervisor.stop_all())
+        self.call(self.runner.cleanup())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+        self.requestlog.close()
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    emulator = Emulator(tmp_path)
+    yield emulator
+    emulator.close()
+    assert psutil.Process().children(recursive=True) == []
+
+
+def example(version: str, **env) -> ProcessSpec:
+    return ProcessSpec("rt-id", "rt", version, CODE, ("python", "app.py"), 9000, env)
+
+
+def echo(tmp_path: Path, version: str = "1") -> ProcessSpec:
+    workdir = tmp_path / f"echo-{version}"
+    workdir.mkdir(exist_ok=True)
+    (workdir / "agent.py").write_text(ECHO_AGENT)
+    return ProcessSpec("rt-id", "rt", version, workdir, ("python3", "agent.py"), 9000)
+
+
+def post(connection: http.client.HTTPConnection, path: str, body: dict):
+    connection.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    return response, response.read()
+
+
+def test_a_20_percent_split_serves_version_2_within_a_99_percent_binomial_interval(emulator):
+    emulator.routes.table["rt", "ep"] = [(example("1"), 0.8), (example("2"), 0.2)]
+    random.seed(20260101)  # the proxy draws from the module's generator: a reproducible run
+    target = urlsplit(emulator.endpoint())
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+    served = []
+    for _ in range(1000):
+        response, body = post(connection, target.path + "/openai/v1/chat/completions", CHAT)
+        assert response.status == 200
+        # The header the proxy adds and the version the agent process was started with agree.
+        assert response.getheader("x-agentrun-version") == response.getheader("x-agent-version")
+        served.append(response.getheader("x-agentrun-version"))
+    connection.close()
+    assert set(served) == {"1", "2"}
+    assert binomtest(served.count("2"), 1000, 0.2).pvalue > 0.01
+    logged = emulator.requestlog.query(runtime="rt", endpoint="ep", version="2")
+    assert len(logged) == served.count("2")
+
+
+def test_method_path_tail_query_headers_and_body_reach_the_agent(emulator, tmp_path):
+    emulator.routes.table["rt", "ep"] = [(echo(tmp_path), 1.0)]
+    target = urlsplit(emulator.endpoint())
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+    for method, tail, expected_path in (("PUT", "/a%2Fb/c?x=1&y=%20", "/a%2Fb/c?x=1&y=%20"),
+                                        ("DELETE", "", "/"), ("GET", "?q=2", "/?q=2")):
+        connection.request(method, target.path + tail, b"payload" if method == "PUT" else None,
+                           {"X-Trace": "abc", "Connection": "keep-alive"})
+        response = connection.getresponse()
+        seen = json.loads(response.read())
+        assert response.status == 201
+        assert response.getheader("x-agentrun-version") == "1"
+        assert (seen["method"], seen["path"]) == (method, expected_path)
+        assert seen["headers"]["X-Trace"] == "abc"
+        assert seen["body"] == ("payload" if method == "PUT" else "")
+    connection.close()
+
+
+def test_server_sent_events_arrive_one_by_one(emulator, tmp_path):
+    emulator.routes.table["rt", "ep"] = [(echo(tmp_path), 1.0)]
+
+    async def read_events():
+        arrivals = []
+        async with aiohttp.ClientSession() as session:
+            async with session.get(emulator.endpoint() + "/slow-sse") as response:
+                assert response.headers["Content-Type"] == "text/event-stream"
+                async for line in response.content:
+                    if line.startswith(b"data: "):
+                        arrivals.append((line.strip(), time.monotonic()))
+        return arrivals
+
+    arrivals = asyncio.run(read_events())
+    assert [event for event, _ in arrivals] == [b"data: 0", b"data: 1", b"data: 2"]
+    # The agent sleeps 0.3 s between events: a buffering proxy would deliver them together.
+    gaps = [b - a for (_, a), (_, b) in zip(arrivals, arrivals[1:])]
+    assert min(gaps) > 0.15
+
+
+def test_the_official_openai_client_gets_completions_through_the_endpoint(emulator):
+    emulator.routes.table["rt", "ep"] = [(example("4"), 1.0)]
+    client = openai.OpenAI(base_url=emulator.endpoint() + "/openai/v1", api_key="unused",
+                           max_retries=0)
+    messages = [{"role": "user", "content": "how are you?"}]
+    raw = client.chat.completions.with_raw_response.create(model="example-agent", messages=messages)
+    completion = raw.parse()
+    expected = "Hello from the example agent (version 4). You said: how are you?"
+    assert completion.choices[0].message.content == expected
+    assert raw.headers["x-agentrun-version"] == "4"
+
+    stream = client.chat.completions.create(model="example-agent", messages=messages, stream=True)
+    chunks = [chunk.choices[0].delta.content or "" for chunk in stream]
+    assert len(chunks) > 3
+    assert "".join(chunks) == expected
+
+
+def test_unknown_endpoint_is_a_404_in_the_clouds_error_shape(emulator):
+    target = urlsplit(emulator.endpoint(endpoint="nope"))
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+    response, body = post(connection, target.path + "/openai/v1/chat/completions", CHAT)
+    error = json.loads(body)
+    assert response.status == 404
+    assert error["code"] == "EndpointNotFound" and "'nope'" in error["message"]
+    assert error["requestId"]
+
+
+def test_a_version_that_cannot_start_answers_503_with_the_reason_and_is_logged_as_fail(emulator, tmp_path):
+    broken = echo(tmp_path, "5")
+    (broken.workdir / "agent.py").write_text("raise SystemExit('cannot load weights.bin')\n")
+    emulator.routes.table["rt", "ep"] = [(broken, 1.0)]
+    target = urlsplit(emulator.endpoint())
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+    response, body = post(connection, target.path + "/openai/v1/chat/completions", CHAT)
+    error = json.loads(body)
+    assert response.status == 503
+    assert response.getheader("x-agentrun-version") == "5"
+    assert error["code"] == "AgentStartFailed"
+    assert "exited with code 1" in error["message"] and "cannot load weights.bin" in error["message"]
+    assert [r["outcome"] for r in emulator.requestlog.query(version="5")] == ["fail"]
+
+
+def test_injected_faults_are_recorded_as_fail_and_served_by_the_log_endpoint(emulator):
+    emulator.routes.table["rt", "ep"] = [(example("6", AGENT_FAULT_RATE="1"), 1.0)]
+    emulator.routes.table["rt", "other"] = [(example("1"), 1.0)]
+    target = urlsplit(emulator.base)
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+    started = time.time()
+    for endpoint in ["ep"] * 20 + ["other"] * 5:
+        path = urlsplit(emulator.endpoint(endpoint=endpoint)).path + "/openai/v1/chat/completions"
+        response, _ = post(connection, path, CHAT)
+        assert response.status == (500 if endpoint == "ep" else 200)
+
+    def log(query: str):
+        connection.request("GET", "/_emulator/requests?" + query)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+
+    status, failed = log(f"runtime=rt&endpoint=ep&outcome=fail&since={started}")
+    assert status == 200 and len(failed) == 20
+    assert {(r["version"], r["status"], r["outcome"]) for r in failed} == {("6", 500, "fail")}
+    assert log("runtime=rt&endpoint=ep&outcome=success")[1] == []
+    assert len(log("runtime=rt&endpoint=other&outcome=success&limit=3")[1]) == 3
+    assert log("until=2000-01-01T00:00:00Z")[1] == []
+    status, error = log("outcome=maybe")
+    assert status == 400 and error["code"] == "InvalidParameter"
+    connection.close()
+
+
+def test_request_log_queries_by_window_outcome_and_limit_and_survives_reopening(tmp_path):
+    path = tmp_path / "requests.db"
+    requestlog = RequestLog(path)
+    for second, status in enumerate([200, 200, 500, 404, 502, 200]):
+        requestlog.record("rt", "ep", "2" if second % 2 else "1", status, 1.5, ts=1000.0 + second)
+    requestlog.record("rt", "other", "1", 200, 1.0, ts=1002.5)
+    requestlog.close()
+
+    reopened = RequestLog(path)
+    window = reopened.query(runtime="rt", endpoint="ep", since=1001, until=1005)
+    assert [(r["ts"], r["status"], r["outcome"]) for r in window] == [
+        (1001.0, 200, "success"), (1002.0, 500, "fail"), (1003.0, 404, "success"),
+        (1004.0, 502, "fail")]
+    assert [r["ts"] for r in reopened.query(endpoint="ep", outcome="fail")] == [1002.0, 1004.0]
+    assert [r["ts"] for r in reopened.query(endpoint="ep", version="2", outcome="success")] == [
+        1001.0, 1003.0, 1005.0]
+    assert [r["ts"] for r in reopened.query(limit=2)] == [1004.0, 1005.0]
+    assert len(reopened.query(since=1002, until=1003)) == 2
+    with pytest.raises(ValueError, match="outcome must be one of success, fail"):
+        reopened.query(outcome="ok")
+    reopened.close()
