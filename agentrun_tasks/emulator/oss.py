@@ -231,7 +231,6 @@ def _ok(request, body: str | bytes = b"", *, status: int = 200, headers=None, co
     resp = web.Response(status=status, body=body.encode() if isinstance(body, str) else body, headers=headers)
     if content_type:
         resp.content_type = content_type
-    resp.headers["x-oss-request-id"] = request["request_id"]
     resp.headers["Server"] = "AliyunOSS"
     return resp
 
@@ -240,18 +239,19 @@ def _ok(request, body: str | bytes = b"", *, status: int = 200, headers=None, co
 
 @web.middleware
 async def _errors(request: web.Request, handler):
-    request["request_id"] = uuid.uuid4().hex[:24].upper()
+    request_id = uuid.uuid4().hex[:24].upper()
     try:
-        return await handler(request)
+        resp = await handler(request)
     except OssError as exc:
-        fields = {"Code": exc.code, "Message": exc.message, "RequestId": request["request_id"],
-                  "HostId": request.host, **exc.fields}
+        fields = {"Code": exc.code, "Message": exc.message, "RequestId": request_id, "HostId": request.host,
+                  **exc.fields}
         xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error>\n'
                + "".join(f"  <{k}>{escape(str(v))}</{k}>\n" for k, v in fields.items()) + "</Error>\n")
         resp = _ok(request, xml, status=exc.status, content_type="application/xml")
         # A HEAD response has no body: OSS puts the same XML, base64, in x-oss-err.
         resp.headers["x-oss-err"] = base64.b64encode(xml.encode()).decode()
-        return resp
+    resp.headers["x-oss-request-id"] = request_id
+    return resp
 
 
 @web.middleware

@@ -1,0 +1,137 @@
+"""The environment lock: who holds it, until when, and the decisions of taking and breaking it.
+
+A lock is one JSON object in the state store, created with "create only if absent" (OSS
+``x-oss-forbid-overwrite``), so exactly one run wins. Every lock has an expiry (TTL plus owner,
+the answer to stale deploy locks after a crash): an expired lock, or any lock under ``--force``,
+may be broken. Breaking is itself a race, so the breaker first creates a marker named after the
+holder's token; only the run that creates it deletes the old lock, so two runs breaking the same
+stale lock never both win. (OSS deletes are unconditional: a holder that releases and is replaced
+in the instant between the breaker's re-read and its delete is the one window left.) The store
+does all I/O; this module only decides.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+from .errors import BusyError, ConfigError
+
+_ATTEMPTS = 5  # create/read/break rounds before giving up: each lost round means another run moved
+
+
+class LockStore(Protocol):
+    """What :func:`acquire` and :func:`release` need from a state store."""
+
+    def create(self, key: str, data: bytes) -> bool: ...
+    def get(self, key: str) -> bytes | None: ...
+    def delete(self, key: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A claim on one environment. ``token`` tells two acquisitions by the same owner apart."""
+
+    owner: str
+    env: str
+    candidate: str | None
+    acquired_at: datetime
+    expires_at: datetime
+    ci_run: str | None = None
+    token: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+
+    @classmethod
+    def new(cls, owner: str, env: str, candidate: str | None, *, ttl: float, now: datetime,
+            ci_run: str | None = None) -> Lock:
+        """A lock taken at ``now`` that expires ``ttl`` seconds later."""
+        return cls(owner, env, candidate, now, now + timedelta(seconds=ttl), ci_run)
+
+    def to_json(self) -> bytes:
+        doc = asdict(self)
+        doc["acquired_at"] = self.acquired_at.isoformat()
+        doc["expires_at"] = self.expires_at.isoformat()
+        return json.dumps(doc, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> Lock:
+        try:
+            doc = json.loads(data)
+            doc["acquired_at"] = _aware(datetime.fromisoformat(doc["acquired_at"]))
+            doc["expires_at"] = _aware(datetime.fromisoformat(doc["expires_at"]))
+            return cls(**doc)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(
+                f"The lock object in the state store is not a valid lock ({exc}). If no release is running, "
+                "rerun with --force to replace it."
+            ) from None
+
+
+def is_stale(lock: Lock, now: datetime) -> bool:
+    """True once the lock has expired: its holder is presumed dead."""
+    return now >= lock.expires_at
+
+
+def acquire(store: LockStore, key: str, lock: Lock, *, force: bool, now: datetime) -> Lock:
+    """Take the lock at ``key``, or raise :class:`BusyError` naming the holder.
+
+    A holder is replaced when it is stale, when ``force`` is set, or when it is this same owner
+    releasing this same candidate (a rerun after a crash continues instead of waiting out the TTL).
+    """
+    holder: Lock | None = None
+    for _ in range(_ATTEMPTS):
+        if store.create(key, lock.to_json()):
+            return lock
+        raw = store.get(key)
+        if raw is None:
+            continue  # released between our create and get: try again
+        holder = Lock.from_json(raw)
+        if not (force or is_stale(holder, now) or _same_run(holder, lock)):
+            raise BusyError(busy_message(holder, now))
+        if store.create(_break_marker(key, holder), lock.to_json()) and _token_at(store, key) == holder.token:
+            # Re-read first: deletes are not conditional, and the holder may have been replaced since.
+            store.delete(key)
+        # else another run broke or replaced this holder: go round and meet whoever won
+    raise BusyError(busy_message(holder, now) if holder else f"Could not take the lock {key}: it keeps changing hands.")
+
+
+def release(store: LockStore, key: str, owner: str) -> bool:
+    """Delete the lock at ``key`` if ``owner`` holds it; True if it was deleted."""
+    raw = store.get(key)
+    if raw is None or Lock.from_json(raw).owner != owner:
+        return False
+    store.delete(key)
+    return True
+
+
+def busy_message(holder: Lock, now: datetime) -> str:
+    """One paragraph: who holds the environment, since and until when, and how to break it."""
+    run = f" (CI run {holder.ci_run})" if holder.ci_run else ""
+    what = f"releasing version {holder.candidate}" if holder.candidate else "working on it"
+    left = max(0, int((holder.expires_at - now).total_seconds()) // 60)
+    return (
+        f"Environment '{holder.env}' is locked by {holder.owner}{run}, {what}, since "
+        f"{holder.acquired_at.isoformat(timespec='seconds')}; the lock expires at "
+        f"{holder.expires_at.isoformat(timespec='seconds')} (in {left} min). Wait for that run to finish, "
+        "or, if it is dead, rerun with --force to break the lock."
+    )
+
+
+def _same_run(holder: Lock, lock: Lock) -> bool:
+    return (holder.owner, holder.env, holder.candidate) == (lock.owner, lock.env, lock.candidate)
+
+
+def _token_at(store: LockStore, key: str) -> str | None:
+    raw = store.get(key)
+    return Lock.from_json(raw).token if raw is not None else None
+
+
+def _break_marker(key: str, holder: Lock) -> str:
+    # Never deleted: a late breaker of the same holder must keep losing.
+    return f"{key}.broken/{holder.token}"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
