@@ -45,8 +45,9 @@ Layout (every key is optional unless marked; defaults in brackets)::
 Variables, in any string value: ``${env('X')}`` (an error if X is unset),
 ``${env('X', 'default')}``, and ``${ctx.branch_slug}`` and the other CI/Git facts the caller
 passes as ``context`` (``ctx.env`` is always the environment's name). A value that is exactly
-one variable may stand for a number or boolean (``cpu: ${env('CPU', '1')}``). Values that
-``${env(...)}`` puts into ``agent.environmentVariables`` are treated as secrets and masked in output.
+one variable may stand for a number or boolean (``cpu: ${env('CPU', '1')}``). A value of
+``agent.environmentVariables`` read from the process environment (as CI secrets are) is treated
+as a secret and masked in all output, if it is 8 characters or longer.
 Unknown keys are errors with a "did you mean" hint; every error names the file, line and key.
 """
 
@@ -58,9 +59,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .errors import ConfigError
-from .model import AnalysisConfig, CredentialsConfig, EnvConfig, HealthConfig, NotifyConfig, ProtectConfig, ReleaseConfig
+from .model import (
+    AnalysisConfig, CredentialsConfig, EnvConfig, HealthConfig, NotifyConfig, ProtectConfig, ReleaseConfig,
+)
 from .syaml import AGENT, REGIONS, Variables, import_syaml, substitute
-from .validate import Loc, boolean, choice, integer, load_yaml, loose_mapping, mapping, nullable, number, parsed, seq, string
+from .validate import (
+    Loc, boolean, choice, integer, load_yaml, loose_mapping, mapping, nullable, number, parsed, seq, string,
+)
 
 __all__ = ["ENV_NAME_RE", "list_envs", "load_env", "parse_duration", "parse_size"]
 
@@ -106,7 +111,9 @@ _weight = number(0, 1)
 def _account_id(value: Any, loc: Loc) -> str:
     text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
     if not text.isdigit():
-        raise loc.error("is not an Alibaba Cloud account ID: write the digits, quoted (account_id: \"1234567890123456\").")
+        raise loc.error(
+            "is not an Alibaba Cloud account ID: write its digits, quoted (account_id: \"1234567890123456\")."
+        )
     return text
 
 
@@ -150,7 +157,11 @@ ENV_FILE = mapping({
     "deploy_timeout": _positive_duration,
     "retry": mapping({"attempts": integer(1, 100), "initial": _duration, "maximum": _duration, "total": _duration}),
     "agent": AGENT,
-    "s_yaml": mapping({"path": string(), "resource": string(), "vars": loose_mapping()}, required=("path",)),
+    "s_yaml": mapping({
+        "path": string(),
+        "resource": string(),
+        "vars": mapping({}, extra=lambda value, loc: value),  # as written: keeps the from_env mark of ${env(...)}
+    }, required=("path",)),
     "credentials": mapping({
         "profile": string(pattern=r"[A-Za-z0-9_-]+", fix="A profile holds only letters, digits, '-' and '_'."),
         "account_id": _account_id,
@@ -161,7 +172,9 @@ ENV_FILE = mapping({
     "protect": mapping({"branches": seq(string()), "confirm": boolean()}),
     "release": mapping({
         "strategy": choice(("canary", "blue-green", "direct")),
-        "endpoint": string(pattern=r"[A-Za-z0-9][A-Za-z0-9_-]*", fix="An endpoint name holds letters, digits, '-' and '_'."),
+        "endpoint": string(
+            pattern=r"[A-Za-z0-9][A-Za-z0-9_-]*", fix="An endpoint name holds letters, digits, '-' and '_'."
+        ),
         "steps": seq(_weight, min_len=1),
         "interval": _positive_duration,
         "max_extensions": integer(0, 100),
@@ -187,7 +200,9 @@ def list_envs(root: Path) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml") if ENV_NAME_RE.fullmatch(p.stem)) if folder.is_dir() else []
 
 
-def load_env(name: str, *, root: Path, environ: Mapping[str, str], context: Mapping[str, str] | None = None) -> EnvConfig:
+def load_env(
+    name: str, *, root: Path, environ: Mapping[str, str], context: Mapping[str, str] | None = None
+) -> EnvConfig:
     """Load and validate ``root/envs/<name>.yaml`` (importing its ``s_yaml`` if it names one).
 
     ``environ`` feeds ``${env('X')}``; ``context`` feeds ``${ctx.x}`` (``ctx.env`` is ``name``).
@@ -217,7 +232,9 @@ def load_env(name: str, *, root: Path, environ: Mapping[str, str], context: Mapp
     if "region" not in data:
         raise loc.error("missing required key 'region'.", f"Add region: (one of {', '.join(REGIONS)}).")
     if data.get("emulator") and data.get("driver") == "serverless-devs":
-        raise loc.child(doc, "driver").error("the emulator speaks the AgentRun OpenAPI only.", "Use driver: openapi with emulator: true.")
+        raise loc.child(doc, "driver").error(
+            "the emulator speaks the AgentRun OpenAPI only.", "Use driver: openapi with emulator: true."
+        )
     return _build(name, path, data, s_yaml)
 
 

@@ -64,16 +64,25 @@ def substitute(node: Any, loc: Loc, variables: Variables) -> Any:
 
 
 def _resolve(text: str, loc: Loc, variables: Variables) -> Any:
+    secret = False  # did a value come from the process environment (a CI secret, maybe)?
+
+    def lookup(match: re.Match) -> Any:
+        nonlocal secret
+        expr = match.group(1).strip()
+        value = _lookup(expr, loc, variables)
+        env = _ENV.fullmatch(expr)
+        secret |= bool(env and env.group("name") in variables.environ) or getattr(value, "from_env", False)
+        return value
+
     matches = list(_VAR.finditer(text))
-    from_env = any(_ENV.fullmatch(m.group(1).strip()) for m in matches)
     if len(matches) == 1 and matches[0].span() == (0, len(text)):
-        value = _lookup(matches[0].group(1).strip(), loc, variables)
+        value = lookup(matches[0])
         if not isinstance(value, str):  # a whole-value ${vars.x} keeps its YAML type
             return value
     else:
-        value = _VAR.sub(lambda m: _as_text(_lookup(m.group(1).strip(), loc, variables), m.group(0), loc), text)
+        value = _VAR.sub(lambda m: _as_text(lookup(m), m.group(0), loc), text)
     result = Substituted(value)
-    result.template, result.from_env = text, from_env
+    result.template, result.from_env = text, secret
     return result
 
 
@@ -92,7 +101,7 @@ def _lookup(expr: str, loc: Loc, variables: Variables) -> Any:
         scope_name, dotted = match.group("scope"), match.group("name")
         scope = variables.vars if scope_name == "vars" else variables.ctx
         if scope is None:
-            where = "only in an s.yaml (its top-level vars:)" if scope_name == "vars" else "only when a CI/Git context is given"
+            where = "only in an s.yaml (its top-level vars:)" if scope_name == "vars" else "only with a CI/Git context"
             raise loc.error(f"${{{expr}}} is not available here: {scope_name}. variables exist {where}.")
         value: Any = scope
         for part in dotted.split("."):
@@ -122,7 +131,9 @@ def _code_rules(code: dict, node: Any, loc: Loc) -> None:
 
 def _agent_rules(agent: dict, node: Any, loc: Loc) -> None:
     if ("code" in agent) == ("customContainerConfig" in agent):
-        raise loc.error("needs exactly one of code (a zip of a local folder or OSS object) or customContainerConfig (an image).")
+        raise loc.error(
+            "needs exactly one of code (a zip of a local folder or OSS object) or customContainerConfig (an image)."
+        )
     if "nasConfig" in agent and "vpcConfig" not in agent:
         raise loc.child(node, "nasConfig").error("needs vpcConfig as well: NAS is reached through the VPC.")
 
@@ -145,13 +156,18 @@ def _version(value: Any, loc: Loc) -> str:
 
 
 _ENDPOINT = mapping(
-    {"name": string(), "version": _version, "description": string(), "weight": number(0, 1, open_low=True, open_high=True)},
+    {
+        "name": string(), "version": _version, "description": string(),
+        "weight": number(0, 1, open_low=True, open_high=True),
+    },
     required=("name",),
 )
 
 AGENT = mapping(
     {
-        "name": string(pattern=AGENT_NAME_RE, fix="An agent name starts with a letter and holds only letters, digits, '-' and '_' (at most 128)."),
+        "name": string(pattern=AGENT_NAME_RE, fix=(
+            "An agent name starts with a letter and holds only letters, digits, '-' and '_' (at most 128)."
+        )),
         "description": string(),
         "code": mapping(
             {
@@ -225,7 +241,9 @@ def import_syaml(path: Path, *, display: str, resource: str | None = None, overr
     ``overrides`` replace top-level ``vars``; ``resource`` picks one of several agentrun resources.
     """
     if not path.is_file():
-        raise ConfigError(f"{display}: the s.yaml named by s_yaml.path does not exist. Fix the path (it is relative to the project root).")
+        raise ConfigError(
+            f"{display}: the s.yaml named by s_yaml.path does not exist. Fix the path (it is relative to the project root)."
+        )
     doc = load_yaml(path, display)
     loc = Loc(display)
     if not isinstance(doc, Mapping) or not isinstance(doc.get("resources"), Mapping):
@@ -233,7 +251,8 @@ def import_syaml(path: Path, *, display: str, resource: str | None = None, overr
     found_vars = substitute(doc.get("vars") or {}, loc.child(doc, "vars"), Variables(environ, ctx=context))
     if not isinstance(found_vars, Mapping):
         raise loc.child(doc, "vars").error("expected a mapping of variables.")
-    variables = Variables(environ, vars={**plain(found_vars), **(overrides or {})}, ctx=context)
+    # not plain(): substituted values must keep their from_env mark (see env_value)
+    variables = Variables(environ, vars={**found_vars, **(overrides or {})}, ctx=context)
 
     resources = doc["resources"]
     name = _choose(resources, resource, loc.child(doc, "resources"))

@@ -84,8 +84,8 @@ class Substituted(str):
     """A string produced by a variable. Validators may read it as a number or boolean (an
     environment variable is always text) and show its template, never its value."""
 
-    template: str = ""
-    from_env: bool = False
+    template: str = ""  # the text as written, e.g. "Bearer ${env('TOKEN')}"
+    from_env: bool = False  # part of it came from the process environment, so it may be a secret
 
 
 def plain(value: Any) -> Any:
@@ -142,8 +142,8 @@ def mapping(fields: Mapping[str, Validator], *, required: Iterable[str] = (), ex
         result = {}
         for key in value:
             at = loc.child(value, key)
-            if not isinstance(key, str):
-                raise at.error(f"keys must be strings, got {show(key)}.")
+            if not isinstance(key, str):  # e.g. `1: x`; show it as a key, not as a list index
+                raise Loc(at.file, (*loc.path, str(key)), at.line).error(f"keys must be strings, got {show(key)}.")
             if key in fields:
                 result[key] = fields[key](value[key], at)
             elif extra is not None:
@@ -154,7 +154,8 @@ def mapping(fields: Mapping[str, Validator], *, required: Iterable[str] = (), ex
                 raise at.error(f"unknown key '{key}'.", hint)
         missing = [key for key in required if key not in result]
         if missing:
-            raise loc.error(f"missing required key '{missing[0]}'.", f"Add {missing[0]}: under {loc.key_path or 'the top level'}.")
+            where = loc.key_path or "the top level"
+            raise loc.error(f"missing required key '{missing[0]}'.", f"Add {missing[0]}: under {where}.")
         if after is not None:
             after(result, value, loc)
         return result
@@ -272,14 +273,18 @@ def parsed(parse: Callable[[Any], Any], *, minimum: float | None = None) -> Vali
     return check
 
 
+_SECRET_MIN_LEN = 8  # shorter values (info, true, 8080) are settings, and masking them would garble output
+
+
 def env_value(value: Any, loc: Loc) -> str:
-    """An agent environment variable: any scalar, as a string. One taken from ``${env(...)}`` is
-    registered as a secret so the redacting writer masks it wherever it is printed."""
+    """An agent environment variable: any scalar, as a string. One taken from the process
+    environment through ``${env(...)}`` (as CI secrets are) is registered as a secret, so the
+    redacting writer masks it wherever it is printed."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(loc.path[-1])):
-        raise loc.error("is not a valid environment variable name.", "Use letters, digits and '_', not starting with a digit.")
+        raise loc.error("is not a valid environment variable name.", "Use letters, digits and '_', not a leading digit.")
     if isinstance(value, (Mapping, list)) or value is None:
         raise loc.error(f"expected a string value, got {_kind(value)}.")
     text = str(plain(value)).lower() if isinstance(value, bool) else str(plain(value))
-    if isinstance(value, Substituted) and value.from_env:
+    if isinstance(value, Substituted) and value.from_env and len(text) >= _SECRET_MIN_LEN:
         secrets.register(text)
     return text

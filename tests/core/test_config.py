@@ -107,6 +107,14 @@ def test_secret_from_env_never_shows(tmp_path):
     assert "${env('API_KEY')}" in str(info.value) and sentinel not in str(info.value)
 
 
+def test_settings_and_defaults_are_not_masked(tmp_path):
+    body = ("region: cn-hangzhou\n" + AGENT + "  environmentVariables:\n    LOG_LEVEL: ${env('LOG_LEVEL')}\n"
+            "    MODE: ${env('MODE', 'default-mode-value')}\n")
+    cfg = load_env(write_env(tmp_path, body), root=tmp_path, environ={"LOG_LEVEL": "debug"})
+    assert cfg.agent["environmentVariables"] == {"LOG_LEVEL": "debug", "MODE": "default-mode-value"}
+    assert secrets.redact("debug default-mode-value") == "debug default-mode-value"
+
+
 R = "region: cn-hangzhou\n"
 
 BAD = [

@@ -76,6 +76,28 @@ def test_secret_from_env_is_masked_in_everything_printed(project):
     assert sentinel not in secrets.redact(repr(cfg))
 
 
+def test_secret_through_env_file_vars_is_masked(project):
+    sentinel = "sk-SENTINEL-env-file-vars-51aa"
+    text = (project / "s.dev.yaml").read_text().replace("${env('MODEL_API_KEY', 'none')}", "${vars.key}")
+    (project / "s.dev.yaml").write_text(text)
+    name = env_file(project, "s_yaml:\n  path: s.dev.yaml\n  vars:\n    key: ${env('MODEL_KEY')}\n")
+    cfg = load_env(name, root=project, environ={"DEPLOYER": "ci", "MODEL_KEY": sentinel})
+    assert cfg.agent["environmentVariables"]["MODEL_API_KEY"] == sentinel
+    assert sentinel not in secrets.redact(repr(cfg))
+
+
+def test_secret_through_a_var_is_masked_too(project):
+    sentinel = "sk-SENTINEL-via-vars-0b6e"
+    text = (project / "s.dev.yaml").read_text().replace(
+        "  cpu: 0.5\n", "  cpu: 0.5\n  key: ${env('MODEL_KEY')}\n").replace(
+        "${env('MODEL_API_KEY', 'none')}", "${vars.key}")
+    (project / "s.dev.yaml").write_text(text)
+    name = env_file(project, "s_yaml: {path: s.dev.yaml}\n")
+    cfg = load_env(name, root=project, environ={"DEPLOYER": "ci", "MODEL_KEY": sentinel})
+    assert cfg.agent["environmentVariables"]["MODEL_API_KEY"] == sentinel
+    assert sentinel not in secrets.redact(repr(cfg))
+
+
 @pytest.mark.parametrize(
     "body, environ, expected",
     [
