@@ -6,7 +6,9 @@ import os
 
 from invoke import Collection, task
 
-from ..core import cienv
+from pathlib import Path
+
+from ..core import cienv, config, protect
 from ..core.errors import ConfigError
 from ..core.report import Reporter, dialect_for
 from ._common import ENV_HELP, JSON_HELP, cli_errors, project_root
@@ -23,10 +25,13 @@ def env_(c, env=None, json=False):
     the Git-Flow map (main/master/hotfix/* -> prod, develop/release/* -> dev, feature/*,
     bugfix/* -> preview, tags v1.2.3 -> prod) or with invoke config 'agentrun.branch_map'
     (fnmatch pattern -> env; tags as 'tag:v*'). A PR/MR build never maps to prod.
-    Reads no credentials and changes nothing; exits 2 when no environment can be chosen.
+    Also says whether that environment's protection (protect.branches, PR/MR builds) would let
+    this build change it. Reads no credentials and changes nothing; exits 2 when no environment
+    can be chosen.
     """
     environ = dict(os.environ)
-    ci = cienv.detect(environ, cwd=project_root(c))
+    root = project_root(c)
+    ci = cienv.detect(environ, cwd=root)
     reporter = Reporter(json_mode=json, dialect=dialect_for(ci.platform, environ))
     branch_map = (c.config.get("agentrun") or {}).get("branch_map")
     try:
@@ -34,10 +39,25 @@ def env_(c, env=None, json=False):
         error = None
     except ConfigError as exc:
         name, reason, error = None, None, exc
-    reporter.result({**ci.to_dict(), "env": name, "reason": reason, "error": str(error) if error else None},
-                    human=_show)
+    data = {**ci.to_dict(), "env": name, "reason": reason, "error": str(error) if error else None,
+            "protection": _protection(root, name, ci, environ) if name else None}
+    reporter.result(data, human=_show)
     if error is not None:
         raise error
+
+
+def _protection(root: Path, name: str, ci: cienv.CIContext, environ: dict) -> dict:
+    """Would a mutating task be allowed here? ``allowed`` is None when the env file cannot load."""
+    try:
+        cfg = config.load_env(name, root=root, environ=environ, context=ci.template_context())
+    except ConfigError as exc:
+        return {"allowed": None, "detail": f"cannot load envs/{name}.yaml: {exc}"}
+    try:
+        protect.check(cfg, ci)
+    except ConfigError as exc:
+        return {"allowed": False, "detail": f"refused: {exc}"}
+    asks = protect.needs_confirmation(cfg, ci, yes=False)
+    return {"allowed": True, "detail": "asks for confirmation (--yes skips)" if asks else "allowed"}
 
 
 def _show(reporter: Reporter, data: dict) -> None:
@@ -55,6 +75,7 @@ def _show(reporter: Reporter, data: dict) -> None:
         ("pull request", pr),
         ("environment", data["env"] or "(none)"),
         ("why", data["reason"] or "see the error below"),
+        ("protection", (data["protection"] or {}).get("detail")),
     ]
     for label, value in rows:
         reporter.line(f"{label:<13} {value if value not in (None, '') else '-'}")

@@ -96,3 +96,17 @@ def test_help_text_reads_well(tmp_path):
     assert proc.returncode == 0
     for fragment in ("--env", "--json", "Yunxiao", "agentrun.branch_map", "never maps to prod"):
         assert fragment in proc.stdout
+
+
+@pytest.mark.parametrize("fixture, env, allowed, fragment", [
+    ("github-push-feature", "prod", False, "refused: environment 'prod' may only be changed from 'main', 'hotfix/*'"),
+    ("gitlab-mr", "prod", False, "PR/MR #42"),
+    ("github-push-main", None, True, "allowed"),
+    ("gitlab-mr", None, True, "allowed"),  # preview: its agent is named after the MR's source branch
+], ids=["feature-to-prod", "mr-to-prod", "main-to-prod", "mr-to-preview"])
+def test_ci_env_says_whether_protection_would_allow_the_build(fixture, env, allowed, fragment, tmp_path):
+    proc = run_ci_env(tmp_path, fixture, "ci.env", "--json", *(("--env", env) if env else ()))
+    assert proc.returncode == 0, proc.stderr
+    protection = json.loads(proc.stdout)["protection"]
+    assert protection["allowed"] is allowed
+    assert fragment in protection["detail"]
