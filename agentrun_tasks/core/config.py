@@ -2,7 +2,7 @@
 
 Layout (every key is optional unless marked; defaults in brackets)::
 
-    region: cn-hangzhou          # required unless s_yaml gives props.region; the component's list
+    region: cn-hangzhou          # required unless s_yaml gives props.region (this one wins over it)
     driver: openapi              # [openapi] | serverless-devs
     emulator: false              # [false]; true only in local.yaml: the embedded local AgentRun
     control_endpoint: null       # host[:port] instead of agentrun.<region>.aliyuncs.com
@@ -19,7 +19,10 @@ Layout (every key is optional unless marked; defaults in brackets)::
       # role, logConfig, protocolConfiguration, endpoints, sessionIdleTimeoutSeconds,
       # enableSessionIsolation, disableSessionAffinity, ossMountConfig, environmentVariables,
       # credentialName, healthCheckConfiguration, workspace, customDomain, armsConfiguration
-    s_yaml: {path: s.prod.yaml, resource: my-agent, vars: {stage: prod}}  # import instead of agent:
+    s_yaml:                      # OR import the agent from an existing Serverless Devs s.yaml:
+      path: s.prod.yaml          # from the project root; its code.src resolves from its own folder
+      resource: my-agent         # needed only if several resources use the agentrun component
+      vars: {stage: prod}        # override the s.yaml's top-level vars
 
     credentials:
       profile: prod              # [the env name] keyring entry and ALIYUN_ACCESS_KEY_ID_<PROFILE>
@@ -62,7 +65,7 @@ from .errors import ConfigError
 from .model import (
     AnalysisConfig, CredentialsConfig, EnvConfig, HealthConfig, NotifyConfig, ProtectConfig, ReleaseConfig,
 )
-from .syaml import AGENT, REGIONS, Variables, import_syaml, substitute
+from .syaml import AGENT, REGIONS, Imported, Variables, import_syaml, substitute
 from .validate import (
     Loc, boolean, choice, integer, load_yaml, loose_mapping, mapping, nullable, number, parsed, seq, string,
 )
@@ -259,7 +262,7 @@ def _known(root: Path) -> str:
     return ", ".join(list_envs(root)) or "none (envs/ holds no *.yaml)"
 
 
-def _build(name: str, path: Path, data: dict, s_yaml) -> EnvConfig:
+def _build(name: str, path: Path, data: dict, s_yaml: Imported | None) -> EnvConfig:
     credentials = dict(data.get("credentials", {}))
     credentials.setdefault("profile", name)
     credentials.setdefault("allow_dotenv", name not in _PROD_NAMES)
