@@ -10,7 +10,7 @@ DEFAULTS = {
         # Where envs/ lives; None = the nearest directory above cwd holding envs/.
         "root": None,
         # Git-Flow branch patterns -> environment; a PR/MR never maps to prod.
-        "branch_map": None,
+        "branch_map": {},
     },
 }
 

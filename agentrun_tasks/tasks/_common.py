@@ -81,7 +81,7 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
     reporter = Reporter(json_mode=json, dialect=dialect_for(ci.platform, environ))
     branch_map = (c.config.get("agentrun") or {}).get("branch_map") if c is not None else None
     name, _reason = cienv.choose_env(ci, explicit=env, branch_map=branch_map)
-    cfg = config.load_env(name, root=root, environ=environ)
+    cfg = config.load_env(name, root=root, environ=environ, context=ci.template_context())
     if mutating:
         protect.check(cfg, ci)
         if destructive and not yes:

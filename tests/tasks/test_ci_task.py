@@ -66,8 +66,6 @@ def test_unmapped_branch_exits_2_with_one_paragraph_and_still_prints_json(tmp_pa
     assert proc.stderr.strip().startswith("error: branch 'spike/x'") and "agentrun.branch_map" in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="tasks/__init__.py declares agentrun.branch_map: None; invoke cannot merge "
-                   "a YAML mapping over None (AmbiguousMergeError). Needs the default {}.")
 def test_branch_map_from_invoke_config(tmp_path):
     cfg = tmp_path / "invoke.yaml"
     cfg.write_text("agentrun:\n  branch_map:\n    'spike/*': dev\n", encoding="utf-8")
