@@ -1,0 +1,108 @@
+"""core.lock decisions over an in-memory store with the same create-if-absent contract as OSS."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from agentrun_tasks.core.errors import BusyError, ConfigError
+from agentrun_tasks.core.lock import Lock, acquire, is_stale, release
+
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+KEY = "locks/prod.json"
+
+
+class DictStore:
+    """create() is atomic here trivially (one thread); the real store's atomicity is tested on OSS."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def create(self, key: str, data: bytes) -> bool:
+        return self.objects.setdefault(key, data) is data
+
+    def get(self, key: str) -> bytes | None:
+        return self.objects.get(key)
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
+
+
+def lock(owner: str, candidate: str = "3", *, ttl: float = 900, now: datetime = NOW, ci_run=None) -> Lock:
+    return Lock.new(owner, "prod", candidate, ttl=ttl, now=now, ci_run=ci_run)
+
+
+def test_json_round_trip_keeps_every_field():
+    original = lock("alice@laptop", ci_run="https://ci.example/run/9")
+    assert Lock.from_json(original.to_json()) == original
+
+
+def test_corrupt_lock_object_is_a_config_error_that_says_how_to_recover():
+    with pytest.raises(ConfigError, match="--force"):
+        Lock.from_json(b"{not json")
+
+
+@pytest.mark.parametrize(("offset", "stale"), [(-1, False), (0, True), (1, True)], ids=["before", "at", "after"])
+def test_is_stale_at_expiry(offset, stale):
+    held = lock("a", ttl=60)
+    assert is_stale(held, held.expires_at + timedelta(seconds=offset)) is stale
+
+
+def test_second_owner_is_refused_with_who_since_when_and_how_to_break():
+    store = DictStore()
+    first = acquire(store, KEY, lock("ci-runner-1", ci_run="run 41"), force=False, now=NOW)
+    with pytest.raises(BusyError) as err:
+        acquire(store, KEY, lock("ci-runner-2", "4"), force=False, now=NOW + timedelta(minutes=5))
+    message = str(err.value)
+    assert err.value.exit_code == 7
+    for part in ("ci-runner-1", "run 41", "version 3", first.acquired_at.isoformat(timespec="seconds"),
+                 first.expires_at.isoformat(timespec="seconds"), "in 10 min", "--force"):
+        assert part in message
+    assert Lock.from_json(store.get(KEY)) == first
+
+
+def test_stale_lock_is_broken_without_force():
+    store = DictStore()
+    acquire(store, KEY, lock("crashed-run", ttl=60), force=False, now=NOW)
+    later = NOW + timedelta(minutes=2)
+    mine = acquire(store, KEY, lock("next-run", "4", now=later), force=False, now=later)
+    assert Lock.from_json(store.get(KEY)) == mine
+
+
+def test_force_breaks_a_live_lock():
+    store = DictStore()
+    acquire(store, KEY, lock("holder"), force=False, now=NOW)
+    mine = acquire(store, KEY, lock("breaker", "4"), force=True, now=NOW)
+    assert Lock.from_json(store.get(KEY)).owner == "breaker" and mine.owner == "breaker"
+
+
+def test_same_owner_and_candidate_takes_over_after_a_crash_but_another_candidate_does_not():
+    store = DictStore()
+    acquire(store, KEY, lock("alice@laptop", "3"), force=False, now=NOW)
+    with pytest.raises(BusyError):
+        acquire(store, KEY, lock("alice@laptop", "4"), force=False, now=NOW)
+    rerun = acquire(store, KEY, lock("alice@laptop", "3"), force=False, now=NOW)
+    assert Lock.from_json(store.get(KEY)).token == rerun.token
+
+
+def test_a_holder_is_broken_once_even_when_two_runs_race_to_break_it():
+    store = DictStore()
+    stale = acquire(store, KEY, lock("crashed", ttl=1), force=False, now=NOW)
+    later = NOW + timedelta(minutes=1)
+    # Runner B read the stale holder and is about to break it; runner A breaks it first.
+    a = acquire(store, KEY, lock("runner-a", now=later), force=False, now=later)
+    marker = f"{KEY}.broken/{stale.token}"
+    assert marker in store.objects  # B's break of the same holder must now lose...
+    assert not store.create(marker, b"runner-b")
+    with pytest.raises(BusyError, match="runner-a"):  # ...and B meets A's fresh lock
+        acquire(store, KEY, lock("runner-b", now=later), force=False, now=later)
+    assert Lock.from_json(store.get(KEY)) == a
+
+
+def test_release_deletes_only_the_owners_lock():
+    store = DictStore()
+    acquire(store, KEY, lock("owner"), force=False, now=NOW)
+    assert release(store, KEY, "someone-else") is False and store.get(KEY) is not None
+    assert release(store, KEY, "owner") is True and store.get(KEY) is None
+    assert release(store, KEY, "owner") is False
