@@ -3,6 +3,9 @@
 :func:`build_artifact` is what ``invoke build`` and the deploy task call. Artifacts live under
 ``<root>/.agentrun/build/<env>/<inputs_hash>.zip`` beside a small JSON manifest; each is written
 to a temporary name and renamed into place, so a killed build leaves nothing that looks reusable.
+
+Requirements are hashed as written, not as resolved: pin them (``pkg==1.2.3``) for repeatable
+packages; ``force=True`` picks up new releases of unpinned ones.
 """
 
 from __future__ import annotations
