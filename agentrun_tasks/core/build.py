@@ -25,8 +25,9 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold
 DEFLATE_LEVEL = 6
 READ_CHUNK = 1 << 20
 
-# Never packaged, whatever .agentrunignore says: caches, VCS and virtualenv state, local secrets
-# (.env*), and our own build output (when agent.code.src is the project root).
+# Left out before .agentrunignore is read (only a deliberate "!" line there re-includes one):
+# caches, VCS and virtualenv state, local secrets (.env*), and our own build output (when
+# agent.code.src is the project root).
 DEFAULT_IGNORES = ("__pycache__/", "*.pyc", ".git", ".venv", ".env*", ".DS_Store", ".agentrun/", ".agentrunignore")
 IGNORE_FILE = ".agentrunignore"
 REQUIREMENTS = "requirements.txt"
