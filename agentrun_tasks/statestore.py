@@ -8,7 +8,6 @@ OSS) makes atomic. Keys are relative to ``prefix``. SDK errors become the exit-c
 
 from __future__ import annotations
 
-import logging
 from typing import Callable, Protocol, TypeVar
 
 import alibabacloud_oss_v2 as oss
@@ -18,7 +17,6 @@ from .core.errors import ConfigError, CredentialError, ResourceFailedError, Tran
 from .core.retry import RetryPolicy
 from .core.secrets import Secret, redact
 
-logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _AUTH_CODES = frozenset({
