@@ -192,24 +192,24 @@ def _list_v2(store: Store, bucket: str, query) -> str:
     page, truncated = matching[:max_keys], len(matching) > max_keys
     url = query.get("encoding-type") == "url"
     enc = (lambda s: quote(s, safe="/")) if url else escape
-
-    def el(tag: str, value) -> str:
-        return f"<{tag}>{value}</{tag}>"
-
-    contents = "".join(
-        "<Contents>" + el("Key", enc(m["key"])) + el("LastModified", datetime.fromtimestamp(m["mtime"], timezone.utc)
-        .strftime("%Y-%m-%dT%H:%M:%S.000Z")) + el("ETag", escape(m["etag"])) + el("Type", "Normal")
-        + el("Size", m["size"]) + el("StorageClass", "Standard") + "</Contents>" for m in page)
-    parts = [el("Name", bucket), el("Prefix", enc(prefix)), el("MaxKeys", max_keys),
-             el("IsTruncated", str(truncated).lower()), el("KeyCount", len(page))]
+    parts = [_el("Name", bucket), _el("Prefix", enc(prefix)), _el("MaxKeys", max_keys),
+             _el("IsTruncated", str(truncated).lower()), _el("KeyCount", len(page))]
     if "continuation-token" in query:
-        parts.append(el("ContinuationToken", escape(query["continuation-token"])))
+        parts.append(_el("ContinuationToken", escape(query["continuation-token"])))
     if truncated:
-        parts.append(el("NextContinuationToken", _token(page[-1]["key"])))
+        parts.append(_el("NextContinuationToken", _token(page[-1]["key"])))
     if url:
-        parts.append(el("EncodingType", "url"))
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult>'
-            + "".join(parts) + contents + "</ListBucketResult>")
+        parts.append(_el("EncodingType", "url"))
+    for m in page:
+        modified = datetime.fromtimestamp(m["mtime"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        parts.append("<Contents>" + _el("Key", enc(m["key"])) + _el("LastModified", modified)
+                     + _el("ETag", escape(m["etag"])) + _el("Type", "Normal") + _el("Size", m["size"])
+                     + _el("StorageClass", "Standard") + "</Contents>")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult>' + "".join(parts) + "</ListBucketResult>"
+
+
+def _el(tag: str, value) -> str:
+    return f"<{tag}>{value}</{tag}>"
 
 
 def _token(key: str) -> str:
