@@ -112,7 +112,11 @@ def stop(root: Path, timeout: float = STOP_TIMEOUT_S) -> bool:
         _info_path(root).unlink(missing_ok=True)
         return False
     pid = info["pid"]
-    agents = list(((_health(info["url"]) or {}).get("agents") or {}).values())
+    # Its children are the agents: known even when the emulator no longer answers.
+    try:
+        agents = [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        agents = []
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:

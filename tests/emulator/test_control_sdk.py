@@ -14,9 +14,9 @@ from alibabacloud_agentrun20250910 import models as ar
 from alibabacloud_agentrun20250910.client import Client as AgentRunClient
 from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingException
 
+from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
 from agentrun_tasks.emulator.packages import crc64
 
-pytest_plugins = ["agentrun_tasks.testing.emulator"]
 
 AGENT = """\
 import http.server, json, os

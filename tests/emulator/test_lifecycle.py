@@ -1,0 +1,103 @@
+"""Start, reuse, restart and stop a real emulator: state persists, nothing is left running."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import psutil
+from alibabacloud_agentrun20250910 import models as ar
+from alibabacloud_agentrun20250910.client import Client as AgentRunClient
+from alibabacloud_ram20150501 import models as ram
+from alibabacloud_ram20150501.client import Client as RamClient
+
+from agentrun_tasks.emulator import lifecycle
+from agentrun_tasks.testing.emulator import emulator, running_emulator  # noqa: F401 (fixture)
+
+from test_control_sdk import create  # noqa: E402 (tests/emulator is on sys.path)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_restart_keeps_all_state_and_serves_again(emulator):
+    client = AgentRunClient(emulator.openapi_config())
+    runtime = create(client, "keep-me")
+    rid = runtime.agent_runtime_id
+    client.publish_runtime_version(rid, ar.PublishRuntimeVersionRequest(body=ar.PublishRuntimeVersionInput()))
+    endpoint = client.create_agent_runtime_endpoint(rid, ar.CreateAgentRuntimeEndpointRequest(
+        body=ar.CreateAgentRuntimeEndpointInput(agent_runtime_endpoint_name="prod", target_version="1"))).body.data
+    second = RamClient(emulator.openapi_config()).create_access_key(ram.CreateAccessKeyRequest()).body.access_key
+
+    old_pid = emulator.pid
+    emulator.restart()
+    assert emulator.pid != old_pid and not _alive(old_pid)
+
+    client = AgentRunClient(emulator.openapi_config(second.access_key_id, second.access_key_secret))
+    again = client.get_agent_runtime(rid, ar.GetAgentRuntimeRequest()).body.data
+    assert (again.agent_runtime_name, again.status) == ("keep-me", "READY")
+    versions = client.list_agent_runtime_versions(rid, ar.ListAgentRuntimeVersionsRequest()).body.data
+    assert [v.agent_runtime_version for v in versions.items] == ["1"]
+    got = client.get_agent_runtime_endpoint(rid, endpoint.agent_runtime_endpoint_id).body.data
+    assert got.target_version == "1"
+    assert got.endpoint_public_url.startswith(emulator.url + "/")  # follows the new port
+    with urllib.request.urlopen(got.endpoint_public_url, timeout=15) as resp:  # agent restarted lazily
+        assert json.loads(resp.read())["version"] == "1"
+
+
+def test_stop_leaves_no_process_or_port(tmp_path):
+    with running_emulator(tmp_path) as emu:
+        assert lifecycle.ensure_running(tmp_path).pid == emu.pid  # a live one is reused
+        client = AgentRunClient(emu.openapi_config())
+        assert create(client, "agent").status == "READY"
+        agents = list(lifecycle.status(tmp_path)["agents"].values())
+        assert agents and all(_alive(pid) for pid in agents)
+        pids, port = [emu.pid, *agents], emu.port
+    assert not any(_alive(pid) for pid in pids)
+    assert not _listening(port)
+    assert lifecycle.status(tmp_path) is None
+    assert not (tmp_path / ".agentrun" / "local" / "emulator.json").exists()
+    assert lifecycle.stop(tmp_path) is False
+
+
+def test_stop_kills_agents_even_if_the_emulator_was_killed(tmp_path):
+    with running_emulator(tmp_path) as emu:
+        create(AgentRunClient(emu.openapi_config()), "agent")
+        agents = list(lifecycle.status(tmp_path)["agents"].values())
+        psutil.Process(emu.pid).suspend()  # a hung emulator: SIGTERM cannot be handled
+        assert lifecycle.stop(tmp_path, timeout=1) is True
+    assert not any(_alive(pid) for pid in [emu.pid, *agents])
+
+
+def test_local_tasks_up_status_down(tmp_path):
+    (tmp_path / "envs").mkdir()
+
+    def inv(*args):
+        return subprocess.run([sys.executable, "-m", "invoke", "--search-root", str(REPO), *args],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+    try:
+        up = inv("local.up")
+        assert up.returncode == 0, up.stderr
+        status = json.loads(inv("local.status", "--json").stdout)
+        assert status["running"] is True and status["url"].startswith("http://127.0.0.1:")
+        assert inv("local.down").returncode == 0
+        assert json.loads(inv("local.status", "--json").stdout) == {"running": False}
+        assert not _alive(status["pid"])
+    finally:
+        lifecycle.stop(tmp_path)
