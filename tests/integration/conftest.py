@@ -1,0 +1,72 @@
+"""A throw-away copy of this repository's project (envs/, code/, tasks.py) in tmp, driven by
+real ``invoke`` processes as a user would, with the emulator it starts stopped afterwards."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agentrun_tasks.emulator import lifecycle
+
+REPO = Path(__file__).resolve().parents[2]
+# Variables that would make the child think it runs in CI or on another account.
+_DROP_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "CIRCLE", "BITBUCKET_", "BUILDKITE", "JENKINS_", "SYSTEM_",
+                  "BUILD_", "PIPELINE_", "ALIBABA_CLOUD_", "ALIYUN_", "TF_BUILD", "INVOKE_")
+_DROP = {"CI", "GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "TF_BUILD", "BRANCH_NAME", "CHANGE_ID"}
+
+
+def clean_environ(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith(_DROP_PREFIXES)}
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Project:
+    root: Path
+
+    def invoke(self, *args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=self.root, env=env or clean_environ(),
+                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def invoke_json(self, *args: str, **kwargs) -> dict:
+        proc = self.invoke(*args, "--json", **kwargs)
+        assert proc.returncode == 0, proc.stderr + proc.stdout
+        return json.loads(proc.stdout)
+
+    def set_greeting(self, text: str) -> None:
+        app = self.root / "code" / "app.py"
+        source = app.read_text()
+        start = source.index('GREETING = "')
+        end = source.index('"', start + len('GREETING = "'))
+        app.write_text(source[:start] + f'GREETING = "{text}' + source[end:])
+
+
+def chat(url: str, content: str = "hi") -> tuple[int, dict, dict]:
+    body = json.dumps({"model": "agent", "messages": [{"role": "user", "content": content}]}).encode()
+    request = urllib.request.Request(url.rstrip("/") + "/openai/v1/chat/completions", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, dict(response.headers), json.loads(response.read())
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copytree(REPO / "code", root / "code", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "envs", root / "envs")
+    shutil.copy(REPO / "tasks.py", root / "tasks.py")
+    try:
+        yield Project(root)
+    finally:
+        lifecycle.stop(root)

@@ -1,0 +1,79 @@
+"""invoke deploy on the embedded emulator, end to end, as on a fresh clone."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import chat
+
+
+def test_fresh_deploy_prints_an_endpoint_that_answers_chat_completions(project):
+    proc = project.invoke("deploy")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    url = [line.split()[-1] for line in proc.stdout.splitlines() if line.startswith("endpoint")][-1]
+    status, headers, body = chat(url, "hello there")
+    assert status == 200
+    assert body["choices"][0]["message"]["content"].endswith("You said: hello there")
+    assert headers["x-agentrun-version"] == "LATEST"
+
+
+def test_unchanged_rerun_skips_build_and_update_and_a_one_line_change_is_served(project):
+    first = project.invoke_json("deploy")
+    assert first["action"] == "created" and first["artifact"]["reused"] is False
+    again = project.invoke_json("deploy")
+    assert again["action"] == "unchanged" and again["artifact"]["reused"] is True
+    assert again["artifact"]["sha256"] == first["artifact"]["sha256"]
+    project.set_greeting("Hello from the changed agent")
+    changed = project.invoke_json("deploy")
+    assert changed["action"] == "updated" and changed["artifact"]["reused"] is False
+    _, _, body = chat(changed["url"])
+    assert body["choices"][0]["message"]["content"].startswith("Hello from the changed agent")
+
+
+def test_an_agent_that_crashes_on_start_fails_with_the_platforms_reason(project):
+    app = project.root / "code" / "app.py"
+    app.write_text("raise SystemExit('missing MODEL_API_KEY')\n" + app.read_text())
+    proc = project.invoke("deploy")
+    assert proc.returncode == 5, proc.stderr
+    assert "CREATE_FAILED" in proc.stderr and "missing MODEL_API_KEY" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_failing_health_check_fails_the_task(project):
+    app = project.root / "code" / "app.py"
+    source = app.read_text().replace('os.environ.get("AGENT_FAULT_RATE", "0")', '"1"')
+    app.write_text(source)
+    env_file = project.root / "envs" / "local.yaml"
+    env_file.write_text(env_file.read_text().replace("timeout: 60s", "timeout: 3s"))
+    proc = project.invoke("deploy")
+    assert proc.returncode == 4, proc.stderr + proc.stdout
+    assert "health check" in proc.stderr and "500" in proc.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--target-version", "1", "--canary-version", "2", "--weight", "1.5"], "outside [0, 1]"),
+    (["--target-version", "1", "--canary-version", "2"], "needs --weight"),
+    (["--target-version", "2", "--weight", "0.1"], "needs --canary-version"),
+    (["--target-version", "7"], "version 7 does not exist"),
+], ids=["weight-1.5", "canary-without-weight", "the-guides-form", "unknown-version"])
+def test_bad_endpoint_publish_exits_2_and_changes_nothing(project, args, message):
+    deployed = project.invoke_json("deploy")
+    proc = project.invoke("endpoint.publish", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    after = project.invoke_json("endpoint.get")
+    assert after["targetVersion"] == deployed["endpoint"]["targetVersion"] and after["weights"] == {}
+
+
+def test_versions_and_a_canary_split_round_trip_through_the_tasks(project):
+    project.invoke_json("deploy")
+    assert project.invoke_json("version.publish", "--description", "first")["version"] == "1"
+    project.set_greeting("Second")
+    project.invoke_json("deploy")
+    assert project.invoke_json("version.publish")["version"] == "2"
+    endpoint = project.invoke_json("endpoint.publish", "--target-version", "1", "--canary-version", "2",
+                                   "--weight", "20%")
+    assert endpoint["traffic"] == {"1": 0.8, "2": 0.2}
+    assert [v["version"] for v in project.invoke_json("version.list")] == ["1", "2"]
+    info = project.invoke_json("info")
+    assert {e["name"] for e in info["endpoints"]} >= {"prod"}
