@@ -117,7 +117,9 @@ class ControlPlane(EndpointRoutes):
         task = self._deploys.pop(ident, None)
         if task is not None:
             task.cancel()
-        specs = [self.state.spec_for(runtime, LATEST)] + [
+        pending = runtime.get("_pending")
+        specs = [self.state.spec_for(runtime, LATEST),
+                 pending and self.state.make_spec(runtime, LATEST, pending)] + [
             self.state.spec_for(runtime, v["agentRuntimeVersion"]) for v in self.state.versions.get(ident, [])]
         for endpoint in self.state.endpoints_of(ident):
             del self.state.endpoints[endpoint["agentRuntimeEndpointId"]]

@@ -123,9 +123,7 @@ def stop(root: Path, timeout: float = STOP_TIMEOUT_S) -> bool:
         pass
     try:
         psutil.Process(pid).wait(timeout)
-    except psutil.NoSuchProcess:
-        pass
-    except psutil.TimeoutExpired:
+    except (psutil.NoSuchProcess, psutil.TimeoutExpired):
         pass
     # Whatever did not stop in time goes now: the emulator's group, then each agent's group
     # (agents run in sessions of their own, so the emulator's group does not hold them).

@@ -82,12 +82,12 @@ class Emulator:
                 if not isinstance(body, dict):
                     raise ValueError("not an object")
             except ValueError:
-                return _error({"code": "ERR_BAD_REQUEST", "message": "The request body is not a JSON object.",
+                return _json({"code": "ERR_BAD_REQUEST", "message": "The request body is not a JSON object.",
                                "requestId": request_id}, 400, request_id)
             try:
                 data = await handler(request, body)
             except ApiError as exc:
-                return _error({"code": exc.code, "message": exc.message, "requestId": request_id},
+                return _json({"code": exc.code, "message": exc.message, "requestId": request_id},
                               exc.status, request_id)
             return _json({"code": "SUCCESS", "requestId": request_id, "data": data}, 200, request_id)
         return endpoint
@@ -158,10 +158,6 @@ def _json(doc: dict, status: int, request_id: str | None = None, headers: dict |
     if request_id:
         headers["x-acs-request-id"] = request_id
     return web.json_response(doc, status=status, headers=headers)
-
-
-def _error(doc: dict, status: int, request_id: str) -> web.Response:
-    return _json(doc, status, request_id)
 
 
 def _gateway_error(exc: ApiError, request_id: str) -> web.Response:

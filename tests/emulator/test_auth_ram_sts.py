@@ -21,6 +21,8 @@ from agentrun_tasks.emulator.account import BOOTSTRAP_USER, ENV_FILE
 def test_bootstrap_account_and_caller_identity(emulator):
     env_file = emulator.root / ENV_FILE
     assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
+    state_file = emulator.root / ".agentrun" / "local" / "state.json"  # holds the secrets it verifies with
+    assert stat.S_IMODE(os.stat(state_file).st_mode) == 0o600
     assert emulator.access_key_id.startswith("LTAI") and len(emulator.access_key_secret.reveal()) == 30
     assert len(emulator.account_id) == 16 and emulator.account_id.isdigit()
     identity = StsClient(emulator.openapi_config()).get_caller_identity().body

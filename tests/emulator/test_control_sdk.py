@@ -12,9 +12,10 @@ import zipfile
 import pytest
 from alibabacloud_agentrun20250910 import models as ar
 from alibabacloud_agentrun20250910.client import Client as AgentRunClient
-from alibabacloud_tea_openapi.exceptions import ClientException, ThrottlingException
+from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
 
 from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
+from agentrun_tasks.emulator.faults import Faults
 from agentrun_tasks.emulator.packages import crc64
 
 
@@ -154,11 +155,23 @@ def test_failed_start_and_update_conflict(emulator):
     assert wait_final(client, runtime.agent_runtime_id).status == "READY"
 
 
-def test_throttling_fault_raises_throttling_exception(emulator):
+def test_faults_raise_the_sdks_throttling_and_server_exceptions(emulator):
     client = AgentRunClient(emulator.openapi_config())
     emulator.set_faults(throttle=1.0)
     with pytest.raises(ThrottlingException) as throttled:
         client.list_agent_runtimes(ar.ListAgentRuntimesRequest())
     assert throttled.value.status_code == 429 and throttled.value.code == "Throttling"
-    emulator.set_faults(throttle=0.0)
+    emulator.set_faults(error5xx=1.0)
+    with pytest.raises(ServerException) as failed:
+        client.list_agent_runtimes(ar.ListAgentRuntimesRequest())
+    assert failed.value.status_code == 503
+    emulator.set_faults()
     assert client.list_agent_runtimes(ar.ListAgentRuntimesRequest()).body.data.total == 0
+
+
+def test_fault_spec_from_environment_is_validated():
+    assert Faults.parse("throttle=0.3, error5xx=0.1").as_dict() == {"throttle": 0.3, "error5xx": 0.1}
+    assert Faults.parse("").as_dict() == {"throttle": 0.0, "error5xx": 0.0}
+    for bad in ("throttle=2", "slow=0.1", "error5xx=x"):
+        with pytest.raises(ValueError):
+            Faults.parse(bad)
