@@ -38,6 +38,8 @@ Layout (every key is optional unless marked; defaults in brackets)::
       interval: 5m               # [60s] analysis time per step
       max_extensions: 3          # inconclusive steps are extended at most this often
       lock_ttl: 30m              # a crashed release's lock expires after this
+      state_bucket: my-bucket    # OSS bucket for release locks and history, shared by every CI runner
+      state_prefix: agentrun-tasks/   # [agentrun-tasks/]; state_endpoint: [oss-<region>.aliyuncs.com]
       analysis: {min_requests: 20, inconclusive: extend, max_error_rate: 0.05,
                  max_error_rate_increase: 0.02, max_p50_ms: null, max_p90_ms: null, max_p99_ms: 2000,
                  max_latency_increase_ms: 200, confidence: 0.95, probe_rate: 5}   # null: metric off
@@ -183,6 +185,10 @@ ENV_FILE = mapping({
         "max_extensions": integer(0, 100),
         "lock_ttl": _positive_duration,
         "analysis": _ANALYSIS,
+        "state_bucket": nullable(string(pattern=r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
+                                        fix="An OSS bucket name: 3-63 lowercase letters, digits and '-'.")),
+        "state_prefix": string(),
+        "state_endpoint": nullable(string()),
     }, after=_steps_rules),
     "health": mapping({
         "path": string(pattern=r"/\S*", fix="Write a path starting with '/'."),

@@ -37,6 +37,11 @@ class ReleaseConfig:
     max_extensions: int = 3  # inconclusive steps extended at most this many times
     lock_ttl: float = 1800.0
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    # Where locks and history live so every CI runner sees them: an OSS bucket. None keeps
+    # them under .agentrun/state/ on this machine (the emulator's environment uses its OSS).
+    state_bucket: str | None = None
+    state_prefix: str = "agentrun-tasks/"
+    state_endpoint: str | None = None
 
 
 @dataclass(frozen=True)
