@@ -15,10 +15,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import crcmod
-
-# CRC-64/ECMA-182 as OSS computes it (x-oss-hash-crc64ecma), the checksum of codeConfiguration.
-crc64 = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, xorOut=0xFFFFFFFFFFFFFFFF, rev=True)
+from ..core.build import crc64  # noqa: F401 - CRC-64/ECMA as OSS computes it, re-exported for control
 
 
 def store_zip(directory: Path, sha: str, data: bytes) -> bool:
