@@ -171,7 +171,7 @@ def resolve(
 
 def _sources(env, environ, root, keystore, explicit, warnings, families):
     """Yield the sources lazily: a later one (a file, the keyring) is read only if needed."""
-    yield _Source("argument", explicit, (FIELD_FAMILY,), per_name=True)
+    yield _Source("argument", explicit, (FIELD_FAMILY,))
     yield _Source("env", environ, families)
     for name in (f".env.{env.name}", ".env"):
         yield _dotenv_source(root / name, env, families, warnings)
@@ -179,10 +179,12 @@ def _sources(env, environ, root, keystore, explicit, warnings, families):
     if keystore is None:
         yield _Source(label, None, (), note="not consulted")
         return
+    seen = len(keystore.warnings)  # a keystore may be reused: only this lookup's warnings count
     entry = keystore.get(env.credentials.profile)
-    warnings.extend(keystore.warnings)
+    failed = keystore.warnings[seen:]
+    warnings.extend(failed)
     if entry is None:
-        yield _Source(label, None, (), note="no entry" if not keystore.warnings else "unavailable")
+        yield _Source(label, None, (), note="unavailable" if failed else "no entry")
     else:
         yield _Source(label, entry, (FIELD_FAMILY,), per_name=False)
 
