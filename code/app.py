@@ -71,7 +71,8 @@ def chunks(reply, model):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: the platform reuses connections
-    disable_nagle_algorithm = True  # headers and body go out as separate writes
+    wbufsize = 64 * 1024  # buffer the response: headers and body leave in one send
+    disable_nagle_algorithm = True  # and each stream event leaves at once when flushed
 
     def do_GET(self):
         if self.path in ("/", "/health"):
@@ -131,6 +132,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def write_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
 
     def log_message(self, format, *args):
         pass  # one line per request would be the slowest part of this server

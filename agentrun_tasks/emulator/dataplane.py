@@ -18,6 +18,7 @@ from typing import Protocol
 
 import aiohttp
 from aiohttp import web
+from multidict import CIMultiDict
 from yarl import URL
 
 from agentrun_tasks.emulator.requestlog import OUTCOMES, RequestLog
@@ -62,7 +63,7 @@ class _Proxy:
     async def open(self, app: web.Application) -> None:
         # One session for every request: its pool keeps connections to the agents alive.
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0, enable_cleanup_closed=True),
+            connector=aiohttp.TCPConnector(limit=0),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
             auto_decompress=False,  # pass the agent's bytes through, compressed or not
             skip_auto_headers=("Accept-Encoding", "User-Agent"),  # only what the caller sent
@@ -119,19 +120,17 @@ class _Proxy:
         async with self.session.request(request.method, URL(target, encoded=True),
                                         headers=headers, data=body or None,
                                         allow_redirects=False) as upstream:
+            headers = CIMultiDict((k, v) for k, v in upstream.headers.items()
+                                  if k.lower() not in _HOP_BY_HOP)
+            headers[VERSION_HEADER] = spec.version
             length = upstream.content_length
             if length is not None and length <= WHOLE_BODY_MAX:
                 # A sized answer goes out whole: headers and body in one send, not two.
-                response = web.Response(status=upstream.status, reason=upstream.reason,
-                                        body=await upstream.read())
-            else:
-                response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-            for name, value in upstream.headers.items():
-                if name.lower() not in _HOP_BY_HOP:
-                    response.headers.add(name, value)
-            response.headers[VERSION_HEADER] = spec.version
-            if isinstance(response, web.Response):
-                return response, upstream.status
+                body = await upstream.read()
+                return web.Response(status=upstream.status, reason=upstream.reason, body=body,
+                                    headers=headers), upstream.status
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
+                                          headers=headers)
             if length is not None:
                 response.content_length = length
             await response.prepare(request)
