@@ -33,16 +33,24 @@ class DeployResult:
                 "timings": {k: round(v, 3) for k, v in self.timings.items()}}
 
 
-def code_configuration(artifact, env: EnvConfig) -> dict:
-    """Inline the zip when it is small enough; larger packages need an OSS bucket."""
-    if artifact.size > env.inline_zip_limit:
+def code_configuration(artifact, env: EnvConfig, code_store=None) -> dict:
+    """Inline the zip when it is small enough; upload a larger one to the OSS ``code_store``.
+
+    The object is named by the package's SHA-256, so a rerun uploads nothing new.
+    """
+    data = artifact.path.read_bytes()
+    if artifact.size <= env.inline_zip_limit:
+        return {"zipFile": base64.b64encode(data).decode("ascii"), "checksum": str(artifact.crc64)}
+    if code_store is None:
         raise ConfigError(
             f"the package is {artifact.size} bytes, above inline_zip_limit ({env.inline_zip_limit} bytes) in "
-            f"{env.path}. Shrink the package (.agentrunignore) or raise inline_zip_limit; uploading through OSS "
-            "is not supported by this version."
-        )
-    data = artifact.path.read_bytes()
-    return {"zipFile": base64.b64encode(data).decode("ascii"), "checksum": str(artifact.crc64)}
+            f"{env.path.name}, and the environment names no OSS bucket to upload it to. Set "
+            "release.state_bucket, shrink the package (.agentrunignore) or raise inline_zip_limit.")
+    key = f"code/{env.agent_name}/{artifact.sha256}.zip"
+    if code_store.get_size(key) != artifact.size:
+        code_store.put(key, data)
+    return {"ossBucketName": code_store.bucket, "ossObjectName": code_store.object_name(key),
+            "checksum": str(artifact.crc64)}
 
 
 def wait_ready(driver, runtime: Runtime, *, timeout: float, reporter: Reporter, clock=time.monotonic,
@@ -89,7 +97,7 @@ def health_endpoint(driver, runtime: Runtime, env: EnvConfig) -> Endpoint:
 
 
 def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: str | None,
-           wait: bool = False, clock=time.monotonic) -> DeployResult:
+           wait: bool = False, code_store=None, clock=time.monotonic) -> DeployResult:
     """Create or update the runtime from ``artifact``, wait for READY, health-check it."""
     timings: dict[str, float] = {}
     started = clock()
@@ -101,7 +109,7 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
                 "`invoke deploy --wait`, or check it with `invoke info`.")
         reporter.line(f"runtime {runtime.name} is {runtime.status}; waiting for the other deploy to finish")
         runtime = _settle(driver, runtime, env, reporter)
-    spec = runtime_input(env.agent, account_id=account_id, code=code_configuration(artifact, env))
+    spec = runtime_input(env.agent, account_id=account_id, code=code_configuration(artifact, env, code_store))
     if runtime is None:
         reporter.line(f"creating runtime {env.agent_name}")
         runtime, action = driver.create_runtime(spec), "created"

@@ -66,6 +66,22 @@ class OssStateStore:
                 raise
         return self._call(f"read {key}", op)
 
+    def get_size(self, key: str) -> int | None:
+        """The object's size (HeadObject), or None if there is none: the cheap "already uploaded?"."""
+        def op() -> int | None:
+            try:
+                return self._client.head_object(oss.HeadObjectRequest(bucket=self.bucket, key=self._key(key))
+                                                ).content_length
+            except oss_errors.OperationError as exc:
+                if _service(exc) and _service(exc).code in ("NoSuchKey", "404"):
+                    return None
+                raise
+        return self._call(f"look up {key}", op)
+
+    def object_name(self, key: str) -> str:
+        """The full object key of ``key`` in the bucket (prefix included)."""
+        return self._key(key)
+
     def put(self, key: str, data: bytes) -> None:
         """Write the object, replacing any previous one."""
         self._call(f"write {key}", lambda: self._client.put_object(

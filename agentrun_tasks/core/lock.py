@@ -16,7 +16,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Callable, Protocol
 
 from .errors import BusyError, ConfigError
 
@@ -42,12 +42,14 @@ class Lock:
     expires_at: datetime
     ci_run: str | None = None
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    host: str | None = None  # where the holding process runs, and its pid: a holder on this
+    pid: int | None = None   # host whose pid is gone is provably dead, whatever its TTL says
 
     @classmethod
     def new(cls, owner: str, env: str, candidate: str | None, *, ttl: float, now: datetime,
-            ci_run: str | None = None) -> Lock:
+            ci_run: str | None = None, host: str | None = None, pid: int | None = None) -> Lock:
         """A lock taken at ``now`` that expires ``ttl`` seconds later."""
-        return cls(owner, env, candidate, now, now + timedelta(seconds=ttl), ci_run)
+        return cls(owner, env, candidate, now, now + timedelta(seconds=ttl), ci_run, host=host, pid=pid)
 
     def to_json(self) -> bytes:
         doc = asdict(self)
@@ -74,11 +76,14 @@ def is_stale(lock: Lock, now: datetime) -> bool:
     return now >= lock.expires_at
 
 
-def acquire(store: LockStore, key: str, lock: Lock, *, force: bool, now: datetime) -> Lock:
+def acquire(store: LockStore, key: str, lock: Lock, *, force: bool, now: datetime,
+            dead: Callable[[Lock], bool] = lambda holder: False) -> Lock:
     """Take the lock at ``key``, or raise :class:`BusyError` naming the holder.
 
-    A holder is replaced when it is stale, when ``force`` is set, or when it is this same owner
-    releasing this same candidate (a rerun after a crash continues instead of waiting out the TTL).
+    A holder is replaced when it is stale, when ``force`` is set, when ``dead(holder)`` says its
+    process is gone (the caller checks pids on its own host), or when it is a rerun of the same
+    CI run releasing the same candidate: a rerun after a crash continues instead of waiting out
+    the TTL, while a second concurrent release (another process) is refused.
     """
     holder: Lock | None = None
     for _ in range(_ATTEMPTS):
@@ -88,7 +93,7 @@ def acquire(store: LockStore, key: str, lock: Lock, *, force: bool, now: datetim
         if raw is None:
             continue  # released between our create and get: try again
         holder = Lock.from_json(raw)
-        if not (force or is_stale(holder, now) or _same_run(holder, lock)):
+        if not (force or is_stale(holder, now) or _same_run(holder, lock) or dead(holder)):
             raise BusyError(busy_message(holder, now))
         if store.create(_break_marker(key, holder), lock.to_json()) and _token_at(store, key) == holder.token:
             # Re-read first: deletes are not conditional, and the holder may have been replaced since.
@@ -120,7 +125,8 @@ def busy_message(holder: Lock, now: datetime) -> str:
 
 
 def _same_run(holder: Lock, lock: Lock) -> bool:
-    return (holder.owner, holder.env, holder.candidate) == (lock.owner, lock.env, lock.candidate)
+    return bool(holder.ci_run) and (holder.ci_run, holder.env, holder.candidate) == (lock.ci_run, lock.env,
+                                                                                     lock.candidate)
 
 
 def _token_at(store: LockStore, key: str) -> str | None:

@@ -1,7 +1,7 @@
 """``python -m agentrun_tasks.emulator --root DIR [--port 0]``: run the local AgentRun.
 
 Listens on 127.0.0.1 only. Once listening it writes ``<root>/.agentrun/local/emulator.json``
-``{pid, port, url, started_at}``; SIGTERM or SIGINT stops every agent process it started,
+``{pid, port, url, oss_url, started_at}`` (OSS listens on a second loopback port); SIGTERM or SIGINT stops every agent process it started,
 removes that file and exits 0.
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .faults import ENV_VAR, Faults
+from .oss import make_oss_app
 from .server import Emulator, build_app
 from .state import state_dir
 
@@ -34,8 +35,16 @@ async def serve(root: Path, port: int) -> None:
     await site.start()
     bound = site._server.sockets[0].getsockname()[1]  # port 0 means "any free port"
     emulator.listening(bound)
+    # OSS answers on its own port: its path-style /<bucket>/<key> would shadow the API's paths.
+    oss_runner = web.AppRunner(make_oss_app(emulator.state.dir / "oss", emulator.active_secret),
+                               access_log=None, handle_signals=False)
+    await oss_runner.setup()
+    oss_site = web.TCPSite(oss_runner, "127.0.0.1", 0)
+    await oss_site.start()
+    oss_port = oss_site._server.sockets[0].getsockname()[1]
     info_path = state_dir(root) / INFO_FILE
     _write_json(info_path, {"pid": os.getpid(), "port": bound, "url": f"http://127.0.0.1:{bound}",
+                            "oss_url": f"http://127.0.0.1:{oss_port}",
                             "root": str(Path(root).resolve()), "started_at": time.time()})
     logging.getLogger(__name__).info("listening on http://127.0.0.1:%s (root %s)", bound, root)
     stop = asyncio.Event()
@@ -45,6 +54,7 @@ async def serve(root: Path, port: int) -> None:
     try:
         await stop.wait()
     finally:
+        await oss_runner.cleanup()
         await runner.cleanup()  # stops the agent processes (app.on_cleanup)
         info_path.unlink(missing_ok=True)
 

@@ -21,6 +21,7 @@ import hashlib
 
 from .auth import ApiError
 from .endpoints import NAME, EndpointRoutes, invalid as _invalid, missing as _missing, name_matches, page as _page
+from .oss import read_object
 from .packages import crc64, store_zip, unpack
 from .state import LATEST, State, new_id, now_iso, public
 from .supervisor import StartFailed
@@ -151,11 +152,15 @@ class ControlPlane(EndpointRoutes):
 
     def _store_code(self, code: dict) -> str:
         if code.get("ossBucketName") or code.get("ossObjectName"):
-            raise _invalid("The local emulator takes code as codeConfiguration.zipFile (base64), not an OSS object.")
-        try:
-            data = base64.b64decode(code.get("zipFile") or "", validate=True)
-        except (binascii.Error, ValueError):
-            raise _invalid("codeConfiguration.zipFile is not valid base64.") from None
+            data = read_object(self.state.dir / "oss", code.get("ossBucketName") or "", code.get("ossObjectName") or "")
+            if data is None:
+                raise _invalid(f"OSS object oss://{code.get('ossBucketName')}/{code.get('ossObjectName')} "
+                               "does not exist; upload the package first.")
+        else:
+            try:
+                data = base64.b64decode(code.get("zipFile") or "", validate=True)
+            except (binascii.Error, ValueError):
+                raise _invalid("codeConfiguration.zipFile is not valid base64.") from None
         if not data:
             raise _invalid("codeConfiguration.zipFile is required.")
         checksum = code.get("checksum")

@@ -34,6 +34,7 @@ class EmulatorInfo:
     url: str
     port: int
     pid: int
+    oss_url: str = ""
 
 
 def _info_path(root: Path) -> Path:
@@ -79,7 +80,7 @@ def ensure_running(root: Path, port: int = 0, timeout: float = START_TIMEOUT_S) 
     """The live emulator of ``root``, started first if none runs."""
     current = status(root)
     if current is not None:
-        return EmulatorInfo(current["url"], current["port"], current["pid"])
+        return EmulatorInfo(current["url"], current["port"], current["pid"], current.get("oss_url", ""))
     root = Path(root).resolve()
     directory = state_dir(root)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -97,7 +98,7 @@ def ensure_running(root: Path, port: int = 0, timeout: float = START_TIMEOUT_S) 
                 f"(from {log_path}):\n{_tail(log_path)}\nFix the cause above and run `invoke local.up` again.")
         info = _read_info(root)
         if info and info.get("pid") == proc.pid and _health(info["url"], timeout=1.0):
-            return EmulatorInfo(info["url"], info["port"], info["pid"])
+            return EmulatorInfo(info["url"], info["port"], info["pid"], info.get("oss_url", ""))
         time.sleep(0.1)
     _kill_group(proc.pid)
     proc.wait()

@@ -56,6 +56,11 @@ class Emulator:
                     runtime["agentRuntimeName"], endpoint["agentRuntimeEndpointName"])
         self.state.save()
 
+    def active_secret(self, access_key_id: str) -> str | None:
+        """The secret of an active key (how the OSS port checks signatures), else None."""
+        key = self.state.keys.get(access_key_id)
+        return key["secret"] if key and key.get("status") == "Active" else None
+
     # -- the signed gate -----------------------------------------------------------------------
     async def _authenticate(self, request: web.Request) -> tuple[str, bytes]:
         self.faults.maybe_fail()

@@ -23,13 +23,15 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     from ..builder import build_artifact
     from ..connect import control_plane
     from ..deployer import deploy as run_deploy
+    from ..stores import open_code_store
 
     session = open_session(c, env, json=json, mutating=True, yes=yes)
     reporter = session.reporter
     driver = control_plane(session)
     artifact = build_artifact(session.env, root=session.root, force=force, reporter=reporter)
-    result = run_deploy(driver, session.env, artifact, reporter, wait=wait,
-                        account_id=driver.connection.credentials.account_id)
+    credentials = driver.connection.credentials
+    result = run_deploy(driver, session.env, artifact, reporter, wait=wait, account_id=credentials.account_id,
+                        code_store=open_code_store(session, credentials, artifact))
     reporter.output("endpoint_url", result.endpoint.url)
     reporter.output("runtime_id", result.runtime.id)
     data = result.to_dict()

@@ -77,12 +77,28 @@ def test_force_breaks_a_live_lock():
     assert Lock.from_json(store.get(KEY)).owner == "breaker" and mine.owner == "breaker"
 
 
-def test_same_owner_and_candidate_takes_over_after_a_crash_but_another_candidate_does_not():
+def test_a_rerun_of_the_same_ci_run_takes_over_but_another_candidate_does_not():
+    store = DictStore()
+    acquire(store, KEY, lock("ci", "3", ci_run="run/42"), force=False, now=NOW)
+    with pytest.raises(BusyError):
+        acquire(store, KEY, lock("ci", "4", ci_run="run/42"), force=False, now=NOW)
+    rerun = acquire(store, KEY, lock("ci", "3", ci_run="run/42"), force=False, now=NOW)
+    assert Lock.from_json(store.get(KEY)).token == rerun.token
+
+
+def test_a_concurrent_release_of_the_same_candidate_without_a_ci_run_is_refused():
     store = DictStore()
     acquire(store, KEY, lock("alice@laptop", "3"), force=False, now=NOW)
     with pytest.raises(BusyError):
-        acquire(store, KEY, lock("alice@laptop", "4"), force=False, now=NOW)
-    rerun = acquire(store, KEY, lock("alice@laptop", "3"), force=False, now=NOW)
+        acquire(store, KEY, lock("alice@laptop", "3"), force=False, now=NOW)
+
+
+def test_a_holder_known_to_be_dead_is_replaced_before_its_ttl():
+    store = DictStore()
+    acquire(store, KEY, Lock.new("alice", "prod", "3", ttl=900, now=NOW, host="laptop", pid=4242),
+            force=False, now=NOW)
+    rerun = acquire(store, KEY, lock("alice", "3"), force=False, now=NOW,
+                    dead=lambda holder: holder.host == "laptop" and holder.pid == 4242)
     assert Lock.from_json(store.get(KEY)).token == rerun.token
 
 

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from agentrun_tasks.emulator import lifecycle
+from agentrun_tasks.emulator.account import read_credentials
+from agentrun_tasks.statestore import OssStateStore
+from agentrun_tasks.stores import EMULATOR_BUCKET
+
 from .conftest import chat
+
+
+def emulator_oss(root):
+    key_id, secret, _ = read_credentials(root)
+    creds = type("Creds", (), {"access_key_id": key_id, "access_key_secret": secret, "security_token": None})
+    return OssStateStore(lifecycle.status(root)["oss_url"], EMULATOR_BUCKET, "agentrun-tasks/", creds, "cn-hangzhou")
 
 
 def test_fresh_deploy_prints_an_endpoint_that_answers_chat_completions(project):
@@ -77,3 +88,14 @@ def test_versions_and_a_canary_split_round_trip_through_the_tasks(project):
     assert [v["version"] for v in project.invoke_json("version.list")] == ["1", "2"]
     info = project.invoke_json("info")
     assert {e["name"] for e in info["endpoints"]} >= {"prod"}
+
+
+def test_a_package_above_the_inline_limit_goes_through_oss(project):
+    env_file = project.root / "envs" / "local.yaml"
+    env_file.write_text(env_file.read_text() + "\ninline_zip_limit: 1KB\n")
+    first = project.invoke_json("deploy")
+    assert first["action"] == "created"
+    assert f"code/agentrun-tasks-example/{first['artifact']['sha256']}.zip" in emulator_oss(project.root).list("code/")
+    status, _, _ = chat(first["url"])
+    assert status == 200
+    assert project.invoke_json("deploy")["action"] == "unchanged"
