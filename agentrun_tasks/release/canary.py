@@ -22,7 +22,7 @@ from . import gates
 class CanaryReport:
     candidate: str
     stable: str | None
-    result: str = "promoted"  # promoted | already-promoted | rolled-back
+    result: str = "already-promoted"  # promoted | first-release | already-promoted | rolled-back
     steps: list = field(default_factory=list)
     rollback_seconds: float | None = None  # from the start of the failed step to 100% stable
 
@@ -41,13 +41,16 @@ def state_of(endpoint) -> EndpointState:
 class Canary:
     """One canary release of ``candidate`` on the environment's release endpoint."""
 
-    def __init__(self, driver, runtime, env, reporter, *, candidate: str, force: bool = False,
-                 log_source_for=None, health_check=None, clock=time.monotonic) -> None:
+    def __init__(self, driver, runtime, env, reporter, *, candidate: str, force: bool = False, steps=None,
+                 log_source_for=None, health_check=None, still_wanted=lambda: None,
+                 clock=time.monotonic) -> None:
         self.driver, self.runtime, self.env, self.reporter = driver, runtime, env, reporter
         self.candidate = candidate
         self.force = force
         self.log_source_for = log_source_for  # (stable, candidate) -> gates.LogSource | None
         self.health_check = health_check  # url -> None, raises GateFailed
+        self.still_wanted = still_wanted  # raises once someone rolled the candidate back by hand
+        self.steps = tuple(steps or env.release.steps)
         self.clock = clock
         self.name = env.release.endpoint
 
@@ -61,13 +64,14 @@ class Canary:
     def run(self) -> CanaryReport:
         live = self.live()
         stable = live.target_version if live.target_version and live.target_version != self.candidate else None
-        plan = Plan(stable=stable, candidate=self.candidate, steps=tuple(self.env.release.steps))
+        plan = Plan(stable=stable, candidate=self.candidate, steps=self.steps)
         report = CanaryReport(self.candidate, stable)
         verified = 0.0
         while True:
             action = next_action(live, plan, verified=verified)
+            if not isinstance(action, Done):
+                self.still_wanted()
             if isinstance(action, Done):
-                report.result = report.result if report.steps else "already-promoted"
                 return report
             if isinstance(action, Conflict):
                 live = self._resolve_conflict(action, plan)
@@ -75,9 +79,11 @@ class Canary:
             if isinstance(action, FirstRelease):
                 self._verify_alone()
                 self.write(EndpointState(self.candidate))
+                report.result = "first-release"
                 self.reporter.line(f"first release: version {self.candidate} now serves 100%")
             elif isinstance(action, Promote):
                 self.write(EndpointState(self.candidate))
+                report.result = "promoted"
                 self.reporter.line(f"promoted version {self.candidate} to 100%")
             elif isinstance(action, SetWeight):
                 verified = self._step(action.weight, plan, report)

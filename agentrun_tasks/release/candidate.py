@@ -1,16 +1,26 @@
-"""The candidate of a release: a published version holding exactly the current code.
+"""The candidate of a release: a published version holding exactly the current code and
+configuration.
 
-A version's description carries the package's SHA-256, so a rerun (or a release after a plain
-deploy) finds the version it already published instead of publishing a duplicate.
+A version's description carries a fingerprint of both (the package's SHA-256 and the agent
+block of the env file), so a rerun, or a release after a plain deploy, finds the version it
+already published instead of publishing a duplicate, while a changed setting makes a new one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 from ..core.errors import NotFoundError
 
 _MARK = re.compile(r"\bsha256=([0-9a-f]{16})\b")
+
+
+def fingerprint(artifact, agent) -> str:
+    """What a version is: its package and its runtime configuration."""
+    blob = json.dumps({"package": artifact.sha256, "agent": agent}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def marker(sha256: str) -> str:
@@ -39,13 +49,13 @@ def find_published(versions, sha256: str) -> str | None:
     return None
 
 
-def ensure_candidate(driver, runtime, artifact, ci, reporter) -> str:
-    """Publish LATEST as a version unless a version of this package already exists."""
-    existing = find_published(driver.list_versions(runtime.id), artifact.sha256)
+def ensure_candidate(driver, runtime, print_: str, ci, reporter) -> str:
+    """Publish LATEST as a version unless a version with this fingerprint already exists."""
+    existing = find_published(driver.list_versions(runtime.id), print_)
     if existing is not None:
-        reporter.line(f"version {existing} already holds this package ({marker(artifact.sha256)})")
+        reporter.line(f"version {existing} already holds this package and configuration ({marker(print_)})")
         return existing
-    version = driver.publish_version(runtime.id, describe(artifact.sha256, ci))
+    version = driver.publish_version(runtime.id, describe(print_, ci))
     reporter.line(f"published version {version.version}")
     return version.version
 

@@ -57,12 +57,20 @@ class Records:
     def mark_failed(self, version: str, reason: str) -> None:
         self.store.put(self._failed_key(version), reason.encode())
 
-    def check_not_failed(self, version: str, *, force: bool) -> None:
+    def failed_reason(self, version: str) -> str | None:
         reason = self.store.get(self._failed_key(version))
-        if reason is not None and not force:
-            raise ConfigError(f"version {version} failed a release of '{self.env_name}' before "
-                              f"({reason.decode(errors='replace')}); release a fixed version, or pass --force "
-                              "to try this one again.")
+        return None if reason is None else reason.decode(errors="replace")
+
+    def check_not_failed(self, version: str, *, force: bool) -> None:
+        """Refuse a version that failed before; ``--force`` clears the mark and tries again."""
+        reason = self.failed_reason(version)
+        if reason is None:
+            return
+        if force:
+            self.store.delete(self._failed_key(version))
+            return
+        raise ConfigError(f"version {version} failed a release of '{self.env_name}' before ({reason}); release "
+                          "a fixed version, or pass --force to try this one again.")
 
     # -- history ---------------------------------------------------------------------------
     def record(self, kind: str, *, from_version, to_version, result: str, reason: str = "",

@@ -3,7 +3,7 @@ too (an outer ``configure`` replaces a whole subtree, so the root must hold comp
 
 from invoke import Collection
 
-from . import build, ci, credentials, deploy, endpoint, local, version
+from . import build, ci, credentials, deploy, endpoint, local, release, version
 
 DEFAULTS = {
     "agentrun": {
@@ -17,7 +17,7 @@ DEFAULTS = {
 
 def build_namespace() -> Collection:
     ns = Collection()
-    for task in (*build.ns.tasks.values(), *deploy.ns.tasks.values()):
+    for task in (*build.ns.tasks.values(), *deploy.ns.tasks.values(), *release.ns.tasks.values()):
         ns.add_task(task)
     for module in (ci, credentials, endpoint, local, version):
         ns.add_collection(module.ns)

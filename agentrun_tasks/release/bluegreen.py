@@ -1,0 +1,46 @@
+"""Blue-green: the candidate goes to the idle colour's endpoint, is verified there with no
+production traffic, then the production endpoint switches to it in one write. The other colour
+keeps the old version, so ``invoke rollback`` is one write back."""
+
+from __future__ import annotations
+
+from ..core.errors import BusyError, GateFailed
+from ..core.rollout import plan_blue_green
+from . import gates
+from .canary import state_of
+
+COLOURS = ("blue", "green")
+
+
+def blue_green(driver, runtime, env, reporter, *, candidate: str, force: bool, health_check) -> dict:
+    name = env.release.endpoint
+    endpoints = {c: driver.find_endpoint(runtime.id, f"{name}-{c}") for c in COLOURS}
+    production = state_of(driver.find_endpoint(runtime.id, name))
+    plan = plan_blue_green(production, {c: state_of(e) if e else None for c, e in endpoints.items()}, candidate)
+    if plan.conflict is not None and not force:
+        raise BusyError(f"endpoint {name} is mid-canary of version {plan.conflict.in_flight_candidate}; finish it "
+                        "(`invoke promote` / `invoke rollback`) or pass --force.")
+    if plan.done:
+        reporter.line(f"version {candidate} already serves {name} from {plan.active}")
+        return {"result": "already-promoted", "active": plan.active, "rollback_to": plan.rollback_to}
+    old = production.target_version or None
+    if plan.publish:
+        reporter.line(f"publishing version {candidate} to the idle colour {plan.idle}")
+    idle = driver.put_endpoint(runtime.id, f"{name}-{plan.idle}", target_version=candidate, weights={},
+                               description=f"agentrun-tasks blue-green: {plan.idle}")
+    active_url = None
+    if old:
+        other = next(c for c in COLOURS if c != plan.idle)
+        active_url = driver.put_endpoint(runtime.id, f"{name}-{other}", target_version=old, weights={},
+                                         description=f"agentrun-tasks blue-green: {other}").url
+    health_check(idle.url)
+    outcome = gates.judge_step(candidate_url=idle.url, stable_url=active_url, interval=env.release.interval,
+                               cfg=env.release.analysis, max_extensions=env.release.max_extensions)
+    gates.render(reporter, 0.0, outcome)
+    if outcome.verdict.result == "fail":
+        raise GateFailed(f"version {candidate} failed verification on the idle colour {plan.idle}: "
+                         f"{outcome.verdict.reason}. Production was not switched; it still serves {old}.")
+    driver.put_endpoint(runtime.id, name, target_version=candidate, weights={})
+    reporter.line(f"switched {name} to version {candidate} ({plan.idle}); {old or 'nothing'} stays on the other "
+                  "colour for an instant rollback")
+    return {"result": "switched", "active": plan.idle, "rollback_to": old, "steps": [outcome.to_dict()]}

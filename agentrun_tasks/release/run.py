@@ -1,0 +1,150 @@
+"""``invoke release``, ``rollback`` and ``promote`` as plain functions over a session.
+
+Each takes the environment's lock, records the outcome in the history every later run can
+read, and leaves traffic on a version that was verified.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from .. import health
+from ..core.errors import AgentrunTasksError, ConfigError, GateFailed, NotFoundError
+from ..core.rollout import EndpointState
+from . import candidate as candidates
+from .canary import Canary, state_of
+from .records import Records
+
+STRATEGIES = ("canary", "blue-green", "direct")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def check_health(env, url: str) -> None:
+    """The candidate alone must answer a real chat completion before it gets traffic."""
+    result = health.check(url, env.health)
+    if not result.ok:
+        raise GateFailed(f"the candidate does not answer at {url}{env.health.path}: last status {result.status}, "
+                         f"{result.detail}. No traffic was moved.")
+
+
+def release(session, driver, records: Records, *, version: str | None, strategy: str | None, force: bool,
+            build, deploy, wait: bool = False) -> dict:
+    """Ensure a candidate version, then roll it out with the environment's strategy."""
+    env, reporter = session.env, session.reporter
+    strategy = strategy or env.release.strategy
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"--strategy {strategy!r} is not one of {', '.join(STRATEGIES)}.")
+    started = _now()
+    artifact = None if version else build()
+    print_ = None if version else candidates.fingerprint(artifact, env.agent)
+    records.acquire(version or candidates.marker(print_), ttl=env.release.lock_ttl, force=force)
+    stable = candidate = None
+    try:
+        if version:
+            runtime = driver.require_runtime(env.agent_name)
+            candidate = candidates.require_version(driver, runtime, str(version))
+        else:
+            runtime = deploy(artifact).runtime
+            candidate = candidates.ensure_candidate(driver, runtime, print_, session.ci, reporter)
+        records.check_not_failed(candidate, force=force)
+        stable = state_of(driver.find_endpoint(runtime.id, env.release.endpoint)).target_version or None
+        outcome = _roll_out(session, driver, records, runtime, candidate, strategy, force)
+    except GateFailed as failed:
+        if candidate:
+            records.mark_failed(candidate, str(failed))
+        report = failed.report.to_dict() if failed.report is not None else {}
+        records.record("release", from_version=stable, to_version=candidate, result="rolled-back",
+                       reason=str(failed), analysis=report.get("steps"), started_at=started)
+        raise
+    except AgentrunTasksError as error:
+        records.record("release", from_version=stable, to_version=candidate, result="failed", reason=str(error),
+                       started_at=started)
+        raise
+    finally:
+        records.release()
+    records.record("release", from_version=stable if stable != candidate else None, to_version=candidate,
+                   result="ok", reason=outcome.get("result", ""), analysis=outcome.get("steps"), started_at=started)
+    reporter.output("version", candidate)
+    return {"env": env.name, "strategy": strategy, "candidate": candidate, "stable": stable, **outcome}
+
+
+def _roll_out(session, driver, records, runtime, candidate: str, strategy: str, force: bool) -> dict:
+    env = session.env
+    if strategy == "blue-green":
+        from .bluegreen import blue_green
+
+        return blue_green(driver, runtime, env, session.reporter, candidate=candidate, force=force,
+                          health_check=lambda url: check_health(env, url))
+    steps = (1.0,) if strategy == "direct" else None
+    canary = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force, steps=steps,
+                    log_source_for=_log_source(session, runtime), health_check=lambda url: check_health(env, url),
+                    still_wanted=lambda: _not_rolled_back(records, candidate))
+    return canary.run().to_dict()
+
+
+def _not_rolled_back(records: Records, candidate: str) -> None:
+    reason = records.failed_reason(candidate)
+    if reason is not None:
+        raise GateFailed(f"version {candidate} was marked failed while this release ran ({reason}); stopping.")
+
+
+def _log_source(session, runtime):
+    if not session.env.emulator:
+        return None
+    from ..emulator.lifecycle import ensure_running
+    from .platform_log import emulator_log_source
+
+    url = ensure_running(session.root).url
+    return lambda stable, candidate: emulator_log_source(url, runtime.name, session.env.release.endpoint,
+                                                         stable, candidate)
+
+
+def rollback(session, driver, records: Records, *, to_version: str | None) -> dict:
+    """All traffic back to the stable (or given) version at once: one endpoint write, no analysis."""
+    env = session.env
+    started = _now()
+    runtime = driver.require_runtime(env.agent_name)
+    live = state_of(driver.find_endpoint(runtime.id, env.release.endpoint))
+    split = live.split()
+    target = str(to_version) if to_version else (live.target_version if split else _previous(records, live))
+    if not target:
+        raise ConfigError(f"endpoint {env.release.endpoint} has no canary split and no earlier version is recorded; "
+                          "name the version with --to-version.")
+    candidates.require_version(driver, runtime, target)
+    # No lock: rollback is the emergency path and must work while a release runs. Marking the
+    # canary failed first makes that release stop at its next check instead of resuming.
+    for version in split:
+        records.mark_failed(version, f"rolled back by {records.owner}")
+    driver.put_endpoint(runtime.id, env.release.endpoint, target_version=target, weights={})
+    records.record("rollback", from_version=live.target_version or None, to_version=target, result="ok",
+                   reason="rollback", started_at=started)
+    return {"env": env.name, "from": live.target_version, "canary": split, "to": target}
+
+
+def _previous(records: Records, live: EndpointState) -> str | None:
+    """The version that served before the current one, from history."""
+    for entry in reversed(records.history()):
+        if entry.result == "ok" and entry.to_version == live.target_version and entry.from_version:
+            return entry.from_version
+    return None
+
+
+def promote(session, driver, records: Records) -> dict:
+    """Skip the remaining canary steps: the in-flight candidate takes 100% now."""
+    env = session.env
+    started = _now()
+    runtime = driver.require_runtime(env.agent_name)
+    live = state_of(driver.find_endpoint(runtime.id, env.release.endpoint))
+    split = live.split()
+    if len(split) != 1:
+        raise NotFoundError(f"endpoint {env.release.endpoint} has no canary in flight (it routes "
+                            f"{live.target_version or 'LATEST'} only); nothing to promote.")
+    candidate = next(iter(split))
+    # No lock, like rollback: a release still analysing this candidate finds it promoted and ends.
+    driver.put_endpoint(runtime.id, env.release.endpoint, target_version=candidate, weights={})
+    records.record("promote", from_version=live.target_version, to_version=candidate, result="ok",
+                   reason="promoted by hand", started_at=started)
+    return {"env": env.name, "from": live.target_version, "to": candidate}

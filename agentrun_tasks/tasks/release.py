@@ -1,0 +1,103 @@
+"""Top-level tasks of progressive delivery: ``release``, ``rollback``, ``promote``, ``history``."""
+
+from __future__ import annotations
+
+import json as _json
+
+from invoke import Collection, task
+
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_session
+
+
+def _records(session, driver):
+    from ..release.records import Records
+    from ..stores import open_state_store
+
+    return Records(open_state_store(session, driver.connection.credentials), session.env.name, session.ci)
+
+
+@task(help={"env": ENV_HELP, "version": "release this published version instead of the current code",
+            "strategy": "canary (default from the env file), blue-green or direct",
+            "force": "take over a stale lock or an in-flight canary, or retry a version marked failed",
+            "yes": YES_HELP, "json": JSON_HELP})
+@cli_errors
+def release(c, env=None, version=None, strategy=None, force=False, yes=False, json=False):
+    """Canary the current code to the environment's endpoint with gates and automatic rollback.
+
+    Deploys and publishes the current code as a version (or takes --version), then moves the
+    release endpoint through release.steps (default 5%, 25%, 50%, 100%), analysing each step
+    for release.interval: error rate and latency of the candidate against the stable version,
+    from probe traffic and the platform's request log. A failed gate sends 100% back to the
+    stable version at once and exits 4. Killed and rerun, it continues from the endpoint's live
+    weights. Another release of the environment holds a lock: exit 7.
+    """
+    from ..builder import build_artifact
+    from ..connect import control_plane
+    from ..deployer import deploy
+    from ..release.run import release as run_release
+    from ..stores import open_code_store
+
+    session = open_session(c, env, json=json, mutating=True, yes=yes)
+    driver = control_plane(session)
+    credentials = driver.connection.credentials
+
+    def build():
+        return build_artifact(session.env, root=session.root, reporter=session.reporter)
+
+    def deploy_artifact(artifact):
+        return deploy(driver, session.env, artifact, session.reporter, account_id=credentials.account_id,
+                      code_store=open_code_store(session, credentials, artifact))
+
+    result = run_release(session, driver, _records(session, driver), version=version, strategy=strategy,
+                         force=force, build=build, deploy=deploy_artifact)
+    session.reporter.result(result, lambda r, d: r.line(
+        f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']})"))
+
+
+@task(help={"env": ENV_HELP, "to_version": "the version to send all traffic to (default: the stable one)",
+            "yes": YES_HELP, "json": JSON_HELP})
+@cli_errors
+def rollback(c, env=None, to_version=None, yes=False, json=False):
+    """Send all traffic back to the stable version now: one endpoint write, no analysis.
+
+    With a canary in flight, its target (the stable version) takes 100% and the canary version
+    is marked failed, which also stops a release still running. Without one, traffic returns to
+    the version that served before the last release, or to --to-version.
+    """
+    from ..connect import control_plane
+    from ..release.run import rollback as run_rollback
+
+    session = open_session(c, env, json=json, mutating=True, yes=yes)
+    driver = control_plane(session)
+    result = run_rollback(session, driver, _records(session, driver), to_version=to_version)
+    session.reporter.result(result, lambda r, d: r.line(f"version {d['to']} serves 100% (was {d['from']})"))
+
+
+@task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})
+@cli_errors
+def promote(c, env=None, yes=False, json=False):
+    """Skip the remaining canary steps: the version in flight takes 100% now."""
+    from ..connect import control_plane
+    from ..release.run import promote as run_promote
+
+    session = open_session(c, env, json=json, mutating=True, yes=yes)
+    driver = control_plane(session)
+    result = run_promote(session, driver, _records(session, driver))
+    session.reporter.result(result, lambda r, d: r.line(f"version {d['to']} serves 100% (was {d['from']})"))
+
+
+@task(help={"env": ENV_HELP, "limit": "show at most this many entries (newest)", "json": JSON_HELP})
+@cli_errors
+def history(c, env=None, limit=20, json=False):
+    """Releases, promotions and rollbacks of the environment: who, commit, versions, result."""
+    from ..connect import control_plane
+    from ..core.history import format_table
+
+    session = open_session(c, env, json=json)
+    driver = control_plane(session)
+    entries = _records(session, driver).history(limit=int(limit))
+    data = [_json.loads(entry.to_json()) for entry in entries]
+    session.reporter.result(data, lambda r, _d: r.table(*format_table(entries)))
+
+
+ns = Collection(release, rollback, promote, history)
