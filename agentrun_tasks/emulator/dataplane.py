@@ -80,8 +80,8 @@ class _Proxy:
         routes = self.state.routes_for(runtime, endpoint)
         if routes is None:
             return _error(404, "EndpointNotFound",
-                          f"agent runtime {runtime!r} has no endpoint {endpoint!r}; "
-                          f"list them with `invoke endpoint.list` or create it with a deploy")
+                          f"agent runtime {runtime!r} has no endpoint {endpoint!r} (or no code yet); "
+                          f"check both names in the URL against the runtime's endpoints")
         if not routes:
             return _error(503, "NoVersionToRoute",
                           f"endpoint {endpoint!r} of {runtime!r} routes to no published version; "

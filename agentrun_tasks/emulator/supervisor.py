@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 30.0
 STOP_GRACE_S = 5.0
+FAILED_HOLD_S = 5.0  # ensure() repeats a start failure this long instead of relaunching
 _PYTHON = re.compile(r"python(3(\.\d+)?)?")
 # The agent sees only these of the emulator's variables: the emulator's own environment may
 # hold AccessKeys, which a cloud instance would never see.
@@ -54,16 +55,25 @@ class Supervisor:
         self.start_timeout = start_timeout
         self._running: dict[str, _Running] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._failed: dict[str, tuple[float, str]] = {}  # key -> (when, reason)
 
     def log_path(self, key: str) -> Path:
         """Where the process of ``key`` writes its stdout and stderr."""
         return self.log_dir / f"{key}.log"
 
     async def ensure(self, spec: ProcessSpec) -> str:
-        """The base URL of the spec's process, starting it if it is not running or died."""
-        running = self._running.get(spec.key)
+        """The base URL of the spec's process, starting it if it is not running or died.
+
+        A version that failed to start less than ``FAILED_HOLD_S`` ago fails again at once, so
+        a stream of requests to a broken version does not launch a process each.
+        """
+        key = spec.key
+        running = self._running.get(key)
         if running is not None and running.process.returncode is None:
             return running.url  # the hot path of every proxied request: no lock, no I/O
+        failed = self._failed.get(key)
+        if failed is not None and time.monotonic() - failed[0] < FAILED_HOLD_S:
+            raise StartFailed(failed[1])
         return await self.start(spec)
 
     async def start(self, spec: ProcessSpec) -> str:
@@ -80,12 +90,17 @@ class Supervisor:
                 log.warning("agent process %s (version %s) exited with code %s; restarting",
                             spec.key, spec.version, running.process.returncode)
                 del self._running[spec.key]
-            running = await self._launch(spec)
             try:
-                await self._wait_ready(spec, running)
-            except BaseException:
-                await self._terminate(running.process)
+                running = await self._launch(spec)
+                try:
+                    await self._wait_ready(spec, running)
+                except BaseException:
+                    await self._terminate(running.process)
+                    raise
+            except StartFailed as e:
+                self._failed[spec.key] = (time.monotonic(), str(e))
                 raise
+            self._failed.pop(spec.key, None)
             self._running[spec.key] = running
             return running.url
 

@@ -160,8 +160,10 @@ def test_ensure_restarts_a_dead_process(tmp_path, run):
         first = await supervisor.start(spec)
         pid = supervisor.pids()[spec.key]
         os.kill(pid, signal.SIGKILL)
-        await asyncio.to_thread(psutil.Process(pid).wait, 10)
-        await asyncio.sleep(0.2)  # let the child watcher record the exit
+        for _ in range(200):  # until the child watcher has seen the exit
+            if spec.key not in supervisor.pids():
+                break
+            await asyncio.sleep(0.05)
         second = await supervisor.ensure(spec)
         await asyncio.to_thread(get, second)
         return first, second, pid, supervisor.pids()[spec.key]
@@ -187,3 +189,19 @@ def test_stop_all_kills_the_group_even_a_stubborn_agent_and_its_children(tmp_pat
 
     grandchild = run(body)
     assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == psutil.STATUS_ZOMBIE
+
+
+def test_ensure_repeats_a_recent_start_failure_without_relaunching(tmp_path, run):
+    spec = agent(tmp_path, "import sys\nprint('launched', flush=True)\nsys.exit(4)\n")
+
+    async def body(supervisor):
+        reasons = []
+        for _ in range(3):
+            with pytest.raises(StartFailed) as caught:
+                await supervisor.ensure(spec)
+            reasons.append(str(caught.value))
+        return reasons
+
+    reasons = run(body)
+    assert len(set(reasons)) == 1 and "exited with code 4" in reasons[0]
+    assert (tmp_path / "logs" / f"{spec.key}.log").read_text().count("launched") == 1
