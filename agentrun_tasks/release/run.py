@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from .. import health
-from ..core.errors import AgentrunTasksError, ConfigError, GateFailed, NotFoundError
+from ..core.errors import AgentrunTasksError, BusyError, ConfigError, GateFailed, NotFoundError
 from ..core.rollout import EndpointState
 from . import candidate as candidates
 from .canary import Canary, state_of
@@ -59,6 +59,8 @@ def release(session, driver, records: Records, *, version: str | None, strategy:
         records.record("release", from_version=stable, to_version=candidate, result="rolled-back",
                        reason=str(failed), analysis=report.get("steps"), started_at=started)
         raise
+    except (ConfigError, BusyError):
+        raise  # refused before any traffic moved: nothing happened worth a history entry
     except AgentrunTasksError as error:
         records.record("release", from_version=stable, to_version=candidate, result="failed", reason=str(error),
                        started_at=started)

@@ -43,6 +43,26 @@ class Project:
         assert proc.returncode == 0, proc.stderr + proc.stdout
         return json.loads(proc.stdout)
 
+    def configure_release(self, *, steps: str = "[0.05, 0.25, 0.5, 1.0]", interval: str = "2s",
+                          strategy: str = "canary", agent_env: dict | None = None) -> None:
+        """Short release settings for tests, and environment variables for the agent (faults)."""
+        env_file = self.root / "envs" / "local.yaml"
+        text = env_file.read_text()
+        text = text.replace("steps: [0.1, 0.5, 1.0]", f"steps: {steps}").replace("interval: 10s", f"interval: {interval}")
+        text = text.replace("strategy: canary", f"strategy: {strategy}")
+        if agent_env:
+            lines = "".join(f'    {k}: "{v}"\n' for k, v in agent_env.items())
+            text = text.replace("  port: 9000\n", "  port: 9000\n  environmentVariables:\n" + lines, 1)
+        env_file.write_text(text)
+
+    def endpoint_state(self, name: str = "prod") -> dict | None:
+        """The endpoint as the emulator stores it, read without a control-plane call."""
+        try:
+            state = json.loads((self.root / ".agentrun" / "local" / "state.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return next((e for e in state.get("endpoints", {}).values() if e["agentRuntimeEndpointName"] == name), None)
+
     def set_greeting(self, text: str) -> None:
         app = self.root / "code" / "app.py"
         source = app.read_text()

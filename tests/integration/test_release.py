@@ -1,0 +1,136 @@
+"""invoke release / rollback / promote / history against the emulator, with short intervals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from .conftest import chat, clean_environ
+
+
+def first_release(project) -> dict:
+    result = project.invoke_json("release")
+    assert result["candidate"] == "1" and result["result"] == "first-release"
+    return result
+
+
+def weights(endpoint: dict) -> dict:
+    routing = endpoint.get("routingConfiguration") or {}
+    return {w["version"]: w["weight"] for w in routing.get("versionWeights") or []}
+
+
+def test_a_healthy_candidate_goes_from_5_to_100_percent_and_is_promoted(project):
+    project.configure_release()
+    first_release(project)
+    project.set_greeting("Hello from version 2")
+    proc = project.invoke("release")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    for step in ("step 5%", "step 25%", "step 50%", "step 100%", "promoted version 2 to 100%"):
+        assert step in proc.stdout
+    assert "metric" in proc.stdout and "error rate vs stable" in proc.stdout
+    endpoint = project.invoke_json("endpoint.get")
+    assert endpoint["targetVersion"] == "2" and endpoint["weights"] == {}
+    _, headers, body = chat(endpoint["url"])
+    assert headers["x-agentrun-version"] == "2" and body["choices"][0]["message"]["content"].startswith("Hello from version 2")
+    entries = project.invoke_json("history")
+    assert [(e["from_version"], e["to_version"], e["result"]) for e in entries] == [(None, "1", "ok"), ("1", "2", "ok")]
+
+
+def test_a_candidate_with_30_percent_errors_is_rolled_back_at_the_first_step(project):
+    project.configure_release(interval="4s")
+    first_release(project)
+    project.configure_release(agent_env={"AGENT_FAULT_RATE": "0.3"})
+    proc = project.invoke("release")
+    assert proc.returncode == 4, proc.stderr + proc.stdout
+    assert "failed at 5%" in proc.stderr and "max_error_rate" in proc.stderr
+    assert "step 25%" not in proc.stdout
+    endpoint = project.invoke_json("endpoint.get")
+    assert endpoint["targetVersion"] == "1" and endpoint["weights"] == {}
+    again = project.invoke("release")
+    assert again.returncode == 2 and "failed a release" in again.stderr and "--force" in again.stderr
+    assert project.invoke_json("history")[-1]["result"] == "rolled-back"
+
+
+def test_a_candidate_500ms_slower_is_rolled_back_by_the_latency_gate(project):
+    project.configure_release(interval="3s")
+    first_release(project)
+    project.configure_release(agent_env={"AGENT_LATENCY_MS": "500"})
+    proc = project.invoke("release")
+    assert proc.returncode == 4, proc.stderr + proc.stdout
+    assert "latency" in proc.stderr and "failed at 5%" in proc.stderr
+    assert project.invoke_json("endpoint.get")["targetVersion"] == "1"
+
+
+def test_a_release_killed_during_a_step_finishes_when_rerun(project):
+    project.configure_release(interval="3s")
+    first_release(project)
+    project.set_greeting("Second")
+    child = subprocess.Popen([sys.executable, "-m", "invoke", "release"], cwd=project.root, env=clean_environ(),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            endpoint = project.endpoint_state()
+            if endpoint and weights(endpoint).get("2", 0) >= 0.25:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the release never reached 25%")
+        os.killpg(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert weights(project.endpoint_state()).get("2", 0) >= 0.25  # left mid-rollout
+    rerun = project.invoke("release")
+    assert rerun.returncode == 0, rerun.stderr + rerun.stdout
+    assert "step 5%" not in rerun.stdout and "promoted version 2 to 100%" in rerun.stdout
+    assert project.invoke_json("endpoint.get")["targetVersion"] == "2"
+
+
+def test_a_concurrent_second_release_is_refused_with_exit_7(project):
+    project.configure_release(interval="3s")
+    first_release(project)
+    project.set_greeting("Second")
+    child = subprocess.Popen([sys.executable, "-m", "invoke", "release"], cwd=project.root, env=clean_environ(),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (project.endpoint_state() and weights(project.endpoint_state())):
+            time.sleep(0.1)
+        second = project.invoke("release")
+        assert second.returncode == 7, second.stderr + second.stdout
+        assert "locked by" in second.stderr and "--force" in second.stderr
+        assert child.wait(timeout=120) == 0
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+
+def test_rollback_and_promote_flip_a_canary_in_one_write(project):
+    project.configure_release()
+    first_release(project)
+    project.set_greeting("Second")
+    project.invoke_json("deploy")
+    assert project.invoke_json("version.publish")["version"] == "2"
+    project.invoke_json("endpoint.publish", "--target-version", "1", "--canary-version", "2", "--weight", "0.25")
+    promoted = project.invoke_json("promote")
+    assert promoted == {"env": "local", "from": "1", "to": "2"}
+    back = project.invoke_json("rollback")  # no split now: back to the version before, from history
+    assert back["to"] == "1" and project.invoke_json("endpoint.get")["targetVersion"] == "1"
+    kinds = [e["kind"] for e in project.invoke_json("history")]
+    assert kinds == ["release", "promote", "rollback"]
+
+
+def test_blue_green_verifies_the_idle_colour_then_switches(project):
+    project.configure_release(strategy="blue-green")
+    first = project.invoke_json("release")
+    assert first["candidate"] == "1" and first["result"] == "switched" and first["rollback_to"] is None
+    project.set_greeting("Green")
+    result = project.invoke_json("release")
+    assert result["result"] == "switched" and result["rollback_to"] == "1"
+    endpoints = {e["name"]: e["targetVersion"] for e in project.invoke_json("endpoint.list")}
+    assert endpoints["prod"] == "2"
+    assert sorted(v for k, v in endpoints.items() if k in ("prod-blue", "prod-green")) == ["1", "2"]
