@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from invoke import Collection, task
-
 from pathlib import Path
 
-from ..core import cienv, config, protect
+from invoke import Collection, task
+
+from ..core import cienv
 from ..core.errors import ConfigError
 from ..core.report import Reporter, dialect_for
 from ._common import ENV_HELP, JSON_HELP, cli_errors, project_root
@@ -48,6 +48,8 @@ def env_(c, env=None, json=False):
 
 def _protection(root: Path, name: str, ci: cienv.CIContext, environ: dict) -> dict:
     """Would a mutating task be allowed here? ``allowed`` is None when the env file cannot load."""
+    from ..core import config, protect
+
     try:
         cfg = config.load_env(name, root=root, environ=environ, context=ci.template_context())
     except ConfigError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from invoke import Collection, task
 
 from ..core.report import Reporter
-from ..emulator import lifecycle
 from ._common import JSON_HELP, cli_errors, project_root
 
 
@@ -18,6 +17,8 @@ from ._common import JSON_HELP, cli_errors, project_root
 @cli_errors
 def up(c, port=None):
     """Start the local emulator in the background, or show the one already running."""
+    from ..emulator import lifecycle
+
     reporter = Reporter()
     root = project_root(c)
     with reporter.progress("local emulator") as update:
@@ -32,6 +33,8 @@ def up(c, port=None):
 @cli_errors
 def down(c):
     """Stop the local emulator and every agent process it started."""
+    from ..emulator import lifecycle
+
     reporter = Reporter()
     if lifecycle.stop(project_root(c)):
         reporter.line("local emulator stopped")
@@ -43,6 +46,8 @@ def down(c):
 @cli_errors
 def status(c, json=False):
     """Show whether the local emulator runs: URL, pid, agent processes."""
+    from ..emulator import lifecycle
+
     reporter = Reporter(json_mode=json)
     info = lifecycle.status(project_root(c))
     if json:
