@@ -3,7 +3,7 @@
 :func:`detect` reads the CI platform's variables (ci-platforms.md §1) into a :class:`CIContext`;
 :func:`choose_env` turns that into an environment name with a human reason; :func:`slug` makes
 a branch name safe for preview runtime names. Pure: no subprocess, no network. On a laptop (or
-a CI that names no branch) the branch and commit are read from the ``.git`` files.
+a CI that names no branch) the branch and commit are read from the ``.git`` files (:mod:`.gitrefs`).
 
 Refs are matched as the branch name (``feature/login``) or, for a tag, ``tag:<name>``
 (``tag:v1.2.0``); git forbids ``:`` in ref names, so the two can never be confused.
@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import zlib
 from dataclasses import asdict, dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Callable, Mapping
 
 from .errors import ConfigError
+from .gitrefs import read_head, ref_exists, strip_ref
 
 TAG_PREFIX = "tag:"
 
@@ -81,15 +81,6 @@ def _true(value: str | None) -> bool:
     return (value or "").strip().lower() in ("true", "1", "yes")
 
 
-def _strip_ref(value: str | None) -> str | None:
-    if not value:
-        return None
-    for prefix in ("refs/heads/", "refs/tags/"):
-        if value.startswith(prefix):
-            return value[len(prefix):]
-    return value
-
-
 def _first(env: Mapping[str, str], *names: str) -> tuple[str | None, str | None]:
     """The first non-empty variable of ``names`` as (value, name)."""
     for name in names:
@@ -110,7 +101,7 @@ def _github(env: Mapping[str, str], cwd: Path) -> dict:
         number = _github_pr_number(env.get("GITHUB_EVENT_PATH")) or (match.group(1) if match else None)
         return {**fields, "branch": env.get("GITHUB_HEAD_REF"), "source": "GITHUB_HEAD_REF", "is_pr": True,
                 "pr_number": number, "pr_target": env.get("GITHUB_BASE_REF")}
-    name = env.get("GITHUB_REF_NAME") or _strip_ref(env.get("GITHUB_REF"))
+    name = env.get("GITHUB_REF_NAME") or strip_ref(env.get("GITHUB_REF"))
     if env.get("GITHUB_REF_TYPE") == "tag" or env.get("GITHUB_REF", "").startswith("refs/tags/"):
         return {**fields, "tag": name, "source": "GITHUB_REF_NAME (GITHUB_REF_TYPE=tag)"}
     return {**fields, "branch": name, "source": "GITHUB_REF_NAME"}
@@ -174,12 +165,12 @@ def _azure(env: Mapping[str, str], cwd: Path) -> dict:
         fields["run_url"] = f"{base}/{env['SYSTEM_TEAMPROJECT']}/_build/results?buildId={env['BUILD_BUILDID']}"
     number, _ = _first(env, "SYSTEM_PULLREQUEST_PULLREQUESTNUMBER", "SYSTEM_PULLREQUEST_PULLREQUESTID")
     if number or env.get("BUILD_REASON") == "PullRequest":
-        return {**fields, "branch": _strip_ref(env.get("SYSTEM_PULLREQUEST_SOURCEBRANCH")), "is_pr": True,
+        return {**fields, "branch": strip_ref(env.get("SYSTEM_PULLREQUEST_SOURCEBRANCH")), "is_pr": True,
                 "source": "SYSTEM_PULLREQUEST_SOURCEBRANCH", "pr_number": number,
-                "pr_target": _strip_ref(env.get("SYSTEM_PULLREQUEST_TARGETBRANCH"))}
+                "pr_target": strip_ref(env.get("SYSTEM_PULLREQUEST_TARGETBRANCH"))}
     ref = env.get("BUILD_SOURCEBRANCH", "")
     kind = "tag" if ref.startswith("refs/tags/") else "branch"
-    return {**fields, kind: _strip_ref(ref), "source": "BUILD_SOURCEBRANCH"}
+    return {**fields, kind: strip_ref(ref), "source": "BUILD_SOURCEBRANCH"}
 
 
 def _jenkins(env: Mapping[str, str], cwd: Path) -> dict:
@@ -202,7 +193,7 @@ def _yunxiao(env: Mapping[str, str], cwd: Path) -> dict:
     suffix = "" if env.get("CI_COMMIT_REF_NAME") or not suffixes else f"_{suffixes[0]}"
     name = env.get(f"CI_COMMIT_REF_NAME{suffix}")
     # The variable holds a branch *or* a tag; only the checkout can tell which.
-    kind = "tag" if name and _git_ref_exists(cwd, f"refs/tags/{name}") else "branch"
+    kind = "tag" if name and ref_exists(cwd, f"refs/tags/{name}") else "branch"
     return {kind: name, "source": f"CI_COMMIT_REF_NAME{suffix}", "sha": env.get(f"CI_COMMIT_SHA{suffix}"),
             "actor": env.get("BUILD_EXECUTOR"), "build_id": env.get("BUILD_NUMBER")}
 
@@ -229,16 +220,16 @@ def detect(environ: Mapping[str, str], cwd: Path | None = None) -> CIContext:
         if applies(environ):
             platform, fields = name, read(environ, cwd)
             break
-    fields = {k: (_strip_ref(v) if k in ("branch", "tag") else v) or None for k, v in fields.items()}
+    fields = {k: (strip_ref(v) if k in ("branch", "tag") else v) or None for k, v in fields.items()}
     if fields.get("branch") and fields["branch"] == fields.get("tag"):
         fields["branch"] = None  # Jenkins and Buildkite repeat a tag's name as the branch
     named = fields.get("branch") or fields.get("tag")
     if not (named or fields.get("is_pr")) or not fields.get("sha"):
         # A laptop, a bare CI=true, or a platform that left a fact out: ask the checkout.
-        head = read_git_head(cwd)
+        head = read_head(cwd)
         if not (named or fields.get("is_pr")):
-            fields.update(branch=head.get("branch"), tag=head.get("tag"), source=head.get("source"))
-        fields["sha"] = fields.get("sha") or head.get("sha")
+            fields.update(branch=head.branch, tag=head.tag, source=head.source)
+        fields["sha"] = fields.get("sha") or head.sha
     fields["is_pr"] = bool(fields.get("is_pr") or fields.get("pr_number"))
     return CIContext(platform=platform, is_ci=platform != "local", **fields)
 
@@ -318,86 +309,3 @@ def slug(branch: str, max_len: int = 30) -> str:
     digest = hashlib.sha256(branch.encode("utf-8")).hexdigest()[:6]
     head = text[: max_len - len(digest) - 1].rstrip("-")
     return f"{head}-{digest}" if head else digest
-
-
-# -- reading .git by hand (core never runs git) ----------------------------------------------
-def _git_dirs(cwd: Path) -> tuple[Path, Path] | None:
-    """(git dir, common dir) of the checkout holding ``cwd``; a worktree's ``.git`` is a file."""
-    for directory in (cwd, *cwd.parents):
-        dotgit = directory / ".git"
-        if dotgit.is_dir():
-            gitdir = dotgit
-        elif dotgit.is_file():
-            text = dotgit.read_text(encoding="utf-8").strip()
-            if not text.startswith("gitdir:"):
-                return None
-            gitdir = (directory / text[len("gitdir:"):].strip()).resolve()
-        else:
-            continue
-        common = gitdir
-        if (gitdir / "commondir").is_file():
-            common = (gitdir / (gitdir / "commondir").read_text(encoding="utf-8").strip()).resolve()
-        return gitdir, common
-    return None
-
-
-def _packed_refs(common: Path) -> list[tuple[str, str, str | None]]:
-    """(ref, sha, peeled sha of an annotated tag) from ``packed-refs``."""
-    try:
-        lines = (common / "packed-refs").read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
-    refs: list[tuple[str, str, str | None]] = []
-    for line in lines:
-        if line.startswith("^") and refs:
-            refs[-1] = (refs[-1][0], refs[-1][1], line[1:].strip())
-        elif line and not line.startswith("#"):
-            sha, _, ref = line.partition(" ")
-            refs.append((ref.strip(), sha, None))
-    return refs
-
-
-def _resolve(dirs: tuple[Path, Path], ref: str) -> str | None:
-    for base in dirs:
-        try:
-            return (base / ref).read_text(encoding="utf-8").strip()
-        except OSError:
-            continue
-    return next((sha for name, sha, _ in _packed_refs(dirs[1]) if name == ref), None)
-
-
-def _git_ref_exists(cwd: Path, ref: str) -> bool:
-    dirs = _git_dirs(cwd)
-    return bool(dirs and _resolve(dirs, ref))
-
-
-def _peel(common: Path, sha: str) -> str:
-    """The commit a loose annotated tag object points at (packed objects are not read)."""
-    try:
-        raw = zlib.decompress((common / "objects" / sha[:2] / sha[2:]).read_bytes())
-    except (OSError, zlib.error):
-        return sha
-    header, _, body = raw.partition(b"\0")
-    if header.startswith(b"tag ") and body.startswith(b"object "):
-        return body[7:47].decode("ascii")
-    return sha
-
-
-def read_git_head(cwd: Path) -> dict:
-    """Branch, sha and (for a detached HEAD) a tag pointing at it, read from the ``.git`` files."""
-    dirs = _git_dirs(cwd)
-    if dirs is None:
-        return {}
-    try:
-        head = (dirs[0] / "HEAD").read_text(encoding="utf-8").strip()
-    except OSError:
-        return {}
-    if head.startswith("ref:"):
-        ref = head[4:].strip()
-        return {"branch": _strip_ref(ref), "sha": _resolve(dirs, ref), "source": ".git/HEAD"}
-    tags = [(p.relative_to(dirs[1]).as_posix(), p.read_text(encoding="utf-8").strip(), None)
-            for p in sorted((dirs[1] / "refs" / "tags").rglob("*")) if p.is_file()]
-    for ref, sha, peeled in tags + _packed_refs(dirs[1]):
-        if ref.startswith("refs/tags/") and head in (sha, peeled, _peel(dirs[1], sha)):
-            return {"tag": _strip_ref(ref), "sha": head, "source": f".git/{ref}"}
-    return {"sha": head, "source": ".git/HEAD (detached)"}
