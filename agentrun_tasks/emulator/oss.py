@@ -1,11 +1,11 @@
 """A local OSS: the path-style subset the official SDKs need for code uploads and the release
 state store (buckets, objects, conditional create, listing), on its own loopback port.
 
-Requests are authenticated as OSS does: V4 ``OSS4-HMAC-SHA256`` (alibabacloud-oss-v2) and V1
-``OSS ak:signature`` (oss2), against the secret ``lookup_secret(access_key_id)`` returns (None for
-an unknown or inactive key). Errors are the XML bodies OSS sends. Objects are single files under
-``data_dir/<bucket>/`` written by write-then-rename, so they survive a restart and a reader never
-sees half an object; ``x-oss-forbid-overwrite: true`` creates with ``os.link``, which is atomic.
+Requests are authenticated as OSS does (V4 and V1 signatures, :mod:`.oss_auth`) against the
+secret ``lookup_secret(access_key_id)`` returns (None for an unknown or inactive key). Errors are
+the XML bodies OSS sends. Objects are single files under ``data_dir/<bucket>/`` written by
+write-then-rename, so they survive a restart and a reader never sees half an object;
+``x-oss-forbid-overwrite: true`` creates with ``os.link``, which is atomic.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import json
 import os
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Callable
@@ -28,25 +27,11 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from ..core.build import crc64
+from .oss_auth import OssError, verify_signature
 
-MAX_SKEW = timedelta(minutes=15)  # what OSS allows between x-oss-date and its clock
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_V4_AUTH_RE = re.compile(
-    r"^OSS4-HMAC-SHA256 Credential=(?P<ak>[^/,]+)/(?P<date>\d{8})/(?P<region>[^/,]*)/(?P<product>[^/,]*)"
-    r"/aliyun_v4_request(?:,AdditionalHeaders=(?P<extra>[^,]*))?,Signature=(?P<sig>[0-9a-f]{64})$"
-)
-# The only V1 sub-resource among the operations served here (oss2 signs it, not list-type).
-_V1_SUBRESOURCES = frozenset({"continuation-token"})
 _KEYS = web.AppKey("oss_keys", Callable)
 _STORE = web.AppKey("oss_store", object)
-
-
-class OssError(Exception):
-    """An OSS error response: HTTP status, Code and Message, plus optional extra XML fields."""
-
-    def __init__(self, status: int, code: str, message: str, **fields: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = status, code, message, fields
 
 
 def make_oss_app(data_dir: Path, lookup_secret: Callable[[str], str | None]) -> web.Application:
@@ -235,7 +220,7 @@ def _ok(request, body: str | bytes = b"", *, status: int = 200, headers=None, co
     return resp
 
 
-# --- middlewares: authentication and error bodies ---------------------------------------------
+# --- middlewares: error bodies and authentication ---------------------------------------------
 
 @web.middleware
 async def _errors(request: web.Request, handler):
@@ -256,79 +241,5 @@ async def _errors(request: web.Request, handler):
 
 @web.middleware
 async def _authenticate(request: web.Request, handler):
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("OSS4-HMAC-SHA256 "):
-        _verify_v4(request, auth)
-    elif auth.startswith("OSS "):
-        _verify_v1(request, auth)
-    else:
-        raise OssError(403, "AccessDenied", "Anonymous access is forbidden: sign the request with an AccessKey.")
+    verify_signature(request, request.app[_KEYS])
     return await handler(request)
-
-
-def _secret_for(request: web.Request, ak: str) -> str:
-    secret = request.app[_KEYS](ak)
-    if secret is None:
-        raise OssError(403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.",
-                       OSSAccessKeyId=ak)
-    return secret
-
-
-def _resource(request: web.Request) -> str:
-    """``/bucket/key`` (``/bucket/`` for bucket operations), decoded, as both signers start from."""
-    bucket, key = request.match_info.get("bucket", ""), request.match_info.get("key", "")
-    return f"/{bucket}/{key}" if bucket else "/"
-
-
-def _verify_v4(request: web.Request, auth: str) -> None:
-    m = _V4_AUTH_RE.match(auth)
-    if not m:
-        raise OssError(400, "InvalidArgument", "The Authorization header is not a valid OSS4-HMAC-SHA256 header.")
-    secret = _secret_for(request, m["ak"])
-    stamp = request.headers.get("x-oss-date", "")
-    try:
-        when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        raise OssError(403, "AccessDenied", "x-oss-date is missing or malformed.") from None
-    if abs(datetime.now(timezone.utc) - when) > MAX_SKEW:
-        raise OssError(403, "RequestTimeTooSkewed",
-                       "The difference between the request time and the current time is too large.")
-    extra = [h for h in (m["extra"] or "").split(";") if h]
-    headers = sorted((k.lower(), v) for k, v in request.headers.items()
-                     if k.lower().startswith("x-oss-") or k.lower() in ("content-type", "content-md5")
-                     or k.lower() in extra)
-    raw_query = request.raw_path.partition("?")[2]
-    pairs = sorted(p.partition("=")[::2] for p in raw_query.split("&") if p)
-    canonical = "\n".join([
-        request.method, quote(_resource(request), safe="/"), "&".join(f"{k}={v}" if v else k for k, v in pairs),
-        "".join(f"{k}:{v}\n" for k, v in headers), ";".join(extra),
-        request.headers.get("x-oss-content-sha256", "UNSIGNED-PAYLOAD"),
-    ])
-    scope = f"{m['date']}/{m['region']}/{m['product']}/aliyun_v4_request"
-    to_sign = f"OSS4-HMAC-SHA256\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
-    key = ("aliyun_v4" + secret).encode()
-    for part in (m["date"], m["region"], m["product"], "aliyun_v4_request"):
-        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-    expected = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, m["sig"]):
-        raise OssError(403, "SignatureDoesNotMatch",
-                       "The request signature we calculated does not match the signature you provided.",
-                       OSSAccessKeyId=m["ak"], StringToSign=to_sign)
-
-
-def _verify_v1(request: web.Request, auth: str) -> None:
-    ak, _, sig = auth[len("OSS "):].rpartition(":")
-    secret = _secret_for(request, ak)
-    oss_headers = sorted((k.lower(), v.strip()) for k, v in request.headers.items() if k.lower().startswith("x-oss-"))
-    sub = sorted((k, v) for k, v in request.query.items() if k in _V1_SUBRESOURCES)
-    resource = _resource(request) + ("?" + "&".join(f"{k}={v}" if v else k for k, v in sub) if sub else "")
-    to_sign = "\n".join([
-        request.method, request.headers.get("Content-MD5", ""), request.headers.get("Content-Type", ""),
-        request.headers.get("x-oss-date") or request.headers.get("Date", ""),
-        "".join(f"{k}:{v}\n" for k, v in oss_headers) + resource,
-    ])
-    expected = base64.b64encode(hmac.new(secret.encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
-    if not hmac.compare_digest(expected, sig):
-        raise OssError(403, "SignatureDoesNotMatch",
-                       "The request signature we calculated does not match the signature you provided.",
-                       OSSAccessKeyId=ak, StringToSign=to_sign)
