@@ -56,10 +56,13 @@ class State:
         self.runtimes: dict[str, dict] = {}
         self.versions: dict[str, list[dict]] = {}
         self.endpoints: dict[str, dict] = {}
+        # (runtime name, endpoint name) -> (runtime record, its _spec then, routes); see routes_for.
+        self._routes: dict[tuple[str, str], tuple[dict, dict | None, list[tuple[ProcessSpec, float]] | None]] = {}
         self.load()
 
     # -- persistence ---------------------------------------------------------------------------
     def load(self) -> None:
+        self._routes.clear()
         if not self.path.exists():
             return
         doc = json.loads(self.path.read_text(encoding="utf-8"))
@@ -71,7 +74,11 @@ class State:
         self.endpoints = doc.get("endpoints", {})
 
     def save(self) -> None:
-        """Write the whole document atomically, readable by the owner only."""
+        """Write the whole document atomically, readable by the owner only.
+
+        Every mutation ends here, so this is also where the cached routes are dropped.
+        """
+        self._routes.clear()
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         doc = {"account": self.account, "users": self.users, "keys": self.keys,
                "runtimes": self.runtimes, "versions": self.versions, "endpoints": self.endpoints}
@@ -129,14 +136,28 @@ class State:
 
         The endpoint's ``targetVersion`` gets ``1 - sum(versionWeights)``; versions with no
         weight are left out. None if the runtime or endpoint does not exist or has no code yet.
+
+        Called on every data-plane request, so the answer for an existing endpoint is cached
+        until the next :meth:`save` or :meth:`load`, or until the runtime's LATEST code
+        (``_spec``) is replaced: a deployment swaps it and awaits the old process's stop before
+        it saves, and requests in between must already reach the new code.
         """
+        cached = self._routes.get((runtime_name, endpoint_name))
+        if cached is not None and cached[0].get("_spec") is cached[1]:
+            return cached[2]
         runtime = self.runtime_by_name(runtime_name)
         if runtime is None:
             return None
         endpoint = next((e for e in self.endpoints_of(runtime["agentRuntimeId"])
                          if e["agentRuntimeEndpointName"] == endpoint_name), None)
         if endpoint is None:
-            return None
+            return None  # not cached: unknown names must not grow the cache
+        routes = self._compute_routes(runtime, endpoint)
+        self._routes[(runtime_name, endpoint_name)] = (runtime, runtime.get("_spec"), routes)
+        return routes
+
+    def _compute_routes(self, runtime: dict, endpoint: dict) -> list[tuple[ProcessSpec, float]] | None:
+        """:meth:`routes_for` of an existing runtime and endpoint, uncached."""
         weights = (endpoint.get("routingConfiguration") or {}).get("versionWeights") or []
         shares: dict[str, float] = {}
         for item in weights:

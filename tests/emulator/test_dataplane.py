@@ -22,6 +22,7 @@ from scipy.stats import binomtest
 from agentrun_tasks.emulator.dataplane import add_routes
 from agentrun_tasks.emulator.requestlog import RequestLog
 from agentrun_tasks.emulator.spec import ProcessSpec
+from agentrun_tasks.emulator.state import State
 from agentrun_tasks.emulator.supervisor import Supervisor
 
 CODE = Path(__file__).resolve().parents[2] / "code"
@@ -270,3 +271,53 @@ def test_request_log_queries_by_window_outcome_and_limit_and_survives_reopening(
     with pytest.raises(ValueError, match="outcome must be one of success, fail"):
         reopened.query(outcome="ok")
     reopened.close()
+
+
+# -- State.routes_for: the control plane's real route table ----------------------------------
+def state_with_canary(tmp_path: Path) -> State:
+    """Runtime "agent" with versions 1 and 2; endpoint "prod" on 1 with 10% to 2."""
+    state = State(tmp_path)
+    code = {"command": ["python3", "app.py"], "port": 9000, "env": {}}
+    state.runtimes["rt"] = {"agentRuntimeId": "rt", "agentRuntimeName": "agent", "_spec": {**code, "package": "p0"}}
+    state.versions["rt"] = [{"agentRuntimeVersion": v, "_spec": {**code, "package": f"p{v}"}} for v in ("1", "2")]
+    state.endpoints["ep"] = {"agentRuntimeEndpointId": "ep", "agentRuntimeEndpointName": "prod", "agentRuntimeId": "rt",
+                             "targetVersion": "1",
+                             "routingConfiguration": {"versionWeights": [{"version": "2", "weight": 0.1}]}}
+    state.save()
+    return state
+
+
+def shares(routes) -> dict[str, float]:
+    return {spec.version: pytest.approx(weight) for spec, weight in routes}
+
+
+def test_routes_for_sees_a_changed_endpoint_weight_on_the_next_call(tmp_path):
+    state = state_with_canary(tmp_path)
+    first = state.routes_for("agent", "prod")
+    assert shares(first) == {"1": 0.9, "2": 0.1}
+    assert {spec.version: spec.package_sha256 for spec, _ in first} == {"1": "p1", "2": "p2"}
+    assert state.routes_for("agent", "prod") is first  # cached between saves
+
+    # As update_endpoint does it: a new record, then save().
+    state.endpoints["ep"] = {**state.endpoints["ep"],
+                             "routingConfiguration": {"versionWeights": [{"version": "2", "weight": 0.5}]}}
+    state.save()
+    assert shares(state.routes_for("agent", "prod")) == {"1": 0.5, "2": 0.5}
+
+    del state.endpoints["ep"]
+    state.save()
+    assert state.routes_for("agent", "prod") is None
+    assert state.routes_for("agent", "no-such-endpoint") is None and state.routes_for("nobody", "prod") is None
+
+
+def test_routes_for_follows_new_latest_code_before_it_is_saved(tmp_path):
+    # A deployment swaps the runtime's _spec, then awaits the old process's stop, then saves:
+    # requests in between must reach the new code, not relaunch the old.
+    state = state_with_canary(tmp_path)
+    state.endpoints["ep"] = {**state.endpoints["ep"], "targetVersion": "LATEST", "routingConfiguration": {}}
+    state.save()
+    assert [spec.package_sha256 for spec, _ in state.routes_for("agent", "prod")] == ["p0"]
+    state.runtimes["rt"].update(_spec={**state.runtimes["rt"]["_spec"], "package": "p9"})
+    assert [spec.package_sha256 for spec, _ in state.routes_for("agent", "prod")] == ["p9"]
+    assert State(tmp_path).routes_for("agent", "prod")[0][0].package_sha256 == "p0"  # not saved yet
+
