@@ -6,6 +6,7 @@ progress for waits (a live line on a terminal, one line per state change in CI l
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import threading
@@ -169,6 +170,14 @@ class Reporter:
     def warn(self, text: str) -> None:
         self._write(self.err, f"warning: {text}\n")
 
+    def capture_warnings(self, logger_name: str = "agentrun_tasks") -> None:
+        """Route the library's log warnings (retries, ...) through this writer, redacted."""
+        logger = logging.getLogger(logger_name)
+        for handler in [h for h in logger.handlers if isinstance(h, _ReporterHandler)]:
+            logger.removeHandler(handler)
+        logger.addHandler(_ReporterHandler(self))
+        logger.propagate = False
+
     def table(self, headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         self.line(format_table(headers, rows))
 
@@ -206,6 +215,17 @@ class Reporter:
             yield tracker.update
         finally:
             tracker.stop()
+
+
+class _ReporterHandler(logging.Handler):
+    """Library log records of WARNING and above, as ``warning:`` lines of the reporter."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        super().__init__(logging.WARNING)
+        self.reporter = reporter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.reporter.warn(record.getMessage())
 
 
 class _Progress:

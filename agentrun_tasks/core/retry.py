@@ -28,9 +28,14 @@ class RetryPolicy:
             retry=tenacity.retry_if_exception_type(TransientError),
             wait=tenacity.wait_random_exponential(multiplier=self.initial, max=self.maximum),
             stop=tenacity.stop_after_attempt(self.attempts) | tenacity.stop_after_delay(self.total),
-            before_sleep=tenacity.before_sleep_log(logger, logging.WARNING),
+            before_sleep=self._log_retry,
             reraise=True,
         )
+
+    def _log_retry(self, state) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        logger.warning("retrying in %.1fs (attempt %d of %d): %s", state.next_action.sleep if state.next_action
+                       else 0.0, state.attempt_number + 1, self.attempts, error)
 
     def call(self, fn, *args, **kwargs):
         """Run ``fn`` under this policy."""

@@ -79,6 +79,7 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
     root = project_root(c)
     ci = cienv.detect(environ, cwd=root)
     reporter = Reporter(json_mode=json, dialect=dialect_for(ci.platform, environ))
+    reporter.capture_warnings()
     branch_map = (c.config.get("agentrun") or {}).get("branch_map") if c is not None else None
     name, _reason = cienv.choose_env(ci, explicit=env, branch_map=branch_map)
     cfg = config.load_env(name, root=root, environ=environ, context=ci.template_context())

@@ -118,8 +118,25 @@ def _say_which_wins(session, store: KeyStore) -> None:
         session.reporter.warn(f"{where} takes precedence over the keyring entry; remove it to use the stored key.")
 
 
+@task(help={"env": ENV_HELP, "json": JSON_HELP})
+@cli_errors
+def check(c, env=None, json=False):
+    """Prove the environment's AccessKey works: STS GetCallerIdentity (account, ARN).
+
+    Resolves the key exactly as credentials.show does, then makes the cheapest signed call
+    there is. A disabled, deleted or wrong key exits 3 at once (never retried).
+    """
+    from ..connect import control_plane
+
+    session = open_session(c, env, json=json)
+    driver = control_plane(session)
+    identity = driver.caller_identity()
+    data = {"env": session.env.name, "access_key_id": driver.connection.credentials.access_key_id.masked,
+            "source": driver.connection.credentials.sources.get("access_key_id"), **identity}
+    session.reporter.result(data)
+
+
 ns = Collection("credentials")
 ns.add_task(show)
 ns.add_task(set_)
-# credentials.check (authenticate with STS GetCallerIdentity) belongs here, next to show; it is
-# added with the deploy work, which owns the STS adapter. It resolves exactly as show does.
+ns.add_task(check)

@@ -99,3 +99,76 @@ def test_a_package_above_the_inline_limit_goes_through_oss(project):
     status, _, _ = chat(first["url"])
     assert status == 200
     assert project.invoke_json("deploy")["action"] == "unchanged"
+
+
+def _sdk_config(root, key_id=None, secret=None):
+    from alibabacloud_tea_openapi.models import Config
+
+    boot_id, boot_secret, _ = read_credentials(root)
+    return Config(access_key_id=key_id or boot_id, access_key_secret=secret or boot_secret.reveal(),
+                  endpoint=f"127.0.0.1:{lifecycle.status(root)['port']}", protocol="http", region_id="cn-hangzhou")
+
+
+def _set_faults(root, **rates):
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(f"{lifecycle.status(root)['url']}/_emulator/faults", method="POST",
+                                     data=json.dumps(rates).encode(), headers={"content-type": "application/json"})
+    urllib.request.urlopen(request, timeout=5).close()
+
+
+def test_throttling_is_retried_and_the_deploy_succeeds(project):
+    env_file = project.root / "envs" / "local.yaml"
+    env_file.write_text(env_file.read_text() + "\nretry: {attempts: 25, initial: 0.05, maximum: 0.2, total: 60s}\n")
+    project.invoke_json("deploy")
+    _set_faults(project.root, throttle=0.6)
+    project.set_greeting("Deployed through throttling")
+    proc = project.invoke("deploy")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: retrying in" in proc.stderr and "throttled" in proc.stderr
+
+
+def test_a_deactivated_key_fails_at_once_with_exit_3_and_no_retries(project):
+    from alibabacloud_ram20150501 import models as ram_models
+    from alibabacloud_ram20150501.client import Client as RamClient
+
+    project.invoke_json("deploy")
+    boot_id, _, _ = read_credentials(project.root)
+    ram = RamClient(_sdk_config(project.root))
+    spare = ram.create_access_key(ram_models.CreateAccessKeyRequest(user_name="local-deployer")).body.access_key
+    RamClient(_sdk_config(project.root, spare.access_key_id, spare.access_key_secret)).update_access_key(
+        ram_models.UpdateAccessKeyRequest(user_access_key_id=boot_id, status="Inactive", user_name="local-deployer"))
+    proc = project.invoke("deploy")
+    assert proc.returncode == 3, proc.stderr
+    assert "rejected the credentials" in proc.stderr and "retrying" not in proc.stderr
+    check = project.invoke("credentials.check")
+    assert check.returncode == 3 and "Inactive" in check.stderr
+    assert spare.access_key_secret not in proc.stderr + proc.stdout + check.stderr + check.stdout
+
+
+def test_a_killed_deploy_is_busy_while_the_platform_works_and_a_rerun_with_wait_converges(project):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import clean_environ
+
+    app = project.root / "code" / "app.py"
+    app.write_text("import time; time.sleep(4)  # a slow start\n" + app.read_text())
+    child = subprocess.Popen([sys.executable, "-m", "invoke", "deploy"], cwd=project.root, env=clean_environ(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    state = project.root / ".agentrun" / "local" / "state.json"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (state.exists() and '"CREATING"' in state.read_text()):
+        time.sleep(0.05)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    busy = project.invoke("deploy")
+    assert busy.returncode == 7, busy.stderr
+    assert "another deploy is running" in busy.stderr and "--wait" in busy.stderr
+    converged = project.invoke_json("deploy", "--wait")
+    assert converged["action"] == "unchanged" and converged["runtime"]["status"] == "READY"
+    assert chat(converged["url"])[0] == 200
