@@ -3,7 +3,8 @@
 The analysis gates of a release query it by time window and outcome. Records go to a list
 in memory and reach SQLite in batches (one transaction per batch), so ``record`` costs an
 append on the proxy's hot path; ``query`` writes the pending batch first and so sees every
-record. The file lives beside the emulator's state and survives restarts.
+record. The file lives beside the emulator's state and survives restarts; opening it drops
+records older than the retention (7 days by default) and all but the newest ``max_rows``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 BATCH = 1000  # records per transaction
 FLUSH_INTERVAL_S = 1.0  # and at least this often while requests arrive
+RETENTION_S = 7 * 24 * 3600.0  # longer than any release's analysis window
+MAX_ROWS = 1_000_000  # ~110 MB of SQLite with its index: a bound for a week of load tests
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -32,18 +35,34 @@ def is_failure(status: int) -> bool:
 
 
 class RequestLog:
-    """Append-mostly log of data-plane requests, stored in SQLite at ``path``."""
+    """Append-mostly log of data-plane requests, stored in SQLite at ``path``.
 
-    def __init__(self, path: Path):
+    Opening prunes: records older than ``retention_s`` seconds (None keeps them all), then all
+    but the newest ``max_rows`` (None: no cap). Nothing is pruned while the log is open.
+    """
+
+    def __init__(self, path: Path, *, retention_s: float | None = RETENTION_S, max_rows: int | None = MAX_ROWS):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # a crash may lose the last batch only
         self._db.executescript(_SCHEMA)
+        self._prune(retention_s, max_rows)
         self._pending: list[tuple] = []
         self._last_flush = time.monotonic()
         self._lock = threading.Lock()  # the control plane may query from another thread
+
+    def _prune(self, retention_s: float | None, max_rows: int | None) -> None:
+        with self._db:
+            if retention_s is not None:
+                self._db.execute("DELETE FROM requests WHERE ts < ?", (time.time() - retention_s,))
+            if max_rows is not None:
+                # Counting first: the ordered sub-select sorts the whole table, so only when over the cap.
+                (count,) = self._db.execute("SELECT count(*) FROM requests").fetchone()
+                if count > max_rows:
+                    self._db.execute("DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests "
+                                     "ORDER BY ts DESC, rowid DESC LIMIT -1 OFFSET ?)", (max_rows,))
 
     def record(self, runtime: str, endpoint: str, version: str, status: int,
                latency_ms: float, ts: float | None = None) -> None:

@@ -258,7 +258,7 @@ def test_request_log_queries_by_window_outcome_and_limit_and_survives_reopening(
     requestlog.record("rt", "other", "1", 200, 1.0, ts=1002.5)
     requestlog.close()
 
-    reopened = RequestLog(path)
+    reopened = RequestLog(path, retention_s=None)  # the fixed 1970 timestamps are past any retention
     window = reopened.query(runtime="rt", endpoint="ep", since=1001, until=1005)
     assert [(r["ts"], r["status"], r["outcome"]) for r in window] == [
         (1001.0, 200, "success"), (1002.0, 500, "fail"), (1003.0, 404, "success"),
@@ -271,6 +271,28 @@ def test_request_log_queries_by_window_outcome_and_limit_and_survives_reopening(
     with pytest.raises(ValueError, match="outcome must be one of success, fail"):
         reopened.query(outcome="ok")
     reopened.close()
+
+
+def test_opening_the_request_log_drops_records_past_the_retention_and_over_the_row_cap(tmp_path):
+    path, now = tmp_path / "requests.db", time.time()
+    requestlog = RequestLog(path)
+    for age_days in (30, 8, 6, 1, 0):
+        requestlog.record("rt", "ep", "1", 200, 1.0, ts=now - age_days * 86400)
+    requestlog.close()
+
+    def ages(log: RequestLog) -> list[int]:
+        return [round((now - r["ts"]) / 86400) for r in log.query()]
+
+    kept = RequestLog(path)  # default: 7 days
+    assert ages(kept) == [6, 1, 0]
+    kept.record("rt", "ep", "1", 200, 1.0, ts=now - 2 * 86400)  # written last, but not the newest
+    kept.close()
+    capped = RequestLog(path, max_rows=2)  # the newest by ts stay
+    assert ages(capped) == [1, 0]
+    capped.close()
+    shorter = RequestLog(path, retention_s=12 * 3600)
+    assert ages(shorter) == [0]
+    shorter.close()
 
 
 # -- State.routes_for: the control plane's real route table ----------------------------------
