@@ -3,11 +3,8 @@ onto exit codes, lock contention between two runners' stores, history, and no se
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -20,6 +17,7 @@ from agentrun_tasks.core.retry import RetryPolicy
 from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.emulator.oss import make_oss_app
 from agentrun_tasks.statestore import OssStateStore
+from agentrun_tasks.testing.aio import serving
 
 AK = "LTAIstatestore0001"
 SENTINEL = "SENTINEL-oss-secret-7f3a9c1e5b"  # planted as the AccessKey secret; must never be printed
@@ -33,25 +31,6 @@ class Creds:
     access_key_id: str
     access_key_secret: Secret
     security_token: Secret | None = None
-
-
-@contextmanager
-def serving(app: web.Application):
-    """Serve ``app`` on a free loopback port from a private loop thread; yields the base URL."""
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 @pytest.fixture

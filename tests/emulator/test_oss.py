@@ -3,40 +3,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import threading
-from contextlib import contextmanager
 
 import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
-from aiohttp import web
 
 from agentrun_tasks.core.build import crc64
 from agentrun_tasks.emulator.oss import make_oss_app, read_object
+from agentrun_tasks.testing.aio import serving
 
 AK, SK = "LTAIemulatorkey01", "emulator-secret-0123456789"
 BUCKET = "agentrun-state"
-
-
-@contextmanager
-def serving(app: web.Application):
-    """Serve ``app`` on a free loopback port from a private loop thread; yields the base URL."""
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    loop.run_until_complete(runner.setup())
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    loop.run_until_complete(site.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 def client(url: str, ak: str = AK, sk: str = SK) -> oss.Client:
