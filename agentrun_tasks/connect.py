@@ -6,6 +6,7 @@ environment starts the embedded emulator and points the same driver at it over h
 
 from __future__ import annotations
 
+from .core.errors import ConfigError
 from .core.retry import RetryPolicy
 from .drivers.openapi import Connection, OpenApiDriver
 
@@ -16,6 +17,9 @@ def control_plane(session) -> OpenApiDriver:
     from .keystore import KeyStore
 
     env = session.env
+    if env.driver != "openapi":
+        raise ConfigError(f"{env.path.name}: driver {env.driver!r} is not available in this version; use "
+                          "driver: openapi (the official AgentRun SDK), which needs no Serverless Devs CLI.")
     if env.emulator:
         from .emulator.lifecycle import ensure_running
 
