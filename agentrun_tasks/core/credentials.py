@@ -120,7 +120,8 @@ class MissingCredentials(CredentialError):
         tried = "; ".join(a.describe() for a in attempts)
         extra = f" Warnings: {'; '.join(warnings)}." if warnings else ""
         if env.emulator:
-            fix = f"start the local emulator: it writes ALIYUN_ACCESS_KEY_ID_{s} and its secret into .env.{env.name}."
+            fix = ("start the local emulator (`invoke local.up`): it writes ALIYUN_ACCESS_KEY_ID_LOCAL and its "
+                   "secret into .env.local, which environments with credentials.profile: local read.")
         else:
             fix = (f"set ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s} (as CI secrets, or in your "
                    f"shell), or run `invoke credentials.set --env {env.name}` to store them in the OS keyring.")
@@ -173,7 +174,10 @@ def _sources(env, environ, root, keystore, explicit, warnings, families):
     """Yield the sources lazily: a later one (a file, the keyring) is read only if needed."""
     yield _Source("argument", explicit, (FIELD_FAMILY,))
     yield _Source("env", environ, families)
-    for name in (f".env.{env.name}", ".env"):
+    # .env.<profile> too: an environment borrowing another's profile (preview uses dev's keys)
+    # finds them in that environment's file.
+    names = dict.fromkeys((f".env.{env.name}", f".env.{env.credentials.profile}", ".env"))
+    for name in names:
         yield _dotenv_source(root / name, env, families, warnings)
     label = f"keyring {KEYRING_SERVICE}/{env.credentials.profile}"
     if keystore is None:
