@@ -15,7 +15,8 @@ real ``invoke`` processes:
    --target-version 1 --canary-version 2 --weight 0.25``), ``invoke rollback`` runs while a
    client sends chat requests through the endpoint one after another; reported are the
    command's wall time and the time from its start until the endpoint serves only version 1
-   (the ``x-agentrun-version`` header; 50 requests after the command ended must all say 1).
+   (the ``x-agentrun-version`` header, a request every 10 ms or so; the 50 requests after the
+   command ended must all say 1).
 
 Flagger, for comparison, rolls back after ``threshold`` failed checks, one per ``interval``:
 with interval 1m and threshold 1, at best 60 s after the bad step began.
@@ -40,6 +41,7 @@ from conftest import Project, chat  # noqa: E402  (tests/integration, put on sys
 FLAGGER_SECONDS = 60.0  # interval 1m x threshold 1
 ROLLED_BACK = re.compile(r"rolled back: version (\S+) serves 100% \(([\d.]+)s after the step began\)")
 STEP_FAILED = re.compile(r"step (\d+)%: fail after ([\d.]+)s \((\d+) candidate / (\d+) stable requests\)")
+PAUSE_S = 0.01
 AFTER_ROLLBACK = 50  # requests that must all reach version 1 once `invoke rollback` has returned
 
 
@@ -71,7 +73,11 @@ def bad_canary(project: Project, rate: float) -> dict:
 
 
 class VersionPoller(threading.Thread):
-    """Sends chat requests one after another; records (sent at, serving version)."""
+    """Sends a chat request every ``PAUSE_S`` or so; records (sent at, serving version).
+
+    The pause bounds the resolution of the switch time; without it the client would take a CPU
+    from the ``invoke rollback`` it measures (this machine has two).
+    """
 
     def __init__(self, url: str):
         super().__init__(daemon=True)
@@ -82,6 +88,7 @@ class VersionPoller(threading.Thread):
             sent = time.perf_counter()
             _, headers, _ = chat(self.url)
             self.samples.append((sent, headers["x-agentrun-version"]))
+            time.sleep(PAUSE_S)
 
     def wait_for(self, count: int) -> None:
         while len(self.samples) < count:
