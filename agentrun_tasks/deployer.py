@@ -22,14 +22,15 @@ from .drivers.models import READY, Endpoint, Runtime
 @dataclass
 class DeployResult:
     runtime: Runtime
-    endpoint: Endpoint
+    endpoint: Endpoint  # the environment's endpoint, the one users call
+    checked: Endpoint  # where the new code was health-checked (the same, until a release pins it)
     action: str  # created | updated | unchanged
     health: health.HealthResult
     timings: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"runtime": self.runtime.to_dict(), "endpoint": self.endpoint.to_dict(), "url": self.endpoint.url,
-                "action": self.action, "health": self.health.to_dict(),
+                "checked_url": self.checked.url, "action": self.action, "health": self.health.to_dict(),
                 "timings": {k: round(v, 3) for k, v in self.timings.items()}}
 
 
@@ -102,6 +103,7 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
     timings: dict[str, float] = {}
     started = clock()
     runtime = driver.find_runtime(env.agent_name)
+    timings["lookup"] = clock() - started  # the first call: includes loading the SDK
     if runtime is not None and runtime.busy:
         if not wait:
             raise BusyError(
@@ -109,6 +111,7 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
                 "`invoke deploy --wait`, or check it with `invoke info`.")
         reporter.line(f"runtime {runtime.name} is {runtime.status}; waiting for the other deploy to finish")
         runtime = _settle(driver, runtime, env, reporter)
+    mark = clock()
     spec = runtime_input(env.agent, account_id=account_id, code=code_configuration(artifact, env, code_store))
     if runtime is None:
         reporter.line(f"creating runtime {env.agent_name}")
@@ -121,23 +124,25 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
         else:
             reporter.line(f"updating runtime {runtime.name} ({', '.join(changed) or 'recovering from ' + runtime.status})")
             runtime, action = driver.update_runtime(runtime.id, spec), "updated"
-    timings["submit"] = clock() - started
+    timings["submit"] = clock() - mark
     mark = clock()
     runtime = wait_ready(driver, runtime, timeout=env.deploy_timeout, reporter=reporter)
     timings["ready"] = clock() - mark
-    endpoint = health_endpoint(driver, runtime, env)
+    checked = health_endpoint(driver, runtime, env)
     mark = clock()
-    with reporter.progress(f"health check {endpoint.name}") as update:
-        result = health.check(endpoint.url, env.health,
+    with reporter.progress(f"health check {checked.name}") as update:
+        result = health.check(checked.url, env.health,
                                on_attempt=lambda n, status: update(f"attempt {n}: {status or 'no answer'}"))
     timings["health"] = clock() - mark
     timings["total"] = clock() - started
     if not result.ok:
         raise GateFailed(
-            f"health check of {endpoint.url}{env.health.path} failed after {result.attempts} attempts in "
+            f"health check of {checked.url}{env.health.path} failed after {result.attempts} attempts in "
             f"{result.seconds:.0f}s: last status {result.status}, {result.detail}. The runtime is deployed but "
             "does not answer correctly; nothing was promoted.")
-    return DeployResult(runtime, endpoint, action, result, timings)
+    endpoint = checked if checked.name == env.release.endpoint else driver.find_endpoint(runtime.id,
+                                                                                         env.release.endpoint)
+    return DeployResult(runtime, endpoint, checked, action, result, timings)
 
 
 def _settle(driver, runtime: Runtime, env: EnvConfig, reporter: Reporter) -> Runtime:

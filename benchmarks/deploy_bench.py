@@ -43,8 +43,7 @@ from agentrun_tasks.emulator import lifecycle
 REPO = Path(__file__).resolve().parents[1]
 # The integration tests' throw-away project (copying, clean child environment, env-file edits) is
 # reused as is, so the benchmark drives exactly what the tests check.
-sys.path.insert(0, str(REPO / "tests" / "integration"))
-from conftest import Project, clean_environ  # noqa: E402
+from agentrun_tasks.testing.project import Project, clean_environ  # noqa: E402
 
 SDK_MODULE = "alibabacloud_agentrun20250910.client"
 NO_PYC = "PYTHONDONTWRITEBYTECODE"

@@ -197,12 +197,12 @@ class ControlPlane(EndpointRoutes):
             runtime.update(status=failed, statusReason=f"could not unpack the code package: {exc}")
         else:
             runtime.update(status="READY", statusReason="", _spec=snapshot)
-            if old is not None and old.key != spec.key:
-                await self.supervisor.stop(old.key)
         runtime.pop("_pending", None)
         runtime["lastUpdatedAt"] = now_iso()
         self._deploys.pop(ident, None)
-        self.state.save()
+        self.state.save()  # before stopping the old process, so no request is routed back to it
+        if runtime["status"] == "READY" and old is not None and old.key != spec.key:
+            await self.supervisor.stop(old.key)
 
     # -- versions ------------------------------------------------------------------------------
     async def publish_version(self, request, body: dict) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
@@ -26,7 +27,7 @@ class ProcessSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     package_sha256: str = ""
 
-    @property
+    @cached_property  # hashed once per spec, not on every proxied request
     def key(self) -> str:
         blob = json.dumps(
             [self.runtime_id, self.version, str(self.workdir), list(self.command), self.port,

@@ -9,12 +9,17 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.exceptions import Exit
 
 from ..core import secrets
 from ..core.errors import AgentrunTasksError, ConfigError
 from ..core.report import Reporter, dialect_for
+
+if TYPE_CHECKING:
+    from ..core.cienv import CIContext
+    from ..core.model import EnvConfig
 
 
 def cli_errors(fn):
@@ -60,8 +65,8 @@ class Session:
     """Everything a task needs after its flags are parsed."""
 
     root: Path
-    env: "EnvConfig"  # noqa: F821 - imported lazily
-    ci: "CIContext"  # noqa: F821
+    env: EnvConfig
+    ci: CIContext
     reporter: Reporter
     environ: dict
 
@@ -90,6 +95,20 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
         elif protect.needs_confirmation(cfg, ci, yes=yes):
             _confirm(reporter, f"Change environment '{cfg.name}' (agent {cfg.agent_name}, region {cfg.region})?")
     return Session(root=root, env=cfg, ci=ci, reporter=reporter, environ=environ)
+
+
+def open_control(c, env: str | None, **session_options):
+    """``open_session`` and the environment's control plane (starting the emulator if it is the target)."""
+    from ..connect import control_plane
+
+    session = open_session(c, env, **session_options)
+    return session, control_plane(session)
+
+
+def open_runtime(c, env: str | None, **session_options):
+    """``open_control`` and the environment's runtime, which must exist."""
+    session, driver = open_control(c, env, **session_options)
+    return session, driver, driver.require_runtime(session.env.agent_name)
 
 
 def _confirm(reporter: Reporter, question: str) -> None:

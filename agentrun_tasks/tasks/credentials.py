@@ -12,7 +12,7 @@ from ..core.errors import ConfigError, CredentialError
 from ..core.report import Reporter
 from ..core.secrets import Secret
 from ..keystore import KeyStore
-from ._common import ENV_HELP, JSON_HELP, cli_errors, open_session
+from ._common import ENV_HELP, JSON_HELP, cli_errors, open_control, open_session
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
@@ -126,10 +126,7 @@ def check(c, env=None, json=False):
     Resolves the key exactly as credentials.show does, then makes the cheapest signed call
     there is. A disabled, deleted or wrong key exits 3 at once (never retried).
     """
-    from ..connect import control_plane
-
-    session = open_session(c, env, json=json)
-    driver = control_plane(session)
+    session, driver = open_control(c, env, json=json)
     identity = driver.caller_identity()
     data = {"env": session.env.name, "access_key_id": driver.connection.credentials.access_key_id.masked,
             "source": driver.connection.credentials.sources.get("access_key_id"), **identity}

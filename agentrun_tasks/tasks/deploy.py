@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_session
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_control, open_runtime
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,
@@ -21,13 +21,11 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     4 health check failed, 5 platform failure, 6 timeout, 7 another deploy is running.
     """
     from ..builder import build_artifact
-    from ..connect import control_plane
     from ..deployer import deploy as run_deploy
     from ..stores import open_code_store
 
-    session = open_session(c, env, json=json, mutating=True, yes=yes)
+    session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     reporter = session.reporter
-    driver = control_plane(session)
     artifact = build_artifact(session.env, root=session.root, force=force, reporter=reporter)
     credentials = driver.connection.credentials
     result = run_deploy(driver, session.env, artifact, reporter, wait=wait, account_id=credentials.account_id,
@@ -48,8 +46,10 @@ def _show_deploy(reporter, data):
                   f"{data['runtime']['status']}")
     reporter.line(f"health    HTTP {data['health']['status']} in {data['health']['latency_ms']} ms "
                   f"after {data['health']['attempts']} attempt(s)")
-    reporter.line(f"timings   build {t['build']}s, submit {t['submit']}s, ready {t['ready']}s, "
-                  f"health {t['health']}s")
+    reporter.line(f"timings   build {t['build']}s, lookup {t['lookup']}s, submit {t['submit']}s, "
+                  f"ready {t['ready']}s, health {t['health']}s")
+    if data["checked_url"] != data["url"]:
+        reporter.line(f"checked   {data['checked_url']} (LATEST; the endpoint below serves released versions)")
     reporter.line(f"endpoint  {data['url']}")
 
 
@@ -57,11 +57,7 @@ def _show_deploy(reporter, data):
 @cli_errors
 def info(c, env=None, json=False):
     """Show the runtime, its versions and endpoints (with traffic split)."""
-    from ..connect import control_plane
-
-    session = open_session(c, env, json=json)
-    driver = control_plane(session)
-    runtime = driver.require_runtime(session.env.agent_name)
+    session, driver, runtime = open_runtime(c, env, json=json)
     data = {"runtime": runtime.to_dict(),
             "versions": [v.to_dict() for v in driver.list_versions(runtime.id)],
             "endpoints": [e.to_dict() for e in driver.list_endpoints(runtime.id)]}
@@ -88,11 +84,8 @@ def remove(c, env=None, yes=False, json=False):
     Used to tear down a preview environment when its branch merges. Removing a runtime that
     does not exist succeeds, so the task can be rerun.
     """
-    from ..connect import control_plane
-
-    session = open_session(c, env, json=json, mutating=True, yes=yes,
-                           destructive="Delete runtime {env.agent_name} of '{env.name}' and all its endpoints?")
-    driver = control_plane(session)
+    session, driver = open_control(c, env, json=json, mutating=True, yes=yes,
+                                   destructive="Delete runtime {env.agent_name} of '{env.name}' and all its endpoints?")
     runtime = driver.find_runtime(session.env.agent_name)
     removed = []
     if runtime is not None:

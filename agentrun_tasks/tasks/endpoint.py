@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_session
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_control, open_runtime
 
 NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
 
@@ -22,13 +22,10 @@ def publish(c, env=None, name=None, target_version="LATEST", canary_version=None
     weight (or a weight without a canary, the usual guide's broken form), or a version that is
     not published exit 2 with nothing changed.
     """
-    from ..connect import control_plane
     from ..core.routing import canary_weights, parse_weight, require_versions
 
     weights = canary_weights(str(target_version), canary_version, parse_weight(weight))
-    session = open_session(c, env, json=json, mutating=True, yes=yes)
-    driver = control_plane(session)
-    runtime = driver.require_runtime(session.env.agent_name)
+    session, driver, runtime = open_runtime(c, env, json=json, mutating=True, yes=yes)
     require_versions([str(target_version), *weights], [v.version for v in driver.list_versions(runtime.id)])
     endpoint = driver.put_endpoint(runtime.id, name or session.env.release.endpoint, target_version=str(target_version),
                                    weights=weights, description=description)
@@ -45,12 +42,9 @@ def _show(reporter, data):
 @cli_errors
 def get(c, env=None, name=None, json=False):
     """Show one endpoint: target version, canary weights, URL, status."""
-    from ..connect import control_plane
     from ..core.errors import NotFoundError
 
-    session = open_session(c, env, json=json)
-    driver = control_plane(session)
-    runtime = driver.require_runtime(session.env.agent_name)
+    session, driver, runtime = open_runtime(c, env, json=json)
     wanted = name or session.env.release.endpoint
     endpoint = driver.find_endpoint(runtime.id, wanted)
     if endpoint is None:
@@ -62,11 +56,7 @@ def get(c, env=None, name=None, json=False):
 @cli_errors
 def list_(c, env=None, json=False):
     """List the runtime's endpoints with their traffic split."""
-    from ..connect import control_plane
-
-    session = open_session(c, env, json=json)
-    driver = control_plane(session)
-    runtime = driver.require_runtime(session.env.agent_name)
+    session, driver, runtime = open_runtime(c, env, json=json)
     endpoints = [e.to_dict() for e in driver.list_endpoints(runtime.id)]
     session.reporter.result(endpoints, lambda r, rows: [_show(r, e) for e in rows])
 
@@ -75,14 +65,12 @@ def list_(c, env=None, json=False):
 @cli_errors
 def remove(c, env=None, name=None, yes=False, json=False):
     """Delete an endpoint (asks first unless --yes). A missing endpoint is not an error."""
-    from ..connect import control_plane
     from ..core.errors import ConfigError
 
     if not name:
         raise ConfigError("`invoke endpoint.remove` needs --name: the endpoint to delete.")
-    session = open_session(c, env, json=json, mutating=True, yes=yes,
-                           destructive=f"Delete endpoint {name!r} of '{{env.name}}'?")
-    driver = control_plane(session)
+    session, driver = open_control(c, env, json=json, mutating=True, yes=yes,
+                                   destructive=f"Delete endpoint {name!r} of '{{env.name}}'?")
     runtime = driver.require_runtime(session.env.agent_name)
     endpoint = driver.find_endpoint(runtime.id, name)
     if endpoint is not None:

@@ -6,7 +6,7 @@ import json as _json
 
 from invoke import Collection, task
 
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_session
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_control
 
 
 def _records(session, driver):
@@ -32,13 +32,12 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     weights. Another release of the environment holds a lock: exit 7.
     """
     from ..builder import build_artifact
-    from ..connect import control_plane
+    from ..core.errors import GateFailed
     from ..deployer import deploy
     from ..release.run import release as run_release
     from ..stores import open_code_store
 
-    session = open_session(c, env, json=json, mutating=True, yes=yes)
-    driver = control_plane(session)
+    session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     credentials = driver.connection.credentials
 
     def build():
@@ -48,8 +47,13 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
         return deploy(driver, session.env, artifact, session.reporter, account_id=credentials.account_id,
                       code_store=open_code_store(session, credentials, artifact))
 
-    result = run_release(session, driver, _records(session, driver), version=version, strategy=strategy,
-                         force=force, build=build, deploy=deploy_artifact)
+    try:
+        result = run_release(session, driver, _records(session, driver), version=version, strategy=strategy,
+                             force=force, build=build, deploy=deploy_artifact)
+    except GateFailed as failed:
+        if json and failed.report is not None:  # CI reads the analysis and rollback time even on exit 4
+            session.reporter.result({**failed.report.to_dict(), "error": str(failed)})
+        raise
     session.reporter.result(result, lambda r, d: r.line(
         f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']})"))
 
@@ -64,11 +68,9 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
     is marked failed, which also stops a release still running. Without one, traffic returns to
     the version that served before the last release, or to --to-version.
     """
-    from ..connect import control_plane
     from ..release.run import rollback as run_rollback
 
-    session = open_session(c, env, json=json, mutating=True, yes=yes)
-    driver = control_plane(session)
+    session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     result = run_rollback(session, driver, _records(session, driver), to_version=to_version)
     session.reporter.result(result, lambda r, d: r.line(f"version {d['to']} serves 100% (was {d['from']})"))
 
@@ -77,11 +79,9 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
 @cli_errors
 def promote(c, env=None, yes=False, json=False):
     """Skip the remaining canary steps: the version in flight takes 100% now."""
-    from ..connect import control_plane
     from ..release.run import promote as run_promote
 
-    session = open_session(c, env, json=json, mutating=True, yes=yes)
-    driver = control_plane(session)
+    session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     result = run_promote(session, driver, _records(session, driver))
     session.reporter.result(result, lambda r, d: r.line(f"version {d['to']} serves 100% (was {d['from']})"))
 
@@ -90,11 +90,9 @@ def promote(c, env=None, yes=False, json=False):
 @cli_errors
 def history(c, env=None, limit=20, json=False):
     """Releases, promotions and rollbacks of the environment: who, commit, versions, result."""
-    from ..connect import control_plane
     from ..core.history import format_table
 
-    session = open_session(c, env, json=json)
-    driver = control_plane(session)
+    session, driver = open_control(c, env, json=json)
     entries = _records(session, driver).history(limit=int(limit))
     data = [_json.loads(entry.to_json()) for entry in entries]
     session.reporter.result(data, lambda r, _d: r.table(*format_table(entries)))

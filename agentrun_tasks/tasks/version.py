@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_session
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_runtime
 
 
 @task(help={"env": ENV_HELP, "description": "what this version is (default: commit and CI run)",
@@ -12,11 +12,7 @@ from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_session
 @cli_errors
 def publish(c, env=None, description=None, json=False, yes=False):
     """Publish the runtime's current code (LATEST) as a new immutable version."""
-    from ..connect import control_plane
-
-    session = open_session(c, env, json=json, mutating=True, yes=yes)
-    driver = control_plane(session)
-    runtime = driver.require_runtime(session.env.agent_name)
+    session, driver, runtime = open_runtime(c, env, json=json, mutating=True, yes=yes)
     text = description or _default_description(session.ci)
     version = driver.publish_version(runtime.id, text)
     session.reporter.output("version", version.version)
@@ -33,11 +29,7 @@ def _default_description(ci) -> str:
 @cli_errors
 def list_(c, env=None, json=False):
     """List the runtime's published versions."""
-    from ..connect import control_plane
-
-    session = open_session(c, env, json=json)
-    driver = control_plane(session)
-    runtime = driver.require_runtime(session.env.agent_name)
+    session, driver, runtime = open_runtime(c, env, json=json)
     versions = [v.to_dict() for v in driver.list_versions(runtime.id)]
     session.reporter.result(versions, lambda r, rows: r.table(
         ["version", "published", "description"], [[v["version"], v["lastUpdatedAt"], v["description"]] for v in rows]))

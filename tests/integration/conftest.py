@@ -1,82 +1,17 @@
-"""A throw-away copy of this repository's project (envs/, code/, tasks.py) in tmp, driven by
-real ``invoke`` processes as a user would, with the emulator it starts stopped afterwards."""
+"""A throw-away copy of this repository's project in tmp, with the emulator it starts stopped
+afterwards. The helpers live in :mod:`agentrun_tasks.testing.project` (benchmarks use them too)."""
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import subprocess
-import sys
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from agentrun_tasks.emulator import lifecycle
+from agentrun_tasks.testing.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
-# Variables that would make the child think it runs in CI or on another account.
-_DROP_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "CIRCLE", "BITBUCKET_", "BUILDKITE", "JENKINS_", "SYSTEM_",
-                  "BUILD_", "PIPELINE_", "ALIBABA_CLOUD_", "ALIYUN_", "TF_BUILD", "INVOKE_")
-_DROP = {"CI", "GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "TF_BUILD", "BRANCH_NAME", "CHANGE_ID"}
-
-
-def clean_environ(**extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith(_DROP_PREFIXES)}
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
-    env.update(extra)
-    return env
-
-
-@dataclass
-class Project:
-    root: Path
-
-    def invoke(self, *args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=self.root, env=env or clean_environ(),
-                              capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-
-    def invoke_json(self, *args: str, **kwargs) -> dict:
-        proc = self.invoke(*args, "--json", **kwargs)
-        assert proc.returncode == 0, proc.stderr + proc.stdout
-        return json.loads(proc.stdout)
-
-    def configure_release(self, *, steps: str = "[0.05, 0.25, 0.5, 1.0]", interval: str = "2s",
-                          strategy: str = "canary", agent_env: dict | None = None) -> None:
-        """Short release settings for tests, and environment variables for the agent (faults)."""
-        env_file = self.root / "envs" / "local.yaml"
-        text = env_file.read_text()
-        text = text.replace("steps: [0.1, 0.5, 1.0]", f"steps: {steps}").replace("interval: 10s", f"interval: {interval}")
-        text = text.replace("strategy: canary", f"strategy: {strategy}")
-        if agent_env:
-            lines = "".join(f'    {k}: "{v}"\n' for k, v in agent_env.items())
-            text = text.replace("  port: 9000\n", "  port: 9000\n  environmentVariables:\n" + lines, 1)
-        env_file.write_text(text)
-
-    def endpoint_state(self, name: str = "prod") -> dict | None:
-        """The endpoint as the emulator stores it, read without a control-plane call."""
-        try:
-            state = json.loads((self.root / ".agentrun" / "local" / "state.json").read_text())
-        except (OSError, ValueError):
-            return None
-        return next((e for e in state.get("endpoints", {}).values() if e["agentRuntimeEndpointName"] == name), None)
-
-    def set_greeting(self, text: str) -> None:
-        app = self.root / "code" / "app.py"
-        source = app.read_text()
-        start = source.index('GREETING = "')
-        end = source.index('"', start + len('GREETING = "'))
-        app.write_text(source[:start] + f'GREETING = "{text}' + source[end:])
-
-
-def chat(url: str, content: str = "hi") -> tuple[int, dict, dict]:
-    body = json.dumps({"model": "agent", "messages": [{"role": "user", "content": content}]}).encode()
-    request = urllib.request.Request(url.rstrip("/") + "/openai/v1/chat/completions", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, dict(response.headers), json.loads(response.read())
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from agentrun_tasks.emulator.account import read_credentials
 from agentrun_tasks.statestore import OssStateStore
 from agentrun_tasks.stores import EMULATOR_BUCKET
 
-from .conftest import chat
+from agentrun_tasks.testing.project import chat
 
 
 def emulator_oss(root):
@@ -154,7 +154,7 @@ def test_a_killed_deploy_is_busy_while_the_platform_works_and_a_rerun_with_wait_
     import sys
     import time
 
-    from .conftest import clean_environ
+    from agentrun_tasks.testing.project import clean_environ
 
     app = project.root / "code" / "app.py"
     app.write_text("import time; time.sleep(4)  # a slow start\n" + app.read_text())

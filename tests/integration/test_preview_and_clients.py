@@ -3,7 +3,7 @@ talking to a deployed endpoint."""
 
 from __future__ import annotations
 
-from .conftest import clean_environ
+from agentrun_tasks.testing.project import clean_environ
 
 GITHUB_FEATURE_PUSH = {
     "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/feature/login",

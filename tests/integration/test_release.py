@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
-from .conftest import chat, clean_environ
+from agentrun_tasks.testing.project import chat, clean_environ
 
 
 def first_release(project) -> dict:
@@ -43,10 +44,13 @@ def test_a_candidate_with_30_percent_errors_is_rolled_back_at_the_first_step(pro
     project.configure_release(interval="4s")
     first_release(project)
     project.configure_release(agent_env={"AGENT_FAULT_RATE": "0.3"})
-    proc = project.invoke("release")
+    proc = project.invoke("release", "--json")
     assert proc.returncode == 4, proc.stderr + proc.stdout
     assert "failed at 5%" in proc.stderr and "max_error_rate" in proc.stderr
-    assert "step 25%" not in proc.stdout
+    assert "step 25%" not in proc.stderr
+    report = json.loads(proc.stdout)  # the analysis and the rollback time, for CI, even on exit 4
+    assert report["result"] == "rolled-back" and report["rollback_seconds"] > 0
+    assert [s["weight"] for s in report["steps"]] == [0.05] and report["steps"][0]["result"] == "fail"
     endpoint = project.invoke_json("endpoint.get")
     assert endpoint["targetVersion"] == "1" and endpoint["weights"] == {}
     again = project.invoke("release")
