@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 
 from agentrun_tasks.testing.project import chat, clean_environ
 
@@ -68,24 +69,36 @@ def test_a_candidate_500ms_slower_is_rolled_back_by_the_latency_gate(project):
     assert project.invoke_json("endpoint.get")["targetVersion"] == "1"
 
 
+@contextmanager
+def release_in_background(project):
+    """``invoke release`` as a separate process; killed (process group) if still running at the end."""
+    child = subprocess.Popen([sys.executable, "-m", "invoke", "release"], cwd=project.root, env=clean_environ(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+
+
+def wait_for_canary(project, version: str, at_least: float) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        endpoint = project.endpoint_state()
+        if endpoint and weights(endpoint).get(version, 0) >= at_least:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"the release never gave version {version} {at_least:.0%}")
+
+
 def test_a_release_killed_during_a_step_finishes_when_rerun(project):
     project.configure_release(interval="3s")
     first_release(project)
     project.set_greeting("Second")
-    child = subprocess.Popen([sys.executable, "-m", "invoke", "release"], cwd=project.root, env=clean_environ(),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            endpoint = project.endpoint_state()
-            if endpoint and weights(endpoint).get("2", 0) >= 0.25:
-                break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("the release never reached 25%")
+    with release_in_background(project) as child:
+        wait_for_canary(project, "2", 0.25)
         os.killpg(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(timeout=30)
     assert weights(project.endpoint_state()).get("2", 0) >= 0.25  # left mid-rollout
     rerun = project.invoke("release")
     assert rerun.returncode == 0, rerun.stderr + rerun.stdout
@@ -97,20 +110,12 @@ def test_a_concurrent_second_release_is_refused_with_exit_7(project):
     project.configure_release(interval="3s")
     first_release(project)
     project.set_greeting("Second")
-    child = subprocess.Popen([sys.executable, "-m", "invoke", "release"], cwd=project.root, env=clean_environ(),
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not (project.endpoint_state() and weights(project.endpoint_state())):
-            time.sleep(0.1)
+    with release_in_background(project) as child:
+        wait_for_canary(project, "2", 0.05)
         second = project.invoke("release")
         assert second.returncode == 7, second.stderr + second.stdout
         assert "locked by" in second.stderr and "--force" in second.stderr
         assert child.wait(timeout=120) == 0
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-            child.wait()
 
 
 def test_rollback_and_promote_flip_a_canary_in_one_write(project):
