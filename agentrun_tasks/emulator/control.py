@@ -22,7 +22,8 @@ import hashlib
 from .auth import ApiError
 from .endpoints import NAME, EndpointRoutes, invalid as _invalid, missing as _missing, name_matches, page as _page
 from .oss import read_object
-from .packages import crc64, store_zip, unpack
+from ..core.build import crc64
+from .packages import store_zip, unpack
 from .state import LATEST, State, new_id, now_iso, public
 from .supervisor import StartFailed
 

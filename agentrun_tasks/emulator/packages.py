@@ -15,7 +15,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from ..core.build import crc64  # noqa: F401 - CRC-64/ECMA as OSS computes it, re-exported for control
 
 
 def store_zip(directory: Path, sha: str, data: bytes) -> bool:

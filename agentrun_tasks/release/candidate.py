@@ -23,25 +23,24 @@ def fingerprint(artifact, agent) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def marker(sha256: str) -> str:
-    return f"sha256={sha256[:16]}"
+def marker(fingerprint_: str) -> str:
+    return f"sha256={fingerprint_[:16]}"
 
 
-def describe(sha256: str, ci) -> str:
-    """A version description: the package hash, then where it came from."""
-    parts = [marker(sha256)]
-    if ci.sha:
-        parts.append(f"commit {ci.sha[:12]}")
-    if ci.branch:
-        parts.append(f"branch {ci.branch}")
-    if ci.run_url:
-        parts.append(ci.run_url)
-    return "agentrun-tasks " + ", ".join(parts)
+def provenance(ci) -> list[str]:
+    """Where a version came from: commit, branch, CI run (what is known)."""
+    return [part for part in (f"commit {ci.sha[:12]}" if ci.sha else None,
+                              f"branch {ci.branch}" if ci.branch else None, ci.run_url) if part]
 
 
-def find_published(versions, sha256: str) -> str | None:
-    """The newest published version whose description names this package."""
-    wanted = sha256[:16]
+def describe(fingerprint_: str, ci) -> str:
+    """A version description: the fingerprint, then where it came from."""
+    return "agentrun-tasks " + ", ".join([marker(fingerprint_), *provenance(ci)])
+
+
+def find_published(versions, fingerprint_: str) -> str | None:
+    """The newest published version whose description carries this fingerprint."""
+    wanted = fingerprint_[:16]
     for version in reversed(versions):
         found = _MARK.search(version.description or "")
         if found and found.group(1) == wanted:

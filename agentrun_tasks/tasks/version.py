@@ -12,17 +12,13 @@ from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_runtime
 @cli_errors
 def publish(c, env=None, description=None, json=False, yes=False):
     """Publish the runtime's current code (LATEST) as a new immutable version."""
+    from ..release.candidate import provenance
+
     session, driver, runtime = open_runtime(c, env, json=json, mutating=True, yes=yes)
-    text = description or _default_description(session.ci)
+    text = description or ", ".join(["published by agentrun-tasks", *provenance(session.ci)])
     version = driver.publish_version(runtime.id, text)
     session.reporter.output("version", version.version)
     session.reporter.result(version.to_dict())
-
-
-def _default_description(ci) -> str:
-    parts = [f"commit {ci.sha[:12]}" if ci.sha else None, f"branch {ci.branch}" if ci.branch else None,
-             ci.run_url]
-    return "published by agentrun-tasks" + "".join(f", {p}" for p in parts if p)
 
 
 @task(name="list", help={"env": ENV_HELP, "json": JSON_HELP})
