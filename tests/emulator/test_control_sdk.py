@@ -16,7 +16,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 
 from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
 from agentrun_tasks.emulator.faults import Faults
-from agentrun_tasks.emulator.packages import crc64
+from agentrun_tasks.core.build import crc64
 
 
 AGENT = """\
