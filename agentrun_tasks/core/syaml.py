@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from .errors import ConfigError
 from .validate import (
     Loc, Substituted, anything, boolean, choice, env_value, integer, load_yaml, loose_mapping, mapping, number, plain,
-    seq, string,
+    seq, show, string,
 )
 
 # devsapp/agentrun src/common/schema.json (component 1.0.12)
@@ -151,7 +151,7 @@ def _switch_ids(value: Any, loc: Loc) -> Any:
 def _version(value: Any, loc: Loc) -> str:
     text = str(plain(value))
     if isinstance(value, bool) or not (text == "LATEST" or text.isdigit()):
-        raise loc.error(f"{text!r} is not a version: write LATEST or a published version number.")
+        raise loc.error(f"{show(value)} is not a version: write LATEST or a published version number.")
     return text
 
 

@@ -265,6 +265,8 @@ def parsed(parse: Callable[[Any], Any], *, minimum: float | None = None) -> Vali
         try:
             result = parse(str(value) if isinstance(value, Substituted) else plain(value))
         except ConfigError as exc:
+            if isinstance(value, Substituted):  # the parser quotes its input: never a variable's value
+                raise loc.error(f"{show(value)} is not valid here (expected a value like 30s or 20MB).") from None
             raise loc.error(str(exc)) from None
         if minimum is not None and result < minimum:
             raise loc.error(f"{show(value)} is too small: it must be at least {minimum:g}.")

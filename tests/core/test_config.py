@@ -107,6 +107,15 @@ def test_secret_from_env_never_shows(tmp_path):
     assert "${env('API_KEY')}" in str(info.value) and sentinel not in str(info.value)
 
 
+@pytest.mark.parametrize("where", ["deploy_timeout: ${env('TOK')}\n", "inline_zip_limit: ${env('TOK')}\n"])
+def test_a_secret_in_a_parsed_setting_is_named_by_its_template(tmp_path, where):
+    sentinel = "SENTINEL-sk-parsed-4411"
+    body = "region: cn-hangzhou\n" + where + AGENT
+    with pytest.raises(ConfigError) as info:
+        load_env(write_env(tmp_path, body), root=tmp_path, environ={"TOK": sentinel})
+    assert "${env('TOK')}" in str(info.value) and sentinel not in str(info.value)
+
+
 def test_settings_and_defaults_are_not_masked(tmp_path):
     body = ("region: cn-hangzhou\n" + AGENT + "  environmentVariables:\n    LOG_LEVEL: ${env('LOG_LEVEL')}\n"
             "    MODE: ${env('MODE', 'default-mode-value')}\n")
