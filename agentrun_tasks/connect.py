@@ -7,7 +7,6 @@ environment starts the embedded emulator and points the same driver at it over h
 from __future__ import annotations
 
 from .core.errors import ConfigError
-from .core.retry import RetryPolicy
 from .drivers.openapi import Connection, OpenApiDriver
 
 
@@ -31,6 +30,7 @@ def control_plane(session) -> OpenApiDriver:
         sts = None
         protocol = env.protocol
     creds = credentials.resolve(env, environ=session.environ, root=session.root, keystore=KeyStore())
-    policy = RetryPolicy(**dict(env.retry)) if env.retry else RetryPolicy()
+    for warning in creds.warnings:  # e.g. a .env file others can read
+        session.reporter.warn(warning)
     return OpenApiDriver(Connection(endpoint=endpoint, protocol=protocol, region=env.region,
-                                    credentials=creds, sts_endpoint=sts), policy)
+                                    credentials=creds, sts_endpoint=sts), env.retry_policy)

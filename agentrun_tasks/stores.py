@@ -16,14 +16,16 @@ def _oss(session, credentials):
         from .statestore import OssStateStore
 
         info = ensure_running(session.root)
-        store = OssStateStore(info.oss_url, EMULATOR_BUCKET, release.state_prefix, credentials, env.region)
+        store = OssStateStore(info.oss_url, EMULATOR_BUCKET, release.state_prefix, credentials, env.region,
+                              retry=env.retry_policy)
         store.ensure_bucket()
         return store
     if release.state_bucket:
         from .statestore import OssStateStore
 
         endpoint = release.state_endpoint or f"https://oss-{env.region}.aliyuncs.com"
-        return OssStateStore(endpoint, release.state_bucket, release.state_prefix, credentials, env.region)
+        return OssStateStore(endpoint, release.state_bucket, release.state_prefix, credentials, env.region,
+                             retry=env.retry_policy)
     return None
 
 

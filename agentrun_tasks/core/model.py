@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from .retry import RetryPolicy
+
 
 @dataclass(frozen=True)
 class AnalysisConfig:
@@ -98,6 +100,11 @@ class EnvConfig:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     s_yaml: Path | None = None  # the s.yaml the agent was imported from, if any
     s_yaml_resource: str | None = None  # its resource name (the key under resources:)
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The one retry policy of every call this environment makes (control plane, OSS)."""
+        return RetryPolicy(**dict(self.retry))
 
     @property
     def agent_name(self) -> str:

@@ -9,7 +9,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from invoke.exceptions import Exit
 
@@ -72,10 +72,10 @@ class Session:
 
 
 def open_session(c, env: str | None, *, json: bool = False, mutating: bool = False, yes: bool = False,
-                 destructive: str | None = None) -> Session:
+                 destructive: Callable[[EnvConfig], str] | None = None) -> Session:
     """Detect CI, choose and load the environment, enforce protection for mutating tasks.
 
-    ``destructive`` is a question that must be confirmed (``--yes`` in CI) whatever the env's
+    ``destructive(env)`` is a question that must be confirmed (``--yes`` in CI) whatever the env's
     ``protect.confirm`` says: deleting a runtime always asks.
     """
     from ..core import cienv, config, protect
@@ -91,7 +91,7 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
     if mutating:
         protect.check(cfg, ci)
         if destructive and not yes:
-            _confirm(reporter, destructive.format(env=cfg))
+            _confirm(reporter, destructive(cfg))
         elif protect.needs_confirmation(cfg, ci, yes=yes):
             _confirm(reporter, f"Change environment '{cfg.name}' (agent {cfg.agent_name}, region {cfg.region})?")
     return Session(root=root, env=cfg, ci=ci, reporter=reporter, environ=environ)

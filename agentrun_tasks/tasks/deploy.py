@@ -85,7 +85,7 @@ def remove(c, env=None, yes=False, json=False):
     does not exist succeeds, so the task can be rerun.
     """
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes,
-                                   destructive="Delete runtime {env.agent_name} of '{env.name}' and all its endpoints?")
+                                   destructive=lambda cfg: f"Delete runtime {cfg.agent_name} of '{cfg.name}' and all its endpoints?")
     runtime = driver.find_runtime(session.env.agent_name)
     removed = []
     if runtime is not None:

@@ -70,7 +70,7 @@ def remove(c, env=None, name=None, yes=False, json=False):
     if not name:
         raise ConfigError("`invoke endpoint.remove` needs --name: the endpoint to delete.")
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes,
-                                   destructive=f"Delete endpoint {name!r} of '{{env.name}}'?")
+                                   destructive=lambda cfg: f"Delete endpoint {name!r} of '{cfg.name}'?")
     runtime = driver.require_runtime(session.env.agent_name)
     endpoint = driver.find_endpoint(runtime.id, name)
     if endpoint is not None:

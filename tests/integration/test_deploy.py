@@ -172,3 +172,16 @@ def test_a_killed_deploy_is_busy_while_the_platform_works_and_a_rerun_with_wait_
     converged = project.invoke_json("deploy", "--wait")
     assert converged["action"] == "unchanged" and converged["runtime"]["status"] == "READY"
     assert chat(converged["url"])[0] == 200
+
+
+def test_a_confirmation_question_quotes_user_input_verbatim(project):
+    proc = project.invoke("endpoint.remove", "--name", "{x}")
+    assert proc.returncode == 2, proc.stderr
+    assert "Delete endpoint '{x}'" in proc.stderr and "--yes" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_deploy_warns_when_the_credentials_file_is_readable_by_others(project):
+    project.invoke_json("deploy")
+    (project.root / ".env.local").chmod(0o644)
+    proc = project.invoke("deploy")
+    assert proc.returncode == 0 and "chmod 600" in proc.stderr
