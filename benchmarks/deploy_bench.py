@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -54,16 +53,11 @@ PHASES = ("build", "submit", "ready", "health", "total")
 def throwaway_project() -> Iterator[Project]:
     """A copy of code/, envs/, tasks.py and the package in a temporary folder; its emulator is stopped at the end."""
     with tempfile.TemporaryDirectory(prefix="agentrun-bench-") as tmp:
-        root = Path(tmp) / "project"
-        root.mkdir()
-        shutil.copytree(REPO / "code", root / "code", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copytree(REPO / "envs", root / "envs")
-        shutil.copy(REPO / "tasks.py", root / "tasks.py")
-        shutil.copytree(REPO / "agentrun_tasks", root / "agentrun_tasks", ignore=shutil.ignore_patterns("__pycache__"))
+        project = Project.copy(REPO, Path(tmp) / "project", with_package=True)
         try:
-            yield Project(root)
+            yield project
         finally:
-            lifecycle.stop(root)
+            lifecycle.stop(project.root)
 
 
 def timed_invoke(project: Project, *args: str, env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:

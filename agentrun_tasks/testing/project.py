@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 # Variables that would make the child think it runs in CI or on another account.
 _DROP_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "CIRCLE", "BITBUCKET_", "BUILDKITE", "JENKINS_", "SYSTEM_",
@@ -27,6 +31,31 @@ def clean_environ(**extra: str) -> dict:
 @dataclass
 class Project:
     root: Path
+
+    @classmethod
+    def copy(cls, repo: Path, root: Path, *, with_package: bool = False) -> "Project":
+        """``code/``, ``envs/`` and ``tasks.py`` of ``repo`` in ``root`` (and ``agentrun_tasks/``,
+        for benchmarks that must know the state of its .pyc caches)."""
+        root.mkdir(parents=True)
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(repo / "code", root / "code", ignore=ignore)
+        shutil.copytree(repo / "envs", root / "envs")
+        shutil.copy(repo / "tasks.py", root / "tasks.py")
+        if with_package:
+            shutil.copytree(repo / "agentrun_tasks", root / "agentrun_tasks", ignore=ignore)
+        return cls(root)
+
+    @contextmanager
+    def background(self, *args: str) -> Iterator[subprocess.Popen]:
+        """``invoke *args`` as a separate process group; killed if still running at the end."""
+        child = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=self.root, env=clean_environ(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            yield child
+        finally:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait(timeout=30)
 
     def invoke(self, *args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=self.root, env=env or clean_environ(),

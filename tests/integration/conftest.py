@@ -3,7 +3,6 @@ afterwards. The helpers live in :mod:`agentrun_tasks.testing.project` (benchmark
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def project(tmp_path: Path):
-    root = tmp_path / "project"
-    root.mkdir()
-    shutil.copytree(REPO / "code", root / "code", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO / "envs", root / "envs")
-    shutil.copy(REPO / "tasks.py", root / "tasks.py")
+    project = Project.copy(REPO, tmp_path / "project")
     try:
-        yield Project(root)
+        yield project
     finally:
-        lifecycle.stop(root)
+        lifecycle.stop(project.root)

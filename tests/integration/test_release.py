@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from contextlib import contextmanager
 
-from agentrun_tasks.testing.project import chat, clean_environ
+from agentrun_tasks.testing.project import chat
 
 
 def first_release(project) -> dict:
@@ -69,19 +66,6 @@ def test_a_candidate_500ms_slower_is_rolled_back_by_the_latency_gate(project):
     assert project.invoke_json("endpoint.get")["targetVersion"] == "1"
 
 
-@contextmanager
-def release_in_background(project):
-    """``invoke release`` as a separate process; killed (process group) if still running at the end."""
-    child = subprocess.Popen([sys.executable, "-m", "invoke", "release"], cwd=project.root, env=clean_environ(),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        yield child
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-
-
 def wait_for_canary(project, version: str, at_least: float) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -96,7 +80,7 @@ def test_a_release_killed_during_a_step_finishes_when_rerun(project):
     project.configure_release(interval="3s")
     first_release(project)
     project.set_greeting("Second")
-    with release_in_background(project) as child:
+    with project.background("release") as child:
         wait_for_canary(project, "2", 0.25)
         os.killpg(child.pid, signal.SIGKILL)
     assert weights(project.endpoint_state()).get("2", 0) >= 0.25  # left mid-rollout
@@ -110,7 +94,7 @@ def test_a_concurrent_second_release_is_refused_with_exit_7(project):
     project.configure_release(interval="3s")
     first_release(project)
     project.set_greeting("Second")
-    with release_in_background(project) as child:
+    with project.background("release") as child:
         wait_for_canary(project, "2", 0.05)
         second = project.invoke("release")
         assert second.returncode == 7, second.stderr + second.stdout
