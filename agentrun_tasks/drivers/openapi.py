@@ -64,8 +64,11 @@ class OpenApiDriver:
         def attempt():
             try:
                 response = fn()
-            except Exception as exc:  # noqa: BLE001 - every SDK failure is classified
-                raise translate(exc, what) from None
+            except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
+                error = translate(exc, what)
+                if error is None:
+                    raise
+                raise error from None
             return response.body.to_map() if response is not None and response.body is not None else {}
 
         return self.policy.call(attempt)

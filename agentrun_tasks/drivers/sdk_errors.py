@@ -1,7 +1,9 @@
 """Map Alibaba Cloud SDK exceptions onto the library's exit-code hierarchy.
 
 Throttling, 5xx and connection failures become :class:`TransientError` (the retry policy's
-only retryable class); authentication and validation errors fail at once.
+only retryable class); authentication and validation errors fail at once. Anything the SDK did
+not raise about the platform (a bug: ``TypeError``, ``ImportError``, ...) is not translated:
+:func:`translate` returns ``None`` and the caller re-raises the original.
 """
 
 from __future__ import annotations
@@ -18,10 +20,23 @@ _AUTH_CODES = (
 _THROTTLING_CODES = ("Throttling", "ServiceUnavailable", "TooManyRequests", "RequestLimitExceeded")
 
 
-def translate(exc: Exception, what: str) -> AgentrunTasksError:
-    """The library error for an SDK failure while doing ``what`` (e.g. "get runtime x")."""
+def translate(exc: BaseException, what: str) -> AgentrunTasksError | None:
+    """The library error for an SDK failure while doing ``what`` (e.g. "get runtime x"), or ``None``
+    when ``exc`` is not a platform, network or request-validation failure (re-raise it unchanged)."""
     from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
+    from darabonba.exceptions import ResponseException, ValidateException
+    from Tea.exceptions import TeaException, UnretryableException, ValidateException as TeaValidateException
 
+    # darabonba's RequiredArgumentException derives from Tea's ValidateException.
+    if isinstance(exc, (ValidateException, TeaValidateException)):
+        return ConfigError(f"{what}: the request is invalid ({secrets.redact(str(exc))}).")
+    # Connection refused/reset, DNS, read timeouts: the SDK wraps them in UnretryableException
+    # (darabonba's derives from Tea's) without a status code.
+    if isinstance(exc, (UnretryableException, OSError)):
+        return TransientError(
+            f"{what}: could not reach the platform ({type(exc).__name__}: {secrets.redact(str(exc))}).")
+    if not isinstance(exc, (ResponseException, TeaException)):
+        return None
     code = str(getattr(exc, "code", "") or "")
     status = getattr(exc, "status_code", None) or 0
     detail = _describe(exc, code)
@@ -29,7 +44,7 @@ def translate(exc: Exception, what: str) -> AgentrunTasksError:
         return TransientError(f"{what}: throttled by the platform ({detail}).")
     if isinstance(exc, ServerException) or status >= 500:
         return TransientError(f"{what}: the platform answered with a server error ({detail}).")
-    if isinstance(exc, ClientException):
+    if isinstance(exc, ClientException) or 400 <= status < 500:
         if status in (401, 403) or code.startswith(_AUTH_CODES):
             return CredentialError(
                 f"{what}: the platform rejected the credentials ({detail}). Check the AccessKey with "
@@ -40,13 +55,13 @@ def translate(exc: Exception, what: str) -> AgentrunTasksError:
         if status == 409 or "Conflict" in code or "Concurrent" in code:
             return BusyError(f"{what}: the resource is busy with another change ({detail}).")
         return ConfigError(f"{what}: the platform refused the request ({detail}).")
-    # Connection refused/reset, DNS, read timeouts: the SDK wraps them without a status code.
-    return TransientError(f"{what}: could not reach the platform ({type(exc).__name__}: {exc}).")
+    return None
 
 
-def _describe(exc: Exception, code: str) -> str:
+def _describe(exc: BaseException, code: str) -> str:
     message = str(getattr(exc, "message", "") or exc)
-    request_id = getattr(exc, "request_id", None) or (getattr(exc, "data", None) or {}).get("RequestId")
+    data = getattr(exc, "data", None)
+    request_id = getattr(exc, "request_id", None) or (data.get("RequestId") if isinstance(data, dict) else None)
     text = f"{code}: {message}" if code and code not in message else message
     if request_id and str(request_id) not in text:
         text += f", request id {request_id}"
