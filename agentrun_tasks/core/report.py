@@ -18,7 +18,11 @@ from . import secrets
 
 
 class Dialect:
-    """How one CI platform takes masks, step outputs and summaries. The base does nothing."""
+    """How one CI platform takes masks, step outputs and summaries. The base does nothing.
+
+    ``write_output`` writes the platform's output file and returns None, or returns the log
+    command that sets the output (Azure), for the reporter to print.
+    """
 
     name = "local"
 
@@ -28,12 +32,11 @@ class Dialect:
     def mask_line(self, value: str) -> str | None:
         return None
 
-    def write_output(self, name: str, value: str) -> bool:
+    def write_output(self, name: str, value: str) -> str | None:
         path = self.environ.get("AGENTRUN_OUTPUT_FILE")
-        if not path:
-            return False
-        _append(path, f"{name}={value}\n")
-        return True
+        if path:
+            _append(path, f"{name}={value}\n")
+        return None
 
     def write_summary(self, markdown: str) -> bool:
         return False
@@ -46,12 +49,12 @@ class GitHubDialect(Dialect):
         # ::add-mask:: takes one line; a multi-line secret is masked line by line.
         return "\n".join(f"::add-mask::{line}" for line in value.splitlines() if line)
 
-    def write_output(self, name: str, value: str) -> bool:
+    def write_output(self, name: str, value: str) -> str | None:
         path = self.environ.get("GITHUB_OUTPUT")
         if not path:
             return super().write_output(name, value)
         _append(path, f"{name}={value}\n")
-        return True
+        return None
 
     def write_summary(self, markdown: str) -> bool:
         path = self.environ.get("GITHUB_STEP_SUMMARY")
@@ -66,10 +69,10 @@ class GitLabDialect(Dialect):
 
     name = "gitlab"
 
-    def write_output(self, name: str, value: str) -> bool:
+    def write_output(self, name: str, value: str) -> str | None:
         path = self.environ.get("AGENTRUN_OUTPUT_FILE", "agentrun.env")
         _append(path, f"{name.upper()}={value}\n")
-        return True
+        return None
 
 
 class AzureDialect(Dialect):
@@ -78,31 +81,30 @@ class AzureDialect(Dialect):
     def mask_line(self, value: str) -> str | None:
         return f"##vso[task.setsecret]{value}"
 
-    def write_output(self, name: str, value: str) -> bool:
-        print(f"##vso[task.setvariable variable={name};isoutput=true]{value}", file=sys.stdout)
-        return True
+    def write_output(self, name: str, value: str) -> str | None:
+        return f"##vso[task.setvariable variable={name};isoutput=true]{value}"
 
 
 class BitbucketDialect(Dialect):
     name = "bitbucket"
 
-    def write_output(self, name: str, value: str) -> bool:
+    def write_output(self, name: str, value: str) -> str | None:
         path = self.environ.get("BITBUCKET_PIPELINES_VARIABLES_PATH")
         if not path:
             return super().write_output(name, value)
         _append(path, f"{name.upper()}={value}\n")
-        return True
+        return None
 
 
 class CircleDialect(Dialect):
     name = "circleci"
 
-    def write_output(self, name: str, value: str) -> bool:
+    def write_output(self, name: str, value: str) -> str | None:
         path = self.environ.get("BASH_ENV")
         if not path:
             return super().write_output(name, value)
         _append(path, f"export {name.upper()}={json.dumps(value)}\n")
-        return True
+        return None
 
 
 _DIALECTS = {d.name: d for d in (GitHubDialect, GitLabDialect, AzureDialect, BitbucketDialect, CircleDialect)}
@@ -153,10 +155,11 @@ class Reporter:
     def _mask(self, value: str) -> None:
         line = self.dialect.mask_line(value)
         if line:
-            # The mask command must itself carry the value; it is the one write not redacted.
+            # The mask command must itself carry the value; it is the one write not redacted. It
+            # goes with the human output (stderr under --json), so stdout stays one JSON document.
             with self._lock:
-                self.out.write(line + "\n")
-                self.out.flush()
+                self._human.write(line + "\n")
+                self._human.flush()
 
     @property
     def _human(self) -> TextIO:
@@ -197,7 +200,9 @@ class Reporter:
 
     def output(self, name: str, value: str) -> None:
         """Hand a value to later CI steps (GITHUB_OUTPUT, dotenv report, ...). Never a secret."""
-        self.dialect.write_output(name, str(value))
+        command = self.dialect.write_output(name, str(value))
+        if command:
+            self._write(self._human, command + "\n")
 
     def summary(self, markdown: str) -> None:
         self.dialect.write_summary(markdown)

@@ -3,6 +3,8 @@ talking to a deployed endpoint."""
 
 from __future__ import annotations
 
+import json
+
 from agentrun_tasks.testing.project import clean_environ
 
 GITHUB_FEATURE_PUSH = {
@@ -21,7 +23,10 @@ def test_a_feature_branch_gets_its_own_runtime_and_remove_deletes_it(project):
     env = clean_environ(**GITHUB_FEATURE_PUSH, GITHUB_OUTPUT=str(project.root / "github_output"))
     proc = project.invoke("release", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
-    assert "::add-mask::" in proc.stdout  # the key is masked on GitHub before anything else prints
+    # The key is masked on GitHub before anything else prints; under --json the mask command goes
+    # to stderr (the runner reads commands there too), so stdout stays one JSON document.
+    assert "::add-mask::" in proc.stderr and "::add-mask::" not in proc.stdout
+    assert json.loads(proc.stdout)["candidate"] == "1"
     info = project.invoke("info", "--json", env=env)
     assert '"name": "agentrun-tasks-example-feature-login"' in info.stdout
     assert "version=1" in (project.root / "github_output").read_text()
