@@ -73,13 +73,27 @@ class OpenApiDriver:
 
         return self.policy.call(attempt)
 
+    def _all_pages(self, what: str, call: Callable[[int], Any]) -> list[dict]:
+        """The items of every page of a list call; ``call(page_number)`` asks for one page of ``_PAGE``."""
+        items: list[dict] = []
+        number = 1
+        while True:
+            data = self._call(f"{what} (page {number})" if number > 1 else what,
+                              lambda: call(number)).get("data") or {}
+            page = data.get("items") or []
+            items.extend(page)
+            total = data.get("total")
+            if len(page) < int(data.get("pageSize") or _PAGE) or (total is not None and len(items) >= int(total)):
+                return items
+            number += 1
+
     # -- runtimes --------------------------------------------------------------------------
     def find_runtime(self, name: str) -> Runtime | None:
         from alibabacloud_agentrun20250910 import models as m
 
-        request = m.ListAgentRuntimesRequest(agent_runtime_name=name, search_mode="exact", page_size=_PAGE)
-        body = self._call(f"find runtime {name!r}", lambda: self.client.list_agent_runtimes(request))
-        for item in (body.get("data") or {}).get("items") or []:
+        items = self._all_pages(f"find runtime {name!r}", lambda n: self.client.list_agent_runtimes(
+            m.ListAgentRuntimesRequest(agent_runtime_name=name, search_mode="exact", page_number=n, page_size=_PAGE)))
+        for item in items:
             if item.get("agentRuntimeName") == name:
                 return Runtime.from_wire(item)
         return None
@@ -129,23 +143,24 @@ class OpenApiDriver:
     def list_versions(self, runtime_id: str) -> list[Version]:
         from alibabacloud_agentrun20250910 import models as m
 
-        request = m.ListAgentRuntimeVersionsRequest(page_size=_PAGE)
-        body = self._call(f"list versions of {runtime_id}",
-                          lambda: self.client.list_agent_runtime_versions(runtime_id, request))
-        versions = [Version.from_wire(v) for v in (body.get("data") or {}).get("items") or []]
+        items = self._all_pages(f"list versions of {runtime_id}", lambda n: self.client.list_agent_runtime_versions(
+            runtime_id, m.ListAgentRuntimeVersionsRequest(page_number=n, page_size=_PAGE)))
+        versions = [Version.from_wire(v) for v in items]
         return sorted(versions, key=lambda v: _version_key(v.version))
 
     # -- endpoints -------------------------------------------------------------------------
-    def list_endpoints(self, runtime_id: str) -> list[Endpoint]:
+    def list_endpoints(self, runtime_id: str, name: str | None = None) -> list[Endpoint]:
+        """Every endpoint of the runtime, or only the one named ``name`` (exact match)."""
         from alibabacloud_agentrun20250910 import models as m
 
-        request = m.ListAgentRuntimeEndpointsRequest(page_size=_PAGE)
-        body = self._call(f"list endpoints of {runtime_id}",
-                          lambda: self.client.list_agent_runtime_endpoints(runtime_id, request))
-        return [Endpoint.from_wire(e) for e in (body.get("data") or {}).get("items") or []]
+        search = {"endpoint_name": name, "search_mode": "exact"} if name is not None else {}
+        what = f"find endpoint {name!r} of {runtime_id}" if name is not None else f"list endpoints of {runtime_id}"
+        items = self._all_pages(what, lambda n: self.client.list_agent_runtime_endpoints(
+            runtime_id, m.ListAgentRuntimeEndpointsRequest(page_number=n, page_size=_PAGE, **search)))
+        return [Endpoint.from_wire(e) for e in items]
 
     def find_endpoint(self, runtime_id: str, name: str) -> Endpoint | None:
-        return next((e for e in self.list_endpoints(runtime_id) if e.name == name), None)
+        return next((e for e in self.list_endpoints(runtime_id, name) if e.name == name), None)
 
     def put_endpoint(self, runtime_id: str, name: str, *, target_version: str,
                      weights: Mapping[str, float] | None = None, description: str | None = None) -> Endpoint:
