@@ -71,6 +71,30 @@ class Session:
     environ: dict
 
 
+@dataclass
+class Context:
+    """What every task sees before an environment is chosen: the process, the project, the CI."""
+
+    environ: dict
+    root: Path
+    ci: CIContext
+    reporter: Reporter
+    branch_map: object  # invoke config agentrun.branch_map (a mapping, or a DataProxy of one)
+
+
+def open_context(c, *, json: bool = False) -> Context:
+    """Detect the CI platform and build the reporter that speaks its dialect."""
+    from ..core import cienv
+
+    environ = dict(os.environ)
+    root = project_root(c)
+    ci = cienv.detect(environ, cwd=root)
+    reporter = Reporter(json_mode=json, dialect=dialect_for(ci.platform, environ))
+    reporter.capture_warnings()
+    branch_map = (c.config.get("agentrun") or {}).get("branch_map") if c is not None else None
+    return Context(environ, root, ci, reporter, branch_map)
+
+
 def open_session(c, env: str | None, *, json: bool = False, mutating: bool = False, yes: bool = False,
                  destructive: Callable[[EnvConfig], str] | None = None) -> Session:
     """Detect CI, choose and load the environment, enforce protection for mutating tasks.
@@ -80,13 +104,9 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
     """
     from ..core import cienv, config, protect
 
-    environ = dict(os.environ)
-    root = project_root(c)
-    ci = cienv.detect(environ, cwd=root)
-    reporter = Reporter(json_mode=json, dialect=dialect_for(ci.platform, environ))
-    reporter.capture_warnings()
-    branch_map = (c.config.get("agentrun") or {}).get("branch_map") if c is not None else None
-    name, _reason = cienv.choose_env(ci, explicit=env, branch_map=branch_map)
+    ctx = open_context(c, json=json)
+    environ, root, ci, reporter = ctx.environ, ctx.root, ctx.ci, ctx.reporter
+    name, _reason = cienv.choose_env(ci, explicit=env, branch_map=ctx.branch_map)
     cfg = config.load_env(name, root=root, environ=environ, context=ci.template_context())
     if mutating:
         protect.check(cfg, ci)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-
 from pathlib import Path
 
 from invoke import Collection, task
 
 from ..core import cienv
 from ..core.errors import ConfigError
-from ..core.report import Reporter, dialect_for
-from ._common import ENV_HELP, JSON_HELP, cli_errors, project_root
+from ..core.report import Reporter
+from ._common import ENV_HELP, JSON_HELP, cli_errors, open_context
 
 
 @task(name="env", help={"env": ENV_HELP, "json": JSON_HELP})
@@ -29,19 +27,16 @@ def env_(c, env=None, json=False):
     this build change it. Reads no credentials and changes nothing; exits 2 when no environment
     can be chosen.
     """
-    environ = dict(os.environ)
-    root = project_root(c)
-    ci = cienv.detect(environ, cwd=root)
-    reporter = Reporter(json_mode=json, dialect=dialect_for(ci.platform, environ))
-    branch_map = (c.config.get("agentrun") or {}).get("branch_map")
+    ctx = open_context(c, json=json)
+    ci = ctx.ci
     try:
-        name, reason = cienv.choose_env(ci, explicit=env, branch_map=branch_map)
+        name, reason = cienv.choose_env(ci, explicit=env, branch_map=ctx.branch_map)
         error = None
     except ConfigError as exc:
         name, reason, error = None, None, exc
     data = {**ci.to_dict(), "env": name, "reason": reason, "error": str(error) if error else None,
-            "protection": _protection(root, name, ci, environ) if name else None}
-    reporter.result(data, human=_show)
+            "protection": _protection(ctx.root, name, ci, ctx.environ) if name else None}
+    ctx.reporter.result(data, human=_show)
     if error is not None:
         raise error
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from ..core.report import Reporter
-from ._common import JSON_HELP, cli_errors, project_root
+from ..core.errors import ConfigError
+from ._common import JSON_HELP, cli_errors, open_context
 
 
 @task(help={"port": "TCP port on 127.0.0.1 (default: any free port)"})
@@ -19,11 +19,12 @@ def up(c, port=None):
     """Start the local emulator in the background, or show the one already running."""
     from ..emulator import lifecycle
 
-    reporter = Reporter()
-    root = project_root(c)
+    port = _port(port)
+    ctx = open_context(c)
+    reporter, root = ctx.reporter, ctx.root
     with reporter.progress("local emulator") as update:
         update("starting")
-        info = lifecycle.ensure_running(root, port=int(port or 0))
+        info = lifecycle.ensure_running(root, port=port)
         update("running")
     reporter.line(f"local AgentRun emulator at {info.url} (pid {info.pid}); state in {root / '.agentrun/local'}")
     reporter.output("emulator_url", info.url)
@@ -35,8 +36,9 @@ def down(c):
     """Stop the local emulator and every agent process it started."""
     from ..emulator import lifecycle
 
-    reporter = Reporter()
-    if lifecycle.stop(project_root(c)):
+    ctx = open_context(c)
+    reporter = ctx.reporter
+    if lifecycle.stop(ctx.root):
         reporter.line("local emulator stopped")
     else:
         reporter.line("local emulator was not running")
@@ -48,14 +50,25 @@ def status(c, json=False):
     """Show whether the local emulator runs: URL, pid, agent processes."""
     from ..emulator import lifecycle
 
-    reporter = Reporter(json_mode=json)
-    info = lifecycle.status(project_root(c))
+    ctx = open_context(c, json=json)
+    reporter = ctx.reporter
+    info = lifecycle.status(ctx.root)
     if json:
         reporter.result({"running": True, **info} if info is not None else {"running": False})
     elif info is None:
         reporter.line("local emulator is not running (start it with `invoke local.up`)")
     else:
         reporter.result({"url": info["url"], "pid": info["pid"], "agents": len(info.get("agents", {}))})
+
+
+def _port(text) -> int:
+    try:
+        port = int(text or 0)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {text!r} is not a TCP port: give a number from 1 to 65535, or leave it out.")
+    return port
 
 
 ns = Collection("local")
