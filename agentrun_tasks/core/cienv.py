@@ -37,6 +37,7 @@ DEFAULT_BRANCH_MAP: Mapping[str, str] = {
     "tag:v[0-9]*": "prod",
 }
 PROD = "prod"  # the environment a PR/MR build never maps to
+PROD_NAMES = (PROD, "production")  # environments treated as production wherever it matters
 PR_ENV = "preview"  # where a PR/MR build goes instead
 
 

@@ -63,6 +63,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from .cienv import PROD_NAMES
 from .errors import ConfigError
 from .model import (
     AnalysisConfig, CredentialsConfig, EnvConfig, HealthConfig, NotifyConfig, ProtectConfig, ReleaseConfig,
@@ -106,7 +107,6 @@ ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 """An environment name: also a file name, a keyring entry and an env-var suffix, so no paths."""
 
 DRIVERS = ("openapi", "serverless-devs")
-_PROD_NAMES = ("prod", "production")
 
 _duration = parsed(parse_duration)
 _positive_duration = parsed(parse_duration, minimum=0.001)
@@ -271,7 +271,7 @@ def _known(root: Path) -> str:
 def _build(name: str, path: Path, data: dict, s_yaml: Imported | None) -> EnvConfig:
     credentials = dict(data.get("credentials", {}))
     credentials.setdefault("profile", name)
-    credentials.setdefault("allow_dotenv", name not in _PROD_NAMES)
+    credentials.setdefault("allow_dotenv", name not in PROD_NAMES)
     credentials["sinks"] = tuple(credentials.get("sinks", ()))
     release = dict(data.get("release", {}))
     if "steps" in release:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from .cienv import PROD, TAG_PREFIX, CIContext
+from .cienv import PROD_NAMES, TAG_PREFIX, CIContext
 from .errors import ConfigError
 from .model import EnvConfig
 
 
 def is_protected(env: EnvConfig) -> bool:
     """Protected = it names allowed branches, asks for confirmation, or is called ``prod``."""
-    return bool(env.protect.branches) or env.protect.confirm or env.name == PROD
+    return bool(env.protect.branches) or env.protect.confirm or env.name in PROD_NAMES
 
 
 def check(env: EnvConfig, ci: CIContext) -> None:

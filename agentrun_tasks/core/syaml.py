@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from .build import OTHER_LANGUAGES, PYTHON_LANGUAGES
 from .errors import ConfigError
 from .validate import (
     Loc, Substituted, anything, boolean, choice, env_value, integer, load_yaml, loose_mapping, mapping, number, plain,
@@ -28,7 +29,7 @@ REGIONS = (
     "cn-beijing", "cn-hangzhou", "cn-shanghai", "cn-zhangjiakou", "cn-shenzhen", "cn-guangzhou", "cn-chengdu",
     "cn-hongkong", "ap-southeast-1", "ap-southeast-5", "us-west-1", "eu-west-1", "eu-central-1", "ap-northeast-1",
 )
-LANGUAGES = ("python3.10", "python3.12", "nodejs18", "nodejs20", "java8", "java11", "java17")
+LANGUAGES = (*PYTHON_LANGUAGES, *OTHER_LANGUAGES)
 AGENT_NAME_RE = r"[A-Za-z][A-Za-z0-9_-]{0,127}"  # it is a path segment of the endpoint URL
 _COMPONENT_RE = re.compile(r"(?:devsapp/)?agentrun(?:@\S+)?")
 

@@ -112,3 +112,11 @@ def test_pr_from_main_cannot_reach_prod_by_mapping(tmp_path):
     assert cfg.name == "preview"
     assert cfg.agent_name == "agentrun-tasks-example-main"  # ${ctx.branch_slug} of the MR's source branch
     protect.check(cfg, ci)
+
+
+@pytest.mark.parametrize("name", ["prod", "production"])
+def test_production_by_name_is_protected_from_pr_builds_even_without_rules(name):
+    env = make_env(name=name, branches=(), confirm=False)
+    assert protect.is_protected(env)
+    with pytest.raises(ConfigError):
+        protect.check(env, CIContext("github", True, branch="feature/x", is_pr=True))
