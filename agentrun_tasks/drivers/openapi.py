@@ -6,15 +6,18 @@ Every call runs under the environment's :class:`RetryPolicy`; SDK exceptions are
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..core.errors import NotFoundError
+from ..core.errors import BusyError, NotFoundError
 from ..core.retry import RetryPolicy
 from .models import Endpoint, Runtime, Version
 from .sdk_errors import translate
 
 _PAGE = 100
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,27 @@ class OpenApiDriver:
 
         return self.policy.call(attempt)
 
+    def _create(self, what: str, fn: Callable[[], Any], parse: Callable[[Mapping[str, Any]], Any],
+                find: Callable[[], Any]) -> Any:
+        """A create under the policy. When a *retry* is refused as busy (409: the first attempt succeeded
+        but its answer was lost, e.g. to a read timeout), the resource ``find()`` returns is the result."""
+        attempts = 0
+
+        def counted():
+            nonlocal attempts
+            attempts += 1
+            return fn()
+
+        try:
+            body = self._call(what, counted)
+        except BusyError:
+            found = find() if attempts > 1 else None
+            if found is None:
+                raise
+            logger.info("%s: an earlier attempt already created it", what)
+            return found
+        return parse(body.get("data") or {})
+
     def _all_pages(self, what: str, call: Callable[[int], Any]) -> list[dict]:
         """The items of every page of a list call; ``call(page_number)`` asks for one page of ``_PAGE``."""
         items: list[dict] = []
@@ -114,10 +138,10 @@ class OpenApiDriver:
     def create_runtime(self, spec: Mapping[str, Any]) -> Runtime:
         from alibabacloud_agentrun20250910 import models as m
 
+        name = spec["agentRuntimeName"]
         request = m.CreateAgentRuntimeRequest(body=m.CreateAgentRuntimeInput().from_map(dict(spec)))
-        body = self._call(f"create runtime {spec['agentRuntimeName']!r}",
-                          lambda: self.client.create_agent_runtime(request))
-        return Runtime.from_wire(body.get("data") or {})
+        return self._create(f"create runtime {name!r}", lambda: self.client.create_agent_runtime(request),
+                            Runtime.from_wire, lambda: self.find_runtime(name))
 
     def update_runtime(self, runtime_id: str, spec: Mapping[str, Any]) -> Runtime:
         from alibabacloud_agentrun20250910 import models as m
@@ -175,12 +199,12 @@ class OpenApiDriver:
         existing = self.find_endpoint(runtime_id, name)
         if existing is None:
             request = m.CreateAgentRuntimeEndpointRequest(body=m.CreateAgentRuntimeEndpointInput().from_map(spec))
-            body = self._call(f"create endpoint {name!r}",
-                              lambda: self.client.create_agent_runtime_endpoint(runtime_id, request))
-        else:
-            request = m.UpdateAgentRuntimeEndpointRequest(body=m.UpdateAgentRuntimeEndpointInput().from_map(spec))
-            body = self._call(f"update endpoint {name!r}", lambda: self.client.update_agent_runtime_endpoint(
-                runtime_id, existing.id, request))
+            return self._create(f"create endpoint {name!r}",
+                                lambda: self.client.create_agent_runtime_endpoint(runtime_id, request),
+                                Endpoint.from_wire, lambda: self.find_endpoint(runtime_id, name))
+        request = m.UpdateAgentRuntimeEndpointRequest(body=m.UpdateAgentRuntimeEndpointInput().from_map(spec))
+        body = self._call(f"update endpoint {name!r}", lambda: self.client.update_agent_runtime_endpoint(
+            runtime_id, existing.id, request))
         return Endpoint.from_wire(body.get("data") or {})
 
     def delete_endpoint(self, runtime_id: str, endpoint_id: str) -> None:

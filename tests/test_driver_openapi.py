@@ -1,4 +1,5 @@
-"""OpenApiDriver list calls read every page, against a real emulator (and a fake client for runtimes)."""
+"""OpenApiDriver against a real emulator (and a fake client where the emulator would be slow):
+list calls read every page; a create retried after its answer was lost returns what it created."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from types import SimpleNamespace
 import pytest
 
 from agentrun_tasks.core.build import crc64
-from agentrun_tasks.core.retry import NO_RETRY
+from agentrun_tasks.core.errors import BusyError
+from agentrun_tasks.core.retry import NO_RETRY, RetryPolicy
 from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.drivers.openapi import Connection, OpenApiDriver
 from agentrun_tasks.testing.emulator import running_emulator
@@ -83,7 +85,7 @@ def test_list_endpoints_reads_every_page_and_find_endpoint_finds_the_last(emu, r
     for i in range(103):
         driver.client.create_agent_runtime_endpoint(runtime.id, m.CreateAgentRuntimeEndpointRequest(
             body=m.CreateAgentRuntimeEndpointInput(agent_runtime_endpoint_name=f"ep-{i:03d}", target_version="LATEST")))
-    names = [e.name for e in driver.list_endpoints(runtime.id)]
+    names = [e.name for e in driver.list_endpoints(runtime.id) if e.name.startswith("ep-")]
     assert names == [f"ep-{i:03d}" for i in range(103)]
     assert driver.find_endpoint(runtime.id, "ep-102").name == "ep-102"
     assert driver.find_endpoint(runtime.id, "ep-1") is None  # exact, not a substring match
@@ -129,3 +131,52 @@ def test_find_runtime_reads_every_page(count, report_total, wanted, pages):
     assert (runtime.id if runtime else None) == (None if wanted == "rt-x" else "id-" + wanted[3:])
     assert [r.page_number for r in client.requests] == pages
     assert {(r.agent_runtime_name, r.search_mode, r.page_size) for r in client.requests} == {(wanted, "exact", 100)}
+
+
+class LoseFirstAnswer:
+    """The real client, except that the first ``method`` call reaches the platform and then times out."""
+
+    def __init__(self, client, method: str) -> None:
+        self._client, self._method, self.calls = client, method, 0
+
+    def __getattr__(self, name):
+        real = getattr(self._client, name)
+        if name != self._method:
+            return real
+
+        def call(*args, **kwargs):
+            from darabonba.exceptions import UnretryableException
+            from darabonba.policy.retry import RetryPolicyContext
+
+            self.calls += 1
+            response = real(*args, **kwargs)
+            if self.calls == 1:
+                raise UnretryableException(RetryPolicyContext(exception=TimeoutError("read timed out")))
+            return response
+        return call
+
+
+RETRY_AT_ONCE = RetryPolicy(attempts=3, initial=0.0, maximum=0.0, total=10.0)
+
+
+def test_create_runtime_retried_after_a_lost_answer_returns_the_runtime(emu):
+    driver = driver_for(emu, RETRY_AT_ONCE)
+    driver._client = flaky = LoseFirstAnswer(driver.client, "create_agent_runtime")
+    created = driver.create_runtime(runtime_spec("retried"))
+    assert flaky.calls == 2
+    assert (created.name, created.id) == ("retried", driver.find_runtime("retried").id)
+    wait_ready(driver, created.id)
+
+
+def test_put_endpoint_retried_after_a_lost_answer_returns_the_endpoint(emu, runtime):
+    driver = driver_for(emu, RETRY_AT_ONCE)
+    driver._client = flaky = LoseFirstAnswer(driver.client, "create_agent_runtime_endpoint")
+    endpoint = driver.put_endpoint(runtime.id, "retried", target_version="LATEST", description="d")
+    assert flaky.calls == 2
+    assert (endpoint.name, endpoint.description) == ("retried", "d")
+    assert endpoint.id == driver.find_endpoint(runtime.id, "retried").id
+
+
+def test_a_first_create_refused_as_existing_stays_busy(emu, runtime):
+    with pytest.raises(BusyError, match="already exists"):
+        driver_for(emu, RETRY_AT_ONCE).create_runtime(runtime_spec("pager"))
