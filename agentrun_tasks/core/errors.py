@@ -61,17 +61,5 @@ class TransientError(AgentrunTasksError):
     exit_code = 5
 
 
-EXIT_CODES = {
-    0: "ok",
-    1: "bug",
-    2: "bad input or configuration (nothing was changed)",
-    3: "credentials or permission",
-    4: "a gate failed and traffic was rolled back",
-    5: "the platform reported a failed state",
-    6: "timed out",
-    7: "busy: another deploy or rotation holds the environment",
-}
-
-
 class NotFoundError(ConfigError):
     """A runtime, version or endpoint named by the user does not exist (bad input: exit 2)."""
