@@ -16,7 +16,6 @@ class Runtime:
     name: str
     status: str
     status_reason: str = ""
-    version: str = ""
     checksum: str = ""
     description: str = ""
     created_at: str = ""
@@ -42,7 +41,7 @@ class Runtime:
         return cls(
             id=data.get("agentRuntimeId", ""), name=data.get("agentRuntimeName", ""),
             status=data.get("status", ""), status_reason=data.get("statusReason") or "",
-            version=str(data.get("agentRuntimeVersion") or ""), checksum=str(code.get("checksum") or ""),
+            checksum=str(code.get("checksum") or ""),
             description=data.get("description") or "", created_at=data.get("createdAt") or "",
             updated_at=data.get("lastUpdatedAt") or "", raw=dict(data),
         )
