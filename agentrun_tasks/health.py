@@ -29,7 +29,8 @@ class HealthResult:
 
 
 def chat_once(url: str, cfg: HealthConfig, timeout: float = 10.0) -> tuple[int | None, str, float, str | None]:
-    """One chat-completion POST: (HTTP status or None, short detail, latency ms, agent version)."""
+    """One chat-completion POST: (HTTP status, or None when there was no valid answer; short
+    detail; latency ms; agent version)."""
     body = json.dumps({"model": cfg.model, "messages": [{"role": "user", "content": cfg.prompt}]}).encode()
     request = urllib.request.Request(url.rstrip("/") + cfg.path, data=body, method="POST",
                                      headers={"Content-Type": "application/json"})
@@ -42,7 +43,10 @@ def chat_once(url: str, cfg: HealthConfig, timeout: float = 10.0) -> tuple[int |
         return exc.code, exc.read()[:200].decode(errors="replace"), _ms(started), None
     except (urllib.error.URLError, OSError) as exc:
         return None, f"no answer: {getattr(exc, 'reason', exc)}", _ms(started), None
-    return status, _answer(payload), _ms(started), version
+    answer = _answer(payload)
+    if answer is None:  # a 2xx that is no chat completion does not count as healthy
+        return None, f"HTTP {status}, but the answer is not an OpenAI chat completion", _ms(started), version
+    return status, answer, _ms(started), version
 
 
 def check(url: str, cfg: HealthConfig, *, on_attempt=None, sleep=time.sleep) -> HealthResult:
@@ -51,8 +55,9 @@ def check(url: str, cfg: HealthConfig, *, on_attempt=None, sleep=time.sleep) -> 
     attempts = 0
     while True:
         attempts += 1
-        status, detail, latency, version = chat_once(url, cfg)
-        ok = status == cfg.expect_status and not detail.startswith("invalid")
+        remaining = cfg.timeout - (time.monotonic() - started)
+        status, detail, latency, version = chat_once(url, cfg, timeout=max(1.0, min(10.0, remaining)))
+        ok = status == cfg.expect_status
         if on_attempt is not None:
             on_attempt(attempts, status)
         elapsed = time.monotonic() - started
@@ -61,11 +66,11 @@ def check(url: str, cfg: HealthConfig, *, on_attempt=None, sleep=time.sleep) -> 
         sleep(cfg.interval)
 
 
-def _answer(payload: bytes) -> str:
+def _answer(payload: bytes) -> str | None:
     try:
         message = json.loads(payload)["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError):
-        return "invalid: the answer is not an OpenAI chat completion"
+        return None
     return str(message)[:200]
 
 
