@@ -7,8 +7,9 @@ releases from this machine only, which the release task says in a warning.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
+
+from .core.fileio import TEMP_PREFIX, write_atomic
 
 
 class FileStateStore:
@@ -33,10 +34,7 @@ class FileStateStore:
     def put(self, key: str, data: bytes) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
 
     def create(self, key: str, data: bytes) -> bool:
         path = self._path(key)
@@ -56,4 +54,4 @@ class FileStateStore:
         if not self.folder.is_dir():
             return []
         keys = (p.relative_to(self.folder).as_posix() for p in self.folder.rglob("*") if p.is_file())
-        return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith(".tmp-"))
+        return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith(TEMP_PREFIX))

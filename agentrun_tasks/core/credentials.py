@@ -11,7 +11,6 @@ and never mutates anything; the keyring is reached only through the ``keystore``
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Mapping, Protocol
 
 from .errors import CredentialError
+from .fileio import write_atomic
 from .model import EnvConfig
 from .secrets import Secret
 
@@ -266,8 +266,8 @@ def _build(env, source: _Source, fam: Family, pair, explicit, warnings) -> Crede
 def write_dotenv(path: Path, updates: Mapping[str, str | Secret]) -> None:
     """Set ``KEY=value`` lines in a ``.env`` file, keeping its other lines; the file ends up 0600.
 
-    Written to a private temporary file and renamed over the old one, so the secret is never
-    on disk with group/other read bits, even for a moment.
+    Written with :func:`~agentrun_tasks.core.fileio.write_atomic`, so the secret is never on
+    disk with group/other read bits, even for a moment.
     """
     path = Path(path)
     pending = {k: (v.reveal() if isinstance(v, Secret) else str(v)) for k, v in updates.items()}
@@ -277,16 +277,7 @@ def write_dotenv(path: Path, updates: Mapping[str, str | Secret]) -> None:
         key = line.split("=", 1)[0].strip().removeprefix("export ").strip()
         out.append(_dotenv_line(key, pending.pop(key)) if "=" in line and key in pending else line)
     out += [_dotenv_line(k, v) for k, v in pending.items()]
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(out) + "\n")
-        os.chmod(tmp, 0o600)  # O_CREAT's mode is filtered by umask; be explicit
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, ("\n".join(out) + "\n").encode("utf-8"))
 
 
 def _dotenv_line(key: str, value: str) -> str:

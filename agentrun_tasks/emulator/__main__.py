@@ -19,12 +19,11 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ..core.fileio import write_atomic
 from .faults import ENV_VAR, Faults
 from .oss import make_oss_app
 from .server import Emulator, build_app
-from .state import state_dir
-
-INFO_FILE = "emulator.json"
+from .state import INFO_FILE, state_dir
 
 
 async def serve(root: Path, port: int) -> None:
@@ -43,9 +42,10 @@ async def serve(root: Path, port: int) -> None:
     await oss_site.start()
     oss_port = oss_site._server.sockets[0].getsockname()[1]
     info_path = state_dir(root) / INFO_FILE
-    _write_json(info_path, {"pid": os.getpid(), "port": bound, "url": f"http://127.0.0.1:{bound}",
-                            "oss_url": f"http://127.0.0.1:{oss_port}",
-                            "root": str(Path(root).resolve()), "started_at": time.time()})
+    info_path.parent.mkdir(parents=True, exist_ok=True)
+    info = {"pid": os.getpid(), "port": bound, "url": f"http://127.0.0.1:{bound}",
+            "oss_url": f"http://127.0.0.1:{oss_port}", "root": str(Path(root).resolve()), "started_at": time.time()}
+    write_atomic(info_path, json.dumps(info, indent=1).encode("utf-8"))
     logging.getLogger(__name__).info("listening on http://127.0.0.1:%s (root %s)", bound, root)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -57,13 +57,6 @@ async def serve(root: Path, port: int) -> None:
         await oss_runner.cleanup()
         await runner.cleanup()  # stops the agent processes (app.on_cleanup)
         info_path.unlink(missing_ok=True)
-
-
-def _write_json(path: Path, doc: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:

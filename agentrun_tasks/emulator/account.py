@@ -9,11 +9,13 @@ Every key of the account may call every operation: the local account has no RAM 
 
 from __future__ import annotations
 
-import os
 import secrets as _random
 import string
 from pathlib import Path
 
+from dotenv import dotenv_values
+
+from ..core.credentials import write_dotenv
 from ..core.secrets import Secret
 from .auth import ApiError
 from .state import State, now_iso
@@ -38,8 +40,7 @@ def bootstrap(state: State) -> bool:
     state.users[BOOTSTRAP_USER] = {"UserId": str(_random.randbelow(9 * 10**15) + 10**15),
                                    "CreateDate": now_iso()}
     key_id, secret = create_key(state, BOOTSTRAP_USER)
-    write_env_file(state.root / ENV_FILE, {ENV_ID: key_id, ENV_SECRET: secret.reveal(),
-                                           ENV_ACCOUNT: state.account["id"]})
+    write_dotenv(state.root / ENV_FILE, {ENV_ID: key_id, ENV_SECRET: secret, ENV_ACCOUNT: state.account["id"]})
     state.save()
     return True
 
@@ -72,35 +73,5 @@ def user_key(state: State, user: str | None, key_id: str | None) -> dict:
 
 def read_credentials(root: Path) -> tuple[str, Secret, str]:
     """``(access_key_id, secret, account_id)`` from ``<root>/.env.local`` (for tests and tools)."""
-    values = read_env_file(Path(root) / ENV_FILE)
+    values = dotenv_values(Path(root) / ENV_FILE, interpolate=False)
     return values[ENV_ID], Secret(values[ENV_SECRET], source=ENV_FILE), values[ENV_ACCOUNT]
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    values = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            name, sep, value = line.partition("=")
-            if sep and not line.lstrip().startswith("#"):
-                values[name.strip()] = value.strip().strip("'\"")
-    return values
-
-
-def write_env_file(path: Path, updates: dict[str, str]) -> None:
-    """Set ``updates`` in a dotenv file, keeping its other lines; the file ends up mode 0600."""
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    pending = dict(updates)
-    out = []
-    for line in lines:
-        name = line.partition("=")[0].strip()
-        if "=" in line and name in pending:
-            out.append(f"{name}={pending.pop(name)}")
-        else:
-            out.append(line)
-    out += [f"{name}={value}" for name, value in pending.items()]
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(out) + "\n")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)

@@ -21,9 +21,8 @@ from pathlib import Path
 import psutil
 
 from ..core.errors import ResourceFailedError, WaitTimeoutError
-from .state import state_dir
+from .state import INFO_FILE, state_dir
 
-INFO_FILE = "emulator.json"
 LOG_FILE = "emulator.log"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0

@@ -15,7 +15,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-
+from ..core.fileio import write_atomic
 
 def store_zip(directory: Path, sha: str, data: bytes) -> bool:
     """Keep ``data`` as ``<sha>.zip``; False if it is not a zip archive."""
@@ -24,9 +24,7 @@ def store_zip(directory: Path, sha: str, data: bytes) -> bool:
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{sha}.zip"
     if not target.exists():
-        tmp = directory / f".{sha}.zip.tmp"
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        write_atomic(target, data)
     return True
 
 

@@ -10,16 +10,16 @@ stripped by :func:`public`.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from ..core.fileio import write_atomic
 from .spec import ProcessSpec
 
 STATE_DIR = Path(".agentrun") / "local"
+INFO_FILE = "emulator.json"  # in the state dir: where a running emulator says it listens
 LATEST = "LATEST"
 
 
@@ -82,17 +82,7 @@ class State:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         doc = {"account": self.account, "users": self.users, "keys": self.keys,
                "runtimes": self.runtimes, "versions": self.versions, "endpoints": self.endpoints}
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".state.", suffix=".tmp")
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, indent=1, sort_keys=True)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, json.dumps(doc, indent=1, sort_keys=True).encode("utf-8"))
 
     # -- lookups -------------------------------------------------------------------------------
     def runtime_by_name(self, name: str) -> dict | None:

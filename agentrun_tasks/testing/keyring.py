@@ -24,6 +24,8 @@ import pytest
 from keyring.compat import properties
 from keyring.errors import PasswordDeleteError
 
+from ..core.fileio import write_atomic
+
 DIR_VAR = "AGENTRUN_TEST_KEYRING_DIR"
 
 
@@ -69,10 +71,7 @@ class FileKeyring(keyring.backend.KeyringBackend):
         return json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
 
     def _save(self, data: dict[str, str]) -> None:
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.chmod(self.path, 0o600)
+        write_atomic(self.path, json.dumps(data).encode("utf-8"))
 
     def get_password(self, service: str, username: str) -> str | None:
         return self._load().get(f"{service}/{username}")

@@ -14,8 +14,9 @@ from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 
 from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
+from agentrun_tasks.emulator import account
 from agentrun_tasks.emulator.account import BOOTSTRAP_USER, ENV_FILE
-
+from agentrun_tasks.emulator.state import State
 
 
 def test_bootstrap_account_and_caller_identity(emulator):
@@ -32,6 +33,19 @@ def test_bootstrap_account_and_caller_identity(emulator):
     # The secret never reaches the emulator's log.
     log = (emulator.root / ".agentrun" / "local" / "emulator.log").read_text()
     assert emulator.access_key_secret.reveal() not in log
+
+
+def test_bootstrap_writes_env_local_as_the_credential_chain_reads_it(tmp_path):
+    env_file = tmp_path / ENV_FILE
+    env_file.write_text("# mine\nexport ALIYUN_ACCESS_KEY_ID_LOCAL=stale\nOTHER='a $b'\n")
+    state = State(tmp_path)
+    assert account.bootstrap(state) is True
+    text = env_file.read_text()
+    assert text.startswith("# mine\n") and text.count("ALIYUN_ACCESS_KEY_ID_LOCAL") == 1
+    assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
+    key_id, secret, account_id = account.read_credentials(tmp_path)
+    assert state.keys[key_id]["secret"] == secret.reveal() and account_id == state.account["id"]
+    assert "OTHER='a $b'" in text
 
 
 def test_key_rotation_rules(emulator):
