@@ -3,14 +3,19 @@
 The release loop probes a candidate-only and a stable-only endpoint side by side
 (:func:`probe_pair`), so both see the same network and the same moment, and hands the samples
 to :func:`agentrun_tasks.core.analysis.analyse`. Where the platform keeps a request log (the
-emulator does), :func:`samples_from_request_log` turns its rows into the same samples.
+emulator does), :func:`samples_from_request_log` turns its rows into the same samples and
+:func:`emulator_log_source` reads them; on the cloud that log is in SLS, which this version does
+not read, so there the probe alone decides.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
+import urllib.parse
+import urllib.request
 from typing import Iterable, Mapping
 
 import aiohttp
@@ -71,6 +76,19 @@ def samples_from_request_log(rows: Iterable[Mapping], version: str | None = None
          for row in rows if version is None or str(row.get("version")) == str(version)),
         key=lambda s: s.ts,
     )
+
+
+def emulator_log_source(emulator_url: str, runtime: str, endpoint: str, stable: str, candidate: str):
+    """A ``release.gates.LogSource`` over the emulator's log of ``endpoint`` (``GET
+    /_emulator/requests``: real traffic, not the probe's): ``(since, until) -> (candidate, stable)``."""
+
+    def source(since: float, until: float):
+        query = urllib.parse.urlencode({"runtime": runtime, "endpoint": endpoint, "since": since, "until": until})
+        with urllib.request.urlopen(f"{emulator_url}/_emulator/requests?{query}", timeout=10) as response:
+            rows = json.loads(response.read())
+        return samples_from_request_log(rows, candidate), samples_from_request_log(rows, stable)
+
+    return source
 
 
 def _session(limit: int) -> aiohttp.ClientSession:

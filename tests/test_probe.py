@@ -14,7 +14,8 @@ from aiohttp import web
 from agentrun_tasks.core.analysis import analyse
 from agentrun_tasks.core.model import AnalysisConfig
 from agentrun_tasks.core.secrets import Secret
-from agentrun_tasks.probe import DEFAULT_REQUEST, probe, probe_pair, samples_from_request_log
+from agentrun_tasks.probe import DEFAULT_REQUEST, emulator_log_source, probe, probe_pair, samples_from_request_log
+from agentrun_tasks.testing.aio import serving
 
 REPLY = {"choices": [{"message": {"role": "assistant", "content": "pong"}}]}
 
@@ -155,3 +156,21 @@ def test_samples_from_request_log():
     assert [(s.ts, s.ok, s.latency_ms) for s in mine] == [(1.0, False, 3.5), (3.0, True, 12.0)]
     assert [s.ts for s in samples_from_request_log(rows)] == [1.0, 2.0, 3.0]
     assert samples_from_request_log(rows, version="3")[0].latency_ms == 9.0
+
+
+def test_emulator_log_source_asks_for_the_endpoint_and_window_and_splits_by_version():
+    asked = []
+
+    async def requests(request: web.Request) -> web.Response:
+        asked.append(dict(request.query))
+        return web.json_response([
+            {"ts": 5.0, "status": 500, "latency_ms": 4, "outcome": "fail", "version": "4"},
+            {"ts": 4.0, "status": 200, "latency_ms": 8, "outcome": "success", "version": "3"},
+        ])
+
+    app = web.Application()
+    app.router.add_get("/_emulator/requests", requests)
+    with serving(app) as url:
+        candidate, stable = emulator_log_source(url, "rt", "prod", stable="3", candidate="4")(1.5, 6.0)
+    assert asked == [{"runtime": "rt", "endpoint": "prod", "since": "1.5", "until": "6.0"}]
+    assert [(s.ts, s.ok) for s in candidate] == [(5.0, False)] and [(s.ts, s.ok) for s in stable] == [(4.0, True)]

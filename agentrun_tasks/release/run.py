@@ -97,7 +97,7 @@ def _log_source(session, runtime):
     if not session.env.emulator:
         return None
     from ..emulator.lifecycle import ensure_running
-    from .platform_log import emulator_log_source
+    from ..probe import emulator_log_source
 
     url = ensure_running(session.root).url
     return lambda stable, candidate: emulator_log_source(url, runtime.name, session.env.release.endpoint,
