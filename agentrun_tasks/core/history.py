@@ -1,4 +1,4 @@
-"""Release history: one JSON record per release, promotion, rollback or deploy.
+"""Release history: one JSON record per release, promotion or rollback.
 
 Records live in the state store as ``history/<env>/<started_at>-<id>.json`` with a compact UTC
 timestamp first, so a plain key listing is already in time order and a later run on another CI
@@ -16,7 +16,7 @@ from typing import Protocol
 
 from .errors import ConfigError
 
-KINDS = ("release", "promote", "rollback", "deploy")
+KINDS = ("release", "promote", "rollback")
 RESULTS = ("ok", "rolled-back", "failed")
 _STAMP = "%Y%m%dT%H%M%SZ"
 

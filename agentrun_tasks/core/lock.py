@@ -102,10 +102,10 @@ def acquire(store: LockStore, key: str, lock: Lock, *, force: bool, now: datetim
     raise BusyError(busy_message(holder, now) if holder else f"Could not take the lock {key}: it keeps changing hands.")
 
 
-def release(store: LockStore, key: str, owner: str) -> bool:
-    """Delete the lock at ``key`` if ``owner`` holds it; True if it was deleted."""
-    raw = store.get(key)
-    if raw is None or Lock.from_json(raw).owner != owner:
+def release(store: LockStore, key: str, held: Lock) -> bool:
+    """Delete the lock at ``key`` if it is still ``held`` (same token: not broken and retaken
+    since, even by the same owner); True if it was deleted."""
+    if _token_at(store, key) != held.token:
         return False
     store.delete(key)
     return True

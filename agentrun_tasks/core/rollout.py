@@ -9,12 +9,12 @@ canary versions in ``routingConfiguration.versionWeights`` (0..1 each) leave ove
 The release loop::
 
     verified = 0.0
-    while not isinstance(action := next_action(read_endpoint(), plan, verified=verified), Done):
+    while not isinstance(action := next_action(live := read_endpoint(), plan, verified=verified), Done):
         if isinstance(action, SetWeight):
-            write_endpoint(apply(state, plan, action))
+            write_endpoint(apply(live, plan, action))
             verdict = analyse(...)            # fail -> write_endpoint(rollback_state(stable)); exit 4
             verified = action.weight
-        elif isinstance(action, (Promote, FirstRelease)): ...; write_endpoint(apply(...))
+        elif isinstance(action, (Promote, FirstRelease)): ...; write_endpoint(apply(live, plan, action))
         elif isinstance(action, Conflict): refuse with exit 7 unless --force
 
 ``verified`` is the largest weight whose analysis passed *in this run*. A kill during a step's
@@ -90,15 +90,7 @@ class FirstRelease:
     """No stable version: health-check the candidate, then promote it directly."""
 
 
-@dataclass(frozen=True)
-class RollBack:
-    """Send all traffic back to ``stable`` (``rollback_state``). The release loop issues it after
-    a failed gate; ``next_action`` never does, since the endpoint alone cannot say a step failed."""
-
-    stable: str
-
-
-Action = SetWeight | Promote | Done | Conflict | FirstRelease | RollBack
+Action = SetWeight | Promote | Done | Conflict | FirstRelease
 
 
 def next_action(state: EndpointState, plan: Plan, *, verified: float = 0.0) -> Action:
@@ -143,13 +135,13 @@ def apply(state: EndpointState, plan: Plan, action: Action) -> EndpointState:
             return EndpointState(state.target_version, {plan.candidate: w})
         case Promote() | FirstRelease():
             return EndpointState(plan.candidate, {})
-        case RollBack(stable=stable):
-            return rollback_state(stable)
     return state
 
 
 def rollback_state(stable: str) -> EndpointState:
-    """100% to ``stable``, no split: the whole of a rollback, one endpoint write."""
+    """100% to ``stable``, no split: the whole of a rollback, one endpoint write. The release loop
+    writes it after a failed gate; ``next_action`` never asks for it, since the endpoint alone
+    cannot say a step failed."""
     return EndpointState(stable, {})
 
 
@@ -163,23 +155,20 @@ def _conflict(strangers: Mapping[str, float]) -> Conflict:
 class BlueGreenPlan:
     """What a blue-green release still has to do, derived from live state (so a rerun resumes).
 
-    In order: if ``publish``, point the ``idle`` colour's endpoint at the candidate; verify that
-    endpoint (always: the idle colour has no production traffic, checking it is cheap); if
-    ``switch``, point the production endpoint at the candidate. ``rollback_to`` is the version
-    the production endpoint returns to for an instant rollback: the ``active`` colour's, which is
-    left untouched. ``conflict`` set means production is mid-canary: refuse, as for a canary.
+    ``done``: production already serves the candidate; nothing to do. Otherwise, in order: if
+    ``publish``, point the ``idle`` colour's endpoint at the candidate; verify that endpoint
+    (always: the idle colour has no production traffic, checking it is cheap); point the
+    production endpoint at the candidate. ``rollback_to`` is the version the production endpoint
+    returns to for an instant rollback: the ``active`` colour's, which is left untouched.
+    ``conflict`` set means production is mid-canary: refuse, as for a canary.
     """
 
     active: str | None
     idle: str
     publish: bool
-    switch: bool
+    done: bool
     rollback_to: str | None
     conflict: Conflict | None = None
-
-    @property
-    def done(self) -> bool:
-        return not (self.publish or self.switch or self.conflict)
 
 
 def plan_blue_green(
@@ -204,8 +193,8 @@ def plan_blue_green(
     if live == candidate and not split:
         active = next((n for n in names if serving[n] == candidate), None)
         idle = next(n for n in names if n != active) if active else names[1]
-        return BlueGreenPlan(active, idle, False, False, serving[idle] or None, None)
+        return BlueGreenPlan(active, idle, False, True, serving[idle] or None, None)
     active = next((n for n in names if live and serving[n] == live), None)
     idle = next(n for n in names if n != active) if active else next(
         (n for n in names if serving[n] == candidate), names[0])
-    return BlueGreenPlan(active, idle, serving[idle] != candidate, True, live or None, conflict)
+    return BlueGreenPlan(active, idle, serving[idle] != candidate, False, live or None, conflict)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..core.errors import BusyError, GateFailed
 from ..core.rollout import (
-    Conflict, Done, EndpointState, FirstRelease, Plan, Promote, SetWeight, next_action, rollback_state,
+    Conflict, Done, EndpointState, FirstRelease, Plan, Promote, SetWeight, apply, next_action, rollback_state,
 )
 from . import gates
 
@@ -42,8 +42,7 @@ class Canary:
     """One canary release of ``candidate`` on the environment's release endpoint."""
 
     def __init__(self, driver, runtime, env, reporter, *, candidate: str, force: bool = False, steps=None,
-                 log_source_for=None, health_check=None, still_wanted=lambda: None,
-                 clock=time.monotonic) -> None:
+                 log_source_for=None, health_check=None, still_wanted=lambda: None) -> None:
         self.driver, self.runtime, self.env, self.reporter = driver, runtime, env, reporter
         self.candidate = candidate
         self.force = force
@@ -51,7 +50,6 @@ class Canary:
         self.health_check = health_check  # url -> None, raises GateFailed
         self.still_wanted = still_wanted  # raises once someone rolled the candidate back by hand
         self.steps = tuple(steps or env.release.steps)
-        self.clock = clock
         self.name = env.release.endpoint
 
     def live(self) -> EndpointState:
@@ -78,20 +76,21 @@ class Canary:
                 continue
             if isinstance(action, FirstRelease):
                 self._verify_alone()
-                self.write(EndpointState(self.candidate))
+                self.write(apply(live, plan, action))
                 report.result = "first-release"
                 self.reporter.line(f"first release: version {self.candidate} now serves 100%")
             elif isinstance(action, Promote):
-                self.write(EndpointState(self.candidate))
+                self.write(apply(live, plan, action))
                 report.result = "promoted"
                 self.reporter.line(f"promoted version {self.candidate} to 100%")
             elif isinstance(action, SetWeight):
-                verified = self._step(action.weight, plan, report)
+                verified = self._step(live, action, plan, report)
             live = self.live()
 
-    def _step(self, weight: float, plan: Plan, report: CanaryReport) -> float:
-        step_started = self.clock()
-        self.write(EndpointState(plan.stable, {self.candidate: weight}))
+    def _step(self, live: EndpointState, action: SetWeight, plan: Plan, report: CanaryReport) -> float:
+        weight = action.weight
+        step_started = time.monotonic()
+        self.write(apply(live, plan, action))
         self.reporter.line(f"step {weight:.0%}: version {self.candidate} gets {weight:.0%}, "
                            f"version {plan.stable} {1 - weight:.0%}")
         urls = self._side_urls(plan.stable)
@@ -105,7 +104,7 @@ class Canary:
         if outcome.verdict.result == "fail":
             self.write(rollback_state(plan.stable))
             report.result = "rolled-back"
-            report.rollback_seconds = self.clock() - step_started
+            report.rollback_seconds = time.monotonic() - step_started
             self.reporter.line(f"rolled back: version {plan.stable} serves 100% "
                                f"({report.rollback_seconds:.1f}s after the step began)")
             raise GateFailed(f"canary of version {self.candidate} failed at {weight:.0%}: {outcome.verdict.reason}. "

@@ -40,8 +40,9 @@ class StepOutcome:
 
 
 def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, cfg: AnalysisConfig,
-               max_extensions: int, log_source: LogSource | None = None, clock=time.time) -> StepOutcome:
+               max_extensions: int, log_source: LogSource | None = None) -> StepOutcome:
     """Probe and analyse until the step passes (full interval), fails, or stays inconclusive."""
+    clock = time.time  # wall time: the platform's request log is stamped with it
     started = clock()
     candidate: list = []
     stable: list | None = [] if stable_url else None

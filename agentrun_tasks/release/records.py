@@ -33,9 +33,7 @@ class Records:
 
     def release(self) -> None:
         if self._held is not None:
-            raw = self.store.get(self.lock_key)
-            if raw is not None and lock.Lock.from_json(raw).token == self._held.token:
-                self.store.delete(self.lock_key)
+            lock.release(self.store, self.lock_key, self._held)
             self._held = None
 
     def _dead(self, holder: lock.Lock) -> bool:

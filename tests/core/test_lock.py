@@ -116,9 +116,17 @@ def test_a_holder_is_broken_once_even_when_two_runs_race_to_break_it():
     assert Lock.from_json(store.get(KEY)) == a
 
 
-def test_release_deletes_only_the_owners_lock():
+def test_release_deletes_only_the_holders_lock():
     store = DictStore()
-    acquire(store, KEY, lock("owner"), force=False, now=NOW)
-    assert release(store, KEY, "someone-else") is False and store.get(KEY) is not None
-    assert release(store, KEY, "owner") is True and store.get(KEY) is None
-    assert release(store, KEY, "owner") is False
+    held = acquire(store, KEY, lock("owner"), force=False, now=NOW)
+    assert release(store, KEY, lock("someone-else")) is False and store.get(KEY) is not None
+    assert release(store, KEY, held) is True and store.get(KEY) is None
+    assert release(store, KEY, held) is False
+
+
+def test_release_leaves_a_lock_the_same_owner_took_again_after_it_was_broken():
+    store = DictStore()
+    first = acquire(store, KEY, lock("ci@runner"), force=False, now=NOW)
+    second = acquire(store, KEY, lock("ci@runner"), force=True, now=NOW)  # the same owner, a new run
+    assert release(store, KEY, first) is False
+    assert Lock.from_json(store.get(KEY)) == second
