@@ -70,7 +70,7 @@ def wait_ready(driver, runtime: Runtime, *, timeout: float, reporter: Reporter, 
             if clock() + delay > deadline:
                 raise WaitTimeoutError(
                     f"runtime {runtime.name} is still {runtime.status} after {timeout:.0f}s "
-                    f"(deploy_timeout in {runtime.name!r}'s env file); it may still finish: rerun with --wait.")
+                    f"(deploy_timeout in the env file); it may still finish: rerun with --wait.")
             sleep(delay)
             delay = min(delay * 1.6, 5.0)
             runtime = driver.get_runtime(runtime.id)
@@ -151,3 +151,17 @@ def _settle(driver, runtime: Runtime, env: EnvConfig, reporter: Reporter) -> Run
         return wait_ready(driver, runtime, timeout=env.deploy_timeout, reporter=reporter)
     except ResourceFailedError:
         return driver.get_runtime(runtime.id)
+
+
+def remove_runtime(driver, name: str) -> list[str]:
+    """Delete the runtime's endpoints, then the runtime; what was deleted. A rerun after a kill
+    finds less to delete, and nothing at all is fine."""
+    runtime = driver.find_runtime(name)
+    if runtime is None:
+        return []
+    removed = []
+    for endpoint in driver.list_endpoints(runtime.id):
+        driver.delete_endpoint(runtime.id, endpoint.id)
+        removed.append(f"endpoint {endpoint.name}")
+    driver.delete_runtime(runtime.id)
+    return [*removed, f"runtime {runtime.name}"]

@@ -273,6 +273,11 @@ class _Progress:
             self.reporter._write(self.reporter._human, "\n")
 
 
+def format_traffic(shares: Mapping[str, float]) -> str:
+    """``1: 80%, 2: 20%``: an endpoint's share of requests per version."""
+    return ", ".join(f"{version}: {weight:.0%}" for version, weight in sorted(shares.items()))
+
+
 def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A plain aligned text table."""
     rows = [[str(c) for c in row] for row in rows]

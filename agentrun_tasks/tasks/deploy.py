@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
+from ..core.report import format_traffic
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_control, open_runtime
 
 
@@ -69,11 +70,7 @@ def _show_info(reporter, data):
     reporter.line(f"runtime {r['name']} ({r['id']}): {r['status']} {r['statusReason']}".rstrip())
     reporter.line(f"versions: {', '.join(v['version'] for v in data['versions']) or 'none published'}")
     reporter.table(["endpoint", "traffic", "url"],
-                   [[e["name"], _traffic(e["traffic"]), e["url"]] for e in data["endpoints"]])
-
-
-def _traffic(shares: dict) -> str:
-    return ", ".join(f"{v}: {w:.0%}" for v, w in sorted(shares.items()))
+                   [[e["name"], format_traffic(e["traffic"]), e["url"]] for e in data["endpoints"]])
 
 
 @task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})
@@ -84,17 +81,14 @@ def remove(c, env=None, yes=False, json=False):
     Used to tear down a preview environment when its branch merges. Removing a runtime that
     does not exist succeeds, so the task can be rerun.
     """
-    session, driver = open_control(c, env, json=json, mutating=True, yes=yes,
-                                   destructive=lambda cfg: f"Delete runtime {cfg.agent_name} of '{cfg.name}' and all its endpoints?")
-    runtime = driver.find_runtime(session.env.agent_name)
-    removed = []
-    if runtime is not None:
-        for endpoint in driver.list_endpoints(runtime.id):
-            driver.delete_endpoint(runtime.id, endpoint.id)
-            removed.append(f"endpoint {endpoint.name}")
-        driver.delete_runtime(runtime.id)
-        removed.append(f"runtime {runtime.name}")
-    session.reporter.result({"removed": removed, "existed": runtime is not None})
+    from ..deployer import remove_runtime
+
+    def question(cfg):
+        return f"Delete runtime {cfg.agent_name} of '{cfg.name}' and all its endpoints?"
+
+    session, driver = open_control(c, env, json=json, mutating=True, yes=yes, destructive=question)
+    removed = remove_runtime(driver, session.env.agent_name)
+    session.reporter.result({"removed": removed, "existed": bool(removed)})
 
 
 ns = Collection(deploy, info, remove)

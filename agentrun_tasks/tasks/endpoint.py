@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
+from ..core.report import format_traffic
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_control, open_runtime
 
 NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
@@ -34,8 +35,7 @@ def publish(c, env=None, name=None, target_version="LATEST", canary_version=None
 
 
 def _show(reporter, data):
-    split = ", ".join(f"{v}: {w:.0%}" for v, w in sorted(data["traffic"].items()))
-    reporter.line(f"{data['name']}  {split}  {data['url']}")
+    reporter.line(f"{data['name']}  {format_traffic(data['traffic'])}  {data['url']}")
 
 
 @task(help={"env": ENV_HELP, "name": NAME_HELP, "json": JSON_HELP})
