@@ -13,6 +13,7 @@ does all I/O; this module only decides.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -21,6 +22,7 @@ from typing import Callable, Protocol
 from .errors import BusyError, ConfigError
 
 _ATTEMPTS = 5  # create/read/break rounds before giving up: each lost round means another run moved
+_UNREADABLE_PAUSE = 0.1  # seconds between reads of a lock object that does not parse (yet)
 
 
 class LockStore(Protocol):
@@ -84,21 +86,37 @@ def acquire(store: LockStore, key: str, lock: Lock, *, force: bool, now: datetim
     process is gone (the caller checks pids on its own host), or when it is a rerun of the same
     CI run releasing the same candidate: a rerun after a crash continues instead of waiting out
     the TTL, while a second concurrent release (another process) is refused.
+
+    A lock object that does not parse is read again a few times (its writer may be between
+    creating it and writing it), then refused with a :class:`ConfigError`; under ``force`` it
+    is deleted at once (a run killed in that instant leaves an empty one).
     """
     holder: Lock | None = None
+    unreadable: ConfigError | None = None
     for _ in range(_ATTEMPTS):
         if store.create(key, lock.to_json()):
             return lock
         raw = store.get(key)
         if raw is None:
             continue  # released between our create and get: try again
-        holder = Lock.from_json(raw)
+        try:
+            holder = Lock.from_json(raw)
+        except ConfigError as error:
+            if force:
+                store.delete(key)
+            else:
+                unreadable = error
+                time.sleep(_UNREADABLE_PAUSE)
+            continue
+        unreadable = None
         if not (force or is_stale(holder, now) or _same_run(holder, lock) or dead(holder)):
             raise BusyError(busy_message(holder, now))
         if store.create(_break_marker(key, holder), lock.to_json()) and _token_at(store, key) == holder.token:
             # Re-read first: deletes are not conditional, and the holder may have been replaced since.
             store.delete(key)
         # else another run broke or replaced this holder: go round and meet whoever won
+    if unreadable is not None:
+        raise unreadable
     raise BusyError(busy_message(holder, now) if holder else f"Could not take the lock {key}: it keeps changing hands.")
 
 
@@ -131,7 +149,10 @@ def _same_run(holder: Lock, lock: Lock) -> bool:
 
 def _token_at(store: LockStore, key: str) -> str | None:
     raw = store.get(key)
-    return Lock.from_json(raw).token if raw is not None else None
+    try:
+        return Lock.from_json(raw).token if raw is not None else None
+    except ConfigError:
+        return None  # not a lock anyone holds by token
 
 
 def _break_marker(key: str, holder: Lock) -> str:

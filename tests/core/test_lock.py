@@ -43,6 +43,42 @@ def test_corrupt_lock_object_is_a_config_error_that_says_how_to_recover():
         Lock.from_json(b"{not json")
 
 
+@pytest.mark.parametrize("raw", [b"", b"{not json", b'{"owner": "x"}'], ids=["empty", "not-json", "no-fields"])
+def test_force_replaces_a_corrupt_lock_object(raw):
+    store = DictStore()
+    store.objects[KEY] = raw  # e.g. a run killed between the exclusive create and its write
+    mine = acquire(store, KEY, lock("breaker"), force=True, now=NOW)
+    assert Lock.from_json(store.get(KEY)) == mine
+
+
+def test_without_force_a_corrupt_lock_is_read_again_then_refused_with_the_way_out():
+    store = DictStore()
+    store.objects[KEY] = b""
+    with pytest.raises(ConfigError, match="--force"):
+        acquire(store, KEY, lock("someone"), force=False, now=NOW)
+    assert store.get(KEY) == b""  # not ours to delete without --force
+
+
+class MidWriteStore(DictStore):
+    """The holder's create has happened but its write lands only after our first read."""
+
+    def __init__(self, holder: Lock) -> None:
+        super().__init__()
+        self.objects[KEY] = b""
+        self.holder = holder
+
+    def get(self, key: str) -> bytes | None:
+        raw = super().get(key)
+        self.objects[KEY] = self.holder.to_json()
+        return raw
+
+
+def test_a_lock_read_while_its_holder_writes_it_is_read_again_and_reported_busy():
+    holder = lock("writer", ci_run="run 5")
+    with pytest.raises(BusyError, match="writer"):
+        acquire(MidWriteStore(holder), KEY, lock("someone", "4"), force=False, now=NOW)
+
+
 @pytest.mark.parametrize(("offset", "stale"), [(-1, False), (0, True), (1, True)], ids=["before", "at", "after"])
 def test_is_stale_at_expiry(offset, stale):
     held = lock("a", ttl=60)
