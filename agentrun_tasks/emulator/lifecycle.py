@@ -3,11 +3,14 @@
 ``ensure_running`` reuses a live emulator or starts one detached (its own session, output in
 ``.agentrun/local/emulator.log``) and waits until ``/_emulator/health`` answers. ``stop`` sends
 SIGTERM (the emulator then stops its agents), waits, then SIGKILLs the process group and any
-agent process that is still alive: no process or port is left behind.
+agent process that is still alive: no process or port is left behind. Both hold an exclusive
+``flock`` on ``.agentrun/local/emulator.lock``, so concurrent callers on one root start one
+emulator and share it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -15,8 +18,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import psutil
 
@@ -24,6 +29,7 @@ from ..core.errors import ResourceFailedError, WaitTimeoutError
 from .state import INFO_FILE, state_dir
 
 LOG_FILE = "emulator.log"
+LOCK_FILE = "emulator.lock"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 
@@ -56,6 +62,17 @@ def _is_emulator(pid: int) -> bool:
         return False
 
 
+@contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    """Hold ``<directory>/emulator.lock``: one start or stop of a root at a time, across processes."""
+    fd = os.open(directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd closes, or when this process dies
+        yield
+    finally:
+        os.close(fd)
+
+
 def _health(url: str, timeout: float = 2.0) -> dict | None:
     try:
         with urllib.request.urlopen(f"{url}/_emulator/health", timeout=timeout) as resp:
@@ -76,13 +93,29 @@ def status(root: Path) -> dict | None:
 
 
 def ensure_running(root: Path, port: int = 0, timeout: float = START_TIMEOUT_S) -> EmulatorInfo:
-    """The live emulator of ``root``, started first if none runs."""
+    """The live emulator of ``root``, started first if none runs.
+
+    Concurrent callers (threads or processes) get the same emulator: the check, the start and
+    the wait for it run under the root's lock, and a caller that waited re-checks first.
+    """
     current = status(root)
     if current is not None:
-        return EmulatorInfo(current["url"], current["port"], current["pid"], current.get("oss_url", ""))
+        return _as_info(current)
     root = Path(root).resolve()
     directory = state_dir(root)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _locked(directory):
+        current = status(root)
+        if current is not None:
+            return _as_info(current)
+        return _start(root, directory, port, timeout)
+
+
+def _as_info(current: dict) -> EmulatorInfo:
+    return EmulatorInfo(current["url"], current["port"], current["pid"], current.get("oss_url", ""))
+
+
+def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorInfo:
     _info_path(root).unlink(missing_ok=True)
     log_path = directory / LOG_FILE
     with open(log_path, "ab") as log:
@@ -107,6 +140,14 @@ def ensure_running(root: Path, port: int = 0, timeout: float = START_TIMEOUT_S) 
 
 def stop(root: Path, timeout: float = STOP_TIMEOUT_S) -> bool:
     """Stop the emulator of ``root`` and its agents. True if one was running."""
+    directory = state_dir(root)
+    if not directory.is_dir():
+        return False
+    with _locked(directory):
+        return _stop(root, timeout)
+
+
+def _stop(root: Path, timeout: float) -> bool:
     info = _read_info(root)
     if not info or not _is_emulator(info["pid"]):
         _info_path(root).unlink(missing_ok=True)

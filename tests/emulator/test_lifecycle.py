@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -33,6 +34,43 @@ def _alive(pid: int) -> bool:
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _emulators_of(root: Path) -> list[psutil.Process]:
+    """Live emulator processes started with ``--root root``."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        argv = proc.info["cmdline"] or []
+        if "agentrun_tasks.emulator" in argv and str(root) in argv and _alive(proc.pid):
+            found.append(proc)
+    return found
+
+
+def test_concurrent_starts_on_a_fresh_root_share_one_emulator(tmp_path):
+    root = tmp_path.resolve()
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def start(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = lifecycle.ensure_running(root, timeout=20)
+        except Exception as exc:  # reported by the assertion below
+            results[i] = exc
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert all(isinstance(r, lifecycle.EmulatorInfo) for r in results), results
+        assert results[0].pid == results[1].pid
+        assert [p.pid for p in _emulators_of(root)] == [results[0].pid]
+    finally:
+        lifecycle.stop(root)
+        for proc in _emulators_of(root):  # a second emulator, without the lock
+            proc.kill()
 
 
 def test_restart_keeps_all_state_and_serves_again(emulator):
