@@ -13,8 +13,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -43,6 +45,7 @@ def build_artifact(env: EnvConfig, *, root: Path, force: bool = False, reporter:
     """
     started = time.perf_counter()
     say = reporter.line if reporter else (lambda text: None)
+    progress = reporter.progress if reporter else _silent_progress
     code = env.agent.get("code")
     if not code:
         raise ConfigError(
@@ -65,12 +68,13 @@ def build_artifact(env: EnvConfig, *, root: Path, force: bool = False, reporter:
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         with FileLock(str(out_dir / ".lock"), timeout=LOCK_TIMEOUT):
+            _remove_leftovers(out_dir)
             artifact = core.cached_artifact(out_dir, digest, force=force)
             if artifact is not None:
                 os.utime(core.manifest_path(out_dir, digest))  # most recently used: kept by pruning
                 say(f"{env.name}: inputs unchanged, reused {artifact.path.name}")
             else:
-                artifact = _build(files, requirements, req_text, target, out_dir, digest, say)
+                artifact = _build(files, requirements, req_text, target, out_dir, digest, say, progress)
                 _prune(out_dir, digest)
     except Timeout:
         raise BusyError(
@@ -80,7 +84,7 @@ def build_artifact(env: EnvConfig, *, root: Path, force: bool = False, reporter:
     return dataclasses.replace(artifact, seconds=round(time.perf_counter() - started, 3))
 
 
-def _build(files, requirements, req_text, target, out_dir: Path, digest: str, say) -> Artifact:
+def _build(files, requirements, req_text, target, out_dir: Path, digest: str, say, progress) -> Artifact:
     with tempfile.TemporaryDirectory(dir=out_dir, prefix="tmp-") as tmp:
         tmp = Path(tmp)
         deps: list[core.SourceFile] = []
@@ -92,7 +96,9 @@ def _build(files, requirements, req_text, target, out_dir: Path, digest: str, sa
         else:
             say(f"installing {len(wanted)} requirement(s) for {target.language} on {', '.join(target.platforms)}")
             deps_dir = tmp / "deps"
-            pip_target.install(requirements, deps_dir, target)
+            with progress("pip install") as update:  # minutes for large wheels: show that it is alive
+                update("running")
+                pip_target.install(requirements, deps_dir, target)
             _portable_scripts(deps_dir / "bin")
             deps = core.select_files(deps_dir, core.IgnoreRules(("__pycache__/", "*.pyc")))
         zip_tmp = tmp / "package.zip"
@@ -119,6 +125,17 @@ def _portable_scripts(bin_dir: Path) -> None:
         first, _, rest = data.partition(b"\n")
         if first.startswith(b"#!") and b"python" in first:
             script.write_bytes(PORTABLE_SHEBANG + rest)
+
+
+@contextmanager
+def _silent_progress(label: str):
+    yield lambda state: None
+
+
+def _remove_leftovers(out_dir: Path) -> None:
+    """Working folders of builds that were killed. Called under the build lock: none is in use."""
+    for leftover in out_dir.glob("tmp-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _prune(out_dir: Path, current: str) -> None:

@@ -224,6 +224,16 @@ def test_old_artifacts_are_pruned(project):
     assert left == {p.stem for p in (project / ".agentrun/build/dev").glob("*.json")}
 
 
+def test_working_folders_of_killed_builds_are_removed(project):
+    env = make_env(project)
+    build_artifact(env, root=project)
+    leftover = project / ".agentrun/build/dev/tmp-killed"
+    (leftover / "deps").mkdir(parents=True)
+    (leftover / "deps" / "big.bin").write_bytes(b"x" * 1024)
+    assert build_artifact(env, root=project).reused
+    assert not leftover.exists()
+
+
 def test_node_code_is_packaged_as_is_without_pip(project, monkeypatch):
     # Were pip called, this requirement could not be found with no index.
     (project / "code" / "requirements.txt").write_text("no-such-package-anywhere==1.0\n")
