@@ -3,7 +3,8 @@
 A lock is one JSON object in the state store, created with "create only if absent" (OSS
 ``x-oss-forbid-overwrite``), so exactly one run wins. Every lock has an expiry (TTL plus owner,
 the answer to stale deploy locks after a crash): an expired lock, or any lock under ``--force``,
-may be broken. Breaking is itself a race, so the breaker first creates a marker named after the
+may be broken. A long run keeps its lock alive with :func:`refresh`, so the TTL is the time
+since the holder was last seen alive, not a bound on the whole run. Breaking is itself a race, so the breaker first creates a marker named after the
 holder's token; only the run that creates it deletes the old lock, so two runs breaking the same
 stale lock never both win. (OSS deletes are unconditional: a holder that releases and is replaced
 in the instant between the breaker's re-read and its delete is the one window left.) The store
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Protocol
 
@@ -26,9 +27,10 @@ _UNREADABLE_PAUSE = 0.1  # seconds between reads of a lock object that does not 
 
 
 class LockStore(Protocol):
-    """What :func:`acquire` and :func:`release` need from a state store."""
+    """What :func:`acquire`, :func:`refresh` and :func:`release` need from a state store."""
 
     def create(self, key: str, data: bytes) -> bool: ...
+    def put(self, key: str, data: bytes) -> None: ...
     def get(self, key: str) -> bytes | None: ...
     def delete(self, key: str) -> None: ...
 
@@ -118,6 +120,21 @@ def acquire(store: LockStore, key: str, lock: Lock, *, force: bool, now: datetim
     if unreadable is not None:
         raise unreadable
     raise BusyError(busy_message(holder, now) if holder else f"Could not take the lock {key}: it keeps changing hands.")
+
+
+def refresh(store: LockStore, key: str, held: Lock, *, ttl: float, now: datetime) -> Lock | None:
+    """Extend ``held`` to expire ``ttl`` seconds after ``now``, if the lock at ``key`` is still
+    ``held`` (same token); the renewed lock, or None once it was broken (or released).
+
+    Like breaking, this is a read then an unconditional write: a breaker that deletes and
+    replaces the lock between the two is overwritten. Refreshing well before the TTL runs out
+    keeps the holder from looking stale, which is what makes that window unlikely.
+    """
+    if _token_at(store, key) != held.token:
+        return None
+    renewed = replace(held, expires_at=now + timedelta(seconds=ttl))
+    store.put(key, renewed.to_json())
+    return renewed
 
 
 def release(store: LockStore, key: str, held: Lock) -> bool:

@@ -21,6 +21,7 @@ class Records:
         self.host = socket.gethostname()
         self.owner = f"{ci.actor or _user()}@{self.host}"
         self._held: lock.Lock | None = None
+        self._ttl = 0.0
 
     @property
     def lock_key(self) -> str:
@@ -30,6 +31,17 @@ class Records:
         mine = lock.Lock.new(self.owner, self.env_name, candidate, ttl=ttl, now=self.now(),
                              ci_run=self.ci.run_url or self.ci.build_id, host=self.host, pid=os.getpid())
         self._held = lock.acquire(self.store, self.lock_key, mine, force=force, now=self.now(), dead=self._dead)
+        self._ttl = ttl
+
+    def refresh(self) -> bool:
+        """Still alive: the held lock expires ``ttl`` from now again. False if it was broken."""
+        if self._held is None:
+            return False
+        renewed = lock.refresh(self.store, self.lock_key, self._held, ttl=self._ttl, now=self.now())
+        if renewed is None:
+            return False
+        self._held = renewed
+        return True
 
     def release(self) -> None:
         if self._held is not None:

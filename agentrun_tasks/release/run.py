@@ -83,8 +83,23 @@ def _roll_out(session, driver, records, runtime, candidate: str, strategy: str, 
     steps = (1.0,) if strategy == "direct" else None
     canary = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force, steps=steps,
                     log_source_for=_log_source(session, runtime), health_check=lambda url: check_health(env, url),
-                    still_wanted=lambda: _not_rolled_back(records, candidate))
+                    still_wanted=_still_wanted(records, candidate, session.reporter))
     return canary.run().to_dict()
+
+
+def _still_wanted(records: Records, candidate: str, reporter):
+    """The canary's check before and after each write: keep the lock alive (a release may run
+    longer than its TTL), and stop once the candidate was rolled back by hand."""
+    lost = []
+
+    def check() -> None:
+        if not records.refresh() and not lost:
+            lost.append(True)
+            reporter.warn(f"the lock of environment '{records.env_name}' was broken by another run (--force); "
+                          "this release goes on, but that run may change the endpoint too.")
+        _not_rolled_back(records, candidate)
+
+    return check
 
 
 def _not_rolled_back(records: Records, candidate: str) -> None:

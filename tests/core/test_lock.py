@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from agentrun_tasks.core.errors import BusyError, ConfigError
-from agentrun_tasks.core.lock import Lock, acquire, is_stale, release
+from agentrun_tasks.core.lock import Lock, acquire, is_stale, refresh, release
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 KEY = "locks/prod.json"
@@ -21,6 +21,9 @@ class DictStore:
 
     def create(self, key: str, data: bytes) -> bool:
         return self.objects.setdefault(key, data) is data
+
+    def put(self, key: str, data: bytes) -> None:
+        self.objects[key] = data
 
     def get(self, key: str) -> bytes | None:
         return self.objects.get(key)
@@ -150,6 +153,29 @@ def test_a_holder_is_broken_once_even_when_two_runs_race_to_break_it():
     with pytest.raises(BusyError, match="runner-a"):  # ...and B meets A's fresh lock
         acquire(store, KEY, lock("runner-b", now=later), force=False, now=later)
     assert Lock.from_json(store.get(KEY)) == a
+
+
+def test_refresh_keeps_a_long_run_from_looking_stale():
+    store = DictStore()
+    held = acquire(store, KEY, lock("long-run", ttl=600), force=False, now=NOW)
+    later = NOW + timedelta(minutes=9)
+    renewed = refresh(store, KEY, held, ttl=600, now=later)
+    assert renewed is not None and renewed.token == held.token and renewed.acquired_at == held.acquired_at
+    assert renewed.expires_at == later + timedelta(seconds=600)
+    assert Lock.from_json(store.get(KEY)) == renewed
+    past_first_ttl = NOW + timedelta(minutes=11)  # would have been stale without the refresh
+    with pytest.raises(BusyError, match="long-run"):
+        acquire(store, KEY, lock("next", "4", now=past_first_ttl), force=False, now=past_first_ttl)
+
+
+def test_refresh_of_a_broken_lock_leaves_the_new_holder_alone():
+    store = DictStore()
+    held = acquire(store, KEY, lock("old"), force=False, now=NOW)
+    breaker = acquire(store, KEY, lock("breaker", "4"), force=True, now=NOW)
+    assert refresh(store, KEY, held, ttl=600, now=NOW + timedelta(minutes=1)) is None
+    assert Lock.from_json(store.get(KEY)) == breaker
+    store.delete(KEY)
+    assert refresh(store, KEY, breaker, ttl=600, now=NOW) is None and store.get(KEY) is None
 
 
 def test_release_deletes_only_the_holders_lock():

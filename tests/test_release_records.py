@@ -1,0 +1,57 @@
+"""release.records.Records over the local state store (the same contract as the OSS one)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from agentrun_tasks.core import lock
+from agentrun_tasks.core.cienv import CIContext
+from agentrun_tasks.core.errors import BusyError
+from agentrun_tasks.filestore import FileStateStore
+from agentrun_tasks.release.records import Records
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+CI = CIContext(platform="github", is_ci=True, actor="ci-bot", sha="0123456789abcdef",
+               run_url="https://ci.example/run/7")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def records(store, clock, ci=CI) -> Records:
+    return Records(store, "prod", ci, now=clock)
+
+
+def test_refresh_keeps_the_lock_of_a_release_longer_than_its_ttl(tmp_path):
+    store, clock = FileStateStore(tmp_path), Clock()
+    mine = records(store, clock)
+    mine.acquire("2", ttl=600, force=False)
+    for _ in range(5):  # a release of 5 x 9 minutes with a 10-minute TTL
+        clock.now += timedelta(minutes=9)
+        assert mine.refresh() is True
+    held = lock.Lock.from_json(store.get(mine.lock_key))
+    assert held.expires_at == clock.now + timedelta(seconds=600) and held.acquired_at == T0
+    other = records(store, clock, CIContext(platform="local", is_ci=False, actor="bob"))
+    with pytest.raises(BusyError):
+        other.acquire("3", ttl=600, force=False)
+    mine.release()
+    assert store.get(mine.lock_key) is None
+
+
+def test_refresh_after_the_lock_was_broken_says_so_and_leaves_the_new_holder(tmp_path):
+    store, clock = FileStateStore(tmp_path), Clock()
+    mine = records(store, clock)
+    mine.acquire("2", ttl=600, force=False)
+    breaker = records(store, clock, CIContext(platform="local", is_ci=False, actor="bob"))
+    breaker.acquire("3", ttl=600, force=True)
+    taken = store.get(mine.lock_key)
+    assert mine.refresh() is False
+    mine.release()
+    assert store.get(mine.lock_key) == taken
