@@ -3,7 +3,9 @@
 ``ensure_running`` reuses a live emulator or starts one detached (its own session, output in
 ``.agentrun/local/emulator.log``) and waits until ``/_emulator/health`` answers. ``stop`` sends
 SIGTERM (the emulator then stops its agents), waits, then SIGKILLs the process group and any
-agent process that is still alive: no process or port is left behind. Both hold an exclusive
+agent process that is still alive: no process or port is left behind. Agents run in sessions of
+their own and outlive an emulator killed with SIGKILL, so ``stop`` and every start also sweep
+the agent processes of the root (see :func:`_sweep_agents`). Both hold an exclusive
 ``flock`` on ``.agentrun/local/emulator.lock``, so concurrent callers on one root start one
 emulator and share it.
 """
@@ -117,6 +119,7 @@ def _as_info(current: dict) -> EmulatorInfo:
 
 def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorInfo:
     _info_path(root).unlink(missing_ok=True)
+    _sweep_agents(directory)  # left by an emulator that died without stopping them
     log_path = directory / LOG_FILE
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
@@ -134,6 +137,7 @@ def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorIn
         time.sleep(0.1)
     _kill_group(proc.pid)
     proc.wait()
+    _sweep_agents(directory)
     raise WaitTimeoutError(f"The local emulator did not answer within {timeout:.0f}s; it was stopped. "
                            f"See {log_path} for its output.")
 
@@ -150,6 +154,7 @@ def stop(root: Path, timeout: float = STOP_TIMEOUT_S) -> bool:
 def _stop(root: Path, timeout: float) -> bool:
     info = _read_info(root)
     if not info or not _is_emulator(info["pid"]):
+        _sweep_agents(state_dir(root))  # the emulator is gone (e.g. SIGKILL); its agents may not be
         _info_path(root).unlink(missing_ok=True)
         return False
     pid = info["pid"]
@@ -175,8 +180,50 @@ def _stop(root: Path, timeout: float) -> bool:
             psutil.Process(leftover).wait(5)
         except (psutil.NoSuchProcess, psutil.TimeoutExpired):
             pass
+    _sweep_agents(state_dir(root))  # agents the emulator started but no longer parents
     _info_path(root).unlink(missing_ok=True)
     return True
+
+
+def _sweep_agents(directory: Path, timeout: float = 5.0) -> None:
+    """SIGKILL the agent processes of the root whose state dir is ``directory``, with their groups.
+
+    An agent is a process whose working directory is under ``<state>/packages/`` (where the
+    supervisor starts it) and whose environment has ``AGENTRUN_RUNTIME_VERSION`` (which the
+    supervisor sets): a shell someone opened in a package folder is left alone. Found by
+    scanning processes, so agents are found after their emulator died without a trace.
+    """
+    packages = directory / "packages"
+    found: list[psutil.Process] = []
+    for proc in psutil.process_iter():
+        try:
+            cwd = Path(proc.cwd())
+            if (packages in cwd.parents and proc.pid != os.getpid()
+                    and "AGENTRUN_RUNTIME_VERSION" in proc.environ()):
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue  # gone, a zombie, or another user's
+    for proc in found:
+        try:
+            group = os.getpgid(proc.pid)
+            if group != os.getpgrp():
+                _kill_group(group)  # the agent's own session: whatever it forked
+            proc.kill()
+        except (psutil.Error, OSError):
+            pass
+    deadline = time.monotonic() + timeout
+    while found and time.monotonic() < deadline:
+        found = [proc for proc in found if _running(proc)]
+        if found:
+            time.sleep(0.05)
+
+
+def _running(proc: psutil.Process) -> bool:
+    """Alive and not a zombie (an orphan's zombie waits for whoever reaps it)."""
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _kill_group(pgid: int) -> None:

@@ -122,6 +122,44 @@ def test_stop_kills_agents_even_if_the_emulator_was_killed(tmp_path):
     assert not any(_alive(pid) for pid in [emu.pid, *agents])
 
 
+def _sigkill_emulator_with_an_agent(emu) -> list[int]:
+    """Deploy an agent, then SIGKILL the emulator: the agent's pids, orphaned."""
+    create(AgentRunClient(emu.openapi_config()), "agent")
+    agents = list(lifecycle.status(emu.root)["agents"].values())
+    assert agents and all(_alive(pid) for pid in agents)
+    psutil.Process(emu.pid).kill()
+    psutil.Process(emu.pid).wait(10)
+    return agents
+
+
+def _kill(pids: list[int]) -> None:
+    for pid in pids:
+        if _alive(pid):
+            psutil.Process(pid).kill()
+
+
+def test_stop_kills_agents_of_an_emulator_killed_with_sigkill(tmp_path):
+    agents: list[int] = []
+    try:
+        with running_emulator(tmp_path) as emu:
+            agents = _sigkill_emulator_with_an_agent(emu)
+            assert lifecycle.stop(tmp_path) is False  # no emulator was running...
+            assert not any(_alive(pid) for pid in agents)  # ...but its agents are gone too
+    finally:
+        _kill(agents)
+
+
+def test_a_start_sweeps_agents_left_by_a_killed_emulator(tmp_path):
+    agents: list[int] = []
+    try:
+        with running_emulator(tmp_path) as emu:
+            agents = _sigkill_emulator_with_an_agent(emu)
+            lifecycle.ensure_running(tmp_path)
+            assert not any(_alive(pid) for pid in agents)
+    finally:
+        _kill(agents)
+
+
 def test_local_tasks_up_status_down(tmp_path):
     (tmp_path / "envs").mkdir()
 
