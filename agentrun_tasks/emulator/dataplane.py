@@ -5,7 +5,7 @@ shape; ``<tail>`` (``openai/v1/chat/completions``, ...) and the query string go 
 unchanged, with every method. Responses stream back as they arrive, so server-sent events
 reach the caller one by one, and carry ``x-agentrun-version`` naming the version that served
 them. Every request lands in the request log, which ``GET /_emulator/requests`` serves to the
-release gates (loopback callers only, unsigned).
+release gates (loopback callers only, unsigned; ``server.build_app``'s middleware checks that).
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ VERSION_HEADER = "x-agentrun-version"
 _HOP_BY_HOP = frozenset(h.lower() for h in (
     "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer",
     "Transfer-Encoding", "Upgrade", "Host", "Content-Length"))
-_LOOPBACK = ("127.0.0.1", "::1")
 WHOLE_BODY_MAX = 1 << 20  # larger sized bodies, and unsized ones (SSE), are streamed
 
 
@@ -148,9 +147,10 @@ class _Proxy:
         return response, upstream.status
 
     async def requests(self, request: web.Request) -> web.Response:
-        """The request log as a JSON list, filtered by the query string."""
-        if request.remote not in _LOOPBACK:
-            return _error(403, "Forbidden", "the request log is served to loopback callers only")
+        """The request log as a JSON list, filtered by the query string.
+
+        Loopback callers only: the server's middleware guards every ``/_emulator/`` path.
+        """
         q = request.query
         try:
             records = self.requestlog.query(

@@ -343,3 +343,33 @@ def test_routes_for_follows_new_latest_code_before_it_is_saved(tmp_path):
     assert [spec.package_sha256 for spec, _ in state.routes_for("agent", "prod")] == ["p9"]
     assert State(tmp_path).routes_for("agent", "prod")[0][0].package_sha256 == "p0"  # not saved yet
 
+
+
+def test_admin_routes_refuse_a_caller_that_is_not_on_loopback(tmp_path):
+    """One guard, the server's middleware, covers every /_emulator/ path: the request log too."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from agentrun_tasks.emulator.server import Emulator, build_app
+
+    async def scenario() -> dict[str, int]:
+        app = build_app(Emulator(tmp_path))
+        remote = {"address": "127.0.0.1"}
+
+        @web.middleware
+        async def peer(request, handler):  # the peer address a real socket would report
+            return await handler(request.clone(remote=remote["address"]))
+
+        app.middlewares.insert(0, peer)
+        statuses = {}
+        async with TestClient(TestServer(app)) as client:
+            for address in ("127.0.0.1", "::1", "192.0.2.7"):
+                remote["address"] = address
+                for path in ("/_emulator/requests", "/_emulator/health"):
+                    async with client.get(path) as response:
+                        statuses[f"{address} {path}"] = response.status
+        return statuses
+
+    statuses = asyncio.run(scenario())
+    assert statuses == {"127.0.0.1 /_emulator/requests": 200, "127.0.0.1 /_emulator/health": 200,
+                        "::1 /_emulator/requests": 200, "::1 /_emulator/health": 200,
+                        "192.0.2.7 /_emulator/requests": 403, "192.0.2.7 /_emulator/health": 403}
