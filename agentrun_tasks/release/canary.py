@@ -84,6 +84,8 @@ class Canary:
                 report.result = "promoted"
                 self.reporter.line(f"promoted version {self.candidate} to 100%")
             elif isinstance(action, SetWeight):
+                if live.split().get(self.candidate, 0.0) <= 0.0:
+                    self._verify_alone()  # about to get its first traffic: it must answer alone first
                 verified = self._step(live, action, plan, report)
             live = self.live()
 
@@ -111,18 +113,18 @@ class Canary:
                              f"Traffic is back to 100% on version {plan.stable}.", report=report)
         return weight
 
+    def _side(self, suffix: str, version: str):
+        """The ``<endpoint>-<suffix>`` endpoint, routing only ``version``: no production traffic."""
+        return self.driver.put_endpoint(self.runtime.id, f"{self.name}-{suffix}", target_version=version,
+                                        weights={}, description=f"agentrun-tasks release: {suffix} only")
+
     def _side_urls(self, stable: str) -> tuple[str, str]:
         """Candidate-only and stable-only endpoints, so the probe compares like with like."""
-        urls = []
-        for suffix, version in (("candidate", self.candidate), ("stable", stable)):
-            endpoint = self.driver.put_endpoint(self.runtime.id, f"{self.name}-{suffix}", target_version=version,
-                                                weights={}, description=f"agentrun-tasks release: {suffix} only")
-            urls.append(endpoint.url)
-        return urls[0], urls[1]
+        return self._side("candidate", self.candidate).url, self._side("stable", stable).url
 
     def _verify_alone(self) -> None:
-        endpoint = self.driver.put_endpoint(self.runtime.id, f"{self.name}-candidate", target_version=self.candidate,
-                                            weights={}, description="agentrun-tasks release: candidate only")
+        """Health-check the candidate on its own endpoint (raises GateFailed) before it gets traffic."""
+        endpoint = self._side("candidate", self.candidate)
         if self.health_check is not None:
             self.health_check(endpoint.url)
 
