@@ -1,5 +1,6 @@
 """release.canary.Canary against a real emulator (the OpenAPI driver over HTTP, real agent
-processes per version), with short steps: health check before the first traffic."""
+processes per version), with short steps: health check before the first traffic, a release
+that meets a hand rollback stops and leaves the stable version serving."""
 
 from __future__ import annotations
 
@@ -108,4 +109,32 @@ def test_a_candidate_failing_its_health_check_gets_no_traffic(driver, runtime):
 
     with pytest.raises(GateFailed, match="does not answer"):
         canary(driver, runtime, health_check=unhealthy).run()
+    assert live(driver, runtime) == ("1", {})
+
+
+def test_a_rollback_between_the_check_and_the_write_is_not_undone(driver, runtime):
+    """`invoke rollback` lands right after the release checked the candidate was still wanted:
+    the release's write re-splits, its check after the write sees the mark and rolls back."""
+    set_endpoint(driver, runtime, "1", {"2": 0.5})  # a rerun finds its step at 50%
+    rolled_back = []
+
+    def still_wanted() -> None:
+        if rolled_back:
+            raise GateFailed("version 2 was marked failed while this release ran")
+        rolled_back.append(True)  # passes, and the hand rollback lands right after
+        set_endpoint(driver, runtime, "1")
+
+    with pytest.raises(GateFailed, match="marked failed"):
+        canary(driver, runtime, still_wanted=still_wanted).run()
+    assert live(driver, runtime) == ("1", {})
+
+
+def test_a_rollback_killed_before_its_endpoint_write_is_finished_by_the_release(driver, runtime):
+    set_endpoint(driver, runtime, "1", {"2": 0.5})  # marked failed, but the split is still there
+
+    def still_wanted() -> None:
+        raise GateFailed("version 2 was marked failed while this release ran")
+
+    with pytest.raises(GateFailed):
+        canary(driver, runtime, still_wanted=still_wanted).run()
     assert live(driver, runtime) == ("1", {})

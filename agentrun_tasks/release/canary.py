@@ -48,7 +48,7 @@ class Canary:
         self.force = force
         self.log_source_for = log_source_for  # (stable, candidate) -> gates.LogSource | None
         self.health_check = health_check  # url -> None, raises GateFailed
-        self.still_wanted = still_wanted  # raises once someone rolled the candidate back by hand
+        self.still_wanted = still_wanted  # raises GateFailed once someone rolled the candidate back by hand
         self.steps = tuple(steps or env.release.steps)
         self.name = env.release.endpoint
 
@@ -67,20 +67,19 @@ class Canary:
         verified = 0.0
         while True:
             action = next_action(live, plan, verified=verified)
-            if not isinstance(action, Done):
-                self.still_wanted()
             if isinstance(action, Done):
                 return report
+            self._check(plan)
             if isinstance(action, Conflict):
                 live = self._resolve_conflict(action, plan)
                 continue
             if isinstance(action, FirstRelease):
                 self._verify_alone()
-                self.write(apply(live, plan, action))
+                self._write_checked(apply(live, plan, action), plan)
                 report.result = "first-release"
                 self.reporter.line(f"first release: version {self.candidate} now serves 100%")
             elif isinstance(action, Promote):
-                self.write(apply(live, plan, action))
+                self._write_checked(apply(live, plan, action), plan)
                 report.result = "promoted"
                 self.reporter.line(f"promoted version {self.candidate} to 100%")
             elif isinstance(action, SetWeight):
@@ -92,7 +91,7 @@ class Canary:
     def _step(self, live: EndpointState, action: SetWeight, plan: Plan, report: CanaryReport) -> float:
         weight = action.weight
         step_started = time.monotonic()
-        self.write(apply(live, plan, action))
+        self._write_checked(apply(live, plan, action), plan)
         self.reporter.line(f"step {weight:.0%}: version {self.candidate} gets {weight:.0%}, "
                            f"version {plan.stable} {1 - weight:.0%}")
         urls = self._side_urls(plan.stable)
@@ -112,6 +111,25 @@ class Canary:
             raise GateFailed(f"canary of version {self.candidate} failed at {weight:.0%}: {outcome.verdict.reason}. "
                              f"Traffic is back to 100% on version {plan.stable}.", report=report)
         return weight
+
+    def _write_checked(self, state: EndpointState, plan: Plan) -> None:
+        """Write, then check again: a hand rollback that landed between the last check and this
+        write must not be undone by it."""
+        self.write(state)
+        self._check(plan)
+
+    def _check(self, plan: Plan) -> None:
+        """``still_wanted``; when it says the candidate was rolled back by hand and the endpoint
+        still routes to the candidate (our write came after the rollback's, or the rollback was
+        killed between marking the candidate and writing), send 100% to stable first."""
+        try:
+            self.still_wanted()
+        except GateFailed:
+            live = self.live()
+            if plan.stable and (live.target_version == self.candidate or self.candidate in live.split()):
+                self.write(rollback_state(plan.stable))
+                self.reporter.line(f"rolled back: version {plan.stable} serves 100%")
+            raise
 
     def _side(self, suffix: str, version: str):
         """The ``<endpoint>-<suffix>`` endpoint, routing only ``version``: no production traffic."""
