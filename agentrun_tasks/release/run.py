@@ -126,24 +126,39 @@ def rollback(session, driver, records: Records, *, to_version: str | None) -> di
     runtime = driver.require_runtime(env.agent_name)
     live = state_of(driver.find_endpoint(runtime.id, env.release.endpoint))
     split = live.split()
-    target = str(to_version) if to_version else (live.target_version if split else _previous(records, live))
+    history = records.history()
+    if not to_version and not split and _already_rolled_back(history, live):
+        return {"env": env.name, "from": live.target_version, "canary": {}, "to": live.target_version,
+                "result": "already-rolled-back"}
+    target = str(to_version) if to_version else (live.target_version if split else _previous(history, live))
     if not target:
         raise ConfigError(f"endpoint {env.release.endpoint} has no canary split and no earlier version is recorded; "
                           "name the version with --to-version.")
     candidates.require_version(driver, runtime, target)
     # No lock: rollback is the emergency path and must work while a release runs. Marking the
-    # canary failed first makes that release stop at its next check instead of resuming.
-    for version in split:
+    # version(s) being left failed first makes that release stop at its next check instead of
+    # resuming, and keeps them from being promoted again without --force.
+    leaving = list(split) if split else [v for v in (live.target_version,) if v and v != target]
+    for version in leaving:
         records.mark_failed(version, f"rolled back by {records.owner}")
     driver.put_endpoint(runtime.id, env.release.endpoint, target_version=target, weights={})
-    records.record("rollback", from_version=live.target_version or None, to_version=target, result="ok",
-                   reason="rollback", started_at=started)
-    return {"env": env.name, "from": live.target_version, "canary": split, "to": target}
+    left = max(split, key=lambda v: (split[v], v)) if split else live.target_version or None  # the canary's
+    records.record("rollback", from_version=left, to_version=target, result="ok", reason="rollback",
+                   started_at=started)
+    return {"env": env.name, "from": live.target_version, "canary": split, "to": target, "result": "rolled-back"}
 
 
-def _previous(records: Records, live: EndpointState) -> str | None:
-    """The version that served before the current one, from history."""
-    for entry in reversed(records.history()):
+def _already_rolled_back(history: list, live: EndpointState) -> bool:
+    """The newest entry is a rollback to what the endpoint serves: a second one would go further back."""
+    return bool(history) and history[-1].kind == "rollback" and history[-1].to_version == live.target_version
+
+
+def _previous(history: list, live: EndpointState) -> str | None:
+    """The version that served before the current one, from history (releases and promotions:
+    a rollback's "from" is the version it left, not one to return to)."""
+    for entry in reversed(history):
+        if entry.kind == "rollback":
+            continue
         if entry.result == "ok" and entry.to_version == live.target_version and entry.from_version:
             return entry.from_version
     return None

@@ -66,13 +66,17 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
 
     With a canary in flight, its target (the stable version) takes 100% and the canary version
     is marked failed, which also stops a release still running. Without one, traffic returns to
-    the version that served before the last release, or to --to-version.
+    the version that served before the last release or promotion (which is marked failed), or to
+    --to-version; right after a rollback, another one changes nothing.
     """
     from ..release.run import rollback as run_rollback
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     result = run_rollback(session, driver, _records(session, driver), to_version=to_version)
-    session.reporter.result(result, lambda r, d: r.line(f"version {d['to']} serves 100% (was {d['from']})"))
+    session.reporter.result(result, lambda r, d: r.line(
+        f"version {d['to']} serves 100% (was {d['from']})" if d["result"] == "rolled-back"
+        else f"already rolled back: version {d['to']} serves 100% since the last rollback; nothing changed "
+             "(--to-version picks another version)"))
 
 
 @task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})

@@ -115,6 +115,15 @@ def test_rollback_and_promote_flip_a_canary_in_one_write(project):
     assert back["to"] == "1" and project.invoke_json("endpoint.get")["targetVersion"] == "1"
     kinds = [e["kind"] for e in project.invoke_json("history")]
     assert kinds == ["release", "promote", "rollback"]
+    again = project.invoke("rollback")  # not back to 2, the version the last rollback left
+    assert again.returncode == 0 and "already rolled back" in again.stdout, again.stderr + again.stdout
+    assert project.invoke_json("endpoint.get")["targetVersion"] == "1" and len(project.invoke_json("history")) == 3
+    refused = project.invoke("release", "--version", "2")  # the version left is marked failed
+    assert refused.returncode == 2 and "failed a release" in refused.stderr
+    project.invoke_json("endpoint.publish", "--target-version", "1", "--canary-version", "2", "--weight", "0.25")
+    assert project.invoke_json("rollback")["to"] == "1"
+    last = project.invoke_json("history")[-1]
+    assert (last["kind"], last["from_version"], last["to_version"]) == ("rollback", "2", "1")  # the canary left
 
 
 def test_blue_green_verifies_the_idle_colour_then_switches(project):
