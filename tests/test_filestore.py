@@ -44,7 +44,7 @@ def test_two_runs_contend_for_the_environment_lock(tmp_path):
     with pytest.raises(BusyError, match="locked by alice@laptop"):
         lock.acquire(store, "locks/prod.json", lock.Lock.new("bob@ci", "prod", "4", ttl=600, now=NOW),
                      force=False, now=NOW)
-    assert lock.release(store, "locks/prod.json", "alice@laptop")
+    assert lock.release(store, "locks/prod.json", first)
 
 
 # -- write_atomic (core.fileio), shared by the store, the .env writer, the emulator, the test keyring
