@@ -31,7 +31,7 @@ def check_health(env, url: str) -> None:
 
 
 def release(session, driver, records: Records, *, version: str | None, strategy: str | None, force: bool,
-            build, deploy, wait: bool = False) -> dict:
+            build, deploy) -> dict:
     """Ensure a candidate version, then roll it out with the environment's strategy."""
     env, reporter = session.env, session.reporter
     strategy = strategy or env.release.strategy

@@ -44,8 +44,10 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
         return build_artifact(session.env, root=session.root, reporter=session.reporter)
 
     def deploy_artifact(artifact):
+        # wait=True: the release holds the environment's lock, so a busy runtime is a killed
+        # release's deploy (or a plain `invoke deploy`), not a concurrent release; wait it out.
         return deploy(driver, session.env, artifact, session.reporter, account_id=credentials.account_id,
-                      code_store=open_code_store(session, credentials, artifact))
+                      wait=True, code_store=open_code_store(session, credentials, artifact))
 
     try:
         result = run_release(session, driver, _records(session, driver), version=version, strategy=strategy,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
-from agentrun_tasks.testing.project import chat
+from agentrun_tasks.testing.project import chat, clean_environ
 
 
 def first_release(project) -> dict:
@@ -136,3 +138,34 @@ def test_blue_green_verifies_the_idle_colour_then_switches(project):
     endpoints = {e["name"]: e["targetVersion"] for e in project.invoke_json("endpoint.list")}
     assert endpoints["prod"] == "2"
     assert sorted(v for k, v in endpoints.items() if k in ("prod-blue", "prod-green")) == ["1", "2"]
+
+
+def test_a_release_killed_during_its_deploy_waits_for_that_deploy_when_rerun(project):
+    project.configure_release()
+    hold = project.root / "hold-start"  # the agent does not start until the test removes this file
+    hold.touch()
+    app = project.root / "code" / "app.py"
+    app.write_text(f"import os, time\nwhile os.path.exists({str(hold)!r}): time.sleep(0.05)\n" + app.read_text())
+    state = project.root / ".agentrun" / "local" / "state.json"
+    with project.background("release") as child:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (state.exists() and '"CREATING"' in state.read_text()):
+            time.sleep(0.05)
+        assert '"CREATING"' in state.read_text(), "the release never reached its deploy"
+        os.killpg(child.pid, signal.SIGKILL)
+    rerun = subprocess.Popen([sys.executable, "-m", "invoke", "release"], cwd=project.root, env=clean_environ(),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        seen = []
+        for line in rerun.stdout:  # the runtime is still CREATING: the rerun must wait, not exit 7
+            seen.append(line)
+            if "waiting for the other deploy" in line:
+                hold.unlink()
+                break
+        out, err = rerun.communicate(timeout=180)
+    finally:
+        if rerun.poll() is None:
+            os.killpg(rerun.pid, signal.SIGKILL)
+            rerun.wait(timeout=30)
+    assert not hold.exists() and rerun.returncode == 0, "".join(seen) + out + err
+    assert "first release: version 1 now serves 100%" in out
