@@ -55,11 +55,23 @@ def _read_info(root: Path) -> dict | None:
         return None
 
 
-def _is_emulator(pid: int) -> bool:
-    """Whether ``pid`` is alive and is an emulator (not a reused pid)."""
+def _is_emulator(pid: int, root: Path) -> bool:
+    """Whether ``pid`` is alive and is the emulator of ``root``.
+
+    Not a reused pid, nor another project's emulator that got the pid recorded here.
+    """
     try:
         proc = psutil.Process(pid)
-        return proc.status() != psutil.STATUS_ZOMBIE and "agentrun_tasks.emulator" in " ".join(proc.cmdline())
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        argv = proc.cmdline()
+        if "agentrun_tasks.emulator" not in " ".join(argv):
+            return False
+        # --root DIR or --root=DIR, relative to the emulator's own working directory
+        given = next((a.split("=", 1)[1] for a in argv if a.startswith("--root=")), None)
+        if given is None and "--root" in argv[:-1]:
+            given = argv[argv.index("--root") + 1]
+        return given is not None and (Path(proc.cwd()) / given).resolve() == Path(root).resolve()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return False
 
@@ -86,7 +98,7 @@ def _health(url: str, timeout: float = 2.0) -> dict | None:
 def status(root: Path) -> dict | None:
     """``{pid, port, url, started_at, root, agents}`` of the live emulator of ``root``, or None."""
     info = _read_info(root)
-    if not info or not _is_emulator(info["pid"]):
+    if not info or not _is_emulator(info["pid"], root):
         return None
     health = _health(info["url"])
     if health is None or health.get("pid") != info["pid"]:
@@ -153,7 +165,7 @@ def stop(root: Path, timeout: float = STOP_TIMEOUT_S) -> bool:
 
 def _stop(root: Path, timeout: float) -> bool:
     info = _read_info(root)
-    if not info or not _is_emulator(info["pid"]):
+    if not info or not _is_emulator(info["pid"], root):
         _sweep_agents(state_dir(root))  # the emulator is gone (e.g. SIGKILL); its agents may not be
         _info_path(root).unlink(missing_ok=True)
         return False

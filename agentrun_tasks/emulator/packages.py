@@ -3,7 +3,7 @@
 ``<state>/packages/<sha256>.zip`` is written while the API call is answered (so a restart in
 the middle of a deployment can redo it); ``<state>/packages/<sha256>/`` is unpacked in the
 background, into a temporary directory renamed into place, so a half-unpacked package is never
-run. Executable bits recorded in the zip are kept (a shell ``command`` needs them).
+run; when two unpack one package at once, the first rename wins and both use its directory. Executable bits recorded in the zip are kept (a shell ``command`` needs them).
 """
 
 from __future__ import annotations
@@ -42,7 +42,12 @@ def unpack(directory: Path, sha: str) -> Path:
                 mode = (info.external_attr >> 16) & 0o777
                 if mode and not info.is_dir():
                     path.chmod(mode | 0o600)
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            # Another runtime with the same package unpacked it first: same content, use it.
     except zipfile.BadZipFile as exc:
         raise ValueError(str(exc)) from None
     finally:

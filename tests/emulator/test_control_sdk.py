@@ -175,3 +175,28 @@ def test_fault_spec_from_environment_is_validated():
     for bad in ("throttle=2", "slow=0.1", "error5xx=x"):
         with pytest.raises(ValueError):
             Faults.parse(bad)
+
+
+def test_two_unpacks_of_one_package_at_once_both_get_its_directory(tmp_path, monkeypatch):
+    import hashlib
+    import tempfile
+
+    from agentrun_tasks.emulator import packages
+
+    data = package()
+    sha = hashlib.sha256(data).hexdigest()
+    assert packages.store_zip(tmp_path, sha, data)
+    real_mkdtemp = tempfile.mkdtemp
+    raced: list = []
+
+    def mkdtemp_then_the_other_unpack_finishes(**kwargs):
+        staging = real_mkdtemp(**kwargs)
+        if not raced:  # the other runtime's unpack runs to its end between our check and rename
+            raced.append(None)
+            raced[0] = packages.unpack(tmp_path, sha)
+        return staging
+
+    monkeypatch.setattr(packages.tempfile, "mkdtemp", mkdtemp_then_the_other_unpack_finishes)
+    assert packages.unpack(tmp_path, sha) == raced[0] == tmp_path / sha
+    assert (tmp_path / sha / "app.py").read_text() == AGENT
+    assert sorted(p.name for p in tmp_path.iterdir()) == [sha, f"{sha}.zip"]  # no staging left

@@ -160,6 +160,18 @@ def test_a_start_sweeps_agents_left_by_a_killed_emulator(tmp_path):
         _kill(agents)
 
 
+def test_another_projects_emulator_under_a_recorded_pid_is_left_alone(tmp_path):
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    with running_emulator(theirs) as emu:
+        # A stale emulator.json in "mine" whose pid now belongs to the emulator of "theirs".
+        stale = mine / ".agentrun" / "local" / "emulator.json"
+        stale.parent.mkdir(parents=True)
+        stale.write_bytes((theirs / ".agentrun" / "local" / "emulator.json").read_bytes())
+        assert lifecycle.status(mine) is None
+        assert lifecycle.stop(mine, timeout=1) is False
+        assert _alive(emu.pid) and lifecycle.status(theirs)["pid"] == emu.pid
+
+
 def test_local_tasks_up_status_down(tmp_path):
     (tmp_path / "envs").mkdir()
 
