@@ -55,3 +55,22 @@ def test_refresh_after_the_lock_was_broken_says_so_and_leaves_the_new_holder(tmp
     assert mine.refresh() is False
     mine.release()
     assert store.get(mine.lock_key) == taken
+
+
+def test_a_release_record_is_saved_running_and_finished_under_the_same_key(tmp_path):
+    store, clock = FileStateStore(tmp_path), Clock()
+    mine = records(store, clock)
+    entry = mine.start("release", from_version="1", to_version=None, started_at=T0)
+    (saved,) = mine.history()
+    assert (saved.result, saved.finished_at, saved.from_version, saved.actor, saved.commit) == (
+        "running", None, "1", "ci-bot", "0123456789abcdef")
+    entry = mine.update(entry, to_version="2")
+    clock.now += timedelta(minutes=3)
+    mine.finish(entry, result="ok", reason="promoted", analysis=[{"weight": 0.5}])
+    (done,) = mine.history()
+    assert (done.id, done.from_version, done.to_version, done.result, done.reason, done.analysis) == (
+        entry.id, "1", "2", "ok", "promoted", [{"weight": 0.5}])
+    assert done.finished_at == clock.now and done.started_at == T0
+    other = mine.start("release", from_version="2", to_version="3", started_at=clock.now)
+    mine.discard(other)
+    assert mine.history() == [done]

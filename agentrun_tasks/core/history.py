@@ -17,7 +17,7 @@ from typing import Protocol
 from .errors import ConfigError
 
 KINDS = ("release", "promote", "rollback")
-RESULTS = ("ok", "rolled-back", "failed")
+RESULTS = ("ok", "rolled-back", "failed", "running")  # running: not finished (or killed)
 _STAMP = "%Y%m%dT%H%M%SZ"
 
 
@@ -27,6 +27,7 @@ class HistoryStore(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
     def get(self, key: str) -> bytes | None: ...
     def list(self, prefix: str) -> list[str]: ...
+    def delete(self, key: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,11 @@ def save(store: HistoryStore, record: Record) -> str:
     key = key_for(record)
     store.put(key, record.to_json())
     return key
+
+
+def delete(store: HistoryStore, record: Record) -> None:
+    """Remove ``record`` (a running one that turned out to change nothing)."""
+    store.delete(key_for(record))
 
 
 def load(store: HistoryStore, env: str, *, limit: int | None = None) -> list[Record]:

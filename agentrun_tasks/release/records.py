@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from ..core import history, lock
@@ -91,6 +92,28 @@ class Records:
                        finished_at=self.now())
         history.save(self.store, entry)
         return entry
+
+    def start(self, kind: str, *, from_version, to_version, started_at: datetime) -> Record:
+        """A running record (no end yet), saved now so a run killed later still leaves it."""
+        entry = Record(kind=kind, env=self.env_name, actor=self.ci.actor or _user(), commit=self.ci.sha,
+                       ci_run=self.ci.run_url, from_version=from_version, to_version=to_version, result="running",
+                       reason="", analysis=[], started_at=started_at, finished_at=None)
+        history.save(self.store, entry)
+        return entry
+
+    def update(self, entry: Record, **changes) -> Record:
+        """Save ``entry`` with ``changes`` again under its key."""
+        entry = replace(entry, **changes)
+        history.save(self.store, entry)
+        return entry
+
+    def finish(self, entry: Record, *, result: str, reason: str = "", analysis=None, **changes) -> Record:
+        """Save ``entry`` finished now with ``result`` (same key: it replaces the running record)."""
+        return self.update(entry, result=result, reason=reason, analysis=list(analysis or []),
+                           finished_at=self.now(), **changes)
+
+    def discard(self, entry: Record) -> None:
+        history.delete(self.store, entry)
 
     def history(self, limit: int | None = None) -> list[Record]:
         return history.load(self.store, self.env_name, limit=limit)

@@ -41,36 +41,55 @@ def release(session, driver, records: Records, *, version: str | None, strategy:
     artifact = None if version else build()
     print_ = None if version else candidates.fingerprint(artifact, env.agent)
     records.acquire(version or candidates.marker(print_), ttl=env.release.lock_ttl, force=force)
-    stable = candidate = None
+    stable = candidate = entry = None
     try:
+        # A running record first, re-saved as the facts arrive and at the end: a run killed at
+        # any point (even right after its last endpoint write) leaves where it came from.
+        runtime = driver.require_runtime(env.agent_name) if version else driver.find_runtime(env.agent_name)
+        if runtime is not None:
+            stable = state_of(driver.find_endpoint(runtime.id, env.release.endpoint)).target_version or None
+        entry = records.start("release", from_version=stable, to_version=str(version) if version else None,
+                              started_at=started)
         if version:
-            runtime = driver.require_runtime(env.agent_name)
             candidate = candidates.require_version(driver, runtime, str(version))
         else:
             runtime = deploy(artifact).runtime
             candidate = candidates.ensure_candidate(driver, runtime, print_, session.ci, reporter)
         records.check_not_failed(candidate, force=force)
-        stable = state_of(driver.find_endpoint(runtime.id, env.release.endpoint)).target_version or None
+        entry = records.update(entry, from_version=stable if stable != candidate else None, to_version=candidate)
         outcome = _roll_out(session, driver, records, runtime, candidate, strategy, force)
     except GateFailed as failed:
         if candidate:
             records.mark_failed(candidate, str(failed))
         report = failed.report.to_dict() if failed.report is not None else {}
-        records.record("release", from_version=stable, to_version=candidate, result="rolled-back",
-                       reason=str(failed), analysis=report.get("steps"), started_at=started)
+        # Without a candidate it was the deploy's health check: nothing had traffic to roll back.
+        _finish(records, entry, started, from_version=stable, to_version=candidate,
+                result="rolled-back" if candidate else "failed", reason=str(failed), analysis=report.get("steps"))
         raise
     except (ConfigError, BusyError):
-        raise  # refused before any traffic moved: nothing happened worth a history entry
+        if entry is not None:
+            records.discard(entry)  # refused before any traffic moved: nothing happened worth a history entry
+        raise
     except AgentrunTasksError as error:
-        records.record("release", from_version=stable, to_version=candidate, result="failed", reason=str(error),
-                       started_at=started)
+        _finish(records, entry, started, from_version=stable, to_version=candidate, result="failed",
+                reason=str(error))
         raise
     finally:
         records.release()
-    records.record("release", from_version=stable if stable != candidate else None, to_version=candidate,
-                   result="ok", reason=outcome.get("result", ""), analysis=outcome.get("steps"), started_at=started)
+    records.finish(entry, result="ok", reason=outcome.get("result", ""), analysis=outcome.get("steps"))
     reporter.output("version", candidate)
     return {"env": env.name, "strategy": strategy, "candidate": candidate, "stable": stable, **outcome}
+
+
+def _finish(records: Records, entry, started, *, from_version, to_version, result: str, reason: str,
+            analysis=None) -> None:
+    """End the running record (or, when the run failed before writing one, record it now)."""
+    if entry is None:
+        records.record("release", from_version=from_version, to_version=to_version, result=result, reason=reason,
+                       analysis=analysis, started_at=started)
+    else:
+        records.finish(entry, result=result, reason=reason, analysis=analysis, from_version=from_version,
+                       to_version=to_version)
 
 
 def _roll_out(session, driver, records, runtime, candidate: str, strategy: str, force: bool) -> dict:
@@ -159,7 +178,8 @@ def _previous(history: list, live: EndpointState) -> str | None:
     for entry in reversed(history):
         if entry.kind == "rollback":
             continue
-        if entry.result == "ok" and entry.to_version == live.target_version and entry.from_version:
+        # "running" and serving its version: killed after its last endpoint write (or still going).
+        if entry.result in ("ok", "running") and entry.to_version == live.target_version and entry.from_version:
             return entry.from_version
     return None
 

@@ -53,8 +53,9 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
         result = run_release(session, driver, _records(session, driver), version=version, strategy=strategy,
                              force=force, build=build, deploy=deploy_artifact)
     except GateFailed as failed:
-        if json and failed.report is not None:  # CI reads the analysis and rollback time even on exit 4
-            session.reporter.result({**failed.report.to_dict(), "error": str(failed)})
+        if json:  # CI reads the error, and the analysis and rollback time where there were steps, even on exit 4
+            report = failed.report.to_dict() if failed.report is not None else {}
+            session.reporter.result({**report, "error": str(failed)})
         raise
     session.reporter.result(result, lambda r, d: r.line(
         f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']})"))

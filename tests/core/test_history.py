@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from agentrun_tasks.core.errors import ConfigError
-from agentrun_tasks.core.history import HEADERS, Record, format_table, key_for, load, save
+from agentrun_tasks.core.history import HEADERS, Record, delete, format_table, key_for, load, save
 
 T0 = datetime(2025, 3, 1, 9, 30, 5, tzinfo=timezone.utc)
 GATE = [{"metric": "error_rate", "candidate": 0.31, "stable": 0.0, "threshold": 0.05, "verdict": "fail"}]
@@ -34,6 +34,9 @@ class DictStore:
     def list(self, prefix: str) -> list[str]:
         # Deliberately unordered: load() must not rely on the store's order.
         return [k for k in reversed(list(self.objects)) if k.startswith(prefix)]
+
+    def delete(self, key: str) -> None:
+        self.objects.pop(key, None)
 
 
 def test_json_round_trip_including_analysis_and_open_end():
@@ -78,6 +81,15 @@ def test_saving_a_finished_record_again_overwrites_the_running_one():
     save(store, record(T0, id=running.id))
     (only,) = load(store, "prod")
     assert only.finished_at is not None and only.result == "rolled-back"
+
+
+def test_a_running_record_that_changed_nothing_is_deleted():
+    store = DictStore()
+    kept, running = record(T0), record(T0 + timedelta(minutes=1), finished_at=None, result="running", reason="")
+    save(store, kept)
+    save(store, running)
+    delete(store, running)
+    assert load(store, "prod") == [kept]
 
 
 def test_format_table_rows():

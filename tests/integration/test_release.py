@@ -169,3 +169,30 @@ def test_a_release_killed_during_its_deploy_waits_for_that_deploy_when_rerun(pro
             rerun.wait(timeout=30)
     assert not hold.exists() and rerun.returncode == 0, "".join(seen) + out + err
     assert "first release: version 1 now serves 100%" in out
+
+
+def test_a_killed_release_leaves_a_running_record_a_later_rollback_can_use(project):
+    project.configure_release(interval="3s")
+    first_release(project)
+    project.set_greeting("Second")
+    with project.background("release") as child:
+        wait_for_canary(project, "2", 0.05)
+        os.killpg(child.pid, signal.SIGKILL)
+    last = project.invoke_json("history")[-1]
+    assert (last["from_version"], last["to_version"], last["result"], last["finished_at"]) == ("1", "2", "running",
+                                                                                               None)
+    # As if it had been killed right after its promotion: the history still says where 2 came from.
+    project.invoke_json("endpoint.publish", "--target-version", "2")
+    assert project.invoke_json("rollback")["to"] == "1"
+
+
+def test_a_release_whose_deploy_fails_its_health_check_is_recorded_failed_and_json_says_why(project):
+    app = project.root / "code" / "app.py"
+    app.write_text(app.read_text().replace('os.environ.get("AGENT_FAULT_RATE", "0")', '"1"'))
+    env_file = project.root / "envs" / "local.yaml"
+    env_file.write_text(env_file.read_text().replace("timeout: 60s", "timeout: 3s"))
+    proc = project.invoke("release", "--json")
+    assert proc.returncode == 4, proc.stderr + proc.stdout
+    assert "health check" in json.loads(proc.stdout)["error"]
+    (entry,) = project.invoke_json("history")
+    assert (entry["result"], entry["to_version"]) == ("failed", None) and entry["finished_at"]
