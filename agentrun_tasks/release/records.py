@@ -81,7 +81,7 @@ class Records:
             self.store.delete(self._failed_key(version))
             return
         raise ConfigError(f"version {version} failed a release of '{self.env_name}' before ({reason}); release "
-                          "a fixed version, or pass --force to try this one again.")
+                          "a fixed version, or rerun `invoke release` with --force to try this one again.")
 
     # -- history ---------------------------------------------------------------------------
     def record(self, kind: str, *, from_version, to_version, result: str, reason: str = "",

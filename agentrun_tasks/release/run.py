@@ -195,6 +195,7 @@ def promote(session, driver, records: Records) -> dict:
         raise NotFoundError(f"endpoint {env.release.endpoint} has no canary in flight (it routes "
                             f"{live.target_version or 'LATEST'} only); nothing to promote.")
     candidate = next(iter(split))
+    records.check_not_failed(candidate, force=False)  # rolled back or failed a gate: never promoted by hand
     # No lock, like rollback: a release still analysing this candidate finds it promoted and ends.
     driver.put_endpoint(runtime.id, env.release.endpoint, target_version=candidate, weights={})
     records.record("promote", from_version=live.target_version, to_version=candidate, result="ok",

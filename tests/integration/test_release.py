@@ -123,6 +123,8 @@ def test_rollback_and_promote_flip_a_canary_in_one_write(project):
     refused = project.invoke("release", "--version", "2")  # the version left is marked failed
     assert refused.returncode == 2 and "failed a release" in refused.stderr
     project.invoke_json("endpoint.publish", "--target-version", "1", "--canary-version", "2", "--weight", "0.25")
+    refused = project.invoke("promote")  # nor promoted by hand
+    assert refused.returncode == 2 and "failed a release" in refused.stderr
     assert project.invoke_json("rollback")["to"] == "1"
     last = project.invoke_json("history")[-1]
     assert (last["kind"], last["from_version"], last["to_version"]) == ("rollback", "2", "1")  # the canary left
