@@ -90,8 +90,14 @@ class VersionPoller(threading.Thread):
             self.samples.append((sent, headers["x-agentrun-version"]))
             time.sleep(PAUSE_S)
 
-    def wait_for(self, count: int) -> None:
+    def wait_for(self, count: int, timeout: float = 120.0) -> None:
+        """Until ``count`` samples; exits if the poller died (a failed request) or the time is up."""
+        deadline = time.monotonic() + timeout
         while len(self.samples) < count:
+            if not self.is_alive():
+                sys.exit(f"the version poller stopped after {len(self.samples)} requests (see its traceback above)")
+            if time.monotonic() > deadline:
+                sys.exit(f"the version poller made {len(self.samples)} of {count} requests in {timeout:.0f}s")
             time.sleep(0.01)
 
 

@@ -40,10 +40,11 @@ def test_a_healthy_candidate_goes_from_5_to_100_percent_and_is_promoted(project)
     assert [(e["from_version"], e["to_version"], e["result"]) for e in entries] == [(None, "1", "ok"), ("1", "2", "ok")]
 
 
-def test_a_candidate_with_30_percent_errors_is_rolled_back_at_the_first_step(project):
+def test_a_candidate_with_50_percent_errors_is_rolled_back_at_the_first_step(project):
     project.configure_release(interval="4s")
     first_release(project)
-    project.configure_release(agent_env={"AGENT_FAULT_RATE": "0.3"})
+    # 50%, not 30%: at 5% of the traffic the gate must decide within the step every time (30% missed ~3%)
+    project.configure_release(agent_env={"AGENT_FAULT_RATE": "0.5"})
     proc = project.invoke("release", "--json")
     assert proc.returncode == 4, proc.stderr + proc.stdout
     assert "failed at 5%" in proc.stderr and "max_error_rate" in proc.stderr
