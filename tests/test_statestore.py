@@ -88,9 +88,9 @@ def test_lock_contention_between_two_runners(url):
     assert lock.Lock.from_json(a.get(key)) == taken
     # --force breaks a live lock; release by a non-owner leaves it alone.
     forced = lock.acquire(a, key, lock.Lock.new("runner-a", "prod", "6", ttl=600, now=later), force=True, now=later)
-    assert lock.release(b, key, "runner-b") is False
+    assert lock.release(b, key, taken) is False
     assert lock.Lock.from_json(b.get(key)) == forced
-    assert lock.release(a, key, "runner-a") is True and a.get(key) is None
+    assert lock.release(a, key, forced) is True and a.get(key) is None
 
 
 def test_history_written_by_one_runner_is_read_by_another(url):
