@@ -145,6 +145,15 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
     return DeployResult(runtime, endpoint, checked, action, result, timings)
 
 
+def deploy_session(session, driver, artifact, *, wait: bool = False) -> DeployResult:
+    """:func:`deploy` with what a task session knows: its env, reporter, account and code store."""
+    from .stores import open_code_store
+
+    credentials = driver.connection.credentials
+    return deploy(driver, session.env, artifact, session.reporter, account_id=credentials.account_id, wait=wait,
+                  code_store=open_code_store(session, credentials, artifact))
+
+
 def _settle(driver, runtime: Runtime, env: EnvConfig, reporter: Reporter) -> Runtime:
     """Wait out another deploy; its failure is not ours, we deploy over it."""
     try:

@@ -22,15 +22,12 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     4 health check failed, 5 platform failure, 6 timeout, 7 another deploy is running.
     """
     from ..builder import build_artifact
-    from ..deployer import deploy as run_deploy
-    from ..stores import open_code_store
+    from ..deployer import deploy_session
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     reporter = session.reporter
     artifact = build_artifact(session.env, root=session.root, force=force, reporter=reporter)
-    credentials = driver.connection.credentials
-    result = run_deploy(driver, session.env, artifact, reporter, wait=wait, account_id=credentials.account_id,
-                        code_store=open_code_store(session, credentials, artifact))
+    result = deploy_session(session, driver, artifact, wait=wait)
     reporter.output("endpoint_url", result.endpoint.url)
     reporter.output("runtime_id", result.runtime.id)
     data = result.to_dict()

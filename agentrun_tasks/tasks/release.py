@@ -33,12 +33,10 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     """
     from ..builder import build_artifact
     from ..core.errors import GateFailed
-    from ..deployer import deploy
+    from ..deployer import deploy_session
     from ..release.run import release as run_release
-    from ..stores import open_code_store
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
-    credentials = driver.connection.credentials
 
     def build():
         return build_artifact(session.env, root=session.root, reporter=session.reporter)
@@ -46,8 +44,7 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     def deploy_artifact(artifact):
         # wait=True: the release holds the environment's lock, so a busy runtime is a killed
         # release's deploy (or a plain `invoke deploy`), not a concurrent release; wait it out.
-        return deploy(driver, session.env, artifact, session.reporter, account_id=credentials.account_id,
-                      wait=True, code_store=open_code_store(session, credentials, artifact))
+        return deploy_session(session, driver, artifact, wait=True)
 
     try:
         result = run_release(session, driver, _records(session, driver), version=version, strategy=strategy,
