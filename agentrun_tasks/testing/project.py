@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,6 +86,25 @@ class Project:
         except (OSError, ValueError):
             return None
         return next((e for e in state.get("endpoints", {}).values() if e["agentRuntimeEndpointName"] == name), None)
+
+    def hold_agent_start(self) -> Path:
+        """Make the agent wait at start until the returned file is removed, so a deploy stays
+        CREATING/UPDATING for as long as a test needs, with no sleep to tune."""
+        hold = self.root / "hold-start"
+        hold.touch()
+        app = self.root / "code" / "app.py"
+        app.write_text(f"import os, time\nwhile os.path.exists({str(hold)!r}): time.sleep(0.05)\n" + app.read_text())
+        return hold
+
+    def wait_for_state(self, text: str, timeout: float = 60) -> None:
+        """Wait until the emulator's state file contains ``text`` (e.g. '"CREATING"')."""
+        state = self.root / ".agentrun" / "local" / "state.json"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if state.exists() and text in state.read_text():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the emulator's state never showed {text}")
 
     def set_greeting(self, text: str) -> None:
         app = self.root / "code" / "app.py"

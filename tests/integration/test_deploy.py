@@ -150,18 +150,10 @@ def test_a_deactivated_key_fails_at_once_with_exit_3_and_no_retries(project):
 def test_a_killed_deploy_is_busy_while_the_platform_works_and_a_rerun_with_wait_converges(project):
     import os
     import signal
-    import time
 
-    hold = project.root / "hold-start"  # the agent does not start until the test removes this file
-    hold.touch()
-    app = project.root / "code" / "app.py"
-    app.write_text(f"import os, time\nwhile os.path.exists({str(hold)!r}): time.sleep(0.05)\n" + app.read_text())
-    state = project.root / ".agentrun" / "local" / "state.json"
+    hold = project.hold_agent_start()
     with project.background("deploy") as child:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (state.exists() and '"CREATING"' in state.read_text()):
-            time.sleep(0.05)
-        assert '"CREATING"' in state.read_text(), "the deploy never reached CREATING"
+        project.wait_for_state('"CREATING"')
         os.killpg(child.pid, signal.SIGKILL)
     busy = project.invoke("deploy")
     assert busy.returncode == 7, busy.stderr

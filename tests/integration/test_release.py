@@ -79,13 +79,18 @@ def wait_for_canary(project, version: str, at_least: float) -> None:
     raise AssertionError(f"the release never gave version {version} {at_least:.0%}")
 
 
-def test_a_release_killed_during_a_step_finishes_when_rerun(project):
+def kill_second_release_at(project, weight: float) -> None:
+    """Release version 1, then kill the release of version 2 once it has ``weight`` of the traffic."""
     project.configure_release(interval="3s")
     first_release(project)
     project.set_greeting("Second")
     with project.background("release") as child:
-        wait_for_canary(project, "2", 0.25)
+        wait_for_canary(project, "2", weight)
         os.killpg(child.pid, signal.SIGKILL)
+
+
+def test_a_release_killed_during_a_step_finishes_when_rerun(project):
+    kill_second_release_at(project, 0.25)
     assert weights(project.endpoint_state()).get("2", 0) >= 0.25  # left mid-rollout
     rerun = project.invoke("release")
     assert rerun.returncode == 0, rerun.stderr + rerun.stdout
@@ -145,16 +150,9 @@ def test_blue_green_verifies_the_idle_colour_then_switches(project):
 
 def test_a_release_killed_during_its_deploy_waits_for_that_deploy_when_rerun(project):
     project.configure_release()
-    hold = project.root / "hold-start"  # the agent does not start until the test removes this file
-    hold.touch()
-    app = project.root / "code" / "app.py"
-    app.write_text(f"import os, time\nwhile os.path.exists({str(hold)!r}): time.sleep(0.05)\n" + app.read_text())
-    state = project.root / ".agentrun" / "local" / "state.json"
+    hold = project.hold_agent_start()
     with project.background("release") as child:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (state.exists() and '"CREATING"' in state.read_text()):
-            time.sleep(0.05)
-        assert '"CREATING"' in state.read_text(), "the release never reached its deploy"
+        project.wait_for_state('"CREATING"')
         os.killpg(child.pid, signal.SIGKILL)
     rerun = subprocess.Popen([sys.executable, "-m", "invoke", "release"], cwd=project.root, env=clean_environ(),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -175,12 +173,7 @@ def test_a_release_killed_during_its_deploy_waits_for_that_deploy_when_rerun(pro
 
 
 def test_a_killed_release_leaves_a_running_record_a_later_rollback_can_use(project):
-    project.configure_release(interval="3s")
-    first_release(project)
-    project.set_greeting("Second")
-    with project.background("release") as child:
-        wait_for_canary(project, "2", 0.05)
-        os.killpg(child.pid, signal.SIGKILL)
+    kill_second_release_at(project, 0.05)
     last = project.invoke_json("history")[-1]
     assert (last["from_version"], last["to_version"], last["result"], last["finished_at"]) == ("1", "2", "running",
                                                                                                None)
