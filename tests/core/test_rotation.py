@@ -1,0 +1,137 @@
+"""core.rotation: live keys + journal -> the next step, as tables; and the whole run simulated."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from agentrun_tasks.core.errors import ConfigError
+from agentrun_tasks.core.rotation import (
+    ACTIVE, INACTIVE, Facts, Journal, Key, Options, abandon, decide, describe, mask_id, plan, record,
+)
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+RUN = NOW - timedelta(seconds=5)
+OLD = Key("LTAIoldoldoldold0001", ACTIVE, NOW - timedelta(days=120))
+NEW = Key("LTAInewnewnewnew0002", ACTIVE, NOW - timedelta(seconds=3))
+SINKS = ("dotenv:.env.local", "github:org/app")
+FACTS = Facts(user="ci", current_id=OLD.id, sinks=SINKS, now=NOW, run_started=RUN, secret_known=True)
+
+
+def journal(phase: str, **kw) -> Journal:
+    base = dict(user="ci", phase=phase, old_id=OLD.id, new_id=NEW.id, started_at=RUN)
+    base.update(kw)
+    return Journal(**base)
+
+
+CASES = [
+    # (id, keys, journal, facts changes, options, expected kind, expected key or sink)
+    ("fresh-rotation-creates", [OLD], None, {}, Options(), "create", None),
+    ("young-key-left-alone", [OLD], None, {}, Options(min_age=200 * 86400), "done", None),
+    ("inactive-leftover-removed-first", [OLD, replace(NEW, status=INACTIVE)], None, {}, Options(), "delete", NEW.id),
+    ("unknown-active-second-key-stops", [OLD, NEW], None, {}, Options(), "refuse", None),
+    ("force-deletes-unknown-second-key", [OLD, NEW], None, {}, Options(force=True), "delete", NEW.id),
+    ("no-key-at-all", [], None, {}, Options(), "refuse", None),
+    ("intent-without-key-creates", [OLD], journal("creating", new_id=None), {}, Options(), "create", None),
+    ("key-of-a-killed-create-is-deleted", [OLD, NEW], journal("creating", new_id=None), {}, Options(), "delete", NEW.id),
+    ("created-is-verified", [OLD, NEW], journal("created"), {}, Options(), "verify", NEW.id),
+    ("lost-secret-before-any-sink-deletes", [OLD, NEW], journal("created"), {"secret_known": False}, Options(),
+     "delete", NEW.id),
+    ("lost-secret-after-a-sink-refuses", [OLD, NEW], journal("verified", written=SINKS[:1]),
+     {"secret_known": False}, Options(), "refuse", None),
+    ("verified-writes-first-missing-sink", [OLD, NEW], journal("verified", written=SINKS[:1]), {}, Options(),
+     "write", SINKS[1]),
+    ("all-sinks-written", [OLD, NEW], journal("verified", written=SINKS), {}, Options(), "written", None),
+    ("grace-waits", [OLD, NEW], journal("written", written_at=NOW), {}, Options(grace=60), "wait", None),
+    ("grace-over-deactivates", [OLD, NEW], journal("written", written_at=NOW - timedelta(minutes=2)), {},
+     Options(grace=60), "deactivate", OLD.id),
+    ("soak-same-run-stops", [replace(OLD, status=INACTIVE), NEW], journal("deactivated", deactivated_at=NOW), {},
+     Options(), "done", None),
+    ("soak-next-run-deletes", [replace(OLD, status=INACTIVE), NEW],
+     journal("deactivated", deactivated_at=RUN - timedelta(days=1)), {"current_id": NEW.id}, Options(),
+     "delete", OLD.id),
+    ("delete-after-not-yet", [replace(OLD, status=INACTIVE), NEW],
+     journal("deactivated", deactivated_at=NOW - timedelta(days=1)), {}, Options(delete_after=7 * 86400),
+     "done", None),
+    ("old-gone-finishes", [NEW], journal("deactivated", deactivated_at=NOW), {}, Options(), "finish", None),
+    ("new-gone-before-sinks-starts-over", [OLD], journal("verified"), {}, Options(), "create", None),
+    ("new-gone-after-sinks-refuses", [OLD], journal("written", written_at=NOW), {}, Options(), "refuse", None),
+    ("three-keys-refused", [OLD, NEW, replace(NEW, id="LTAIthird")], None, {}, Options(), "refuse", None),
+    ("done-this-run-stops", [NEW], journal("done", old_id=None), {"current_id": NEW.id}, Options(), "done", None),
+]
+
+
+@pytest.mark.parametrize("keys, jr, changes, opts, kind, target", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_decide(keys, jr, changes, opts, kind, target):
+    step = decide(keys, jr, replace(FACTS, **changes), opts)
+    assert step.kind == kind, step
+    if target is not None:
+        assert target in (step.key_id, step.sink)
+    assert OLD.id not in step.reason and NEW.id not in step.reason  # ids only masked
+    describe(step)
+
+
+def test_refusals_carry_exit_codes_and_say_why():
+    step = decide([OLD, NEW], None, FACTS, Options())
+    assert step.exit_code == 2 and "--force" in step.reason and mask_id(NEW.id) in step.reason
+
+
+def run(keys, journal_, facts, opts, fail_at=None):
+    """The run loop as the flow runs it, with RAM simulated by a list; returns keys, journal, steps."""
+    keys, steps, counter = list(keys), [], 0
+    for _ in range(40):
+        step = decide(keys, journal_, facts, opts)
+        steps.append(step.kind)
+        if step.stop:
+            break
+        new_id = None
+        if step.kind == "create":
+            journal_ = record(journal_, step, facts, keys)
+            counter += 1
+            new_id = f"LTAIsim{counter:013d}"
+            keys.append(Key(new_id, ACTIVE, facts.now))
+        elif step.kind == "delete":
+            keys = [k for k in keys if k.id != step.key_id]
+        elif step.kind == "deactivate":
+            keys = [replace(k, status=INACTIVE) if k.id == step.key_id else k for k in keys]
+        elif step.kind == "wait":
+            facts = replace(facts, now=step.until)
+        assert len(keys) <= 2
+        journal_ = record(journal_, step, facts, keys, new_id=new_id)
+    return keys, journal_, steps
+
+
+def test_a_whole_run_then_the_next_run():
+    keys, jr, steps = run([OLD], None, FACTS, Options(grace=30))
+    assert steps == ["create", "verify", "write", "write", "written", "wait", "deactivate", "done"]
+    assert [k.status for k in keys] == [INACTIVE, ACTIVE] and jr.phase == "deactivated"
+    later = replace(FACTS, now=NOW + timedelta(days=7), run_started=NOW + timedelta(days=7),
+                    current_id=keys[1].id)
+    keys, jr, steps = run(keys, jr, later, Options(min_age=90 * 86400))
+    assert steps == ["delete", "done"] and [k.id for k in keys] == [jr.new_id] and jr.phase == "done"
+
+
+def test_dry_run_plan_changes_nothing_and_names_every_step():
+    steps = plan([OLD], None, FACTS, Options())
+    assert [s.kind for s in steps] == ["create", "verify", "write", "write", "written", "deactivate", "done"]
+    assert "<new key>" in describe(steps[2])
+
+
+def test_abandon_returns_to_the_old_key():
+    j = abandon(journal("created"))
+    assert j.phase == "done" and j.new_id == OLD.id and j.pending is None
+
+
+def test_journal_round_trip_and_corruption():
+    j = journal("verified", written=SINKS, pending="sealed", sealed_with=OLD.id, written_at=NOW)
+    assert Journal.from_json(j.to_json()) == j
+    with pytest.raises(ConfigError):
+        Journal.from_json(b"{nope")
+    with pytest.raises(ConfigError):
+        Journal.from_json(replace(j, phase="halfway").to_json())
+
+
+def test_mask_id_shows_last_four_only():
+    assert mask_id("LTAIabcdefgh1234") == "****1234" and mask_id(None) == "-"
