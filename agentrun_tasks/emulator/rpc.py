@@ -65,6 +65,15 @@ def get_access_key_last_used(state: State, caller: str, params: Mapping[str, str
     return {"AccessKeyLastUsed": {"LastUsedDate": key.get("lastUsed") or ""}}
 
 
+def get_user(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    name = _user(state, caller, params)
+    user = state.users.get(name)
+    if user is None:
+        raise ApiError(404, "EntityNotExist.User", f"The user does not exist: {name}.")
+    return {"User": {"UserName": name, "UserId": user["UserId"], "DisplayName": name,
+                     "CreateDate": user["CreateDate"], "UpdateDate": user["CreateDate"]}}
+
+
 def get_caller_identity(state: State, caller: str, params: Mapping[str, str]) -> dict:
     user = _caller_user(state, caller)
     user_id = state.users[user]["UserId"]
@@ -78,6 +87,7 @@ ACTIONS = {
     ("2015-05-01", "UpdateAccessKey"): update_access_key,
     ("2015-05-01", "DeleteAccessKey"): delete_access_key,
     ("2015-05-01", "GetAccessKeyLastUsed"): get_access_key_last_used,
+    ("2015-05-01", "GetUser"): get_user,
     ("2015-04-01", "GetCallerIdentity"): get_caller_identity,
 }
 

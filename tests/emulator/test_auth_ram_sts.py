@@ -13,10 +13,10 @@ from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 
-from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
 from agentrun_tasks.emulator import account
 from agentrun_tasks.emulator.account import BOOTSTRAP_USER, ENV_FILE
 from agentrun_tasks.emulator.state import State
+from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
 
 
 def test_bootstrap_account_and_caller_identity(emulator):
@@ -111,3 +111,17 @@ def test_secret_never_in_error_output(emulator):
     assert sentinel not in str(refused.value) and sentinel not in str(refused.value.data)
     log = (emulator.root / ".agentrun" / "local" / "emulator.log").read_text()
     assert sentinel not in log
+
+
+def test_get_user_and_a_user_that_does_not_exist(emulator):
+    client = RamClient(emulator.openapi_config())
+    user = client.get_user(ram.GetUserRequest(user_name=BOOTSTRAP_USER)).body.user
+    assert user.user_name == BOOTSTRAP_USER and user.user_id
+    for call in (lambda: client.get_user(ram.GetUserRequest(user_name="nobody")),
+                 lambda: client.create_access_key(ram.CreateAccessKeyRequest(user_name="nobody")),
+                 lambda: client.list_access_keys(ram.ListAccessKeysRequest(user_name="nobody"))):
+        with pytest.raises(ClientException) as missing:
+            call()
+        assert (missing.value.status_code, missing.value.code) == (404, "EntityNotExist.User")
+    listed = client.list_access_keys(ram.ListAccessKeysRequest(user_name=BOOTSTRAP_USER)).body
+    assert len(listed.access_keys.access_key) == 1  # nothing was created for the missing user
