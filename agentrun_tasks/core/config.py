@@ -63,10 +63,11 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import notify
 from .cienv import PROD_NAMES
 from .errors import ConfigError
 from .model import (
-    AnalysisConfig, CredentialsConfig, EnvConfig, HealthConfig, NotifyConfig, ProtectConfig, ReleaseConfig,
+    AnalysisConfig, CredentialsConfig, EnvConfig, HealthConfig, ProtectConfig, ReleaseConfig,
 )
 from .syaml import AGENT, REGIONS, Imported, Variables, import_syaml, substitute
 from .validate import (
@@ -198,7 +199,7 @@ ENV_FILE = mapping({
         "interval": _positive_duration,
         "expect_status": integer(100, 599),
     }),
-    "notify": mapping({"channels": seq(loose_mapping())}),
+    "notify": notify.notify_block(parse_duration),
 })
 """Validator of a whole env file."""
 
@@ -294,7 +295,7 @@ def _build(name: str, path: Path, data: dict, s_yaml: Imported | None) -> EnvCon
         protect=ProtectConfig(**protect),
         release=ReleaseConfig(**release),
         health=HealthConfig(**data.get("health", {})),
-        notify=NotifyConfig(channels=tuple(data.get("notify", {}).get("channels", ()))),
+        notify=notify.build(data.get("notify", {})),
         s_yaml=s_yaml.path if s_yaml else None,
         s_yaml_resource=s_yaml.resource if s_yaml else None,
         **scalars,

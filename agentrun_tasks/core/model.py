@@ -75,7 +75,8 @@ class ProtectConfig:
 
 @dataclass(frozen=True)
 class NotifyConfig:
-    channels: tuple[Mapping[str, Any], ...] = ()
+    channels: tuple[Any, ...] = ()  # core.notify.ChannelConfig, validated by core.notify
+    timeout: float = 10.0  # seconds notifications may add to a task, all channels together
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,139 @@
+"""Deliver events to every channel that wants them, off the task's critical path.
+
+:meth:`Notifier.send` renders the event for each channel and hands it to a private event loop in
+a background thread, so a deploy never waits on a chat robot while it works. Messages to one
+channel keep their order. :meth:`Notifier.finish` waits at most ``timeout`` seconds for what is
+still in flight, reports every failed delivery as a warning and, only if the task itself
+succeeded, raises exit 5 for a failed ``required: true`` channel: the task's outcome is recorded
+(and its own error wins) first.
+
+    notifier = Notifier(channels, reporter, timeout=env.notify.timeout)
+    with notifier.finishing():
+        notifier.send(event)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from contextlib import contextmanager
+from typing import Sequence
+
+from ..adapters.channels import Channel, DeliveryResult
+from ..core.errors import ResourceFailedError
+from ..core.notify import ChannelConfig, Event
+from ..core.notify_render import render
+
+
+class Notifier:
+    """Sends events to ``channels`` (pairs of their config and the opened channel)."""
+
+    def __init__(self, channels: Sequence[tuple[ChannelConfig, Channel]], reporter, *, timeout: float = 10.0) -> None:
+        self.channels = list(channels)
+        self.reporter = reporter
+        self.timeout = timeout
+        self._pending: list[tuple[ChannelConfig, str, object]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._session = None
+        self._order: dict[str, asyncio.Lock] = {}
+        self.results: list[DeliveryResult] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.channels)
+
+    def send(self, event: Event) -> None:
+        """Start delivering ``event`` to every channel whose ``on:`` wants it; returns at once."""
+        for cfg, channel in self.channels:
+            if cfg.wants(event.kind):
+                message = render(event, cfg)
+                future = asyncio.run_coroutine_threadsafe(self._deliver(cfg, channel, message), self._start())
+                self._pending.append((cfg, event.kind, future))
+
+    def finish(self, error: BaseException | None = None) -> list[DeliveryResult]:
+        """Wait (at most ``timeout`` s) for deliveries in flight, warn about failures, and raise
+        :class:`ResourceFailedError` for a failed required channel unless ``error`` (the task's
+        own failure, which wins) is given. Returns this round's results."""
+        deadline = time.monotonic() + self.timeout
+        results, failed_required = [], []
+        for cfg, kind, future in self._pending:
+            try:
+                result = future.result(timeout=max(0.0, deadline - time.monotonic()))
+            except Exception:  # still running at the deadline (or cancelled): it did not arrive in time
+                future.cancel()
+                result = DeliveryResult(cfg.name, False, 0, self.timeout, f"not delivered within {self.timeout:g}s")
+            results.append(result)
+            if not result.ok:
+                self.reporter.warn(f"notification '{kind}' to {cfg.type} channel '{cfg.name}' failed after "
+                                   f"{result.attempts} attempt(s): {result.detail}")
+                if cfg.required:
+                    failed_required.append(cfg.name)
+        self._pending = []
+        self.results += results
+        self._stop()
+        if failed_required and error is None:
+            raise ResourceFailedError(
+                f"the required notification channel(s) {', '.join(failed_required)} could not be reached "
+                "(see the warnings above); the task itself succeeded and its outcome is recorded.")
+        return results
+
+    @contextmanager
+    def finishing(self):
+        """``finish`` on the way out of the block, passing on the block's own error."""
+        try:
+            yield self
+        except BaseException as exc:
+            self.finish(exc)
+            raise
+        self.finish()
+
+    # -- the delivery loop -----------------------------------------------------------------------
+
+    def _start(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=self._loop.run_forever, name="notify", daemon=True)
+            self._thread.start()
+        return self._loop
+
+    async def _deliver(self, cfg: ChannelConfig, channel: Channel, message: dict) -> DeliveryResult:
+        import aiohttp
+
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._order.setdefault(cfg.name, asyncio.Lock()):
+            return await channel.send(message, session=self._session, deadline=time.monotonic() + self.timeout)
+
+    def _stop(self) -> None:
+        loop, self._loop = self._loop, None
+        if loop is None:
+            return
+
+        async def close() -> None:
+            if self._session is not None:
+                await self._session.close()
+            self._session, self._order = None, {}
+            for task in asyncio.all_tasks():
+                if task is not asyncio.current_task():
+                    task.cancel()
+
+        try:
+            asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=2)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            self._thread.join(timeout=2)
+            if not self._thread.is_alive():
+                loop.close()
+
+
+def open_notifier(env, reporter, resolve=lambda value: value) -> Notifier:
+    """The environment's channels, opened. ``resolve`` turns a keyring reference of the env file
+    into its Secret (the session passes one that reads the OS keyring)."""
+    from ..adapters.channels import open_channel
+
+    channels = []
+    for cfg in env.notify.channels:
+        secret = resolve(cfg.secret) if cfg.secret is not None else None
+        channels.append((cfg, open_channel(cfg.type, cfg.name, resolve(cfg.webhook), secret)))
+    return Notifier(channels, reporter, timeout=env.notify.timeout)

@@ -1,0 +1,130 @@
+"""Each channel against a local receiver that speaks its platform's protocol: payload shape,
+signatures recomputed from the shared secret (a wrong one is refused with the platform's body
+error), retries of transient failures only, Retry-After, the rate limiter and the deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import aiohttp
+import pytest
+
+from agentrun_tasks.adapters.channels import open_channel
+from agentrun_tasks.adapters.channels.delivery import RateLimiter, retry_after
+from agentrun_tasks.core.notify import ChannelConfig, Event, Mention
+from agentrun_tasks.core.notify_render import render
+from agentrun_tasks.core.secrets import Secret
+from agentrun_tasks.testing.receivers import robot
+
+SIGNED = ("dingtalk", "feishu", "webhook")
+EVENT = Event("deploy.failed", "prod", "demo", version="3", commit="abc123", actor="ci", reason="health check failed")
+
+
+def deliver(kind: str, url: str, *, secret: str | None = None, timeout: float = 5.0, **cfg):
+    config = ChannelConfig(kind, kind, Secret(url), **cfg)
+    channel = open_channel(kind, kind, Secret(url), Secret(secret) if secret else None)
+
+    async def go():
+        async with aiohttp.ClientSession() as session:
+            return await channel.send(render(EVENT, config), session=session, deadline=time.monotonic() + timeout)
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("kind", ["slack", "dingtalk", "feishu", "wecom", "webhook"])
+def test_each_platform_accepts_the_message_it_documents(kind):
+    secret = "SECa1b2c3d4e5f6a7b8" if kind in SIGNED else None
+    with robot(kind, secret=secret) as r:
+        result = deliver(kind, r.url, secret=secret)
+        assert result.ok and result.attempts == 1, (result, r.rejected)
+        assert len(r.messages) == 1 and "demo" in str(r.messages[0])
+
+
+@pytest.mark.parametrize("kind, error", [("dingtalk", "errcode 310000: sign not match"),
+                                         ("feishu", "code 19021: sign match fail"),
+                                         ("webhook", "HTTP 401 bad signature")])
+def test_a_wrong_signature_is_refused_and_not_retried(kind, error):
+    with robot(kind, secret="SECthe-right-one-123") as r:
+        result = deliver(kind, r.url, secret="SECa-wrong-one-4567")
+        assert not result.ok and result.attempts == 1 and error in result.detail
+        assert r.messages == [] and r.requests == 1 and r.rejected[0][0] == "sign"
+
+
+def test_an_unsigned_message_to_a_signed_robot_is_refused():
+    with robot("dingtalk", secret="SECthe-right-one-123") as r:
+        assert "310000" in deliver("dingtalk", r.url).detail
+
+
+@pytest.mark.parametrize("kind", ["dingtalk", "feishu"])
+def test_keyword_mode_needs_the_keyword_which_the_channel_adds(kind):
+    with robot(kind, keyword="agentrun-release") as r:
+        refused = deliver(kind, r.url)
+        assert not refused.ok and ("310000" in refused.detail or "19024" in refused.detail)
+        assert deliver(kind, r.url, keyword="agentrun-release").ok and len(r.messages) == 1
+
+
+def test_a_wrong_token_is_the_platforms_body_error():
+    with robot("wecom") as r:
+        result = deliver("wecom", r.url.replace(r.token, "0" * 32))
+        assert not result.ok and "errcode 93000" in result.detail and result.attempts == 1
+
+
+@pytest.mark.parametrize("how", ["500", "429", "busy"])
+@pytest.mark.parametrize("kind", ["dingtalk", "feishu", "wecom", "slack", "webhook"])
+def test_two_transient_failures_then_success_deliver_exactly_one_message(kind, how):
+    if how == "busy" and kind in ("slack", "webhook"):
+        how = "429"  # their "busy" is HTTP 429
+    secret = "SECa1b2c3d4e5f6a7b8" if kind in SIGNED else None
+    with robot(kind, secret=secret) as r:
+        r.fail_next(2, how)
+        result = deliver(kind, r.url, secret=secret)
+        assert result.ok and result.attempts == 3 and r.requests == 3, result
+        assert len(r.messages) == 1
+
+
+def test_retry_after_is_honoured_and_parsed():
+    with robot("slack") as r:
+        r.fail_next(1, "429")  # Retry-After: 0.2
+        started = time.monotonic()
+        assert deliver("slack", r.url).ok
+        assert time.monotonic() - started >= 0.2
+    assert retry_after("3") == 3.0 and retry_after(None) is None and retry_after("soon") is None
+    assert 0 <= retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+def test_a_receiver_that_always_fails_gives_up_within_the_deadline():
+    with robot("webhook") as r:
+        r.always = True
+        started = time.monotonic()
+        result = deliver("webhook", r.url, timeout=1.0)
+        assert not result.ok and "HTTP 503" in result.detail and time.monotonic() - started < 1.5
+        assert 1 <= r.requests <= 4
+
+
+def test_a_dead_port_is_a_connection_failure_without_the_url():
+    with socket.socket() as sock:  # bound, never listening: refused
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/robot/send?access_token=tok-0123456789abcdef"
+        result = deliver("dingtalk", url, timeout=1.0)
+    assert not result.ok and "connection failed" in result.detail and "tok-0123456789abcdef" not in result.detail
+
+
+def test_the_rate_limiter_paces_and_refuses_past_the_deadline():
+    async def go():
+        limiter = RateLimiter(1, 0.3)
+        started = time.monotonic()
+        assert await limiter.acquire(started + 5)
+        assert await limiter.acquire(started + 5)  # waits for the first slot to free
+        waited = time.monotonic() - started
+        assert not await limiter.acquire(time.monotonic() + 0.01)  # no slot before that deadline
+        return waited
+
+    assert asyncio.run(go()) >= 0.29
+
+
+def test_mentions_reach_the_dingtalk_robot():
+    with robot("dingtalk") as r:
+        assert deliver("dingtalk", r.url, mention=Mention(mobiles=("13800000000",))).ok
+        assert r.messages[0]["at"]["atMobiles"] == ["13800000000"] and "@13800000000" in r.messages[0]["markdown"]["text"]
