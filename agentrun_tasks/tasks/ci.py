@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from invoke import Collection, task
+from invoke.exceptions import Exit
 
-from ..core import cienv
+from ..core import cienv, fileio
 from ..core.errors import ConfigError
 from ..core.report import Reporter
-from ._common import ENV_HELP, JSON_HELP, cli_errors, open_context
+from ..session import open_context
+from ._common import ENV_HELP, JSON_HELP, cli_errors
 
 
 @task(name="env", help={"env": ENV_HELP, "json": JSON_HELP})
@@ -78,5 +80,77 @@ def _show(reporter: Reporter, data: dict) -> None:
         reporter.line(f"{label:<13} {value if value not in (None, '') else '-'}")
 
 
+PLATFORM_HELP = "github, gitlab, jenkins, yunxiao, bitbucket or circleci"
+
+
+@task(help={"platform": PLATFORM_HELP,
+            "out": "the directory to write into (default: the project root)",
+            "force": "overwrite files that exist",
+            "check": "write nothing; exit 2 if a committed file differs from what would be generated",
+            "jobs": "comma-separated job groups: test, dev, prod, preview, manual, rotate (default: all)",
+            "python": "the Python version the jobs run (default 3.12)"})
+@cli_errors
+def init(c, platform=None, out=None, force=False, check=False, jobs=None, python=None):
+    """Write a complete CI pipeline for a platform: every step after the install is one invoke line.
+
+    Tests on every push and PR/MR; develop deploys to dev; main, master, hotfix/* and v* tags
+    release to prod behind the platform's approval and one-at-a-time control; a preview runtime
+    per feature branch or PR (removed when it closes, where the platform says so); manual
+    rollback and promote; a weekly `invoke rotate-keys --min-age 90d`. The install step uses uv
+    and caches on requirements.lock (make it with the command in the file's header).
+    An existing file is never overwritten without --force (exit 2); --check compares instead
+    and exits 2 naming each file that is out of date. docs/ci.md: secrets, approvals, schedules.
+    """
+    from ..core import pipelines
+
+    if not platform:
+        raise ConfigError(f"--platform is required: {PLATFORM_HELP}.")
+    options = pipelines.Options(kinds=pipelines.parse_kinds(jobs), python=python or pipelines.Options.python)
+    command = pipelines.command_line(platform, options)
+    files = pipelines.render(platform, options, command)
+    ctx = open_context(c)
+    root = Path(out) if out else ctx.root
+    if check:
+        stale = [s for f in files if (s := pipelines.out_of_date(f, _read(root / f.path))) is not None]
+        if stale:
+            raise ConfigError(f"the {platform} pipeline is out of date: {'; '.join(stale)}. "
+                              f"Run `{command} --force` to regenerate it.")
+        ctx.reporter.line(f"up to date: {', '.join(f.path for f in files)}")
+        return
+    existing = [f.path for f in files if (root / f.path).exists()]
+    if existing and not force:
+        raise ConfigError(f"{', '.join(str(root / p) for p in existing)} exists already; nothing was written. "
+                          f"Pass --force to overwrite it, or --check to compare.")
+    for f in files:
+        target = root / f.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fileio.write_atomic(target, f.text.encode("utf-8"), mode=0o644)
+        ctx.reporter.line(f"wrote {target}")
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+@task(name="test")
+@cli_errors
+def test_(c):
+    """Run the project's tests: invoke config 'ci.test_command' (default: python -m pytest -q).
+
+    The generated pipelines call this, so a project chooses its test command in invoke.yaml
+    (this repository: bash .ci/run) and every platform runs the same one. Exits with its code.
+    """
+    command = (c.config.get("ci") or {}).get("test_command") or "python -m pytest -q"
+    result = c.run(command, warn=True, pty=False)
+    if result.exited:
+        raise Exit(code=result.exited)
+
+
 ns = Collection("ci")
 ns.add_task(env_)
+ns.add_task(init)
+ns.add_task(test_)
+ns.configure({"ci": {"test_command": None}})

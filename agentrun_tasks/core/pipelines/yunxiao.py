@@ -1,0 +1,86 @@
+"""Yunxiao Flow (云效): three pipelines under ``.yunxiao/``, pasted into Flow's YAML editor (or
+given to the OpenAPI / ROS ``ALIYUN::DEVOPS::Pipeline``): Flow documents no file name in the
+repository, and a pipeline has one code source, so each flow is its own pipeline.
+
+- ``ci.yml``: every push: tests; ``develop`` deploys to dev. Preview deploy and removal are
+  manual jobs (``driven: manual``): Flow documents no merge-request variables, and its job
+  conditions document only comparisons, not prefix matches.
+- ``release.yml``: its code source triggers on ``main``/``master``/``hotfix/*`` pushes and
+  ``v*`` tags (set the filters on the source's trigger in the console); the release waits for
+  a ``ManualValidate`` job; rollback and promote are manual jobs.
+- ``rotate-keys.yml``: run by a timer trigger (weekly, set in the console; the grammar has no
+  schedule).
+
+One change at a time is ``concurrencyConfig`` (one running instance; a second is refused). Secrets are
+secret (私密) pipeline variables with the library's names, or a variable group shared by the three.
+"""
+
+from __future__ import annotations
+
+from . import model as m
+
+RUNS_ON = "public/cn-beijing"
+SOURCE = {"repo": {"type": "codeup", "name": "agentrun", "endpoint": "https://codeup.aliyun.com/<org>/<repo>.git",
+                   "branch": "main", "triggerEvents": ["push"],
+                   "certificate": {"type": "serviceConnection", "serviceConnection": "<service-connection-id>"}}}
+# A second run is refused while one is running (the library's own lock would refuse it with exit 7).
+ONE_AT_A_TIME = {"maxRunningPipelineInstances": 1, "pipelineMaxRunningBehavior": "rejectNew"}
+
+
+def _job(opts: m.Options, name: str, command: str, **extra) -> dict:
+    steps = {"install": {"name": "install", "step": "Command", "with": {"run": "\n".join(opts.install_lines)}},
+             "run": {"name": command.split()[1], "step": "Command", "with": {"run": command}}}
+    return {"name": name, "runsOn": RUNS_ON, **extra, "steps": steps}
+
+
+def _approval(name: str) -> dict:
+    return {"name": name, "component": "ManualValidate",
+            "with": {"validatorType": "users", "validateMethod": "and", "validatorUsers": ["<approver-user-id>"]}}
+
+
+def _pipeline(name: str, stages: dict, *, branch: str = "main", events: tuple[str, ...] = ("push",)) -> dict:
+    source = {"repo": {**SOURCE["repo"], "branch": branch, "triggerEvents": list(events)}}
+    if not events:  # started by a timer trigger only
+        del source["repo"]["triggerEvents"]
+    return {"name": name, "sources": source, "concurrencyConfig": ONE_AT_A_TIME, "stages": stages}
+
+
+def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
+    files: list[m.GeneratedFile] = []
+
+    def add(path: str, doc: dict) -> None:
+        files.append(m.GeneratedFile(path, m.header("yunxiao", command, opts.lock_command) + m.dump_yaml(doc)))
+
+    ci: dict = {}
+    if opts.has("test"):
+        ci["test"] = {"name": "test", "jobs": {"test": _job(opts, "test", m.TEST)}}
+    deploy: dict = {}
+    needs = {"needs": "test"} if opts.has("test") else {}
+    if opts.has("dev"):
+        deploy["deploy_dev"] = _job(opts, "deploy dev", m.DEPLOY_DEV, condition=f'"${{CI_COMMIT_REF_NAME}}" == '
+                                    f'"{m.DEV_BRANCH}"', **needs)
+    if opts.has("preview"):
+        deploy["preview"] = _job(opts, "preview", m.DEPLOY_PREVIEW, driven="manual", **needs)
+        deploy["remove_preview"] = _job(opts, "remove preview", m.REMOVE_PREVIEW, driven="manual")
+    if deploy:
+        ci["deploy"] = {"name": "deploy", "jobs": deploy}
+    if ci:
+        add(".yunxiao/ci.yml", _pipeline("agentrun-ci", ci, branch=m.DEV_BRANCH))
+    if opts.has("prod"):
+        release: dict = {}
+        if opts.has("test"):
+            release["test"] = {"name": "test", "jobs": {"test": _job(opts, "test", m.TEST)}}
+        jobs = {"approve": {**_approval("approve release"), **needs},
+                "release_prod": _job(opts, "release prod", m.RELEASE_PROD, needs="approve")}
+        if opts.has("manual"):
+            # A rollback is for emergencies: no approval, but only people allowed to run the pipeline.
+            jobs["rollback_prod"] = _job(opts, "rollback prod", m.ROLLBACK, driven="manual")
+            jobs["promote_prod"] = _job(opts, "promote prod", m.PROMOTE, driven="manual")
+        release["release"] = {"name": "release", "jobs": jobs}
+        add(".yunxiao/release.yml", _pipeline("agentrun-release", release, events=("push", "tagPush")))
+    if opts.has("rotate"):
+        add(".yunxiao/rotate-keys.yml", _pipeline(
+            "agentrun-rotate-keys", {"rotate": {"name": "rotate keys",
+                                                "jobs": {"rotate_keys": _job(opts, "rotate keys", m.ROTATE)}}},
+            events=()))
+    return files
