@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -18,10 +19,11 @@ from . import secrets
 
 
 class Dialect:
-    """How one CI platform takes masks, step outputs and summaries. The base does nothing.
+    """How one CI platform takes masks, step outputs, summaries and collapsible log sections.
+    The base does nothing.
 
-    ``write_output`` writes the platform's output file and returns None, or returns the log
-    command that sets the output (Azure), for the reporter to print.
+    ``write_output`` and ``write_summary`` write the platform's file and return None, or return
+    the log command that does it (Azure), for the reporter to print.
     """
 
     name = "local"
@@ -38,8 +40,12 @@ class Dialect:
             _append(path, f"{name}={value}\n")
         return None
 
-    def write_summary(self, markdown: str) -> bool:
-        return False
+    def write_summary(self, markdown: str) -> str | None:
+        return None
+
+    def section(self, title: str) -> tuple[str, str] | None:
+        """The log lines that open and close a collapsible section, where the platform has them."""
+        return None
 
 
 class GitHubDialect(Dialect):
@@ -56,12 +62,14 @@ class GitHubDialect(Dialect):
         _append(path, f"{name}={value}\n")
         return None
 
-    def write_summary(self, markdown: str) -> bool:
+    def write_summary(self, markdown: str) -> str | None:
         path = self.environ.get("GITHUB_STEP_SUMMARY")
-        if not path:
-            return False
-        _append(path, markdown.rstrip("\n") + "\n")
-        return True
+        if path:
+            _append(path, markdown.rstrip("\n") + "\n")
+        return None
+
+    def section(self, title: str) -> tuple[str, str] | None:
+        return f"::group::{title}", "::endgroup::"
 
 
 class GitLabDialect(Dialect):
@@ -74,6 +82,13 @@ class GitLabDialect(Dialect):
         _append(path, f"{name.upper()}={value}\n")
         return None
 
+    def section(self, title: str) -> tuple[str, str] | None:
+        # GitLab's collapsible sections: a name of [a-z0-9_] and a Unix time at each end.
+        name = re.sub(r"[^a-z0-9_]+", "_", title.lower()).strip("_")[:40] or "section"
+        now = int(time.time())
+        return (f"\x1b[0Ksection_start:{now}:{name}[collapsed=true]\r\x1b[0K{title}",
+                f"\x1b[0Ksection_end:{now}:{name}\r\x1b[0K")
+
 
 class AzureDialect(Dialect):
     name = "azure"
@@ -83,6 +98,18 @@ class AzureDialect(Dialect):
 
     def write_output(self, name: str, value: str) -> str | None:
         return f"##vso[task.setvariable variable={name};isoutput=true]{value}"
+
+    def write_summary(self, markdown: str) -> str | None:
+        # Azure attaches a Markdown file to the run's summary page: write one, then name it.
+        folder = self.environ.get("AGENT_TEMPDIRECTORY") or self.environ.get("AGENTRUN_SUMMARY_DIR")
+        if not folder:
+            return None
+        path = os.path.join(folder, f"agentrun-summary-{os.getpid()}-{time.monotonic_ns()}.md")
+        _append(path, markdown)
+        return f"##vso[task.uploadsummary]{path}"
+
+    def section(self, title: str) -> tuple[str, str] | None:
+        return f"##[group]{title}", "##[endgroup]"
 
 
 class BitbucketDialect(Dialect):
@@ -205,7 +232,23 @@ class Reporter:
             self._write(self._human, command + "\n")
 
     def summary(self, markdown: str) -> None:
-        self.dialect.write_summary(markdown)
+        """Markdown for the CI run's summary page (GitHub's step summary, Azure's uploadsummary)."""
+        command = self.dialect.write_summary(markdown)
+        if command:
+            self._write(self._human, command + "\n")
+
+    @contextmanager
+    def section(self, title: str):
+        """A collapsible section of the CI log (GitHub ::group::, GitLab section_start, Azure
+        ##[group]); nothing extra elsewhere."""
+        lines = self.dialect.section(title)
+        if lines:
+            self.line(lines[0])
+        try:
+            yield
+        finally:
+            if lines:
+                self.line(lines[1])
 
     # -- progress --------------------------------------------------------------------------
     @contextmanager

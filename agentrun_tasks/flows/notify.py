@@ -38,7 +38,6 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._session = None
         self._order: dict[str, asyncio.Lock] = {}
-        self.results: list[DeliveryResult] = []
 
     def __bool__(self) -> bool:
         return bool(self.channels)
@@ -51,12 +50,10 @@ class Notifier:
                 future = asyncio.run_coroutine_threadsafe(self._deliver(cfg, channel, message), self._start())
                 self._pending.append((cfg, event.kind, future))
 
-    def finish(self, error: BaseException | None = None) -> list[DeliveryResult]:
-        """Wait (at most ``timeout`` s) for deliveries in flight, warn about failures, and raise
-        :class:`ResourceFailedError` for a failed required channel unless ``error`` (the task's
-        own failure, which wins) is given. Returns this round's results."""
+    def wait(self) -> list[DeliveryResult]:
+        """Wait (at most ``timeout`` s) for the deliveries in flight; warn about each failure."""
         deadline = time.monotonic() + self.timeout
-        results, failed_required = [], []
+        results = []
         for cfg, kind, future in self._pending:
             try:
                 result = future.result(timeout=max(0.0, deadline - time.monotonic()))
@@ -67,14 +64,19 @@ class Notifier:
             if not result.ok:
                 self.reporter.warn(f"notification '{kind}' to {cfg.type} channel '{cfg.name}' failed after "
                                    f"{result.attempts} attempt(s): {result.detail}")
-                if cfg.required:
-                    failed_required.append(cfg.name)
         self._pending = []
-        self.results += results
         self._stop()
-        if failed_required and error is None:
+        return results
+
+    def finish(self, error: BaseException | None = None) -> list[DeliveryResult]:
+        """:meth:`wait`, then raise :class:`ResourceFailedError` (exit 5) for a failed required
+        channel, unless ``error`` (the task's own failure, which wins) is given."""
+        results = self.wait()
+        required = {cfg.name for cfg, _channel in self.channels if cfg.required}
+        failed = sorted({r.channel for r in results if not r.ok and r.channel in required})
+        if failed and error is None:
             raise ResourceFailedError(
-                f"the required notification channel(s) {', '.join(failed_required)} could not be reached "
+                f"the required notification channel(s) {', '.join(failed)} could not be reached "
                 "(see the warnings above); the task itself succeeded and its outcome is recorded.")
         return results
 

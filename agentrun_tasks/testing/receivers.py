@@ -11,11 +11,13 @@ status texts)::
         assert r.messages[0]["msgtype"] == "markdown"
 
 ``fail_next(n, how)`` makes the next ``n`` requests fail (``"500"``, ``"429"`` with Retry-After,
-or ``"busy"``: the platform's retryable body code); ``always`` makes every request fail with 503.
+or ``"busy"``: the platform's retryable body code); ``always`` makes every request fail with 503;
+``delay`` holds every answer back that many seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -46,6 +48,7 @@ class Robot:
     requests: int = 0
     rejected: list = field(default_factory=list)  # (status, answer) of refused requests
     always: bool = False
+    delay: float = 0.0  # seconds before each answer (a robot that hangs)
     _failures: list = field(default_factory=list)
 
     def fail_next(self, n: int, how: str = "500") -> None:
@@ -123,6 +126,8 @@ def _answer(kind: str, what: str, detail: str = "") -> web.Response:
 def _app(robot: Robot) -> web.Application:
     async def handle(request: web.Request) -> web.Response:
         robot.requests += 1
+        if robot.delay:
+            await asyncio.sleep(robot.delay)
         if robot.always:
             return web.Response(status=503, text="unavailable")
         if robot._failures:

@@ -1,0 +1,94 @@
+"""The Notifier: each event to the channels that want it, off the critical path, failures as
+warnings, exit 5 only for a required channel of a task that itself succeeded."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import pytest
+
+from agentrun_tasks.adapters.channels import open_channel
+from agentrun_tasks.core.errors import ResourceFailedError
+from agentrun_tasks.core.notify import ChannelConfig, Event
+from agentrun_tasks.core.report import Reporter
+from agentrun_tasks.core.secrets import Secret
+from agentrun_tasks.flows.notify import Notifier
+from agentrun_tasks.testing.receivers import robot
+
+FAILED = Event("deploy.failed", "prod", "demo", reason="health check failed")
+SUCCEEDED = Event("deploy.succeeded", "prod", "demo", version="2")
+
+
+def notifier(*robots, timeout: float = 5.0, **cfg) -> tuple[Notifier, io.StringIO]:
+    err = io.StringIO()
+    channels = []
+    for r in robots:
+        config = ChannelConfig(r.kind, f"{r.kind}-{r.token[:4]}", Secret(r.url), **cfg)
+        channels.append((config, open_channel(r.kind, config.name, Secret(r.url))))
+    return Notifier(channels, Reporter(out=io.StringIO(), err=err, interactive=False), timeout=timeout), err
+
+
+def test_each_channel_gets_only_the_events_it_wants_in_order():
+    with robot("webhook") as everything, robot("wecom") as failures:
+        n, _ = notifier(everything)
+        n.channels += notifier(failures, on=("failure",))[0].channels
+        n.send(Event("deploy.started", "prod"))  # progress: not in the default on: [success, failure]
+        n.send(FAILED)
+        n.send(SUCCEEDED)
+        assert all(r.ok for r in n.finish())
+    assert [m["event"] for m in everything.messages] == ["deploy.failed", "deploy.succeeded"]
+    assert len(failures.messages) == 1 and "failed" in failures.messages[0]["markdown"]["content"]
+
+
+def test_a_receiver_failing_twice_then_succeeding_gets_exactly_one_message():
+    with robot("dingtalk") as r:
+        r.fail_next(2, "500")
+        n, err = notifier(r)
+        n.send(FAILED)
+        (result,) = n.finish()
+    assert result.ok and result.attempts == 3 and len(r.messages) == 1 and err.getvalue() == ""
+
+
+def test_an_always_failing_channel_is_a_warning_unless_required():
+    with robot("feishu") as r:
+        r.always = True
+        n, err = notifier(r, timeout=1.0)
+        n.send(SUCCEEDED)
+        (result,) = n.finish()
+        assert not result.ok and "warning: notification 'deploy.succeeded' to feishu channel" in err.getvalue()
+        required, _ = notifier(r, timeout=1.0, required=True)
+        required.send(SUCCEEDED)
+        with pytest.raises(ResourceFailedError, match="required notification channel") as info:
+            required.finish()
+        assert info.value.exit_code == 5
+        required.send(FAILED)
+        assert not required.finish(error=RuntimeError("the deploy's own error wins"))[0].ok
+
+
+def test_finishing_passes_the_tasks_own_error_on():
+    with robot("slack") as r:
+        r.always = True
+        n, _ = notifier(r, timeout=0.5, required=True)
+        with pytest.raises(ValueError):
+            with n.finishing():
+                n.send(FAILED)
+                raise ValueError("gate failed")
+
+
+def test_sending_does_not_wait_and_finishing_waits_at_most_the_timeout():
+    with robot("slack") as r:
+        r.delay = 30.0
+        n, err = notifier(r, timeout=1.0)
+        started = time.monotonic()
+        n.send(SUCCEEDED)
+        assert time.monotonic() - started < 0.2  # the task goes on at once
+        (result,) = n.finish()
+        assert time.monotonic() - started < 2.5 and not result.ok
+        assert "timed out" in result.detail or "not delivered within 1s" in result.detail
+
+
+def test_no_channels_is_a_silent_no_op():
+    n = Notifier([], Reporter(out=io.StringIO(), err=io.StringIO()))
+    n.send(FAILED)
+    assert not n and n.finish() == []
