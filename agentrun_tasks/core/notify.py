@@ -172,6 +172,32 @@ def analysis_rows(table) -> tuple[tuple[AnalysisRow, ...], Gate | None]:
     return rows, gate
 
 
+def step_event(env, ci, candidate: str, stable: str | None, step: Mapping[str, Any]) -> Event:
+    """A canary step that passed (``step``: one entry of the release report's ``steps``)."""
+    rows, _gate = analysis_rows(step.get("table"))
+    return event_from_ci(STEP_PASSED, env, ci, version=candidate, from_version=stable, weight=step.get("weight"),
+                         analysis=rows)
+
+
+def release_event(env, ci, outcome: Mapping[str, Any] | None = None, error: BaseException | None = None) -> Event | None:
+    """The event that ends a release: promoted (``outcome``, the release's result), rolled back
+    naming the failing gate, or aborted (``error``). ``None`` for a release refused before it
+    changed anything (bad input, or busy)."""
+    from .errors import BusyError, ConfigError
+
+    if error is not None and isinstance(error, (ConfigError, BusyError)):
+        return None
+    report = outcome if error is None else getattr(getattr(error, "report", None), "to_dict", dict)()
+    steps = report.get("steps") or []
+    rows, gate = analysis_rows(steps[-1].get("table") if steps else ())
+    facts = {"version": report.get("candidate"), "from_version": report.get("stable"), "analysis": rows}
+    if error is None:
+        return event_from_ci(PROMOTED, env, ci, **facts)
+    kind = ROLLED_BACK if report.get("result") == "rolled-back" else ABORTED
+    return event_from_ci(kind, env, ci, reason=str(error), gate=gate if kind == ROLLED_BACK else None,
+                         weight=steps[-1].get("weight") if steps else None, **facts)
+
+
 # --- validation of the notify: block ------------------------------------------------------------
 
 def _secret(what: str):

@@ -8,22 +8,25 @@ succeeded, raises exit 5 for a failed ``required: true`` channel: the task's out
 (and its own error wins) first.
 
     notifier = Notifier(channels, reporter, timeout=env.notify.timeout)
-    with notifier.finishing():
-        notifier.send(event)
+    with notifier.finishing(failed=lambda error: Event("deploy.failed", env.name, reason=str(error))):
+        ...  # the task's work
+        notifier.send(Event("deploy.succeeded", env.name), summary=True)
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from contextlib import contextmanager
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..adapters.channels import Channel, DeliveryResult
+from ..core import secrets
 from ..core.errors import ResourceFailedError
 from ..core.notify import ChannelConfig, Event
-from ..core.notify_render import render
+from ..core.notify_render import render, summary_markdown
 
 
 class Notifier:
@@ -42,11 +45,15 @@ class Notifier:
     def __bool__(self) -> bool:
         return bool(self.channels)
 
-    def send(self, event: Event) -> None:
-        """Start delivering ``event`` to every channel whose ``on:`` wants it; returns at once."""
+    def send(self, event: Event, *, summary: bool = False) -> None:
+        """Start delivering ``event`` to every channel whose ``on:`` wants it; returns at once.
+        ``summary``: the event ends the task, so it also becomes the CI run's summary."""
+        if summary:
+            self.reporter.summary(summary_markdown(event))
         for cfg, channel in self.channels:
             if cfg.wants(event.kind):
-                message = render(event, cfg)
+                # Redacted like every other output: a reason may quote a library's message.
+                message = json.loads(secrets.redact(json.dumps(render(event, cfg), ensure_ascii=False)))
                 future = asyncio.run_coroutine_threadsafe(self._deliver(cfg, channel, message), self._start())
                 self._pending.append((cfg, event.kind, future))
 
@@ -81,11 +88,15 @@ class Notifier:
         return results
 
     @contextmanager
-    def finishing(self):
-        """``finish`` on the way out of the block, passing on the block's own error."""
+    def finishing(self, failed: Callable[[Exception], Event | None] | None = None):
+        """``finish`` on the way out of the block. On an error, first send ``failed(error)`` (also
+        as the CI summary), and let the block's own error win over a required channel's."""
         try:
             yield self
         except BaseException as exc:
+            event = failed(exc) if failed is not None and isinstance(exc, Exception) else None
+            if event is not None:
+                self.send(event, summary=True)
             self.finish(exc)
             raise
         self.finish()

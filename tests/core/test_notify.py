@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from agentrun_tasks.core.config import load_env
-from agentrun_tasks.core.errors import ConfigError
+from agentrun_tasks.core.errors import BusyError, ConfigError, GateFailed, ResourceFailedError
 from agentrun_tasks.core.notify import (
-    AnalysisRow, ChannelConfig, Event, Gate, KeyringRef, Mention, analysis_rows, expand,
+    AnalysisRow, ChannelConfig, Event, Gate, KeyringRef, Mention, analysis_rows, expand, release_event, step_event,
 )
 from agentrun_tasks.core.notify_render import render, summary_markdown, title
 from agentrun_tasks.core.secrets import Secret, redact
@@ -144,3 +145,23 @@ def test_webhook_json_and_ci_summary():
     summary = summary_markdown(rolled_back())
     assert summary.startswith("### ❌ Release of version 2 to prod rolled back")
     assert "| Commit | abcdef01 |" in summary and "| error rate | 40.0% | 0.0% | <= 5.0% | fail | 2/5 failed |" in summary
+
+
+ENV = SimpleNamespace(name="prod", agent_name="demo")
+CI = SimpleNamespace(sha="abcdef0123456789", actor="alice", run_url="https://ci.example/run/7")
+
+
+def test_the_end_of_a_release_is_one_event():
+    report = SimpleNamespace(to_dict=lambda: {"candidate": "2", "stable": "1", "result": "rolled-back",
+                                              "steps": [{"weight": 0.05, "table": TABLE}]})
+    event = release_event(ENV, CI, error=GateFailed("canary of version 2 failed at 5%", report=report))
+    assert (event.kind, event.version, event.from_version, event.weight) == ("release.rolled-back", "2", "1", 0.05)
+    assert event.gate.gate == "max_error_rate" and event.commit == CI.sha and event.reason.startswith("canary")
+    aborted = release_event(ENV, CI, error=ResourceFailedError("the platform said FAILED"))
+    assert aborted.kind == "release.aborted" and aborted.gate is None
+    assert release_event(ENV, CI, error=ConfigError("bad flag")) is None
+    assert release_event(ENV, CI, error=BusyError("locked")) is None
+    promoted = release_event(ENV, CI, {"candidate": "2", "stable": "1", "result": "promoted", "steps": []})
+    assert promoted.kind == "release.promoted" and title(promoted) == "Version 2 of demo promoted to 100% in prod"
+    step = step_event(ENV, CI, "2", "1", {"weight": 0.25, "table": TABLE[:1]})
+    assert title(step) == "Release of version 2 to prod: step 25% passed" and step.analysis[0].metric == "requests"
