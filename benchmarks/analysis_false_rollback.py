@@ -28,10 +28,10 @@ from contextlib import contextmanager
 
 from aiohttp import web
 
+from agentrun_tasks.adapters.probe import probe_pair
 from agentrun_tasks.core.analysis import analyse, format_rows
 from agentrun_tasks.core.model import AnalysisConfig, ReleaseConfig
 from agentrun_tasks.core.report import format_table
-from agentrun_tasks.probe import probe_pair
 
 KINDS = {  # extra latency (ms), error rate
     "stable": (0.0, 0.01),

@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentrun_tasks.builder import build_artifact
 from agentrun_tasks.core import build as core
 from agentrun_tasks.core.model import EnvConfig
 from agentrun_tasks.core.report import format_table
+from agentrun_tasks.flows.build import build_artifact
 
 # (share of files, extension, median size in bytes): a typical service with vendored helpers.
 KINDS = [(0.70, ".py", 3_000), (0.15, ".json", 1_500), (0.10, ".txt", 6_000), (0.05, ".bin", 40_000)]

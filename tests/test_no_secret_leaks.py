@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from agentrun_tasks.keystore import KeyStore
+from agentrun_tasks.adapters.keyring_store import KeyStore
 from agentrun_tasks.testing.keyring import FileKeyring, file_keyring_env
 
 READ_ONLY = {"show", "list", "get", "env", "info", "status"}

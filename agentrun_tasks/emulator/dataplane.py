@@ -21,9 +21,9 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from agentrun_tasks.emulator.requestlog import OUTCOMES, RequestLog
-from agentrun_tasks.emulator.spec import ProcessSpec
-from agentrun_tasks.emulator.supervisor import StartFailed, Supervisor
+from .requestlog import OUTCOMES, RequestLog
+from .spec import ProcessSpec
+from .supervisor import StartFailed, Supervisor
 
 INVOCATIONS = "/agent-runtimes/{runtime}/endpoints/{endpoint}/invocations"
 VERSION_HEADER = "x-agentrun-version"

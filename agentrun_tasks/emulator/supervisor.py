@@ -23,7 +23,7 @@ from pathlib import Path
 
 import aiohttp
 
-from agentrun_tasks.emulator.spec import ProcessSpec
+from .spec import ProcessSpec
 
 log = logging.getLogger(__name__)
 

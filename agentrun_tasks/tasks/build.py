@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from ._common import ENV_HELP, JSON_HELP, cli_errors, open_session
+from ..session import open_session
+from ._common import ENV_HELP, JSON_HELP, cli_errors
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP,
@@ -21,7 +22,7 @@ def build(c, env=None, force=False, json=False):
     Prints path, size, SHA-256, CRC-64 (the API's checksum) and time. Exit 2 names a requirement
     that has no wheel for the target.
     """
-    from ..builder import build_artifact
+    from ..flows.build import build_artifact
 
     session = open_session(c, env, json=json)
     reporter = session.reporter

@@ -7,12 +7,13 @@ import sys
 
 from invoke import Collection, task
 
+from ..adapters.keyring_store import KeyStore
 from ..core.credentials import MissingCredentials, env_suffix, resolve
 from ..core.errors import ConfigError, CredentialError
 from ..core.report import Reporter
 from ..core.secrets import Secret
-from ..keystore import KeyStore
-from ._common import ENV_HELP, JSON_HELP, cli_errors, open_control, open_session
+from ..session import open_control, open_session
+from ._common import ENV_HELP, JSON_HELP, cli_errors
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
@@ -128,8 +129,8 @@ def check(c, env=None, json=False):
     """
     session, driver = open_control(c, env, json=json)
     identity = driver.caller_identity()
-    data = {"env": session.env.name, "access_key_id": driver.connection.credentials.access_key_id.masked,
-            "source": driver.connection.credentials.sources.get("access_key_id"), **identity}
+    data = {"env": session.env.name, "access_key_id": session.credentials().access_key_id.masked,
+            "source": session.credentials().sources.get("access_key_id"), **identity}
     session.reporter.result(data)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from invoke import Collection, task
 
 from ..core.report import format_traffic
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_control, open_runtime
+from ..session import open_control, open_runtime
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,
@@ -21,8 +22,8 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     (GITHUB_OUTPUT, GitLab dotenv report, ...). Exit codes: 2 bad input, 3 credentials,
     4 health check failed, 5 platform failure, 6 timeout, 7 another deploy is running.
     """
-    from ..builder import build_artifact
-    from ..deployer import deploy_session
+    from ..flows.build import build_artifact
+    from ..flows.deploy import deploy_session
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     reporter = session.reporter
@@ -78,7 +79,7 @@ def remove(c, env=None, yes=False, json=False):
     Used to tear down a preview environment when its branch merges. Removing a runtime that
     does not exist succeeds, so the task can be rerun.
     """
-    from ..deployer import remove_runtime
+    from ..flows.deploy import remove_runtime
 
     def question(cfg):
         return f"Delete runtime {cfg.agent_name} of '{cfg.name}' and all its endpoints?"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from invoke import Collection, task
 
 from ..core.report import format_traffic
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_control, open_runtime
+from ..session import open_control, open_runtime
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors
 
 NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from invoke import Collection, task
 
 from ..core.errors import ConfigError
-from ._common import JSON_HELP, cli_errors, open_context
+from ..session import open_context
+from ._common import JSON_HELP, cli_errors
 
 
 @task(help={"port": "TCP port on 127.0.0.1 (default: any free port)"})

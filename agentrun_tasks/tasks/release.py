@@ -6,14 +6,14 @@ import json as _json
 
 from invoke import Collection, task
 
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_control
+from ..session import open_control
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors
 
 
-def _records(session, driver):
-    from ..release.records import Records
-    from ..stores import open_state_store
+def _records(session):
+    from ..flows.release.records import Records
 
-    return Records(open_state_store(session, driver.connection.credentials), session.env.name, session.ci)
+    return Records(session.state_store(), session.env.name, session.ci)
 
 
 @task(help={"env": ENV_HELP, "version": "release this published version instead of the current code",
@@ -31,10 +31,10 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     stable version at once and exits 4. Killed and rerun, it continues from the endpoint's live
     weights. Another release of the environment holds a lock: exit 7.
     """
-    from ..builder import build_artifact
     from ..core.errors import GateFailed
-    from ..deployer import deploy_session
-    from ..release.run import release as run_release
+    from ..flows.build import build_artifact
+    from ..flows.deploy import deploy_session
+    from ..flows.release.run import release as run_release
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
 
@@ -47,7 +47,7 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
         return deploy_session(session, driver, artifact, wait=True)
 
     try:
-        result = run_release(session, driver, _records(session, driver), version=version, strategy=strategy,
+        result = run_release(session, driver, _records(session), version=version, strategy=strategy,
                              force=force, build=build, deploy=deploy_artifact)
     except GateFailed as failed:
         if json:  # CI reads the error, and the analysis and rollback time where there were steps, even on exit 4
@@ -69,10 +69,10 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
     the version that served before the last release or promotion (which is marked failed), or to
     --to-version; right after a rollback, another one changes nothing.
     """
-    from ..release.run import rollback as run_rollback
+    from ..flows.release.run import rollback as run_rollback
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
-    result = run_rollback(session, driver, _records(session, driver), to_version=to_version)
+    result = run_rollback(session, driver, _records(session), to_version=to_version)
     session.reporter.result(result, lambda r, d: r.line(
         f"version {d['to']} serves 100% (was {d['from']})" if d["result"] == "rolled-back"
         else f"already rolled back: version {d['to']} serves 100% since the last rollback; nothing changed "
@@ -83,10 +83,10 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
 @cli_errors
 def promote(c, env=None, yes=False, json=False):
     """Skip the remaining canary steps: the version in flight takes 100% now."""
-    from ..release.run import promote as run_promote
+    from ..flows.release.run import promote as run_promote
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
-    result = run_promote(session, driver, _records(session, driver))
+    result = run_promote(session, driver, _records(session))
     session.reporter.result(result, lambda r, d: r.line(f"version {d['to']} serves 100% (was {d['from']})"))
 
 
@@ -97,7 +97,7 @@ def history(c, env=None, limit=20, json=False):
     from ..core.history import format_table
 
     session, driver = open_control(c, env, json=json)
-    entries = _records(session, driver).history(limit=int(limit))
+    entries = _records(session).history(limit=int(limit))
     data = [_json.loads(entry.to_json()) for entry in entries]
     session.reporter.result(data, lambda r, _d: r.table(*format_table(entries)))
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_runtime
+from ..session import open_runtime
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors
 
 
 @task(help={"env": ENV_HELP, "description": "what this version is (default: commit and CI run)",
@@ -12,7 +13,7 @@ from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, open_runtime
 @cli_errors
 def publish(c, env=None, description=None, json=False, yes=False):
     """Publish the runtime's current code (LATEST) as a new immutable version."""
-    from ..release.candidate import provenance
+    from ..flows.release.candidate import provenance
 
     session, driver, runtime = open_runtime(c, env, json=json, mutating=True, yes=yes)
     text = description or ", ".join(["published by agentrun-tasks", *provenance(session.ci)])

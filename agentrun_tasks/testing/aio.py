@@ -1,6 +1,6 @@
 """Serve an aiohttp application to synchronous test code.
 
-    from agentrun_tasks.testing.aio import serving
+    from .aio import serving
 
     with serving(make_oss_app(tmp_path, {"LTAI...": "secret"}.get)) as base_url:
         ...  # http://127.0.0.1:<free port>, served until the block ends

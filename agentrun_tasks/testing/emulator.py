@@ -1,7 +1,7 @@
 """A real emulator process for tests: started on a free port in a temporary root, torn down
 with no process or port left.
 
-    from agentrun_tasks.testing.emulator import running_emulator
+    from .emulator import running_emulator
 
     with running_emulator(tmp_path) as emu:
         client = AgentRunClient(emu.openapi_config())

@@ -1,4 +1,8 @@
-from agentrun_tasks.core.agentspec import needs_update, network_configuration, runtime_input
+from agentrun_tasks.core.agentspec import (
+    needs_update,
+    network_configuration,
+    runtime_input,
+)
 
 AGENT = {
     "name": "demo", "description": "d", "cpu": 0.5, "memory": 1024, "port": 9000, "instanceConcurrency": 10,

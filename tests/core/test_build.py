@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from agentrun_tasks.builder import KEEP_ARTIFACTS, build_artifact
 from agentrun_tasks.core import build as core
 from agentrun_tasks.core.errors import ConfigError
 from agentrun_tasks.core.model import EnvConfig
+from agentrun_tasks.flows.build import KEEP_ARTIFACTS, build_artifact
 
 
 def make_tree(root: Path, files: dict[str, str | bytes]) -> Path:

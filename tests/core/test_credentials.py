@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
+from agentrun_tasks.adapters.keyring_store import KeyStore
 from agentrun_tasks.core.credentials import (
     Credentials,
     MissingCredentials,
@@ -20,7 +21,6 @@ from agentrun_tasks.core.credentials import (
 from agentrun_tasks.core.errors import ConfigError, CredentialError
 from agentrun_tasks.core.model import CredentialsConfig, EnvConfig
 from agentrun_tasks.core.secrets import Secret
-from agentrun_tasks.keystore import KeyStore
 from agentrun_tasks.testing.keyring import FileKeyring, memory_keyring  # noqa: F401  (fixture)
 
 

@@ -7,7 +7,15 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from agentrun_tasks.core.errors import ConfigError
-from agentrun_tasks.core.history import HEADERS, Record, delete, format_table, key_for, load, save
+from agentrun_tasks.core.history import (
+    HEADERS,
+    Record,
+    delete,
+    format_table,
+    key_for,
+    load,
+    save,
+)
 
 T0 = datetime(2025, 3, 1, 9, 30, 5, tzinfo=timezone.utc)
 GATE = [{"metric": "error_rate", "candidate": 0.31, "stable": 0.0, "threshold": 0.05, "verdict": "fail"}]

@@ -5,8 +5,18 @@ from __future__ import annotations
 import pytest
 
 from agentrun_tasks.core.rollout import (
-    BlueGreenPlan, Conflict, Done, EndpointState, FirstRelease, Plan, Promote, SetWeight,
-    apply, next_action, plan_blue_green, rollback_state,
+    BlueGreenPlan,
+    Conflict,
+    Done,
+    EndpointState,
+    FirstRelease,
+    Plan,
+    Promote,
+    SetWeight,
+    apply,
+    next_action,
+    plan_blue_green,
+    rollback_state,
 )
 
 PLAN = Plan(stable="3", candidate="4", steps=(0.05, 0.25, 0.5, 1.0))

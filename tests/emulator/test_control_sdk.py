@@ -12,12 +12,15 @@ import zipfile
 import pytest
 from alibabacloud_agentrun20250910 import models as ar
 from alibabacloud_agentrun20250910.client import Client as AgentRunClient
-from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
+from alibabacloud_tea_openapi.exceptions import (
+    ClientException,
+    ServerException,
+    ThrottlingException,
+)
 
-from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
-from agentrun_tasks.emulator.faults import Faults
 from agentrun_tasks.core.build import crc64
-
+from agentrun_tasks.emulator.faults import Faults
+from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
 
 AGENT = """\
 import http.server, json, os

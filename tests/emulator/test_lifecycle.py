@@ -15,11 +15,10 @@ from alibabacloud_agentrun20250910 import models as ar
 from alibabacloud_agentrun20250910.client import Client as AgentRunClient
 from alibabacloud_ram20150501 import models as ram
 from alibabacloud_ram20150501.client import Client as RamClient
+from test_control_sdk import create  # noqa: E402 (tests/emulator is on sys.path)
 
 from agentrun_tasks.emulator import lifecycle
 from agentrun_tasks.testing.emulator import emulator, running_emulator  # noqa: F401 (fixture)
-
-from test_control_sdk import create  # noqa: E402 (tests/emulator is on sys.path)
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from agentrun_tasks.adapters.oss_store import OssStateStore
 from agentrun_tasks.emulator import lifecycle
 from agentrun_tasks.emulator.account import read_credentials
-from agentrun_tasks.statestore import OssStateStore
-from agentrun_tasks.stores import EMULATOR_BUCKET
-
+from agentrun_tasks.session import EMULATOR_BUCKET
 from agentrun_tasks.testing.project import chat
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from agentrun_tasks.keystore import KeyStore
+from agentrun_tasks.adapters.keyring_store import KeyStore
 from agentrun_tasks.testing.keyring import FileKeyring, file_keyring_env
 
 AGENT = "agent:\n  name: demo\n  code: {src: code, language: python3.12, command: [python3, app.py]}\n"

@@ -12,16 +12,15 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
-from ..core.analysis import Verdict, analyse, format_rows
-from ..core.model import AnalysisConfig
-from ..probe import probe, probe_pair
+from ...adapters.probe import probe, probe_pair
+from ...core.analysis import Verdict, analyse, format_rows
+from ...core.model import AnalysisConfig
+from ...core.ports import LogWindow
 
 CHUNK_SECONDS = 1.0
 _EARLY_GATES = frozenset({"max_error_rate", "max_error_rate_increase"})
 
-LogSource = Callable[[float, float], tuple[list, list]]  # (since, until) -> (candidate, stable) samples
 
 
 @dataclass
@@ -40,7 +39,7 @@ class StepOutcome:
 
 
 def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, cfg: AnalysisConfig,
-               max_extensions: int, log_source: LogSource | None = None) -> StepOutcome:
+               max_extensions: int, log_source: LogWindow | None = None) -> StepOutcome:
     """Probe and analyse until the step passes (full interval), fails, or stays inconclusive."""
     clock = time.time  # wall time: the platform's request log is stamped with it
     started = clock()

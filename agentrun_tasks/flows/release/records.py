@@ -9,9 +9,9 @@ import socket
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from ..core import history, lock
-from ..core.errors import ConfigError
-from ..core.history import Record
+from ...core import history, lock
+from ...core.errors import ConfigError
+from ...core.history import Record
 
 
 class Records:

@@ -16,8 +16,8 @@ import logging
 import threading
 from typing import Any, Mapping
 
-from .core.credentials import FIELDS, KEYRING_SERVICE
-from .core.errors import ConfigError
+from ..core.credentials import FIELDS, KEYRING_SERVICE
+from ..core.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

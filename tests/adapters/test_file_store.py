@@ -4,10 +4,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from agentrun_tasks.adapters.file_store import FileStateStore
 from agentrun_tasks.core import lock
 from agentrun_tasks.core.errors import BusyError
 from agentrun_tasks.core.fileio import write_atomic
-from agentrun_tasks.filestore import FileStateStore
 from agentrun_tasks.testing.keyring import FileKeyring
 
 NOW = datetime(2026, 11, 26, tzinfo=timezone.utc)

@@ -1,17 +1,29 @@
 import pytest
-from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
-from darabonba.exceptions import RequiredArgumentException, UnretryableException, ValidateException
+from alibabacloud_tea_openapi.exceptions import (
+    ClientException,
+    ServerException,
+    ThrottlingException,
+)
+from darabonba.exceptions import (
+    RequiredArgumentException,
+    UnretryableException,
+    ValidateException,
+)
 from darabonba.policy.retry import RetryPolicyContext
 from Tea.exceptions import RequiredArgumentException as TeaRequiredArgumentException
 from Tea.exceptions import UnretryableException as TeaUnretryableException
 
+from agentrun_tasks.adapters.openapi import Connection, OpenApiDriver
+from agentrun_tasks.adapters.openapi_errors import translate
 from agentrun_tasks.core.errors import (
-    BusyError, ConfigError, CredentialError, NotFoundError, TransientError,
+    BusyError,
+    ConfigError,
+    CredentialError,
+    NotFoundError,
+    TransientError,
 )
 from agentrun_tasks.core.retry import RetryPolicy
 from agentrun_tasks.core.secrets import Secret
-from agentrun_tasks.drivers.openapi import Connection, OpenApiDriver
-from agentrun_tasks.drivers.sdk_errors import translate
 
 
 def _unretryable(inner: Exception) -> UnretryableException:

@@ -9,7 +9,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from .core.model import HealthConfig
+from ..core.model import HealthConfig
 
 
 @dataclass(frozen=True)

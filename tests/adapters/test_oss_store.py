@@ -11,12 +11,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from aiohttp import web
 
+from agentrun_tasks.adapters.oss_store import OssStateStore
 from agentrun_tasks.core import history, lock
-from agentrun_tasks.core.errors import BusyError, ConfigError, CredentialError, TransientError
+from agentrun_tasks.core.errors import (
+    BusyError,
+    ConfigError,
+    CredentialError,
+    TransientError,
+)
 from agentrun_tasks.core.retry import RetryPolicy
 from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.emulator.oss import make_oss_app
-from agentrun_tasks.statestore import OssStateStore
 from agentrun_tasks.testing.aio import serving
 
 AK = "LTAIstatestore0001"

@@ -13,9 +13,14 @@ from typing import Callable, Protocol, TypeVar
 import alibabacloud_oss_v2 as oss
 from alibabacloud_oss_v2 import exceptions as oss_errors
 
-from .core.errors import ConfigError, CredentialError, ResourceFailedError, TransientError
-from .core.retry import RetryPolicy
-from .core.secrets import Secret, redact
+from ..core.errors import (
+    ConfigError,
+    CredentialError,
+    ResourceFailedError,
+    TransientError,
+)
+from ..core.retry import RetryPolicy
+from ..core.secrets import Secret, redact
 
 T = TypeVar("T")
 

@@ -2,8 +2,8 @@
 
 from aiohttp import web
 
+from agentrun_tasks.adapters.health import check
 from agentrun_tasks.core.model import HealthConfig
-from agentrun_tasks.health import check
 from agentrun_tasks.testing.aio import serving
 
 FAST = HealthConfig(timeout=1.0, interval=0.1)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from agentrun_tasks import pip_target
-from agentrun_tasks.builder import build_artifact
+from agentrun_tasks.adapters import pip_target
 from agentrun_tasks.core import build as core
 from agentrun_tasks.core.errors import ConfigError, ResourceFailedError
 from agentrun_tasks.core.model import EnvConfig
 from agentrun_tasks.core.secrets import Secret
+from agentrun_tasks.flows.build import build_artifact
 
 TARGET = core.target_for("python3.12")
 

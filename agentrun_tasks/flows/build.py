@@ -21,12 +21,12 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from . import pip_target
-from .core import build as core
-from .core.build import Artifact
-from .core.errors import BusyError, ConfigError
-from .core.model import EnvConfig
-from .core.report import Reporter
+from ..adapters import pip_target
+from ..core import build as core
+from ..core.build import Artifact
+from ..core.errors import BusyError, ConfigError
+from ..core.model import EnvConfig
+from ..core.report import Reporter
 
 KEEP_ARTIFACTS = 3  # per environment: the current one and the two most recently used before it
 LOCK_TIMEOUT = 600.0

@@ -4,8 +4,8 @@ keeps the old version, so ``invoke rollback`` is one write back."""
 
 from __future__ import annotations
 
-from ..core.errors import BusyError, GateFailed
-from ..core.rollout import plan_blue_green
+from ...core.errors import BusyError, GateFailed
+from ...core.rollout import plan_blue_green
 from . import gates
 from .canary import state_of
 

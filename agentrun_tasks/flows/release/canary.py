@@ -11,9 +11,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..core.errors import BusyError, GateFailed
-from ..core.rollout import (
-    Conflict, Done, EndpointState, FirstRelease, Plan, Promote, SetWeight, apply, next_action, rollback_state,
+from ...core.errors import BusyError, GateFailed
+from ...core.rollout import (
+    Conflict,
+    Done,
+    EndpointState,
+    FirstRelease,
+    Plan,
+    Promote,
+    SetWeight,
+    apply,
+    next_action,
+    rollback_state,
 )
 from . import gates
 

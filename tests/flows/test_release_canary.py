@@ -13,14 +13,14 @@ from types import SimpleNamespace
 
 import pytest
 
+from agentrun_tasks.adapters.openapi import Connection, OpenApiDriver
 from agentrun_tasks.core.build import crc64
 from agentrun_tasks.core.errors import GateFailed
 from agentrun_tasks.core.model import AnalysisConfig, EnvConfig, ReleaseConfig
 from agentrun_tasks.core.report import Reporter
 from agentrun_tasks.core.retry import NO_RETRY
 from agentrun_tasks.core.secrets import Secret
-from agentrun_tasks.drivers.openapi import Connection, OpenApiDriver
-from agentrun_tasks.release.canary import Canary, state_of
+from agentrun_tasks.flows.release.canary import Canary, state_of
 from agentrun_tasks.testing.emulator import running_emulator
 
 AGENT = """\

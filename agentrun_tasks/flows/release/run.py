@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from .. import health
-from ..core.errors import AgentrunTasksError, BusyError, ConfigError, GateFailed, NotFoundError
-from ..core.rollout import EndpointState
+from ...adapters import health
+from ...core.errors import (
+    AgentrunTasksError,
+    BusyError,
+    ConfigError,
+    GateFailed,
+    NotFoundError,
+)
+from ...core.rollout import EndpointState
 from . import candidate as candidates
 from .canary import Canary, state_of
 from .records import Records
@@ -101,7 +107,7 @@ def _roll_out(session, driver, records, runtime, candidate: str, strategy: str, 
                           health_check=lambda url: check_health(env, url))
     steps = (1.0,) if strategy == "direct" else None
     canary = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force, steps=steps,
-                    log_source_for=_log_source(session, runtime), health_check=lambda url: check_health(env, url),
+                    log_source_for=session.log_source(runtime), health_check=lambda url: check_health(env, url),
                     still_wanted=_still_wanted(records, candidate, session.reporter))
     return canary.run().to_dict()
 
@@ -125,17 +131,6 @@ def _not_rolled_back(records: Records, candidate: str) -> None:
     reason = records.failed_reason(candidate)
     if reason is not None:
         raise GateFailed(f"version {candidate} was marked failed while this release ran ({reason}); stopping.")
-
-
-def _log_source(session, runtime):
-    if not session.env.emulator:
-        return None
-    from ..emulator.lifecycle import ensure_running
-    from ..probe import emulator_log_source
-
-    url = ensure_running(session.root).url
-    return lambda stable, candidate: emulator_log_source(url, runtime.name, session.env.release.endpoint,
-                                                         stable, candidate)
 
 
 def rollback(session, driver, records: Records, *, to_version: str | None) -> dict:

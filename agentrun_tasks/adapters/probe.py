@@ -20,8 +20,8 @@ from typing import Iterable, Mapping
 
 import aiohttp
 
-from .core.analysis import Sample
-from .core.secrets import Secret
+from ..core.analysis import Sample
+from ..core.secrets import Secret
 
 CHAT_PATH = "/openai/v1/chat/completions"
 DEFAULT_REQUEST = {"model": "agent", "messages": [{"role": "user", "content": "ping"}], "stream": False}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .core.fileio import TEMP_PREFIX, write_atomic
+from ..core.fileio import TEMP_PREFIX, write_atomic
 
 
 class FileStateStore:

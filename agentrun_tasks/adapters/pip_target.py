@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 from typing import Mapping
 
-from .core.build import Target
-from .core.errors import ConfigError, ResourceFailedError
+from ..core.build import Target
+from ..core.errors import ConfigError, ResourceFailedError
 
 # pip's two ways of saying "no candidate fits": the second names the requirement as written.
 _MISSING = re.compile(

@@ -11,10 +11,16 @@ from contextlib import asynccontextmanager
 import pytest
 from aiohttp import web
 
+from agentrun_tasks.adapters.probe import (
+    DEFAULT_REQUEST,
+    emulator_log_source,
+    probe,
+    probe_pair,
+    samples_from_request_log,
+)
 from agentrun_tasks.core.analysis import analyse
 from agentrun_tasks.core.model import AnalysisConfig
 from agentrun_tasks.core.secrets import Secret
-from agentrun_tasks.probe import DEFAULT_REQUEST, emulator_log_source, probe, probe_pair, samples_from_request_log
 from agentrun_tasks.testing.aio import serving
 
 REPLY = {"choices": [{"message": {"role": "assistant", "content": "pong"}}]}

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 
-from ..core.errors import NotFoundError
+from ...core.errors import NotFoundError
 
 _MARK = re.compile(r"\bsha256=([0-9a-f]{16})\b")
 

@@ -11,12 +11,19 @@ import base64
 import time
 from dataclasses import dataclass, field
 
-from . import health
-from .core.agentspec import needs_update, runtime_input
-from .core.errors import BusyError, ConfigError, GateFailed, ResourceFailedError, WaitTimeoutError
-from .core.model import EnvConfig
-from .core.report import Reporter
-from .drivers.models import READY, Endpoint, Runtime
+from ..adapters import health
+from ..core.agentspec import needs_update, runtime_input
+from ..core.errors import (
+    BusyError,
+    ConfigError,
+    GateFailed,
+    ResourceFailedError,
+    WaitTimeoutError,
+)
+from ..core.model import EnvConfig
+from ..core.ports import Driver, Workspace
+from ..core.report import Reporter
+from ..core.resources import READY, Endpoint, Runtime
 
 
 @dataclass
@@ -145,13 +152,10 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
     return DeployResult(runtime, endpoint, checked, action, result, timings)
 
 
-def deploy_session(session, driver, artifact, *, wait: bool = False) -> DeployResult:
-    """:func:`deploy` with what a task session knows: its env, reporter, account and code store."""
-    from .stores import open_code_store
-
-    credentials = driver.connection.credentials
-    return deploy(driver, session.env, artifact, session.reporter, account_id=credentials.account_id, wait=wait,
-                  code_store=open_code_store(session, credentials, artifact))
+def deploy_session(session: Workspace, driver: Driver, artifact, *, wait: bool = False) -> DeployResult:
+    """:func:`deploy` with what a session opened: its env, reporter, account and code store."""
+    return deploy(driver, session.env, artifact, session.reporter, account_id=session.credentials().account_id,
+                  wait=wait, code_store=session.code_store(artifact))
 
 
 def _settle(driver, runtime: Runtime, env: EnvConfig, reporter: Reporter) -> Runtime:

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 from ..core import secrets
 from ..core.errors import (
-    AgentrunTasksError, BusyError, ConfigError, CredentialError, NotFoundError, TransientError,
+    AgentrunTasksError,
+    BusyError,
+    ConfigError,
+    CredentialError,
+    NotFoundError,
+    TransientError,
 )
 
 _AUTH_CODES = (
@@ -23,9 +28,14 @@ _THROTTLING_CODES = ("Throttling", "ServiceUnavailable", "TooManyRequests", "Req
 def translate(exc: BaseException, what: str) -> AgentrunTasksError | None:
     """The library error for an SDK failure while doing ``what`` (e.g. "get runtime x"), or ``None``
     when ``exc`` is not a platform, network or request-validation failure (re-raise it unchanged)."""
-    from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
+    from alibabacloud_tea_openapi.exceptions import (
+        ClientException,
+        ServerException,
+        ThrottlingException,
+    )
     from darabonba.exceptions import ResponseException, ValidateException
-    from Tea.exceptions import TeaException, UnretryableException, ValidateException as TeaValidateException
+    from Tea.exceptions import TeaException, UnretryableException
+    from Tea.exceptions import ValidateException as TeaValidateException
 
     # darabonba's RequiredArgumentException derives from Tea's ValidateException.
     if isinstance(exc, (ValidateException, TeaValidateException)):

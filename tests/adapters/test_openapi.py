@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from agentrun_tasks.adapters.openapi import Connection, OpenApiDriver
 from agentrun_tasks.core.build import crc64
 from agentrun_tasks.core.errors import BusyError
 from agentrun_tasks.core.retry import NO_RETRY, RetryPolicy
 from agentrun_tasks.core.secrets import Secret
-from agentrun_tasks.drivers.openapi import Connection, OpenApiDriver
 from agentrun_tasks.testing.emulator import running_emulator
 
 AGENT = """\

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..core.errors import BusyError, NotFoundError
+from ..core.resources import Endpoint, Runtime, Version
 from ..core.retry import RetryPolicy
-from .models import Endpoint, Runtime, Version
-from .sdk_errors import translate
+from .openapi_errors import translate
 
 _PAGE = 100
 

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from agentrun_tasks.adapters.file_store import FileStateStore
 from agentrun_tasks.core import lock
 from agentrun_tasks.core.cienv import CIContext
 from agentrun_tasks.core.errors import BusyError
-from agentrun_tasks.filestore import FileStateStore
-from agentrun_tasks.release.records import Records
+from agentrun_tasks.flows.release.records import Records
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 CI = CIContext(platform="github", is_ci=True, actor="ci-bot", sha="0123456789abcdef",

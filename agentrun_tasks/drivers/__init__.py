@@ -1,1 +1,0 @@
-"""Adapters to the AgentRun control plane. ``openapi`` speaks to it through the official SDK."""

@@ -1,0 +1,214 @@
+"""The session: the one place that knows local versus cloud.
+
+It detects the CI platform, loads and protects the environment, resolves credentials, starts
+the embedded emulator when the environment targets it, and opens for the flows the driver, the
+state stores, the code store and the gate's request-log source. The difference between a laptop
+rehearsal and production lives here, in data: the local environment points the same driver,
+stores and probes at the emulator over http.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from .core.errors import ConfigError
+from .core.report import Reporter, dialect_for
+
+if TYPE_CHECKING:
+    from .adapters.openapi import OpenApiDriver
+    from .core.build import Artifact
+    from .core.cienv import CIContext
+    from .core.credentials import Credentials
+    from .core.model import EnvConfig
+    from .core.ports import CodeStore, LogSource, StateStore
+    from .core.resources import Runtime
+
+EMULATOR_BUCKET = "agentrun-tasks-state"
+
+
+def project_root(c=None) -> Path:
+    """``agentrun.root`` from invoke config, else the nearest directory above cwd holding ``envs/``."""
+    configured = None
+    if c is not None:
+        configured = (c.config.get("agentrun") or {}).get("root")
+    if configured:
+        return Path(configured).resolve()
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "envs").is_dir():
+            return candidate
+    return here
+
+
+@dataclass
+class Context:
+    """What every task sees before an environment is chosen: the process, the project, the CI."""
+
+    environ: dict
+    root: Path
+    ci: CIContext
+    reporter: Reporter
+    branch_map: object  # invoke config agentrun.branch_map (a mapping, or a DataProxy of one)
+
+
+def open_context(c, *, json: bool = False) -> Context:
+    """Detect the CI platform and build the reporter that speaks its dialect."""
+    from .core import cienv
+
+    environ = dict(os.environ)
+    root = project_root(c)
+    ci = cienv.detect(environ, cwd=root)
+    reporter = Reporter(json_mode=json, dialect=dialect_for(ci.platform, environ))
+    reporter.capture_warnings()
+    branch_map = (c.config.get("agentrun") or {}).get("branch_map") if c is not None else None
+    return Context(environ, root, ci, reporter, branch_map)
+
+
+@dataclass
+class Session:
+    """An environment opened for one task: what the flows need, opened lazily and once."""
+
+    root: Path
+    env: EnvConfig
+    ci: CIContext
+    reporter: Reporter
+    environ: dict
+    _opened: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def _once(self, key: str, opener: Callable[[], Any]) -> Any:
+        if key not in self._opened:
+            self._opened[key] = opener()
+        return self._opened[key]
+
+    def _emulator_info(self):
+        from .emulator.lifecycle import ensure_running
+
+        return self._once("emulator", lambda: ensure_running(self.root))
+
+    def credentials(self) -> Credentials:
+        """The environment's credentials (first complete source wins); warnings go to the reporter."""
+        return self._once("credentials", self._resolve_credentials)
+
+    def _resolve_credentials(self) -> Credentials:
+        from .adapters.keyring_store import KeyStore
+        from .core import credentials
+
+        creds = credentials.resolve(self.env, environ=self.environ, root=self.root, keystore=KeyStore())
+        for warning in creds.warnings:  # e.g. a .env file others can read
+            self.reporter.warn(warning)
+        return creds
+
+    def driver(self) -> OpenApiDriver:
+        """The environment's AgentRun driver (starting the emulator when it is the target)."""
+        return self._once("driver", self._open_driver)
+
+    def _open_driver(self) -> OpenApiDriver:
+        from .adapters.openapi import Connection, OpenApiDriver
+
+        env = self.env
+        if env.driver != "openapi":
+            raise ConfigError(f"{env.path.name}: driver {env.driver!r} is not available in this version; use "
+                              "driver: openapi (the official AgentRun SDK), which needs no Serverless Devs CLI.")
+        if env.emulator:
+            endpoint = sts = f"127.0.0.1:{self._emulator_info().port}"
+            protocol = "http"
+        else:
+            endpoint = env.control_endpoint or f"agentrun.{env.region}.aliyuncs.com"
+            sts = None
+            protocol = env.protocol
+        return OpenApiDriver(Connection(endpoint=endpoint, protocol=protocol, region=env.region,
+                                        credentials=self.credentials(), sts_endpoint=sts), env.retry_policy)
+
+    def _oss(self) -> StateStore | None:
+        """The environment's OSS store, or None when it names no bucket."""
+        from .adapters.oss_store import OssStateStore
+
+        env, release = self.env, self.env.release
+        if env.emulator:
+            store = OssStateStore(self._emulator_info().oss_url, EMULATOR_BUCKET, release.state_prefix,
+                                  self.credentials(), env.region, retry=env.retry_policy)
+            store.ensure_bucket()
+            return store
+        if release.state_bucket:
+            endpoint = release.state_endpoint or f"https://oss-{env.region}.aliyuncs.com"
+            return OssStateStore(endpoint, release.state_bucket, release.state_prefix, self.credentials(),
+                                 env.region, retry=env.retry_policy)
+        return None
+
+    def state_store(self) -> StateStore:
+        """Release state: the OSS bucket, else a folder on this machine (with a warning)."""
+        return self._once("state_store", self._open_state_store)
+
+    def _open_state_store(self) -> StateStore:
+        store = self._once("oss", self._oss)
+        if store is not None:
+            return store
+        from .adapters.file_store import FileStateStore
+
+        self.reporter.warn(f"{self.env.path.name} names no release.state_bucket: locks and history are kept on "
+                           "this machine only (.agentrun/state/) and do not protect releases from other CI "
+                           "runners.")
+        return FileStateStore(self.root / ".agentrun" / "state")
+
+    def code_store(self, artifact: Artifact) -> CodeStore | None:
+        """The OSS store for a package above the inline limit; None when the package is inlined."""
+        if artifact.size <= self.env.inline_zip_limit:
+            return None
+        return self._once("oss", self._oss)
+
+    def log_source(self, runtime: Runtime) -> LogSource | None:
+        """Where the gates read the platform's request log: the emulator's; None on the cloud,
+        where only the probe traffic decides (SLS is not read yet)."""
+        if not self.env.emulator:
+            return None
+        from .adapters.probe import emulator_log_source
+
+        url, endpoint = self._emulator_info().url, self.env.release.endpoint
+        return lambda stable, candidate: emulator_log_source(url, runtime.name, endpoint, stable, candidate)
+
+
+def open_session(c, env: str | None, *, json: bool = False, mutating: bool = False, yes: bool = False,
+                 destructive: Callable[[EnvConfig], str] | None = None) -> Session:
+    """Detect CI, choose and load the environment, enforce protection for mutating tasks.
+
+    ``destructive(env)`` is a question that must be confirmed (``--yes`` in CI) whatever the env's
+    ``protect.confirm`` says: deleting a runtime always asks.
+    """
+    from .core import cienv, config, protect
+
+    ctx = open_context(c, json=json)
+    environ, root, ci, reporter = ctx.environ, ctx.root, ctx.ci, ctx.reporter
+    name, _reason = cienv.choose_env(ci, explicit=env, branch_map=ctx.branch_map)
+    cfg = config.load_env(name, root=root, environ=environ, context=ci.template_context())
+    if mutating:
+        protect.check(cfg, ci)
+        if destructive and not yes:
+            _confirm(reporter, destructive(cfg))
+        elif protect.needs_confirmation(cfg, ci, yes=yes):
+            _confirm(reporter, f"Change environment '{cfg.name}' (agent {cfg.agent_name}, region {cfg.region})?")
+    return Session(root=root, env=cfg, ci=ci, reporter=reporter, environ=environ)
+
+
+def open_control(c, env: str | None, **session_options) -> tuple[Session, OpenApiDriver]:
+    """``open_session`` and the environment's driver (starting the emulator if it is the target)."""
+    session = open_session(c, env, **session_options)
+    return session, session.driver()
+
+
+def open_runtime(c, env: str | None, **session_options) -> tuple[Session, OpenApiDriver, Runtime]:
+    """``open_control`` and the environment's runtime, which must exist."""
+    session, driver = open_control(c, env, **session_options)
+    return session, driver, driver.require_runtime(session.env.agent_name)
+
+
+def _confirm(reporter: Reporter, question: str) -> None:
+    if not sys.stdin.isatty():
+        raise ConfigError(f"{question} Refusing to ask without a terminal: pass --yes to confirm.")
+    reporter.line(f"{question} [y/N] ")
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise ConfigError("not confirmed; nothing was changed.")
