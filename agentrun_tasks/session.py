@@ -19,6 +19,7 @@ from .core.errors import ConfigError
 from .core.report import Reporter, dialect_for
 
 if TYPE_CHECKING:
+    from .adapters.keyring_store import KeyStore
     from .adapters.openapi import OpenApiDriver
     from .core.build import Artifact
     from .core.cienv import CIContext
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from .core.model import EnvConfig
     from .core.ports import CodeStore, LogSource, StateStore
     from .core.resources import Runtime
+    from .flows.notify import Notifier
 
 EMULATOR_BUCKET = "agentrun-tasks-state"
 
@@ -85,19 +87,22 @@ class Session:
         return self._opened[key]
 
     def _emulator_info(self):
-        from .emulator.lifecycle import ensure_running
-
-        return self._once("emulator", lambda: ensure_running(self.root))
+        return self._once("emulator", lambda: start_emulator(self.root))
 
     def credentials(self) -> Credentials:
         """The environment's credentials (first complete source wins); warnings go to the reporter."""
         return self._once("credentials", self._resolve_credentials)
 
-    def _resolve_credentials(self) -> Credentials:
+    def keystore(self) -> KeyStore:
+        """The OS keyring entries of agentrun-tasks (one per credentials profile)."""
         from .adapters.keyring_store import KeyStore
+
+        return self._once("keystore", KeyStore)
+
+    def _resolve_credentials(self) -> Credentials:
         from .core import credentials
 
-        creds = credentials.resolve(self.env, environ=self.environ, root=self.root, keystore=KeyStore())
+        creds = credentials.resolve(self.env, environ=self.environ, root=self.root, keystore=self.keystore())
         for warning in creds.warnings:  # e.g. a .env file others can read
             self.reporter.warn(warning)
         return creds
@@ -169,6 +174,35 @@ class Session:
 
         url, endpoint = self._emulator_info().url, self.env.release.endpoint
         return lambda stable, candidate: emulator_log_source(url, runtime.name, endpoint, stable, candidate)
+
+    def notifier(self) -> Notifier:
+        """The environment's notification channels (``notify:``), opened once; values the env
+        file keeps as ``{keyring: entry}`` are read from the OS keyring here."""
+        from .adapters.keyring_store import KeyStore
+        from .flows.notify import open_notifier
+
+        return self._once("notifier", lambda: open_notifier(self.env, self.reporter, lambda e: KeyStore().read(e)))
+
+
+def start_emulator(root: Path, port: int = 0):
+    """Start this project's embedded emulator (or find the one running): its URL, pid and ports."""
+    from .emulator import lifecycle
+
+    return lifecycle.ensure_running(root, port=port)
+
+
+def stop_emulator(root: Path) -> bool:
+    """Stop this project's emulator and its agents; False when none was running."""
+    from .emulator import lifecycle
+
+    return lifecycle.stop(root)
+
+
+def emulator_status(root: Path) -> dict | None:
+    """The running emulator's URL, pid and agent processes, or None."""
+    from .emulator import lifecycle
+
+    return lifecycle.status(root)
 
 
 def open_session(c, env: str | None, *, json: bool = False, mutating: bool = False, yes: bool = False,

@@ -7,8 +7,7 @@ import sys
 
 from invoke import Collection, task
 
-from ..adapters.keyring_store import KeyStore
-from ..core.credentials import MissingCredentials, env_suffix, resolve
+from ..core.credentials import KeySource, MissingCredentials, env_suffix, resolve
 from ..core.errors import ConfigError, CredentialError
 from ..core.report import Reporter
 from ..core.secrets import Secret
@@ -39,7 +38,7 @@ def show(c, env=None, json=False):
     cfg, reporter = session.env, session.reporter
     header = {"env": cfg.name, "profile": cfg.credentials.profile}
     try:
-        creds = resolve(cfg, environ=session.environ, root=session.root, keystore=KeyStore())
+        creds = resolve(cfg, environ=session.environ, root=session.root, keystore=session.keystore())
     except MissingCredentials as exc:
         if json:  # the paragraph goes to stderr as usual; stdout still gets a parseable document
             tried = [{"source": a.source, "names": list(a.names), "note": a.note or None} for a in exc.attempts]
@@ -89,7 +88,7 @@ def set_(c, env=None):
         "access_key_secret": key_secret.reveal(),
         "account_id": account.reveal() if account else None,
     }
-    store = KeyStore()
+    store = session.keystore()
     store.set(profile, entry)
     if store.get(profile) != {k: v for k, v in entry.items() if v}:
         raise ConfigError(f"The OS keyring did not keep the entry agentrun-tasks/{profile} (read-back differs); "
@@ -108,7 +107,7 @@ def _ask(prompt: str, *, required: bool) -> Secret | None:
     return Secret(value, source="prompt")
 
 
-def _say_which_wins(session, store: KeyStore) -> None:
+def _say_which_wins(session, store: KeySource) -> None:
     try:
         creds = resolve(session.env, environ=session.environ, root=session.root, keystore=store)
     except CredentialError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from invoke import Collection, task
 
 from ..core.errors import ConfigError
-from ..session import open_context
+from ..session import emulator_status, open_context, start_emulator, stop_emulator
 from ._common import JSON_HELP, cli_errors
 
 
@@ -18,14 +18,12 @@ from ._common import JSON_HELP, cli_errors
 @cli_errors
 def up(c, port=None):
     """Start the local emulator in the background, or show the one already running."""
-    from ..emulator import lifecycle
-
     port = _port(port)
     ctx = open_context(c)
     reporter, root = ctx.reporter, ctx.root
     with reporter.progress("local emulator") as update:
         update("starting")
-        info = lifecycle.ensure_running(root, port=port)
+        info = start_emulator(root, port=port)
         update("running")
     reporter.line(f"local AgentRun emulator at {info.url} (pid {info.pid}); state in {root / '.agentrun/local'}")
     reporter.output("emulator_url", info.url)
@@ -35,11 +33,9 @@ def up(c, port=None):
 @cli_errors
 def down(c):
     """Stop the local emulator and every agent process it started."""
-    from ..emulator import lifecycle
-
     ctx = open_context(c)
     reporter = ctx.reporter
-    if lifecycle.stop(ctx.root):
+    if stop_emulator(ctx.root):
         reporter.line("local emulator stopped")
     else:
         reporter.line("local emulator was not running")
@@ -49,11 +45,9 @@ def down(c):
 @cli_errors
 def status(c, json=False):
     """Show whether the local emulator runs: URL, pid, agent processes."""
-    from ..emulator import lifecycle
-
     ctx = open_context(c, json=json)
     reporter = ctx.reporter
-    info = lifecycle.status(ctx.root)
+    info = emulator_status(ctx.root)
     if json:
         reporter.result({"running": True, **info} if info is not None else {"running": False})
     elif info is None:
