@@ -72,6 +72,10 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
         prefixes = [f"branch '{p}*'" for p in m.PREVIEW_PREFIXES]
         stages.append(_stage("Preview", m.DEPLOY_PREVIEW, env="preview",
                              when=[pipeline_run, not_timer, _any("changeRequest()", *prefixes)]))
+        # Multibranch has no branch-deleted hook: build the branch with ACTION=remove-preview first.
+        stages.append(_stage("Remove preview", m.REMOVE_PREVIEW, env="preview",
+                             when=["expression { params.ACTION == 'remove-preview' }",
+                                   _any("changeRequest()", *prefixes)]))
     if opts.has("prod"):
         stages.append(_stage("Release prod", m.RELEASE_PROD, env="prod", approval="Release to prod?", lock=True,
                              when=[pipeline_run, not_timer, _any(*PROD_WHEN)]))
@@ -83,7 +87,8 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
     if opts.has("rotate"):
         stages.append(_stage("Rotate keys", m.ROTATE, env="prod", lock=True,
                              when=["triggeredBy 'TimerTrigger'", _any(*PROD_WHEN[:2])]))
-    actions = ["pipeline"] + (["rollback", "promote"] if opts.has("manual") else [])
+    actions = (["pipeline"] + (["rollback", "promote"] if opts.has("manual") else [])
+               + (["remove-preview"] if opts.has("preview") else []))
     cron = (f"    triggers {{\n        cron(env.BRANCH_NAME in {list(m.PROD_BRANCHES)!r} ? '{m.WEEKLY_CRON}' : '')\n    }}\n"
             if opts.has("rotate") else "")
     text = (
@@ -101,7 +106,7 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
         "    }\n"
         "    parameters {\n"
         f"        choice(name: 'ACTION', choices: {actions!r}, description: 'pipeline: test and deploy this "
-        "branch; rollback or promote: change prod (main only)')\n"
+        "branch; rollback or promote: change prod (main only); remove-preview: delete this branch preview')\n"
         "        string(name: 'TO_VERSION', defaultValue: '', description: 'rollback: the version to send all "
         "traffic to (default: the stable one)')\n"
         "    }\n"

