@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..core.build import Target
+from ..core.childenv import allowed
 from ..core.errors import ConfigError, ResourceFailedError
 
 # pip's two ways of saying "no candidate fits": the second names the requirement as written.
@@ -26,6 +27,10 @@ _CONFLICT = re.compile(r"ResolutionImpossible|conflicting dependencies")
 _UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connection|ConnectTimeout|ReadTimeout"
                           r"|ProxyError|SSLError|Max retries exceeded|Temporary failure in name resolution")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+# What pip reads besides PIP_*: proxies, CA bundles, ~/.netrc, caches and config folders.
+_PIP_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy",
+              "all_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NETRC",
+              "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS", "XDG_DATA_HOME")
 
 
 def _pip_errors(stderr: str) -> str:
@@ -67,13 +72,16 @@ def install(
     env: Mapping[str, str] | None = None,
     python: str | None = None,
 ) -> list[str]:
-    """Run pip; return its argv. ``env`` adds to (and overrides) this process's environment.
+    """Run pip; return its argv. pip sees only the variables it needs of this process's
+    environment (its own PIP_*, proxies, CA bundles, caches; no AccessKeys or CI tokens), plus
+    ``env``, which adds to and overrides them.
 
     Raises :class:`ConfigError` (exit 2) when a requirement has no wheel for the target or the
     requirements conflict, :class:`ResourceFailedError` (exit 5) for any other pip failure.
     """
     argv = pip_argv(requirements, target_dir, target, python=python)
-    child_env = {**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1"}
+    child_env = {**allowed(os.environ, names=_PIP_NAMES, prefixes=("PIP_",)), **(env or {}),
+                 "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.run(argv, env=child_env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     if proc.returncode == 0:
         return argv

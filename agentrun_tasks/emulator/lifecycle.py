@@ -27,6 +27,7 @@ from typing import Iterator
 
 import psutil
 
+from ..core.childenv import allowed
 from ..core.errors import ResourceFailedError, WaitTimeoutError
 from .state import INFO_FILE, state_dir
 
@@ -136,7 +137,9 @@ def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorIn
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "agentrun_tasks.emulator", "--root", str(root), "--port", str(port)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root,
+            # The daemon outlives a CI step: it gets no cloud keys nor CI tokens, only its own settings.
+            env=allowed(os.environ, prefixes=("AGENTRUN_EMULATOR_",)))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
