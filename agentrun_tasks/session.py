@@ -31,19 +31,44 @@ if TYPE_CHECKING:
 
 EMULATOR_BUCKET = "agentrun-tasks-state"
 
+# The library's invoke config, declared by every collection of agentrun_tasks.tasks: invoke.yaml
+# and INVOKE_AGENTRUN_* override only keys a collection declared, and an outer configure()
+# replaces a whole subtree, so readers merge over these defaults.
+CONFIG_DEFAULTS = {
+    "agentrun": {
+        # Where envs/ lives (relative to tasks.py); None = the nearest directory holding envs/ at
+        # or above the folder of the tasks.py invoke loaded.
+        "root": None,
+        # The environment when --env is not given (before the CI branch mapping); None = 'local'
+        # on a laptop, the branch's environment in CI.
+        "env": None,
+        # Git-Flow branch patterns -> environment; a PR/MR never maps to prod.
+        "branch_map": {},
+    },
+}
+
+
+def settings(c) -> dict:
+    """``agentrun.*`` from invoke config over its defaults, however the collections were composed."""
+    configured = c.config.get("agentrun") if c is not None else None
+    return {**CONFIG_DEFAULTS["agentrun"], **dict(configured or {})}
+
 
 def project_root(c=None) -> Path:
-    """``agentrun.root`` from invoke config, else the nearest directory above cwd holding ``envs/``."""
-    configured = None
-    if c is not None:
-        configured = (c.config.get("agentrun") or {}).get("root")
+    """The project: ``agentrun.root`` from invoke config (relative to the loaded ``tasks.py``),
+    else the nearest directory holding ``envs/`` at or above the folder of the ``tasks.py``
+    invoke loaded (so ``invoke -r DIR`` from anywhere uses DIR), or above the current directory
+    when no collection was loaded (a task called from Python)."""
+    config = c.config if c is not None else None
+    loaded = getattr(config, "_project_prefix", None) if config is not None else None
+    start = Path(loaded).resolve() if loaded else Path.cwd().resolve()
+    configured = (config.get("agentrun") or {}).get("root") if config is not None else None
     if configured:
-        return Path(configured).resolve()
-    here = Path.cwd().resolve()
-    for candidate in (here, *here.parents):
+        return (start / Path(configured).expanduser()).resolve()
+    for candidate in (start, *start.parents):
         if (candidate / "envs").is_dir():
             return candidate
-    return here
+    return start
 
 
 @dataclass
@@ -66,8 +91,7 @@ def open_context(c, *, json: bool = False) -> Context:
     ci = cienv.detect(environ, cwd=root)
     reporter = Reporter(json_mode=json, dialect=dialect_for(ci.platform, environ))
     reporter.capture_warnings()
-    branch_map = (c.config.get("agentrun") or {}).get("branch_map") if c is not None else None
-    return Context(environ, root, ci, reporter, branch_map)
+    return Context(environ, root, ci, reporter, settings(c)["branch_map"])
 
 
 @dataclass
@@ -216,7 +240,8 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
 
     ctx = open_context(c, json=json)
     environ, root, ci, reporter = ctx.environ, ctx.root, ctx.ci, ctx.reporter
-    name, _reason = cienv.choose_env(ci, explicit=env, branch_map=ctx.branch_map)
+    explicit = env if env is not None else settings(c)["env"]
+    name, _reason = cienv.choose_env(ci, explicit=explicit, branch_map=ctx.branch_map)
     cfg = config.load_env(name, root=root, environ=environ, context=ci.template_context())
     if mutating:
         protect.check(cfg, ci)

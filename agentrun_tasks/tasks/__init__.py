@@ -1,27 +1,30 @@
-"""The root collection: every namespace of the library, with all config defaults declared here
-too (an outer ``configure`` replaces a whole subtree, so the root must hold complete defaults)."""
+"""The root collection of this project's ``tasks.py``: the main jobs at the top level
+(``invoke deploy``, ``invoke release``, ``invoke rotate-keys``, ...), the other namespaces under
+their names (``invoke endpoint.list``).
+
+Every module's ``ns`` is a named, configured collection a user can compose alone under any
+name (``ns.add_collection(deploy.ns)`` gives ``invoke deploy`` and ``invoke deploy.info``). The
+root declares every module's config defaults too: an outer ``configure`` replaces a whole
+subtree, and invoke only merges the collections on the path to the task that runs.
+"""
 
 from invoke import Collection
 
-from . import build, ci, credentials, deploy, endpoint, local, release, version
+from . import build, ci, credentials, deploy, endpoint, local, notify, release, rotate, version
 
-DEFAULTS = {
-    "agentrun": {
-        # Where envs/ lives; None = the nearest directory above cwd holding envs/.
-        "root": None,
-        # Git-Flow branch patterns -> environment; a PR/MR never maps to prod.
-        "branch_map": {},
-    },
-}
+TOP_LEVEL = (build, deploy, release, notify, rotate)
+NAMESPACES = (ci, credentials, endpoint, local, version)
 
 
 def build_namespace() -> Collection:
     ns = Collection()
-    for task in (*build.ns.tasks.values(), *deploy.ns.tasks.values(), *release.ns.tasks.values()):
-        ns.add_task(task)
-    for module in (ci, credentials, endpoint, local, version):
+    for module in TOP_LEVEL:
+        for task in module.ns.tasks.values():
+            ns.add_task(task)
+    for module in NAMESPACES:
         ns.add_collection(module.ns)
-    ns.configure(DEFAULTS)
+    for module in (*TOP_LEVEL, *NAMESPACES):
+        ns.configure(module.ns.configuration())
     return ns
 
 

@@ -3,40 +3,101 @@ common flags. Opening a session is ``agentrun_tasks.session``'s job. No business
 
 from __future__ import annotations
 
+import copy
 import functools
+import inspect
+import json
 import sys
 import traceback
+from dataclasses import dataclass
+from typing import Callable
 
+from invoke import Collection
 from invoke.exceptions import Exit
 
 from ..core import secrets
 from ..core.errors import AgentrunTasksError
+from ..session import CONFIG_DEFAULTS
 
 
 def cli_errors(fn):
     """Convert library errors into ``Exit(message, code)``: one paragraph, no traceback.
 
     Place it *under* ``@task`` so invoke still sees the task's signature. An unexpected
-    exception is a bug (exit 1): its traceback is printed, redacted.
+    exception is a bug (exit 1): its traceback is printed, redacted. A task called with
+    ``json=True`` also prints, every time it fails, one JSON document on stdout:
+    ``{"error", "exit_code", "hint", ...details}``.
     """
+    wants_json = _json_flag(fn)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except AgentrunTasksError as exc:
-            raise Exit(secrets.redact(f"error: {exc}"), code=exc.exit_code) from None
-        except KeyboardInterrupt:
-            raise Exit("interrupted", code=130) from None
-        except Exit:
-            raise
+            failure = Failure(str(exc), exc.exit_code, exc.hint, exc.details)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or a signal the task turned into one
+            failure = Failure("interrupted", getattr(exc, "exit_code", 130), None, {})
+        except Exit as exc:
+            if not exc.code or not wants_json(args, kwargs):
+                raise
+            failure = Failure(exc.message or f"exit {exc.code}", exc.code, None, {})
         except Exception:  # a bug: show where, but never a secret
             sys.stderr.write(secrets.redact(traceback.format_exc()))
-            raise Exit("error: unexpected failure (a bug in agentrun-tasks); details above", code=1) from None
+            failure = Failure("unexpected failure (a bug in agentrun-tasks); details above", 1,
+                              AgentrunTasksError.hint, {})
+        raise failure.exit(as_json=wants_json(args, kwargs)) from None
 
     return wrapper
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a task failed, as the paragraph on stderr and, under ``--json``, the document on stdout."""
+
+    error: str
+    exit_code: int
+    hint: str | None
+    details: dict
+
+    def exit(self, *, as_json: bool) -> Exit:
+        message = self.error if self.error.startswith(("error:", "interrupted")) else f"error: {self.error}"
+        if as_json:
+            document = {**self.details, "error": self.error, "exit_code": self.exit_code, "hint": self.hint}
+            sys.stdout.write(secrets.redact(json.dumps(document, indent=2, sort_keys=True, default=str)) + "\n")
+            sys.stdout.flush()
+        return Exit(secrets.redact(message), code=self.exit_code)
+
+
+def _json_flag(fn) -> Callable[[tuple, dict], bool]:
+    """Whether a call of ``fn`` asked for ``--json`` (its ``json`` argument, however passed)."""
+    signature = inspect.signature(fn)
+    if "json" not in signature.parameters:
+        return lambda args, kwargs: False
+
+    def wants(args: tuple, kwargs: dict) -> bool:
+        try:
+            bound = signature.bind_partial(*args, **kwargs)
+        except TypeError:
+            return False
+        bound.apply_defaults()
+        return bool(bound.arguments.get("json"))
+
+    return wants
 
 
 ENV_HELP = "environment name (envs/<name>.yaml); default: 'local' on a laptop, the branch's environment in CI"
 JSON_HELP = "print one JSON document instead of text"
 YES_HELP = "do not ask for confirmation"
+
+
+def collection(name: str, *tasks, default=None, config: dict | None = None) -> Collection:
+    """A named namespace of the library, configured with its own defaults and the library's
+    (``agentrun.*``), so it works composed alone under any name, as invocations' modules do."""
+    ns = Collection(name)
+    for each in tasks:
+        ns.add_task(each, default=each is default)
+    ns.configure(copy.deepcopy(CONFIG_DEFAULTS))
+    if config:
+        ns.configure(config)
+    return ns

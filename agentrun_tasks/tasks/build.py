@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import task
 
 from ..session import open_session
-from ._common import ENV_HELP, JSON_HELP, cli_errors
+from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP,
@@ -45,4 +45,4 @@ def _show(reporter, data):
     reporter.line(f"status   {data['status']} in {data['seconds']:.2f}s")
 
 
-ns = Collection(build)
+ns = collection("build", build, default=build)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from invoke import Collection, task
+from invoke import task
 from invoke.exceptions import Exit
 
 from ..core import cienv, fileio
 from ..core.errors import ConfigError
 from ..core.report import Reporter
 from ..session import open_context
-from ._common import ENV_HELP, JSON_HELP, cli_errors
+from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
 
 @task(name="env", help={"env": ENV_HELP, "json": JSON_HELP})
@@ -149,8 +149,4 @@ def test_(c):
         raise Exit(code=result.exited)
 
 
-ns = Collection("ci")
-ns.add_task(env_)
-ns.add_task(init)
-ns.add_task(test_)
-ns.configure({"ci": {"test_command": None}})
+ns = collection("ci", env_, init, test_, config={"ci": {"test_command": None}})

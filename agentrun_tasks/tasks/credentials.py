@@ -5,14 +5,14 @@ from __future__ import annotations
 import getpass
 import sys
 
-from invoke import Collection, task
+from invoke import task
 
 from ..core.credentials import KeySource, MissingCredentials, env_suffix, resolve
 from ..core.errors import ConfigError, CredentialError
 from ..core.report import Reporter
 from ..core.secrets import Secret
 from ..session import open_control, open_session
-from ._common import ENV_HELP, JSON_HELP, cli_errors
+from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
@@ -133,7 +133,4 @@ def check(c, env=None, json=False):
     session.reporter.result(data)
 
 
-ns = Collection("credentials")
-ns.add_task(show)
-ns.add_task(set_)
-ns.add_task(check)
+ns = collection("credentials", show, set_, check)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import task
 
 from ..core.report import format_traffic
+from ..core.results import TaskResult
 from ..session import open_control, open_runtime
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,
@@ -20,23 +21,33 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     named in envs/<env>.yaml, waits for READY, then sends a real chat-completion request to the
     environment's endpoint until it answers. The URL also goes to the CI platform's outputs
     (GITHUB_OUTPUT, GitLab dotenv report, ...). Exit codes: 2 bad input, 3 credentials,
-    4 health check failed, 5 platform failure, 6 timeout, 7 another deploy is running.
+    4 health check failed, 5 platform failure, 6 timeout, 7 another deploy or release holds the
+    environment (its lock).
     """
+    from ..core.notify import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, event_from_ci
     from ..flows.build import build_artifact
     from ..flows.deploy import deploy_session
+    from ..flows.release.records import Records
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
-    reporter = session.reporter
-    artifact = build_artifact(session.env, root=session.root, force=force, reporter=reporter)
-    result = deploy_session(session, driver, artifact, wait=wait)
-    reporter.output("endpoint_url", result.endpoint.url)
-    reporter.output("runtime_id", result.runtime.id)
-    data = result.to_dict()
-    data["artifact"] = {"path": str(artifact.path), "sha256": artifact.sha256, "reused": artifact.reused}
-    data["timings"]["build"] = round(artifact.seconds, 3)
-    reporter.summary(f"### Deployed `{session.env.agent_name}` to `{session.env.name}`\n\n"
-                     f"Endpoint: {result.endpoint.url}\n")
-    reporter.result(data, _show_deploy)
+    reporter, notifier = session.reporter, session.notifier()
+
+    def event(kind, **facts):
+        return event_from_ci(kind, session.env, session.ci, **facts)
+
+    notifier.send(event(DEPLOY_STARTED))
+    with notifier.finishing(failed=lambda error: event(DEPLOY_FAILED, reason=str(error))):
+        with reporter.section("build"):
+            artifact = build_artifact(session.env, root=session.root, force=force, reporter=reporter)
+        result = deploy_session(session, driver, artifact, wait=wait, records=Records.of(session))
+        reporter.output("endpoint_url", result.endpoint.url)
+        reporter.output("runtime_id", result.runtime.id)
+        data = result.to_dict()
+        data["artifact"] = {"path": str(artifact.path), "sha256": artifact.sha256, "reused": artifact.reused}
+        data["timings"]["build"] = round(artifact.seconds, 3)
+        notifier.send(event(DEPLOY_SUCCEEDED, endpoint_url=result.endpoint.url), summary=True)
+        reporter.result(data, _show_deploy)
+    return TaskResult(data, url=result.endpoint.url, version="LATEST", timings=data["timings"])
 
 
 def _show_deploy(reporter, data):
@@ -61,6 +72,7 @@ def info(c, env=None, json=False):
             "versions": [v.to_dict() for v in driver.list_versions(runtime.id)],
             "endpoints": [e.to_dict() for e in driver.list_endpoints(runtime.id)]}
     session.reporter.result(data, _show_info)
+    return TaskResult(data)
 
 
 def _show_info(reporter, data):
@@ -86,7 +98,9 @@ def remove(c, env=None, yes=False, json=False):
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes, destructive=question)
     removed = remove_runtime(driver, session.env.agent_name)
-    session.reporter.result({"removed": removed, "existed": bool(removed)})
+    data = {"removed": removed, "existed": bool(removed)}
+    session.reporter.result(data)
+    return TaskResult(data)
 
 
-ns = Collection(deploy, info, remove)
+ns = collection("deploy", deploy, info, remove, default=deploy)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import task
 
 from ..core.report import format_traffic
 from ..session import open_control, open_runtime
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
 NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
 
@@ -79,4 +79,4 @@ def remove(c, env=None, name=None, yes=False, json=False):
     session.reporter.result({"removed": endpoint is not None, "name": name})
 
 
-ns = Collection("endpoint", publish, get, list_, remove)
+ns = collection("endpoint", publish, get, list_, remove)

@@ -2,16 +2,16 @@
 
 The emulator keeps its state under ``<root>/.agentrun/local/`` (kept across restarts) and its
 bootstrap credentials in ``<root>/.env.local``; ``<root>`` is ``agentrun.root`` or the nearest
-directory above the current one that holds ``envs/``.
+directory holding ``envs/`` at or above the folder of the loaded ``tasks.py`` (``invoke -r DIR``).
 """
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import task
 
 from ..core.errors import ConfigError
 from ..session import emulator_status, open_context, start_emulator, stop_emulator
-from ._common import JSON_HELP, cli_errors
+from ._common import JSON_HELP, cli_errors, collection
 
 
 @task(help={"port": "TCP port on 127.0.0.1 (default: any free port)"})
@@ -66,7 +66,4 @@ def _port(text) -> int:
     return port
 
 
-ns = Collection("local")
-ns.add_task(up)
-ns.add_task(down)
-ns.add_task(status)
+ns = collection("local", up, down, status)

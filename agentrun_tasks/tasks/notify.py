@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import task
 
-from ._common import ENV_HELP, JSON_HELP, cli_errors
+from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
 _KINDS = {"success": "pipeline.succeeded", "failure": "pipeline.failed"}
 
@@ -49,4 +49,4 @@ def notify(c, env=None, status=None, message=None, test=False, json=False):
         raise ResourceFailedError(f"the test message did not reach {', '.join(failed)} (see above).")
 
 
-ns = Collection("notify", notify)
+ns = collection("notify", notify, default=notify)

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import json as _json
 
-from invoke import Collection, task
+from invoke import task
 
+from ..core.results import TaskResult
 from ..session import open_control
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
 
 def _records(session):
     from ..flows.release.records import Records
 
-    return Records(session.state_store(), session.env.name, session.ci)
+    return Records.of(session)
+
+
+def _announce(session, event) -> None:
+    """Send ``event`` (if any) to the env's notify: channels and the CI summary; exit 5 only for a
+    required channel, the change itself being done and recorded."""
+    if event is not None:
+        notifier = session.notifier()
+        notifier.send(event, summary=True)
+        notifier.finish()
 
 
 @task(help={"env": ENV_HELP, "version": "release this published version instead of the current code",
@@ -31,7 +41,8 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     stable version at once and exits 4. Killed and rerun, it continues from the endpoint's live
     weights. Another release of the environment holds a lock: exit 7.
     """
-    from ..core.errors import GateFailed
+    from ..core.interrupt import interruptible
+    from ..core.notify import release_event
     from ..flows.build import build_artifact
     from ..flows.deploy import deploy_session
     from ..flows.release.run import release as run_release
@@ -46,16 +57,16 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
         # release's deploy (or a plain `invoke deploy`), not a concurrent release; wait it out.
         return deploy_session(session, driver, artifact, wait=True)
 
-    try:
-        result = run_release(session, driver, _records(session), version=version, strategy=strategy,
-                             force=force, build=build, deploy=deploy_artifact)
-    except GateFailed as failed:
-        if json:  # CI reads the error, and the analysis and rollback time where there were steps, even on exit 4
-            report = failed.report.to_dict() if failed.report is not None else {}
-            session.reporter.result({**report, "error": str(failed)})
-        raise
-    session.reporter.result(result, lambda r, d: r.line(
-        f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']})"))
+    notifier = session.notifier()
+    with notifier.finishing(failed=lambda error: release_event(session.env, session.ci, error=error)):
+        # On exit 4 the --json error document carries the analysis and rollback time (GateFailed.details).
+        with interruptible():  # SIGINT/SIGTERM: 100% back to stable, recorded aborted, exit 130/143
+            result = run_release(session, driver, _records(session), version=version, strategy=strategy,
+                                 force=force, build=build, deploy=deploy_artifact)
+        notifier.send(release_event(session.env, session.ci, result), summary=True)
+        session.reporter.result(result, lambda r, d: r.line(
+            f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']})"))
+    return TaskResult(result, url=result["url"], version=result["candidate"], timings=result["timings"])
 
 
 @task(help={"env": ENV_HELP, "to_version": "the version to send all traffic to (default: the stable one)",
@@ -69,6 +80,7 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
     the version that served before the last release or promotion (which is marked failed), or to
     --to-version; right after a rollback, another one changes nothing.
     """
+    from ..core.notify import by_hand_event
     from ..flows.release.run import rollback as run_rollback
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
@@ -77,17 +89,22 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
         f"version {d['to']} serves 100% (was {d['from']})" if d["result"] == "rolled-back"
         else f"already rolled back: version {d['to']} serves 100% since the last rollback; nothing changed "
              "(--to-version picks another version)"))
+    _announce(session, by_hand_event(session.env, session.ci, "rollback", result))
+    return TaskResult(result, url=result["url"], version=result["to"])
 
 
 @task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})
 @cli_errors
 def promote(c, env=None, yes=False, json=False):
     """Skip the remaining canary steps: the version in flight takes 100% now."""
+    from ..core.notify import by_hand_event
     from ..flows.release.run import promote as run_promote
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     result = run_promote(session, driver, _records(session))
     session.reporter.result(result, lambda r, d: r.line(f"version {d['to']} serves 100% (was {d['from']})"))
+    _announce(session, by_hand_event(session.env, session.ci, "promote", result))
+    return TaskResult(result, url=result["url"], version=result["to"])
 
 
 @task(help={"env": ENV_HELP, "limit": "show at most this many entries (newest)", "json": JSON_HELP})
@@ -100,6 +117,7 @@ def history(c, env=None, limit=20, json=False):
     entries = _records(session).history(limit=int(limit))
     data = [_json.loads(entry.to_json()) for entry in entries]
     session.reporter.result(data, lambda r, _d: r.table(*format_table(entries)))
+    return TaskResult({"entries": data})
 
 
-ns = Collection(release, rollback, promote, history)
+ns = collection("release", release, rollback, promote, history, default=release)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import task
 
 from ..session import open_runtime
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
 
 @task(help={"env": ENV_HELP, "description": "what this version is (default: commit and CI run)",
@@ -32,4 +32,4 @@ def list_(c, env=None, json=False):
         ["version", "published", "description"], [[v["version"], v["lastUpdatedAt"], v["description"]] for v in rows]))
 
 
-ns = Collection("version", publish, list_)
+ns = collection("version", publish, list_)

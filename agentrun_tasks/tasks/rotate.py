@@ -1,0 +1,95 @@
+"""``invoke rotate-keys``: the scheduled AccessKey rotation that can be killed at any step."""
+
+from __future__ import annotations
+
+from invoke import task
+
+from ..core.config import parse_duration
+from ..core.errors import ConfigError
+from ..core.rotation import Options
+from ..session import open_session
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
+
+
+@task(name="rotate-keys", help={
+    "env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,
+    "dry_run": "print the plan (after checking every sink is writable) and change nothing",
+    "min_age": "leave a key younger than this alone and exit 0, e.g. 90d (makes a weekly schedule safe)",
+    "grace": "keep the old key active this long after every sink has the new one (default 0s)",
+    "delete_after": "delete the deactivated old key this long after deactivation (default: on the next run)",
+    "force": "delete an unknown second key of the RAM user instead of stopping",
+    "verify_timeout": "how long to wait for a new key to work (RAM propagation), default 60s",
+})
+@cli_errors
+def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_after=None, force=False,
+                verify_timeout=None, yes=False, json=False):
+    """Rotate the environment's RAM AccessKey and write the new one to every sink.
+
+    Steps: check every sink in credentials.sinks is writable and the RAM user's keys are
+    understood (an inactive leftover is deleted; an unknown active second key stops the run
+    unless --force); create one new key; verify it with STS GetCallerIdentity (polling while RAM
+    propagates it; on failure it is deleted and the old key kept); write it to every sink and read
+    it back where the sink allows; after --grace deactivate the old key; delete it on the next run
+    (or --delete-after later; until then re-enabling it in RAM rolls back). A journal in the release
+    state store lets any rerun resume; one rotation per RAM user runs at a time (exit 7 otherwise).
+
+    The RAM user is credentials.ram_user, else the user owning the environment's key. Without
+    credentials.sinks the key goes back where it came from (the .env file or keyring entry).
+    Key ids print as ****abcd; secrets never print. Exit codes: 2 bad input (unknown sink type,
+    missing RAM user), 3 credentials (a missing or refused sink token, a new key that does not
+    work), 5 platform failure, 7 busy.
+    """
+    from ..flows.rotate import Rotation, plan, rotate
+
+    session = open_session(c, env, json=json, mutating=not dry_run, yes=yes)
+    options = Options(min_age=_duration(min_age, "--min-age"), grace=_duration(grace, "--grace") or 0.0,
+                      delete_after=_duration(delete_after, "--delete-after"), force=force)
+    ram = session.ram_keys()
+    user = session.env.credentials.ram_user or ram.caller_user()
+    ram.require_user(user)
+    run = Rotation(user=user, ram=ram, store=session.state_store(), sinks=session.sinks(),
+                   credentials=session.credentials(), ci=session.ci, reporter=session.reporter, options=options,
+                   verify_timeout=_duration(verify_timeout, "--verify-timeout") or 60.0)
+    reporter = session.reporter
+    if dry_run:
+        outcome = plan(run)
+    else:
+        try:
+            outcome = rotate(run)
+        except Exception as exc:
+            _announce(session, "rotation.failed", str(exc), exc)
+            raise
+        if outcome.result == "rotated":
+            _announce(session, "rotation.done", outcome.message, None)
+    reporter.summary(outcome.summary(session.env.name))
+    reporter.result({"env": session.env.name, **outcome.to_dict()}, _show)
+
+
+def _announce(session, kind: str, reason: str, error) -> None:
+    """A notification of the rotation's outcome to the environment's channels, if it has any."""
+    if not session.env.notify.channels:
+        return
+    from ..core.notify import event_from_ci
+
+    notifier = session.notifier()
+    notifier.send(event_from_ci(kind, session.env, session.ci, reason=reason))
+    notifier.finish(error)
+
+
+def _show(reporter, data) -> None:
+    for step in data["steps"]:
+        reporter.line(f"  {step}")
+    reporter.line(f"{data['result']}: {data['message']}")
+    reporter.line(f"old key {data['old_key']}, new key {data['new_key']}")
+
+
+def _duration(value, flag: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ConfigError as exc:
+        raise ConfigError(f"{flag}: {exc}") from None
+
+
+ns = collection("rotate", rotate_keys, default=rotate_keys)
