@@ -71,8 +71,9 @@ from .model import (
 )
 from .syaml import AGENT, REGIONS, Imported, Variables, import_syaml, substitute
 from .validate import (
-    Loc, boolean, choice, integer, load_yaml, loose_mapping, mapping, nullable, number, parsed, seq, string,
+    Loc, boolean, choice, integer, loose_mapping, mapping, nullable, number, parsed, seq, string,
 )
+from .yamlfile import load_yaml
 
 __all__ = ["ENV_NAME_RE", "list_envs", "load_env", "parse_duration", "parse_size"]
 

@@ -20,9 +20,10 @@ from typing import Any, Mapping
 from .build import OTHER_LANGUAGES, PYTHON_LANGUAGES
 from .errors import ConfigError
 from .validate import (
-    Loc, Substituted, anything, boolean, choice, env_value, integer, load_yaml, loose_mapping, mapping, number, plain,
+    Loc, Substituted, anything, boolean, choice, env_value, integer, loose_mapping, mapping, number, plain,
     seq, show, string,
 )
+from .yamlfile import load_yaml
 
 # devsapp/agentrun src/common/schema.json (component 1.0.12)
 REGIONS = (

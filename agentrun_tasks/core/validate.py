@@ -1,4 +1,4 @@
-"""Location-aware YAML: load it with line numbers and check it against a schema.
+"""Location-aware YAML: check data loaded by :mod:`.yamlfile` (with line numbers) against a schema.
 
 A *validator* is a callable ``(value, loc) -> plain value`` built by the factories below
 (:func:`mapping`, :func:`string`, :func:`number`, ...). Every problem becomes one
@@ -13,11 +13,11 @@ import difflib
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from . import secrets
 from .errors import ConfigError
+from .yamlfile import line_of
 
 Validator = Callable[[Any, "Loc"], Any]
 
@@ -38,44 +38,12 @@ class Loc:
         return text
 
     def child(self, node: Any, key: str | int) -> Loc:
-        return Loc(self.file, (*self.path, key), _line_of(node, key) or self.line)
+        return Loc(self.file, (*self.path, key), line_of(node, key) or self.line)
 
     def error(self, problem: str, fix: str = "") -> ConfigError:
         where = self.file + (f", line {self.line}" if self.line else "")
         what = f" {self.key_path}:" if self.path else ""
         return ConfigError(f"{where}:{what} {problem}" + (f" {fix}" if fix else ""))
-
-
-def _line_of(node: Any, key: str | int) -> int | None:
-    # ruamel's round-trip containers remember 0-based positions; merged (<<:) keys have none.
-    try:
-        line = node.lc.item(key)[0] if isinstance(key, int) else node.lc.key(key)[0]
-    except (AttributeError, KeyError, IndexError, TypeError):
-        return None
-    return line + 1
-
-
-def load_yaml(path: Path, display: str) -> Any:
-    """Round-trip load ``path`` (so nodes keep line numbers); YAML errors become ConfigError."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{display}: cannot be read ({exc}). Check that it is a readable UTF-8 file.") from None
-    try:
-        return YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = (exc.problem or exc.context or "invalid YAML").split("\n")[0]
-        raise Loc(display, line=mark.line + 1 if mark else None).error(
-            f"is not valid YAML: {problem}.",
-            "Fix the syntax there: wrong indentation, a missing ':' or space after it, an unclosed "
-            "quote or bracket, or a repeated key are the usual causes.",
-        ) from None
-    except YAMLError as exc:
-        raise ConfigError(f"{display}: is not valid YAML: {exc}.") from None
 
 
 # --- schema -------------------------------------------------------------------------------
@@ -89,7 +57,7 @@ class Substituted(str):
 
 
 def plain(value: Any) -> Any:
-    """ruamel's round-trip types as plain dict/list/str/int/float/bool/None."""
+    """Loaded or substituted values (LineDict, Substituted, ...) as plain dict/list/str/int/float/bool/None."""
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list):
