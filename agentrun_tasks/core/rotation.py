@@ -12,7 +12,7 @@ remembered position, so a run killed at any line and rerun converges. The rules 
 more than two keys (RAM's limit), never an active key the journal does not know of, nothing
 deactivated before the new key is verified and written to every sink, nothing deleted that is
 still needed. A journal holds key ids and times only; the new secret travels sealed (``pending``,
-opaque here: the flow seals it with the rotating key) and only until every sink has it.
+opaque here: the flow seals it with the rotating key) and only until the old key is deactivated.
 """
 
 from __future__ import annotations
@@ -249,9 +249,9 @@ def record(journal: Journal | None, step: Step, facts: Facts, keys: Iterable[Key
         written = journal.written + (step.sink,)
         return replace(journal, written=written)
     if step.kind == "written":
-        return replace(journal, phase="written", written_at=now, pending=None, sealed_with=None)
-    if step.kind == "deactivate":
-        return replace(journal, phase="deactivated", deactivated_at=now)
+        return replace(journal, phase="written", written_at=now)
+    if step.kind == "deactivate":  # the sealed secret goes: a rerun no longer needs the old key's help
+        return replace(journal, phase="deactivated", deactivated_at=now, pending=None, sealed_with=None)
     if step.kind == "finish":
         return replace(journal, phase="done", old_id=None)
     return journal

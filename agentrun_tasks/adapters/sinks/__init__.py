@@ -1,0 +1,33 @@
+"""Rotation sinks: one module per place a rotated AccessKey is written, each behind
+:class:`agentrun_tasks.core.sinks.Sink`. :func:`open_sink` builds one from a validated spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping
+
+from ...core.retry import RetryPolicy
+from ...core.sinks import Sink, SinkSpec
+
+
+def open_sink(spec: SinkSpec, *, root: Path, environ: Mapping[str, str], credentials=None, region: str = "",
+              policy: RetryPolicy = RetryPolicy()) -> Sink:
+    """The sink ``spec`` describes; a missing token is a CredentialError here, before anything changes."""
+    if spec.type == "dotenv":
+        from .dotenv import DotenvSink
+        return DotenvSink(spec, root)
+    if spec.type == "keyring":
+        from .keyring import KeyringSink
+        return KeyringSink(spec)
+    if spec.type == "kms":
+        from .kms import KmsSink
+        return KmsSink(spec, credentials, region=region, policy=policy)
+    from .bitbucket import BitbucketSink
+    from .circleci import CircleCISink
+    from .github import GitHubSink
+    from .gitlab import GitLabSink
+    from .jenkins import JenkinsSink
+
+    kinds = {"github": GitHubSink, "gitlab": GitLabSink, "jenkins": JenkinsSink, "bitbucket": BitbucketSink,
+             "circleci": CircleCISink}
+    return kinds[spec.type](spec, environ)

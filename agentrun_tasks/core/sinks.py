@@ -1,0 +1,163 @@
+"""Where a rotated AccessKey is written: the :class:`Sink` protocol and the ``credentials.sinks``
+entries of an env file, checked before anything is created.
+
+Each entry names a ``type`` and that type's fields, for example::
+
+    credentials:
+      sinks:
+        - {type: dotenv, path: .env.prod}
+        - {type: keyring}
+        - {type: github, repo: org/app, environment: prod}
+        - {type: gitlab, project: group/app, environment_scope: prod, protected: true}
+        - {type: jenkins, url: https://ci.example.com, credential_id: aliyun-prod}
+        - {type: bitbucket, workspace: team, repo: app, deployment: "{env-uuid}"}
+        - {type: circleci, project: gh/org/app}          # or context: <context id>
+        - {type: kms, secret_name: agentrun/prod-key}
+
+Variable-based sinks store ``ALIYUN_ACCESS_KEY_ID_<PROFILE>`` and ``ALIYUN_ACCESS_KEY_SECRET_<PROFILE>``
+(the names the credential chain reads) unless ``id_var``/``secret_var`` say otherwise. Tokens come
+from the environment variable ``token_env`` names (defaults below), never from the file.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Mapping, Protocol
+
+from .credentials import env_suffix
+from .errors import ConfigError, CredentialError
+from .secrets import Secret
+
+_VARS = {"id_var": None, "secret_var": None}
+# type -> {field: default (None = optional, REQUIRED = must be given)}
+REQUIRED = object()
+FIELDS: dict[str, dict[str, Any]] = {
+    "dotenv": {"path": None, **_VARS},
+    "keyring": {"profile": None},
+    "github": {"repo": REQUIRED, "environment": None, "token_env": "GITHUB_TOKEN", "api_url": "https://api.github.com",
+               **_VARS},
+    "gitlab": {"project": None, "group": None, "environment_scope": "*", "protected": False, "masked": True,
+               "token_env": "GITLAB_TOKEN", "url": "https://gitlab.com", **_VARS},
+    "jenkins": {"url": REQUIRED, "credential_id": REQUIRED, "store": "system", "domain": "_",
+                "user_env": "JENKINS_USER", "token_env": "JENKINS_TOKEN"},
+    "bitbucket": {"workspace": REQUIRED, "repo": REQUIRED, "deployment": None, "token_env": "BITBUCKET_TOKEN",
+                  "api_url": "https://api.bitbucket.org/2.0", **_VARS},
+    "circleci": {"project": None, "context": None, "token_env": "CIRCLECI_TOKEN",
+                 "api_url": "https://circleci.com/api/v2", **_VARS},
+    "kms": {"secret_name": REQUIRED, "region": None, "endpoint": None, "protocol": "https"},
+}
+# A token variable that is unset falls back to these (GitHub's CLI uses GH_TOKEN).
+TOKEN_FALLBACKS = {"GITHUB_TOKEN": ("GH_TOKEN",)}
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    """One validated ``credentials.sinks`` entry: its type, its fields (defaults filled in), its name."""
+
+    type: str
+    fields: Mapping[str, Any]
+    name: str  # stable: the journal records which sinks have the new key by this name
+
+    def __getitem__(self, item: str) -> Any:
+        return self.fields[item]
+
+
+class Sink(Protocol):
+    """A place that holds the environment's AccessKey for later runs."""
+
+    name: str
+
+    def preflight(self) -> None:
+        """Prove the sink can be written (token accepted, target exists) without changing it."""
+
+    def write(self, key_id: str, secret: Secret) -> None:
+        """Store the key; repeating it is harmless."""
+
+    def read_back(self, key_id: str, secret: Secret) -> bool | None:
+        """True if the sink now holds this key, False if not, None if the sink cannot tell."""
+
+
+def parse(entries, *, profile: str, env_name: str, where: str) -> list[SinkSpec]:
+    """Validated specs of ``entries`` (the env file's ``credentials.sinks``), or ConfigError (exit 2)."""
+    specs = [_one(dict(entry), i, profile, env_name, where) for i, entry in enumerate(entries)]
+    names = [s.name for s in specs]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"{where}: credentials.sinks names the same sink twice ({', '.join(twice)}).")
+    return specs
+
+
+def _one(entry: dict, index: int, profile: str, env_name: str, where: str) -> SinkSpec:
+    at = f"{where}: credentials.sinks[{index}]"
+    kind = entry.pop("type", None)
+    if kind not in FIELDS:
+        hint = difflib.get_close_matches(str(kind), FIELDS, n=1)
+        did = f" Did you mean '{hint[0]}'?" if hint else ""
+        raise ConfigError(f"{at}: unknown sink type {kind!r}.{did} Known: {', '.join(FIELDS)}.")
+    known = FIELDS[kind]
+    for key in entry:
+        if key not in known:
+            hint = difflib.get_close_matches(key, known, n=1)
+            did = f" Did you mean '{hint[0]}'?" if hint else ""
+            raise ConfigError(f"{at}: unknown field {key!r} for a {kind} sink.{did} Known: {', '.join(known)}.")
+    fields = {k: entry.get(k, None if v is REQUIRED else v) for k, v in known.items()}
+    missing = [k for k, v in known.items() if v is REQUIRED and not entry.get(k)]
+    if kind == "gitlab" and bool(fields["project"]) == bool(fields["group"]):
+        missing.append("project or group (exactly one)")
+    if kind == "circleci" and bool(fields["project"]) == bool(fields["context"]):
+        missing.append("project or context (exactly one)")
+    if missing:
+        raise ConfigError(f"{at}: a {kind} sink needs {', '.join(missing)}.")
+    suffix = env_suffix(profile)
+    if "id_var" in fields:
+        fields["id_var"] = fields["id_var"] or f"ALIYUN_ACCESS_KEY_ID_{suffix}"
+        fields["secret_var"] = fields["secret_var"] or f"ALIYUN_ACCESS_KEY_SECRET_{suffix}"
+    if kind == "dotenv":
+        fields["path"] = fields["path"] or f".env.{env_name}"
+    if kind == "keyring":
+        fields["profile"] = fields["profile"] or profile
+    return SinkSpec(kind, fields, _name(kind, fields))
+
+
+def _name(kind: str, f: Mapping[str, Any]) -> str:
+    target = {
+        "dotenv": lambda: f["path"], "keyring": lambda: f"agentrun-tasks/{f['profile']}",
+        "github": lambda: f["repo"] + (f" environment {f['environment']}" if f["environment"] else ""),
+        "gitlab": lambda: (f"project {f['project']}" if f["project"] else f"group {f['group']}")
+        + f" scope {f['environment_scope']}",
+        "jenkins": lambda: f"{f['url']} credential {f['credential_id']}",
+        "bitbucket": lambda: f"{f['workspace']}/{f['repo']}" + (f" deployment {f['deployment']}"
+                                                               if f["deployment"] else ""),
+        "circleci": lambda: f"project {f['project']}" if f["project"] else f"context {f['context']}",
+        "kms": lambda: f["secret_name"],
+    }[kind]()
+    return f"{kind}:{target}"
+
+
+def token(spec: SinkSpec, environ: Mapping[str, str], var_field: str = "token_env") -> Secret:
+    """The sink's API token from the environment, or a CredentialError naming the variable (exit 3)."""
+    name = spec[var_field]
+    for candidate in (name, *TOKEN_FALLBACKS.get(name, ())):
+        value = (environ.get(candidate) or "").strip()
+        if value:
+            return Secret(value, source=candidate)
+    raise CredentialError(f"The {spec.name} sink needs an API token in the environment variable {name}, which is "
+                          f"not set; nothing was changed. Set it (as a CI secret) or name another variable with "
+                          f"{var_field}: in the sink's entry.")
+
+
+
+def from_source(sources: Mapping[str, str], env_name: str) -> list[dict]:
+    """Without ``credentials.sinks``, the key goes back where it was found: the ``.env`` file (same
+    variable names) or the keyring entry. A key from the process environment (CI secrets) or a task
+    argument has no place to go back to: that is a ConfigError naming the fix."""
+    id_source, secret_source = sources.get("access_key_id", ""), sources.get("access_key_secret", "")
+    if id_source.startswith("keyring "):
+        return [{"type": "keyring", "profile": id_source.rsplit("/", 1)[-1]}]
+    if id_source.startswith(".env"):
+        path, _, id_var = id_source.partition(" ")
+        return [{"type": "dotenv", "path": path, "id_var": id_var, "secret_var": secret_source.partition(" ")[2]}]
+    raise ConfigError(f"rotate-keys writes the new key to the places listed in credentials.sinks of envs/{env_name}.yaml, "
+                      f"and it names none; the current key comes from {id_source or 'nowhere'}, which cannot be "
+                      "written back. Add the CI platform(s) holding the key, e.g. sinks: [{type: github, repo: org/app}].")

@@ -1,0 +1,297 @@
+"""Local servers speaking the documented secret/variable APIs of GitHub, GitLab, Jenkins, Bitbucket
+and CircleCI, for tests of the rotation sinks (a real HTTP client against 127.0.0.1).
+
+Each fake checks its platform's authentication (a wrong token is refused as the platform refuses
+it), keeps what it was sent in ``values`` (``{target: {name: plaintext}}``) and answers reads the
+way the platform does (GitHub never returns values; Bitbucket hides secured ones; CircleCI shows
+the last four characters; Jenkins redacts passwords). The GitHub fake decrypts every sealed box
+with its own private key, so a wrong encryption fails the test.
+
+    with GitHubFake(token="t").serving() as gh:
+        ...  # gh.url, gh.values["org/app"]["ALIYUN_ACCESS_KEY_ID_PROD"]
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from contextlib import contextmanager
+from typing import Iterator
+from xml.etree import ElementTree
+
+from aiohttp import web
+from nacl import encoding, public
+
+from .aio import serving
+
+
+class Fake:
+    """Shared plumbing: one token, the stored values, a served app, a log of requests."""
+
+    def __init__(self, token: str = "good-token") -> None:
+        self.token = token
+        self.values: dict[str, dict[str, str]] = {}
+        self.requests: list[str] = []
+        self.url = ""
+
+    def routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    def authorized(self, request: web.Request) -> bool:
+        raise NotImplementedError
+
+    def refuse(self) -> web.Response:
+        return web.json_response({"message": "Bad credentials"}, status=401)
+
+    @contextmanager
+    def serving(self) -> Iterator["Fake"]:
+        @web.middleware
+        async def gate(request, handler):
+            self.requests.append(f"{request.method} {request.path_qs}")
+            if not self.authorized(request):
+                return self.refuse()
+            return await handler(request)
+
+        app = web.Application(middlewares=[gate])
+        self.routes(app)
+        with serving(app) as url:
+            self.url = url
+            yield self
+
+    def store(self, target: str) -> dict[str, str]:
+        return self.values.setdefault(target, {})
+
+
+class GitHubFake(Fake):
+    """Actions secrets, repository and environment scope, each scope with its own key pair."""
+
+    def __init__(self, token: str = "good-token", repos: tuple[str, ...] = ("org/app",)) -> None:
+        super().__init__(token)
+        self.repos = repos
+        self.keys: dict[str, public.PrivateKey] = {}
+
+    def authorized(self, request):
+        return request.headers.get("Authorization") == f"Bearer {self.token}" and \
+            request.headers.get("X-GitHub-Api-Version") == "2022-11-28"
+
+    def routes(self, app):
+        for prefix in ("/repos/{owner}/{repo}/actions", "/repos/{owner}/{repo}/environments/{env}"):
+            app.router.add_get(prefix + "/secrets/public-key", self.public_key)
+            app.router.add_put(prefix + "/secrets/{name}", self.put)
+
+    def _scope(self, request) -> str | None:
+        repo = f"{request.match_info['owner']}/{request.match_info['repo']}"
+        if repo not in self.repos:
+            return None
+        env = request.match_info.get("env")
+        return repo + (f" environment {env}" if env else "")
+
+    async def public_key(self, request):
+        scope = self._scope(request)
+        if scope is None:
+            return web.json_response({"message": "Not Found"}, status=404)
+        key = self.keys.setdefault(scope, public.PrivateKey.generate())
+        return web.json_response({"key_id": str(abs(hash(scope)) % 10**12),
+                                  "key": key.public_key.encode(encoding.Base64Encoder()).decode()})
+
+    async def put(self, request):
+        scope = self._scope(request)
+        body = await request.json()
+        if scope is None or scope not in self.keys:
+            return web.json_response({"message": "Not Found"}, status=404)
+        if body.get("key_id") != str(abs(hash(scope)) % 10**12):
+            return web.json_response({"message": "key_id does not match"}, status=422)
+        plain = public.SealedBox(self.keys[scope]).decrypt(base64.b64decode(body["encrypted_value"])).decode()
+        created = request.match_info["name"] not in self.store(scope)
+        self.store(scope)[request.match_info["name"]] = plain
+        return web.Response(status=201 if created else 204)
+
+
+class GitLabFake(Fake):
+    """Project and group CI/CD variables with environment scopes; values only in bodies."""
+
+    def authorized(self, request):
+        return request.headers.get("PRIVATE-TOKEN") == self.token
+
+    def routes(self, app):
+        base = "/api/v4/{kind:projects|groups}/{id}/variables"
+        app.router.add_get(base, self.list)
+        app.router.add_post(base, self.create)
+        app.router.add_get(base + "/{key}", self.get)
+        app.router.add_put(base + "/{key}", self.update)
+
+    def _target(self, request, scope: str) -> str:
+        return f"{request.match_info['kind']} {request.match_info['id']} scope {scope}"
+
+    def _scope(self, request) -> str:
+        return request.query.get("filter[environment_scope]", "*")
+
+    async def list(self, request):
+        return web.json_response([])
+
+    async def get(self, request):
+        value = self.store(self._target(request, self._scope(request))).get(request.match_info["key"])
+        if value is None:
+            return web.json_response({"message": "404 Variable Not Found"}, status=404)
+        return web.json_response({"key": request.match_info["key"], "value": value})
+
+    async def _save(self, request, key: str, body: dict, must_exist: bool):
+        if "value" in request.query:
+            return web.json_response({"message": "value in the query string"}, status=400)
+        value = str(body.get("value", ""))
+        if body.get("masked") and (len(value) < 8 or "\n" in value):
+            return web.json_response({"message": {"value": ["is invalid"]}}, status=400)
+        scope = body.get("environment_scope", "*")
+        values = self.store(self._target(request, scope))
+        if must_exist and key not in values:
+            return web.json_response({"message": "404 Variable Not Found"}, status=404)
+        values[key] = value
+        return web.json_response({"key": key, "value": value, "environment_scope": scope},
+                                 status=200 if must_exist else 201)
+
+    async def create(self, request):
+        body = await request.json()
+        return await self._save(request, body.get("key", ""), body, must_exist=False)
+
+    async def update(self, request):
+        return await self._save(request, request.match_info["key"], await request.json(), must_exist=True)
+
+
+class JenkinsFake(Fake):
+    """Username/password credentials in the system store, updated through config.xml with a crumb."""
+
+    CLASS = "com.cloudbees.plugins.credentials.impl.UsernamePasswordCredentialsImpl"
+
+    def __init__(self, token: str = "good-token", user: str = "rotator", credentials: tuple[str, ...] = ("aliyun",)):
+        super().__init__(token)
+        self.user = user
+        self.crumbs: dict[str, str] = {}
+        for credential in credentials:
+            self.store(credential).update(username="LTAIplaceholder", password="unset")
+
+    def authorized(self, request):
+        expected = "Basic " + base64.b64encode(f"{self.user}:{self.token}".encode()).decode()
+        return request.headers.get("Authorization") == expected
+
+    def routes(self, app):
+        app.router.add_get("/crumbIssuer/api/json", self.crumb)
+        path = "/credentials/store/system/domain/_/credential/{id}/config.xml"
+        app.router.add_get(path, self.get)
+        app.router.add_post(path, self.post)
+
+    async def crumb(self, request):
+        session = request.cookies.get("JSESSIONID") or uuid.uuid4().hex
+        self.crumbs[session] = uuid.uuid4().hex
+        response = web.json_response({"_class": "hudson.security.csrf.DefaultCrumbIssuer",
+                                      "crumb": self.crumbs[session], "crumbRequestField": "Jenkins-Crumb"})
+        response.set_cookie("JSESSIONID", session)
+        return response
+
+    async def get(self, request):
+        found = self.values.get(request.match_info["id"])
+        if found is None:
+            return web.Response(status=404)
+        xml = (f"<{self.CLASS}><scope>GLOBAL</scope><id>{request.match_info['id']}</id><description>ci</description>"
+               f"<username>{found['username']}</username><password><secret-redacted/></password></{self.CLASS}>")
+        return web.Response(body=xml.encode(), content_type="application/xml")
+
+    async def post(self, request):
+        if self.crumbs.get(request.cookies.get("JSESSIONID", "")) != request.headers.get("Jenkins-Crumb"):
+            return web.Response(status=403, text="No valid crumb was included in the request")
+        if request.match_info["id"] not in self.values:
+            return web.Response(status=404)
+        root = ElementTree.fromstring(await request.read())
+        if root.tag != self.CLASS or root.findtext("id") != request.match_info["id"]:
+            return web.Response(status=400, text="bad credential XML")
+        self.store(request.match_info["id"]).update(username=root.findtext("username"),
+                                                    password=root.findtext("password"))
+        return web.Response(status=200)
+
+
+class BitbucketFake(Fake):
+    """Repository and deployment variables, paginated; secured values are never returned."""
+
+    def authorized(self, request):
+        return request.headers.get("Authorization") == f"Bearer {self.token}"
+
+    def routes(self, app):
+        for base in ("/repositories/{ws}/{repo}/pipelines_config/variables",
+                     "/repositories/{ws}/{repo}/deployments_config/environments/{env:[^/]+}/variables"):
+            app.router.add_get(base, self.list)
+            app.router.add_post(base, self.create)
+            app.router.add_put(base + "/{uuid:[^/]+}", self.update)
+        self.meta: dict[str, dict[str, dict]] = {}
+
+    def _target(self, request) -> str:
+        m = request.match_info
+        return f"{m['ws']}/{m['repo']}" + (f" deployment {m['env']}" if "env" in m else "")
+
+    async def list(self, request):
+        variables = list(self.meta.get(self._target(request), {}).values())
+        size = int(request.query.get("pagelen", 10))
+        page = int(request.query.get("page", 1))
+        doc = {"values": [{k: v for k, v in var.items() if k != "value" or not var["secured"]}
+                          for var in variables[(page - 1) * size: page * size]]}
+        if page * size < len(variables):
+            doc["next"] = f"{self.url}{request.path}?pagelen={size}&page={page + 1}"
+        return web.json_response(doc)
+
+    async def create(self, request):
+        body = await request.json()
+        target = self._target(request)
+        if body["key"] in self.store(target):
+            return web.json_response({"error": {"message": "variable exists"}}, status=409)
+        var = {"uuid": "{" + str(uuid.uuid4()) + "}", "key": body["key"], "value": body["value"],
+               "secured": bool(body.get("secured"))}
+        self.meta.setdefault(target, {})[var["uuid"]] = var
+        self.store(target)[var["key"]] = var["value"]
+        return web.json_response(var, status=201)
+
+    async def update(self, request):
+        body = await request.json()
+        target = self._target(request)
+        var = self.meta.get(target, {}).get(request.match_info["uuid"])
+        if var is None:
+            return web.json_response({"error": {"message": "not found"}}, status=404)
+        var.update(value=body["value"], secured=bool(body.get("secured", var["secured"])))
+        self.store(target)[var["key"]] = var["value"]
+        return web.json_response({k: v for k, v in var.items() if k != "value"})
+
+
+class CircleCIFake(Fake):
+    """Project environment variables (masked to the last four on read) and context variables."""
+
+    def authorized(self, request):
+        return request.headers.get("Circle-Token") == self.token
+
+    def routes(self, app):
+        project = "/project/{vcs}/{org}/{repo}/envvar"
+        app.router.add_get(project, self.list)
+        app.router.add_post(project, self.create)
+        app.router.add_get(project + "/{name}", self.get)
+        app.router.add_get("/context/{id}/environment-variable", self.list)
+        app.router.add_put("/context/{id}/environment-variable/{name}", self.put_context)
+
+    def _target(self, request) -> str:
+        m = request.match_info
+        return f"context {m['id']}" if "id" in m else f"project {m['vcs']}/{m['org']}/{m['repo']}"
+
+    async def list(self, request):
+        items = [{"name": n, "value": "xxxx" + v[-4:]} for n, v in self.store(self._target(request)).items()]
+        return web.json_response({"items": items, "next_page_token": None})
+
+    async def create(self, request):
+        body = await request.json()
+        self.store(self._target(request))[body["name"]] = body["value"]
+        return web.json_response({"name": body["name"], "value": "xxxx" + body["value"][-4:]}, status=201)
+
+    async def get(self, request):
+        value = self.store(self._target(request)).get(request.match_info["name"])
+        if value is None:
+            return web.json_response({"message": "Environment variable not found."}, status=404)
+        return web.json_response({"name": request.match_info["name"], "value": "xxxx" + value[-4:]})
+
+    async def put_context(self, request):
+        body = await request.json()
+        self.store(self._target(request))[request.match_info["name"]] = body["value"]
+        return web.json_response({"variable": request.match_info["name"], "context_id": request.match_info["id"]})

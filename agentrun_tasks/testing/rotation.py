@@ -1,0 +1,136 @@
+"""Rotation test kit: every sink's platform served locally, what each sink now holds, and the
+rotation invariants checked against the emulator's RAM.
+
+    with SinkPlatforms(emulator_root).serving() as platforms:
+        entries, environ = platforms.sink_entries(), platforms.environ()
+        ...
+        assert not invariant_problems(emulator_root, "local-deployer", platforms.held(), journal)
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import ExitStack, contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterator
+
+from dotenv import dotenv_values
+
+from ..core.rotation import Journal
+from ..emulator.state import state_dir
+from .kms import KmsFake, emulator_secrets
+from .platforms import BitbucketFake, CircleCIFake, GitHubFake, GitLabFake, JenkinsFake
+
+PROFILE = "LOCAL"
+ID_VAR, SECRET_VAR = f"ALIYUN_ACCESS_KEY_ID_{PROFILE}", f"ALIYUN_ACCESS_KEY_SECRET_{PROFILE}"
+TOKENS = {"GITHUB_TOKEN": "ghp-test-token", "GITLAB_TOKEN": "glpat-test-token", "JENKINS_USER": "rotator",
+          "JENKINS_TOKEN": "jenkins-test-token", "BITBUCKET_TOKEN": "bb-test-token",
+          "CIRCLECI_TOKEN": "circle-test-token"}
+
+
+class SinkPlatforms:
+    """GitHub, GitLab, Jenkins, Bitbucket, CircleCI and KMS fakes for one emulator's account."""
+
+    def __init__(self, emulator_root: Path, *, keyring_entry: Callable[[], dict | None] | None = None) -> None:
+        self.root = Path(emulator_root)
+        self.keyring_entry = keyring_entry  # reads the keyring sink's entry, if the test uses one
+        self.github = GitHubFake(TOKENS["GITHUB_TOKEN"])
+        self.gitlab = GitLabFake(TOKENS["GITLAB_TOKEN"])
+        self.jenkins = JenkinsFake(TOKENS["JENKINS_TOKEN"], user=TOKENS["JENKINS_USER"])
+        self.bitbucket = BitbucketFake(TOKENS["BITBUCKET_TOKEN"])
+        self.circleci = CircleCIFake(TOKENS["CIRCLECI_TOKEN"])
+        self.kms = KmsFake(emulator_secrets(self.root), secrets=("agentrun/local",))
+
+    @contextmanager
+    def serving(self) -> Iterator["SinkPlatforms"]:
+        with ExitStack() as stack:
+            for fake in (self.github, self.gitlab, self.jenkins, self.bitbucket, self.circleci, self.kms):
+                stack.enter_context(fake.serving())
+            yield self
+
+    def environ(self) -> dict[str, str]:
+        return dict(TOKENS)
+
+    def sink_entries(self, *, keyring: bool = False) -> list[dict]:
+        """Every sink type (both scopes where a platform has two), pointed at the fakes."""
+        entries = [
+            {"type": "dotenv", "path": ".env.local"},
+            {"type": "github", "repo": "org/app", "api_url": self.github.url},
+            {"type": "github", "repo": "org/app", "environment": "prod", "api_url": self.github.url},
+            {"type": "gitlab", "project": "42", "environment_scope": "prod", "protected": True,
+             "url": self.gitlab.url},
+            {"type": "gitlab", "group": "7", "url": self.gitlab.url},
+            {"type": "jenkins", "url": self.jenkins.url, "credential_id": "aliyun"},
+            {"type": "bitbucket", "workspace": "team", "repo": "app", "api_url": self.bitbucket.url},
+            {"type": "bitbucket", "workspace": "team", "repo": "app", "deployment": "{prod-env}",
+             "api_url": self.bitbucket.url},
+            {"type": "circleci", "project": "gh/org/app", "api_url": self.circleci.url},
+            {"type": "circleci", "context": "ctx-1", "api_url": self.circleci.url},
+            {"type": "kms", "secret_name": "agentrun/local", "endpoint": self.kms.endpoint, "protocol": "http"},
+        ]
+        return entries + ([{"type": "keyring"}] if keyring else [])
+
+    def held(self) -> dict[str, tuple[str | None, str | None]]:
+        """``{place: (key id, secret)}`` as every sink holds it now (None where nothing is)."""
+        def pair(values: dict) -> tuple[str | None, str | None]:
+            return values.get(ID_VAR), values.get(SECRET_VAR)
+
+        dotenv = dotenv_values(self.root / ".env.local", interpolate=False)
+        jenkins = self.jenkins.values.get("aliyun", {})
+        kms = self.kms.current("agentrun/local") or {}
+        found = {
+            "dotenv": pair(dotenv),
+            "github repo": pair(self.github.values.get("org/app", {})),
+            "github environment": pair(self.github.values.get("org/app environment prod", {})),
+            "gitlab project": pair(self.gitlab.values.get("projects 42 scope prod", {})),
+            "gitlab group": pair(self.gitlab.values.get("groups 7 scope *", {})),
+            "jenkins": (jenkins.get("username"), jenkins.get("password")),
+            "bitbucket repo": pair(self.bitbucket.values.get("team/app", {})),
+            "bitbucket deployment": pair(self.bitbucket.values.get("team/app deployment {prod-env}", {})),
+            "circleci project": pair(self.circleci.values.get("project gh/org/app", {})),
+            "circleci context": pair(self.circleci.values.get("context ctx-1", {})),
+            "kms": (kms.get("AccessKeyId"), kms.get("AccessKeySecret")),
+        }
+        if self.keyring_entry is not None:
+            entry = self.keyring_entry() or {}
+            found["keyring"] = (entry.get("access_key_id"), entry.get("access_key_secret"))
+        return found
+
+
+def ram_keys(root: Path, user: str) -> dict[str, dict]:
+    """The user's keys as the emulator's RAM holds them: ``{id: {status, secret, createDate}}``."""
+    keys = json.loads((state_dir(root) / "state.json").read_text())["keys"]
+    return {key_id: key for key_id, key in keys.items() if key["user"] == user}
+
+
+def invariant_problems(root: Path, user: str, held: dict, journal: Journal | None, *,
+                       written_once: bool = True) -> list[str]:
+    """What breaks the rotation's promises right now (empty when all hold):
+
+    * the user holds at most 2 keys;
+    * every sink holds a key that works (active, with its secret) - once it was first written;
+    * every active key is known to the journal (its old or new key, the key in use when idle, or,
+      during the intent phase, a key created after the intent was recorded).
+    """
+    keys = ram_keys(root, user)
+    problems = [f"{len(keys)} keys"] if len(keys) > 2 else []
+    for place, (key_id, secret) in held.items():
+        key = keys.get(key_id or "")
+        if key_id is None and not written_once:
+            continue
+        if key is None or key["status"] != "Active" or key["secret"] != secret:
+            problems.append(f"{place} holds no working key")
+    in_use = {key_id for key_id, _ in held.values()}
+    known = set(in_use)
+    if journal is not None:
+        known |= {journal.old_id, journal.new_id}
+    for key_id, key in keys.items():
+        if key["status"] != "Active" or key_id in known:
+            continue
+        intent = journal is not None and journal.phase == "creating" and journal.started_at and \
+            datetime.fromisoformat(key["createDate"].replace("Z", "+00:00")).timestamp() >= \
+            journal.started_at.timestamp() - 300
+        if not intent:
+            problems.append("an active key unknown to the journal")
+    return problems
