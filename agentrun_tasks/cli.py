@@ -1,0 +1,50 @@
+"""``agentrun-tasks``: the ``invoke`` command with the exit-code contract for usage errors too.
+
+Plain ``invoke`` exits 1 when its parser refuses the command line (an unknown flag or task, a
+flag without its value, a value it cannot cast), and 1 is the contract's code for a bug. This
+console script is invoke's own ``Program`` (it loads the same ``tasks.py``, takes the same
+flags) with one difference: those usage errors exit 2 with one paragraph. The tasks validate
+their own values, so a bad value exits 2 under plain ``invoke`` as well.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from typing import Iterator
+
+from invoke import Program
+from invoke.exceptions import Exit, ParseError
+
+from . import __version__
+
+USAGE = 2
+_NEEDS_VALUE = re.compile(r"Flag <Argument: (\w+)[^>]*> needed value and was not given one!")
+
+
+@contextmanager
+def _usage_errors(binary: str) -> Iterator[None]:
+    try:
+        yield
+    except ParseError as exc:
+        said = _NEEDS_VALUE.sub(lambda m: f"--{m.group(1).replace('_', '-')} needs a value.", str(exc))
+        raise Exit(f"error: {said} See `{binary} --help <task>` for the flags a task takes.", code=USAGE) from None
+    except ValueError as exc:  # a flag value the parser could not cast to the flag's type
+        raise Exit(f"error: a flag value has the wrong type ({exc}). See `{binary} --help <task>`.",
+                   code=USAGE) from None
+
+
+class ContractProgram(Program):
+    """invoke's Program, exiting 2 (not 1) on command-line usage errors."""
+
+    def parse_core(self, argv) -> None:
+        with _usage_errors(self.binary or "invoke"):
+            super().parse_core(argv)
+
+    def parse_tasks(self) -> None:
+        with _usage_errors(self.binary or "invoke"):
+            super().parse_tasks()
+
+
+program = ContractProgram(name="agentrun-tasks", binary="agentrun-tasks", binary_names=["agentrun-tasks"],
+                          version=__version__)
