@@ -58,6 +58,15 @@ class KeyStore:
             return None
         return {k: str(v) for k, v in data.items() if k in FIELDS and v is not None}
 
+    def read(self, entry: str) -> str | None:
+        """The text stored under ``entry`` (e.g. a notify webhook kept as ``{keyring: entry}``);
+        ``None`` if absent or if the keyring failed (a warning)."""
+        try:
+            return self._call("get_password", entry)
+        except KeyringUnavailable as exc:
+            self._warn(str(exc))
+            return None
+
     def set(self, profile: str, data: Mapping[str, str | None]) -> None:
         """Store ``data`` (keys from :data:`FIELDS`, plain strings) as the entry of ``profile``."""
         unknown = set(data) - set(FIELDS)

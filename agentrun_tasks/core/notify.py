@@ -35,7 +35,8 @@ from .validate import Loc, Substituted, boolean, choice, mapping, parsed, seq, s
 TYPES = ("slack", "dingtalk", "feishu", "wecom", "webhook")
 
 DEPLOY_STARTED, DEPLOY_SUCCEEDED, DEPLOY_FAILED = "deploy.started", "deploy.succeeded", "deploy.failed"
-STEP_PASSED, ROLLED_BACK, PROMOTED, ABORTED = "release.step", "release.rolled-back", "release.promoted", "release.aborted"
+STEP_PASSED, ROLLED_BACK = "release.step", "release.rolled-back"
+PROMOTED, ABORTED = "release.promoted", "release.aborted"
 ROTATION_DONE, ROTATION_FAILED = "rotation.done", "rotation.failed"
 PIPELINE_SUCCEEDED, PIPELINE_FAILED = "pipeline.succeeded", "pipeline.failed"  # invoke notify --status
 TEST = "test"  # invoke notify --test: every channel, whatever its `on:`
@@ -179,7 +180,8 @@ def step_event(env, ci, candidate: str, stable: str | None, step: Mapping[str, A
                          analysis=rows)
 
 
-def release_event(env, ci, outcome: Mapping[str, Any] | None = None, error: BaseException | None = None) -> Event | None:
+def release_event(env, ci, outcome: Mapping[str, Any] | None = None,
+                  error: BaseException | None = None) -> Event | None:
     """The event that ends a release: promoted (``outcome``, the release's result), rolled back
     naming the failing gate, or aborted (``error``). ``None`` for a release refused before it
     changed anything (bad input, or busy)."""
@@ -190,12 +192,26 @@ def release_event(env, ci, outcome: Mapping[str, Any] | None = None, error: Base
     report = outcome if error is None else getattr(getattr(error, "report", None), "to_dict", dict)()
     steps = report.get("steps") or []
     rows, gate = analysis_rows(steps[-1].get("table") if steps else ())
-    facts = {"version": report.get("candidate"), "from_version": report.get("stable"), "analysis": rows}
+    facts = {"version": report.get("candidate"), "from_version": report.get("stable"), "analysis": rows,
+             "endpoint_url": report.get("url")}
     if error is None:
         return event_from_ci(PROMOTED, env, ci, **facts)
     kind = ROLLED_BACK if report.get("result") == "rolled-back" else ABORTED
     return event_from_ci(kind, env, ci, reason=str(error), gate=gate if kind == ROLLED_BACK else None,
                          weight=steps[-1].get("weight") if steps else None, **facts)
+
+
+def by_hand_event(env, ci, command: str, result: Mapping[str, Any]) -> Event | None:
+    """``invoke rollback`` or ``invoke promote`` (``command``) by hand; None if nothing changed."""
+    if result.get("result") == "already-rolled-back":
+        return None
+    if command == "rollback":
+        canary = result.get("canary") or {}
+        left = max(canary, key=lambda v: (canary[v], v)) if canary else result.get("from")
+        return event_from_ci(ROLLED_BACK, env, ci, version=left, endpoint_url=result.get("url"),
+                             reason=f"rolled back by hand: version {result.get('to')} serves 100%")
+    return event_from_ci(PROMOTED, env, ci, version=result.get("to"), from_version=result.get("from"),
+                         endpoint_url=result.get("url"), reason="promoted by hand")
 
 
 # --- validation of the notify: block ------------------------------------------------------------

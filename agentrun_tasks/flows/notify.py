@@ -24,8 +24,10 @@ from typing import Callable, Sequence
 
 from ..adapters.channels import Channel, DeliveryResult
 from ..core import secrets
-from ..core.errors import ResourceFailedError
-from ..core.notify import ChannelConfig, Event
+from ..core.credentials import KEYRING_SERVICE
+from ..core.errors import ConfigError, ResourceFailedError
+from ..core.notify import ChannelConfig, Event, KeyringRef, webhook_url
+from ..core.secrets import Secret
 from ..core.notify_render import render, summary_markdown
 
 
@@ -140,13 +142,29 @@ class Notifier:
                 loop.close()
 
 
-def open_notifier(env, reporter, resolve=lambda value: value) -> Notifier:
-    """The environment's channels, opened. ``resolve`` turns a keyring reference of the env file
-    into its Secret (the session passes one that reads the OS keyring)."""
+def open_notifier(env, reporter, read_keyring: Callable[[str], str | None] = lambda entry: None) -> Notifier:
+    """The environment's channels, opened. ``read_keyring(entry)`` gives the text of a value the
+    env file keeps as ``{keyring: entry}`` (the session reads the OS keyring)."""
     from ..adapters.channels import open_channel
+
+    def resolve(value, what: str) -> Secret:
+        if not isinstance(value, KeyringRef):
+            return value
+        text = read_keyring(value.entry)
+        if not text:
+            raise ConfigError(f"{env.path.name}: notify.channels {what} is {{keyring: {value.entry}}}, but the OS "
+                              f"keyring has no entry {KEYRING_SERVICE}/{value.entry}. Store it with `keyring set "
+                              f"{KEYRING_SERVICE} {value.entry}`, or write \"${{env('NAME')}}\" instead.")
+        if what == "webhook":
+            try:
+                return webhook_url(text, f"keyring {value.entry}")
+            except ValueError:
+                raise ConfigError(f"{env.path.name}: the keyring entry {KEYRING_SERVICE}/{value.entry} is not an "
+                                  "http(s) URL; store the robot's full webhook address there.") from None
+        return Secret(text, source=f"keyring {value.entry}")
 
     channels = []
     for cfg in env.notify.channels:
-        secret = resolve(cfg.secret) if cfg.secret is not None else None
-        channels.append((cfg, open_channel(cfg.type, cfg.name, resolve(cfg.webhook), secret)))
+        secret = resolve(cfg.secret, "secret") if cfg.secret is not None else None
+        channels.append((cfg, open_channel(cfg.type, cfg.name, resolve(cfg.webhook, "webhook"), secret)))
     return Notifier(channels, reporter, timeout=env.notify.timeout)

@@ -51,8 +51,10 @@ class Canary:
     """One canary release of ``candidate`` on the environment's release endpoint."""
 
     def __init__(self, driver, runtime, env, reporter, *, candidate: str, force: bool = False, steps=None,
-                 log_source_for=None, health_check=None, still_wanted=lambda: None) -> None:
+                 log_source_for=None, health_check=None, still_wanted=lambda: None,
+                 on_step=lambda stable, step: None) -> None:
         self.driver, self.runtime, self.env, self.reporter = driver, runtime, env, reporter
+        self.on_step = on_step  # (stable, the step's report entry) after each step that passed: notifications
         self.candidate = candidate
         self.force = force
         self.log_source_for = log_source_for  # (stable, candidate) -> gates.LogSource | None
@@ -119,6 +121,7 @@ class Canary:
                                f"({report.rollback_seconds:.1f}s after the step began)")
             raise GateFailed(f"canary of version {self.candidate} failed at {weight:.0%}: {outcome.verdict.reason}. "
                              f"Traffic is back to 100% on version {plan.stable}.", report=report)
+        self.on_step(plan.stable, report.steps[-1])
         return weight
 
     def _write_checked(self, state: EndpointState, plan: Plan) -> None:

@@ -16,6 +16,7 @@ from ...core.errors import (
     GateFailed,
     NotFoundError,
 )
+from ...core.notify import step_event
 from ...core.rollout import EndpointState
 from . import candidate as candidates
 from .canary import Canary, state_of
@@ -108,7 +109,9 @@ def _roll_out(session, driver, records, runtime, candidate: str, strategy: str, 
     steps = (1.0,) if strategy == "direct" else None
     canary = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force, steps=steps,
                     log_source_for=session.log_source(runtime), health_check=lambda url: check_health(env, url),
-                    still_wanted=_still_wanted(records, candidate, session.reporter))
+                    still_wanted=_still_wanted(records, candidate, session.reporter),
+                    on_step=lambda stable, step: session.notifier().send(
+                        step_event(env, session.ci, candidate, stable, step)))
     return canary.run().to_dict()
 
 
