@@ -21,12 +21,14 @@ from .core.report import Reporter, dialect_for
 if TYPE_CHECKING:
     from .adapters.keyring_store import KeyStore
     from .adapters.openapi import OpenApiDriver
+    from .adapters.ram_keys import RamKeys
     from .core.build import Artifact
     from .core.cienv import CIContext
     from .core.credentials import Credentials
     from .core.model import EnvConfig
     from .core.ports import CodeStore, LogSource, StateStore
     from .core.resources import Runtime
+    from .core.sinks import Sink
     from .flows.notify import Notifier
 
 EMULATOR_BUCKET = "agentrun-tasks-state"
@@ -198,6 +200,30 @@ class Session:
 
         url, endpoint = self._emulator_info().url, self.env.release.endpoint
         return lambda stable, candidate: emulator_log_source(url, runtime.name, endpoint, stable, candidate)
+
+    def ram_keys(self) -> RamKeys:
+        """RAM and STS for rotate-keys, called as the environment's own key (the emulator's, locally)."""
+        from .adapters.ram_keys import RamKeys
+
+        env = self.env
+        if env.emulator:
+            ram = sts = f"127.0.0.1:{self._emulator_info().port}"
+        else:
+            ram, sts = "ram.aliyuncs.com", f"sts.{env.region}.aliyuncs.com"
+        return RamKeys(self.credentials(), region=env.region, ram_endpoint=ram, sts_endpoint=sts,
+                       protocol="http" if env.emulator else env.protocol, policy=env.retry_policy)
+
+    def sinks(self) -> list[Sink]:
+        """Where rotate-keys writes a new key: credentials.sinks, else back where the key was found.
+        Checked and opened before anything changes (an unknown type exits 2, a missing token 3)."""
+        from .adapters.sinks import open_sink
+        from .core import sinks
+
+        env = self.env
+        entries = env.credentials.sinks or sinks.from_source(self.credentials().sources, env.name)
+        specs = sinks.parse(entries, profile=env.credentials.profile, env_name=env.name, where=env.path.name)
+        return [open_sink(spec, root=self.root, environ=self.environ, credentials=self.credentials(),
+                          region=env.region, policy=env.retry_policy) for spec in specs]
 
     def notifier(self) -> Notifier:
         """The environment's notification channels (``notify:``), opened once; values the env
