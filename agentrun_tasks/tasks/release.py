@@ -50,7 +50,8 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
 
     def build():
-        return build_artifact(session.env, root=session.root, reporter=session.reporter)
+        with session.reporter.section("build"):
+            return build_artifact(session.env, root=session.root, reporter=session.reporter)
 
     def deploy_artifact(artifact):
         # wait=True: the release holds the environment's lock, so a busy runtime is a killed

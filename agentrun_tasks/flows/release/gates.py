@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from ...adapters.probe import probe, probe_pair
@@ -75,7 +76,9 @@ def render(reporter, weight: float, outcome: StepOutcome) -> None:
     headers, rows = format_rows(outcome.verdict)
     reporter.line(f"step {weight:.0%}: {outcome.verdict.result} after {outcome.seconds:.1f}s "
                   f"({outcome.candidate_requests} candidate / {outcome.stable_requests} stable requests)")
-    reporter.table(headers, rows)
+    # In CI logs a passing table folds away (a collapsible section); a failing one stays in sight.
+    with reporter.section(f"step {weight:.0%} analysis") if outcome.verdict.result == "pass" else nullcontext():
+        reporter.table(headers, rows)
 
 
 def _decided_early(verdict: Verdict) -> bool:
