@@ -74,6 +74,30 @@ def get_user(state: State, caller: str, params: Mapping[str, str]) -> dict:
                      "CreateDate": user["CreateDate"], "UpdateDate": user["CreateDate"]}}
 
 
+def list_policies_for_user(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    name = params.get("UserName", "")
+    if name not in state.users:
+        raise ApiError(404, "EntityNotExist.User", f"The user does not exist: {name}.")
+    return {"Policies": {"Policy": list(state.users[name].get("policies", []))}}
+
+
+def attach_policy_to_user(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    """Attach a policy by name (no policy documents: the local account enforces none)."""
+    name, policy = params.get("UserName", ""), params.get("PolicyName", "")
+    kind = params.get("PolicyType", "")
+    if name not in state.users:
+        raise ApiError(404, "EntityNotExist.User", f"The user does not exist: {name}.")
+    if kind not in ("System", "Custom") or not policy:
+        raise ApiError(400, "InvalidParameter.PolicyType", "PolicyType must be System or Custom, with a PolicyName.")
+    attached = state.users[name].setdefault("policies", [])
+    if any(p["PolicyName"] == policy for p in attached):
+        raise ApiError(409, "EntityAlreadyExists.User.Policy", f"The policy {policy} is already attached to {name}.")
+    attached.append({"PolicyName": policy, "PolicyType": kind, "AttachDate": now_iso(), "DefaultVersion": "v1",
+                     "Description": ""})
+    state.save()
+    return {}
+
+
 def get_caller_identity(state: State, caller: str, params: Mapping[str, str]) -> dict:
     user = _caller_user(state, caller)
     user_id = state.users[user]["UserId"]
@@ -88,6 +112,8 @@ ACTIONS = {
     ("2015-05-01", "DeleteAccessKey"): delete_access_key,
     ("2015-05-01", "GetAccessKeyLastUsed"): get_access_key_last_used,
     ("2015-05-01", "GetUser"): get_user,
+    ("2015-05-01", "ListPoliciesForUser"): list_policies_for_user,
+    ("2015-05-01", "AttachPolicyToUser"): attach_policy_to_user,
     ("2015-04-01", "GetCallerIdentity"): get_caller_identity,
 }
 

@@ -1,0 +1,37 @@
+"""The RAM policies attached to a user (RAM ListPoliciesForUser, official SDK), for the least-privilege check.
+
+The call runs under the environment's retry policy; SDK errors become the exit-code classes.
+"""
+
+from __future__ import annotations
+
+from ..core.policy import Attached
+from ..core.retry import RetryPolicy
+from .openapi import Connection
+from .openapi_errors import translate
+
+
+def user_from_arn(arn: str) -> str | None:
+    """``acs:ram::<account>:user/<name>`` -> ``<name>``; None for the account itself or a role."""
+    _, _, resource = arn.rpartition(":")
+    return resource.split("/", 1)[1] if resource.startswith("user/") else None
+
+
+def attached_policies(connection: Connection, user: str, policy: RetryPolicy) -> list[Attached]:
+    """The policies attached to RAM user ``user`` (``connection.endpoint`` is the RAM host)."""
+    from alibabacloud_ram20150501 import models as m
+    from alibabacloud_ram20150501.client import Client
+
+    client = Client(connection.sdk_config())
+
+    def attempt() -> list[Attached]:
+        try:
+            body = client.list_policies_for_user(m.ListPoliciesForUserRequest(user_name=user)).body.to_map()
+        except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
+            error = translate(exc, f"list the policies of RAM user {user}")
+            if error is None:
+                raise
+            raise error from None
+        return [Attached.from_wire(p) for p in (body.get("Policies") or {}).get("Policy") or []]
+
+    return policy.call(attempt)

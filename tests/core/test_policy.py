@@ -1,0 +1,53 @@
+"""The minimal RAM policy document per task, and which attached policies are too broad."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from agentrun_tasks.core.model import CredentialsConfig, EnvConfig, ReleaseConfig
+from agentrun_tasks.core.policy import Attached, minimal_policy, too_broad
+
+
+def env(**changes) -> EnvConfig:
+    base = EnvConfig(name="prod", path=Path("/p/envs/prod.yaml"), region="cn-shanghai", driver="openapi",
+                     agent={"name": "bot", "logConfig": {"project": "p1", "logstore": "s1"}})
+    return replace(base, **changes)
+
+
+@pytest.mark.parametrize("names,broad", [
+    (["AdministratorAccess"], ["AdministratorAccess"]),
+    (["AliyunOSSFullAccess", "AliyunSTSAssumeRoleAccess"], ["AliyunOSSFullAccess"]),
+    (["AliyunAgentRunReadOnlyAccess", "agentrun-deploy"], []),
+    ([], []),
+], ids=["admin", "full-access", "narrow", "none"])
+def test_too_broad_flags_administrator_and_full_access(names, broad):
+    assert too_broad([Attached(n, "System") for n in names]) == broad
+
+
+def actions(doc: dict) -> dict[str, list[str]]:
+    return {s["Resource"][0]: s["Action"] for s in doc["Statement"]}
+
+
+def test_each_statement_is_scoped_to_what_the_env_file_names():
+    cfg = env(credentials=CredentialsConfig(ram_user="ci"), release=ReleaseConfig(state_bucket="rel-state"))
+    doc = minimal_policy(cfg, account_id="123")
+    assert doc["Version"] == "1" and all(s["Effect"] == "Allow" for s in doc["Statement"])
+    found = actions(doc)
+    assert "agentrun:PublishRuntimeVersion" in found["acs:agentrun:cn-shanghai:123:*"]
+    assert "agentrun:DeleteAgentRuntime" not in found["acs:agentrun:cn-shanghai:123:*"]  # remove is not in the list
+    assert found["acs:ram::123:user/ci"][0] == "ram:GetUser" and "ram:CreateAccessKey" in found["acs:ram::123:user/ci"]
+    assert found["acs:oss:*:123:rel-state/agentrun-tasks/*"] == ["oss:GetObject", "oss:PutObject", "oss:DeleteObject"]
+    assert found["acs:log:cn-shanghai:123:project/p1/logstore/s1"] == ["log:GetLogStore", "log:GetLogStoreLogs"]
+    assert not any(a.startswith("fc:") for acts in found.values() for a in acts)  # only the s driver needs FC
+
+
+def test_tasks_choose_statements_and_unknown_scopes_are_wildcards():
+    cfg = env(driver="serverless-devs", agent={"name": "bot"})
+    found = actions(minimal_policy(cfg, account_id=None, tasks=["deploy", "logs"]))
+    assert set(found) == {"acs:agentrun:cn-shanghai:*:*", "acs:fc:cn-shanghai:*:*", "acs:log:cn-shanghai:*:project/*"}
+    assert "agentrun:PublishRuntimeVersion" not in found["acs:agentrun:cn-shanghai:*:*"]
+    assert minimal_policy(cfg, account_id="9", tasks=["rotate-keys"])["Statement"][0]["Resource"] == [
+        "acs:ram::9:user/*"]
