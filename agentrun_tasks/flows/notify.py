@@ -165,6 +165,7 @@ def open_notifier(env, reporter, read_keyring: Callable[[str], str | None] = lam
 
     channels = []
     for cfg in env.notify.channels:
+        webhook = resolve(cfg.webhook, "webhook")
         secret = resolve(cfg.secret, "secret") if cfg.secret is not None else None
-        channels.append((cfg, open_channel(cfg.type, cfg.name, resolve(cfg.webhook, "webhook"), secret)))
+        channels.append((cfg, open_channel(cfg.type, cfg.name, webhook, secret)))
     return Notifier(channels, reporter, timeout=env.notify.timeout)

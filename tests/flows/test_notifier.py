@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from agentrun_tasks.adapters.channels import open_channel
-from agentrun_tasks.core.errors import ResourceFailedError
-from agentrun_tasks.core.notify import ChannelConfig, Event
+from agentrun_tasks.adapters.keyring_store import KeyStore
+from agentrun_tasks.core.credentials import KEYRING_SERVICE
+from agentrun_tasks.core.errors import ConfigError, ResourceFailedError
+from agentrun_tasks.core.model import NotifyConfig
+from agentrun_tasks.core.notify import ChannelConfig, Event, KeyringRef
 from agentrun_tasks.core.report import Reporter
 from agentrun_tasks.core.secrets import Secret
-from agentrun_tasks.flows.notify import Notifier
+from agentrun_tasks.flows.notify import Notifier, open_notifier
+from agentrun_tasks.testing.keyring import MemoryKeyring
 from agentrun_tasks.testing.receivers import robot
 
 FAILED = Event("deploy.failed", "prod", "demo", reason="health check failed")
@@ -92,3 +98,23 @@ def test_no_channels_is_a_silent_no_op():
     n = Notifier([], Reporter(out=io.StringIO(), err=io.StringIO()))
     n.send(FAILED)
     assert not n and n.finish() == []
+
+
+def keyring_env(webhook=KeyringRef("notify/hook")):
+    channel = ChannelConfig("webhook", "hook", webhook, secret=KeyringRef("notify/sign"))
+    return SimpleNamespace(path=Path("envs/prod.yaml"), notify=NotifyConfig(channels=(channel,), timeout=2.0))
+
+
+def test_values_kept_in_the_keyring_are_read_through_the_keystore():
+    backend = MemoryKeyring()
+    backend.set_password(KEYRING_SERVICE, "notify/hook", "http://127.0.0.1:9/hooks/kr0123456789abcdef0123")
+    backend.set_password(KEYRING_SERVICE, "notify/sign", "SECkeyring0123456789")
+    reporter = Reporter(out=io.StringIO(), err=io.StringIO())
+    (cfg, channel), = open_notifier(keyring_env(), reporter, KeyStore(backend).read).channels
+    assert channel.webhook.reveal().endswith("/hooks/kr0123456789abcdef0123") and channel.secret.reveal().startswith("SEC")
+    with pytest.raises(ConfigError, match=r"no entry agentrun-tasks/notify/hook\. Store it with `keyring set"):
+        open_notifier(keyring_env(), reporter, KeyStore(MemoryKeyring()).read)
+    backend.set_password(KEYRING_SERVICE, "notify/hook", "not a url")
+    with pytest.raises(ConfigError, match="is not an http\\(s\\) URL") as info:
+        open_notifier(keyring_env(), reporter, KeyStore(backend).read)
+    assert "not a url" not in str(info.value)
