@@ -27,6 +27,9 @@ _FIX = (
 )
 
 
+_STORES_NOTHING = ("keyring.backends.null", "keyring.backends.fail")
+
+
 class KeyringUnavailable(ConfigError):
     """The keyring backend failed or did not answer in time."""
 
@@ -66,6 +69,16 @@ class KeyStore:
         except KeyringUnavailable as exc:
             self._warn(str(exc))
             return None
+
+    def check_writable(self, profile: str) -> None:
+        """Raise :class:`KeyringUnavailable` unless a backend that keeps entries answers: before
+        asking a person for secrets that could not be stored. keyring's ``null`` backend (the CI
+        setting) accepts writes and keeps nothing; its ``fail`` backend means none was found."""
+        self._call("get_password", profile)  # a failing, locked or stalled backend raises here
+        backend = type(self._backend())
+        if backend.__module__ in _STORES_NOTHING:
+            raise KeyringUnavailable(f"No OS keyring to store in: the backend is {backend.__module__}.{backend.__name__}, "
+                                     f"which keeps nothing. {_FIX}")
 
     def set(self, profile: str, data: Mapping[str, str | None]) -> None:
         """Store ``data`` (keys from :data:`FIELDS`, plain strings) as the entry of ``profile``."""
@@ -117,7 +130,9 @@ class KeyStore:
         return self.backend
 
 
-def _short(exc: BaseException, limit: int = 200) -> str:
+def _short(exc: BaseException, limit: int = 160) -> str:
+    """The backend's first sentence, cut at a word (never inside a URL) if still too long."""
     text = str(exc).splitlines()[0] if str(exc) else "no message"
-    return text[:limit].rstrip(".")
+    text = text.split(". ")[0].rstrip(".")
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
 

@@ -268,7 +268,11 @@ def choose_env(ci: CIContext, *, explicit: str | None, branch_map: Mapping[str, 
     branch but never to ``prod`` (it gets ``preview``, also when its branch is unmapped). An
     unmapped branch or tag of any other CI build is a :class:`ConfigError`.
     """
-    if explicit:
+    if explicit is not None:
+        if not explicit.strip():
+            # An empty --env (an unset CI variable, say) must not fall back to the branch's environment.
+            raise ConfigError(f"--env {explicit!r} is empty: name an environment (envs/<name>.yaml), or leave "
+                              "--env out to use the default (local on a laptop, the branch's environment in CI).")
         return explicit, "--env was given"
     if not ci.is_ci:
         return "local", "not running in CI (a laptop): the default is 'local'; pass --env to choose another"

@@ -85,11 +85,12 @@ class Credentials:
     warnings: tuple[str, ...] = ()
 
     def masked(self) -> dict:
-        """A printable view: masked values, the source of each, and any warnings."""
+        """A printable view: the id masked (``LTAI****abcd``), the secret's last four characters
+        only, whether a token is set, the source of each, and any warnings."""
         return {
             "access_key_id": self.access_key_id.masked,
-            "access_key_secret": self.access_key_secret.masked,
-            "security_token": self.security_token.masked if self.security_token else None,
+            "access_key_secret": self.access_key_secret.tail,
+            "security_token": "set" if self.security_token else None,
             "account_id": self.account_id,
             "sources": dict(self.sources),
             "warnings": list(self.warnings),
@@ -111,24 +112,36 @@ class Attempt:
 
 
 class MissingCredentials(CredentialError):
-    """No source held a complete key pair. ``attempts`` lists every source and name tried."""
+    """No source held a complete key pair. ``attempts`` lists every source and name tried
+    (``credentials.show --json`` prints them); the message stays one short paragraph."""
 
     def __init__(self, env: EnvConfig, attempts: list[Attempt], warnings: list[str]) -> None:
         self.attempts = tuple(attempts)
         self.warnings = tuple(warnings)
+        self.env_name, self.profile = env.name, env.credentials.profile
         s = env_suffix(env.credentials.profile)
-        tried = "; ".join(a.describe() for a in attempts)
-        extra = f" Warnings: {'; '.join(warnings)}." if warnings else ""
+        looked = ", ".join(a.source + (f" ({_brief(a.note)})" if a.note else "")
+                           for a in attempts if a.source != "argument")
         if env.emulator:
-            fix = ("start the local emulator (`invoke local.up`): it writes ALIYUN_ACCESS_KEY_ID_LOCAL and its "
-                   "secret into .env.local, which environments with credentials.profile: local read.")
+            fix = "start the local emulator with `invoke local.up`: it writes its key into .env.local."
+        elif any(a.source.startswith("keyring") and a.note == "unavailable" for a in attempts):
+            fix = f"set ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s} (CI secrets, or in your shell)."
         else:
-            fix = (f"set ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s} (as CI secrets, or in your "
-                   f"shell), or run `invoke credentials.set --env {env.name}` to store them in the OS keyring.")
-        super().__init__(
-            f"No credentials for environment '{env.name}' (profile '{env.credentials.profile}'). "
-            f"Tried, in order: {tried}.{extra} Fix: {fix}"
-        )
+            fix = (f"set ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s} (CI secrets, or in your "
+                   f"shell), or store them with `invoke credentials.set --env {env.name}`.")
+        super().__init__(f"No credentials for environment '{env.name}' (profile '{self.profile}'); looked in "
+                         f"{looked}. Next: {fix}", hint=fix[0].upper() + fix[1:])
+
+    @property
+    def details(self) -> dict:
+        tried = [{"source": a.source, "names": list(a.names), "note": a.note or None} for a in self.attempts]
+        return {"env": self.env_name, "profile": self.profile, "found": False, "tried": tried,
+                "warnings": list(self.warnings)}
+
+
+def _brief(note: str) -> str:
+    """``not read (credentials.allow_dotenv ...)`` -> ``not read``; ``no file /x/.env`` -> ``no file``."""
+    return "no file" if note.startswith("no file") else note.split(" (")[0]
 
 
 @dataclass

@@ -4,21 +4,37 @@ from __future__ import annotations
 
 
 class AgentrunTasksError(Exception):
-    """Base class. An unclassified failure is a bug: exit 1."""
+    """Base class. An unclassified failure is a bug: exit 1.
+
+    ``hint`` is the one next step (a class default, or given per error); ``details`` is what a
+    ``--json`` error document carries besides the error, its exit code and the hint.
+    """
 
     exit_code = 1
+    hint = "This is a bug in agentrun-tasks: rerun with INVOKE_DEBUG=1 and report the output."
+
+    def __init__(self, *args, hint: str | None = None) -> None:
+        super().__init__(*args)
+        if hint is not None:
+            self.hint = hint
+
+    @property
+    def details(self) -> dict:
+        return {}
 
 
 class ConfigError(AgentrunTasksError):
     """Bad input or configuration; nothing was changed."""
 
     exit_code = 2
+    hint = "Fix the input or setting named in the error and rerun; nothing was changed."
 
 
 class CredentialError(AgentrunTasksError):
     """Missing or rejected credentials, or permission denied."""
 
     exit_code = 3
+    hint = "See which AccessKey is used with `invoke credentials.show` and test it with `invoke credentials.check`."
 
 
 class GateFailed(AgentrunTasksError):
@@ -28,28 +44,36 @@ class GateFailed(AgentrunTasksError):
     """
 
     exit_code = 4
+    hint = "Look at the failing metric in the analysis; the version is marked failed (`invoke release --force` retries it)."
 
-    def __init__(self, message: str, *, report=None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, report=None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
         self.report = report
+
+    @property
+    def details(self) -> dict:
+        return self.report.to_dict() if self.report is not None else {}
 
 
 class ResourceFailedError(AgentrunTasksError):
     """The platform reported a failed state, or an external call failed for good."""
 
     exit_code = 5
+    hint = "Fix the cause the platform reported and rerun; `invoke info` shows the runtime's state."
 
 
 class WaitTimeoutError(AgentrunTasksError):
     """Waiting for READY, a URL or a gate timed out."""
 
     exit_code = 6
+    hint = "Rerun: the task continues from the live state; `invoke info` shows where it stands."
 
 
 class BusyError(AgentrunTasksError):
     """Another deploy, release or rotation holds the environment."""
 
     exit_code = 7
+    hint = "Wait for the other run to finish, or take over a dead holder's lock with --force."
 
 
 class TransientError(AgentrunTasksError):

@@ -23,6 +23,11 @@ def mask(value: str) -> str:
     return f"{value[:4]}****{value[-4:]}"
 
 
+def tail(value: str) -> str:
+    """``****WKHm``: a secret's last four characters at most (as ``aws configure list`` shows)."""
+    return f"****{value[-4:]}" if len(value) > 8 else "****"
+
+
 def register(value: str) -> None:
     """Make the redacting writer scrub ``value`` from now on (and tell CI dialects to mask it)."""
     if not value or len(value) < _MIN_REDACT_LEN:
@@ -75,6 +80,11 @@ class Secret:
     @property
     def masked(self) -> str:
         return mask(self._value)
+
+    @property
+    def tail(self) -> str:
+        """The last four characters at most: how a secret (not an id) is shown on purpose."""
+        return tail(self._value)
 
     def __repr__(self) -> str:
         return f"Secret({self.masked!r})"

@@ -16,7 +16,7 @@ from invoke import Collection
 from invoke.exceptions import Exit
 
 from ..core import secrets
-from ..core.errors import AgentrunTasksError
+from ..core.errors import AgentrunTasksError, ConfigError
 from ..session import CONFIG_DEFAULTS
 
 
@@ -84,6 +84,19 @@ def _json_flag(fn) -> Callable[[tuple, dict], bool]:
         return bool(bound.arguments.get("json"))
 
     return wants
+
+
+def whole_number(text, flag: str, *, default: int, maximum: int = 10_000) -> int:
+    """A flag's positive whole number (invoke hands it over as text): bad input is exit 2."""
+    if text is None:
+        return default
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        value = 0
+    if not 1 <= value <= maximum:
+        raise ConfigError(f"{flag} {text!r} is not a whole number from 1 to {maximum}; nothing was done.")
+    return value
 
 
 ENV_HELP = "environment name (envs/<name>.yaml); default: 'local' on a laptop, the branch's environment in CI"

@@ -20,11 +20,12 @@ from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 def show(c, env=None, json=False):
     """Show the AccessKey an environment would use, masked, and where each part comes from.
 
-    Never prints a secret: ids and secrets appear as LTAI****abcd. When nothing is found it
-    lists every source and variable name it tried and exits 3.
+    Never prints a secret: the id appears as LTAI****abcd, the secret as its last four
+    characters (****abcd), a security token only as set. When nothing is found it exits 3
+    (with --json, the error document lists every source and variable name tried).
 
     Sources, first complete pair wins: task arguments, the process environment,
-    .env.<env>, .env, then the OS keyring (service 'agentrun-tasks', one entry per
+    .env.<env>, .env.<profile>, .env, then the OS keyring (service 'agentrun-tasks', one entry per
     profile). Names, in each source: ALIYUN_ACCESS_KEY_ID_<PROFILE> /
     ALIYUN_ACCESS_KEY_SECRET_<PROFILE> / ALIYUN_SECURITY_TOKEN_<PROFILE> /
     ALIYUN_ACCOUNT_ID_<PROFILE>, then ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET /
@@ -36,15 +37,9 @@ def show(c, env=None, json=False):
     """
     session = open_session(c, env, json=json)
     cfg, reporter = session.env, session.reporter
-    header = {"env": cfg.name, "profile": cfg.credentials.profile}
-    try:
-        creds = resolve(cfg, environ=session.environ, root=session.root, keystore=session.keystore())
-    except MissingCredentials as exc:
-        if json:  # the paragraph goes to stderr as usual; stdout still gets a parseable document
-            tried = [{"source": a.source, "names": list(a.names), "note": a.note or None} for a in exc.attempts]
-            reporter.result({**header, "found": False, "tried": tried, "warnings": list(exc.warnings)})
-        raise
-    data = {**header, "found": True, **creds.masked()}
+    # Missing credentials exit 3; under --json the error document lists every source tried.
+    creds = resolve(cfg, environ=session.environ, root=session.root, keystore=session.keystore())
+    data = {"env": cfg.name, "profile": cfg.credentials.profile, "found": True, **creds.masked()}
     for warning in creds.warnings:
         reporter.warn(warning)
     reporter.result(data, human=_show)
@@ -79,6 +74,8 @@ def set_(c, env=None):
             f"not one, so nothing was stored. Run it in an interactive shell, or give the keys as "
             f"environment variables ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s}."
         )
+    store = session.keystore()
+    store.check_writable(profile)  # before the prompts: no secrets typed for nothing
     reporter.line(f"Storing the AccessKey of environment '{cfg.name}' in keyring agentrun-tasks/{profile}.")
     key_id = _ask("AccessKey ID: ", required=True)
     key_secret = _ask("AccessKey secret: ", required=True)
@@ -88,7 +85,6 @@ def set_(c, env=None):
         "access_key_secret": key_secret.reveal(),
         "account_id": account.reveal() if account else None,
     }
-    store = session.keystore()
     store.set(profile, entry)
     if store.get(profile) != {k: v for k, v in entry.items() if v}:
         raise ConfigError(f"The OS keyring did not keep the entry agentrun-tasks/{profile} (read-back differs); "
@@ -99,7 +95,10 @@ def set_(c, env=None):
 
 def _ask(prompt: str, *, required: bool) -> Secret | None:
     # getpass writes the prompt to the terminal and turns echo off while reading.
-    value = getpass.getpass(prompt).strip()
+    try:
+        value = getpass.getpass(prompt).strip()
+    except EOFError:  # Ctrl-D: the person gave up
+        raise ConfigError(f"No value given for '{prompt.rstrip(': ')}' (end of input); nothing was stored.") from None
     if not value:
         if required:
             raise ConfigError(f"No value given for '{prompt.rstrip(': ')}'; nothing was stored.")

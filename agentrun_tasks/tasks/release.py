@@ -8,7 +8,7 @@ from invoke import task
 
 from ..core.results import TaskResult
 from ..session import open_control
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, whole_number
 
 
 def _records(session):
@@ -108,14 +108,15 @@ def promote(c, env=None, yes=False, json=False):
     return TaskResult(result, url=result["url"], version=result["to"])
 
 
-@task(help={"env": ENV_HELP, "limit": "show at most this many entries (newest)", "json": JSON_HELP})
+@task(help={"env": ENV_HELP, "limit": "show at most this many entries, newest first (default 20)", "json": JSON_HELP})
 @cli_errors
-def history(c, env=None, limit=20, json=False):
+def history(c, env=None, limit=None, json=False):
     """Releases, promotions and rollbacks of the environment: who, commit, versions, result."""
     from ..core.history import format_table
 
+    limit = whole_number(limit, "--limit", default=20)
     session, driver = open_control(c, env, json=json)
-    entries = _records(session).history(limit=int(limit))
+    entries = _records(session).history(limit=limit)
     data = [_json.loads(entry.to_json()) for entry in entries]
     session.reporter.result(data, lambda r, _d: r.table(*format_table(entries)))
     return TaskResult({"entries": data})

@@ -53,7 +53,7 @@ def test_show_json_masked_with_sources(project):
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert data["found"] is True and data["env"] == "prod"
-    assert (data["access_key_id"], data["access_key_secret"]) == ("LTAI****id42", "FAKE****0077")
+    assert (data["access_key_id"], data["access_key_secret"]) == ("LTAI****id42", "****0077")
     assert data["account_id"] == "1234567890"
     assert data["sources"] == {"access_key_id": "env ALIYUN_ACCESS_KEY_ID_PROD",
                                "access_key_secret": "env ALIYUN_ACCESS_KEY_SECRET_PROD",
@@ -161,3 +161,30 @@ def test_set_rejects_an_empty_secret(project):
                             [("AccessKey ID: ", ID), ("AccessKey secret: ", "")], clean_env(project))
     assert rc == 2 and "nothing was stored" in output
     assert not (project / "keyring" / "keyring.json").exists()
+
+
+def test_set_checks_the_keyring_before_asking(project):
+    env = clean_env(project, PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    rc, output = run_in_pty(project, ["credentials.set", "--env", "dev"], [], env)
+    assert rc == 2, output
+    assert "AccessKey ID" not in output  # no secret is typed for a keyring that keeps nothing
+    assert "keyring.backends.null" in output and "Traceback" not in output
+
+
+def test_set_end_of_input_at_a_prompt_exits_2_without_traceback(project):
+    rc, output = run_in_pty(project, ["credentials.set", "--env", "dev"], [("AccessKey ID: ", "\x04")],
+                            clean_env(project))
+    assert rc == 2, output
+    assert "end of input" in output and "nothing was stored" in output and "Traceback" not in output
+    assert not (project / "keyring" / "keyring.json").exists()
+
+
+def test_missing_credentials_is_one_short_paragraph_with_the_next_step(project):
+    env = clean_env(project, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    r = invoke(project, "credentials.show", "--env", "prod", env=env)
+    assert r.returncode == 3
+    error = [line for line in r.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1 and len(error[0]) < 400, r.stderr
+    assert error[0].count("Next:") == 1 and "ALIYUN_ACCESS_KEY_ID_PROD" in error[0]
+    assert r.stderr.count("No recommended backend") == 1  # the keyring's warning once, not twice
+    assert "https://pypi.org/projec" not in r.stderr.replace("https://pypi.org/project/", "")  # never cut mid-URL
