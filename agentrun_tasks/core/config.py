@@ -61,7 +61,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from . import notify
 from .cienv import PROD_NAMES
@@ -69,7 +69,8 @@ from .errors import ConfigError
 from .model import (
     AnalysisConfig, CredentialsConfig, EnvConfig, HealthConfig, ProtectConfig, ReleaseConfig,
 )
-from .syaml import AGENT, REGIONS, Imported, Variables, import_syaml, substitute
+from .svars import Variables, substitute
+from .syaml import AGENT, REGIONS, Imported, import_syaml
 from .validate import (
     Loc, boolean, choice, integer, loose_mapping, mapping, nullable, number, parsed, seq, string,
 )
@@ -212,11 +213,15 @@ def list_envs(root: Path) -> list[str]:
 
 
 def load_env(
-    name: str, *, root: Path, environ: Mapping[str, str], context: Mapping[str, str] | None = None
+    name: str, *, root: Path, environ: Mapping[str, str], context: Mapping[str, str] | None = None,
+    access: Callable[[EnvConfig], Mapping[str, Any]] | None = None,
 ) -> EnvConfig:
     """Load and validate ``root/envs/<name>.yaml`` (importing its ``s_yaml`` if it names one).
 
     ``environ`` feeds ``${env('X')}``; ``context`` feeds ``${ctx.x}`` (``ctx.env`` is ``name``).
+    ``access(env)`` gives the environment's credential fields (``AccountID``, ``AccessKeyID``,
+    ``AccessKeySecret``, ``SecurityToken``: Secrets or str) for an s.yaml's ``${config('F')}``;
+    it is called only when one is used, with the environment as its env file describes it.
     Raises :class:`ConfigError` with the file, line and key path of the first problem.
     """
     root = root.resolve()
@@ -237,7 +242,7 @@ def load_env(
         s_path = (root / spec["path"]).resolve()
         shown = spec["path"] if not Path(spec["path"]).is_absolute() else str(s_path)
         imported = import_syaml(s_path, display=shown, resource=spec.get("resource"), overrides=spec.get("vars"),
-                                environ=environ, context=ctx)
+                                environ=environ, access=_lazy_access(access, name, path, data))
         data.setdefault("region", imported.region)
         data["agent"], s_yaml = imported.agent, imported
     if "region" not in data:
@@ -247,6 +252,20 @@ def load_env(
             "the emulator speaks the AgentRun OpenAPI only.", "Use driver: openapi with emulator: true."
         )
     return _build(name, path, data, s_yaml)
+
+
+def _lazy_access(access: Callable[[EnvConfig], Mapping[str, Any]] | None, name: str, path: Path,
+                 data: dict) -> Callable[[str], Any] | None:
+    if access is None:
+        return None
+    fields: dict[str, Any] = {}
+
+    def field(key: str) -> Any:
+        if not fields:  # the credentials depend on the env file alone (profile, dotenv policy, emulator)
+            fields.update(access(_build(name, path, {"region": "", **data, "agent": {}}, None)) or {})
+        return fields.get(key)
+
+    return field
 
 
 def _env_path(name: str, root: Path) -> Path:

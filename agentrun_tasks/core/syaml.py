@@ -4,10 +4,9 @@ existing ``s.yaml`` so a project can keep it instead of rewriting its agent in `
 An env file says ``s_yaml: {path: s.prod.yaml, resource: my-agent, vars: {...}}``; this
 module reads ``resources.<resource>.props`` of the resource whose ``component`` is
 ``agentrun`` (also ``agentrun@1.0.12`` or ``devsapp/agentrun``): ``props.region`` becomes the
-environment's region and ``props.agent`` its agent. ``${env('X')}``, ``${env('X', 'd')}`` and
-``${vars.x}`` (the s.yaml's top-level ``vars:``, overridden by the env file's ``s_yaml.vars``)
-are substituted as ``s`` would; ``code.src`` resolves from the s.yaml's folder. Env files use
-the same substitution, with ``${ctx.x}`` for CI/Git facts and no ``vars``.
+environment's region and ``props.agent`` its agent. Variables are resolved as ``s`` resolves
+them (:mod:`.svars`, :mod:`.srender`), with the env file's ``s_yaml.vars`` overriding the
+s.yaml's ``vars:``; ``code.src`` resolves from the s.yaml's folder.
 """
 
 from __future__ import annotations
@@ -19,8 +18,10 @@ from typing import Any, Mapping
 
 from .build import OTHER_LANGUAGES, PYTHON_LANGUAGES
 from .errors import ConfigError
+from .srender import check_document, render
+from .svars import AccessResolver
 from .validate import (
-    Loc, Substituted, anything, boolean, choice, env_value, integer, loose_mapping, mapping, number, plain,
+    Loc, anything, boolean, choice, env_value, integer, loose_mapping, mapping, number, plain,
     seq, show, string,
 )
 from .yamlfile import load_yaml
@@ -33,92 +34,6 @@ REGIONS = (
 LANGUAGES = (*PYTHON_LANGUAGES, *OTHER_LANGUAGES)
 AGENT_NAME_RE = r"[A-Za-z][A-Za-z0-9_-]{0,127}"  # it is a path segment of the endpoint URL
 _COMPONENT_RE = re.compile(r"(?:devsapp/)?agentrun(?:@\S+)?")
-
-
-# --- variables, as s writes them: ${env('X')}, ${env('X', 'default')}, ${vars.x}; and ${ctx.x}
-
-_VAR = re.compile(r"\$\{([^{}]*)\}")
-_ENV = re.compile(r"""env\(\s*(['"])(?P<name>[^'"]+)\1\s*(?:,\s*(['"])(?P<default>.*?)\3\s*)?\)""")
-_DOTTED = re.compile(r"(?P<scope>vars|ctx)\.(?P<name>[\w-]+(?:\.[\w-]+)*)")
-_SUPPORTED = "${env('X')}, ${env('X', 'default')}, ${vars.name} (s.yaml) and ${ctx.name}"
-
-
-@dataclass(frozen=True)
-class Variables:
-    """What ``${...}`` can see. ``vars`` / ``ctx`` of ``None``: that scope does not exist here."""
-
-    environ: Mapping[str, str]
-    vars: Mapping[str, Any] | None = None
-    ctx: Mapping[str, str] | None = None
-
-
-def substitute(node: Any, loc: Loc, variables: Variables) -> Any:
-    """Replace every ``${...}`` in the string values under ``node`` (in place where possible)."""
-    if isinstance(node, Mapping):
-        for key in list(node):
-            node[key] = substitute(node[key], loc.child(node, key), variables)
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            node[index] = substitute(item, loc.child(node, index), variables)
-    elif isinstance(node, str) and "${" in node:
-        return _resolve(node, loc, variables)
-    return node
-
-
-def _resolve(text: str, loc: Loc, variables: Variables) -> Any:
-    secret = False  # did a value come from the process environment (a CI secret, maybe)?
-
-    def lookup(match: re.Match) -> Any:
-        nonlocal secret
-        expr = match.group(1).strip()
-        value = _lookup(expr, loc, variables)
-        env = _ENV.fullmatch(expr)
-        secret |= bool(env and env.group("name") in variables.environ) or getattr(value, "from_env", False)
-        return value
-
-    matches = list(_VAR.finditer(text))
-    if len(matches) == 1 and matches[0].span() == (0, len(text)):
-        value = lookup(matches[0])
-        if not isinstance(value, str):  # a whole-value ${vars.x} keeps its YAML type
-            return value
-    else:
-        value = _VAR.sub(lambda m: _as_text(lookup(m), m.group(0), loc), text)
-    result = Substituted(value)
-    result.template, result.from_env = text, secret
-    return result
-
-
-def _lookup(expr: str, loc: Loc, variables: Variables) -> Any:
-    if match := _ENV.fullmatch(expr):
-        name, default = match.group("name"), match.group("default")
-        if name in variables.environ:
-            return variables.environ[name]
-        if default is not None:
-            return default
-        raise loc.error(
-            f"${{{expr}}} needs the environment variable {name}, which is not set.",
-            f"Set {name}, or give a default: ${{env('{name}', 'value')}}.",
-        )
-    if match := _DOTTED.fullmatch(expr):
-        scope_name, dotted = match.group("scope"), match.group("name")
-        scope = variables.vars if scope_name == "vars" else variables.ctx
-        if scope is None:
-            where = "only in an s.yaml (its top-level vars:)" if scope_name == "vars" else "only with a CI/Git context"
-            raise loc.error(f"${{{expr}}} is not available here: {scope_name}. variables exist {where}.")
-        value: Any = scope
-        for part in dotted.split("."):
-            if not isinstance(value, Mapping) or part not in value:
-                known = ", ".join(sorted(map(str, scope))) or "none"
-                raise loc.error(f"${{{expr}}} is not defined.", f"Known {scope_name} names: {known}.")
-            value = value[part]
-        return value
-    raise loc.error(f"${{{expr}}} is not a variable agentrun-tasks understands.", f"Use {_SUPPORTED}.")
-
-
-def _as_text(value: Any, template: str, loc: Loc) -> str:
-    if isinstance(value, (Mapping, list)):
-        raise loc.error(f"{template} is a mapping or list and cannot be part of a longer string.")
-    return "" if value is None else str(plain(value))
 
 
 # --- the agentrun component's props
@@ -237,10 +152,11 @@ def is_agentrun(component: Any) -> bool:
 
 
 def import_syaml(path: Path, *, display: str, resource: str | None = None, overrides: Mapping[str, Any] | None = None,
-                 environ: Mapping[str, str], context: Mapping[str, str] | None = None) -> Imported:
+                 environ: Mapping[str, str], access: AccessResolver | None = None) -> Imported:
     """Read the agentrun resource of the s.yaml at ``path`` (shown to the user as ``display``).
 
-    ``overrides`` replace top-level ``vars``; ``resource`` picks one of several agentrun resources.
+    ``overrides`` replace top-level ``vars``; ``resource`` picks one of several agentrun resources;
+    ``access`` answers ``${config('F')}`` from the environment's credentials, when one is used.
     """
     if not path.is_file():
         raise ConfigError(
@@ -248,21 +164,16 @@ def import_syaml(path: Path, *, display: str, resource: str | None = None, overr
         )
     doc = load_yaml(path, display)
     loc = Loc(display)
-    if not isinstance(doc, Mapping) or not isinstance(doc.get("resources"), Mapping):
-        raise loc.error("has no 'resources:' mapping, so it is not a Serverless Devs 3 s.yaml.")
-    found_vars = substitute(doc.get("vars") or {}, loc.child(doc, "vars"), Variables(environ, ctx=context))
-    if not isinstance(found_vars, Mapping):
-        raise loc.child(doc, "vars").error("expected a mapping of variables.")
-    # not plain(): substituted values must keep their from_env mark (see env_value)
-    variables = Variables(environ, vars={**found_vars, **(overrides or {})}, ctx=context)
-
+    check_document(doc, loc)
     resources = doc["resources"]
     name = _choose(resources, resource, loc.child(doc, "resources"))
     res_loc = loc.child(doc, "resources").child(resources, name)
-    if not isinstance(resources[name], Mapping) or "props" not in resources[name]:
+    if "props" not in resources[name]:
         raise res_loc.error("has no props: mapping.")
+    content = render(doc, path=path, display=display, environ=environ, access=access, overrides=overrides,
+                     preview=False, resource=name)
     props_loc = res_loc.child(resources[name], "props")
-    props = _PROPS(substitute(resources[name]["props"], props_loc, variables), props_loc)
+    props = _PROPS(content["resources"][name]["props"], props_loc)
     agent = props["agent"]
     if "src" in agent.get("code", {}):
         agent["code"]["src"] = str((path.parent / agent["code"]["src"]).resolve())

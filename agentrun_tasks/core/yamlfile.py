@@ -226,14 +226,13 @@ class _Builder:
                      "Remove the tag: plain YAML values only, as Serverless Devs reads them.")
 
 
-def _integer(text: str) -> int:
+def _integer(text: str) -> int | float:
     digits = text.replace("_", "")
     sign = -1 if digits.startswith("-") else 1
     digits = digits.lstrip("+-")
-    for prefix, base in (("0b", 2), ("0o", 8), ("0x", 16)):
-        if digits.startswith(prefix):
-            return sign * int(digits[2:], base)
-    return sign * int(digits)
+    base = {"0b": 2, "0o": 8, "0x": 16}.get(digits[:2], 10)
+    value = sign * int(digits[2:] if base != 10 else digits, base)
+    return value if abs(value) <= 2**53 else float(value)  # a JavaScript number, as js-yaml gives s
 
 
 def _float(text: str) -> float:
