@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .core.errors import ConfigError
 from .core.report import Reporter, dialect_for
+from .core.secrets import Secret
 
 if TYPE_CHECKING:
     from .adapters.keyring_store import KeyStore
@@ -212,6 +213,20 @@ class Session:
             ram, sts = "ram.aliyuncs.com", f"sts.{env.region}.aliyuncs.com"
         return RamKeys(self.credentials(), region=env.region, ram_endpoint=ram, sts_endpoint=sts,
                        protocol="http" if env.emulator else env.protocol, policy=env.retry_policy)
+
+    def use_key(self, key_id: str, secret: Secret) -> StateStore:
+        """Sign with the verified new key of this environment from now on (rotate-keys calls this
+        before it deactivates the old one); the state store, reopened with it if it is OSS."""
+        from dataclasses import replace
+
+        creds = replace(self.credentials(), access_key_id=Secret(key_id, source="rotation"),
+                        access_key_secret=secret, security_token=None)
+        self._opened["credentials"] = creds
+        if self._opened.get("oss") is None:
+            return self.state_store()  # a folder on this machine: nothing signed
+        for key in ("oss", "state_store", "driver"):
+            self._opened.pop(key, None)
+        return self.state_store()
 
     def sinks(self) -> list[Sink]:
         """Where rotate-keys writes a new key: credentials.sinks, else back where the key was found.
