@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from ..core.health import judge, request_body
 from ..core.model import HealthConfig
 
 
@@ -29,9 +30,9 @@ class HealthResult:
 
 
 def chat_once(url: str, cfg: HealthConfig, timeout: float = 10.0) -> tuple[int | None, str, float, str | None]:
-    """One chat-completion POST: (HTTP status, or None when there was no valid answer; short
-    detail; latency ms; agent version)."""
-    body = json.dumps({"model": cfg.model, "messages": [{"role": "user", "content": cfg.prompt}]}).encode()
+    """One check as ``cfg`` describes it: (HTTP status, or None when there was no good answer;
+    short detail; latency ms; agent version)."""
+    body = json.dumps(request_body(cfg)).encode()
     request = urllib.request.Request(url.rstrip("/") + cfg.path, data=body, method="POST",
                                      headers={"Content-Type": "application/json"})
     started = time.perf_counter()
@@ -43,10 +44,8 @@ def chat_once(url: str, cfg: HealthConfig, timeout: float = 10.0) -> tuple[int |
         return exc.code, exc.read()[:200].decode(errors="replace"), _ms(started), None
     except (urllib.error.URLError, OSError) as exc:
         return None, f"no answer: {getattr(exc, 'reason', exc)}", _ms(started), None
-    answer = _answer(payload)
-    if answer is None:  # a 2xx that is no chat completion does not count as healthy
-        return None, f"HTTP {status}, but the answer is not an OpenAI chat completion", _ms(started), version
-    return status, answer, _ms(started), version
+    verdict = judge(cfg, status, payload)
+    return (status if verdict.ok else None), verdict.detail, _ms(started), version
 
 
 def check(url: str, cfg: HealthConfig, *, on_attempt=None, sleep=time.sleep) -> HealthResult:
@@ -64,14 +63,6 @@ def check(url: str, cfg: HealthConfig, *, on_attempt=None, sleep=time.sleep) -> 
         if ok or elapsed + cfg.interval > cfg.timeout:
             return HealthResult(ok, status, attempts, elapsed, latency, detail, version)
         sleep(cfg.interval)
-
-
-def _answer(payload: bytes) -> str | None:
-    try:
-        message = json.loads(payload)["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError):
-        return None
-    return str(message)[:200]
 
 
 def _ms(started: float) -> float:

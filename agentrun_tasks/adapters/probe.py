@@ -21,10 +21,10 @@ from typing import Iterable, Mapping
 import aiohttp
 
 from ..core.analysis import Sample
+from ..core.health import judge, request_body
+from ..core.model import HealthConfig
 from ..core.secrets import Secret
 
-CHAT_PATH = "/openai/v1/chat/completions"
-DEFAULT_REQUEST = {"model": "agent", "messages": [{"role": "user", "content": "ping"}], "stream": False}
 
 
 async def probe(
@@ -32,29 +32,30 @@ async def probe(
     *,
     duration: float,
     rate: float,
-    request: dict | None = None,
+    health: HealthConfig = HealthConfig(),
     timeout: float = 10,
     headers: Mapping[str, str | Secret] | None = None,
     session: aiohttp.ClientSession | None = None,
 ) -> list[Sample]:
-    """Send ``ceil(duration * rate)`` chat completions to ``{url}/openai/v1/chat/completions``,
-    one every ``1/rate`` seconds whatever the responses do, and return one sample per request.
+    """Send ``ceil(duration * rate)`` requests as ``health`` describes them (the environment's
+    ``health:`` block: path, model, prompt) to ``url``, one every ``1/rate`` seconds whatever the
+    responses do, and return one sample per request.
 
-    A request succeeds on a 2xx whose body is read in full; an error status, a connection
-    failure or exceeding ``timeout`` seconds is a failed sample timed at the moment it failed.
+    A request succeeds on the answer the health check accepts (:func:`core.health.judge`); an
+    error status, a connection failure or exceeding ``timeout`` seconds is a failed sample
+    timed at the moment it failed.
     The whole probe ends by ``duration + timeout``. ``headers`` values may be :class:`Secret`
     (an endpoint token); they are revealed only into the request itself.
     """
     if duration <= 0 or rate <= 0:
         raise ValueError("probe duration and rate must be positive")
-    target = url.rstrip("/") + CHAT_PATH
-    body = request or DEFAULT_REQUEST
+    target = url.rstrip("/") + health.path
     sent = {k: v.reveal() if isinstance(v, Secret) else v for k, v in (headers or {}).items()}
     count = max(1, math.ceil(duration * rate))
     if session is None:
         async with _session(count) as own:
-            return await _run(own, target, body, sent, count, rate, timeout)
-    return await _run(session, target, body, sent, count, rate, timeout)
+            return await _run(own, target, health, sent, count, rate, timeout)
+    return await _run(session, target, health, sent, count, rate, timeout)
 
 
 async def probe_pair(
@@ -96,7 +97,7 @@ def _session(limit: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=min(limit, 256), force_close=False))
 
 
-async def _run(session, target, body, headers, count, rate, timeout) -> list[Sample]:
+async def _run(session, target, health, headers, count, rate, timeout) -> list[Sample]:
     loop = asyncio.get_running_loop()
     start = loop.time()
     tasks = []
@@ -104,18 +105,18 @@ async def _run(session, target, body, headers, count, rate, timeout) -> list[Sam
         delay = start + i / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.ensure_future(_one(session, target, body, headers, timeout)))
+        tasks.append(asyncio.ensure_future(_one(session, target, health, headers, timeout)))
     return list(await asyncio.gather(*tasks))
 
 
-async def _one(session: aiohttp.ClientSession, target: str, body, headers, timeout: float) -> Sample:
+async def _one(session: aiohttp.ClientSession, target: str, health: HealthConfig, headers,
+               timeout: float) -> Sample:
     ts = time.time()
     began = time.perf_counter()
     try:
-        async with session.post(target, json=body, headers=headers,
+        async with session.post(target, json=request_body(health), headers=headers,
                                 timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-            await resp.read()
-            ok = 200 <= resp.status < 300
+            ok = judge(health, resp.status, await resp.read()).ok
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
         ok = False
     return Sample(ok=ok, latency_ms=(time.perf_counter() - began) * 1000.0, ts=ts)

@@ -11,15 +11,10 @@ from contextlib import asynccontextmanager
 import pytest
 from aiohttp import web
 
-from agentrun_tasks.adapters.probe import (
-    DEFAULT_REQUEST,
-    emulator_log_source,
-    probe,
-    probe_pair,
-    samples_from_request_log,
-)
+from agentrun_tasks.adapters.probe import emulator_log_source, probe, probe_pair, samples_from_request_log
 from agentrun_tasks.core.analysis import analyse
-from agentrun_tasks.core.model import AnalysisConfig
+from agentrun_tasks.core.health import request_body
+from agentrun_tasks.core.model import AnalysisConfig, HealthConfig
 from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.testing.aio import serving
 
@@ -34,6 +29,8 @@ async def agents():
 
     async def chat(request: web.Request) -> web.Response:
         kind = request.match_info["kind"]
+        if kind not in seen:
+            raise web.HTTPNotFound()
         seen[kind].append({"headers": dict(request.headers), "body": await request.json()})
         if kind == "faulty" and next(counter) % 10 < 3:  # exactly 3 in every 10
             return web.json_response({"error": "fault"}, status=500)
@@ -44,7 +41,16 @@ async def agents():
         return web.json_response(REPLY)
 
     app = web.Application()
+    async def custom_health(request: web.Request) -> web.Response:
+        seen.setdefault("healthz", []).append({"headers": dict(request.headers), "body": await request.json()})
+        return web.json_response({"status": "ok"}, status=202)
+
+    async def not_a_chat(request: web.Request) -> web.Response:
+        return web.Response(text="<html>welcome to nginx</html>")  # a 2xx that is no agent
+
     app.router.add_post("/{kind}/openai/v1/chat/completions", chat)
+    app.router.add_post("/custom/healthz", custom_health)
+    app.router.add_post("/proxy/openai/v1/chat/completions", not_a_chat)
     runner = web.AppRunner(app, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -70,7 +76,7 @@ def test_healthy_agent_steady_rate_and_request_shape():
     assert all(s.latency_ms > 0 for s in samples)
     stamps = [s.ts for s in samples]
     assert stamps == sorted(stamps) and stamps[-1] - stamps[0] >= 0.9 - 0.05  # 10 sends, 0.1 s apart
-    assert seen["healthy"][0]["body"] == DEFAULT_REQUEST
+    assert seen["healthy"][0]["body"] == request_body(HealthConfig())
 
 
 def test_faulty_agent_gives_failed_samples():
@@ -112,17 +118,40 @@ def test_custom_request_and_secret_header(caplog, capsys):
 
     async def go():
         async with agents() as (base, seen):
-            await probe(f"{base}/healthy", duration=0.1, rate=10, request={"model": "m", "messages": []},
+            await probe(f"{base}/healthy", duration=0.1, rate=10, health=HealthConfig(model="m", prompt="hi"),
                         headers={"Authorization": token, "X-Trace": "probe"})
             return seen
 
     with caplog.at_level(logging.DEBUG):
         seen = run(go())
     got = seen["healthy"][0]
-    assert got["body"] == {"model": "m", "messages": []}
+    assert got["body"]["model"] == "m" and got["body"]["messages"] == [{"role": "user", "content": "hi"}]
     assert got["headers"]["Authorization"] == sentinel and got["headers"]["X-Trace"] == "probe"
     out = capsys.readouterr()
     assert sentinel not in out.out + out.err + caplog.text
+
+
+def test_probe_follows_the_health_block_like_the_health_check():
+    """A custom health path and status: the probe asks there and accepts what the check accepts."""
+    health = HealthConfig(path="/healthz", expect_status=202)
+
+    async def go():
+        async with agents() as (base, seen):
+            good = await probe(f"{base}/custom", duration=0.2, rate=10, health=health)
+            default_on_custom = await probe(f"{base}/custom", duration=0.2, rate=10)
+            return good, default_on_custom, seen
+
+    good, default_on_custom, seen = run(go())
+    assert len(seen["healthz"]) == 2 and all(s.ok for s in good)
+    assert not any(s.ok for s in default_on_custom)  # the agent has no chat path: 404s
+
+
+def test_a_2xx_that_is_no_chat_completion_is_a_failed_sample():
+    async def go():
+        async with agents() as (base, _):
+            return await probe(f"{base}/proxy", duration=0.2, rate=10)
+
+    assert not any(s.ok for s in run(go()))
 
 
 @pytest.mark.parametrize("kind,gate", [("faulty", "max_error_rate"), ("slow", "max_latency_increase_ms")])

@@ -35,7 +35,8 @@ def blue_green(driver, runtime, env, reporter, *, candidate: str, force: bool, h
                                          description=f"agentrun-tasks blue-green: {other}").url
     health_check(idle.url)
     outcome = gates.judge_step(candidate_url=idle.url, stable_url=active_url, interval=env.release.interval,
-                               cfg=env.release.analysis, max_extensions=env.release.max_extensions)
+                               cfg=env.release.analysis, health=env.health,
+                               max_extensions=env.release.max_extensions)
     gates.render(reporter, 0.0, outcome)
     if outcome.verdict.result == "fail":
         raise GateFailed(f"version {candidate} failed verification on the idle colour {plan.idle}: "

@@ -109,7 +109,7 @@ class Canary:
         release = self.env.release
         outcome = gates.judge_step(
             candidate_url=urls[0], stable_url=urls[1], interval=release.interval, cfg=release.analysis,
-            max_extensions=release.max_extensions,
+            health=self.env.health, max_extensions=release.max_extensions,
             log_source=self.log_source_for(plan.stable, self.candidate) if self.log_source_for else None)
         gates.render(self.reporter, weight, outcome)
         report.steps.append({"weight": weight, **outcome.to_dict()})

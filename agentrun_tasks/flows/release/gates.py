@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from ...adapters.probe import probe, probe_pair
 from ...core.analysis import Verdict, analyse, format_rows
-from ...core.model import AnalysisConfig
+from ...core.model import AnalysisConfig, HealthConfig
 from ...core.ports import LogWindow
 
 CHUNK_SECONDS = 1.0
@@ -40,7 +40,7 @@ class StepOutcome:
 
 
 def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, cfg: AnalysisConfig,
-               max_extensions: int, log_source: LogWindow | None = None) -> StepOutcome:
+               health: HealthConfig, max_extensions: int, log_source: LogWindow | None = None) -> StepOutcome:
     """Probe and analyse until the step passes (full interval), fails, or stays inconclusive."""
     clock = time.time  # wall time: the platform's request log is stamped with it
     started = clock()
@@ -50,7 +50,7 @@ def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, c
     window_end = started + interval
     while True:
         chunk = max(0.2, min(CHUNK_SECONDS, window_end - clock()))
-        c_samples, s_samples = _probe(candidate_url, stable_url, chunk, cfg.probe_rate)
+        c_samples, s_samples = _probe(candidate_url, stable_url, chunk, cfg.probe_rate, health)
         candidate += c_samples
         if stable is not None:
             stable += s_samples
@@ -85,10 +85,10 @@ def _decided_early(verdict: Verdict) -> bool:
     return any(r.verdict == "fail" and r.gate in _EARLY_GATES for r in verdict.rows)
 
 
-def _probe(candidate_url: str, stable_url: str | None, seconds: float, rate: float):
+def _probe(candidate_url: str, stable_url: str | None, seconds: float, rate: float, health: HealthConfig):
     if stable_url is None:
-        return asyncio.run(probe(candidate_url, duration=seconds, rate=rate)), []
-    return asyncio.run(probe_pair(candidate_url, stable_url, duration=seconds, rate=rate))
+        return asyncio.run(probe(candidate_url, duration=seconds, rate=rate, health=health)), []
+    return asyncio.run(probe_pair(candidate_url, stable_url, duration=seconds, rate=rate, health=health))
 
 
 def _with_log(candidate, stable, log_source, since, until):
