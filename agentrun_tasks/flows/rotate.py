@@ -46,6 +46,9 @@ class Rotation:
     reporter: object
     options: Options = field(default_factory=Options)
     verify_timeout: float = 60.0
+    # Called once the new key is verified, when the run signs with the key it rotates: everything
+    # signed (the state store) must move to the new key before the old one is deactivated.
+    rekey: Callable[[str, Secret], object] | None = None  # -> the state store, reopened
     fault: Callable[[str, str], None] = lambda kind, when: None  # tests: fail "before"/"after" a step
     observe: Callable[[Step, Journal | None], None] = lambda step, journal: None  # tests: after each step
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
@@ -160,6 +163,8 @@ class _Runner:
         if self.secret is not None and j and j.phase in ("verified", "written") and \
                 self.r.ram.credentials.access_key_id.reveal() == j.old_id:
             self.r.ram.switch(j.new_id, self.secret)
+            if self.r.rekey is not None:
+                self.r.store = self.records.store = self.r.rekey(j.new_id, self.secret)
 
     def _verify(self, step: Step) -> None:
         try:

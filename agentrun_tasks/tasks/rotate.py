@@ -49,7 +49,7 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     ram.require_user(user)
     run = Rotation(user=user, ram=ram, store=session.state_store(), sinks=session.sinks(),
                    credentials=session.credentials(), ci=session.ci, reporter=session.reporter, options=options,
-                   verify_timeout=_duration(verify_timeout, "--verify-timeout") or 60.0)
+                   verify_timeout=_duration(verify_timeout, "--verify-timeout") or 60.0, rekey=session.use_key)
     reporter = session.reporter
     if dry_run:
         outcome = plan(run)
