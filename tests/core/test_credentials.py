@@ -21,7 +21,7 @@ from agentrun_tasks.core.credentials import (
 from agentrun_tasks.core.errors import ConfigError, CredentialError
 from agentrun_tasks.core.model import CredentialsConfig, EnvConfig
 from agentrun_tasks.core.secrets import Secret
-from agentrun_tasks.testing.keyring import FileKeyring, memory_keyring  # noqa: F401  (fixture)
+from agentrun_tasks.testing.keyring import FileKeyring
 
 
 def make_env(tmp_path: Path, name="prod", *, profile=None, allow_dotenv=True, emulator=False, account_id=None) -> EnvConfig:

@@ -16,7 +16,6 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from agentrun_tasks.emulator import account
 from agentrun_tasks.emulator.account import BOOTSTRAP_USER, ENV_FILE
 from agentrun_tasks.emulator.state import State
-from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
 
 
 def test_bootstrap_account_and_caller_identity(emulator):

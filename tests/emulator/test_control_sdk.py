@@ -20,7 +20,6 @@ from alibabacloud_tea_openapi.exceptions import (
 
 from agentrun_tasks.core.build import crc64
 from agentrun_tasks.emulator.faults import Faults
-from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
 
 AGENT = """\
 import http.server, json, os
@@ -83,9 +82,12 @@ def test_runtime_versions_and_canary_endpoint_round_trip(emulator):
     endpoint = client.create_agent_runtime_endpoint(rid, ar.CreateAgentRuntimeEndpointRequest(
         body=ar.CreateAgentRuntimeEndpointInput(agent_runtime_endpoint_name="prod", target_version="1",
                                                 routing_configuration=routing, description="users"))).body.data
-    got = client.get_agent_runtime_endpoint(rid, endpoint.agent_runtime_endpoint_id).body.data
-    assert got.target_version == "1" and got.description == "users" and got.status == "ACTIVE"
-    assert got.routing_configuration.to_map() == {"versionWeights": [{"version": "2", "weight": 0.2}]}
+    # As on the cloud, the answer to a create is not READY and has no URL yet.
+    assert endpoint.status == "CREATING" and not endpoint.endpoint_public_url
+    got = wait_endpoint(client, rid, endpoint.agent_runtime_endpoint_id)
+    assert got.target_version == "1" and got.description == "users" and got.status == "READY"
+    # 0.2 comes back as the float32 the wire holds.
+    assert got.routing_configuration.to_map() == {"versionWeights": [{"version": "2", "weight": 0.20000000298023224}]}
     assert got.endpoint_public_url == f"{emulator.url}/agent-runtimes/demo-agent/endpoints/prod/invocations"
 
     # The endpoint URL serves the versions' real processes.
@@ -97,10 +99,21 @@ def test_runtime_versions_and_canary_endpoint_round_trip(emulator):
                                                    ar.UpdateAgentRuntimeEndpointRequest(
         body=ar.UpdateAgentRuntimeEndpointInput(target_version="2"))).body.data
     assert updated.target_version == "2" and updated.routing_configuration is None
+    assert updated.status == "UPDATING"
+    assert wait_endpoint(client, rid, endpoint.agent_runtime_endpoint_id).status == "READY"
 
     listed = client.list_agent_runtime_endpoints(rid, ar.ListAgentRuntimeEndpointsRequest(
         endpoint_name="prod", search_mode="exact")).body.data
     assert [e.agent_runtime_endpoint_name for e in listed.items] == ["prod"]
+
+
+def wait_endpoint(client: AgentRunClient, runtime_id: str, endpoint_id: str, timeout: float = 10):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = client.get_agent_runtime_endpoint(runtime_id, endpoint_id).body.data
+        if got.status == "READY" or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
 
 
 def test_list_by_exact_name_and_paging(emulator):
@@ -126,7 +139,8 @@ def test_errors_map_to_client_exception_codes(emulator):
     create(client, "dup")
     with pytest.raises(ClientException) as dup:
         create(client, "dup")
-    assert (dup.value.status_code, dup.value.code) == (409, "ERR_CONFLICT")
+    # A runtime's "already exists" is a 400 (an endpoint's is a 409): classify on the message.
+    assert (dup.value.status_code, dup.value.code) == (400, "ERR_VALIDATION_FAILED")
     assert "already exists" in dup.value.message
 
     with pytest.raises(ClientException) as bad_crc:
@@ -173,8 +187,10 @@ def test_faults_raise_the_sdks_throttling_and_server_exceptions(emulator):
 
 
 def test_fault_spec_from_environment_is_validated():
-    assert Faults.parse("throttle=0.3, error5xx=0.1").as_dict() == {"throttle": 0.3, "error5xx": 0.1}
-    assert Faults.parse("").as_dict() == {"throttle": 0.0, "error5xx": 0.0}
+    assert Faults.parse("throttle=0.3, error5xx=0.1") == Faults(throttle=0.3, error5xx=0.1)
+    assert Faults.parse("") == Faults() and Faults().latency == 1.0
+    assert Faults.parse("latency=0,sticky_split=1").updated({"throttle": 0.5}) == Faults(
+        latency=0.0, sticky_split=1.0, throttle=0.5)
     for bad in ("throttle=2", "slow=0.1", "error5xx=x"):
         with pytest.raises(ValueError):
             Faults.parse(bad)

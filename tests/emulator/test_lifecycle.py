@@ -18,7 +18,7 @@ from alibabacloud_ram20150501.client import Client as RamClient
 from test_control_sdk import create  # noqa: E402 (tests/emulator is on sys.path)
 
 from agentrun_tasks.emulator import lifecycle
-from agentrun_tasks.testing.emulator import emulator, running_emulator  # noqa: F401 (fixture)
+from agentrun_tasks.testing.emulator import running_emulator
 
 REPO = Path(__file__).resolve().parents[2]
 

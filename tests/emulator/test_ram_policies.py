@@ -8,7 +8,6 @@ from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 
 from agentrun_tasks.emulator.account import BOOTSTRAP_USER
-from agentrun_tasks.testing.emulator import emulator  # noqa: F401 (fixture)
 
 
 def test_policies_attach_list_and_refuse_duplicates_and_unknown_users(emulator):
