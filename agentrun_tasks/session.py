@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .core.cienv import CIContext
     from .core.credentials import Credentials
     from .core.model import EnvConfig
+    from .core.policy import Attached
     from .core.ports import CodeStore, LogSource, StateStore
     from .core.resources import Runtime
     from .core.sinks import Sink
@@ -142,9 +143,6 @@ class Session:
         from .adapters.openapi import Connection, OpenApiDriver
 
         env = self.env
-        if env.driver != "openapi":
-            raise ConfigError(f"{env.path.name}: driver {env.driver!r} is not available in this version; use "
-                              "driver: openapi (the official AgentRun SDK), which needs no Serverless Devs CLI.")
         if env.emulator:
             endpoint = sts = f"127.0.0.1:{self._emulator_info().port}"
             protocol = "http"
@@ -152,8 +150,29 @@ class Session:
             endpoint = env.control_endpoint or f"agentrun.{env.region}.aliyuncs.com"
             sts = None
             protocol = env.protocol
-        return OpenApiDriver(Connection(endpoint=endpoint, protocol=protocol, region=env.region,
-                                        credentials=self.credentials(), sts_endpoint=sts), env.retry_policy)
+        openapi = OpenApiDriver(Connection(endpoint=endpoint, protocol=protocol, region=env.region,
+                                           credentials=self.credentials(), sts_endpoint=sts), env.retry_policy)
+        if env.driver == "serverless-devs":  # runs the s CLI; the SDK only proves the identity
+            from .adapters.serverless_devs import ServerlessDevsDriver
+
+            return ServerlessDevsDriver.open(env, self.root, self.environ, self.credentials(), identity=openapi)
+        return openapi
+
+    def emulator(self):
+        """The local emulator of this project, started if it is not running (its URL, pid, port)."""
+        return self._emulator_info()
+
+    def attached_policies(self, user: str) -> list[Attached]:
+        """The RAM policies attached to ``user`` (RAM ListPoliciesForUser; the emulator serves RAM)."""
+        from .adapters.openapi import Connection
+        from .adapters.ram_policies import attached_policies
+
+        env = self.env
+        local = env.emulator
+        endpoint = f"127.0.0.1:{self._emulator_info().port}" if local else "ram.aliyuncs.com"
+        connection = Connection(endpoint=endpoint, protocol="http" if local else env.protocol, region=env.region,
+                                credentials=self.credentials())
+        return attached_policies(connection, user, env.retry_policy)
 
     def _oss(self) -> StateStore | None:
         """The environment's OSS store, or None when it names no bucket."""

@@ -1,0 +1,162 @@
+"""``invoke doctor``: is this machine and this environment ready, and is its key least-privileged?
+
+Each check reads the world and says ok, warn, fail (with what to fix) or skip (not needed
+here). ``fix=True`` does only what is safe and local: it installs the pinned ``s`` into the
+project folder. Nothing here prints or stores a secret: credentials are reported by source.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any, Callable
+
+from ..adapters import command, s_cli
+from ..adapters.ram_policies import user_from_arn
+from ..core import policy
+from ..core.doctor import FAIL, OK, SKIP, WARN, Check, Diagnosis
+from ..core.errors import AgentrunTasksError
+
+NODE_MINIMUM = (18, 0)  # @serverless-devs/s 3 runs on Node 14.14+; 18 is the oldest Node still supported
+
+
+def diagnose(session: Any, *, fix: bool = False) -> Diagnosis:
+    """Run every check for ``session``'s environment (a :class:`agentrun_tasks.session.Session`,
+    which also offers ``attached_policies(user)``)."""
+    found = Diagnosis()
+    found.add(_python())
+    for check in _serverless_devs(session, fix):
+        found.add(check)
+    if session.env.emulator:  # first: its first start writes the local key
+        found.add(_guard("emulator", lambda: _emulator(session)))
+    creds = found.add(_guard("credentials", lambda: _credentials(session)))
+    identity: dict = {}
+    if creds.status != FAIL:
+        who = found.add(_guard("identity", lambda: _identity(session, identity)))
+        if who.status == OK:
+            found.add(_guard("runtime", lambda: _runtime(session)))
+            found.add(_guard("least privilege", lambda: _privilege(session, identity)))
+    found.policy = policy.minimal_policy(session.env, account_id=identity.get("AccountId"))
+    return found
+
+
+def _guard(name: str, check: Callable[[], Check]) -> Check:
+    """A check whose call failed becomes a failed check naming the error, not a crash of doctor."""
+    try:
+        return check()
+    except AgentrunTasksError as exc:
+        return Check(name, FAIL, str(exc), exc.hint, code=exc.exit_code)
+
+
+def _python() -> Check:
+    shown = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info < (3, 10):
+        return Check("python", FAIL, shown, "agentrun-tasks needs Python 3.10 or later")
+    return Check("python", OK, shown)
+
+
+def _serverless_devs(session: Any, fix: bool) -> list[Check]:
+    """Node, ``s``, the component cache and Docker: needed only by ``driver: serverless-devs``."""
+    env, environ = session.env, session.environ
+    if env.driver != "serverless-devs":
+        why = f"not needed: driver {env.driver} uses the official SDK"
+        return [Check(name, SKIP, why) for name in ("node", "s", "component cache")] + [_docker(environ)]
+    checks = [_node(environ), _guard("s", lambda: _s(session, fix))]
+    lock = s_cli.component_cache(environ) / ".s.lock"
+    if lock.is_file():
+        checks.append(Check("component cache", OK, f"{s_cli.COMPONENT} cached at {lock.parent}"))
+    else:
+        checks.append(Check("component cache", WARN, f"{s_cli.COMPONENT} is not cached ({lock.parent})",
+                            "s downloads it from the Serverless Devs registry on first use: the machine must "
+                            "reach it then (retried; a runner without that network fails there)"))
+    checks.append(_docker(environ))
+    return checks
+
+
+def _s(session: Any, fix: bool) -> Check:
+    root, environ = session.root, session.environ
+    binary, fixed = s_cli.locate(root, environ), False
+    if binary is None and fix:
+        binary, fixed = s_cli.install(root, environ, session.env.retry_policy), True
+    if binary is None:
+        return Check("s", FAIL, "Serverless Devs CLI not found (project folder or PATH)",
+                     f"invoke doctor --fix installs @serverless-devs/s@{s_cli.S_VERSION} into {s_cli.LOCAL_DIR}")
+    shown = s_cli.version(binary, environ)
+    if shown != s_cli.S_VERSION:
+        return Check("s", WARN, f"{shown} at {binary}", f"the driver was verified with {s_cli.S_VERSION}; remove "
+                     f"it from PATH and run invoke doctor --fix to install that version into {s_cli.LOCAL_DIR}")
+    return Check("s", OK, f"{shown} at {binary}", fixed=fixed)
+
+
+def _node(environ) -> Check:
+    try:
+        done = command.run(["node", "--version"], env=s_cli.tool_environ(environ), timeout=30)
+    except AgentrunTasksError:
+        done = None
+    match = re.match(r"v(\d+)\.(\d+)", done.stdout.strip()) if done and done.returncode == 0 else None
+    if match is None:
+        return Check("node", FAIL, "Node.js not found", "install Node.js 18 or later (s runs on Node)")
+    shown = done.stdout.strip()
+    if (int(match.group(1)), int(match.group(2))) < NODE_MINIMUM:
+        return Check("node", FAIL, shown, "install Node.js 18 or later")
+    return Check("node", OK, shown)
+
+
+def _docker(environ) -> Check:
+    why = "needed only by a hand-run `s build`; agentrun-tasks builds without Docker"
+    try:
+        done = command.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                           env=s_cli.tool_environ(environ), timeout=30)
+    except AgentrunTasksError:
+        return Check("docker", SKIP, f"not installed ({why})")
+    if done.returncode != 0:
+        return Check("docker", SKIP, f"no Docker daemon answers ({why})")
+    return Check("docker", OK, f"server {done.stdout.strip()} ({why})")
+
+
+def _credentials(session: Any) -> Check:
+    creds = session.credentials()
+    where = sorted(set(creds.sources.values()))
+    detail = f"AccessKey from {', '.join(where)}" + ("" if creds.account_id else "; no account id")
+    if creds.warnings:
+        return Check("credentials", WARN, detail + ": " + " ".join(creds.warnings),
+                     "keep .env files private (chmod 600) or move the keys to the keyring (invoke credentials.set)")
+    return Check("credentials", OK, detail)
+
+
+def _emulator(session: Any) -> Check:
+    info = session.emulator()  # starts it when it is not running
+    return Check("emulator", OK, f"the local AgentRun answers at {info.url}")
+
+
+def _identity(session: Any, into: dict) -> Check:
+    into.update(session.driver().caller_identity())
+    return Check("identity", OK, f"account {into.get('AccountId')}, {into.get('Arn')}")
+
+
+def _runtime(session: Any) -> Check:
+    name = session.env.agent_name
+    runtime = session.driver().find_runtime(name)
+    if runtime is None:
+        return Check("runtime", WARN, f"{name} is not deployed in this environment", "invoke deploy")
+    if runtime.failed:
+        return Check("runtime", FAIL, f"{name} is {runtime.status}: {runtime.status_reason or 'no reason given'}",
+                     "fix the cause, then invoke deploy", code=5)
+    if runtime.busy:
+        return Check("runtime", WARN, f"{name} is {runtime.status}", "wait for it: invoke deploy --wait")
+    return Check("runtime", OK, f"{name} is {runtime.status}")
+
+
+def _privilege(session: Any, identity: dict) -> Check:
+    env = session.env
+    user = env.credentials.ram_user or user_from_arn(str(identity.get("Arn") or ""))
+    if user is None:
+        return Check("least privilege", WARN, "the AccessKey is not a RAM user's (the account's own key?)",
+                     "create a RAM user with only the minimal policy printed below and use its key")
+    attached = session.attached_policies(user)
+    broad = policy.too_broad(attached)
+    names = ", ".join(p.name for p in attached) or "none"
+    if broad:
+        return Check("least privilege", WARN, f"RAM user {user} has {', '.join(broad)} (attached: {names})",
+                     f"detach {', '.join(broad)} and attach a custom policy with the minimal document below")
+    return Check("least privilege", OK, f"RAM user {user}: no administrator or full-access policy (attached: {names})")
