@@ -75,6 +75,16 @@ def project_root(c=None) -> Path:
     return start
 
 
+def sts_endpoint(env: EnvConfig) -> str:
+    """Where STS is called for ``env``: beside its control plane. A ``control_endpoint`` of the
+    form ``agentrun<-variant>.<region>.aliyuncs.com`` (a VPC endpoint) gives ``sts<-variant>...``;
+    any other host (a gateway, a private proxy, a local fake) serves STS too."""
+    host = env.control_endpoint
+    if not host:
+        return f"sts.{env.region}.aliyuncs.com"
+    return "sts" + host[len("agentrun"):] if host.startswith("agentrun") and ".aliyuncs.com" in host else host
+
+
 @dataclass
 class Context:
     """What every task sees before an environment is chosen: the process, the project, the CI."""
@@ -148,7 +158,7 @@ class Session:
             protocol = "http"
         else:
             endpoint = env.control_endpoint or f"agentrun.{env.region}.aliyuncs.com"
-            sts = None
+            sts = sts_endpoint(env)
             protocol = env.protocol
         openapi = OpenApiDriver(Connection(endpoint=endpoint, protocol=protocol, region=env.region,
                                            credentials=self.credentials(), sts_endpoint=sts), env.retry_policy)

@@ -8,6 +8,9 @@ not raise about the platform (a bug: ``TypeError``, ``ImportError``, ...) is not
 
 from __future__ import annotations
 
+import re
+import socket
+
 from ..core import secrets
 from ..core.errors import (
     AgentrunTasksError,
@@ -22,6 +25,8 @@ _AUTH_CODES = (
     "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidSecurityToken", "Forbidden", "NoPermission",
     "AccessDenied", "IncompleteSignature", "Unauthorized", "InvalidAccessKey",
 )
+# urllib3's NameResolutionError, as the SDK words it inside its own exception.
+_UNRESOLVED = re.compile(r"Failed to resolve \\?'([^'\\]+)")  # the SDK's message may escape the quotes
 _THROTTLING_CODES = ("Throttling", "ServiceUnavailable", "TooManyRequests", "RequestLimitExceeded")
 
 
@@ -40,7 +45,14 @@ def translate(exc: BaseException, what: str) -> AgentrunTasksError | None:
     # darabonba's RequiredArgumentException derives from Tea's ValidateException.
     if isinstance(exc, (ValidateException, TeaValidateException)):
         return ConfigError(f"{what}: the request is invalid ({secrets.redact(str(exc))}).")
-    # Connection refused/reset, DNS, read timeouts: the SDK wraps them in UnretryableException
+    # A host name that does not resolve is a setting (region, control_endpoint) or a machine
+    # without network: retrying it only delays the message.
+    unresolved = _UNRESOLVED.search(str(exc)) if isinstance(exc, (UnretryableException, OSError)) else None
+    if unresolved or isinstance(exc, socket.gaierror):
+        host = unresolved.group(1) if unresolved else "the platform's host"
+        return ConfigError(f"{what}: the host name {host} does not resolve. Check region and control_endpoint "
+                           "in the env file and this machine's network and DNS; nothing was retried.")
+    # Connection refused/reset, read timeouts: the SDK wraps them in UnretryableException
     # (darabonba's derives from Tea's) without a status code.
     if isinstance(exc, (UnretryableException, OSError)):
         return TransientError(
