@@ -126,8 +126,9 @@ def _answer(kind: str, what: str, detail: str = "") -> web.Response:
 def _app(robot: Robot) -> web.Application:
     async def handle(request: web.Request) -> web.Response:
         robot.requests += 1
-        if robot.delay:
-            await asyncio.sleep(robot.delay)
+        held_until = time.monotonic() + robot.delay
+        while robot.delay and time.monotonic() < held_until:  # robot() zeroes delay on exit: let go then
+            await asyncio.sleep(0.05)
         if robot.always:
             return web.Response(status=503, text="unavailable")
         if robot._failures:
@@ -190,4 +191,7 @@ def robot(kind: str, *, secret: str | None = None, keyword: str | None = None,
     bot = Robot(kind, token or pysecrets.token_hex(16), secret, keyword)
     with serving(_app(bot)) as base:
         bot.url = base + PATHS[kind].format(token=bot.token)
-        yield bot
+        try:
+            yield bot
+        finally:
+            bot.delay = 0.0
