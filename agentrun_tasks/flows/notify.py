@@ -31,6 +31,9 @@ from ..core.secrets import Secret
 from ..core.notify_render import render, summary_markdown
 
 
+INTERRUPTED_WAIT = 3.0  # seconds: GitHub sends SIGKILL 7.5 s after a cancel's SIGINT
+
+
 class Notifier:
     """Sends events to ``channels`` (pairs of their config and the opened channel)."""
 
@@ -59,16 +62,18 @@ class Notifier:
                 future = asyncio.run_coroutine_threadsafe(self._deliver(cfg, channel, message), self._start())
                 self._pending.append((cfg, event.kind, future))
 
-    def wait(self) -> list[DeliveryResult]:
-        """Wait (at most ``timeout`` s) for the deliveries in flight; warn about each failure."""
-        deadline = time.monotonic() + self.timeout
+    def wait(self, bound: float | None = None) -> list[DeliveryResult]:
+        """Wait (at most ``bound``, default ``timeout`` s) for the deliveries in flight; warn about
+        each failure."""
+        bound = self.timeout if bound is None else min(bound, self.timeout)
+        deadline = time.monotonic() + bound
         results = []
         for cfg, kind, future in self._pending:
             try:
                 result = future.result(timeout=max(0.0, deadline - time.monotonic()))
             except Exception:  # still running at the deadline (or cancelled): it did not arrive in time
                 future.cancel()
-                result = DeliveryResult(cfg.name, False, 0, self.timeout, f"not delivered within {self.timeout:g}s")
+                result = DeliveryResult(cfg.name, False, 0, bound, f"not delivered within {bound:g}s")
             results.append(result)
             if not result.ok:
                 self.reporter.warn(f"notification '{kind}' to {cfg.type} channel '{cfg.name}' failed after "
@@ -80,7 +85,8 @@ class Notifier:
     def finish(self, error: BaseException | None = None) -> list[DeliveryResult]:
         """:meth:`wait`, then raise :class:`ResourceFailedError` (exit 5) for a failed required
         channel, unless ``error`` (the task's own failure, which wins) is given."""
-        results = self.wait()
+        # Interrupted (Ctrl-C, or a CI cancel whose SIGKILL follows within seconds): wait briefly.
+        results = self.wait(INTERRUPTED_WAIT if isinstance(error, KeyboardInterrupt) else None)
         required = {cfg.name for cfg, _channel in self.channels if cfg.required}
         failed = sorted({r.channel for r in results if not r.ok and r.channel in required})
         if failed and error is None:
@@ -96,7 +102,7 @@ class Notifier:
         try:
             yield self
         except BaseException as exc:
-            event = failed(exc) if failed is not None and isinstance(exc, Exception) else None
+            event = failed(exc) if failed is not None and isinstance(exc, (Exception, KeyboardInterrupt)) else None
             if event is not None:
                 self.send(event, summary=True)
             self.finish(exc)

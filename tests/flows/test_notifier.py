@@ -118,3 +118,14 @@ def test_values_kept_in_the_keyring_are_read_through_the_keystore():
     with pytest.raises(ConfigError, match="is not an http\\(s\\) URL") as info:
         open_notifier(keyring_env(), reporter, KeyStore(backend).read)
     assert "not a url" not in str(info.value)
+
+
+def test_an_interrupted_task_still_says_so_but_waits_only_briefly():
+    with robot("webhook") as r:
+        r.delay = 30.0
+        n, _ = notifier(r, timeout=10.0)
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            with n.finishing(failed=lambda error: Event("release.aborted", "prod", reason=f"aborted by {error}")):
+                raise KeyboardInterrupt("SIGTERM")
+        assert time.monotonic() - started < 4.0 and r.requests == 1  # the message left; nobody waited 10 s
