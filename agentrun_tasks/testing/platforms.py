@@ -196,7 +196,8 @@ class JenkinsFake(Fake):
         return web.Response(body=xml.encode(), content_type="application/xml")
 
     async def post(self, request):
-        if self.crumbs.get(request.cookies.get("JSESSIONID", "")) != request.headers.get("Jenkins-Crumb"):
+        crumb = self.crumbs.get(request.cookies.get("JSESSIONID", ""))
+        if not crumb or crumb != request.headers.get("Jenkins-Crumb"):
             return web.Response(status=403, text="No valid crumb was included in the request")
         if request.match_info["id"] not in self.values:
             return web.Response(status=404)

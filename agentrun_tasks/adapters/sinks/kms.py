@@ -43,6 +43,9 @@ class KmsSink:
             try:
                 return fn()
             except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
+                if "ResourceNotFound" in str(getattr(exc, "code", "")):  # KMS says Forbidden.ResourceNotFound
+                    raise ConfigError(f"KMS has no secret {self.secret_name!r} (sink {self.name}): create it once "
+                                      "(a generic secret), then rerun. Nothing was changed.") from None
                 error = translate(exc, f"KMS {what} of secret {self.secret_name!r}")
                 if error is None:
                     raise

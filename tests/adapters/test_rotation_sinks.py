@@ -1,0 +1,134 @@
+"""Each rotation sink against a local server of its platform's documented API: write, repeat,
+read back, and the refusals (wrong token, missing target, missing crumb) as exit-code errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentrun_tasks.adapters.sinks import open_sink
+from agentrun_tasks.core.errors import ConfigError, CredentialError
+from agentrun_tasks.core.retry import RetryPolicy
+from agentrun_tasks.core.secrets import Secret
+from agentrun_tasks.core.sinks import parse
+from agentrun_tasks.testing.kms import KmsFake
+from agentrun_tasks.testing.platforms import BitbucketFake, CircleCIFake, GitHubFake, GitLabFake, JenkinsFake
+
+KEY_ID, SECRET = "LTAIsinktest00000001", Secret("sinkTestSecretValue+/=0123456789", source="test")
+ID_VAR, SECRET_VAR = "ALIYUN_ACCESS_KEY_ID_PROD", "ALIYUN_ACCESS_KEY_SECRET_PROD"
+
+
+class Creds:
+    access_key_id = Secret("LTAIrotator000000001")
+    access_key_secret = Secret("rotatorSecretValue000001")
+    security_token = None
+
+
+def sink(entry: dict, environ: dict, **kw):
+    spec = parse([entry], profile="prod", env_name="prod", where="envs/prod.yaml")[0]
+    return open_sink(spec, root=".", environ=environ, region="cn-hangzhou", policy=RetryPolicy(attempts=1), **kw)
+
+
+def written(s) -> None:
+    s.preflight()
+    s.write(KEY_ID, SECRET)
+    s.write(KEY_ID, SECRET)  # repeating a write (a rerun after a crash) is harmless
+
+
+def test_github_sealed_boxes_decrypt_to_the_key_in_both_scopes():
+    with GitHubFake("tok").serving() as gh:
+        for extra, target in (({}, "org/app"), ({"environment": "prod"}, "org/app environment prod")):
+            s = sink({"type": "github", "repo": "org/app", "api_url": gh.url, **extra}, {"GITHUB_TOKEN": "tok"})
+            written(s)
+            assert gh.values[target] == {ID_VAR: KEY_ID, SECRET_VAR: SECRET.reveal()}
+            assert s.read_back(KEY_ID, SECRET) is None
+        with pytest.raises(CredentialError, match="token was refused"):
+            sink({"type": "github", "repo": "org/app", "api_url": gh.url}, {"GITHUB_TOKEN": "bad"}).preflight()
+        with pytest.raises(ConfigError, match="not found"):
+            sink({"type": "github", "repo": "org/other", "api_url": gh.url}, {"GITHUB_TOKEN": "tok"}).preflight()
+
+
+def test_gitlab_project_and_group_masked_values_in_the_body_read_back():
+    with GitLabFake("tok").serving() as gl:
+        s = sink({"type": "gitlab", "project": "42", "environment_scope": "prod", "url": gl.url},
+                 {"GITLAB_TOKEN": "tok"})
+        written(s)
+        assert gl.values["projects 42 scope prod"] == {ID_VAR: KEY_ID, SECRET_VAR: SECRET.reveal()}
+        assert s.read_back(KEY_ID, SECRET) is True and s.read_back(KEY_ID, Secret("other-value-0001")) is False
+        assert not any(SECRET.reveal() in r for r in gl.requests)  # never in a URL
+        g = sink({"type": "gitlab", "group": "7", "url": gl.url}, {"GITLAB_TOKEN": "tok"})
+        written(g)
+        assert gl.values["groups 7 scope *"][ID_VAR] == KEY_ID
+        with pytest.raises(CredentialError):
+            sink({"type": "gitlab", "project": "42", "url": gl.url}, {"GITLAB_TOKEN": "bad"}).preflight()
+
+
+def test_jenkins_updates_an_existing_credential_with_the_crumb():
+    env = {"JENKINS_USER": "rotator", "JENKINS_TOKEN": "tok"}
+    with JenkinsFake("tok", user="rotator").serving() as jk:
+        s = sink({"type": "jenkins", "url": jk.url, "credential_id": "aliyun"}, env)
+        written(s)
+        assert jk.values["aliyun"] == {"username": KEY_ID, "password": SECRET.reveal()}
+        assert s.read_back(KEY_ID, SECRET) is None and s.read_back("LTAIother", SECRET) is False
+        with pytest.raises(ConfigError, match="create a 'Username with password' credential"):
+            sink({"type": "jenkins", "url": jk.url, "credential_id": "missing"}, env).preflight()
+        jk.crumbs.clear()
+        s._crumb = lambda: {}  # a client that skips the crumb is refused, as Jenkins refuses it
+        with pytest.raises(CredentialError):
+            s.write(KEY_ID, SECRET)
+
+
+def test_bitbucket_repository_and_deployment_variables_are_secured():
+    with BitbucketFake("tok").serving() as bb:
+        for extra, target in (({}, "team/app"), ({"deployment": "{env-1}"}, "team/app deployment {env-1}")):
+            s = sink({"type": "bitbucket", "workspace": "team", "repo": "app", "api_url": bb.url, **extra},
+                     {"BITBUCKET_TOKEN": "tok"})
+            written(s)
+            assert bb.values[target] == {ID_VAR: KEY_ID, SECRET_VAR: SECRET.reveal()}
+            assert all(v["secured"] for v in bb.meta[target].values()) and len(bb.meta[target]) == 2
+            assert s.read_back(KEY_ID, SECRET) is None
+
+
+def test_circleci_project_reads_back_the_last_four_and_contexts_are_written():
+    with CircleCIFake("tok").serving() as cc:
+        s = sink({"type": "circleci", "project": "gh/org/app", "api_url": cc.url}, {"CIRCLECI_TOKEN": "tok"})
+        written(s)
+        assert s.read_back(KEY_ID, SECRET) is True and s.read_back("LTAIzzzz", SECRET) is False
+        c = sink({"type": "circleci", "context": "ctx", "api_url": cc.url}, {"CIRCLECI_TOKEN": "tok"})
+        written(c)
+        assert cc.values["context ctx"][SECRET_VAR] == SECRET.reveal() and c.read_back(KEY_ID, SECRET) is None
+
+
+def test_kms_put_secret_value_signed_by_the_sdk_and_read_back():
+    secrets = {Creds.access_key_id.reveal(): Creds.access_key_secret.reveal()}
+    with KmsFake(secrets.get, secrets=("agentrun/prod",)).serving() as kms:
+        entry = {"type": "kms", "secret_name": "agentrun/prod", "endpoint": kms.endpoint, "protocol": "http"}
+        s = sink(entry, {}, credentials=Creds)
+        written(s)
+        assert kms.current("agentrun/prod") == {"AccessKeyId": KEY_ID, "AccessKeySecret": SECRET.reveal()}
+        assert len(kms.versions["agentrun/prod"]) == 1 and s.read_back(KEY_ID, SECRET) is True
+        with pytest.raises(ConfigError):
+            sink({**entry, "secret_name": "missing"}, {}, credentials=Creds).preflight()
+        secrets[Creds.access_key_id.reveal()] = "another-secret"
+        with pytest.raises(CredentialError):
+            s.preflight()
+
+
+def test_dotenv_is_atomic_0600_and_keeps_other_lines(tmp_path):
+    path = tmp_path / ".env.prod"
+    path.write_text("OTHER=1\n")
+    spec = parse([{"type": "dotenv"}], profile="prod", env_name="prod", where="x")[0]
+    s = open_sink(spec, root=tmp_path, environ={})
+    written(s)
+    assert path.stat().st_mode & 0o777 == 0o600 and path.read_text().startswith("OTHER=1\n")
+    assert s.read_back(KEY_ID, SECRET) is True
+
+
+def test_keyring_keeps_the_account_id(memory_keyring):
+    from agentrun_tasks.adapters.keyring_store import KeyStore
+
+    KeyStore().set("prod", {"access_key_id": "LTAIold", "access_key_secret": "old", "account_id": "123"})
+    s = sink({"type": "keyring"}, {})
+    written(s)
+    assert KeyStore().get("prod") == {"access_key_id": KEY_ID, "access_key_secret": SECRET.reveal(),
+                                      "account_id": "123"}
+    assert s.read_back(KEY_ID, SECRET) is True
