@@ -156,7 +156,8 @@ def render_feishu(event: Event, channel: ChannelConfig) -> dict:
     if event.analysis:
         elements += [{"tag": "hr"}, {"tag": "markdown", "content": "\n".join(_md_analysis(event))}]
     if ids:
-        elements.append({"tag": "div", "text": {"tag": "lark_md", "content": " ".join(f"<at id={i}></at>" for i in ids)}})
+        tags = " ".join(f"<at id={i}></at>" for i in ids)
+        elements.append({"tag": "div", "text": {"tag": "lark_md", "content": tags}})
     return {"msg_type": "interactive", "card": {
         "config": {"wide_screen_mode": True},
         "header": {"title": {"tag": "plain_text", "content": head}, "template": _FEISHU_COLOUR[event.status]},

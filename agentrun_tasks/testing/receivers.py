@@ -80,7 +80,7 @@ def _shape_error(kind: str, body: dict) -> str | None:
             return "invalid_blocks"
     elif kind == "dingtalk":
         md = body.get("markdown") or {}
-        if body.get("msgtype") != "markdown" or not (isinstance(md.get("title"), str) and isinstance(md.get("text"), str)):
+        if body.get("msgtype") != "markdown" or not all(isinstance(md.get(k), str) for k in ("title", "text")):
             return "invalid markdown message"
         if not isinstance(body.get("at", {}).get("atMobiles", []), list):
             return "invalid at"
@@ -92,8 +92,8 @@ def _shape_error(kind: str, body: dict) -> str | None:
                 return "invalid card"
         elif kind_ == "post":
             posts = (body.get("content") or {}).get("post") or {}
-            if not posts or not all(isinstance(p.get("content"), list) and all(isinstance(r, list) for r in p["content"])
-                                    for p in posts.values()):
+            rows = [p.get("content") for p in posts.values()]
+            if not rows or not all(isinstance(r, list) and all(isinstance(line, list) for line in r) for r in rows):
                 return "invalid post"
         else:
             return "unknown msg_type"

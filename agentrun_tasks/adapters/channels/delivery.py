@@ -130,7 +130,8 @@ async def post(session, name: str, make_request, judge, *, deadline: float,
     attempt = 0
     while attempt < ATTEMPTS:
         if limiter is not None and not await limiter.acquire(deadline):
-            reply = Reply(False, detail=f"rate limit: no slot of {limiter.limit} per {limiter.per:g}s before the deadline")
+            reply = Reply(False, detail=f"rate limit: no slot of {limiter.limit} per {limiter.per:g}s "
+                                        "before the deadline")
             break
         attempt += 1
         left = deadline - time.monotonic()
@@ -150,7 +151,8 @@ async def post(session, name: str, make_request, judge, *, deadline: float,
         backoff = random.uniform(0, min(MAX_BACKOFF, INITIAL_BACKOFF * 2 ** (attempt - 1)))
         wait = max(backoff, reply.retry_after or 0.0)
         if time.monotonic() + wait >= deadline:
-            reply = Reply(False, True, f"{reply.detail}; no time left to retry (waiting {wait:.1f}s would pass the deadline)")
+            reply = Reply(False, True, f"{reply.detail}; no time left to retry "
+                                       f"(waiting {wait:.1f}s would pass the deadline)")
             break
         await asyncio.sleep(wait)
     return DeliveryResult(name, reply.ok, attempt, time.monotonic() - started, reply.detail)

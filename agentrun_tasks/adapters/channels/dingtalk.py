@@ -32,7 +32,8 @@ class DingTalkChannel(RobotChannel):
         url = self.webhook.reveal()
         if self.secret:
             stamp = int(time.time() * 1000)
-            url += ("&" if "?" in url else "?") + urlencode({"timestamp": stamp, "sign": sign(self.secret.reveal(), stamp)})
+            query = urlencode({"timestamp": stamp, "sign": sign(self.secret.reveal(), stamp)})
+            url += ("&" if "?" in url else "?") + query
         return url, encode(message), {}
 
     def judge_body(self, body: bytes) -> Reply:
