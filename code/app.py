@@ -149,7 +149,9 @@ class Server(ThreadingHTTPServer):
 
 def main():
     port = int(os.environ.get("FC_SERVER_PORT") or os.environ.get("PORT") or 9000)
-    server = Server(("0.0.0.0", port), Handler)
+    # The cloud instance must listen on every interface of its sandbox; the local emulator
+    # sets AGENTRUN_BIND_HOST=127.0.0.1 so that nobody on the network can reach a laptop's agent.
+    server = Server((os.environ.get("AGENTRUN_BIND_HOST", "0.0.0.0"), port), Handler)
     print(f"example agent version {VERSION} listening on port {port}", flush=True)
     server.serve_forever()
 

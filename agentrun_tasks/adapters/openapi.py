@@ -1,21 +1,35 @@
 """The AgentRun control plane through the official ``alibabacloud-agentrun20250910`` SDK.
 
 Every call runs under the environment's :class:`RetryPolicy`; SDK exceptions are translated by
-:mod:`.sdk_errors`. The SDK is imported on first use, so listing tasks stays fast.
+:mod:`.openapi_errors`. The SDK is imported on first use, so listing tasks stays fast.
+
+The driver survives AgentRun's real lifecycle, so flows need not know it:
+
+- a write refused because the runtime or endpoint is still changing (HTTP 400) is waited out and
+  sent again, for up to ``busy_timeout`` seconds: a rollback issued during a deploy gets through;
+- a create or publish retried after its answer was lost first looks for what the lost call made,
+  and an "already exists" (400, 409 or 500) on a retry is that resource, not an error;
+- every endpoint write is followed by reads until the endpoint is READY with its URL (the answer
+  to a write is CREATING/UPDATING, its URL possibly empty); a write that changes nothing is not
+  sent; and the endpoint read back must route as written (exit 5 otherwise: e.g. a split that
+  ``versionWeights: []`` did not clear);
+- a runtime update is followed by a fresh GET (its answer may echo the status from before).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from ..core.errors import BusyError, NotFoundError
-from ..core.resources import Endpoint, Runtime, Version
+from ..core.errors import NotFoundError, ResourceFailedError, WaitTimeoutError
+from ..core.resources import Endpoint, Runtime, Version, settle_endpoint
 from ..core.retry import RetryPolicy
-from .openapi_errors import translate
+from .openapi_errors import AlreadyExists, NotReady, translate
 
 _PAGE = 100
+_POLL_FIRST, _POLL_MAX = 0.1, 2.0  # seconds between reads while waiting for a change to finish
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +63,12 @@ class Connection:
 class OpenApiDriver:
     """Typed AgentRun operations: runtimes, versions, endpoints, and the caller's identity."""
 
-    def __init__(self, connection: Connection, policy: RetryPolicy) -> None:
+    def __init__(self, connection: Connection, policy: RetryPolicy, *, busy_timeout: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.connection = connection
         self.policy = policy
+        self.busy_timeout = busy_timeout  # how long a write waits out a runtime/endpoint that is changing
+        self._clock, self._sleep = clock, sleep
         self._client = None
 
     # -- plumbing --------------------------------------------------------------------------
@@ -64,6 +81,8 @@ class OpenApiDriver:
         return self._client
 
     def _call(self, what: str, fn: Callable[[], Any]) -> dict:
+        """``fn()`` under the retry policy; a write refused as not READY is sent again once the
+        change in its way had time to finish, until ``busy_timeout``."""
         def attempt():
             try:
                 response = fn()
@@ -74,27 +93,46 @@ class OpenApiDriver:
                 raise error from None
             return response.body.to_map() if response is not None and response.body is not None else {}
 
-        return self.policy.call(attempt)
+        deadline, delay = self._clock() + self.busy_timeout, _POLL_FIRST
+        while True:
+            try:
+                return self.policy.call(attempt)
+            except NotReady as exc:
+                if self._clock() + delay > deadline:
+                    raise WaitTimeoutError(f"{exc} It was still refused after {self.busy_timeout:.0f}s of waiting "
+                                           "for the change in its way to finish.") from None
+                logger.info("%s: waiting for the current change to finish", what)
+                self._sleep(delay)
+                delay = min(delay * 1.5, _POLL_MAX)
 
     def _create(self, what: str, fn: Callable[[], Any], parse: Callable[[Mapping[str, Any]], Any],
                 find: Callable[[], Any]) -> Any:
-        """A create under the policy. When a *retry* is refused as busy (409: the first attempt succeeded
-        but its answer was lost, e.g. to a read timeout), the resource ``find()`` returns is the result."""
+        """A non-idempotent POST under the policy. Before each *retry*, and when a retry is told
+        "already exists", ``find()`` looks for what an earlier attempt made (its answer lost, e.g.
+        to a read timeout): that is the result, and nothing is created twice."""
         attempts = 0
+        found: list = []
 
         def counted():
             nonlocal attempts
             attempts += 1
+            if attempts > 1:
+                earlier = find()
+                if earlier is not None:
+                    found.append(earlier)
+                    return None
             return fn()
 
         try:
             body = self._call(what, counted)
-        except BusyError:
-            found = find() if attempts > 1 else None
-            if found is None:
+        except AlreadyExists:
+            earlier = find() if attempts > 1 else None
+            if earlier is None:
                 raise
-            logger.info("%s: an earlier attempt already created it", what)
-            return found
+            found.append(earlier)
+        if found:
+            logger.info("%s: an earlier attempt already did it", what)
+            return found[0]
         return parse(body.get("data") or {})
 
     def _all_pages(self, what: str, call: Callable[[int], Any]) -> list[dict]:
@@ -147,9 +185,9 @@ class OpenApiDriver:
         from alibabacloud_agentrun20250910 import models as m
 
         request = m.UpdateAgentRuntimeRequest(body=m.UpdateAgentRuntimeInput().from_map(dict(spec)))
-        body = self._call(f"update runtime {runtime_id}",
-                          lambda: self.client.update_agent_runtime(runtime_id, request))
-        return Runtime.from_wire(body.get("data") or {})
+        self._call(f"update runtime {runtime_id}", lambda: self.client.update_agent_runtime(runtime_id, request))
+        # The answer may echo the status from before the update: only a fresh read is judged.
+        return self.get_runtime(runtime_id)
 
     def delete_runtime(self, runtime_id: str) -> None:
         self._call(f"delete runtime {runtime_id}", lambda: self.client.delete_agent_runtime(runtime_id))
@@ -160,9 +198,15 @@ class OpenApiDriver:
 
         request = m.PublishRuntimeVersionRequest(
             body=m.PublishRuntimeVersionInput().from_map({"description": description}))
-        body = self._call(f"publish a version of {runtime_id}",
-                          lambda: self.client.publish_runtime_version(runtime_id, request))
-        return Version.from_wire(body.get("data") or {})
+        known = {v.version for v in self.list_versions(runtime_id)}
+
+        def published_by_a_lost_call() -> Version | None:
+            new = [v for v in self.list_versions(runtime_id) if v.version not in known and v.description == description]
+            return new[-1] if new else None
+
+        return self._create(f"publish a version of {runtime_id}",
+                            lambda: self.client.publish_runtime_version(runtime_id, request),
+                            Version.from_wire, published_by_a_lost_call)
 
     def list_versions(self, runtime_id: str) -> list[Version]:
         from alibabacloud_agentrun20250910 import models as m
@@ -186,30 +230,76 @@ class OpenApiDriver:
     def find_endpoint(self, runtime_id: str, name: str) -> Endpoint | None:
         return next((e for e in self.list_endpoints(runtime_id, name) if e.name == name), None)
 
+    def get_endpoint(self, runtime_id: str, endpoint_id: str) -> Endpoint:
+        body = self._call(f"get endpoint {endpoint_id}",
+                          lambda: self.client.get_agent_runtime_endpoint(runtime_id, endpoint_id))
+        return Endpoint.from_wire(body.get("data") or {})
+
     def put_endpoint(self, runtime_id: str, name: str, *, target_version: str,
                      weights: Mapping[str, float] | None = None, description: str | None = None) -> Endpoint:
-        """Create or update endpoint ``name`` (upsert by name, like ``s endpoint publish``)."""
+        """Create or update endpoint ``name`` (upsert by name, like ``s endpoint publish``) and
+        return it READY with its URL, routing as asked. An endpoint that already routes so (and
+        has that description) is not written again."""
         from alibabacloud_agentrun20250910 import models as m
 
+        weights = {str(v): float(w) for v, w in (weights or {}).items() if float(w) > 0}
         spec: dict[str, Any] = {"agentRuntimeEndpointName": name, "targetVersion": str(target_version),
                                 "routingConfiguration": {"versionWeights": [
-                                    {"version": str(v), "weight": float(w)} for v, w in (weights or {}).items()]}}
+                                    {"version": v, "weight": w} for v, w in weights.items()]}}
         if description is not None:
             spec["description"] = description
         existing = self.find_endpoint(runtime_id, name)
         if existing is None:
             request = m.CreateAgentRuntimeEndpointRequest(body=m.CreateAgentRuntimeEndpointInput().from_map(spec))
-            return self._create(f"create endpoint {name!r}",
-                                lambda: self.client.create_agent_runtime_endpoint(runtime_id, request),
-                                Endpoint.from_wire, lambda: self.find_endpoint(runtime_id, name))
-        request = m.UpdateAgentRuntimeEndpointRequest(body=m.UpdateAgentRuntimeEndpointInput().from_map(spec))
-        body = self._call(f"update endpoint {name!r}", lambda: self.client.update_agent_runtime_endpoint(
-            runtime_id, existing.id, request))
-        return Endpoint.from_wire(body.get("data") or {})
+            written = self._create(f"create endpoint {name!r}",
+                                   lambda: self.client.create_agent_runtime_endpoint(runtime_id, request),
+                                   Endpoint.from_wire, lambda: self.find_endpoint(runtime_id, name))
+        elif existing.routes_like(target_version, weights) and description in (None, existing.description) \
+                and not existing.failed:
+            written = existing  # nothing to change: no write, but it may still be settling
+        else:
+            request = m.UpdateAgentRuntimeEndpointRequest(body=m.UpdateAgentRuntimeEndpointInput().from_map(spec))
+            self._call(f"update endpoint {name!r}", lambda: self.client.update_agent_runtime_endpoint(
+                runtime_id, existing.id, request))
+            written = existing
+        endpoint = self.wait_endpoint_ready(runtime_id, written.id, name)
+        if not endpoint.routes_like(target_version, weights):
+            raise ResourceFailedError(
+                f"endpoint {name!r} was written to route {_routing(target_version, weights)} but reads back as "
+                f"{_routing(endpoint.target_version, endpoint.weights)}: the platform did not apply the change "
+                "(for a split, whether an empty versionWeights clears it is undocumented). Check it with "
+                "`invoke endpoint.get` and set it with `invoke endpoint.publish`.")
+        return endpoint
 
-    def delete_endpoint(self, runtime_id: str, endpoint_id: str) -> None:
-        self._call(f"delete endpoint {endpoint_id}",
-                   lambda: self.client.delete_agent_runtime_endpoint(runtime_id, endpoint_id))
+    def wait_endpoint_ready(self, runtime_id: str, endpoint_id: str, name: str = "",
+                            timeout: float | None = None) -> Endpoint:
+        """Read the endpoint until it is READY with a URL: *_FAILED is exit 5, the deadline exit 6."""
+        return settle_endpoint(lambda: self.get_endpoint(runtime_id, endpoint_id), name or endpoint_id,
+                               timeout=self.busy_timeout if timeout is None else timeout,
+                               clock=self._clock, sleep=self._sleep, first=_POLL_FIRST, longest=_POLL_MAX)
+
+    def delete_endpoint(self, runtime_id: str, endpoint_id: str, *, wait: bool = True) -> None:
+        """Delete the endpoint and (``wait``) read until it is gone: a runtime keeps its endpoints
+        until their deletion has finished."""
+        try:
+            self._call(f"delete endpoint {endpoint_id}",
+                       lambda: self.client.delete_agent_runtime_endpoint(runtime_id, endpoint_id))
+        except NotFoundError:
+            return
+        deadline, delay = self._clock() + self.busy_timeout, _POLL_FIRST
+        while wait:
+            try:
+                endpoint = self.get_endpoint(runtime_id, endpoint_id)
+            except NotFoundError:
+                return
+            if endpoint.failed:
+                raise ResourceFailedError(f"endpoint {endpoint.name} is {endpoint.status}: "
+                                          f"{endpoint.status_reason or 'no reason given'}")
+            if self._clock() + delay > deadline:
+                raise WaitTimeoutError(f"endpoint {endpoint.name} is still {endpoint.status} after "
+                                       f"{self.busy_timeout:.0f}s of waiting for its deletion.")
+            self._sleep(delay)
+            delay = min(delay * 1.5, _POLL_MAX)
 
     # -- identity --------------------------------------------------------------------------
     def caller_identity(self) -> dict:
@@ -220,6 +310,11 @@ class OpenApiDriver:
         sts = StsClient(conn.sdk_config(conn.sts_endpoint or f"sts.{conn.region}.aliyuncs.com"))
         body = self._call("verify the credentials (STS GetCallerIdentity)", sts.get_caller_identity)
         return {k: body.get(k) for k in ("AccountId", "Arn", "IdentityType", "PrincipalId", "UserId")}
+
+
+def _routing(target: str, weights: Mapping[str, float]) -> str:
+    split = ", ".join(f"{w:g} to version {v}" for v, w in sorted(weights.items()))
+    return f"version {target}" + (f" with {split}" if split else " alone")
 
 
 def _version_key(version: str) -> tuple:

@@ -4,6 +4,12 @@ Throttling, 5xx and connection failures become :class:`TransientError` (the retr
 only retryable class); authentication and validation errors fail at once. Anything the SDK did
 not raise about the platform (a bug: ``TypeError``, ``ImportError``, ...) is not translated:
 :func:`translate` returns ``None`` and the caller re-raises the original.
+
+Two answers are classified on their message, not their status, because the status differs by
+resource: "already exists" comes back as 400, 409 or 500 (agentrun-sdk's ``to_resource_error``
+accepts all three), and a write refused because the runtime or endpoint is not READY yet is a
+400 that means "busy, come back later", not bad input. Both are driver-internal classes: the
+driver turns them into "find what the lost call made" and "wait, then write again".
 """
 
 from __future__ import annotations
@@ -28,6 +34,16 @@ _AUTH_CODES = (
 # urllib3's NameResolutionError, as the SDK words it inside its own exception.
 _UNRESOLVED = re.compile(r"Failed to resolve \\?'([^'\\]+)")  # the SDK's message may escape the quotes
 _THROTTLING_CODES = ("Throttling", "ServiceUnavailable", "TooManyRequests", "RequestLimitExceeded")
+_NOT_READY = re.compile(r"requires status READY|not (in )?READY|is (CREATING|UPDATING|DELETING)\b|"
+                        r"status (CREATING|UPDATING|DELETING)\b", re.IGNORECASE)
+
+
+class AlreadyExists(BusyError):
+    """A create found the name taken (400, 409 or 500, by resource)."""
+
+
+class NotReady(BusyError):
+    """A write refused because the runtime or endpoint is still changing: wait and write again."""
 
 
 def translate(exc: BaseException, what: str) -> AgentrunTasksError | None:
@@ -62,8 +78,17 @@ def translate(exc: BaseException, what: str) -> AgentrunTasksError | None:
     code = str(getattr(exc, "code", "") or "")
     status = getattr(exc, "status_code", None) or 0
     detail = _describe(exc, code)
+    message = str(getattr(exc, "message", "") or exc)
+    if status in (400, 409, 500) and "already exists" in message.lower():
+        return AlreadyExists(f"{what}: it already exists ({detail}).")
     if isinstance(exc, ThrottlingException) or status == 429 or code.startswith(_THROTTLING_CODES):
-        return TransientError(f"{what}: throttled by the platform ({detail}).")
+        error = TransientError(f"{what}: throttled by the platform ({detail}).")
+        error.throttled = True
+        # x-acs-retry-after is in milliseconds (darabonba sleeps that many ms).
+        error.retry_after = (getattr(exc, "retry_after", None) or 0) / 1000.0
+        return error
+    if status == 400 and _NOT_READY.search(message):
+        return NotReady(f"{what}: the resource is still changing ({detail}).")
     if isinstance(exc, ServerException) or status >= 500:
         return TransientError(f"{what}: the platform answered with a server error ({detail}).")
     if isinstance(exc, ClientException) or 400 <= status < 500:

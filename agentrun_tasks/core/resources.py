@@ -1,17 +1,50 @@
-"""Typed views of what the control plane returns, independent of the SDK's classes."""
+"""Typed views of what the control plane returns, independent of the SDK's classes.
+
+Weights travel as 32-bit floats (the API's ``float``): 0.35 comes back as 0.3499999940395355.
+:meth:`Endpoint.from_wire` rounds them to ``WEIGHT_DIGITS`` decimals, which undoes the round trip
+for any weight given with up to six decimals, and drops placeholder entries (``{"version": "",
+"weight": 0}``) and zero weights, which route nothing; :func:`same_weights` compares two splits
+with a tolerance wider than float32's error.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+
+from .errors import ResourceFailedError, WaitTimeoutError
 
 IN_PROGRESS = frozenset({"CREATING", "UPDATING", "DELETING"})
 FAILED = frozenset({"CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED", "FAILED"})
 READY = "READY"
+WEIGHT_DIGITS = 6
+WEIGHT_TOLERANCE = 1e-5  # float32 keeps ~7 significant digits: its error on a weight is < 6e-8
+
+
+def same_weights(a: Mapping[str, float], b: Mapping[str, float]) -> bool:
+    """Whether two splits (version -> weight, zero weights meaning nothing) route alike."""
+    a = {v: w for v, w in a.items() if w > WEIGHT_TOLERANCE}
+    b = {v: w for v, w in b.items() if w > WEIGHT_TOLERANCE}
+    return a.keys() == b.keys() and all(abs(a[v] - b[v]) <= WEIGHT_TOLERANCE for v in a)
+
+
+class _Status:
+    """What a resource's ``status`` says: a change in progress, or a failed one."""
+
+    status: str
+
+    @property
+    def busy(self) -> bool:
+        return self.status in IN_PROGRESS
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED
 
 
 @dataclass(frozen=True)
-class Runtime:
+class Runtime(_Status):
     id: str
     name: str
     status: str
@@ -21,14 +54,6 @@ class Runtime:
     created_at: str = ""
     updated_at: str = ""
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def busy(self) -> bool:
-        return self.status in IN_PROGRESS
-
-    @property
-    def failed(self) -> bool:
-        return self.status in FAILED
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "status": self.status, "statusReason": self.status_reason,
@@ -63,7 +88,7 @@ class Version:
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class Endpoint(_Status):
     id: str
     name: str
     runtime_id: str
@@ -72,6 +97,16 @@ class Endpoint:
     url: str = ""
     status: str = ""
     description: str = ""
+    status_reason: str = ""
+
+    @property
+    def ready(self) -> bool:
+        """READY with its URL: what a caller may send traffic to."""
+        return self.status == READY and bool(self.url)
+
+    def routes_like(self, target_version: str, weights: Mapping[str, float]) -> bool:
+        """Whether this endpoint already routes as ``target_version`` plus ``weights`` would."""
+        return str(self.target_version) == str(target_version) and same_weights(self.weights, weights)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "runtimeId": self.runtime_id, "targetVersion": self.target_version,
@@ -87,10 +122,33 @@ class Endpoint:
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> "Endpoint":
         routing = data.get("routingConfiguration") or {}
-        weights = {str(w.get("version")): float(w.get("weight") or 0.0) for w in routing.get("versionWeights") or []}
+        weights = {str(w["version"]): round(float(w.get("weight") or 0.0), WEIGHT_DIGITS)
+                   for w in routing.get("versionWeights") or [] if w.get("version") and (w.get("weight") or 0) > 0}
         return cls(
             id=data.get("agentRuntimeEndpointId", ""), name=data.get("agentRuntimeEndpointName", ""),
             runtime_id=data.get("agentRuntimeId", ""), target_version=str(data.get("targetVersion") or "LATEST"),
             weights=weights, url=data.get("endpointPublicUrl") or "", status=data.get("status") or "",
-            description=data.get("description") or "",
+            description=data.get("description") or "", status_reason=data.get("statusReason") or "",
         )
+
+
+def settle_endpoint(read: Callable[[], "Endpoint | None"], name: str, *, timeout: float,
+                    clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                    first: float = 0.1, longest: float = 2.0) -> "Endpoint":
+    """``read()`` until the endpoint is READY with its URL (the answer to a write is CREATING or
+    UPDATING, its URL possibly empty): *_FAILED or gone is exit 5, the deadline exit 6."""
+    deadline, delay = clock() + timeout, first
+    while True:
+        endpoint = read()
+        if endpoint is None:
+            raise ResourceFailedError(f"endpoint {name} disappeared while waiting for it to be READY.")
+        if endpoint.ready:
+            return endpoint
+        if endpoint.failed:
+            raise ResourceFailedError(f"endpoint {name} is {endpoint.status}: "
+                                      f"{endpoint.status_reason or 'no reason given'}")
+        if clock() + delay > deadline:
+            raise WaitTimeoutError(f"endpoint {name} is still {endpoint.status or 'without a URL'} after "
+                                   f"{timeout:.0f}s; it may still finish: rerun to continue.")
+        sleep(delay)
+        delay = min(delay * 1.5, longest)

@@ -4,12 +4,17 @@ Paths, fields and statuses are those ``alibabacloud_agentrun20250910`` sends and
 handler takes the request and its parsed JSON body and returns the ``data`` of the
 ``{code, requestId, data}`` envelope; errors are :class:`~.auth.ApiError` with the codes the
 SDK's ErrorResult documents (``ERR_VALIDATION_FAILED`` 400) plus ``ERR_NOT_FOUND`` (404, message
-"... does not exist") and ``ERR_CONFLICT`` (409, "... already exists" or busy): those two codes
-are the emulator's choice, the cloud's exact strings are unverified.
+"... does not exist") and ``ERR_CONFLICT`` (409, busy). "Already exists" is 400 for a runtime,
+409 for an endpoint and 500 for a credential: agentrun-sdk's ``to_resource_error`` accepts all
+three with "already exists" in the message, so a client must classify on the message.
+
+A runtime create or update answers at once and deploys in the background: its process starts,
+then ``RUNTIME_UPDATE_S`` (scaled by the ``latency`` setting) passes before it is READY. While it
+is CREATING or UPDATING, publishing a version and every endpoint write are refused (400).
 
 Emulator choices where cloud behaviour is unverified: an endpoint update without
-``routingConfiguration`` clears the weights; deleting a runtime deletes its endpoints; only
-``codeConfiguration.zipFile`` code is accepted (no OSS object, no container).
+``routingConfiguration`` clears the weights (``sticky_split`` keeps them); a runtime that still
+has endpoints cannot be deleted; unpacked code is capped at ``packages.MAX_UNPACKED``.
 """
 
 from __future__ import annotations
@@ -20,10 +25,13 @@ import binascii
 import hashlib
 
 from .auth import ApiError
-from .endpoints import NAME, EndpointRoutes, invalid as _invalid, missing as _missing, name_matches, page as _page
+from .credentials import CredentialRoutes
+from .endpoints import NAME, EndpointRoutes, invalid as _invalid, missing as _missing, name_matches, not_ready, \
+    page as _page
+from .faults import ENDPOINT_WRITE_S, RUNTIME_UPDATE_S, Faults
 from .oss import read_object
 from ..core.build import crc64
-from .packages import store_zip, unpack
+from .packages import CodeTooLarge, store_zip, unpack
 from .state import LATEST, State, new_id, now_iso, public
 from .supervisor import StartFailed
 
@@ -32,13 +40,15 @@ BUSY = ("CREATING", "UPDATING")
 DEFAULT_PORT = 9000
 
 
-class ControlPlane(EndpointRoutes):
+class ControlPlane(EndpointRoutes, CredentialRoutes):
     """Route handlers over one :class:`State` and the data plane's supervisor."""
 
-    def __init__(self, state: State, supervisor):
+    def __init__(self, state: State, supervisor, faults=Faults):
         self.state = state
         self.supervisor = supervisor
+        self.faults = faults  # () -> the current Faults (they change at run time)
         self._deploys: dict[str, asyncio.Task] = {}
+        self._settling: dict[str, asyncio.Task] = {}
 
     def routes(self) -> list[tuple[str, str, object]]:
         rt, ep = PREFIX + "/{runtimeId}", PREFIX + "/{runtimeId}/endpoints/{endpointId}"
@@ -48,6 +58,7 @@ class ControlPlane(EndpointRoutes):
             ("POST", rt + "/versions", self.publish_version), ("GET", rt + "/versions", self.list_versions),
             ("POST", rt + "/endpoints", self.create_endpoint), ("GET", rt + "/endpoints", self.list_endpoints),
             ("GET", ep, self.get_endpoint), ("PUT", ep, self.update_endpoint), ("DELETE", ep, self.delete_endpoint),
+            *self.credential_routes(),
         ]
 
     # -- runtimes ------------------------------------------------------------------------------
@@ -64,7 +75,7 @@ class ControlPlane(EndpointRoutes):
             raise _invalid(f"agentRuntimeName {name!r} is invalid: letters, digits, '_' and '-', "
                            "starting with a letter, at most 128 characters.")
         if self.state.runtime_by_name(name) is not None:
-            raise ApiError(409, "ERR_CONFLICT", f"AgentRuntime {name} already exists.")
+            raise _invalid(f"AgentRuntime {name} already exists.")
         snapshot = self._code_snapshot(body, None)
         ident, stamp = new_id(), now_iso()
         record = {k: v for k, v in body.items() if k != "codeConfiguration"}
@@ -88,12 +99,15 @@ class ControlPlane(EndpointRoutes):
         if name and name != runtime["agentRuntimeName"]:
             raise _invalid("agentRuntimeName cannot be changed.")
         snapshot = self._code_snapshot(body, runtime)
+        before = runtime["status"]
         runtime.update({k: v for k, v in body.items() if k != "codeConfiguration"})
         if body.get("codeConfiguration"):
             runtime["codeConfiguration"] = _public_code(body["codeConfiguration"])
         runtime.update(status="UPDATING", statusReason="", lastUpdatedAt=now_iso(), _pending=snapshot)
         self.state.save()
         self._start_deploy(runtime["agentRuntimeId"])
+        if self.faults().on("stale_update_status"):
+            return {**public(runtime), "status": before}
         return public(runtime)
 
     async def get_runtime(self, request, body: dict) -> dict:
@@ -116,6 +130,10 @@ class ControlPlane(EndpointRoutes):
     async def delete_runtime(self, request, body: dict) -> dict:
         runtime = self._runtime(request)
         ident = runtime["agentRuntimeId"]
+        left = [e["agentRuntimeEndpointName"] for e in self.state.endpoints_of(ident)]
+        if left:
+            raise _invalid(f"AgentRuntime {runtime['agentRuntimeName']} still has endpoints ({', '.join(left)}): "
+                           "delete them and wait until they are gone first.")
         task = self._deploys.pop(ident, None)
         if task is not None:
             task.cancel()
@@ -123,8 +141,6 @@ class ControlPlane(EndpointRoutes):
         specs = [self.state.spec_for(runtime, LATEST),
                  pending and self.state.make_spec(runtime, LATEST, pending)] + [
             self.state.spec_for(runtime, v["agentRuntimeVersion"]) for v in self.state.versions.get(ident, [])]
-        for endpoint in self.state.endpoints_of(ident):
-            del self.state.endpoints[endpoint["agentRuntimeEndpointId"]]
         self.state.versions.pop(ident, None)
         del self.state.runtimes[ident]
         self.state.save()
@@ -169,19 +185,54 @@ class ControlPlane(EndpointRoutes):
             raise _invalid(f"codeConfiguration.checksum {checksum} does not match the CRC-64/ECMA of zipFile "
                            f"({crc64(data)}).")
         sha = hashlib.sha256(data).hexdigest()
-        if not store_zip(self.state.dir / "packages", sha, data):
-            raise _invalid("codeConfiguration.zipFile is not a zip archive.")
+        try:
+            if not store_zip(self.state.dir / "packages", sha, data):
+                raise _invalid("codeConfiguration.zipFile is not a zip archive.")
+        except CodeTooLarge as exc:
+            raise _invalid(f"codeConfiguration: {exc}") from None
         return sha
+
+    def deploying(self) -> set[str]:
+        """Process keys of deployments in flight (not idle: their runtime is about to serve them)."""
+        keys = set()
+        for ident in list(self._deploys):
+            runtime = self.state.runtimes.get(ident)
+            if runtime is not None and runtime.get("_pending"):
+                keys.add(self.state.make_spec(runtime, LATEST, runtime["_pending"]).key)
+        return keys
 
     # -- deployment in the background -----------------------------------------------------------
     def _start_deploy(self, ident: str) -> None:
         self._deploys[ident] = asyncio.get_running_loop().create_task(self._deploy(ident))
 
     def resume(self) -> None:
-        """After a restart: finish deployments that were in flight when the emulator stopped."""
+        """After a restart: finish deployments and endpoint writes in flight when the emulator stopped."""
         for ident, runtime in self.state.runtimes.items():
             if runtime["status"] in BUSY:
                 self._start_deploy(ident)
+        for ident, endpoint in list(self.state.endpoints.items()):
+            if endpoint["status"] != "READY":
+                self.settle_endpoint(ident)
+
+    def settle_endpoint(self, ident: str) -> None:
+        """Finish an endpoint write after ``ENDPOINT_WRITE_S``: READY with its URL, or gone."""
+        self._settling[ident] = asyncio.get_running_loop().create_task(
+            self._settle(ident, self.faults().delay(ENDPOINT_WRITE_S)))
+
+    async def _settle(self, ident: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._settling.pop(ident, None)
+        endpoint = self.state.endpoints.get(ident)
+        runtime = endpoint and self.state.runtimes.get(endpoint["agentRuntimeId"])
+        if endpoint is None:
+            return
+        if endpoint["status"] == "DELETING" or runtime is None:
+            del self.state.endpoints[ident]
+        else:
+            endpoint.pop("_active", None)
+            endpoint.update(status="READY", lastUpdatedAt=now_iso(), endpointPublicUrl=self.state.endpoint_url(
+                runtime["agentRuntimeName"], endpoint["agentRuntimeEndpointName"]))
+        self.state.save()
 
     async def _deploy(self, ident: str) -> None:
         runtime = self.state.runtimes[ident]
@@ -192,6 +243,7 @@ class ControlPlane(EndpointRoutes):
         try:
             await asyncio.to_thread(unpack, self.state.dir / "packages", snapshot["package"])
             await self.supervisor.start(spec)
+            await asyncio.sleep(self.faults().delay(RUNTIME_UPDATE_S))
         except StartFailed as exc:
             runtime.update(status=failed, statusReason=str(exc))
         except (OSError, ValueError) as exc:
@@ -209,8 +261,7 @@ class ControlPlane(EndpointRoutes):
     async def publish_version(self, request, body: dict) -> dict:
         runtime = self._runtime(request)
         if runtime["status"] != "READY":
-            raise ApiError(409, "ERR_CONFLICT", f"AgentRuntime {runtime['agentRuntimeName']} is "
-                           f"{runtime['status']}: a version can only be published from READY.")
+            raise not_ready("AgentRuntime", runtime["agentRuntimeName"], runtime["status"])
         ident = runtime["agentRuntimeId"]
         versions = self.state.versions.setdefault(ident, [])
         number = str(max((int(v["agentRuntimeVersion"]) for v in versions), default=0) + 1)

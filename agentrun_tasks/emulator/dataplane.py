@@ -4,12 +4,15 @@
 shape; ``<tail>`` (``openai/v1/chat/completions``, ...) and the query string go to the agent
 unchanged, with every method. Responses stream back as they arrive, so server-sent events
 reach the caller one by one, and carry ``x-agentrun-version`` naming the version that served
-them. Every request lands in the request log, which ``GET /_emulator/requests`` serves to the
+them. A runtime with ``credentialName`` answers 401 to a call without its credential in
+``X-API-Key`` (or the credential's ``headerKey``), as AgentRun's data link does; the header is
+not passed on to the agent. Every request lands in the request log, which ``GET /_emulator/requests`` serves to the
 release gates (loopback callers only, unsigned; ``server.build_app``'s middleware checks that).
 """
 
 from __future__ import annotations
 
+import hmac
 import random
 import time
 import uuid
@@ -39,6 +42,9 @@ class RouteTable(Protocol):
 
     def routes_for(self, runtime: str, endpoint: str) -> list[tuple[ProcessSpec, float]] | None:
         """The versions behind an endpoint with their weights; None if there is no such endpoint."""
+
+    def credential_for(self, runtime: str) -> tuple[str, str] | None:
+        """``(header, secret)`` a call to the runtime must carry, or None."""
 
 
 def add_routes(app: web.Application, state: RouteTable, supervisor: Supervisor,
@@ -76,6 +82,10 @@ class _Proxy:
     async def invoke(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         runtime, endpoint = request.match_info["runtime"], request.match_info["endpoint"]
+        credential = self.state.credential_for(runtime)
+        if credential is not None and not _holds(request, *credential):
+            return _error(401, "Unauthorized", f"agent runtime {runtime!r} requires its credential in the "
+                                               f"{credential[0]} header")
         routes = self.state.routes_for(runtime, endpoint)
         if routes is None:
             return _error(404, "EndpointNotFound",
@@ -114,7 +124,9 @@ class _Proxy:
         target = base + "/" + (parts[6] if len(parts) > 6 else "")
         if request.rel_url.raw_query_string:
             target += "?" + request.rel_url.raw_query_string
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        credential = self.state.credential_for(spec.runtime_name)
+        hidden = _HOP_BY_HOP | ({credential[0].lower()} if credential else set())
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in hidden}
         body = await request.read()
         async with self.session.request(request.method, URL(target, encoded=True),
                                         headers=headers, data=body or None,
@@ -163,6 +175,11 @@ class _Proxy:
                           f"bad query {request.query_string!r}: {e}; expected since/until as epoch "
                           f"seconds or ISO 8601, outcome in {OUTCOMES}, limit an integer")
         return web.json_response(records)
+
+
+def _holds(request: web.Request, header: str, secret: str) -> bool:
+    given = request.headers.get(header, "")
+    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
 
 
 def _pick(routes: list[tuple[ProcessSpec, float]]) -> ProcessSpec:

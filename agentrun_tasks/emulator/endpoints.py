@@ -3,13 +3,21 @@
 An endpoint names a ``targetVersion`` ("LATEST" or a published version, default LATEST) and
 optionally ``routingConfiguration.versionWeights``: each listed version gets its weight (a
 ratio in [0, 1], the sum at most 1) and the target version the rest. ``endpointPublicUrl`` is
-the emulator's own data-plane URL, shaped like the cloud's. Status is ``ACTIVE`` as in the
-CreateAgentRuntimeEndpoint example of the cloud's documentation.
+the emulator's own data-plane URL, shaped like the cloud's.
+
+As on the cloud, a write is not done when it is answered: a created endpoint is ``CREATING``
+with an empty ``endpointPublicUrl``, an updated one ``UPDATING`` (GET shows the new settings,
+traffic still follows the old ones), and both become ``READY`` a moment later (the devsapp
+component polls for the URL; agentrun-sdk's final states are READY and *_FAILED). The API
+example's ``ACTIVE`` is not what the SDKs wait for. Writes while the runtime or the endpoint is
+busy are refused with 400, like every write the cloud refuses for a runtime that is not READY.
+Weights are stored as float32, as the wire's ``float`` is.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 
 from .auth import ApiError
 from .state import LATEST, new_id, now_iso, public
@@ -23,6 +31,20 @@ def invalid(message: str) -> ApiError:
 
 def missing(kind: str, ident: str) -> ApiError:
     return ApiError(404, "ERR_NOT_FOUND", f"{kind} {ident} does not exist.")
+
+
+def not_ready(kind: str, name: str, status: str) -> ApiError:
+    """The 400 of a write to a resource (or under a runtime) that is not READY."""
+    return ApiError(400, "ERR_VALIDATION_FAILED", f"{kind} {name} is {status}: the operation requires status "
+                                                  "READY; retry once the current change has finished.")
+
+
+def float32(value: float) -> float:
+    """``value`` after a round trip through a 32-bit float (0.35 -> 0.3499999940395355)."""
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+PLACEHOLDER = {"version": "", "weight": 0.0}
 
 
 def page(query, items: list[dict]) -> dict:
@@ -69,6 +91,8 @@ class EndpointRoutes:
             return None
         weights = []
         for item in routing["versionWeights"]:
+            if not item.get("version") and not item.get("weight"):
+                continue  # the placeholder entry the API itself shows for "no split"
             version = self._check_version(runtime, item.get("version", ""), "versionWeights.version")
             try:
                 weight = float(item.get("weight"))
@@ -76,9 +100,11 @@ class EndpointRoutes:
                 raise invalid(f"weight of version {version} must be a number in [0, 1].") from None
             if not 0.0 <= weight <= 1.0:
                 raise invalid(f"weight {weight} of version {version} is outside [0, 1] (weights are ratios).")
-            weights.append({"version": version, "weight": weight})
+            weights.append({"version": version, "weight": float32(weight)})
+        if not weights:
+            return None
         total = sum(w["weight"] for w in weights)
-        if total > 1.0 + 1e-9:
+        if total > 1.0 + 1e-6:
             raise invalid(f"versionWeights sum to {total:g}: the sum must be at most 1.")
         return {"versionWeights": weights}
 
@@ -92,13 +118,18 @@ class EndpointRoutes:
             endpoint["targetVersion"] = self._check_version(runtime, body["targetVersion"], "targetVersion")
         routing = self._routing(runtime, body)
         if routing is None:
-            endpoint.pop("routingConfiguration", None)  # emulator's choice: no routing means no split
+            if not self.faults().on("sticky_split"):
+                endpoint.pop("routingConfiguration", None)  # emulator's choice: no routing means no split
         else:
             endpoint["routingConfiguration"] = routing
 
     def _name_taken(self, runtime: dict, name: str, ident: str = "") -> bool:
         return any(e["agentRuntimeEndpointName"] == name and e["agentRuntimeEndpointId"] != ident
                    for e in self.state.endpoints_of(runtime["agentRuntimeId"]))
+
+    def _runtime_ready(self, runtime: dict) -> None:
+        if runtime["status"] != "READY":
+            raise not_ready("AgentRuntime", runtime["agentRuntimeName"], runtime["status"])
 
     async def create_endpoint(self, request, body: dict) -> dict:
         runtime = self._runtime(request)
@@ -108,22 +139,34 @@ class EndpointRoutes:
                           "starting with a letter, at most 128 characters.")
         if self._name_taken(runtime, name):
             raise ApiError(409, "ERR_CONFLICT", f"AgentRuntimeEndpoint {name} already exists.")
+        self._runtime_ready(runtime)
         ident = new_id()
         endpoint = {
             "agentRuntimeEndpointId": ident, "agentRuntimeEndpointName": name,
             "agentRuntimeEndpointArn": f"{runtime['agentRuntimeArn']}/endpoints/{ident}",
             "agentRuntimeId": runtime["agentRuntimeId"], "description": "", "targetVersion": LATEST,
-            "endpointPublicUrl": self.state.endpoint_url(runtime["agentRuntimeName"], name),
-            "status": "ACTIVE", "statusReason": "", "createdAt": now_iso(),
+            "endpointPublicUrl": "", "status": "CREATING", "statusReason": "", "createdAt": now_iso(),
         }
         self._apply(runtime, endpoint, body)
         endpoint["lastUpdatedAt"] = endpoint["createdAt"]
         self.state.endpoints[ident] = endpoint
         self.state.save()
-        return public(endpoint)
+        self.settle_endpoint(ident)
+        return self._shown(endpoint)
+
+    def _shown(self, endpoint: dict) -> dict:
+        """An endpoint as the API shows it (with the placeholder weight when that fault is on)."""
+        shown = public(endpoint)
+        if not (shown.get("routingConfiguration") or {}).get("versionWeights") and \
+                self.faults().on("placeholder_weights"):
+            shown["routingConfiguration"] = {"versionWeights": [dict(PLACEHOLDER)]}
+        return shown
 
     async def update_endpoint(self, request, body: dict) -> dict:
         runtime, endpoint = self._endpoint(request)
+        self._runtime_ready(runtime)
+        if endpoint["status"] != "READY":
+            raise not_ready("AgentRuntimeEndpoint", endpoint["agentRuntimeEndpointName"], endpoint["status"])
         name = body.get("agentRuntimeEndpointName")
         if name and name != endpoint["agentRuntimeEndpointName"]:
             if not NAME.match(name):
@@ -134,24 +177,32 @@ class EndpointRoutes:
         self._apply(runtime, updated, body)  # validate fully before changing anything
         if name:
             updated["agentRuntimeEndpointName"] = name
-            updated["endpointPublicUrl"] = self.state.endpoint_url(runtime["agentRuntimeName"], name)
+            updated["endpointPublicUrl"] = ""
         updated["lastUpdatedAt"] = now_iso()
+        # Traffic follows the settings of before until the update is done.
+        updated.update(status="UPDATING", _active={k: endpoint.get(k) for k in ("targetVersion",
+                                                                                 "routingConfiguration")})
         self.state.endpoints[endpoint["agentRuntimeEndpointId"]] = updated
         self.state.save()
-        return public(updated)
+        self.settle_endpoint(endpoint["agentRuntimeEndpointId"])
+        return self._shown(updated)
 
     async def get_endpoint(self, request, body: dict) -> dict:
-        return public(self._endpoint(request)[1])
+        return self._shown(self._endpoint(request)[1])
 
     async def delete_endpoint(self, request, body: dict) -> dict:
-        _, endpoint = self._endpoint(request)
-        del self.state.endpoints[endpoint["agentRuntimeEndpointId"]]
+        runtime, endpoint = self._endpoint(request)
+        self._runtime_ready(runtime)
+        if endpoint["status"] == "DELETING":
+            return self._shown(endpoint)
+        endpoint.update(status="DELETING", lastUpdatedAt=now_iso())
         self.state.save()
-        return {**public(endpoint), "status": "DELETING"}
+        self.settle_endpoint(endpoint["agentRuntimeEndpointId"])
+        return self._shown(endpoint)
 
     async def list_endpoints(self, request, body: dict) -> dict:
         runtime = self._runtime(request)
         q = request.query
-        items = [public(e) for e in self.state.endpoints_of(runtime["agentRuntimeId"])
+        items = [self._shown(e) for e in self.state.endpoints_of(runtime["agentRuntimeId"])
                  if name_matches(e["agentRuntimeEndpointName"], q.get("endpointName"), q.get("searchMode"))]
         return page(q, sorted(items, key=lambda e: e["createdAt"]))

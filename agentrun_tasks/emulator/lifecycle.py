@@ -1,7 +1,10 @@
 """Start, stop and inspect a background emulator for one project root.
 
 ``ensure_running`` reuses a live emulator or starts one detached (its own session, output in
-``.agentrun/local/emulator.log``) and waits until ``/_emulator/health`` answers. ``stop`` sends
+``.agentrun/local/emulator.log``) and waits until ``/_emulator/health`` answers. It listens on the
+port asked for, else on the port of its last run (``.agentrun/local/last_port``), so an endpoint
+URL printed before ``local.down``/``local.up`` still answers; a port asked for that is taken is an
+error naming what holds it, a last port that is taken a warning (the URLs change). ``stop`` sends
 SIGTERM (the emulator then stops its agents), waits, then SIGKILLs the process group and any
 agent process that is still alive: no process or port is left behind. Agents run in sessions of
 their own and outlive an emulator killed with SIGKILL, so ``stop`` and every start also sweep
@@ -18,8 +21,10 @@ import os
 import signal
 import subprocess
 import sys
+import socket
 import time
 import urllib.request
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +33,12 @@ from typing import Iterator
 import psutil
 
 from ..core.childenv import allowed
-from ..core.errors import ResourceFailedError, WaitTimeoutError
+from ..core.errors import ConfigError, ResourceFailedError, WaitTimeoutError
 from .state import INFO_FILE, state_dir
 
 LOG_FILE = "emulator.log"
 LOCK_FILE = "emulator.lock"
+LAST_PORT_FILE = "last_port"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 
@@ -130,8 +136,50 @@ def _as_info(current: dict) -> EmulatorInfo:
     return EmulatorInfo(current["url"], current["port"], current["pid"], current.get("oss_url", ""))
 
 
+def _holder(port: int) -> str:
+    """Who listens on loopback ``port``, as far as this user may know."""
+    try:
+        for conn in psutil.net_connections("tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+                return f"process {conn.pid} ({psutil.Process(conn.pid).name()})"
+    except (psutil.Error, OSError):
+        pass
+    return "another process"
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _choose_port(directory: Path, port: int) -> int:
+    """The port asked for (ConfigError if taken), else the last run's if free, else 0 (any)."""
+    if port:
+        if not _free(port):
+            raise ConfigError(f"port {port} on 127.0.0.1 is taken by {_holder(port)}, so the local emulator "
+                              "cannot listen there. Stop that process or choose another port "
+                              "(`invoke local.up --port N`).")
+        return port
+    try:
+        last = int((directory / LAST_PORT_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return 0
+    if _free(last):
+        return last
+    warnings.warn(f"the local emulator's last port {last} is taken by {_holder(last)}: it listens on a new "
+                  "port, so endpoint URLs printed before no longer answer (`invoke endpoint.list` shows the "
+                  "new ones).", stacklevel=2)
+    return 0
+
+
 def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorInfo:
     _info_path(root).unlink(missing_ok=True)
+    port = _choose_port(directory, port)
     _sweep_agents(directory)  # left by an emulator that died without stopping them
     log_path = directory / LOG_FILE
     with open(log_path, "ab") as log:
@@ -148,6 +196,7 @@ def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorIn
                 f"(from {log_path}):\n{_tail(log_path)}\nFix the cause above and run `invoke local.up` again.")
         info = _read_info(root)
         if info and info.get("pid") == proc.pid and _health(info["url"], timeout=1.0):
+            (directory / LAST_PORT_FILE).write_text(f"{info['port']}\n", encoding="utf-8")
             return EmulatorInfo(info["url"], info["port"], info["pid"], info.get("oss_url", ""))
         time.sleep(0.1)
     _kill_group(proc.pid)

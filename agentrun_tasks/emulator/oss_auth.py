@@ -3,7 +3,8 @@
 :func:`verify_signature` accepts V4 ``OSS4-HMAC-SHA256`` (alibabacloud-oss-v2) and V1
 ``OSS ak:signature`` (oss2) against the secret ``lookup_secret(access_key_id)`` returns (None for
 an unknown or inactive key), and raises :class:`OssError` as OSS would: AccessDenied,
-InvalidAccessKeyId, RequestTimeTooSkewed or SignatureDoesNotMatch (with the StringToSign).
+InvalidAccessKeyId, RequestTimeTooSkewed (V4's x-oss-date and V1's Date alike: 15 minutes) or
+SignatureDoesNotMatch (with the StringToSign).
 :class:`OssError` lives here, the lower of the two modules, so that :mod:`.oss` can import it.
 """
 
@@ -14,6 +15,7 @@ import hashlib
 import hmac
 import re
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from typing import Callable
 from urllib.parse import quote
 
@@ -97,9 +99,25 @@ def _verify_v4(request: web.Request, auth: str, lookup_secret: Callable[[str], s
                        OSSAccessKeyId=m["ak"], StringToSign=to_sign)
 
 
+def _check_v1_date(stamp: str) -> None:
+    """A V1 request's ``Date`` (or ``x-oss-date``) must be within ``MAX_SKEW`` of now, as OSS
+    requires, so a captured request cannot be replayed later."""
+    try:
+        when = parsedate_to_datetime(stamp)
+    except (TypeError, ValueError):
+        raise OssError(403, "AccessDenied", "The Date header is missing or malformed.") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    if abs(datetime.now(timezone.utc) - when) > MAX_SKEW:
+        raise OssError(403, "RequestTimeTooSkewed",
+                       "The difference between the request time and the current time is too large.",
+                       RequestTime=stamp, ServerTime=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+
+
 def _verify_v1(request: web.Request, auth: str, lookup_secret: Callable[[str], str | None]) -> None:
     ak, _, sig = auth[len("OSS "):].rpartition(":")
     secret = _secret_for(lookup_secret, ak)
+    _check_v1_date(request.headers.get("x-oss-date") or request.headers.get("Date", ""))
     oss_headers = sorted((k.lower(), v.strip()) for k, v in request.headers.items() if k.lower().startswith("x-oss-"))
     sub = sorted((k, v) for k, v in request.query.items() if k in _V1_SUBRESOURCES)
     resource = _resource(request) + ("?" + "&".join(f"{k}={v}" if v else k for k, v in sub) if sub else "")

@@ -9,6 +9,7 @@ answer loopback clients only.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from .supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 _LOOPBACK = ("127.0.0.1", "::1")
+_SWEEPER = web.AppKey("idle_sweeper", asyncio.Task)
 
 
 class Emulator:
@@ -42,7 +44,7 @@ class Emulator:
         self.faults = faults if faults is not None else Faults.parse(os.environ.get(ENV_VAR, ""))
         self.supervisor = Supervisor(self.state.dir / "logs")
         self.requestlog = RequestLog(self.state.dir / "requests.sqlite")
-        self.control = ControlPlane(self.state, self.supervisor)
+        self.control = ControlPlane(self.state, self.supervisor, lambda: self.faults)
         self.port = 0
 
     def listening(self, port: int) -> None:
@@ -94,6 +96,8 @@ class Emulator:
             except ApiError as exc:
                 return _json({"code": exc.code, "message": exc.message, "requestId": request_id},
                               exc.status, request_id)
+            if request.method != "GET" and self.faults.lose() and request.transport is not None:
+                request.transport.abort()  # done, but the caller never hears it: as a lost answer
             return _json({"code": "SUCCESS", "requestId": request_id, "data": data}, 200, request_id)
         return endpoint
 
@@ -107,6 +111,16 @@ class Emulator:
             return _gateway_error(exc, request_id)
         return _json({**result, "RequestId": request_id}, 200, request_id)
 
+    async def stop_idle_agents(self) -> None:
+        """Every few seconds: stop the agents of versions no endpoint routes to, once idle."""
+        while True:
+            idle = self.faults.idle_stop
+            await asyncio.sleep(max(0.2, min(idle / 2, 10.0)))
+            try:
+                await self.supervisor.stop_idle(self.state.routed_keys() | self.control.deploying(), self.faults.idle_stop)
+            except Exception:  # noqa: BLE001 - a sweep failing must not end the sweeps
+                log.exception("idle agent sweep failed")
+
     # -- admin ---------------------------------------------------------------------------------
     async def health(self, request: web.Request) -> web.Response:
         return _json({"status": "ok", "pid": os.getpid(), "port": self.port, "root": str(self.state.root),
@@ -118,7 +132,7 @@ class Emulator:
     async def faults_set(self, request: web.Request) -> web.Response:
         try:
             body = await request.json()
-            self.faults = Faults.from_mapping(body if isinstance(body, dict) else {"?": body})
+            self.faults = self.faults.updated(body if isinstance(body, dict) else {"?": body})
         except ValueError as exc:
             return _json({"Code": "InvalidParameter", "Message": str(exc)}, 400)
         return _json(self.faults.as_dict(), 200)
@@ -144,8 +158,10 @@ def build_app(emulator: Emulator) -> web.Application:
 
     async def resume(app: web.Application) -> None:
         emulator.control.resume()
+        app[_SWEEPER] = asyncio.get_running_loop().create_task(emulator.stop_idle_agents())
 
     async def shutdown(app: web.Application) -> None:
+        app[_SWEEPER].cancel()
         await emulator.supervisor.stop_all()
         emulator.requestlog.close()
 

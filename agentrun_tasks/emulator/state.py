@@ -56,6 +56,7 @@ class State:
         self.runtimes: dict[str, dict] = {}
         self.versions: dict[str, list[dict]] = {}
         self.endpoints: dict[str, dict] = {}
+        self.credentials: dict[str, dict] = {}  # data-plane credentials by credentialName
         # (runtime name, endpoint name) -> (runtime record, its _spec then, routes); see routes_for.
         self._routes: dict[tuple[str, str], tuple[dict, dict | None, list[tuple[ProcessSpec, float]] | None]] = {}
         self.load()
@@ -72,6 +73,7 @@ class State:
         self.runtimes = doc.get("runtimes", {})
         self.versions = doc.get("versions", {})
         self.endpoints = doc.get("endpoints", {})
+        self.credentials = doc.get("credentials", {})
 
     def save(self) -> None:
         """Write the whole document atomically, readable by the owner only.
@@ -81,7 +83,8 @@ class State:
         self._routes.clear()
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         doc = {"account": self.account, "users": self.users, "keys": self.keys,
-               "runtimes": self.runtimes, "versions": self.versions, "endpoints": self.endpoints}
+               "runtimes": self.runtimes, "versions": self.versions, "endpoints": self.endpoints,
+               "credentials": self.credentials}
         write_atomic(self.path, json.dumps(doc, indent=1, sort_keys=True).encode("utf-8"))
 
     # -- lookups -------------------------------------------------------------------------------
@@ -146,8 +149,33 @@ class State:
         self._routes[(runtime_name, endpoint_name)] = (runtime, runtime.get("_spec"), routes)
         return routes
 
+    def routed_keys(self) -> set[str]:
+        """The process keys some endpoint routes to now, or will once an update in flight lands."""
+        keys: set[str] = set()
+        for endpoint in list(self.endpoints.values()):
+            runtime = self.runtimes.get(endpoint["agentRuntimeId"])
+            if runtime is None:
+                continue
+            for view in (endpoint, {**endpoint, "status": "READY", "_active": None}):
+                keys.update(spec.key for spec, _ in self._compute_routes(runtime, view) or [])
+        return keys
+
+    def credential_for(self, runtime_name: str) -> tuple[str, str] | None:
+        """``(header, secret)`` a data-plane call of the runtime must carry, or None if it needs none."""
+        runtime = self.runtime_by_name(runtime_name)
+        name = runtime and runtime.get("credentialName")
+        if not name:
+            return None
+        credential = self.credentials.get(name) or {}
+        header = (credential.get("credentialPublicConfig") or {}).get("headerKey") or "X-API-Key"
+        return header, credential.get("_secret") or ""
+
     def _compute_routes(self, runtime: dict, endpoint: dict) -> list[tuple[ProcessSpec, float]] | None:
-        """:meth:`routes_for` of an existing runtime and endpoint, uncached."""
+        """:meth:`routes_for` of an existing runtime and endpoint, uncached: what the endpoint
+        routed before an update in flight (``_active``); nothing while it is being created."""
+        if endpoint.get("status") == "CREATING":
+            return None
+        endpoint = {**endpoint, **(endpoint.get("_active") or {})}
         weights = (endpoint.get("routingConfiguration") or {}).get("versionWeights") or []
         shares: dict[str, float] = {}
         for item in weights:

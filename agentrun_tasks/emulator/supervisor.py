@@ -1,7 +1,8 @@
 """Runs one local process per published agent version, as the cloud runs one instance.
 
 Each process gets a free loopback port in ``PORT`` and ``FC_SERVER_PORT`` (the variable
-AgentRun sets), its version in ``AGENTRUN_RUNTIME_VERSION``, and starts in its own session
+AgentRun sets), ``AGENTRUN_BIND_HOST=127.0.0.1`` (the address to bind: loopback only), its
+version in ``AGENTRUN_RUNTIME_VERSION``, and starts in its own session
 so that stopping it takes its whole process group. A ``python``/``python3``/``python3.X``
 command runs under the emulator's own interpreter (``sys.executable``): the laptop's Python
 stands in for the cloud runtime's.
@@ -56,6 +57,7 @@ class Supervisor:
         self._running: dict[str, _Running] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._failed: dict[str, tuple[float, str]] = {}  # key -> (when, reason)
+        self._used: dict[str, float] = {}  # key -> when a request last asked for it (monotonic)
 
     def log_path(self, key: str) -> Path:
         """Where the process of ``key`` writes its stdout and stderr."""
@@ -68,6 +70,7 @@ class Supervisor:
         a stream of requests to a broken version does not launch a process each.
         """
         key = spec.key
+        self._used[key] = time.monotonic()
         running = self._running.get(key)
         if running is not None and running.process.returncode is None:
             return running.url  # the hot path of every proxied request: no lock, no I/O
@@ -101,6 +104,7 @@ class Supervisor:
                 self._failed[spec.key] = (time.monotonic(), str(e))
                 raise
             self._failed.pop(spec.key, None)
+            self._used[spec.key] = time.monotonic()
             self._running[spec.key] = running
             return running.url
 
@@ -110,6 +114,18 @@ class Supervisor:
             running = self._running.pop(key, None)
             if running is not None:
                 await self._terminate(running.process)
+
+    async def stop_idle(self, keep: set[str], idle: float) -> list[str]:
+        """Stop the processes not in ``keep`` that no request asked for in ``idle`` seconds (a
+        version no endpoint routes to holds memory for nothing); :meth:`ensure` starts one again
+        when it is asked for. Returns the keys stopped."""
+        now = time.monotonic()
+        idle_keys = [key for key in list(self._running) if key not in keep
+                     and now - self._used.get(key, 0.0) >= idle]
+        for key in idle_keys:
+            log.info("stopping agent process %s: no endpoint routes to it and it was idle %.0f s", key, idle)
+            await self.stop(key)
+        return idle_keys
 
     async def stop_all(self) -> None:
         """Stop every process this supervisor started."""
@@ -129,7 +145,10 @@ class Supervisor:
             argv[0] = sys.executable
         env = {name: os.environ[name] for name in _INHERITED if name in os.environ}
         env.update(spec.env)
-        env.update(PORT=str(port), FC_SERVER_PORT=str(port), AGENTRUN_RUNTIME_VERSION=spec.version,
+        # The cloud's instance binds every interface of its own sandbox; a laptop's agent binds
+        # loopback only, so nobody on the network reaches it around the emulator.
+        env.update(PORT=str(port), FC_SERVER_PORT=str(port), AGENTRUN_BIND_HOST="127.0.0.1",
+                   AGENTRUN_RUNTIME_VERSION=spec.version,
                    PYTHONPATH=str(spec.workdir), PYTHONUNBUFFERED="1")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         # 0600: the agent may print what it was given in its environment.

@@ -51,16 +51,17 @@ class RunningEmulator:
                       access_key_secret=access_key_secret or self.access_key_secret.reveal(),
                       endpoint=self.endpoint, protocol="http", region_id="cn-hangzhou")
 
-    def set_faults(self, throttle: float = 0.0, error5xx: float = 0.0) -> dict:
-        """Change the injected control-plane faults (``/_emulator/faults``)."""
-        body = json.dumps({"throttle": throttle, "error5xx": error5xx}).encode()
+    def set_faults(self, throttle: float = 0.0, error5xx: float = 0.0, **settings: float) -> dict:
+        """Change the injected faults and latencies (``/_emulator/faults``; see emulator.faults):
+        the two rates always (0 unless given), any other setting only when named."""
+        body = json.dumps({"throttle": throttle, "error5xx": error5xx, **settings}).encode()
         req = urllib.request.Request(f"{self.url}/_emulator/faults", data=body, method="POST",
                                      headers={"content-type": "application/json"})
         with urllib.request.urlopen(req, timeout=5) as resp:
             return json.loads(resp.read())
 
     def restart(self) -> None:
-        """Stop and start the emulator on the same root (state persists; the port may change)."""
+        """Stop and start the emulator on the same root (state persists; it listens on the same port)."""
         lifecycle.stop(self.root)
         info = lifecycle.ensure_running(self.root)
         self.url, self.port, self.pid = info.url, info.port, info.pid

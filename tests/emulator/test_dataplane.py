@@ -62,6 +62,9 @@ class Routes:
     def routes_for(self, runtime, endpoint):
         return self.table.get((runtime, endpoint))
 
+    def credential_for(self, runtime):
+        return None
+
 
 class Emulator:
     """The data plane's routes on an aiohttp app, served from a thread on a free port."""
