@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..adapters import health
+from . import endpoints
 from ..core.agentspec import needs_update, runtime_input
 from ..core.errors import (
     BusyError,
@@ -95,11 +96,12 @@ def health_endpoint(driver, runtime: Runtime, env: EnvConfig) -> Endpoint:
     if endpoint is None:
         return driver.put_endpoint(runtime.id, name, target_version="LATEST",
                                    description="created by agentrun-tasks deploy")
+    # An endpoint found may still be settling (no URL yet): wait until it is READY with one.
     if endpoint.target_version == "LATEST" and not endpoint.weights:
-        return endpoint
+        return endpoints.ready(driver, runtime.id, endpoint)
     latest = driver.find_endpoint(runtime.id, f"{name}-latest")
     if latest is not None and latest.target_version == "LATEST" and not latest.weights:
-        return latest
+        return endpoints.ready(driver, runtime.id, latest)
     return driver.put_endpoint(runtime.id, f"{name}-latest", target_version="LATEST",
                                description="LATEST code, for health checks before a release")
 
