@@ -35,7 +35,16 @@ def _usage_errors(binary: str) -> Iterator[None]:
 
 
 class ContractProgram(Program):
-    """invoke's Program, exiting 2 (not 1) on command-line usage errors."""
+    """invoke's Program, exiting 2 (not 1) on command-line usage errors; where there is no
+    tasks.py yet, its only task is ``init``, which writes one."""
+
+    def load_collection(self) -> None:
+        try:
+            super().load_collection()
+        except Exit:
+            from .tasks.init import ns
+
+            self.collection = ns
 
     def parse_core(self, argv) -> None:
         with _usage_errors(self.binary or "invoke"):

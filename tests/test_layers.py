@@ -25,7 +25,8 @@ ALLOWED = {
     "tasks": {"core", "flows", "session"},
     "emulator": {"core"},
     "testing": {"core", "adapters", "flows", "session", "tasks", "emulator"},
-    "package": set(),
+    "package": {"cli"},  # __main__ runs the console script
+    "cli": {"tasks"},  # the console script: invoke's Program, falling back to tasks.init without a tasks.py
 }
 # Only the session starts, stops or asks after the emulator.
 EMULATOR_LIFECYCLE = "agentrun_tasks.emulator.lifecycle"
