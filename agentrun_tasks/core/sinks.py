@@ -13,6 +13,7 @@ Each entry names a ``type`` and that type's fields, for example::
         - {type: bitbucket, workspace: team, repo: app, deployment: "{env-uuid}"}
         - {type: circleci, project: gh/org/app}          # or context: <context id>
         - {type: kms, secret_name: agentrun/prod-key}
+        - {type: yunxiao, group: 1234, organization: <org id>}   # a Flow variable group of its own
 
 Variable-based sinks store ``ALIYUN_ACCESS_KEY_ID_<PROFILE>`` and ``ALIYUN_ACCESS_KEY_SECRET_<PROFILE>``
 (the names the credential chain reads) unless ``id_var``/``secret_var`` say otherwise. Tokens come
@@ -46,6 +47,8 @@ FIELDS: dict[str, dict[str, Any]] = {
     "circleci": {"project": None, "context": None, "token_env": "CIRCLECI_TOKEN",
                  "api_url": "https://circleci.com/api/v2", **_VARS},
     "kms": {"secret_name": REQUIRED, "region": None, "endpoint": None, "protocol": "https"},
+    "yunxiao": {"group": REQUIRED, "organization": None, "token_env": "YUNXIAO_TOKEN",
+                "url": "https://openapi-rdc.aliyuncs.com", **_VARS},
 }
 # A token variable that is unset falls back to these (GitHub's CLI uses GH_TOKEN).
 TOKEN_FALLBACKS = {"GITHUB_TOKEN": ("GH_TOKEN",)}
@@ -131,6 +134,7 @@ def _name(kind: str, f: Mapping[str, Any]) -> str:
                                                                if f["deployment"] else ""),
         "circleci": lambda: f"project {f['project']}" if f["project"] else f"context {f['context']}",
         "kms": lambda: f["secret_name"],
+        "yunxiao": lambda: f"variable group {f['group']}",
     }[kind]()
     return f"{kind}:{target}"
 

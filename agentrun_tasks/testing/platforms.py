@@ -14,6 +14,7 @@ with its own private key, so a wrong encryption fails the test.
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from contextlib import contextmanager
 from typing import Iterator
@@ -296,3 +297,38 @@ class CircleCIFake(Fake):
         body = await request.json()
         self.store(self._target(request))[request.match_info["name"]] = body["value"]
         return web.json_response({"variable": request.match_info["name"], "context_id": request.match_info["id"]})
+
+
+class YunxiaoFake(Fake):
+    """Flow variable groups (central edition paths): GET, and PUT replacing every variable; the
+    ``variables`` JSON must come in the form body; encrypted values are never returned."""
+
+    def __init__(self, token: str = "good-token", groups: tuple[str, ...] = ("1234",)) -> None:
+        super().__init__(token)
+        self.groups = {g: {"id": int(g), "name": f"group {g}", "description": "", "variables": []} for g in groups}
+
+    def authorized(self, request):
+        return request.headers.get("x-yunxiao-token") == self.token
+
+    def routes(self, app):
+        path = "/oapi/v1/flow/organizations/{org}/variableGroups/{id}"
+        app.router.add_get(path, self.get)
+        app.router.add_put(path, self.put)
+
+    async def get(self, request):
+        group = self.groups.get(request.match_info["id"])
+        if group is None:
+            return web.json_response({"errorCode": "NotFound", "errorMessage": "no such group"}, status=404)
+        shown = [{**v, "value": "******" if v["isEncrypted"] else v["value"]} for v in group["variables"]]
+        return web.json_response({**group, "variables": shown})
+
+    async def put(self, request):
+        group = self.groups.get(request.match_info["id"])
+        form = await request.post()
+        if group is None:
+            return web.json_response({"errorCode": "NotFound"}, status=404)
+        if "variables" in request.query or "variables" not in form:
+            return web.json_response({"errorCode": "InvalidParam.ParamNotPresent"}, status=400)
+        group["variables"] = json.loads(form["variables"])
+        self.values[request.match_info["id"]] = {v["name"]: v["value"] for v in group["variables"]}
+        return web.json_response(True)

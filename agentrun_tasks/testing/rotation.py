@@ -20,17 +20,17 @@ from dotenv import dotenv_values
 from ..core.rotation import Journal
 from ..emulator.state import state_dir
 from .kms import KmsFake, emulator_secrets
-from .platforms import BitbucketFake, CircleCIFake, GitHubFake, GitLabFake, JenkinsFake
+from .platforms import BitbucketFake, CircleCIFake, GitHubFake, GitLabFake, JenkinsFake, YunxiaoFake
 
 PROFILE = "LOCAL"
 ID_VAR, SECRET_VAR = f"ALIYUN_ACCESS_KEY_ID_{PROFILE}", f"ALIYUN_ACCESS_KEY_SECRET_{PROFILE}"
 TOKENS = {"GITHUB_TOKEN": "ghp-test-token", "GITLAB_TOKEN": "glpat-test-token", "JENKINS_USER": "rotator",
           "JENKINS_TOKEN": "jenkins-test-token", "BITBUCKET_TOKEN": "bb-test-token",
-          "CIRCLECI_TOKEN": "circle-test-token"}
+          "CIRCLECI_TOKEN": "circle-test-token", "YUNXIAO_TOKEN": "pt-yunxiao-test-token"}
 
 
 class SinkPlatforms:
-    """GitHub, GitLab, Jenkins, Bitbucket, CircleCI and KMS fakes for one emulator's account."""
+    """GitHub, GitLab, Jenkins, Bitbucket, CircleCI, Yunxiao and KMS fakes for one emulator's account."""
 
     def __init__(self, emulator_root: Path, *, keyring_entry: Callable[[], dict | None] | None = None) -> None:
         self.root = Path(emulator_root)
@@ -40,12 +40,14 @@ class SinkPlatforms:
         self.jenkins = JenkinsFake(TOKENS["JENKINS_TOKEN"], user=TOKENS["JENKINS_USER"])
         self.bitbucket = BitbucketFake(TOKENS["BITBUCKET_TOKEN"])
         self.circleci = CircleCIFake(TOKENS["CIRCLECI_TOKEN"])
+        self.yunxiao = YunxiaoFake(TOKENS["YUNXIAO_TOKEN"])
         self.kms = KmsFake(emulator_secrets(self.root), secrets=("agentrun/local",))
 
     @contextmanager
     def serving(self) -> Iterator["SinkPlatforms"]:
         with ExitStack() as stack:
-            for fake in (self.github, self.gitlab, self.jenkins, self.bitbucket, self.circleci, self.kms):
+            for fake in (self.github, self.gitlab, self.jenkins, self.bitbucket, self.circleci, self.yunxiao,
+                         self.kms):
                 stack.enter_context(fake.serving())
             yield self
 
@@ -67,6 +69,7 @@ class SinkPlatforms:
              "api_url": self.bitbucket.url},
             {"type": "circleci", "project": "gh/org/app", "api_url": self.circleci.url},
             {"type": "circleci", "context": "ctx-1", "api_url": self.circleci.url},
+            {"type": "yunxiao", "group": "1234", "organization": "org-1", "url": self.yunxiao.url},
             {"type": "kms", "secret_name": "agentrun/local", "endpoint": self.kms.endpoint, "protocol": "http"},
         ]
         return entries + ([{"type": "keyring"}] if keyring else [])
@@ -90,6 +93,7 @@ class SinkPlatforms:
             "bitbucket deployment": pair(self.bitbucket.values.get("team/app deployment {prod-env}", {})),
             "circleci project": pair(self.circleci.values.get("project gh/org/app", {})),
             "circleci context": pair(self.circleci.values.get("context ctx-1", {})),
+            "yunxiao": pair(self.yunxiao.values.get("1234", {})),
             "kms": (kms.get("AccessKeyId"), kms.get("AccessKeySecret")),
         }
         if self.keyring_entry is not None:

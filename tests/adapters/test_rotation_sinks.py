@@ -132,3 +132,21 @@ def test_keyring_keeps_the_account_id(memory_keyring):
     assert KeyStore().get("prod") == {"access_key_id": KEY_ID, "access_key_secret": SECRET.reveal(),
                                       "account_id": "123"}
     assert s.read_back(KEY_ID, SECRET) is True
+
+
+def test_yunxiao_variable_group_replaced_with_encrypted_values_in_the_body():
+    from agentrun_tasks.testing.platforms import YunxiaoFake
+
+    with YunxiaoFake("tok", groups=("1234", "99")).serving() as yx:
+        entry = {"type": "yunxiao", "group": "1234", "organization": "org", "url": yx.url}
+        yx.groups["1234"]["variables"] = [{"name": "REGION", "value": "cn-hangzhou", "isEncrypted": False}]
+        s = sink(entry, {"YUNXIAO_TOKEN": "tok"})
+        written(s)
+        assert yx.values["1234"] == {"REGION": "cn-hangzhou", ID_VAR: KEY_ID, SECRET_VAR: SECRET.reveal()}
+        assert all(v["isEncrypted"] for v in yx.groups["1234"]["variables"] if v["name"] != "REGION")
+        assert s.read_back(KEY_ID, SECRET) is None and not any(SECRET.reveal() in r for r in yx.requests)
+        yx.groups["99"]["variables"] = [{"name": "OTHER_SECRET", "value": "x" * 12, "isEncrypted": True}]
+        with pytest.raises(ConfigError, match="a variable group of its own"):
+            sink({**entry, "group": "99"}, {"YUNXIAO_TOKEN": "tok"}).preflight()
+        with pytest.raises(CredentialError):
+            sink(entry, {"YUNXIAO_TOKEN": "bad"}).preflight()

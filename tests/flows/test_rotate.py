@@ -29,7 +29,7 @@ from agentrun_tasks.testing.keyring import MemoryKeyring
 from agentrun_tasks.testing.rotation import SinkPlatforms, invariant_problems, ram_keys
 
 CI = SimpleNamespace(actor="tester", run_url=None, build_id=None, sha=None)
-STEPS = ("create", "verify", "write#1", "write#12", "written", "deactivate", "delete")
+STEPS = ("create", "verify", "write#1", "write#13", "written", "deactivate", "delete")
 
 
 class Injected(Exception):

@@ -27,7 +27,8 @@ def open_sink(spec: SinkSpec, *, root: Path, environ: Mapping[str, str], credent
     from .github import GitHubSink
     from .gitlab import GitLabSink
     from .jenkins import JenkinsSink
+    from .yunxiao import YunxiaoSink
 
     kinds = {"github": GitHubSink, "gitlab": GitLabSink, "jenkins": JenkinsSink, "bitbucket": BitbucketSink,
-             "circleci": CircleCISink}
+             "circleci": CircleCISink, "yunxiao": YunxiaoSink}
     return kinds[spec.type](spec, environ)
