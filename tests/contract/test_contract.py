@@ -1,0 +1,189 @@
+"""The AgentRun API behaviours agentrun-tasks relies on, as one suite for two targets: the local
+emulator (every run) and a real account (opt-in, see conftest.py). Assertions are what the tool
+needs; ``observe`` records the answers to the open questions (weight scale, what ``[]`` does,
+float32, the URL at create time, the status an update answers, "already exists" codes) in the
+report. Tests run in file order on one runtime per target."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+import zipfile
+
+import pytest
+from alibabacloud_agentrun20250910 import models as ar
+from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+
+from agentrun_tasks.adapters.openapi_errors import NotReady, translate
+from agentrun_tasks.core.build import crc64
+
+AGENT = """\
+import http.server, json, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"version": os.environ.get("AGENTRUN_RUNTIME_VERSION")}).encode()
+        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+port = int(os.environ.get("FC_SERVER_PORT") or os.environ.get("PORT") or 9000)
+http.server.ThreadingHTTPServer((os.environ.get("AGENTRUN_BIND_HOST", "0.0.0.0"), port), H).serve_forever()
+"""
+
+
+def code() -> ar.CodeConfiguration:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", AGENT)
+    data = buf.getvalue()
+    return ar.CodeConfiguration(zip_file=base64.b64encode(data).decode(), language="python3.12",
+                                command=["python3", "app.py"], checksum=str(crc64(data)))
+
+
+def until(target, read, done, what: str):
+    deadline = time.monotonic() + target.timeout
+    while True:
+        got = read()
+        if done(got):
+            return got
+        assert time.monotonic() < deadline, f"{what} never settled: last {got.to_map()}"
+        time.sleep(0.2 if target.name == "emulator" else 5)
+
+
+def runtime_of(target, runtime_id: str):
+    return target.client.get_agent_runtime(runtime_id, ar.GetAgentRuntimeRequest()).body.data
+
+
+def settled_runtime(target, runtime_id: str):
+    return until(target, lambda: runtime_of(target, runtime_id),
+                 lambda r: r.status not in ("CREATING", "UPDATING"), "runtime")
+
+
+def settled_endpoint(target, runtime_id: str, endpoint_id: str):
+    return until(target, lambda: target.client.get_agent_runtime_endpoint(runtime_id, endpoint_id).body.data,
+                 lambda e: e.status not in ("CREATING", "UPDATING") and e.endpoint_public_url, "endpoint")
+
+
+def refusal(call) -> AlibabaCloudException | None:
+    try:
+        call()
+    except AlibabaCloudException as exc:
+        return exc
+    return None
+
+
+def described(exc: AlibabaCloudException | None) -> object:
+    return "accepted" if exc is None else {"status": exc.status_code, "code": exc.code, "message": exc.message}
+
+
+def weights_of(endpoint) -> list:
+    routing = endpoint.routing_configuration
+    return [] if routing is None else [w.to_map() for w in routing.version_weights or []]
+
+
+def endpoint_input(name: str, target: str, weights: dict | None):
+    routing = None if weights is None else ar.RoutingConfiguration(
+        version_weights=[ar.VersionWeight(version=v, weight=w) for v, w in weights.items()])
+    return ar.CreateAgentRuntimeEndpointInput(agent_runtime_endpoint_name=name, target_version=target,
+                                              routing_configuration=routing)
+
+
+@pytest.fixture(scope="session")
+def runtime(target):
+    body = ar.CreateAgentRuntimeInput(agent_runtime_name=f"{target.prefix}-rt", code_configuration=code(),
+                                      artifact_type="Code", cpu=0.5, memory=1024, port=9000,
+                                      description="agentrun-tasks contract suite")
+    created = target.client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=body)).body.data
+    target.created.append(created.agent_runtime_id)
+    target.observe("create runtime: status in the answer", created.status)
+    ready = settled_runtime(target, created.agent_runtime_id)
+    assert ready.status == "READY", ready.status_reason
+    return ready.agent_runtime_id
+
+
+def test_update_answer_status_and_writes_while_the_runtime_updates(target, runtime):
+    answer = target.client.update_agent_runtime(runtime, ar.UpdateAgentRuntimeRequest(
+        body=ar.UpdateAgentRuntimeInput(description="updated by the contract suite"))).body.data
+    target.observe("update runtime: status in the answer", answer.status)
+    target.observe("update runtime: status read right after", runtime_of(target, runtime).status)
+    refused = refusal(lambda: target.client.publish_runtime_version(runtime, ar.PublishRuntimeVersionRequest(
+        body=ar.PublishRuntimeVersionInput(description="during update"))))
+    target.observe("publish while the runtime updates", described(refused))
+    if refused is not None:  # the driver must read it as "wait and retry", never as bad input
+        assert isinstance(translate(refused, "publish"), NotReady) or refused.status_code >= 500
+    assert settled_runtime(target, runtime).status == "READY"
+
+
+def test_publish_gives_increasing_versions_and_pages_list_them(target, runtime):
+    numbers = []
+    for description in ("contract one", "contract two"):
+        version = target.client.publish_runtime_version(runtime, ar.PublishRuntimeVersionRequest(
+            body=ar.PublishRuntimeVersionInput(description=description))).body.data
+        numbers.append(int(version.agent_runtime_version))
+    assert numbers[1] > numbers[0]
+    page = target.client.list_agent_runtime_versions(runtime, ar.ListAgentRuntimeVersionsRequest(
+        page_number=1, page_size=1)).body.data
+    assert len(page.items) == 1 and page.total >= 2
+    target.observe("versions published", numbers)
+
+
+def versions(target, runtime) -> list[str]:
+    items = target.client.list_agent_runtime_versions(runtime, ar.ListAgentRuntimeVersionsRequest(
+        page_size=100)).body.data.items
+    return sorted((v.agent_runtime_version for v in items), key=int)[-2:]
+
+
+def test_an_endpoint_is_created_without_a_url_then_ready_with_one(target, runtime):
+    stable, _ = versions(target, runtime)
+    created = target.client.create_agent_runtime_endpoint(runtime, ar.CreateAgentRuntimeEndpointRequest(
+        body=endpoint_input("contract-plain", stable, None))).body.data
+    target.observe("create endpoint: status and URL in the answer",
+                   {"status": created.status, "url": created.endpoint_public_url or ""})
+    ready = settled_endpoint(target, runtime, created.agent_runtime_endpoint_id)
+    target.observe("create endpoint: settled status", ready.status)
+    assert ready.status == "READY" and ready.endpoint_public_url
+
+
+def test_a_split_its_weight_scale_float32_and_clearing_it(target, runtime):
+    stable, canary = versions(target, runtime)
+    percent = refusal(lambda: target.client.create_agent_runtime_endpoint(runtime, ar.CreateAgentRuntimeEndpointRequest(
+        body=endpoint_input("contract-percent", stable, {canary: 35.0}))))
+    target.observe("weight 35 (a percentage) on create", described(percent))
+    created = target.client.create_agent_runtime_endpoint(runtime, ar.CreateAgentRuntimeEndpointRequest(
+        body=endpoint_input("contract-split", stable, {canary: 0.35}))).body.data
+    split = settled_endpoint(target, runtime, created.agent_runtime_endpoint_id)
+    target.observe("weight 0.35 read back", weights_of(split))
+    [entry] = [w for w in weights_of(split) if w.get("version")]
+    assert entry["version"] == canary and abs(entry["weight"] - 0.35) < 1e-5  # a ratio, maybe float32
+
+    def update(weights: dict | None):
+        body = ar.UpdateAgentRuntimeEndpointInput(target_version=stable, routing_configuration=None if weights is None
+                                                  else ar.RoutingConfiguration(version_weights=[]))
+        target.client.update_agent_runtime_endpoint(runtime, created.agent_runtime_endpoint_id,
+                                                    ar.UpdateAgentRuntimeEndpointRequest(body=body))
+        return weights_of(settled_endpoint(target, runtime, created.agent_runtime_endpoint_id))
+
+    target.observe("versionWeights [] on update: weights read back", update({}))
+    target.client.update_agent_runtime_endpoint(runtime, created.agent_runtime_endpoint_id,
+                                                ar.UpdateAgentRuntimeEndpointRequest(body=ar.UpdateAgentRuntimeEndpointInput(
+                                                    target_version=stable, routing_configuration=ar.RoutingConfiguration(
+                                                        version_weights=[ar.VersionWeight(version=canary, weight=0.5)]))))
+    settled_endpoint(target, runtime, created.agent_runtime_endpoint_id)
+    target.observe("no routingConfiguration on update: weights read back", update(None))
+
+
+def test_already_exists_and_not_found_answers(target, runtime):
+    again = refusal(lambda: target.client.create_agent_runtime(ar.CreateAgentRuntimeRequest(
+        body=ar.CreateAgentRuntimeInput(agent_runtime_name=f"{target.prefix}-rt", code_configuration=code(),
+                                        artifact_type="Code", cpu=0.5, memory=1024, port=9000))))
+    stable, _ = versions(target, runtime)
+    twice = refusal(lambda: target.client.create_agent_runtime_endpoint(runtime, ar.CreateAgentRuntimeEndpointRequest(
+        body=endpoint_input("contract-plain", stable, None))))
+    missing = refusal(lambda: target.client.get_agent_runtime("00000000-0000-0000-0000-000000000000",
+                                                              ar.GetAgentRuntimeRequest()))
+    for question, exc in (("runtime already exists", again), ("endpoint already exists", twice),
+                          ("runtime not found", missing)):
+        target.observe(question, described(exc))
+    assert again is not None and "already exists" in again.message.lower()
+    assert twice is not None and "already exists" in twice.message.lower()
+    assert missing is not None and missing.status_code == 404
