@@ -146,6 +146,11 @@ def _compile(line: str):
     anchored = "/" in line
     line = line.lstrip("/")
     body = _glob_to_regex(line)
+    try:
+        re.compile(body)
+    except re.error as exc:  # e.g. a reversed range [z-a]
+        raise ConfigError(f"{IGNORE_FILE}: the pattern {line!r} is not valid ({exc}); fix or remove that line. "
+                          "Nothing was built.") from None
     return (f"(?:{body})" if anchored else f"(?:.*/)?(?:{body})"), negated, dir_only
 
 
@@ -186,9 +191,13 @@ def zip_mode(st_mode: int) -> int:
 def select_files(root: Path, rules: IgnoreRules | None = None) -> list[SourceFile]:
     """Every regular file under ``root`` not ignored by ``rules``, sorted by zip name.
 
-    Symbolic links to files are packaged as the file they point to; links to directories are
-    not followed (they could loop or leave the tree).
+    A symbolic link to a file inside ``root`` is packaged as that file; links to directories
+    are not followed (they could loop). A link that leaves ``root`` (``../.env.local``,
+    ``/proc/self/environ``) is refused with :class:`ConfigError` naming it, unless ignored: it
+    would put whatever it points at, secrets included, into the package. Special files (FIFOs,
+    devices, sockets), linked or not, are never opened.
     """
+    real_root = os.path.realpath(root)
     files: list[SourceFile] = []
     # os.scandir and plain strings: this walk is most of the unchanged-inputs check.
     pending = [(os.fspath(root), "")]
@@ -203,6 +212,8 @@ def select_files(root: Path, rules: IgnoreRules | None = None) -> list[SourceFil
                     continue
                 if rules is not None and rules.ignored(rel, is_dir=False):
                     continue
+                if entry.is_symlink():
+                    _check_link(entry.path, rel, real_root)
                 try:
                     mode = entry.stat().st_mode
                 except FileNotFoundError:
@@ -213,6 +224,16 @@ def select_files(root: Path, rules: IgnoreRules | None = None) -> list[SourceFil
                     files.append(SourceFile(rel, entry.path, zip_mode(mode)))
     files.sort(key=lambda f: f.arcname)
     return files
+
+
+def _check_link(path: str, rel: str, real_root: str) -> None:
+    target = os.path.realpath(path)
+    if os.path.commonpath([real_root, target]) != real_root:
+        raise ConfigError(
+            f"{rel} in the code folder is a symbolic link to {target}, outside the code folder {real_root}: "
+            f"the package would carry that file, which may hold secrets. Copy the file in instead of linking "
+            f"it, or list {rel} in {IGNORE_FILE}; nothing was built."
+        )
 
 
 def requirement_lines(text: str) -> list[str]:

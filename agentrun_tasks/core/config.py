@@ -9,6 +9,7 @@ Layout (every key is optional unless marked; defaults in brackets)::
     protocol: https              # [https, or http when emulator is true]
     inline_zip_limit: 20MB       # [20MB] above it code goes through OSS; 512KB, 20MB, 1GB or bytes
     deploy_timeout: 15m          # [15m] durations: 30s, 5m, 1h, 1h30m or a number of seconds
+    code_outside_project: false  # [false] true lets agent.code.src be the whole project or leave it
     retry: {attempts: 6, initial: 0.5, maximum: 8, total: 60s}   # transient failures only
 
     agent:                       # required, or s_yaml: the Serverless Devs props.agent, camelCase
@@ -37,7 +38,7 @@ Layout (every key is optional unless marked; defaults in brackets)::
       steps: [0.05, 0.25, 0.5, 1.0]   # canary weights in [0, 1], ascending, ending at 1.0
       interval: 5m               # [60s] analysis time per step
       max_extensions: 3          # inconclusive steps are extended at most this often
-      lock_ttl: 30m              # a crashed release's lock expires after this
+      lock_ttl: 3m               # [3m] renewed by the live holder; a dead holder's lock expires after this
       state_bucket: my-bucket    # OSS bucket for release locks and history, shared by every CI runner
       state_prefix: agentrun-tasks/   # [agentrun-tasks/]; state_endpoint: [oss-<region>.aliyuncs.com]
       analysis: {min_requests: 20, inconclusive: extend, max_error_rate: 0.05,
@@ -58,6 +59,7 @@ Unknown keys are errors with a "did you mean" hint; every error names the file, 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from pathlib import Path
@@ -84,26 +86,41 @@ _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?", re.IGNORECASE)
 _BYTES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
-def parse_duration(text: str | float) -> float:
-    """Seconds from ``30s``, ``5m``, ``1h``, ``1h30m``, ``250ms``, ``2d`` or a number of seconds."""
+def parse_duration(text: str | float, *, maximum: float | None = None) -> float:
+    """Seconds from ``30s``, ``5m``, ``1h``, ``1h30m``, ``250ms``, ``2d`` or a number of seconds,
+    at most ``maximum`` (default :data:`MAX_DURATION`): nothing may wait forever."""
+    limit = MAX_DURATION if maximum is None else maximum
     if isinstance(text, (int, float)) and not isinstance(text, bool) and math.isfinite(text) and text >= 0:
-        return float(text)
+        return _at_most(float(text), limit, text)
     raw = str(text).strip().lower()
     if re.fullmatch(r"\d+(?:\.\d+)?", raw):
-        return float(raw)
+        return _at_most(float(raw), limit, text)
     if raw and re.fullmatch(f"(?:{_DURATION_PART.pattern})+", raw):
-        return sum(float(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(raw))
+        return _at_most(sum(float(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(raw)), limit, text)
     raise ConfigError(f"{text!r} is not a duration: write 30s, 5m, 1h (or 1h30m) or a number of seconds.")
 
 
 def parse_size(text: str | int) -> int:
-    """Bytes from ``512KB``, ``20MB``, ``1GB`` (1024-based; ``MiB`` and ``M`` are the same) or a number."""
+    """Bytes from ``512KB``, ``20MB``, ``1GB`` (1024-based; ``MiB`` and ``M`` are the same) or a
+    number, at most :data:`MAX_SIZE`."""
     if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
-        return text
+        return int(_at_most(text, MAX_SIZE, text))
     match = _SIZE.fullmatch(str(text).strip())
     if not match:
         raise ConfigError(f"{text!r} is not a size: write 512KB, 20MB, 1GB or a number of bytes.")
-    return int(float(match.group(1)) * _BYTES[match.group(2).lower()])
+    return int(_at_most(float(match.group(1)) * _BYTES[match.group(2).lower()], MAX_SIZE, text, size=True))
+
+
+MAX_DURATION = 366 * 86400.0  # a year: key ages; anything longer is a typo
+MAX_WAIT = 86400.0  # a day: what a deploy or a release may wait, production split meanwhile
+MAX_SIZE = 10 * 1024**3
+
+
+def _at_most(value: float, limit: float, text: object, *, size: bool = False) -> float:
+    if not value <= limit:  # also refuses inf and nan
+        shown = f"{limit / 1024**3:g}GB" if size else (f"{limit / 86400:g}d" if limit >= 86400 else f"{limit:g}s")
+        raise ConfigError(f"{text!r} is more than the limit of {shown}: write a smaller value.")
+    return value
 
 
 ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
@@ -111,8 +128,8 @@ ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 DRIVERS = ("openapi", "serverless-devs")
 
-_duration = parsed(parse_duration)
-_positive_duration = parsed(parse_duration, minimum=0.001)
+_duration = parsed(functools.partial(parse_duration, maximum=MAX_WAIT))
+_positive_duration = parsed(functools.partial(parse_duration, maximum=MAX_WAIT), minimum=0.001)
 _weight = number(0, 1)
 
 
@@ -163,6 +180,7 @@ ENV_FILE = mapping({
     "protocol": choice(("http", "https")),
     "inline_zip_limit": parsed(parse_size),
     "deploy_timeout": _positive_duration,
+    "code_outside_project": boolean(),
     "retry": mapping({"attempts": integer(1, 100), "initial": _duration, "maximum": _duration, "total": _duration}),
     "agent": AGENT,
     "s_yaml": mapping({
@@ -281,6 +299,9 @@ def _env_path(name: str, root: Path) -> Path:
             "(or set agentrun.root in invoke.yaml) and create one YAML file per environment there."
         )
     if not path.is_file():
+        if path.exists() or path.is_symlink():  # a FIFO, a device or a dangling link: never opened
+            raise ConfigError(f"envs/{name}.yaml is not a regular file (a link to a device, a FIFO, a broken "
+                              "link...); refused without reading it. Make it a plain YAML file.")
         raise ConfigError(f"unknown environment '{name}': envs/{name}.yaml does not exist. Known: {_known(root)}.")
     return path
 
@@ -301,7 +322,8 @@ def _build(name: str, path: Path, data: dict, s_yaml: Imported | None) -> EnvCon
     protect = dict(data.get("protect", {}))
     protect["branches"] = tuple(protect.get("branches", ()))
     emulator = data.get("emulator", False)
-    scalars = {k: data[k] for k in ("control_endpoint", "inline_zip_limit", "deploy_timeout") if k in data}
+    scalars = {k: data[k] for k in ("control_endpoint", "inline_zip_limit", "deploy_timeout", "code_outside_project")
+               if k in data}
     return EnvConfig(
         name=name,
         path=path,

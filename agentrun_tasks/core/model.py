@@ -93,6 +93,7 @@ class EnvConfig:
     emulator: bool = False  # True: the embedded local AgentRun (envs/local.yaml)
     inline_zip_limit: int = 20 * 1024 * 1024  # bytes; above it code goes through OSS
     deploy_timeout: float = 900.0
+    code_outside_project: bool = False  # may agent.code.src leave the project (or be all of it)?
     retry: Mapping[str, Any] = field(default_factory=dict)  # RetryPolicy fields
     credentials: CredentialsConfig = field(default_factory=CredentialsConfig)
     protect: ProtectConfig = field(default_factory=ProtectConfig)

@@ -54,6 +54,7 @@ def build_artifact(env: EnvConfig, *, root: Path, force: bool = False, reporter:
         )
     target = core.target_for(code.get("language"))
     code_dir = env.code_dir
+    _check_inside_project(env, code_dir)
     if not code_dir.is_dir():
         raise ConfigError(
             f"the code directory {code_dir} of environment '{env.name}' does not exist; "
@@ -82,6 +83,21 @@ def build_artifact(env: EnvConfig, *, root: Path, force: bool = False, reporter:
             "wait for it to finish, or delete the lock file if no build is running."
         ) from None
     return dataclasses.replace(artifact, seconds=round(time.perf_counter() - started, 3))
+
+
+def _check_inside_project(env: EnvConfig, code_dir: Path) -> None:
+    """agent.code.src stays a folder inside the project: an absolute path elsewhere, or the
+    project itself (its .env files, .agentrun state), is packaged only when the env file says
+    ``code_outside_project: true``."""
+    project = env.project_root.resolve()
+    if env.code_outside_project or project in code_dir.parents:
+        return
+    what = "is the whole project" if code_dir == project else f"is outside the project {project}"
+    raise ConfigError(
+        f"agent.code.src of environment '{env.name}' ({code_dir}) {what}; the package would carry files "
+        f"that are not the agent's. Point it at the agent's folder inside the project, or set "
+        f"code_outside_project: true in {env.path.name} if this is intended; nothing was built."
+    )
 
 
 def _build(files, requirements, req_text, target, out_dir: Path, digest: str, say, progress) -> Artifact:
