@@ -79,6 +79,13 @@ class Journal:
         return journal
 
 
+def default_grace(env) -> float:
+    """How long the old key stays active once every sink has the new one, unless ``--grace`` says:
+    the environment's ``deploy_timeout``, the longest a deploy that started with the old key can
+    still run; nothing on the embedded emulator, whose key no other machine holds."""
+    return 0.0 if env.emulator else float(env.deploy_timeout)
+
+
 def journal_key(user: str) -> str:
     return f"rotation/{user}.json"
 

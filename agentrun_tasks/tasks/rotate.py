@@ -6,7 +6,7 @@ from invoke import task
 
 from ..core.config import parse_duration
 from ..core.errors import ConfigError
-from ..core.rotation import Options
+from ..core.rotation import Options, default_grace
 from ..session import open_session
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
@@ -15,7 +15,8 @@ from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
     "env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,
     "dry_run": "print the plan (after checking every sink is writable) and change nothing",
     "min_age": "leave a key younger than this alone and exit 0, e.g. 90d (makes a weekly schedule safe)",
-    "grace": "keep the old key active this long after every sink has the new one (default 0s)",
+    "grace": "keep the old key active this long after every sink has the new one (default: the env's "
+             "deploy_timeout, so a deploy that started with it finishes; 0s on the embedded emulator)",
     "delete_after": "delete the deactivated old key this long after deactivation (default: on the next run)",
     "force": "delete an unknown second key of the RAM user instead of stopping",
     "verify_timeout": "how long to wait for a new key to work (RAM propagation), default 60s",
@@ -42,7 +43,9 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     from ..flows.rotate import Rotation, plan, rotate
 
     session = open_session(c, env, json=json, mutating=not dry_run, yes=yes)
-    options = Options(min_age=_duration(min_age, "--min-age"), grace=_duration(grace, "--grace") or 0.0,
+    grace = _duration(grace, "--grace")
+    options = Options(min_age=_duration(min_age, "--min-age"),
+                      grace=default_grace(session.env) if grace is None else grace,
                       delete_after=_duration(delete_after, "--delete-after"), force=force)
     ram = session.ram_keys()
     user = session.env.credentials.ram_user or ram.caller_user()

@@ -135,3 +135,12 @@ def test_journal_round_trip_and_corruption():
 
 def test_mask_id_shows_last_four_only():
     assert mask_id("LTAIabcdefgh1234") == "****1234" and mask_id(None) == "-"
+
+
+def test_default_grace_covers_a_deploy_that_started_with_the_old_key():
+    from types import SimpleNamespace
+
+    from agentrun_tasks.core.rotation import default_grace
+
+    assert default_grace(SimpleNamespace(emulator=False, deploy_timeout=900.0)) == 900.0
+    assert default_grace(SimpleNamespace(emulator=True, deploy_timeout=900.0)) == 0.0

@@ -58,7 +58,7 @@ class World:
         self.checks += 1
         return invariant_problems(self.emu.root, BOOTSTRAP_USER, self.platforms.held(), self.journal())
 
-    def run(self, *, fault=None, options=Options(), dry=False):
+    def run(self, *, fault=None, options=Options(), dry=False, verify_timeout=5.0):
         key_id, secret, _ = read_credentials(self.emu.root)  # what this environment resolves today
         creds = SimpleNamespace(access_key_id=Secret(key_id), access_key_secret=secret, security_token=None)
         ram = RamKeys(creds, region="cn-hangzhou", ram_endpoint=self.emu.endpoint, sts_endpoint=self.emu.endpoint,
@@ -73,7 +73,7 @@ class World:
 
         run = Rotation(user=BOOTSTRAP_USER, ram=ram, store=self.store, sinks=opened, credentials=creds, ci=CI,
                        reporter=Reporter(out=self.output, err=self.output, interactive=False), options=options,
-                       verify_timeout=5.0, fault=fault or (lambda kind, when: None), observe=observe)
+                       verify_timeout=verify_timeout, fault=fault or (lambda kind, when: None), observe=observe)
         return plan(run) if dry else rotate(run)
 
 
@@ -172,6 +172,32 @@ def test_fault_matrix_every_step_fails_then_a_rerun_converges(world):
     print(f"\nfault matrix (in-process exceptions): {len(STEPS)} steps x 2 points = {tried} tried, "
           f"{converged} converged, {world.checks} invariant checks")
     assert tried == converged == 2 * len(STEPS)
+
+
+def test_a_new_key_that_never_works_is_deleted_and_the_old_one_kept(world):
+    from agentrun_tasks.core.errors import CredentialError
+
+    def break_the_new_key(kind, when):
+        if (kind, when) == ("verify", "before"):  # as if RAM never accepted it
+            key_id, secret, _ = read_credentials(world.emu.root)
+            creds = SimpleNamespace(access_key_id=Secret(key_id), access_key_secret=secret, security_token=None)
+            RamKeys(creds, region="cn-hangzhou", ram_endpoint=world.emu.endpoint, sts_endpoint=world.emu.endpoint,
+                    protocol="http").set_status(BOOTSTRAP_USER, world.journal().new_id, "Inactive")
+
+    held = world.platforms.held()
+    with pytest.raises(CredentialError, match="was deleted; the old key stays in use") as failed:
+        world.run(fault=break_the_new_key, verify_timeout=1.0)
+    world.errors.append(str(failed.value))
+    (in_use,) = {key_id for key_id, _ in held.values()}
+    assert ram_keys(world.emu.root, BOOTSTRAP_USER).keys() == {in_use} and world.platforms.held() == held
+    assert world.journal().phase == "done" and not world.problems()
+
+
+def test_the_grace_period_keeps_the_old_key_active_then_deactivates_it(world):
+    outcome = world.run(options=Options(grace=1.0))
+    assert any(step.startswith("wait until") for step in outcome.steps)
+    assert outcome.steps[-1].startswith("deactivate")
+    assert_converged(world)
 
 
 def test_nothing_secret_in_any_output(world):
