@@ -251,3 +251,22 @@ def test_missing_code_dir_is_a_config_error(tmp_path):
 def test_language_defaults_to_python312(project):
     assert build_artifact(make_env(project, language=None), root=project).inputs_hash == \
         build_artifact(make_env(project, language="python3.12"), root=project).inputs_hash
+
+
+def test_links_inside_the_code_folder_are_packaged_links_out_of_it_refused(tmp_path):
+    code = tmp_path / "code"
+    (code / "lib").mkdir(parents=True)
+    (code / "lib" / "real.py").write_text("x = 1\n")
+    os.symlink("lib/real.py", code / "alias.py")
+    os.mkfifo(code / "pipe")  # a special file: left out, never opened
+    assert [f.arcname for f in core.select_files(code)] == ["alias.py", "lib/real.py"]
+    (tmp_path / ".env.local").write_text("SECRET=1\n")
+    os.symlink("../.env.local", code / "creds")
+    with pytest.raises(ConfigError, match=r"creds in the code folder is a symbolic link to .*\.env\.local"):
+        core.select_files(code)
+    assert [f.arcname for f in core.select_files(code, core.IgnoreRules(["creds"]))] == ["alias.py", "lib/real.py"]
+
+
+def test_a_bad_ignore_pattern_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"\.agentrunignore: the pattern '\*\*/\[z-a\]' is not valid"):
+        core.IgnoreRules(["**/[z-a]"])
