@@ -24,6 +24,7 @@ from ..core.analysis import Sample
 from ..core.health import judge, request_body
 from ..core.model import HealthConfig
 from ..core.secrets import Secret
+from .health import data_plane_headers
 
 
 
@@ -45,12 +46,14 @@ async def probe(
     error status, a connection failure or exceeding ``timeout`` seconds is a failed sample
     timed at the moment it failed.
     The whole probe ends by ``duration + timeout``. ``headers`` values may be :class:`Secret`
-    (an endpoint token); they are revealed only into the request itself.
+    (an endpoint token); they are revealed only into the request itself. They default to the
+    agent's data-plane credential (:func:`.health.data_plane_headers`).
     """
     if duration <= 0 or rate <= 0:
         raise ValueError("probe duration and rate must be positive")
     target = url.rstrip("/") + health.path
-    sent = {k: v.reveal() if isinstance(v, Secret) else v for k, v in (headers or {}).items()}
+    headers = data_plane_headers() if headers is None else headers
+    sent = {k: v.reveal() if isinstance(v, Secret) else v for k, v in headers.items()}
     count = max(1, math.ceil(duration * rate))
     if session is None:
         async with _session(count) as own:
