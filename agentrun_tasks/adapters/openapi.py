@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from ..core.errors import NotFoundError, ResourceFailedError, WaitTimeoutError
-from ..core.resources import Endpoint, Runtime, Version, settle_endpoint
+from ..core.resources import Endpoint, Runtime, Version, required, settle_endpoint
 from ..core.retry import RetryPolicy
 from .openapi_errors import AlreadyExists, NotReady, translate
 
@@ -161,10 +161,7 @@ class OpenApiDriver:
         return None
 
     def require_runtime(self, name: str) -> Runtime:
-        runtime = self.find_runtime(name)
-        if runtime is None:
-            raise NotFoundError(f"agent runtime {name!r} does not exist in this environment; run `invoke deploy` first.")
-        return runtime
+        return required(self.find_runtime(name), name)
 
     def get_runtime(self, runtime_id: str) -> Runtime:
         from alibabacloud_agentrun20250910 import models as m

@@ -26,7 +26,12 @@ from typing import Any, Mapping, Sequence
 from ..core import secrets
 from ..core.childenv import allowed
 from ..core.errors import (
-    AgentrunTasksError, ConfigError, CredentialError, NotFoundError, ResourceFailedError, TransientError,
+    AgentrunTasksError,
+    ConfigError,
+    CredentialError,
+    NotFoundError,
+    ResourceFailedError,
+    TransientError,
 )
 from ..core.retry import RetryPolicy
 from . import command

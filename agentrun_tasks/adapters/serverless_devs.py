@@ -25,7 +25,7 @@ from typing import Any, Mapping
 from ..core.errors import ConfigError, NotFoundError
 from ..core.fileio import write_atomic
 from ..core.model import EnvConfig
-from ..core.resources import Endpoint, Runtime, Version
+from ..core.resources import Endpoint, Runtime, Version, required
 from . import s_cli
 
 
@@ -83,10 +83,7 @@ class ServerlessDevsDriver:
         return runtime_from_info(agent)
 
     def require_runtime(self, name: str) -> Runtime:
-        runtime = self.find_runtime(name)
-        if runtime is None:
-            raise NotFoundError(f"agent runtime {name!r} does not exist in this environment; run `invoke deploy` first.")
-        return runtime
+        return required(self.find_runtime(name), name)
 
     def get_runtime(self, runtime_id: str) -> Runtime:
         return self.require_runtime(self.env.agent_name)

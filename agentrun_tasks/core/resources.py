@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from .errors import ResourceFailedError, WaitTimeoutError
+from .errors import NotFoundError, ResourceFailedError, WaitTimeoutError
 
 IN_PROGRESS = frozenset({"CREATING", "UPDATING", "DELETING"})
 FAILED = frozenset({"CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED", "FAILED"})
@@ -152,3 +152,10 @@ def settle_endpoint(read: Callable[[], "Endpoint | None"], name: str, *, timeout
                                    f"{timeout:.0f}s; it may still finish: rerun to continue.")
         sleep(delay)
         delay = min(delay * 1.5, longest)
+
+
+def required(runtime: Runtime | None, name: str) -> Runtime:
+    """``runtime``, or the error every driver gives when the environment has no runtime ``name``."""
+    if runtime is None:
+        raise NotFoundError(f"agent runtime {name!r} does not exist in this environment; run `invoke deploy` first.")
+    return runtime

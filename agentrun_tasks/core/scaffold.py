@@ -203,7 +203,8 @@ def _policy(name: str) -> str:
         return (f"credentials:\n  profile: {name}\n  allow_dotenv: false\nprotect:\n  branches: [main, \"hotfix/*\", "
                 "\"tag:v[0-9]*\"]\n  confirm: true\nrelease:\n  strategy: canary\n  endpoint: prod\n"
                 "  steps: [0.05, 0.25, 0.5, 1.0]\n  interval: 5m\n")
-    return f"credentials:\n  profile: {name}\nrelease:\n  strategy: canary\n  endpoint: prod\n  steps: [0.25, 1.0]\n  interval: 1m\n"
+    return (f"credentials:\n  profile: {name}\nrelease:\n  strategy: canary\n  endpoint: prod\n"
+            "  steps: [0.25, 1.0]\n  interval: 1m\n")
 
 
 def _local(src: Source | None, agent: dict, inline: bool) -> str:
