@@ -14,7 +14,8 @@ is CREATING or UPDATING, publishing a version and every endpoint write are refus
 
 Emulator choices where cloud behaviour is unverified: an endpoint update without
 ``routingConfiguration`` clears the weights (``sticky_split`` keeps them); a runtime that still
-has endpoints cannot be deleted; unpacked code is capped at ``packages.MAX_UNPACKED``.
+has endpoints cannot be deleted; unpacked code is capped at ``packages.MAX_UNPACKED``; a container
+agent runs as a local process of its command (see :mod:`.containers`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import binascii
 import hashlib
 
 from .auth import ApiError
+from .containers import container_snapshot
 from .credentials import CredentialRoutes
 from .endpoints import NAME, EndpointRoutes, invalid as _invalid, missing as _missing, name_matches, not_ready, \
     page as _page
@@ -83,7 +85,7 @@ class ControlPlane(EndpointRoutes, CredentialRoutes):
             agentRuntimeId=ident, agentRuntimeName=name, agentRuntimeVersion=LATEST,
             agentRuntimeArn=f"acs:agentrun:local:{self.state.account['id']}:runtimes/{ident}",
             artifactType=body.get("artifactType") or "Code", port=body.get("port") or DEFAULT_PORT,
-            codeConfiguration=_public_code(body["codeConfiguration"]), createdAt=stamp, lastUpdatedAt=stamp,
+            codeConfiguration=_public_code(body.get("codeConfiguration") or {}), createdAt=stamp, lastUpdatedAt=stamp,
             status="CREATING", statusReason="", _pending=snapshot)
         self.state.runtimes[ident] = record
         self.state.save()
@@ -151,8 +153,9 @@ class ControlPlane(EndpointRoutes, CredentialRoutes):
     def _code_snapshot(self, body: dict, runtime: dict | None) -> dict:
         """Validate the code of a create/update and store its zip; the process snapshot to deploy."""
         code = body.get("codeConfiguration")
-        if body.get("containerConfiguration") or body.get("artifactType") == "Container":
-            raise _invalid("The local emulator runs code packages only: containerConfiguration is not supported.")
+        if body.get("containerConfiguration") or (body.get("artifactType") or (runtime or {}).get(
+                "artifactType")) == "Container":
+            return container_snapshot(body, runtime, self.state.dir / "packages", DEFAULT_PORT)
         previous = (runtime or {}).get("_spec") or {}
         if not code:
             if runtime is None or not previous:

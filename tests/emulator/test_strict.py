@@ -272,3 +272,28 @@ def test_local_agents_listen_on_loopback_only(emu, client):
     listening = {c.laddr.ip for pid in pids for c in psutil.Process(pid).net_connections("tcp")
                  if c.status == psutil.CONN_LISTEN}
     assert listening == {"127.0.0.1"}
+
+
+def test_a_container_agent_runs_its_command_as_a_local_process_or_is_refused_precisely(emu, client):
+    example = Path(__file__).resolve().parents[2] / "code" / "app.py"
+
+    def container(name: str, command: list[str] | None):
+        config = ar.ContainerConfiguration(image="registry.cn-hangzhou.aliyuncs.com/me/agent:1", command=command,
+                                           port=9000, image_registry_type="ACR")
+        assert config.to_map()["image"]  # the SDK's request shape, as the devsapp component fills it
+        return client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=ar.CreateAgentRuntimeInput(
+            agent_runtime_name=name, artifact_type="Container", container_configuration=config, port=9000)))
+
+    with pytest.raises(ClientException) as refused:
+        container("no-command", None)
+    assert refused.value.status_code == 400 and "no container engine" in refused.value.message
+    runtime = wait_final(client, container("boxed", ["python3", str(example)]).body.data.agent_runtime_id)
+    assert runtime.status == "READY", runtime.status_reason
+    assert runtime.container_configuration.image.endswith("agent:1")
+    endpoint = wait_endpoint(client, runtime.agent_runtime_id,
+                             new_endpoint(client, runtime.agent_runtime_id, "ep", target="LATEST").agent_runtime_endpoint_id)
+    request = urllib.request.Request(endpoint.endpoint_public_url + "/openai/v1/chat/completions", method="POST",
+                                     data=json.dumps({"messages": [{"role": "user", "content": "hi"}]}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
+        assert "You said: hi" in json.loads(resp.read())["choices"][0]["message"]["content"]
