@@ -125,7 +125,15 @@ class Session:
         return self._opened[key]
 
     def _emulator_info(self):
-        return self._once("emulator", lambda: start_emulator(self.root))
+        return self._once("emulator", self._start_emulator)
+
+    def _start_emulator(self):
+        from .emulator import lifecycle
+
+        if lifecycle.status(self.root) is None:  # never silently: it keeps running after the task
+            self.reporter.line(f"starting the local emulator (state in {self.root / '.agentrun' / 'local'}; "
+                               "`invoke local.down` stops it)")
+        return start_emulator(self.root)
 
     def credentials(self) -> Credentials:
         """The environment's credentials (first complete source wins); warnings go to the reporter."""

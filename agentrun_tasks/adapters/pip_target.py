@@ -27,6 +27,7 @@ _CONFLICT = re.compile(r"ResolutionImpossible|conflicting dependencies")
 _UNREACHABLE = re.compile(r"NewConnectionError|Failed to establish a new connection|ConnectTimeout|ReadTimeout"
                           r"|ProxyError|SSLError|Max retries exceeded|Temporary failure in name resolution")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+_VERSIONS = re.compile(r"\(from versions: ([^)]*)\)")  # what the index has for the target
 # What pip reads besides PIP_*: proxies, CA bundles, ~/.netrc, caches and config folders.
 _PIP_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy",
               "all_proxy", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NETRC",
@@ -53,6 +54,12 @@ def pip_argv(requirements: Path, target_dir: Path, target: Target, *, python: st
     for platform in target.platforms:
         argv += ["--platform", platform]
     return argv + ["-r", str(requirements)]
+
+
+def _requirement(stderr: str) -> str | None:
+    """The requirement as written in pip's "no matching distribution" line (``tinydep==9.9``)."""
+    match = _MISSING.search(stderr)
+    return match.group(1) if match else None
 
 
 def missing_package(stderr: str) -> str | None:
@@ -88,6 +95,13 @@ def install(
     said = _pip_errors(proc.stderr)
     where = f"{target.language} on {', '.join(target.platforms)}"
     package = None if _UNREACHABLE.search(proc.stderr) else missing_package(proc.stderr)
+    versions = _VERSIONS.search(proc.stderr)
+    if package and versions and versions.group(1).strip() != "none":
+        raise ConfigError(
+            f"'{_requirement(proc.stderr) or package}' (from {requirements}) matches no version of '{package}' "
+            f"that has a binary wheel for {where}; the versions that have one are: {versions.group(1).strip()}. "
+            "Pin one of them (or check the pin for a typo)."
+        )
     if package:
         raise ConfigError(
             f"no binary wheel of '{package}' (from {requirements}) for {where}. The package is built "

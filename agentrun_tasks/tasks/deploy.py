@@ -99,7 +99,8 @@ def remove(c, env=None, yes=False, json=False):
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes, destructive=question)
     removed = remove_runtime(driver, session.env.agent_name)
     data = {"removed": removed, "existed": bool(removed)}
-    session.reporter.result(data)
+    session.reporter.result(data, lambda r, d: r.line(
+        f"removed {', '.join(d['removed'])}" if d["removed"] else "nothing to remove: the runtime does not exist"))
     return TaskResult(data)
 
 

@@ -26,6 +26,9 @@ def up(c, port=None):
         info = start_emulator(root, port=port)
         update("running")
     reporter.line(f"local AgentRun emulator at {info.url} (pid {info.pid}); state in {root / '.agentrun/local'}")
+    if port and info.port != port:  # one was running already: it keeps its port
+        reporter.warn(f"--port {port} was not used: the emulator was already running on port {info.port}; "
+                      "run `invoke local.down` first to move it.")
     reporter.output("emulator_url", info.url)
 
 

@@ -96,6 +96,14 @@ def test_no_wheel_for_the_target_is_a_config_error_naming_the_package(tmp_path, 
     assert "\n" not in str(info.value)  # one paragraph
 
 
+def test_a_pin_that_does_not_exist_names_the_versions_there_are(tmp_path, index):
+    req = write_requirements(tmp_path, "tinydep==9.9\n")
+    with pytest.raises(ConfigError) as info:
+        pip_target.install(req, tmp_path / "out", TARGET, env=offline_env(index))
+    assert "'tinydep==9.9'" in str(info.value) and "the versions that have one are: 1.0" in str(info.value)
+    assert "no binary wheel" not in str(info.value)
+
+
 @pytest.mark.parametrize("stderr,name", [
     ("ERROR: Could not find a version that satisfies the requirement numpy==9.9 (from versions: none)\n"
      "ERROR: No matching distribution found for numpy==9.9\n", "numpy"),

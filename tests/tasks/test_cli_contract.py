@@ -100,3 +100,19 @@ def test_agentrun_root_is_relative_to_the_tasks_py_folder(project, tmp_path):
                INVOKE_AGENTRUN_ROOT="deploy")
     assert proc.returncode == 3, proc.stderr  # the env file was found and loaded; only the key is missing
     assert json.loads(proc.stdout)["env"] == "special"
+
+
+def test_local_tasks_say_what_they_do(project):
+    try:
+        first = run(project, "local.up")
+        assert first.returncode == 0, first.stderr
+        port = int(first.stdout.split("127.0.0.1:")[1].split()[0])
+        again = run(project, "local.up", "--port", str(port + 1 if port < 65535 else port - 1))
+        assert again.returncode == 0 and "was not used" in again.stderr  # a running emulator keeps its port
+        run(project, "local.down")
+        info = run(project, "info", "--env", "local")
+        assert "starting the local emulator" in info.stdout  # a read task never starts it silently
+        removed = run(project, "remove", "--env", "local", "--yes")
+        assert removed.returncode == 0 and "nothing to remove" in removed.stdout and "[" not in removed.stdout
+    finally:
+        run(project, "local.down")
