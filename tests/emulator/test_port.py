@@ -1,0 +1,36 @@
+"""A stable local URL (issue 8, item 9): the emulator listens on its last port after a restart,
+says clearly when a port is taken, and an endpoint URL keeps answering across the restart."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from agentrun_tasks.core.errors import ConfigError
+from agentrun_tasks.emulator import lifecycle
+
+
+def test_a_restart_keeps_the_port_and_a_taken_last_port_is_a_warning(emulator):
+    first = emulator.port
+    emulator.restart()
+    assert emulator.port == first
+    lifecycle.stop(emulator.root)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", first))
+        squatter.listen()
+        with pytest.warns(UserWarning, match=f"last port {first} is taken"):
+            info = lifecycle.ensure_running(emulator.root)
+    assert info.port != first
+    emulator.port = info.port
+
+
+def test_a_port_asked_for_that_is_taken_is_refused_naming_the_holder(tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"port {port} on 127.0.0.1 is taken by") as refused:
+            lifecycle.ensure_running(tmp_path, port=port)
+    assert refused.value.exit_code == 2
+    assert lifecycle.status(tmp_path) is None
