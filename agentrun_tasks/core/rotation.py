@@ -18,7 +18,7 @@ opaque here: the flow seals it with the rotating key) and only until the old key
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from typing import Iterable
 
@@ -132,12 +132,12 @@ class Step:
 
 def decide(keys: Iterable[Key], journal: Journal | None, facts: Facts, opts: Options) -> Step:
     """The next step of the rotation of ``facts.user``."""
-    keys = {k.id: k for k in keys}
-    if len(keys) > MAX_KEYS:
-        return Step("refuse", f"the RAM user holds {len(keys)} keys, more than RAM allows", exit_code=5)
+    by_id = {k.id: k for k in keys}
+    if len(by_id) > MAX_KEYS:
+        return Step("refuse", f"the RAM user holds {len(by_id)} keys, more than RAM allows", exit_code=5)
     if journal is None or journal.phase == "done":
-        return _idle(keys, journal, facts, opts)
-    return _resume(keys, journal, facts, opts)
+        return _idle(by_id, journal, facts, opts)
+    return _resume(by_id, journal, facts, opts)
 
 
 def _idle(keys: dict[str, Key], journal: Journal | None, facts: Facts, opts: Options) -> Step:
@@ -253,7 +253,7 @@ def record(journal: Journal | None, step: Step, facts: Facts, keys: Iterable[Key
     if step.kind == "verify":
         return replace(journal, phase="verified")
     if step.kind == "write":
-        written = journal.written + (step.sink,)
+        written = journal.written + (step.sink or "",)
         return replace(journal, written=written)
     if step.kind == "written":
         return replace(journal, phase="written", written_at=now)
@@ -266,7 +266,7 @@ def record(journal: Journal | None, step: Step, facts: Facts, keys: Iterable[Key
 
 def plan(keys: Iterable[Key], journal: Journal | None, facts: Facts, opts: Options, limit: int = 40) -> list[Step]:
     """The steps a run would take if every call succeeded (``--dry-run``): nothing is changed."""
-    keys, steps = list(keys), []
+    keys, steps = list(keys), list[Step]()
     facts = replace(facts, secret_known=True)
     while len(steps) < limit:
         step = decide(keys, journal, facts, opts)

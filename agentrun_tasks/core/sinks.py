@@ -162,6 +162,7 @@ def from_source(sources: Mapping[str, str], env_name: str) -> list[dict]:
     if id_source.startswith(".env"):
         path, _, id_var = id_source.partition(" ")
         return [{"type": "dotenv", "path": path, "id_var": id_var, "secret_var": secret_source.partition(" ")[2]}]
-    raise ConfigError(f"rotate-keys writes the new key to the places listed in credentials.sinks of envs/{env_name}.yaml, "
-                      f"and it names none; the current key comes from {id_source or 'nowhere'}, which cannot be "
-                      "written back. Add the CI platform(s) holding the key, e.g. sinks: [{type: github, repo: org/app}].")
+    raise ConfigError(f"rotate-keys writes the new key to the places listed in credentials.sinks of "
+                      f"envs/{env_name}.yaml, and it names none; the current key comes from {id_source or 'nowhere'}, "
+                      "which cannot be written back. Add the CI platform(s) holding the key, e.g. "
+                      "sinks: [{type: github, repo: org/app}].")

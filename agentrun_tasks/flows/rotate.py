@@ -20,7 +20,7 @@ import hmac
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..core import rotation
 from ..core.errors import ConfigError, CredentialError, ResourceFailedError
@@ -28,6 +28,11 @@ from ..core.rotation import Facts, Journal, Options, Step, describe, mask_id
 from ..core.secrets import Secret
 from ..core.sinks import Sink
 from .release.records import Records
+
+if TYPE_CHECKING:
+    from ..adapters.ram_keys import RamKeys
+    from ..core.ports import StateStore
+    from ..core.report import Reporter
 
 LOCK_TTL = 900.0
 _EXIT_ERRORS = {2: ConfigError, 3: CredentialError}
@@ -38,17 +43,17 @@ class Rotation:
     """Everything one run needs, opened by the session."""
 
     user: str
-    ram: object  # adapters.ram_keys.RamKeys
-    store: object  # the release state store
+    ram: RamKeys
+    store: StateStore  # the release state store: the journal and the lock
     sinks: Sequence[Sink]
-    credentials: object  # the environment's resolved Credentials (the rotating identity)
-    ci: object
-    reporter: object
+    credentials: Any  # the environment's resolved Credentials (the rotating identity)
+    ci: Any  # the CI context (actor, run URL) the lock records
+    reporter: Reporter
     options: Options = field(default_factory=Options)
     verify_timeout: float = 60.0
     # Called once the new key is verified, when the run signs with the key it rotates: everything
     # signed (the state store) must move to the new key before the old one is deactivated.
-    rekey: Callable[[str, Secret], object] | None = None  # -> the state store, reopened
+    rekey: Callable[[str, Secret], StateStore] | None = None  # -> the state store, reopened
     fault: Callable[[str, str], None] = lambda kind, when: None  # tests: fail "before"/"after" a step
     observe: Callable[[Step, Journal | None], None] = lambda step, journal: None  # tests: after each step
     now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
@@ -81,7 +86,7 @@ class Outcome:
 def plan(run: Rotation) -> Outcome:
     """``--dry-run``: preflight the sinks and list the steps a run would take; nothing changes."""
     keys, journal = run.ram.list_keys(run.user), _load(run)
-    facts = _facts(run, journal, datetime.now(timezone.utc) if run.now is None else run.now(), secret=True)
+    facts = _facts(run, journal, run.now(), secret=True)
     steps = rotation.plan(keys, journal, facts, run.options)
     if not steps[0].stop:
         for sink in run.sinks:
@@ -142,6 +147,7 @@ class _Runner:
             extra = dict(new_id=key_id, pending=self._seal(key_id, self.secret),
                          sealed_with=self.r.credentials.access_key_id.reveal())
         elif step.kind == "delete":
+            assert step.key_id is not None  # decide() names the key to delete
             self.r.ram.delete_key(self.r.user, step.key_id)
             if step.key_id == (self.journal.new_id if self.journal else None):
                 self.secret = None
@@ -152,7 +158,7 @@ class _Runner:
         elif step.kind == "wait":
             self._wait(step.until)
         elif step.kind == "deactivate":
-            if any(k.id == step.key_id and k.status == rotation.ACTIVE for k in keys):
+            if step.key_id and any(k.id == step.key_id and k.status == rotation.ACTIVE for k in keys):
                 self.r.ram.set_status(self.r.user, step.key_id, rotation.INACTIVE)
         self.r.fault(step.kind, "after")
         self._save(rotation.record(self.journal, step, replace(facts, now=self.r.now()), keys, **extra))
@@ -160,25 +166,34 @@ class _Runner:
 
     def _use_new_key(self) -> None:
         j = self.journal
-        if self.secret is not None and j and j.phase in ("verified", "written") and \
+        if self.secret is not None and j and j.new_id and j.phase in ("verified", "written") and \
                 self.r.ram.credentials.access_key_id.reveal() == j.old_id:
             self.r.ram.switch(j.new_id, self.secret)
             if self.r.rekey is not None:
                 self.r.store = self.records.store = self.r.rekey(j.new_id, self.secret)
 
+    def _new_key(self, step: Step) -> tuple[str, Secret]:
+        # decide() asks to verify or write only a key that exists and whose secret is known
+        assert step.key_id is not None and self.secret is not None
+        return step.key_id, self.secret
+
     def _verify(self, step: Step) -> None:
+        key_id, secret = self._new_key(step)
+        journal = self.journal
+        assert journal is not None
         try:
-            self.r.ram.verify(step.key_id, self.secret, timeout=self.r.verify_timeout)
+            self.r.ram.verify(key_id, secret, timeout=self.r.verify_timeout)
         except CredentialError as exc:
-            self.r.ram.delete_key(self.r.user, step.key_id)  # with the old key, which still works
-            self._save(rotation.abandon(self.journal))
+            self.r.ram.delete_key(self.r.user, key_id)  # with the old key, which still works
+            self._save(rotation.abandon(journal))
             raise CredentialError(f"{exc} The new key {mask_id(step.key_id)} was deleted; the old key stays in use "
                                   "and nothing else was changed.") from None
 
     def _write(self, step: Step) -> None:
+        key_id, secret = self._new_key(step)
         sink = next(s for s in self.r.sinks if s.name == step.sink)
-        sink.write(step.key_id, self.secret)
-        ok = sink.read_back(step.key_id, self.secret)
+        sink.write(key_id, secret)
+        ok = sink.read_back(key_id, secret)
         self.read_back[sink.name] = ok
         if ok is False:
             raise ResourceFailedError(f"The {sink.name} sink does not hold the new key {mask_id(step.key_id)} after "
@@ -228,10 +243,11 @@ class _Runner:
     def _outcome(self, step: Step, old: str | None) -> Outcome:
         j = self.journal
         rotated = any(s.startswith("create") for s in self.steps)
-        result = "rotated" if rotated else "waiting" if j and j.phase not in ("done",) else "nothing-to-do"
-        new = j.new_id if j else None
-        return Outcome(self.r.user, result, step.reason, self.steps, mask_id(old if rotated else j.old_id if j else None),
-                       mask_id(new), self.read_back)
+        result = "rotated" if rotated else "waiting" if j and j.phase != "done" else "nothing-to-do"
+        if not rotated:
+            old = j.old_id if j else None
+        return Outcome(self.r.user, result, step.reason, self.steps, mask_id(old), mask_id(j.new_id if j else None),
+                       self.read_back)
 
 
 def _facts(run: Rotation, journal: Journal | None, now: datetime, *, secret: bool, started: datetime | None = None):

@@ -17,7 +17,7 @@ import base64
 import json
 import uuid
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 from xml.etree import ElementTree
 
 from aiohttp import web
@@ -93,7 +93,7 @@ class GitHubFake(Fake):
             return web.json_response({"message": "Not Found"}, status=404)
         key = self.keys.setdefault(scope, public.PrivateKey.generate())
         return web.json_response({"key_id": str(abs(hash(scope)) % 10**12),
-                                  "key": key.public_key.encode(encoding.Base64Encoder()).decode()})
+                                  "key": key.public_key.encode(encoding.Base64Encoder).decode()})
 
     async def put(self, request):
         scope = self._scope(request)
@@ -205,8 +205,8 @@ class JenkinsFake(Fake):
         root = ElementTree.fromstring(await request.read())
         if root.tag != self.CLASS or root.findtext("id") != request.match_info["id"]:
             return web.Response(status=400, text="bad credential XML")
-        self.store(request.match_info["id"]).update(username=root.findtext("username"),
-                                                    password=root.findtext("password"))
+        self.store(request.match_info["id"]).update(username=root.findtext("username") or "",
+                                                    password=root.findtext("password") or "")
         return web.Response(status=200)
 
 
@@ -232,7 +232,7 @@ class BitbucketFake(Fake):
         variables = list(self.meta.get(self._target(request), {}).values())
         size = int(request.query.get("pagelen", 10))
         page = int(request.query.get("page", 1))
-        doc = {"values": [{k: v for k, v in var.items() if k != "value" or not var["secured"]}
+        doc: dict[str, Any] = {"values": [{k: v for k, v in var.items() if k != "value" or not var["secured"]}
                           for var in variables[(page - 1) * size: page * size]]}
         if page * size < len(variables):
             doc["next"] = f"{self.url}{request.path}?pagelen={size}&page={page + 1}"
@@ -305,7 +305,8 @@ class YunxiaoFake(Fake):
 
     def __init__(self, token: str = "good-token", groups: tuple[str, ...] = ("1234",)) -> None:
         super().__init__(token)
-        self.groups = {g: {"id": int(g), "name": f"group {g}", "description": "", "variables": []} for g in groups}
+        self.groups: dict[str, dict[str, Any]] = {
+            g: {"id": int(g), "name": f"group {g}", "description": "", "variables": []} for g in groups}
 
     def authorized(self, request):
         return request.headers.get("x-yunxiao-token") == self.token

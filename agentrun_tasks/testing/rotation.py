@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import json
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterator
 
 from dotenv import dotenv_values
 
+from ..adapters.ram_keys import RamKeys
+from ..adapters.sinks import open_sink
+from ..core import sinks as sinkspec
+from ..core.retry import RetryPolicy
 from ..core.rotation import Journal
+from ..core.secrets import Secret
+from ..emulator.account import BOOTSTRAP_USER, read_credentials
 from ..emulator.state import state_dir
+from ..flows.rotate import Rotation
 from .kms import KmsFake, emulator_secrets
 from .platforms import BitbucketFake, CircleCIFake, GitHubFake, GitLabFake, JenkinsFake, YunxiaoFake
 
@@ -56,7 +65,7 @@ class SinkPlatforms:
 
     def sink_entries(self, *, keyring: bool = False) -> list[dict]:
         """Every sink type (both scopes where a platform has two), pointed at the fakes."""
-        entries = [
+        entries: list[dict] = [
             {"type": "dotenv", "path": ".env.local"},
             {"type": "github", "repo": "org/app", "api_url": self.github.url},
             {"type": "github", "repo": "org/app", "environment": "prod", "api_url": self.github.url},
@@ -100,6 +109,40 @@ class SinkPlatforms:
             entry = self.keyring_entry() or {}
             found["keyring"] = (entry.get("access_key_id"), entry.get("access_key_secret"))
         return found
+
+
+@dataclass(frozen=True)
+class LocalCredentials:
+    access_key_id: Secret
+    access_key_secret: Secret
+    security_token: Secret | None = None
+
+
+def local_credentials(root: Path) -> LocalCredentials:
+    """The emulator account's key as ``<root>/.env.local`` holds it now (rotations change it)."""
+    key_id, secret, _ = read_credentials(root)
+    return LocalCredentials(Secret(key_id, source=".env.local"), secret)
+
+
+def local_ram(root: Path, endpoint: str, credentials=None) -> RamKeys:
+    """RAM and STS of the emulator listening on ``endpoint``, as ``credentials`` (default: .env.local's)."""
+    return RamKeys(credentials or local_credentials(root), region="cn-hangzhou", ram_endpoint=endpoint,
+                   sts_endpoint=endpoint, protocol="http", policy=RetryPolicy(attempts=2, total=5))
+
+
+def local_rotation(root: Path, endpoint: str, platforms: SinkPlatforms, store, reporter, **fields) -> Rotation:
+    """A rotation of the emulator's bootstrap user into every sink of ``platforms`` (and the keyring),
+    as the session would open it; ``fields`` set the rest of :class:`Rotation` (options, fault, ...)."""
+    creds = local_credentials(root)
+    specs = sinkspec.parse(platforms.sink_entries(keyring=platforms.keyring_entry is not None), profile="local",
+                           env_name="local", where="envs/local.yaml")
+    opened = [open_sink(s, root=root, environ=platforms.environ(), credentials=creds, region="cn-hangzhou",
+                        policy=RetryPolicy(attempts=2, total=5)) for s in specs]
+    return Rotation(user=BOOTSTRAP_USER, ram=local_ram(root, endpoint, creds), store=store, sinks=opened,
+                    credentials=creds, ci=_CI, reporter=reporter, **fields)
+
+
+_CI = SimpleNamespace(actor="tester", run_url=None, build_id=None, sha=None)  # what Records reads of a CI context
 
 
 def ram_keys(root: Path, user: str) -> dict[str, dict]:

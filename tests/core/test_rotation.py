@@ -9,7 +9,18 @@ import pytest
 
 from agentrun_tasks.core.errors import ConfigError
 from agentrun_tasks.core.rotation import (
-    ACTIVE, INACTIVE, Facts, Journal, Key, Options, abandon, decide, describe, mask_id, plan, record,
+    ACTIVE,
+    INACTIVE,
+    Facts,
+    Journal,
+    Key,
+    Options,
+    abandon,
+    decide,
+    describe,
+    mask_id,
+    plan,
+    record,
 )
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)

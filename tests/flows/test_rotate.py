@@ -1,5 +1,5 @@
 """The rotation flow against the emulator's RAM/STS and local GitHub, GitLab, Jenkins, Bitbucket,
-CircleCI and KMS servers, plus a keyring and the emulator's .env.local: a full rotation, then a
+CircleCI, Yunxiao and KMS servers, plus a keyring and the emulator's .env.local: a full rotation, then a
 fault matrix (an exception before and after every step, then a rerun) with the invariants checked
 after every step, and a sentinel search over everything the runs printed or raised."""
 
@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import keyring
 import keyring.core
@@ -15,20 +14,23 @@ import pytest
 
 from agentrun_tasks.adapters.file_store import FileStateStore
 from agentrun_tasks.adapters.keyring_store import KeyStore
-from agentrun_tasks.adapters.ram_keys import RamKeys
-from agentrun_tasks.adapters.sinks import open_sink
-from agentrun_tasks.core import sinks as sinkspec
 from agentrun_tasks.core.report import Reporter
-from agentrun_tasks.core.retry import RetryPolicy
 from agentrun_tasks.core.rotation import Journal, Options, journal_key
 from agentrun_tasks.core.secrets import Secret
-from agentrun_tasks.emulator.account import BOOTSTRAP_USER, read_credentials
-from agentrun_tasks.flows.rotate import Rotation, plan, rotate
+from agentrun_tasks.emulator.account import BOOTSTRAP_USER
+from agentrun_tasks.flows.rotate import plan, rotate
 from agentrun_tasks.testing.emulator import running_emulator
 from agentrun_tasks.testing.keyring import MemoryKeyring
-from agentrun_tasks.testing.rotation import SinkPlatforms, invariant_problems, ram_keys
+from agentrun_tasks.testing.rotation import (
+    LocalCredentials,
+    SinkPlatforms,
+    invariant_problems,
+    local_credentials,
+    local_ram,
+    local_rotation,
+    ram_keys,
+)
 
-CI = SimpleNamespace(actor="tester", run_url=None, build_id=None, sha=None)
 STEPS = ("create", "verify", "write#1", "write#13", "written", "deactivate", "delete")
 
 
@@ -58,22 +60,13 @@ class World:
         self.checks += 1
         return invariant_problems(self.emu.root, BOOTSTRAP_USER, self.platforms.held(), self.journal())
 
-    def run(self, *, fault=None, options=Options(), dry=False, verify_timeout=5.0):
-        key_id, secret, _ = read_credentials(self.emu.root)  # what this environment resolves today
-        creds = SimpleNamespace(access_key_id=Secret(key_id), access_key_secret=secret, security_token=None)
-        ram = RamKeys(creds, region="cn-hangzhou", ram_endpoint=self.emu.endpoint, sts_endpoint=self.emu.endpoint,
-                      protocol="http", policy=RetryPolicy(attempts=2, total=5))
-        specs = sinkspec.parse(self.platforms.sink_entries(keyring=True), profile="local", env_name="local",
-                               where="envs/local.yaml")
-        opened = [open_sink(s, root=self.emu.root, environ=self.platforms.environ(), credentials=creds,
-                            region="cn-hangzhou", policy=RetryPolicy(attempts=2, total=5)) for s in specs]
-
+    def run(self, *, fault=None, options=None, dry=False, verify_timeout=5.0):
         def observe(step, journal):
             assert not self.problems(), (step, self.problems())
 
-        run = Rotation(user=BOOTSTRAP_USER, ram=ram, store=self.store, sinks=opened, credentials=creds, ci=CI,
-                       reporter=Reporter(out=self.output, err=self.output, interactive=False), options=options,
-                       verify_timeout=verify_timeout, fault=fault or (lambda kind, when: None), observe=observe)
+        run = local_rotation(self.emu.root, self.emu.endpoint, self.platforms, self.store,
+                             Reporter(out=self.output, err=self.output, interactive=False), options=options or Options(),
+                             verify_timeout=verify_timeout, fault=fault or (lambda kind, when: None), observe=observe)
         return plan(run) if dry else rotate(run)
 
 
@@ -88,12 +81,9 @@ def world(tmp_path_factory):
                 SinkPlatforms(root, keyring_entry=lambda: KeyStore(backend).get("local")).serving() as platforms:
             w = World(emu, platforms, FileStateStore(root / ".agentrun" / "state"))
             # Every sink starts out holding the key in use, as a real setup does.
-            key_id, secret, _ = read_credentials(root)
-            creds = SimpleNamespace(access_key_id=Secret(key_id), access_key_secret=secret, security_token=None)
-            for spec in sinkspec.parse(platforms.sink_entries(keyring=True), profile="local", env_name="local",
-                                       where="x"):
-                open_sink(spec, root=root, environ=platforms.environ(), credentials=creds,
-                          region="cn-hangzhou").write(key_id, secret)
+            creds = local_credentials(root)
+            for sink in local_rotation(root, emu.endpoint, platforms, w.store, None).sinks:
+                sink.write(creds.access_key_id.reveal(), creds.access_key_secret)
             assert not w.problems()
             yield w
     finally:
@@ -107,10 +97,8 @@ def assert_converged(w: World) -> str:
     assert len(active) == 1 and len(keys) <= 2, keys
     assert {key_id for key_id, _ in w.platforms.held().values()} == set(active)
     assert w.journal().phase == "deactivated" and w.journal().new_id == active[0]
-    key_id, secret, _ = read_credentials(w.emu.root)
-    creds = SimpleNamespace(access_key_id=Secret(key_id), access_key_secret=secret, security_token=None)
-    RamKeys(creds, region="cn-hangzhou", ram_endpoint=w.emu.endpoint, sts_endpoint=w.emu.endpoint,
-            protocol="http").verify(key_id, secret, timeout=5)
+    creds = local_credentials(w.emu.root)
+    local_ram(w.emu.root, w.emu.endpoint).verify(creds.access_key_id.reveal(), creds.access_key_secret, timeout=5)
     assert not w.problems()
     return active[0]
 
@@ -133,11 +121,9 @@ def test_dry_run_then_a_full_rotation_then_the_next_run_deletes_the_old_key(worl
     assert ram_keys(world.emu.root, BOOTSTRAP_USER)[old_id]["status"] == "Inactive"
     # The old key is refused by STS now.
     from agentrun_tasks.core.errors import CredentialError
-    creds = SimpleNamespace(access_key_id=Secret(old_id), access_key_secret=Secret(held["dotenv"][1]),
-                            security_token=None)
+    old = LocalCredentials(Secret(old_id), Secret(held["dotenv"][1]))
     with pytest.raises(CredentialError):
-        RamKeys(creds, region="cn-hangzhou", ram_endpoint=world.emu.endpoint, sts_endpoint=world.emu.endpoint,
-                protocol="http").verify(old_id, creds.access_key_secret, timeout=0.1)
+        local_ram(world.emu.root, world.emu.endpoint, old).verify(old_id, old.access_key_secret, timeout=0.1)
     # The next run (a weekly schedule with --min-age) deletes the old key and rotates nothing.
     again = world.run(options=Options(min_age=90 * 86400))
     assert again.result == "nothing-to-do" and "younger than --min-age" in again.message
@@ -179,10 +165,8 @@ def test_a_new_key_that_never_works_is_deleted_and_the_old_one_kept(world):
 
     def break_the_new_key(kind, when):
         if (kind, when) == ("verify", "before"):  # as if RAM never accepted it
-            key_id, secret, _ = read_credentials(world.emu.root)
-            creds = SimpleNamespace(access_key_id=Secret(key_id), access_key_secret=secret, security_token=None)
-            RamKeys(creds, region="cn-hangzhou", ram_endpoint=world.emu.endpoint, sts_endpoint=world.emu.endpoint,
-                    protocol="http").set_status(BOOTSTRAP_USER, world.journal().new_id, "Inactive")
+            local_ram(world.emu.root, world.emu.endpoint).set_status(BOOTSTRAP_USER, world.journal().new_id,
+                                                                      "Inactive")
 
     held = world.platforms.held()
     with pytest.raises(CredentialError, match="was deleted; the old key stays in use") as failed:

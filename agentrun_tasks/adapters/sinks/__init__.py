@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ...core.retry import RetryPolicy
 from ...core.sinks import Sink, SinkSpec
@@ -29,6 +29,7 @@ def open_sink(spec: SinkSpec, *, root: Path, environ: Mapping[str, str], credent
     from .jenkins import JenkinsSink
     from .yunxiao import YunxiaoSink
 
-    kinds = {"github": GitHubSink, "gitlab": GitLabSink, "jenkins": JenkinsSink, "bitbucket": BitbucketSink,
-             "circleci": CircleCISink, "yunxiao": YunxiaoSink}
+    kinds: dict[str, Callable[[SinkSpec, Mapping[str, str]], Sink]] = {
+        "github": GitHubSink, "gitlab": GitLabSink, "jenkins": JenkinsSink, "bitbucket": BitbucketSink,
+        "circleci": CircleCISink, "yunxiao": YunxiaoSink}
     return kinds[spec.type](spec, environ)

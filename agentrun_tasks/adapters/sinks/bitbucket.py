@@ -27,7 +27,7 @@ class BitbucketSink:
     def _existing(self) -> dict[str, dict]:
         found, url = {}, self.base
         while url:
-            doc = self.api.call("GET", url, params={"pagelen": 100} if url == self.base else None).json()
+            doc = self.api.json("GET", url, params={"pagelen": 100} if url == self.base else None)
             found.update({v["key"]: v for v in doc.get("values", [])})
             url = doc.get("next")
         return found

@@ -31,8 +31,8 @@ class GitHubSink:
                                           "X-GitHub-Api-Version": "2022-11-28"}, what="GitHub")
 
     def _public_key(self) -> tuple[str, public.PublicKey]:
-        doc = self.api.call("GET", f"{self.scope}/secrets/public-key").json()
-        return doc["key_id"], public.PublicKey(doc["key"].encode(), encoding.Base64Encoder())
+        doc = self.api.json("GET", f"{self.scope}/secrets/public-key")
+        return doc["key_id"], public.PublicKey(doc["key"].encode(), encoding.Base64Encoder)
 
     def preflight(self) -> None:
         self._public_key()

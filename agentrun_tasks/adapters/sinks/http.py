@@ -38,6 +38,12 @@ class Api:
             raise self.error(method, path, response)
         return self.policy.call(attempt)
 
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The decoded JSON answer of a call that must succeed."""
+        response = self.call(method, path, **kwargs)
+        assert response is not None  # only missing_ok calls return None
+        return response.json()
+
     def error(self, method: str, path: str, response: httpx.Response) -> Exception:
         status = response.status_code
         said = secrets.redact(_detail(response))

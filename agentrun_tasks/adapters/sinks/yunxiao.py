@@ -29,12 +29,13 @@ class YunxiaoSink:
         self.api = Api(spec["url"], {"x-yunxiao-token": tok.reveal()}, what="Yunxiao Flow")
 
     def _group(self) -> dict:
-        doc = self.api.call("GET", self.path).json()
+        doc = self.api.json("GET", self.path)
         return doc.get("variableGroup", doc)  # the older API wraps the group
 
     def preflight(self) -> None:
         group = self._group()
-        others = [v["name"] for v in group.get("variables") or [] if v["name"] not in self.names and v.get("isEncrypted")]
+        others = [v["name"] for v in group.get("variables") or []
+                  if v["name"] not in self.names and v.get("isEncrypted")]
         if others:
             raise ConfigError(f"The {self.name} sink replaces the whole variable group, and it holds other encrypted "
                               f"variables ({', '.join(others)}) whose values Flow does not return; give the AccessKey "
@@ -44,8 +45,8 @@ class YunxiaoSink:
         group = self._group()
         keep = [v for v in group.get("variables") or [] if v["name"] not in self.names and not v.get("isEncrypted")]
         ours = [{"name": n, "value": v, "isEncrypted": True} for n, v in zip(self.names, (key_id, secret.reveal()))]
-        self.api.call("PUT", self.path, params={"name": group.get("name", ""), "description": group.get("description") or ""},
-                      data={"variables": json.dumps(keep + ours)})
+        about = {"name": group.get("name", ""), "description": group.get("description") or ""}
+        self.api.call("PUT", self.path, params=about, data={"variables": json.dumps(keep + ours)})
 
     def read_back(self, key_id: str, secret: Secret) -> bool | None:
         present = {v["name"] for v in self._group().get("variables") or []}
