@@ -38,9 +38,24 @@ def env_(c, env=None, json=False):
         name, reason, error = None, None, exc
     data = {**ci.to_dict(), "env": name, "reason": reason, "error": str(error) if error else None,
             "protection": _protection(ctx.root, name, ci, ctx.environ) if name else None}
-    ctx.reporter.result(data, human=_show)
-    if error is not None:
-        raise error
+    if error is None:
+        ctx.reporter.result(data, human=_show)
+        return
+    if not json:
+        _show(ctx.reporter, data)
+    raise _Undecided(error, data)  # under --json, what was detected rides in the one error document
+
+
+class _Undecided(ConfigError):
+    """No environment could be chosen: the ConfigError, with what was detected as its details."""
+
+    def __init__(self, error: ConfigError, data: dict) -> None:
+        super().__init__(str(error), hint=error.hint)
+        self._data = data
+
+    @property
+    def details(self) -> dict:
+        return self._data
 
 
 def _protection(root: Path, name: str, ci: cienv.CIContext, environ: dict) -> dict:
