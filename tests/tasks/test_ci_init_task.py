@@ -91,3 +91,16 @@ def test_the_lock_file_covers_every_dependency():
     missing = sorted(wanted - locked)
     assert not missing, (f"requirements.lock lacks {missing}: run "
                          "`uv pip compile pyproject.toml --extra test --universal -o requirements.lock`")
+
+
+def test_generated_files_reference_secrets_and_never_hold_them(tmp_path):
+    # The keys in the environment of the generating shell must not end up in a pipeline file.
+    sentinel = "SENTINEL-ci-init-4b3a2c1d0e9f"
+    proc = subprocess.run([sys.executable, "-m", "invoke", "ci.init", "--platform", "github", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          env=clean_environ(ALIYUN_ACCESS_KEY_SECRET_PROD=sentinel, ALIYUN_ACCESS_KEY_SECRET_DEV=sentinel))
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / ".github" / "workflows" / "agentrun.yml").read_text()
+    assert "${{ secrets.ALIYUN_ACCESS_KEY_SECRET_PROD }}" in text
+    assert sentinel not in text + proc.stdout + proc.stderr
+    assert (tmp_path / ".github" / "workflows" / "agentrun.yml").stat().st_mode & 0o777 == 0o644
