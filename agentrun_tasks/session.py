@@ -239,6 +239,21 @@ class Session:
         url, endpoint = self._emulator_info().url, self.env.release.endpoint
         return lambda stable, candidate: emulator_log_source(url, runtime.name, endpoint, stable, candidate)
 
+    def log_reader(self):
+        """What ``invoke logs`` reads: the emulator's request log and agent output. On the cloud
+        the runtime's logs are in SLS (its logConfig), which this version does not read yet."""
+        if not self.env.emulator:
+            log = self.env.agent.get("logConfig")
+            where = (f"logs to SLS project {log['project']}, logstore {log['logstore']}" if isinstance(log, dict)
+                     else "keeps no logs (agent.logConfig is not set)" if not log else "logs to SLS (logConfig: auto)")
+            raise ConfigError(
+                f"invoke logs reads only the local emulator's logs in this version; {self.env.name}'s runtime "
+                f"{where}. Read them in the SLS console or with `aliyun sls GetLogs`; reading them here needs the "
+                "alibabacloud-sls20201230 SDK and the logstore's field names for status and version (not built yet).")
+        from .adapters.emulator_logs import EmulatorLogs
+
+        return EmulatorLogs(self._emulator_info().url)
+
     def ram_keys(self) -> RamKeys:
         """RAM and STS for rotate-keys, called as the environment's own key (the emulator's, locally)."""
         from .adapters.ram_keys import RamKeys

@@ -126,6 +126,26 @@ class Emulator:
         return _json({"status": "ok", "pid": os.getpid(), "port": self.port, "root": str(self.state.root),
                       "agents": self.supervisor.pids()}, 200)
 
+    async def output(self, request: web.Request) -> web.Response:
+        """``/_emulator/output?runtime=NAME[&version=N][&lines=50]``: what each version's agent
+        process wrote, newest lines last (``invoke logs``); every version that ran when none is named."""
+        runtime = self.state.runtime_by_name(request.query.get("runtime", ""))
+        if runtime is None:
+            return _json({"Code": "EntityNotExist.AgentRuntime", "Message": "no such runtime"}, 404)
+        try:
+            count = min(max(int(request.query.get("lines") or 50), 1), 10_000)
+        except ValueError:
+            return _json({"Code": "InvalidParameter", "Message": "lines must be an integer"}, 400)
+        versions = [request.query["version"]] if request.query.get("version") else \
+            ["LATEST", *(v["agentRuntimeVersion"] for v in self.state.versions.get(runtime["agentRuntimeId"], []))]
+        found = []
+        for version in versions:
+            spec = self.state.spec_for(runtime, version)
+            lines = self.supervisor.output(spec.key, count) if spec else None
+            if lines is not None:
+                found.append({"version": version, "lines": lines})
+        return _json(found, 200)
+
     async def faults_get(self, request: web.Request) -> web.Response:
         return _json(self.faults.as_dict(), 200)
 
@@ -153,6 +173,7 @@ def build_app(emulator: Emulator) -> web.Application:
     app.router.add_post("/", emulator.rpc)
     app.router.add_get("/_emulator/health", emulator.health)
     app.router.add_get("/_emulator/faults", emulator.faults_get)
+    app.router.add_get("/_emulator/output", emulator.output)
     app.router.add_post("/_emulator/faults", emulator.faults_set)
     add_routes(app, emulator.state, emulator.supervisor, emulator.requestlog)
 

@@ -188,6 +188,15 @@ class Supervisor:
                                       f"log: {self._last_lines(spec.key, running.log_offset) or '(empty)'}")
                 await asyncio.sleep(0.05)
 
+    def output(self, key: str, count: int) -> list[str] | None:
+        """The last ``count`` lines the process of ``key`` wrote (all its runs); None if none ran."""
+        try:
+            with open(self.log_path(key), "rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - count * 512))  # enough for count long lines
+                return f.read().decode(errors="replace").splitlines()[-count:]
+        except OSError:
+            return None
+
     def _last_lines(self, key: str, offset: int, count: int = 5) -> str:
         """The end of this run's output: usually the traceback that says why it died."""
         try:

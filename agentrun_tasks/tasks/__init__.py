@@ -10,9 +10,9 @@ subtree, and invoke only merges the collections on the path to the task that run
 
 from invoke import Collection
 
-from . import build, ci, credentials, deploy, doctor, endpoint, init, local, notify, release, rotate, version
+from . import build, ci, credentials, deploy, doctor, endpoint, init, local, logs, notify, release, rotate, version
 
-TOP_LEVEL = (build, deploy, doctor, init, release, notify, rotate)
+TOP_LEVEL = (build, deploy, doctor, init, logs, release, notify, rotate)
 NAMESPACES = (ci, credentials, endpoint, local, version)
 
 

@@ -1,0 +1,46 @@
+"""The local emulator's logs, over its loopback admin API: the data plane's request log
+(``/_emulator/requests``) and what each version's agent process wrote (``/_emulator/output``)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from ..core.errors import NotFoundError, ResourceFailedError
+from ..core.logs import LogQuery
+
+
+class EmulatorLogs:
+    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def requests(self, query: LogQuery, *, since: float | None = None, limit: int = 1000) -> list[dict]:
+        """Request-log records of the runtime from ``since`` (default the query's), oldest first."""
+        params = {"runtime": query.runtime, "since": query.since if since is None else since, "limit": limit}
+        if query.version:
+            params["version"] = query.version
+        if query.errors:
+            params["outcome"] = "fail"
+        return self._get("/_emulator/requests", params)
+
+    def output(self, query: LogQuery) -> list[dict]:
+        """``[{version, lines}]``: the end of each version's agent output (one version if named)."""
+        params = {"runtime": query.runtime, "lines": query.lines}
+        if query.version:
+            params["version"] = query.version
+        return self._get("/_emulator/output", params)
+
+    def _get(self, path: str, params: dict):
+        url = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
+        try:
+            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise NotFoundError(f"runtime {params['runtime']!r} does not exist on the local emulator.") from None
+            raise ResourceFailedError(f"the local emulator answered {path} with HTTP {exc.code}.") from None
+        except (OSError, ValueError) as exc:
+            raise ResourceFailedError(f"could not read {path} from the local emulator: {exc}.") from None

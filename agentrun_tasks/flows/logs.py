@@ -1,0 +1,40 @@
+"""``invoke logs``: read a runtime's logs once, or follow them (``--tail``) until interrupted."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Protocol
+
+from ..core.logs import LogQuery, new_lines, output_lines, request_line
+
+
+class LogReader(Protocol):
+    def requests(self, query: LogQuery, *, since: float | None = None, limit: int = 1000) -> list[dict]: ...
+    def output(self, query: LogQuery) -> list[dict]: ...
+
+
+def read(reader: LogReader, query: LogQuery) -> dict:
+    """``{requests: [...], output: [...]}``: the records since ``query.since`` and the agent output."""
+    return {"requests": reader.requests(query), "output": reader.output(query)}
+
+
+def follow(reader: LogReader, query: LogQuery, emit: Callable[[str], None], *, interval: float = 1.0,
+           sleep: Callable[[float], None] = time.sleep, rounds: int | None = None) -> None:
+    """Print new request-log records and agent output lines as they come, until Ctrl-C (or
+    ``rounds`` polls, for tests)."""
+    since, shown = query.since, {}
+    done = 0
+    while rounds is None or done < rounds:
+        records = reader.requests(query, since=since)
+        for record in records:
+            emit(request_line(record))
+        if records:
+            since = records[-1]["ts"] + 1e-6
+        for block in reader.output(query):
+            fresh = new_lines(shown.get(block["version"], []), block["lines"])
+            shown[block["version"]] = block["lines"]
+            for line in output_lines([{**block, "lines": fresh}], errors=query.errors):
+                emit(line)
+        done += 1
+        if rounds is None or done < rounds:
+            sleep(interval)

@@ -1,0 +1,59 @@
+"""The ``logs`` task: a runtime's request log and agent output, for troubleshooting."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from invoke import task
+
+from ..core.errors import ConfigError
+from ..session import open_session
+from ._common import ENV_HELP, JSON_HELP, cli_errors, collection, whole_number
+
+_VERSION = re.compile(r"LATEST|\d{1,9}")
+
+
+@task(help={"env": ENV_HELP, "version": "only this version (a number, or LATEST)",
+            "since": "how far back the request log goes: 30s, 10m, 2h (default 1h)",
+            "tail": "keep printing new requests and output until Ctrl-C",
+            "errors": "failed requests (HTTP 5xx) and error lines of the output only",
+            "lines": "lines of agent output per version (default 50)", "json": JSON_HELP})
+@cli_errors
+def logs(c, env=None, version=None, since=None, tail=False, errors=False, lines=None, json=False):
+    """Show the runtime's request log and agent output; --errors for failures, --tail to follow.
+
+    Reads the local emulator's request log (each request an endpoint served: time, endpoint,
+    version, HTTP status, latency) and the output of each version's agent process. Output is
+    redacted like all output. On a cloud environment the logs are in SLS (agent.logConfig),
+    which this version does not read yet: exit 2 says where to find them.
+    """
+    from ..core.config import parse_duration
+    from ..core.logs import LogQuery, output_lines, request_line
+    from ..flows.logs import follow, read
+
+    try:
+        window = parse_duration(since) if since is not None else 3600.0
+    except ConfigError as exc:
+        raise ConfigError(f"--since: {exc}") from None
+    if version is not None and not _VERSION.fullmatch(str(version)):
+        raise ConfigError(f"--version {version!r} is not a version: give its number (e.g. 3) or LATEST.")
+    count = whole_number(lines, "--lines", default=50)
+    session = open_session(c, env, json=json)
+    reader = session.log_reader()  # on the cloud: exit 2 before any call
+    runtime = session.driver().require_runtime(session.env.agent_name)
+    query = LogQuery(runtime.name, time.time() - window, version=version and str(version), errors=errors,
+                     lines=count)
+    reporter = session.reporter
+    if tail:
+        try:
+            follow(reader, query, reporter.line)
+        except KeyboardInterrupt:  # the way to stop following: not a failure
+            return None
+    data = read(reader, query)
+    reporter.result(data, lambda r, d: [r.line(line) for line in [*map(request_line, d["requests"]),
+                                                                   *output_lines(d["output"], errors=errors)]])
+    return data
+
+
+ns = collection("logs", logs, default=logs)
