@@ -102,3 +102,11 @@ def test_the_webhook_url_and_secret_never_appear_in_output_or_files(project, tmp
         for path in [summary, outputs, *Path(project.root).rglob("*")]:
             if path.is_file() and path.suffix not in (".zip", ".pyc"):
                 assert value not in path.read_text(errors="replace"), path
+
+
+def test_a_typo_in_a_channel_is_exit_2_with_a_hint_and_no_traceback(project):
+    add_channels(project, "{tpye: dingtalk}")
+    proc = project.invoke("notify", "--test")
+    assert proc.returncode == 2, proc.stderr + proc.stdout
+    assert "envs/local.yaml, line" in proc.stderr and "Traceback" not in proc.stderr
+    assert "notify.channels[0].tpye: unknown key 'tpye'. Did you mean 'type'?" in proc.stderr
