@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -338,6 +338,10 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
     cfg = config.load_env(name, root=root, environ=environ, context=ci.template_context())
     if mutating:
         protect.check(cfg, ci)
+        if ci.sha:  # what it publishes is described by its commit: say when the checkout is not it
+            from .adapters.git_state import is_dirty
+
+            ci = replace(ci, dirty=is_dirty(root))
         if destructive and not yes:
             _confirm(reporter, destructive(cfg))
         elif protect.needs_confirmation(cfg, ci, yes=yes):

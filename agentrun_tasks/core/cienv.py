@@ -57,6 +57,7 @@ class CIContext:
     is_pr: bool = False
     source: str | None = None  # where the branch or tag was read from, e.g. GITHUB_HEAD_REF
     build_id: str | None = None
+    dirty: bool = False  # the checkout differs from ``sha`` (set by the session for changes it publishes)
 
     @property
     def ref(self) -> str | None:

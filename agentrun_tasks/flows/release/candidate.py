@@ -29,7 +29,7 @@ def marker(fingerprint_: str) -> str:
 
 def provenance(ci) -> list[str]:
     """Where a version came from: commit, branch, CI run (what is known)."""
-    return [part for part in (f"commit {ci.sha[:12]}" if ci.sha else None,
+    return [part for part in (f"commit {ci.sha[:12]}{' (dirty)' if ci.dirty else ''}" if ci.sha else None,
                               f"branch {ci.branch}" if ci.branch else None, ci.run_url) if part]
 
 
