@@ -20,8 +20,9 @@ def notify(c, env=None, status=None, message=None, test=False, json=False):
     --status success|failure --message TEXT reports a custom pipeline step, to the channels whose
     on: includes it (success / failure, or pipeline.succeeded / pipeline.failed). A channel that
     cannot be reached is a warning; a required: true one makes the task exit 5.
-    --test sends a test message to every channel, prints one line per channel and exits 5 if any
-    failed. Channels without required: true never fail a deploy or a release.
+    An environment without channels sends nothing (exit 0). --test sends a test message to every
+    channel, prints one line per channel and exits 5 if any failed (2 if there are none).
+    Channels without required: true never fail a deploy or a release.
     """
     from ..core.errors import ConfigError, ResourceFailedError
     from ..core.notify import TEST, event_from_ci
@@ -33,8 +34,13 @@ def notify(c, env=None, status=None, message=None, test=False, json=False):
         raise ConfigError(f"--status {status!r} is not one of: success, failure.")
     session = open_session(c, env, json=json)
     if not session.env.notify.channels:
-        raise ConfigError(f"{session.env.path.name} names no notification channels: add notify: {{channels: "
-                          "[{type: slack, webhook: \"${env('SLACK_WEBHOOK')}\"}]}} (see `invoke --help notify`).")
+        where = (f"{session.env.path.name} names no notification channels: add notify: {{channels: "
+                 "[{type: slack, webhook: \"${env('SLACK_WEBHOOK')}\"}]}} (see `invoke --help notify`)")
+        if test:
+            raise ConfigError(where + ".")
+        # One pipeline file serves every environment: one without channels is not an error.
+        session.reporter.result({"sent": []}, lambda r, d: r.line(where + "; nothing sent."))
+        return
     notifier = session.notifier()
     notifier.send(event_from_ci(TEST if test else _KINDS[status], session.env, session.ci, reason=message or ""))
     results = notifier.wait() if test else notifier.finish()

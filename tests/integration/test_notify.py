@@ -110,3 +110,10 @@ def test_a_typo_in_a_channel_is_exit_2_with_a_hint_and_no_traceback(project):
     assert proc.returncode == 2, proc.stderr + proc.stdout
     assert "envs/local.yaml, line" in proc.stderr and "Traceback" not in proc.stderr
     assert "notify.channels[0].tpye: unknown key 'tpye'. Did you mean 'type'?" in proc.stderr
+
+
+def test_without_channels_a_status_sends_nothing_and_a_test_is_exit_2(project):
+    proc = project.invoke("notify", "--status", "success", "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout) == {"sent": []}, proc.stderr
+    proc = project.invoke("notify", "--test")
+    assert proc.returncode == 2 and "names no notification channels" in proc.stderr
