@@ -46,7 +46,7 @@ Layout (every key is optional unless marked; defaults in brackets)::
                  max_latency_increase_ms: 200, confidence: 0.95, probe_rate: 5}   # null: metric off
     health: {path: /openai/v1/chat/completions, model: agent, prompt: ping, timeout: 2m,
              interval: 1s, expect_status: 200}
-    notify: {channels: [{type: slack, webhook: "${env('SLACK_WEBHOOK')}"}]}
+    notify: {channels: [{type: slack, webhook: "${env('SLACK_WEBHOOK')}"}]}   # all keys: core/notify.py
 
 Variables, in any string value: ``${env('X')}`` (an error if X is unset),
 ``${env('X', 'default')}``, and ``${ctx.branch_slug}`` and the other CI/Git facts the caller

@@ -2,7 +2,8 @@
 block of an env file, validated in full.
 
 An env file names channels; webhook URLs and signing secrets are secrets, so they are written
-only as ``${env('X')}`` (or ``{keyring: entry}``, an entry the session reads from the OS keyring)::
+only as ``${env('X')}`` (no default), or as ``{keyring: entry}``: an entry the session reads from
+the OS keyring (store it with ``keyring set agentrun-tasks <entry>``)::
 
     notify:
       timeout: 10s                 # [10s] the most notifications may add to a task, all channels together
