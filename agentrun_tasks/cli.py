@@ -10,6 +10,7 @@ their own values, so a bad value exits 2 under plain ``invoke`` as well.
 from __future__ import annotations
 
 import re
+import sys
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -23,15 +24,20 @@ _NEEDS_VALUE = re.compile(r"Flag <Argument: (\w+)[^>]*> needed value and was not
 
 
 @contextmanager
-def _usage_errors(binary: str) -> Iterator[None]:
+def _usage_errors(binary: str, argv) -> Iterator[None]:
     try:
         yield
     except ParseError as exc:
         said = _NEEDS_VALUE.sub(lambda m: f"--{m.group(1).replace('_', '-')} needs a value.", str(exc))
-        raise Exit(f"error: {said} See `{binary} --help <task>` for the flags a task takes.", code=USAGE) from None
+        failure = f"{said} See `{binary} --help <task>` for the flags a task takes."
     except ValueError as exc:  # a flag value the parser could not cast to the flag's type
-        raise Exit(f"error: a flag value has the wrong type ({exc}). See `{binary} --help <task>`.",
-                   code=USAGE) from None
+        failure = f"a flag value has the wrong type ({exc}). See `{binary} --help <task>`."
+    else:
+        return
+    from .tasks._common import Failure  # the one shape of an error, and its --json document
+
+    raise Failure(failure, USAGE, "Fix the command line; nothing was run.", {}).exit(
+        as_json="--json" in list(argv or sys.argv)) from None
 
 
 class ContractProgram(Program):
@@ -47,11 +53,11 @@ class ContractProgram(Program):
             self.collection = ns
 
     def parse_core(self, argv) -> None:
-        with _usage_errors(self.binary or "invoke"):
+        with _usage_errors(self.binary or "invoke", argv):
             super().parse_core(argv)
 
     def parse_tasks(self) -> None:
-        with _usage_errors(self.binary or "invoke"):
+        with _usage_errors(self.binary or "invoke", self.argv):
             super().parse_tasks()
 
 

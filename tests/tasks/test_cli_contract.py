@@ -116,3 +116,10 @@ def test_local_tasks_say_what_they_do(project):
         assert removed.returncode == 0 and "nothing to remove" in removed.stdout and "[" not in removed.stdout
     finally:
         run(project, "local.down")
+
+
+def test_a_usage_error_under_json_is_one_document_too(project):
+    proc = run(project, "deploy", "--foo", "--json", program="agentrun-tasks")
+    assert proc.returncode == 2
+    document = json.loads(proc.stdout)
+    assert document["exit_code"] == 2 and "--foo" in document["error"] and document["hint"]
