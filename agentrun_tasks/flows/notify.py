@@ -27,8 +27,8 @@ from ..core import secrets
 from ..core.credentials import KEYRING_SERVICE
 from ..core.errors import ConfigError, ResourceFailedError
 from ..core.notify import ChannelConfig, Event, KeyringRef, webhook_url
-from ..core.secrets import Secret
 from ..core.notify_render import render, summary_markdown
+from ..core.secrets import Secret
 
 
 INTERRUPTED_WAIT = 3.0  # seconds: GitHub sends SIGKILL 7.5 s after a cancel's SIGINT
@@ -96,7 +96,7 @@ class Notifier:
         return results
 
     @contextmanager
-    def finishing(self, failed: Callable[[Exception], Event | None] | None = None):
+    def finishing(self, failed: Callable[[BaseException], Event | None] | None = None):
         """``finish`` on the way out of the block. On an error, first send ``failed(error)`` (also
         as the CI summary), and let the block's own error win over a required channel's."""
         try:
