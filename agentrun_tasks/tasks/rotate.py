@@ -47,25 +47,23 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     options = Options(min_age=_duration(min_age, "--min-age"),
                       grace=default_grace(session.env) if grace is None else grace,
                       delete_after=_duration(delete_after, "--delete-after"), force=force)
-    ram = session.ram_keys()
-    user = session.env.credentials.ram_user or ram.caller_user()
-    ram.require_user(user)
-    run = Rotation(user=user, ram=ram, store=session.state_store(), sinks=session.sinks(),
-                   credentials=session.credentials(), ci=session.ci, reporter=session.reporter, options=options,
-                   verify_timeout=_duration(verify_timeout, "--verify-timeout") or 60.0, rekey=session.use_key)
-    reporter = session.reporter
-    if dry_run:
-        outcome = plan(run)
-    else:
-        try:
-            outcome = rotate(run)
-        except Exception as exc:
+    timeout = _duration(verify_timeout, "--verify-timeout") or 60.0
+    try:  # a scheduled job's failure is announced, whatever stopped it (a sink token gone stale, ...)
+        ram = session.ram_keys()
+        user = session.env.credentials.ram_user or ram.caller_user()
+        ram.require_user(user)
+        run = Rotation(user=user, ram=ram, store=session.state_store(), sinks=session.sinks(),
+                       credentials=session.credentials(), ci=session.ci, reporter=session.reporter, options=options,
+                       verify_timeout=timeout, rekey=session.use_key)
+        outcome = plan(run) if dry_run else rotate(run)
+    except Exception as exc:
+        if not dry_run:
             _announce(session, "rotation.failed", str(exc), exc)
-            raise
-        if outcome.result == "rotated":
-            _announce(session, "rotation.done", outcome.message, None)
-    reporter.summary(outcome.summary(session.env.name))
-    reporter.result({"env": session.env.name, **outcome.to_dict()}, _show)
+        raise
+    if outcome.result == "rotated":
+        _announce(session, "rotation.done", outcome.message, None)
+    session.reporter.summary(outcome.summary(session.env.name))
+    session.reporter.result({"env": session.env.name, **outcome.to_dict()}, _show)
 
 
 def _announce(session, kind: str, reason: str, error) -> None:

@@ -184,6 +184,40 @@ def test_the_grace_period_keeps_the_old_key_active_then_deactivates_it(world):
     assert_converged(world)
 
 
+def test_an_unknown_second_key_stops_the_run_unless_force(world):
+    from agentrun_tasks.core.errors import ConfigError
+
+    world.run(options=Options(min_age=90 * 86400))  # the previous old key goes; nothing rotates
+    stranger, secret = local_ram(world.emu.root, world.emu.endpoint).create_key(BOOTSTRAP_USER)
+    world.ids_seen.add(stranger)
+    world.secrets_seen.add(secret.reveal())
+    before = ram_keys(world.emu.root, BOOTSTRAP_USER).keys()
+    with pytest.raises(ConfigError, match="--force") as refused:
+        world.run()
+    world.errors.append(str(refused.value))
+    assert ram_keys(world.emu.root, BOOTSTRAP_USER).keys() == before and stranger not in str(refused.value)
+    outcome = world.run(options=Options(force=True))
+    assert outcome.result == "rotated" and stranger not in ram_keys(world.emu.root, BOOTSTRAP_USER)
+    assert_converged(world)
+
+
+def test_one_rotation_per_user_at_a_time(world):
+    from datetime import datetime, timezone
+
+    from agentrun_tasks.core import lock
+    from agentrun_tasks.core.errors import BusyError
+
+    now = datetime.now(timezone.utc)
+    other = lock.Lock.new("ci@elsewhere", f"rotate-{BOOTSTRAP_USER}", None, ttl=600, now=now, host="elsewhere", pid=1)
+    key = f"locks/rotate-{BOOTSTRAP_USER}.json"
+    assert world.store.create(key, other.to_json())
+    try:
+        with pytest.raises(BusyError, match="ci@elsewhere"):
+            world.run()
+    finally:
+        world.store.delete(key)
+
+
 def test_nothing_secret_in_any_output(world):
     text = world.output.getvalue() + "\n".join(world.errors)
     store_text = "".join((world.store.get(k) or b"").decode(errors="replace") for k in world.store.list(""))

@@ -146,6 +146,21 @@ def test_sigkill_after_a_step_then_a_rerun_converges(runs):
     print(f"\nfault matrix (SIGKILL of invoke): {tried} kill points tried, {converged} converged")
 
 
+def test_rotation_done_and_failed_reach_the_notification_channels(runs):
+    from agentrun_tasks.testing.receivers import robot
+
+    notify = "notify:\n  timeout: 3s\n  channels:\n    - {type: webhook, webhook: \"${env('HOOK_URL')}\"}\n"
+    with robot("webhook") as hook:
+        runs.configure(notify)
+        done = runs.invoke("rotate-keys", "--env", "local", HOOK_URL=hook.url)
+        runs.configure(notify + "credentials: {sinks: [{type: github, repo: org/app}]}\n")
+        failed = runs.invoke("rotate-keys", "--env", "local", HOOK_URL=hook.url, GITHUB_TOKEN="")
+        runs.configure("")
+    assert done.returncode == 0 and failed.returncode == 3, done.stderr + failed.stderr
+    assert [m["event"] for m in hook.messages] == ["rotation.done", "rotation.failed"]
+    assert "GITHUB_TOKEN" in json.dumps(hook.messages[1])
+
+
 def test_no_secret_in_any_output(runs):
     text = "\n".join(runs.outputs)
     assert runs.secrets and text
