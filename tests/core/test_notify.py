@@ -12,7 +12,8 @@ import pytest
 from agentrun_tasks.core.config import load_env
 from agentrun_tasks.core.errors import BusyError, ConfigError, GateFailed, ResourceFailedError
 from agentrun_tasks.core.notify import (
-    AnalysisRow, ChannelConfig, Event, Gate, KeyringRef, Mention, analysis_rows, expand, release_event, step_event,
+    AnalysisRow, ChannelConfig, Event, Gate, KeyringRef, Mention, analysis_rows, by_hand_event, expand, release_event,
+    step_event,
 )
 from agentrun_tasks.core.notify_render import render, summary_markdown, title
 from agentrun_tasks.core.secrets import Secret, redact
@@ -165,3 +166,13 @@ def test_the_end_of_a_release_is_one_event():
     assert promoted.kind == "release.promoted" and title(promoted) == "Version 2 of demo promoted to 100% in prod"
     step = step_event(ENV, CI, "2", "1", {"weight": 0.25, "table": TABLE[:1]})
     assert title(step) == "Release of version 2 to prod: step 25% passed" and step.analysis[0].metric == "requests"
+
+
+def test_rollback_and_promote_by_hand_are_events_unless_nothing_changed():
+    rolled = by_hand_event(ENV, CI, "rollback", {"from": "1", "canary": {"2": 0.25}, "to": "1",
+                                                 "result": "rolled-back", "url": "https://ep.example/prod"})
+    assert (rolled.kind, rolled.version, rolled.endpoint_url) == ("release.rolled-back", "2", "https://ep.example/prod")
+    assert rolled.reason == "rolled back by hand: version 1 serves 100%" and rolled.gate is None
+    assert by_hand_event(ENV, CI, "rollback", {"from": "1", "to": "1", "result": "already-rolled-back"}) is None
+    promoted = by_hand_event(ENV, CI, "promote", {"from": "1", "to": "2"})
+    assert (promoted.kind, promoted.version, promoted.from_version) == ("release.promoted", "2", "1")
