@@ -21,10 +21,8 @@ import os
 import signal
 import subprocess
 import sys
-import socket
 import time
 import urllib.request
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +31,12 @@ from typing import Iterator
 import psutil
 
 from ..core.childenv import allowed
-from ..core.errors import ConfigError, ResourceFailedError, WaitTimeoutError
+from ..core.errors import ResourceFailedError, WaitTimeoutError
+from .ports import choose_port, remember_port
 from .state import INFO_FILE, state_dir
 
 LOG_FILE = "emulator.log"
 LOCK_FILE = "emulator.lock"
-LAST_PORT_FILE = "last_port"
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 
@@ -136,50 +134,9 @@ def _as_info(current: dict) -> EmulatorInfo:
     return EmulatorInfo(current["url"], current["port"], current["pid"], current.get("oss_url", ""))
 
 
-def _holder(port: int) -> str:
-    """Who listens on loopback ``port``, as far as this user may know."""
-    try:
-        for conn in psutil.net_connections("tcp"):
-            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
-                return f"process {conn.pid} ({psutil.Process(conn.pid).name()})"
-    except (psutil.Error, OSError):
-        pass
-    return "another process"
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _choose_port(directory: Path, port: int) -> int:
-    """The port asked for (ConfigError if taken), else the last run's if free, else 0 (any)."""
-    if port:
-        if not _free(port):
-            raise ConfigError(f"port {port} on 127.0.0.1 is taken by {_holder(port)}, so the local emulator "
-                              "cannot listen there. Stop that process or choose another port "
-                              "(`invoke local.up --port N`).")
-        return port
-    try:
-        last = int((directory / LAST_PORT_FILE).read_text().strip())
-    except (OSError, ValueError):
-        return 0
-    if _free(last):
-        return last
-    warnings.warn(f"the local emulator's last port {last} is taken by {_holder(last)}: it listens on a new "
-                  "port, so endpoint URLs printed before no longer answer (`invoke endpoint.list` shows the "
-                  "new ones).", stacklevel=2)
-    return 0
-
-
 def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorInfo:
     _info_path(root).unlink(missing_ok=True)
-    port = _choose_port(directory, port)
+    port = choose_port(directory, port)
     _sweep_agents(directory)  # left by an emulator that died without stopping them
     log_path = directory / LOG_FILE
     with open(log_path, "ab") as log:
@@ -196,7 +153,7 @@ def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorIn
                 f"(from {log_path}):\n{_tail(log_path)}\nFix the cause above and run `invoke local.up` again.")
         info = _read_info(root)
         if info and info.get("pid") == proc.pid and _health(info["url"], timeout=1.0):
-            (directory / LAST_PORT_FILE).write_text(f"{info['port']}\n", encoding="utf-8")
+            remember_port(directory, info["port"])
             return EmulatorInfo(info["url"], info["port"], info["pid"], info.get("oss_url", ""))
         time.sleep(0.1)
     _kill_group(proc.pid)

@@ -17,6 +17,7 @@ def test_a_restart_keeps_the_port_and_a_taken_last_port_is_a_warning(emulator):
     assert emulator.port == first
     lifecycle.stop(emulator.root)
     with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the old port may be in TIME_WAIT
         squatter.bind(("127.0.0.1", first))
         squatter.listen()
         with pytest.warns(UserWarning, match=f"last port {first} is taken"):
