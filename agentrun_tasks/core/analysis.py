@@ -30,7 +30,7 @@ tasks never analyse anything.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from statistics import NormalDist
 from typing import Sequence
 
@@ -92,7 +92,8 @@ def analyse(candidate: Sequence[Sample], stable: Sequence[Sample] | None, cfg: A
     if not enough:
         # Too few requests: only a failure more successes could not undo counts, and
         # _error_rate already decides that one; every other failure is premature.
-        rows = [_replace(r, INCONCLUSIVE) if r.verdict == FAIL and r.gate != "max_error_rate" else r for r in rows]
+        rows = [replace(r, verdict=INCONCLUSIVE) if r.verdict == FAIL and r.gate != "max_error_rate" else r
+                for r in rows]
     failed = [r for r in rows if r.verdict == FAIL]
     if failed:
         return Verdict(FAIL, rows, _sentence(failed[0]))
@@ -114,38 +115,37 @@ def wilson_lower(errors: int, n: int, confidence: float) -> float:
     return max(0.0, (centre - spread) / (1 + z * z / n))
 
 
-def _error_rate(candidate, stable, cfg: AnalysisConfig) -> MetricRow:
+def _error_rate(candidate: Sequence[Sample], stable: Sequence[Sample] | None, cfg: AnalysisConfig) -> MetricRow:
     n, errors = len(candidate), _errors(candidate)
     rate = errors / n if n else None
     stable_rate = _errors(stable) / len(stable) if stable else None
     limit = cfg.max_error_rate
-    row = dict(metric="error rate", candidate=rate, stable=stable_rate, threshold=limit,
-               gate="max_error_rate", unit="ratio")
+    row = MetricRow("error rate", rate, stable_rate, limit, OFF, gate="max_error_rate", unit="ratio")
     if limit is None:
-        return MetricRow(verdict=OFF, **row)
+        return row
     if n == 0:
-        return MetricRow(verdict=INCONCLUSIVE, detail="no requests", **row)
+        return replace(row, verdict=INCONCLUSIVE, detail="no requests")
     lower = wilson_lower(errors, n, cfg.confidence)
     detail = f"{errors}/{n} failed, lower {cfg.confidence:.0%} bound {lower:.1%}"
     if lower <= limit:
-        return MetricRow(verdict=PASS, detail=detail, **row)
+        return replace(row, verdict=PASS, detail=detail)
     if n >= cfg.min_requests:
-        return MetricRow(verdict=FAIL, detail=detail, **row)
+        return replace(row, verdict=FAIL, detail=detail)
     if wilson_lower(errors, cfg.min_requests, cfg.confidence) > limit:
-        return MetricRow(verdict=FAIL, detail=f"{detail}; fails even if the next "
-                         f"{cfg.min_requests - n} requests succeed", **row)
-    return MetricRow(verdict=INCONCLUSIVE, detail=detail, **row)
+        return replace(row, verdict=FAIL, detail=f"{detail}; fails even if the next "
+                       f"{cfg.min_requests - n} requests succeed")
+    return replace(row, verdict=INCONCLUSIVE, detail=detail)
 
 
-def _quantile(candidate, stable, q: float, limit: float | None, gate: str, alpha: float) -> MetricRow:
+def _quantile(candidate: Sequence[Sample], stable: Sequence[Sample] | None, q: float, limit: float | None, gate: str,
+              alpha: float) -> MetricRow:
     lat = _latencies(candidate)
     name = f"p{round(q * 100)} latency"
-    row = dict(metric=name, candidate=_percentile(lat, q), stable=_percentile(_latencies(stable), q),
-               threshold=limit, gate=gate, unit="ms")
+    row = MetricRow(name, _percentile(lat, q), _percentile(_latencies(stable), q), limit, OFF, gate=gate, unit="ms")
     if limit is None:
-        return MetricRow(verdict=OFF, **row)
+        return row
     if not lat:
-        return MetricRow(verdict=INCONCLUSIVE, detail="no successful requests", **row)
+        return replace(row, verdict=INCONCLUSIVE, detail="no successful requests")
     from scipy.stats import binom
 
     # H0: true quantile <= limit, i.e. P(latency <= limit) >= q. Few samples at or under the
@@ -153,48 +153,50 @@ def _quantile(candidate, stable, q: float, limit: float | None, gate: str, alpha
     under = sum(1 for x in lat if x <= limit)
     p_value = float(binom.cdf(under, len(lat), q))
     detail = f"{len(lat) - under}/{len(lat)} over, p={p_value:.2g}"
-    return MetricRow(verdict=FAIL if p_value < alpha else PASS, detail=detail, **row)
+    return replace(row, verdict=FAIL if p_value < alpha else PASS, detail=detail)
 
 
-def _error_increase(candidate, stable, limit: float | None, alpha: float) -> MetricRow:
+def _error_increase(candidate: Sequence[Sample], stable: Sequence[Sample] | None, limit: float | None,
+                    alpha: float) -> MetricRow:
     n_c, n_s = len(candidate), len(stable or ())
     e_c, e_s = _errors(candidate), _errors(stable)
-    row = dict(metric="error rate vs stable", candidate=e_c / n_c if n_c else None,
-               stable=e_s / n_s if n_s else None, threshold=limit, gate="max_error_rate_increase", unit="ratio")
+    rate_c, rate_s = (e_c / n_c if n_c else None), (e_s / n_s if n_s else None)
+    row = MetricRow("error rate vs stable", rate_c, rate_s, limit, OFF, gate="max_error_rate_increase", unit="ratio")
     if limit is None:
-        return MetricRow(verdict=OFF, **row)
-    if not n_c or not n_s:
-        return MetricRow(verdict=NA, detail="no stable samples" if n_c else "no requests", **row)
+        return row
+    if rate_c is None or rate_s is None:
+        return replace(row, verdict=NA, detail="no stable samples" if n_c else "no requests")
     from scipy.stats import fisher_exact
 
-    increase = row["candidate"] - row["stable"]
+    increase = rate_c - rate_s
     _, p_value = fisher_exact([[e_c, n_c - e_c], [e_s, n_s - e_s]], alternative="greater")
     detail = f"{increase:+.1%}, Fisher p={p_value:.2g}"
-    return MetricRow(verdict=FAIL if p_value < alpha and increase > limit else PASS, detail=detail, **row)
+    return replace(row, verdict=FAIL if p_value < alpha and increase > limit else PASS, detail=detail)
 
 
-def _latency_increase(candidate, stable, limit: float | None, alpha: float) -> MetricRow:
+def _latency_increase(candidate: Sequence[Sample], stable: Sequence[Sample] | None, limit: float | None,
+                      alpha: float) -> MetricRow:
     lat_c, lat_s = _latencies(candidate), _latencies(stable)
-    row = dict(metric="p50 latency vs stable", candidate=_percentile(lat_c, 0.5), stable=_percentile(lat_s, 0.5),
-               threshold=limit, gate="max_latency_increase_ms", unit="ms")
+    p50_c, p50_s = _percentile(lat_c, 0.5), _percentile(lat_s, 0.5)
+    row = MetricRow("p50 latency vs stable", p50_c, p50_s, limit, OFF, gate="max_latency_increase_ms", unit="ms")
     if limit is None:
-        return MetricRow(verdict=OFF, **row)
-    if not lat_c or not lat_s:
-        return MetricRow(verdict=NA, detail="no stable samples" if lat_c else "no successful requests", **row)
+        return row
+    if p50_c is None or p50_s is None:  # _percentile is None exactly when a list is empty
+        return replace(row, verdict=NA, detail="no stable samples" if lat_c else "no successful requests")
     from scipy.stats import mannwhitneyu
 
-    shift = row["candidate"] - row["stable"]
+    shift = p50_c - p50_s
     p_value = float(mannwhitneyu(lat_c, lat_s, alternative="greater").pvalue)
     detail = f"{shift:+.0f} ms, Mann-Whitney p={p_value:.2g}"
-    return MetricRow(verdict=FAIL if p_value < alpha and shift > limit else PASS, detail=detail, **row)
+    return replace(row, verdict=FAIL if p_value < alpha and shift > limit else PASS, detail=detail)
 
 
 # -- helpers --------------------------------------------------------------------------------
-def _errors(samples) -> int:
+def _errors(samples: Sequence[Sample] | None) -> int:
     return sum(1 for s in samples or () if not s.ok)
 
 
-def _latencies(samples) -> list[float]:
+def _latencies(samples: Sequence[Sample] | None) -> list[float]:
     return sorted(s.latency_ms for s in samples or () if s.ok)
 
 
@@ -206,10 +208,6 @@ def _percentile(sorted_values: list[float], q: float) -> float | None:
     lo = math.floor(pos)
     hi = min(lo + 1, len(sorted_values) - 1)
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
-def _replace(row: MetricRow, verdict: str) -> MetricRow:
-    return MetricRow(**{**asdict(row), "verdict": verdict})
 
 
 def _fmt(value: float | None, unit: str) -> str:

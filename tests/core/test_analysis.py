@@ -88,8 +88,10 @@ def test_healthy_pairs_pass_across_seeds():
     verdicts = []
     for seed in range(200):
         rng = random.Random(seed)
-        def noisy(n):
+
+        def noisy(n, rng=rng):
             return [Sample(rng.random() >= 0.01, rng.lognormvariate(4.4, 0.4), float(i)) for i in range(n)]
+
         verdicts.append(analyse(noisy(25), noisy(25), CFG).result)
     assert verdicts.count("fail") == 0, verdicts.count("fail")
 
