@@ -125,3 +125,13 @@ def test_objects_survive_a_restart_on_the_same_data_dir(tmp_path):
         listed = c.list_objects_v2(oss.ListObjectsV2Request(bucket=BUCKET, prefix="history/"))
         assert [o.key for o in listed.contents] == ["history/prod/1.json"]
     assert not [p for p in (tmp_path / BUCKET).iterdir() if p.name.startswith(".tmp-")]  # no half-written files
+
+
+def test_a_v1_signature_with_a_date_outside_15_minutes_is_refused_as_oss_does(url, monkeypatch):
+    bucket = oss2.Bucket(oss2.Auth(AK, SK), url, BUCKET)
+    bucket.put_object("v1/dated", b"data")
+    # A request captured in 2001, correctly signed: replaying it must not work.
+    monkeypatch.setattr(oss2.auth.utils, "http_date", lambda timeval=None: "Mon, 01 Jan 2001 00:00:00 GMT")
+    with pytest.raises(oss2.exceptions.OssError) as err:
+        bucket.get_object("v1/dated")
+    assert (err.value.status, err.value.code) == (403, "RequestTimeTooSkewed")
