@@ -76,8 +76,24 @@ def network_configuration(agent: Mapping[str, Any]) -> dict:
     }
 
 
+# Optional fields a removed setting must be cleared on: an update sends only what it names, so a
+# field left out keeps its live value. Fields with a default (cpu, memory, ...) are always sent.
+_CLEARABLE = ({wire for key, wire in _PASS_THROUGH.items() if key not in DEFAULTS}
+              | {"executionRoleArn", "logConfiguration"})
+# Maps whose keys are the user's own: compared exactly, so a removed key is a change.
+_EXACT_MAPS = {"environmentVariables"}
+
+
+def cleared(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict:
+    """The optional fields the live runtime still has but ``wanted`` no longer sets, each with the
+    empty value that clears it; an update must send them, or the removed setting stays."""
+    return {key: _empty(live[key]) for key in sorted(_CLEARABLE)
+            if key not in wanted and _present(live.get(key))}
+
+
 def needs_update(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str]:
-    """Fields of ``wanted`` whose live value differs (the code is compared by its checksum).
+    """Fields of ``wanted`` whose live value differs (the code is compared by its checksum), and
+    the live fields it removes (see :func:`cleared`).
 
     An empty list means the runtime already is what we would deploy, so a rerun after a crash
     converges without touching it. A false "changed" only costs a redundant update.
@@ -89,9 +105,24 @@ def needs_update(live: Mapping[str, Any], wanted: Mapping[str, Any]) -> list[str
             want = {k: v for k, v in value.items() if k not in ("zipFile", "ossBucketName", "ossObjectName")}
             if any(str(live_code.get(k)) != str(v) for k, v in want.items()):
                 changed.append(key)
+        elif key in _EXACT_MAPS:
+            if dict(live.get(key) or {}) != dict(value or {}):
+                changed.append(key)
         elif not _same(live.get(key), value):
             changed.append(key)
-    return changed
+    return changed + list(cleared(live, wanted))
+
+
+def _present(value: Any) -> bool:
+    return value not in (None, "", {}, [], False)
+
+
+def _empty(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {}
+    if isinstance(value, (list, tuple)):
+        return []
+    return False if isinstance(value, bool) else ""
 
 
 def _same(live: Any, wanted: Any) -> bool:

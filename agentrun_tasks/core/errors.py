@@ -83,7 +83,21 @@ class TransientError(AgentrunTasksError):
     """
 
     exit_code = 5
+    hint = "The platform kept failing for the whole retry budget (retry: in the env file); rerun later."
 
 
 class NotFoundError(ConfigError):
     """A runtime, version or endpoint named by the user does not exist (bad input: exit 2)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT (Ctrl-C) or SIGTERM (a CI cancel) arrived: exit 128 + the signal's number.
+
+    A ``KeyboardInterrupt``, not an ``Exception``, so no ``except Exception`` on the way swallows
+    it (and asyncio re-raises it out of a running loop, as it does Ctrl-C).
+    """
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(name)
+        self.signum, self.name = signum, name
+        self.exit_code = 128 + signum

@@ -17,7 +17,9 @@ from typing import Protocol
 from .errors import ConfigError
 
 KINDS = ("release", "promote", "rollback")
-RESULTS = ("ok", "rolled-back", "failed", "running")  # running: not finished (or killed)
+# running: not finished (or killed); interrupted: killed, closed by the next run that took the lock;
+# aborted: stopped by SIGINT/SIGTERM, traffic sent back to stable first
+RESULTS = ("ok", "rolled-back", "failed", "running", "interrupted", "aborted")
 _STAMP = "%Y%m%dT%H%M%SZ"
 
 

@@ -147,15 +147,16 @@ def release(store: LockStore, key: str, held: Lock) -> bool:
 
 
 def busy_message(holder: Lock, now: datetime) -> str:
-    """One paragraph: who holds the environment, since and until when, and how to break it."""
+    """One paragraph: who holds the environment, since and until when, and how to take it over."""
     run = f" (CI run {holder.ci_run})" if holder.ci_run else ""
     what = f"releasing version {holder.candidate}" if holder.candidate else "working on it"
-    left = max(0, int((holder.expires_at - now).total_seconds()) // 60)
+    left = max(0, int((holder.expires_at - now).total_seconds()))
     return (
         f"Environment '{holder.env}' is locked by {holder.owner}{run}, {what}, since "
-        f"{holder.acquired_at.isoformat(timespec='seconds')}; the lock expires at "
-        f"{holder.expires_at.isoformat(timespec='seconds')} (in {left} min). Wait for that run to finish, "
-        "or, if it is dead, rerun with --force to break the lock."
+        f"{holder.acquired_at.isoformat(timespec='seconds')}. A live holder keeps renewing the lock; unless "
+        f"renewed it expires at {holder.expires_at.isoformat(timespec='seconds')} (in {left // 60} min "
+        f"{left % 60} s), and then the next run takes it. Wait for that run to finish, or, if it is dead, "
+        "rerun with --force to take the lock over now."
     )
 
 

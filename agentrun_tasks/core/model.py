@@ -37,7 +37,7 @@ class ReleaseConfig:
     steps: tuple[float, ...] = (0.05, 0.25, 0.5, 1.0)
     interval: float = 60.0  # seconds of analysis per step
     max_extensions: int = 3  # inconclusive steps extended at most this many times
-    lock_ttl: float = 1800.0
+    lock_ttl: float = 180.0  # short: the live holder refreshes it, a dead one's expires soon
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     # Where locks and history live so every CI runner sees them: an OSS bucket. None keeps
     # them under .agentrun/state/ on this machine (the emulator's environment uses its OSS).

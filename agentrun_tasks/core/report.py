@@ -17,6 +17,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
 from . import secrets
 
+HEARTBEAT_SECONDS = 30.0  # how often a long wait says it is alive in a CI log
+
 
 class Dialect:
     """How one CI platform takes masks, step outputs, summaries and collapsible log sections.
@@ -252,12 +254,15 @@ class Reporter:
 
     # -- progress --------------------------------------------------------------------------
     @contextmanager
-    def progress(self, label: str):
-        """Show a wait: a ticking line on a terminal, a line per state change otherwise.
+    def progress(self, label: str, *, every: float | None = None, clock: Callable[[], float] = time.monotonic):
+        """Show a wait: one line redrawn in place on a terminal, plain lines otherwise (CI logs).
 
-        Yields a callable ``update(state)``; repeated states are printed once.
+        Yields a callable ``update(state, detail="")``. A plain line is printed when the state
+        changes; a changed ``detail`` alone (attempt counts, requests seen) only redraws the
+        terminal line, and with ``every`` it is also printed as a heartbeat at most once per
+        ``every`` seconds, so a long wait shows it is alive without flooding the log.
         """
-        tracker = _Progress(self, label)
+        tracker = _Progress(self, label, every=every, clock=clock)
         tracker.start()
         try:
             yield tracker.update
@@ -277,11 +282,13 @@ class _ReporterHandler(logging.Handler):
 
 
 class _Progress:
-    def __init__(self, reporter: Reporter, label: str) -> None:
+    def __init__(self, reporter: Reporter, label: str, *, every: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.reporter = reporter
         self.label = label
-        self.state = "waiting"
-        self.started = time.monotonic()
+        self.state, self.detail = "waiting", ""
+        self.every, self.clock = every, clock
+        self.started = self.printed = clock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -294,19 +301,26 @@ class _Progress:
         while not self._stop.wait(1.0):
             self._render("\r")
 
-    def _render(self, prefix: str) -> None:
-        elapsed = time.monotonic() - self.started
-        self.reporter._write(self.reporter._human, f"{prefix}{self.label}: {self.state} ({elapsed:.0f}s)\033[K")
+    def _text(self) -> str:
+        detail = f", {self.detail}" if self.detail else ""
+        return f"{self.label}: {self.state}{detail}"
 
-    def update(self, state: str) -> None:
-        if state == self.state:
+    def _render(self, prefix: str) -> None:
+        elapsed = self.clock() - self.started
+        self.reporter._write(self.reporter._human, f"{prefix}{self._text()} ({elapsed:.0f}s)\033[K")
+
+    def update(self, state: str, detail: str = "") -> None:
+        changed = state != self.state
+        if not changed and detail == self.detail:
             return
-        self.state = state
+        self.state, self.detail = state, detail
         if self.reporter.interactive:
             self._render("\r")
-        else:
-            elapsed = time.monotonic() - self.started
-            self.reporter.line(f"{self.label}: {state} ({elapsed:.1f}s)")
+            return
+        now = self.clock()
+        if changed or (self.every is not None and now - self.printed >= self.every):
+            self.printed = now
+            self.reporter.line(f"{self._text()} ({now - self.started:.1f}s)")
 
     def stop(self) -> None:
         self._stop.set()

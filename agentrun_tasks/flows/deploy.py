@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..adapters import health
 from . import endpoints
-from ..core.agentspec import needs_update, runtime_input
+from ..core.agentspec import cleared, needs_update, runtime_input
 from ..core.errors import (
     BusyError,
     ConfigError,
@@ -23,7 +23,7 @@ from ..core.errors import (
 )
 from ..core.model import EnvConfig
 from ..core.ports import Driver, Workspace
-from ..core.report import Reporter
+from ..core.report import HEARTBEAT_SECONDS, Reporter
 from ..core.resources import READY, Endpoint, Runtime
 
 
@@ -132,16 +132,18 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
             reporter.line(f"runtime {runtime.name} already runs this package and configuration")
         else:
             reporter.line(f"updating runtime {runtime.name} ({', '.join(changed) or 'recovering from ' + runtime.status})")
-            runtime, action = driver.update_runtime(runtime.id, spec), "updated"
+            # An update sends only the fields it names: removed settings are sent empty to clear them.
+            runtime, action = driver.update_runtime(runtime.id, {**spec, **cleared(runtime.raw, spec)}), "updated"
     timings["submit"] = clock() - mark
     mark = clock()
     runtime = wait_ready(driver, runtime, timeout=env.deploy_timeout, reporter=reporter)
     timings["ready"] = clock() - mark
     checked = health_endpoint(driver, runtime, env)
     mark = clock()
-    with reporter.progress(f"health check {checked.name}") as update:
+    with reporter.progress(f"health check {checked.name}", every=HEARTBEAT_SECONDS) as update:
         result = health.check(checked.url, env.health,
-                               on_attempt=lambda n, status: update(f"attempt {n}: {status or 'no answer'}"))
+                               on_attempt=lambda n, status: update(f"HTTP {status}" if status else "no answer",
+                                                                   f"attempt {n}"))
     timings["health"] = clock() - mark
     timings["total"] = clock() - started
     if not result.ok:
@@ -154,10 +156,26 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
     return DeployResult(runtime, endpoint, checked, action, result, timings)
 
 
-def deploy_session(session: Workspace, driver: Driver, artifact, *, wait: bool = False) -> DeployResult:
-    """:func:`deploy` with what a session opened: its env, reporter, account and code store."""
-    return deploy(driver, session.env, artifact, session.reporter, account_id=session.credentials().account_id,
-                  wait=wait, code_store=session.code_store(artifact))
+def deploy_session(session: Workspace, driver: Driver, artifact, *, wait: bool = False,
+                   records=None) -> DeployResult:
+    """:func:`deploy` with what a session opened: its env, reporter, account and code store.
+
+    With ``records`` (a plain ``invoke deploy``) it holds the environment's lock, the one a
+    release holds, so it never changes the runtime under a release (exit 7 instead). A release
+    passes none: it already holds the lock.
+    """
+    def run() -> DeployResult:
+        return deploy(driver, session.env, artifact, session.reporter,
+                      account_id=session.credentials().account_id, wait=wait,
+                      code_store=session.code_store(artifact))
+
+    if records is None:
+        return run()
+    records.acquire(None, ttl=session.env.release.lock_ttl, force=False)
+    try:
+        return run()
+    finally:
+        records.release()
 
 
 def _settle(driver, runtime: Runtime, env: EnvConfig, reporter: Reporter) -> Runtime:

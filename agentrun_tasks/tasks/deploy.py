@@ -12,7 +12,8 @@ from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,
             "force": "rebuild the package even when its inputs are unchanged",
-            "wait": "if another deploy is running, wait for it instead of exiting 7"})
+            "wait": "if the runtime is still busy with a killed deploy, wait for it instead of exiting 7 (a live "
+                    "deploy or release holding the environment's lock is exit 7 either way)"})
 @cli_errors
 def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     """Build, deploy, wait until READY, health-check; print the endpoint URL.

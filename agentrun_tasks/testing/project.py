@@ -87,6 +87,14 @@ class Project:
             return None
         return next((e for e in state.get("endpoints", {}).values() if e["agentRuntimeEndpointName"] == name), None)
 
+    def state_object(self, key: str) -> bytes | None:
+        """An object of the release state (``locks/local.json``, ...) as the emulator's OSS stores
+        it, read without a call."""
+        from ..emulator.oss import read_object
+        from ..session import EMULATOR_BUCKET
+
+        return read_object(self.root / ".agentrun" / "local" / "oss", EMULATOR_BUCKET, f"agentrun-tasks/{key}")
+
     def hold_agent_start(self) -> Path:
         """Make the agent wait at start until the returned file is removed, so a deploy stays
         CREATING/UPDATING for as long as a test needs, with no sleep to tune."""

@@ -1,4 +1,5 @@
 from agentrun_tasks.core.agentspec import (
+    cleared,
     needs_update,
     network_configuration,
     runtime_input,
@@ -46,3 +47,32 @@ def test_needs_update_compares_by_checksum_not_zip_bytes():
     live["codeConfiguration"] = dict(live["codeConfiguration"], checksum="43")
     live["memory"] = 2048
     assert needs_update(live, wanted) == ["memory", "codeConfiguration"]
+
+
+def live_of(wanted: dict) -> dict:
+    """What GET shows after deploying ``wanted``: the same fields, the code without its zip."""
+    live = dict(wanted)
+    live["codeConfiguration"] = {k: v for k, v in wanted["codeConfiguration"].items() if k != "zipFile"}
+    return live
+
+
+def test_a_removed_environment_variable_is_a_change_and_the_update_sends_the_smaller_map():
+    live = live_of(runtime_input(dict(AGENT, environmentVariables={"A": "1", "AGENT_FAULT_RATE": "0.5"}),
+                                 account_id="1", code={"checksum": "42"}))
+    wanted = runtime_input(AGENT, account_id="1", code={"checksum": "42"})
+    assert needs_update(live, wanted) == ["environmentVariables"]
+    assert wanted["environmentVariables"] == {"A": "1"}
+
+
+def test_a_removed_block_or_optional_field_is_cleared_with_an_empty_value():
+    live = live_of(runtime_input(dict(AGENT, credentialName="cred", enableSessionIsolation=True),
+                                 account_id="1", code={"checksum": "42"}))
+    agent = {k: v for k, v in AGENT.items() if k not in ("environmentVariables", "role", "logConfig",
+                                                         "description")}
+    wanted = runtime_input(agent, account_id="1", code={"checksum": "42"})
+    assert cleared(live, wanted) == {"credentialName": "", "description": "", "enableSessionIsolation": False,
+                                     "environmentVariables": {}, "executionRoleArn": "", "logConfiguration": {}}
+    assert sorted(needs_update(live, wanted)) == sorted(cleared(live, wanted))
+    # Once cleared (the platform shows empty values), nothing is left to change.
+    assert needs_update({**live, **cleared(live, wanted)}, wanted) == []
+    assert cleared(live_of(wanted), wanted) == {}

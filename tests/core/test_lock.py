@@ -192,3 +192,13 @@ def test_release_leaves_a_lock_the_same_owner_took_again_after_it_was_broken():
     second = acquire(store, KEY, lock("ci@runner"), force=True, now=NOW)  # the same owner, a new run
     assert release(store, KEY, first) is False
     assert Lock.from_json(store.get(KEY)) == second
+
+
+def test_the_busy_message_says_a_live_holder_renews_when_a_dead_ones_lock_expires_and_how_to_take_it():
+    store = DictStore()
+    first = acquire(store, KEY, lock("ci-runner-1", ttl=180), force=False, now=NOW)
+    with pytest.raises(BusyError) as err:
+        acquire(store, KEY, lock("laptop"), force=False, now=NOW + timedelta(seconds=30))
+    message = str(err.value)
+    assert "renewing" in message and first.expires_at.isoformat(timespec="seconds") in message
+    assert "in 2 min 30 s" in message and "--force to take the lock over now" in message

@@ -30,3 +30,38 @@ def test_github_outputs_go_to_the_output_file_and_human_mode_masks_on_stdout(tmp
     assert output.read_text() == "version=3\n"
     lines = out.getvalue().splitlines()  # earlier secrets of the process are masked too
     assert lines.index(f"::add-mask::{secret.reveal()}") < lines.index(f"key {secret.masked}")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_in_a_ci_log_a_wait_prints_state_changes_and_a_heartbeat_at_most_every_30_seconds():
+    rep, out, _ = reporter("local", {}, json_mode=False)  # not GitHub: it would print the masks first
+    clock = Clock()
+    with rep.progress("health check prod", every=30, clock=clock) as update:
+        for attempt in range(1, 61):  # a minute of one attempt per second, no answer
+            clock.now = float(attempt)
+            update("no answer", f"attempt {attempt}")
+        clock.now = 61.0
+        update("HTTP 200", "attempt 61")
+    assert out.getvalue().splitlines() == [
+        "health check prod: no answer, attempt 1 (1.0s)",
+        "health check prod: no answer, attempt 31 (31.0s)",
+        "health check prod: HTTP 200, attempt 61 (61.0s)",
+    ]
+
+
+def test_on_a_terminal_a_wait_is_one_line_redrawn_in_place():
+    out = io.StringIO()
+    rep = Reporter(out=out, err=io.StringIO(), interactive=True)
+    with rep.progress("step 5%", every=30) as update:
+        for second in range(5):
+            update("analysing", f"{second}s elapsed, {60 - second}s left; {second * 4} candidate requests")
+    text = out.getvalue()
+    assert text.count("\n") == 1 and text.endswith("\n") and text.count("\r") >= 5
+    assert "step 5%: analysing, 4s elapsed, 56s left; 16 candidate requests" in text

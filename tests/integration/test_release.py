@@ -118,7 +118,8 @@ def test_rollback_and_promote_flip_a_canary_in_one_write(project):
     assert project.invoke_json("version.publish")["version"] == "2"
     project.invoke_json("endpoint.publish", "--target-version", "1", "--canary-version", "2", "--weight", "0.25")
     promoted = project.invoke_json("promote")
-    assert promoted == {"env": "local", "from": "1", "to": "2"}
+    assert {k: promoted[k] for k in ("env", "from", "to")} == {"env": "local", "from": "1", "to": "2"}
+    assert promoted["url"] == project.invoke_json("endpoint.get")["url"]
     back = project.invoke_json("rollback")  # no split now: back to the version before, from history
     assert back["to"] == "1" and project.invoke_json("endpoint.get")["targetVersion"] == "1"
     kinds = [e["kind"] for e in project.invoke_json("history")]

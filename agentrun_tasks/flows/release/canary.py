@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from ...core.errors import BusyError, GateFailed
+from ...core.report import HEARTBEAT_SECONDS
 from ...core.rollout import (
     Conflict,
     Done,
@@ -107,10 +108,12 @@ class Canary:
                            f"version {plan.stable} {1 - weight:.0%}")
         urls = self._side_urls(plan.stable)
         release = self.env.release
-        outcome = gates.judge_step(
-            candidate_url=urls[0], stable_url=urls[1], interval=release.interval, cfg=release.analysis,
-            health=self.env.health, max_extensions=release.max_extensions,
-            log_source=self.log_source_for(plan.stable, self.candidate) if self.log_source_for else None)
+        with self.reporter.progress(f"step {weight:.0%}", every=HEARTBEAT_SECONDS) as update:
+            outcome = gates.judge_step(
+                candidate_url=urls[0], stable_url=urls[1], interval=release.interval, cfg=release.analysis,
+                health=self.env.health, max_extensions=release.max_extensions,
+                log_source=self.log_source_for(plan.stable, self.candidate) if self.log_source_for else None,
+                on_tick=lambda beat: update("analysing", beat))
         gates.render(self.reporter, weight, outcome)
         report.steps.append({"weight": weight, **outcome.to_dict()})
         if outcome.verdict.result == "fail":

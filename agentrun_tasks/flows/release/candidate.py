@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 
-from ...core.errors import NotFoundError
+from ...core.errors import BusyError, NotFoundError
 
 _MARK = re.compile(r"\bsha256=([0-9a-f]{16})\b")
 
@@ -48,15 +48,41 @@ def find_published(versions, fingerprint_: str) -> str | None:
     return None
 
 
-def ensure_candidate(driver, runtime, print_: str, ci, reporter) -> str:
-    """Publish LATEST as a version unless a version with this fingerprint already exists."""
+def ensure_candidate(driver, runtime, print_: str, ci, reporter, *, checksum: str) -> str:
+    """Publish LATEST as a version unless a version with this fingerprint already exists.
+
+    A version is a snapshot of whatever the runtime holds when it is published, so the runtime's
+    code checksum is read right before and right after: only when both are ``checksum`` (the
+    package this release built) does the version provably hold it. Otherwise another deploy
+    changed the runtime under this release (one that does not take the environment's lock).
+    """
     existing = find_published(driver.list_versions(runtime.id), print_)
     if existing is not None:
         reporter.line(f"version {existing} already holds this package and configuration ({marker(print_)})")
         return existing
+    _require_code(driver.get_runtime(runtime.id), checksum, "before publishing; nothing was published")
     version = driver.publish_version(runtime.id, describe(print_, ci))
+    _require_code(driver.get_runtime(runtime.id), checksum,
+                  f"while version {version.version} was published; it may hold that code, not this package: "
+                  "do not release it")
     reporter.line(f"published version {version.version}")
     return version.version
+
+
+def _require_code(runtime, checksum: str, when: str) -> None:
+    if runtime.status != "READY" or runtime.checksum != checksum:
+        raise BusyError(
+            f"runtime {runtime.name} changed under this release {when}: it is {runtime.status} with code "
+            f"checksum {runtime.checksum or 'none'}, but this release built {checksum}. Another deploy that does "
+            "not take the environment's lock updated it; rerun `invoke release` when it is done.")
+
+
+def failure_mark(driver, runtime, version: str) -> str:
+    """What a failure mark names: the runtime by id (numbers restart at 1 on a new runtime) and
+    the version by its fingerprint, or by number where its description carries none."""
+    described = next((v.description for v in driver.list_versions(runtime.id) if v.version == version), "")
+    found = _MARK.search(described or "")
+    return f"{runtime.id}/{found.group(1) if found else 'version-' + version}"
 
 
 def require_version(driver, runtime, version: str) -> str:

@@ -13,6 +13,7 @@ import asyncio
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Callable
 
 from ...adapters.probe import probe, probe_pair
 from ...core.analysis import Verdict, analyse, format_rows
@@ -40,8 +41,13 @@ class StepOutcome:
 
 
 def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, cfg: AnalysisConfig,
-               health: HealthConfig, max_extensions: int, log_source: LogWindow | None = None) -> StepOutcome:
-    """Probe and analyse until the step passes (full interval), fails, or stays inconclusive."""
+               health: HealthConfig, max_extensions: int, log_source: LogWindow | None = None,
+               on_tick: Callable[[str], None] = lambda heartbeat: None) -> StepOutcome:
+    """Probe and analyse until the step passes (full interval), fails, or stays inconclusive.
+
+    ``on_tick`` gets a heartbeat after every probe chunk (about a second): time elapsed and
+    left, requests seen, the candidate's error rate so far.
+    """
     clock = time.time  # wall time: the platform's request log is stamped with it
     started = clock()
     candidate: list = []
@@ -54,7 +60,9 @@ def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, c
         candidate += c_samples
         if stable is not None:
             stable += s_samples
-        verdict = analyse(*_with_log(candidate, stable, log_source, started, clock()), cfg)
+        seen_c, seen_s = _with_log(candidate, stable, log_source, started, clock())
+        verdict = analyse(seen_c, seen_s, cfg)
+        on_tick(heartbeat(clock() - started, window_end - clock(), seen_c, seen_s))
         if verdict.result == "fail" and _decided_early(verdict):
             break
         if clock() < window_end - 1e-3:
@@ -69,6 +77,15 @@ def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, c
         window_end = clock() + interval
     all_c, all_s = _with_log(candidate, stable, log_source, started, clock())
     return StepOutcome(verdict, clock() - started, extensions, len(all_c), len(all_s or []))
+
+
+def heartbeat(elapsed: float, remaining: float, candidate: list, stable: list | None) -> str:
+    """``12s elapsed, 48s left; 57 candidate / 60 stable requests; candidate errors 1.8%``."""
+    failed = sum(1 for sample in candidate if not sample.ok)
+    rate = f"{failed / len(candidate):.1%}" if candidate else "-"
+    seen = f"{len(candidate)} candidate" + (f" / {len(stable)} stable" if stable is not None else "")
+    return (f"{elapsed:.0f}s elapsed, {max(0.0, remaining):.0f}s left; {seen} requests; "
+            f"candidate errors {rate}")
 
 
 def render(reporter, weight: float, outcome: StepOutcome) -> None:

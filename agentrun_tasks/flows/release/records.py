@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import threading
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -23,31 +24,63 @@ class Records:
         self.owner = f"{ci.actor or _user()}@{self.host}"
         self._held: lock.Lock | None = None
         self._ttl = 0.0
+        self._guard = threading.Lock()  # the keep-alive thread and the flow both refresh
+        self._stop_keepalive: threading.Event | None = None
+
+    @classmethod
+    def of(cls, session) -> Records:
+        """The records of a session's environment, in its state store."""
+        return cls(session.state_store(), session.env.name, session.ci)
 
     @property
     def lock_key(self) -> str:
         return f"locks/{self.env_name}.json"
 
     def acquire(self, candidate: str | None, *, ttl: float, force: bool) -> None:
+        """Take the environment's lock (BusyError if a live run holds it) and keep it alive from a
+        background thread, so the TTL can be short: a dead holder's lock expires within ``ttl``.
+        A run that takes the lock closes the records of runs killed before they finished."""
         mine = lock.Lock.new(self.owner, self.env_name, candidate, ttl=ttl, now=self.now(),
                              ci_run=self.ci.run_url or self.ci.build_id, host=self.host, pid=os.getpid())
         self._held = lock.acquire(self.store, self.lock_key, mine, force=force, now=self.now(), dead=self._dead)
         self._ttl = ttl
+        self._start_keepalive(ttl)
+        self.close_interrupted()
 
     def refresh(self) -> bool:
         """Still alive: the held lock expires ``ttl`` from now again. False if it was broken."""
-        if self._held is None:
-            return False
-        renewed = lock.refresh(self.store, self.lock_key, self._held, ttl=self._ttl, now=self.now())
-        if renewed is None:
-            return False
-        self._held = renewed
-        return True
+        with self._guard:
+            if self._held is None:
+                return False
+            renewed = lock.refresh(self.store, self.lock_key, self._held, ttl=self._ttl, now=self.now())
+            if renewed is None:
+                return False
+            self._held = renewed
+            return True
 
     def release(self) -> None:
-        if self._held is not None:
-            lock.release(self.store, self.lock_key, self._held)
-            self._held = None
+        if self._stop_keepalive is not None:
+            self._stop_keepalive.set()
+            self._stop_keepalive = None
+        with self._guard:
+            if self._held is not None:
+                lock.release(self.store, self.lock_key, self._held)
+                self._held = None
+
+    def _start_keepalive(self, ttl: float) -> None:
+        """Refresh three times per TTL while this process lives; a broken lock ends the thread
+        (the flow's own refresh reports it)."""
+        stop = self._stop_keepalive = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(ttl / 3):
+                try:
+                    if not self.refresh():
+                        return
+                except Exception:  # a store hiccup: the next beat tries again before the TTL runs out
+                    continue
+
+        threading.Thread(target=beat, name=f"lock-keepalive-{self.env_name}", daemon=True).start()
 
     def _dead(self, holder: lock.Lock) -> bool:
         """A holder on this host whose process is gone was killed: its lock is free."""
@@ -62,23 +95,25 @@ class Records:
         return False
 
     # -- failed versions -------------------------------------------------------------------
-    def _failed_key(self, version: str) -> str:
-        return f"failed/{self.env_name}/{version}.json"
+    # A mark names what failed (see candidate.failure_mark): the runtime's id and the version's
+    # fingerprint, so a removed and recreated runtime, whose numbers restart at 1, starts clean.
+    def _failed_key(self, mark: str) -> str:
+        return f"failed/{self.env_name}/{mark}.json"
 
-    def mark_failed(self, version: str, reason: str) -> None:
-        self.store.put(self._failed_key(version), reason.encode())
+    def mark_failed(self, mark: str, reason: str) -> None:
+        self.store.put(self._failed_key(mark), reason.encode())
 
-    def failed_reason(self, version: str) -> str | None:
-        reason = self.store.get(self._failed_key(version))
+    def failed_reason(self, mark: str) -> str | None:
+        reason = self.store.get(self._failed_key(mark))
         return None if reason is None else reason.decode(errors="replace")
 
-    def check_not_failed(self, version: str, *, force: bool) -> None:
+    def check_not_failed(self, version: str, mark: str, *, force: bool) -> None:
         """Refuse a version that failed before; ``--force`` clears the mark and tries again."""
-        reason = self.failed_reason(version)
+        reason = self.failed_reason(mark)
         if reason is None:
             return
         if force:
-            self.store.delete(self._failed_key(version))
+            self.store.delete(self._failed_key(mark))
             return
         raise ConfigError(f"version {version} failed a release of '{self.env_name}' before ({reason}); release "
                           "a fixed version, or rerun `invoke release` with --force to try this one again.")
@@ -111,6 +146,13 @@ class Records:
         """Save ``entry`` finished now with ``result`` (same key: it replaces the running record)."""
         return self.update(entry, result=result, reason=reason, analysis=list(analysis or []),
                            finished_at=self.now(), **changes)
+
+    def close_interrupted(self, recent: int = 20) -> list[Record]:
+        """Close the recent records still ``running``: their runs are dead, since this one holds
+        the lock they held (rollback and promote never leave one running)."""
+        return [self.finish(entry, result="interrupted", reason=f"the run ended without finishing (killed); "
+                            f"closed by {self.owner}", analysis=entry.analysis)
+                for entry in self.history(limit=recent) if entry.result == "running"]
 
     def discard(self, entry: Record) -> None:
         history.delete(self.store, entry)

@@ -48,7 +48,7 @@ def release(session, driver, records: Records, *, version: str | None, strategy:
     artifact = None if version else build()
     print_ = None if version else candidates.fingerprint(artifact, env.agent)
     records.acquire(version or candidates.marker(print_), ttl=env.release.lock_ttl, force=force)
-    stable = candidate = entry = None
+    runtime = stable = candidate = mark = entry = None
     try:
         # A running record first, re-saved as the facts arrive and at the end: a run killed at
         # any point (even right after its last endpoint write) leaves where it came from.
@@ -61,13 +61,19 @@ def release(session, driver, records: Records, *, version: str | None, strategy:
             candidate = candidates.require_version(driver, runtime, str(version))
         else:
             runtime = deploy(artifact).runtime
-            candidate = candidates.ensure_candidate(driver, runtime, print_, session.ci, reporter)
-        records.check_not_failed(candidate, force=force)
+            candidate = candidates.ensure_candidate(driver, runtime, print_, session.ci, reporter,
+                                                    checksum=str(artifact.crc64))
+        mark = candidates.failure_mark(driver, runtime, candidate)
+        records.check_not_failed(candidate, mark, force=force)
         entry = records.update(entry, from_version=stable if stable != candidate else None, to_version=candidate)
-        outcome = _roll_out(session, driver, records, runtime, candidate, strategy, force)
+        outcome = _roll_out(session, driver, records, runtime, candidate, mark, strategy, force)
+    except KeyboardInterrupt as interrupted:  # Ctrl-C, or SIGTERM as core.errors.Interrupted
+        _abort(session, driver, records, runtime, entry, started, stable=stable, candidate=candidate,
+               why=getattr(interrupted, "name", "SIGINT"))
+        raise
     except GateFailed as failed:
-        if candidate:
-            records.mark_failed(candidate, str(failed))
+        if mark:
+            records.mark_failed(mark, str(failed))
         report = failed.report.to_dict() if failed.report is not None else {}
         # Without a candidate it was the deploy's health check: nothing had traffic to roll back.
         _finish(records, entry, started, from_version=stable, to_version=candidate,
@@ -85,7 +91,14 @@ def release(session, driver, records: Records, *, version: str | None, strategy:
         records.release()
     records.finish(entry, result="ok", reason=outcome.get("result", ""), analysis=outcome.get("steps"))
     reporter.output("version", candidate)
-    return {"env": env.name, "strategy": strategy, "candidate": candidate, "stable": stable, **outcome}
+    return {"env": env.name, "strategy": strategy, "candidate": candidate, "stable": stable, **outcome,
+            "url": _url(driver, runtime, env), "timings": {"total": round((_now() - started).total_seconds(), 3)}}
+
+
+def _url(driver, runtime, env) -> str | None:
+    """The release endpoint's URL, the one users call."""
+    endpoint = driver.find_endpoint(runtime.id, env.release.endpoint)
+    return endpoint.url if endpoint is not None else None
 
 
 def _finish(records: Records, entry, started, *, from_version, to_version, result: str, reason: str,
@@ -99,7 +112,22 @@ def _finish(records: Records, entry, started, *, from_version, to_version, resul
                        to_version=to_version)
 
 
-def _roll_out(session, driver, records, runtime, candidate: str, strategy: str, force: bool) -> dict:
+def _abort(session, driver, records: Records, runtime, entry, started, *, stable, candidate, why: str) -> None:
+    """Stop on a signal: a candidate holding a share of the release endpoint loses it in one write
+    (100% to stable), and the record says aborted. The lock is released by the caller's finally."""
+    name, reporter = session.env.release.endpoint, session.reporter
+    left = ""
+    if runtime is not None and stable and candidate:
+        live = state_of(driver.find_endpoint(runtime.id, name))
+        if candidate in live.split():
+            driver.put_endpoint(runtime.id, name, target_version=stable, weights={})
+            left = f"; version {stable} serves 100% of {name} again"
+    reason = f"aborted by {why}{left}"
+    reporter.line(reason)
+    _finish(records, entry, started, from_version=stable, to_version=candidate, result="aborted", reason=reason)
+
+
+def _roll_out(session, driver, records, runtime, candidate: str, mark: str, strategy: str, force: bool) -> dict:
     env = session.env
     if strategy == "blue-green":
         from .bluegreen import blue_green
@@ -109,13 +137,13 @@ def _roll_out(session, driver, records, runtime, candidate: str, strategy: str, 
     steps = (1.0,) if strategy == "direct" else None
     canary = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force, steps=steps,
                     log_source_for=session.log_source(runtime), health_check=lambda url: check_health(env, url),
-                    still_wanted=_still_wanted(records, candidate, session.reporter),
+                    still_wanted=_still_wanted(records, candidate, mark, session.reporter),
                     on_step=lambda stable, step: session.notifier().send(
                         step_event(env, session.ci, candidate, stable, step)))
     return canary.run().to_dict()
 
 
-def _still_wanted(records: Records, candidate: str, reporter):
+def _still_wanted(records: Records, candidate: str, mark: str, reporter):
     """The canary's check before and after each write: keep the lock alive (a release may run
     longer than its TTL), and stop once the candidate was rolled back by hand."""
     lost = []
@@ -125,13 +153,13 @@ def _still_wanted(records: Records, candidate: str, reporter):
             lost.append(True)
             reporter.warn(f"the lock of environment '{records.env_name}' was broken by another run (--force); "
                           "this release goes on, but that run may change the endpoint too.")
-        _not_rolled_back(records, candidate)
+        _not_rolled_back(records, candidate, mark)
 
     return check
 
 
-def _not_rolled_back(records: Records, candidate: str) -> None:
-    reason = records.failed_reason(candidate)
+def _not_rolled_back(records: Records, candidate: str, mark: str) -> None:
+    reason = records.failed_reason(mark)
     if reason is not None:
         raise GateFailed(f"version {candidate} was marked failed while this release ran ({reason}); stopping.")
 
@@ -146,7 +174,7 @@ def rollback(session, driver, records: Records, *, to_version: str | None) -> di
     history = records.history()
     if not to_version and not split and _already_rolled_back(history, live):
         return {"env": env.name, "from": live.target_version, "canary": {}, "to": live.target_version,
-                "result": "already-rolled-back"}
+                "result": "already-rolled-back", "url": _url(driver, runtime, env)}
     target = str(to_version) if to_version else (live.target_version if split else _previous(history, live))
     if not target:
         raise ConfigError(f"endpoint {env.release.endpoint} has no canary split and no earlier version is recorded; "
@@ -157,12 +185,13 @@ def rollback(session, driver, records: Records, *, to_version: str | None) -> di
     # resuming, and keeps them from being promoted again without --force.
     leaving = list(split) if split else [v for v in (live.target_version,) if v and v != target]
     for version in leaving:
-        records.mark_failed(version, f"rolled back by {records.owner}")
-    driver.put_endpoint(runtime.id, env.release.endpoint, target_version=target, weights={})
+        records.mark_failed(candidates.failure_mark(driver, runtime, version), f"rolled back by {records.owner}")
+    endpoint = driver.put_endpoint(runtime.id, env.release.endpoint, target_version=target, weights={})
     left = max(split, key=lambda v: (split[v], v)) if split else live.target_version or None  # the canary's
     records.record("rollback", from_version=left, to_version=target, result="ok", reason="rollback",
                    started_at=started)
-    return {"env": env.name, "from": live.target_version, "canary": split, "to": target, "result": "rolled-back"}
+    return {"env": env.name, "from": live.target_version, "canary": split, "to": target, "result": "rolled-back",
+            "url": endpoint.url}
 
 
 def _already_rolled_back(history: list, live: EndpointState) -> bool:
@@ -176,8 +205,10 @@ def _previous(history: list, live: EndpointState) -> str | None:
     for entry in reversed(history):
         if entry.kind == "rollback":
             continue
-        # "running" and serving its version: killed after its last endpoint write (or still going).
-        if entry.result in ("ok", "running") and entry.to_version == live.target_version and entry.from_version:
+        # "running" (or "interrupted", closed by a later run) and serving its version: killed after
+        # its last endpoint write (or still going).
+        serving = entry.to_version == live.target_version and entry.from_version
+        if entry.result in ("ok", "running", "interrupted") and serving:
             return entry.from_version
     return None
 
@@ -193,9 +224,10 @@ def promote(session, driver, records: Records) -> dict:
         raise NotFoundError(f"endpoint {env.release.endpoint} has no canary in flight (it routes "
                             f"{live.target_version or 'LATEST'} only); nothing to promote.")
     candidate = next(iter(split))
-    records.check_not_failed(candidate, force=False)  # rolled back or failed a gate: never promoted by hand
+    # Rolled back or failed a gate: never promoted by hand.
+    records.check_not_failed(candidate, candidates.failure_mark(driver, runtime, candidate), force=False)
     # No lock, like rollback: a release still analysing this candidate finds it promoted and ends.
-    driver.put_endpoint(runtime.id, env.release.endpoint, target_version=candidate, weights={})
+    endpoint = driver.put_endpoint(runtime.id, env.release.endpoint, target_version=candidate, weights={})
     records.record("promote", from_version=live.target_version, to_version=candidate, result="ok",
                    reason="promoted by hand", started_at=started)
-    return {"env": env.name, "from": live.target_version, "to": candidate}
+    return {"env": env.name, "from": live.target_version, "to": candidate, "url": endpoint.url}

@@ -1,0 +1,62 @@
+"""A canary step says it is alive while it analyses: a heartbeat per probe chunk with time
+elapsed and left, requests seen and the candidate's error rate so far. Real probe traffic to a
+local chat server that fails every fourth request."""
+
+from __future__ import annotations
+
+import http.server
+import itertools
+import json
+import re
+import threading
+
+import pytest
+
+from agentrun_tasks.core.model import AnalysisConfig, HealthConfig
+from agentrun_tasks.flows.release import gates
+
+REPLY = json.dumps({"choices": [{"message": {"role": "assistant", "content": "pong"}}]}).encode()
+
+
+@pytest.fixture
+def flaky_agent():
+    counter = itertools.count(1)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            status, body = (500, b"{}") if next(counter) % 4 == 0 else (200, REPLY)
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_each_probe_chunk_reports_elapsed_remaining_requests_and_error_rate(flaky_agent):
+    beats: list[str] = []
+    cfg = AnalysisConfig(min_requests=1000, probe_rate=8.0, max_error_rate=0.9, max_p99_ms=None,
+                         max_latency_increase_ms=None)
+    gates.judge_step(candidate_url=flaky_agent, stable_url=None, interval=2.0, cfg=cfg, health=HealthConfig(),
+                     max_extensions=0, on_tick=beats.append)
+    parsed = [re.fullmatch(r"(\d+)s elapsed, (\d+)s left; (\d+) candidate requests; candidate errors (\S+)%", b)
+              for b in beats]
+    assert len(beats) >= 2 and all(parsed), beats
+    requests = [int(m.group(3)) for m in parsed]
+    assert requests == sorted(requests) and requests[-1] >= 16
+    assert parsed[-1].group(2) == "0" and 20.0 <= float(parsed[-1].group(4)) <= 30.0
