@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["agentrun_tasks.testing.emulator", "agentrun_tasks.testing.keyring"]
+pytest_plugins = ["agentrun_tasks.testing.emulator", "agentrun_tasks.testing.keyring",
+                  "agentrun_tasks.testing.s_reference"]
 
 TESTS = Path(__file__).resolve().parent / "tests"
 # Folders whose every test starts an emulator, an agent or an `invoke` process.

@@ -44,6 +44,12 @@ AccessResolver = Callable[[str], Any]
 """``config('F')``: the environment's credential field F as a Secret or str, or None if unknown."""
 
 
+def access_fields(credentials: Any) -> dict[str, Any]:
+    """A :class:`~.credentials.Credentials` under the names ``config('F')`` uses (Secrets stay Secrets)."""
+    return {"AccountID": credentials.account_id, "AccessKeyID": credentials.access_key_id,
+            "AccessKeySecret": credentials.access_key_secret, "SecurityToken": credentials.security_token}
+
+
 @dataclass(frozen=True)
 class Variables:
     """What ``${...}`` can see. ``vars`` of ``None``: not an s.yaml (an env file, with ``ctx``)."""
@@ -120,6 +126,9 @@ def resolve(text: str, loc: Loc, variables: Variables, *, again: bool = True) ->
 
 
 def _expression(code: str, template: str, loc: Loc, v: Variables) -> Any:
+    if code.lstrip().startswith("{"):
+        raise loc.error(f"{template}... is a CI expression (GitHub's ${{{{ }}}}), which s cannot compile: nothing "
+                        "substitutes it inside a file.", "Use ${env('GITHUB_SHA')} and the like instead.")
     if re.search(r"\(.*\)", code, re.DOTALL):
         return _call(code, template, loc, v)
     root, *path = code.split(".")

@@ -140,3 +140,50 @@ def test_bad_imports(project, body, environ, expected):
 ])
 def test_is_agentrun(component, expected):
     assert is_agentrun(component) is expected
+
+
+CONFIG_SYAML = """\
+edition: 3.0.0
+name: uses-config
+resources:
+  agent:
+    component: agentrun
+    props:
+      region: cn-hangzhou
+      agent:
+        name: with-config
+        code: {src: code, language: python3.12}
+        role: acs:ram::${config('AccountID')}:role/agent
+        environmentVariables:
+          ACCESS_KEY_SECRET: ${config('AccessKeySecret')}
+"""
+
+
+def test_config_reads_the_environments_credentials_lazily_and_masks_them(project):
+    from agentrun_tasks.core.credentials import Credentials
+    from agentrun_tasks.core.svars import access_fields
+
+    sentinel = "SENTINEL-config-secret-5d4c3b2a"
+    (project / "s.config.yaml").write_text(CONFIG_SYAML)
+    asked = []
+
+    def access(env):
+        asked.append((env.name, env.credentials.profile))
+        return access_fields(Credentials(secrets.Secret("LTAI5tSENTINELid"), secrets.Secret(sentinel), None,
+                                         "1234567890123456", sources={}))
+
+    cfg = load_env(env_file(project, "s_yaml: {path: s.config.yaml}\ncredentials: {profile: team}\n"), root=project,
+                   environ={}, access=access)
+    assert asked == [("dev", "team")]  # once, with the env file's credentials settings
+    assert cfg.agent["role"] == "acs:ram::1234567890123456:role/agent"
+    assert cfg.agent["environmentVariables"]["ACCESS_KEY_SECRET"] == sentinel
+    assert sentinel not in secrets.redact(repr(cfg))
+    load_env(env_file(project, "s_yaml: {path: s.dev.yaml}\n"), root=project, environ={"DEPLOYER": "x"}, access=access)
+    assert len(asked) == 1  # an s.yaml without config() never resolves credentials
+
+
+def test_config_without_credentials_is_a_clear_error(project):
+    (project / "s.config.yaml").write_text(CONFIG_SYAML)
+    with pytest.raises(ConfigError, match=r"s.config.yaml, line 11: resources.agent.props.agent.role: "
+                                          r"\$\{config\('AccountID'\)\} needs the environment's credentials"):
+        load_env(env_file(project, "s_yaml: {path: s.config.yaml}\n"), root=project, environ={})
