@@ -18,7 +18,7 @@ TESTS = Path(__file__).resolve().parent / "tests"
 # Folders whose every test starts an emulator, an agent or an `invoke` process.
 INTEGRATION_FOLDERS = ("integration", "emulator", "contract", "hostile")
 # Fixtures that start one (a test using any of them is an integration test wherever it lives).
-INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "project", "driver", "runtime"})
+INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "project", "driver", "runtime", "s_reference"})
 
 
 def pytest_configure(config: pytest.Config) -> None:
