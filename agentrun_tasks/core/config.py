@@ -48,12 +48,14 @@ Layout (every key is optional unless marked; defaults in brackets)::
              interval: 1s, expect_status: 200}
     notify: {channels: [{type: slack, webhook: "${env('SLACK_WEBHOOK')}"}]}   # all keys: core/notify.py
 
-Variables, in any string value: ``${env('X')}`` (an error if X is unset),
+Variables, in any string value: ``${env('X')}`` or ``${env(X)}`` (an error if X is unset or empty),
 ``${env('X', 'default')}``, and ``${ctx.branch_slug}`` and the other CI/Git facts the caller
 passes as ``context`` (``ctx.env`` is always the environment's name). A value that is exactly
 one variable may stand for a number or boolean (``cpu: ${env('CPU', '1')}``). A value of
 ``agent.environmentVariables`` read from the process environment (as CI secrets are) is treated
-as a secret and masked in all output, if it is 8 characters or longer.
+as a secret and masked in all output, if it is 8 characters or longer. An imported s.yaml
+resolves its own variables exactly as Serverless Devs does (:mod:`.svars`, :mod:`.srender`).
+YAML is read as ``s`` reads it (:mod:`.yamlfile`): duplicate keys, tags and alias bombs are errors.
 Unknown keys are errors with a "did you mean" hint; every error names the file, line and key.
 """
 
