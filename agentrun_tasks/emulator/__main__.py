@@ -1,8 +1,8 @@
 """``python -m agentrun_tasks.emulator --root DIR [--port 0]``: run the local AgentRun.
 
 Listens on 127.0.0.1 only. Once listening it writes ``<root>/.agentrun/local/emulator.json``
-``{pid, port, url, oss_url, started_at}`` (OSS listens on a second loopback port); SIGTERM or SIGINT stops every agent process it started,
-removes that file and exits 0.
+``{pid, port, url, oss_url, started_at}`` (OSS listens on a second loopback port); SIGTERM or
+SIGINT stops every agent process it started, removes that file and exits 0.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ async def serve(root: Path, port: int) -> None:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # port 0 means "any free port"
+    bound = runner.addresses[0][1]  # port 0 means "any free port"
     emulator.listening(bound)
     # OSS answers on its own port: its path-style /<bucket>/<key> would shadow the API's paths.
     oss_runner = web.AppRunner(make_oss_app(emulator.state.dir / "oss", emulator.active_secret),
@@ -40,7 +40,7 @@ async def serve(root: Path, port: int) -> None:
     await oss_runner.setup()
     oss_site = web.TCPSite(oss_runner, "127.0.0.1", 0)
     await oss_site.start()
-    oss_port = oss_site._server.sockets[0].getsockname()[1]
+    oss_port = oss_runner.addresses[0][1]
     info_path = state_dir(root) / INFO_FILE
     info_path.parent.mkdir(parents=True, exist_ok=True)
     info = {"pid": os.getpid(), "port": bound, "url": f"http://127.0.0.1:{bound}",

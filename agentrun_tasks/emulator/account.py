@@ -73,5 +73,6 @@ def user_key(state: State, user: str | None, key_id: str | None) -> dict:
 
 def read_credentials(root: Path) -> tuple[str, Secret, str]:
     """``(access_key_id, secret, account_id)`` from ``<root>/.env.local`` (for tests and tools)."""
-    values = dotenv_values(Path(root) / ENV_FILE, interpolate=False)
+    # A bare ``KEY`` line reads as None: treat it as missing (KeyError), like an absent one.
+    values = {k: v for k, v in dotenv_values(Path(root) / ENV_FILE, interpolate=False).items() if v is not None}
     return values[ENV_ID], Secret(values[ENV_SECRET], source=ENV_FILE), values[ENV_ACCOUNT]

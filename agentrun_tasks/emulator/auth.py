@@ -84,7 +84,8 @@ class Verifier:
         """The AccessKey id that signed the request, or ApiError with the cloud's code."""
         auth = (headers.get("authorization") or [""])[0]
         if not auth:
-            raise ApiError(400, "IncompleteSignature", "The request is not signed: the Authorization header is missing.")
+            raise ApiError(400, "IncompleteSignature",
+                           "The request is not signed: the Authorization header is missing.")
         key_id, signed_headers, signature = parse_authorization(auth)
         key = self.keys.get(key_id)
         if key is None:

@@ -25,14 +25,16 @@ import base64
 import binascii
 import hashlib
 
+from ..core.build import crc64
 from .auth import ApiError
 from .containers import container_snapshot
 from .credentials import CredentialRoutes
-from .endpoints import NAME, EndpointRoutes, invalid as _invalid, missing as _missing, name_matches, not_ready, \
-    page as _page
+from .endpoints import NAME, EndpointRoutes, name_matches, not_ready
+from .endpoints import invalid as _invalid
+from .endpoints import missing as _missing
+from .endpoints import page as _page
 from .faults import ENDPOINT_WRITE_S, RUNTIME_UPDATE_S, Faults
 from .oss import read_object
-from ..core.build import crc64
 from .packages import CodeTooLarge, store_zip, unpack
 from .state import LATEST, State, new_id, now_iso, public
 from .supervisor import StartFailed
@@ -166,7 +168,7 @@ class ControlPlane(EndpointRoutes, CredentialRoutes):
             if not code.get("command"):
                 raise _invalid("codeConfiguration.command is required, e.g. [\"python3\", \"app.py\"].")
         source = {**(runtime or {}), **body}
-        command = (code or {}).get("command") or previous.get("command")
+        command = code["command"] if code else previous["command"]  # every stored snapshot has one
         return {"package": package, "command": list(command), "port": int(source.get("port") or DEFAULT_PORT),
                 "env": {str(k): str(v) for k, v in (source.get("environmentVariables") or {}).items()}}
 

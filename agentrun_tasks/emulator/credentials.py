@@ -8,15 +8,22 @@ is kept in a private field and never shown by GET. A second create of one name a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .auth import ApiError
 from .endpoints import NAME, invalid
 from .state import now_iso, public
+
+if TYPE_CHECKING:
+    from .state import State
 
 CREDENTIALS = "/2025-09-10/agents/credentials"
 
 
 class CredentialRoutes:
     """Mixed into the control plane, which provides ``state``."""
+
+    state: State
 
     def credential_routes(self) -> list[tuple[str, str, object]]:
         return [("POST", CREDENTIALS, self.create_credential),

@@ -128,20 +128,21 @@ class _Proxy:
         hidden = _HOP_BY_HOP | ({credential[0].lower()} if credential else set())
         headers = {k: v for k, v in request.headers.items() if k.lower() not in hidden}
         body = await request.read()
+        assert self.session is not None, "opened by the app's on_startup, before any request"
         async with self.session.request(request.method, URL(target, encoded=True),
                                         headers=headers, data=body or None,
                                         allow_redirects=False) as upstream:
-            headers = CIMultiDict((k, v) for k, v in upstream.headers.items()
-                                  if k.lower() not in _HOP_BY_HOP)
-            headers[VERSION_HEADER] = spec.version
+            answer_headers = CIMultiDict((k, v) for k, v in upstream.headers.items()
+                                         if k.lower() not in _HOP_BY_HOP)
+            answer_headers[VERSION_HEADER] = spec.version
             length = upstream.content_length
             if length is not None and length <= WHOLE_BODY_MAX:
                 # A sized answer goes out whole: headers and body in one send, not two.
                 body = await upstream.read()
                 return web.Response(status=upstream.status, reason=upstream.reason, body=body,
-                                    headers=headers), upstream.status
+                                    headers=answer_headers), upstream.status
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason,
-                                          headers=headers)
+                                          headers=answer_headers)
             if length is not None:
                 response.content_length = length
             await response.prepare(request)

@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import re
 import struct
+from typing import TYPE_CHECKING, Any, Callable
 
 from .auth import ApiError
 from .state import LATEST, new_id, now_iso, public
+
+if TYPE_CHECKING:
+    from .faults import Faults
+    from .state import State
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,127}$")
 
@@ -68,7 +73,12 @@ def name_matches(name: str, wanted: str | None, mode: str | None) -> bool:
 
 
 class EndpointRoutes:
-    """Endpoint handlers; mixed into the control plane, which provides ``state`` and ``_runtime``."""
+    """Endpoint handlers; mixed into the control plane, which provides these (declared, not defined, here):"""
+
+    state: State
+    faults: Callable[[], Faults]
+    _runtime: Callable[[Any], dict]  # request -> its runtime record, or the 404
+    settle_endpoint: Callable[[str], None]
 
     def _endpoint(self, request) -> tuple[dict, dict]:
         runtime = self._runtime(request)
@@ -89,7 +99,7 @@ class EndpointRoutes:
         routing = body.get("routingConfiguration")
         if not routing or not routing.get("versionWeights"):
             return None
-        weights = []
+        weights: list[dict[str, Any]] = []
         for item in routing["versionWeights"]:
             if not item.get("version") and not item.get("weight"):
                 continue  # the placeholder entry the API itself shows for "no split"

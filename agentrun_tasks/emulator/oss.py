@@ -30,8 +30,9 @@ from ..core.build import crc64
 from .oss_auth import OssError, verify_signature
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_KEYS = web.AppKey("oss_keys", Callable)
-_STORE = web.AppKey("oss_store", object)
+# Typed by annotation: AppKey's second argument takes a class, not Callable[...] (nor Store, defined below).
+_KEYS: web.AppKey[Callable[[str], str | None]] = web.AppKey("oss_keys")
+_STORE: web.AppKey[Store] = web.AppKey("oss_store")
 
 
 def make_oss_app(data_dir: Path, lookup_secret: Callable[[str], str | None]) -> web.Application:

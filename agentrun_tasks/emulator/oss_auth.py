@@ -117,13 +117,14 @@ def _check_v1_date(stamp: str) -> None:
 def _verify_v1(request: web.Request, auth: str, lookup_secret: Callable[[str], str | None]) -> None:
     ak, _, sig = auth[len("OSS "):].rpartition(":")
     secret = _secret_for(lookup_secret, ak)
-    _check_v1_date(request.headers.get("x-oss-date") or request.headers.get("Date", ""))
+    date = request.headers.get("x-oss-date") or request.headers.get("Date") or ""
+    _check_v1_date(date)
     oss_headers = sorted((k.lower(), v.strip()) for k, v in request.headers.items() if k.lower().startswith("x-oss-"))
     sub = sorted((k, v) for k, v in request.query.items() if k in _V1_SUBRESOURCES)
     resource = _resource(request) + ("?" + "&".join(f"{k}={v}" if v else k for k, v in sub) if sub else "")
     to_sign = "\n".join([
         request.method, request.headers.get("Content-MD5", ""), request.headers.get("Content-Type", ""),
-        request.headers.get("x-oss-date") or request.headers.get("Date", ""),
+        date,
         "".join(f"{k}:{v}\n" for k, v in oss_headers) + resource,
     ])
     expected = base64.b64encode(hmac.new(secret.encode(), to_sign.encode(), hashlib.sha1).digest()).decode()

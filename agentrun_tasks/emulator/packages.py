@@ -3,7 +3,8 @@
 ``<state>/packages/<sha256>.zip`` is written while the API call is answered (so a restart in
 the middle of a deployment can redo it); ``<state>/packages/<sha256>/`` is unpacked in the
 background, into a temporary directory renamed into place, so a half-unpacked package is never
-run; when two unpack one package at once, the first rename wins and both use its directory. Executable bits recorded in the zip are kept (a shell ``command`` needs them).
+run; when two unpack one package at once, the first rename wins and both use its directory.
+Executable bits recorded in the zip are kept (a shell ``command`` needs them).
 
 The unpacked size is capped at ``MAX_UNPACKED`` as the cloud caps a code package (Function
 Compute, which runs AgentRun's code runtimes, limits code to 500 MB): the sizes the archive

@@ -117,7 +117,8 @@ class Emulator:
             idle = self.faults.idle_stop
             await asyncio.sleep(max(0.2, min(idle / 2, 10.0)))
             try:
-                await self.supervisor.stop_idle(self.state.routed_keys() | self.control.deploying(), self.faults.idle_stop)
+                await self.supervisor.stop_idle(self.state.routed_keys() | self.control.deploying(),
+                                                self.faults.idle_stop)
             except Exception:  # noqa: BLE001 - a sweep failing must not end the sweeps
                 log.exception("idle agent sweep failed")
 
@@ -195,7 +196,7 @@ def _request_id() -> str:
     return str(uuid.uuid4()).upper()
 
 
-def _json(doc: dict, status: int, request_id: str | None = None, headers: dict | None = None) -> web.Response:
+def _json(doc: dict | list, status: int, request_id: str | None = None, headers: dict | None = None) -> web.Response:
     headers = dict(headers or {})
     if request_id:
         headers["x-acs-request-id"] = request_id
