@@ -21,14 +21,13 @@ from .core.secrets import Secret
 
 if TYPE_CHECKING:
     from .adapters.keyring_store import KeyStore
-    from .adapters.openapi import OpenApiDriver
     from .adapters.ram_keys import RamKeys
     from .core.build import Artifact
     from .core.cienv import CIContext
     from .core.credentials import Credentials
     from .core.model import EnvConfig
     from .core.policy import Attached
-    from .core.ports import CodeStore, LogSource, StateStore
+    from .core.ports import CodeStore, Driver, LogSource, StateStore
     from .core.resources import Runtime
     from .core.sinks import Sink
     from .flows.notify import Notifier
@@ -38,7 +37,7 @@ EMULATOR_BUCKET = "agentrun-tasks-state"
 # The library's invoke config, declared by every collection of agentrun_tasks.tasks: invoke.yaml
 # and INVOKE_AGENTRUN_* override only keys a collection declared, and an outer configure()
 # replaces a whole subtree, so readers merge over these defaults.
-CONFIG_DEFAULTS = {
+CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
     "agentrun": {
         # Where envs/ lives (relative to tasks.py); None = the nearest directory holding envs/ at
         # or above the folder of the tasks.py invoke loaded.
@@ -153,11 +152,11 @@ class Session:
             self.reporter.warn(warning)
         return creds
 
-    def driver(self) -> OpenApiDriver:
+    def driver(self) -> Driver:
         """The environment's AgentRun driver (starting the emulator when it is the target)."""
         return self._once("driver", self._open_driver)
 
-    def _open_driver(self) -> OpenApiDriver:
+    def _open_driver(self) -> Driver:
         from .adapters.openapi import Connection, OpenApiDriver
 
         env = self.env
@@ -349,13 +348,13 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
     return Session(root=root, env=cfg, ci=ci, reporter=reporter, environ=environ)
 
 
-def open_control(c, env: str | None, **session_options) -> tuple[Session, OpenApiDriver]:
+def open_control(c, env: str | None, **session_options) -> tuple[Session, Driver]:
     """``open_session`` and the environment's driver (starting the emulator if it is the target)."""
     session = open_session(c, env, **session_options)
     return session, session.driver()
 
 
-def open_runtime(c, env: str | None, **session_options) -> tuple[Session, OpenApiDriver, Runtime]:
+def open_runtime(c, env: str | None, **session_options) -> tuple[Session, Driver, Runtime]:
     """``open_control`` and the environment's runtime, which must exist."""
     session, driver = open_control(c, env, **session_options)
     return session, driver, driver.require_runtime(session.env.agent_name)

@@ -32,11 +32,15 @@ _TRANSIENT_CODES = frozenset({"RequestTimeout", "Throttling", "ServiceUnavailabl
 
 
 class StoreCredentials(Protocol):
-    """Any AccessKey holder: core.credentials.Credentials fits. Values may be Secret or str."""
+    """Any AccessKey holder: core.credentials.Credentials fits. Values may be Secret or str.
+    Read-only members, so a frozen dataclass fits."""
 
-    access_key_id: Secret | str
-    access_key_secret: Secret
-    security_token: Secret | str | None
+    @property
+    def access_key_id(self) -> Secret | str: ...
+    @property
+    def access_key_secret(self) -> Secret: ...
+    @property
+    def security_token(self) -> Secret | str | None: ...
 
 
 class OssStateStore:
@@ -64,9 +68,10 @@ class OssStateStore:
         """The object's bytes, or None if there is none."""
         def op() -> bytes | None:
             try:
-                return self._client.get_object(oss.GetObjectRequest(bucket=self.bucket, key=self._key(key))).body.content
+                request = oss.GetObjectRequest(bucket=self.bucket, key=self._key(key))
+                return self._client.get_object(request).body.content
             except oss_errors.OperationError as exc:
-                if _service(exc) and _service(exc).code == "NoSuchKey":
+                if _code(exc) == "NoSuchKey":
                     return None
                 raise
         return self._call(f"read {key}", op)
@@ -78,7 +83,7 @@ class OssStateStore:
                 return self._client.head_object(oss.HeadObjectRequest(bucket=self.bucket, key=self._key(key))
                                                 ).content_length
             except oss_errors.OperationError as exc:
-                if _service(exc) and _service(exc).code in ("NoSuchKey", "404"):
+                if _code(exc) in ("NoSuchKey", "404"):
                     return None
                 raise
         return self._call(f"look up {key}", op)
@@ -100,7 +105,7 @@ class OssStateStore:
                     bucket=self.bucket, key=self._key(key), body=data, forbid_overwrite=True))
                 return True
             except oss_errors.OperationError as exc:
-                if _service(exc) and _service(exc).code == "FileAlreadyExists":
+                if _code(exc) == "FileAlreadyExists":
                     return False
                 raise
         return self._call(f"create {key}", op)
@@ -124,7 +129,7 @@ class OssStateStore:
             try:
                 self._client.put_bucket(oss.PutBucketRequest(bucket=self.bucket))
             except oss_errors.OperationError as exc:
-                if not (_service(exc) and _service(exc).code == "BucketAlreadyExists"):
+                if _code(exc) != "BucketAlreadyExists":
                     raise
         self._call("create the bucket", op)
 
@@ -166,6 +171,12 @@ class OssStateStore:
 def _service(exc: Exception) -> oss_errors.ServiceError | None:
     inner = exc.unwrap() if isinstance(exc, oss_errors.OperationError) else exc
     return inner if isinstance(inner, oss_errors.ServiceError) else None
+
+
+def _code(exc: Exception) -> str | None:
+    """OSS's error code (NoSuchKey...), or None when the failure is not OSS's answer."""
+    err = _service(exc)
+    return err.code if err is not None else None
 
 
 def _reveal(value: Secret | str) -> str:

@@ -161,7 +161,8 @@ def _buildkite(env: Mapping[str, str], cwd: Path) -> dict:
 
 
 def _azure(env: Mapping[str, str], cwd: Path) -> dict:
-    fields = {"sha": env.get("BUILD_SOURCEVERSION"), "actor": env.get("BUILD_REQUESTEDFOR"), "build_id": env.get("BUILD_BUILDID")}
+    fields = {"sha": env.get("BUILD_SOURCEVERSION"), "actor": env.get("BUILD_REQUESTEDFOR"),
+              "build_id": env.get("BUILD_BUILDID")}
     if env.get("SYSTEM_COLLECTIONURI") and env.get("SYSTEM_TEAMPROJECT") and env.get("BUILD_BUILDID"):
         base = env["SYSTEM_COLLECTIONURI"].rstrip("/")
         fields["run_url"] = f"{base}/{env['SYSTEM_TEAMPROJECT']}/_build/results?buildId={env['BUILD_BUILDID']}"
@@ -247,7 +248,7 @@ def _match(ref: str, mapping: Mapping[str, str]) -> tuple[str | None, str | None
     return None, None
 
 
-def _checked_map(branch_map: Mapping[str, str] | None) -> tuple[Mapping[str, str], str]:
+def _checked_map(branch_map: object) -> tuple[Mapping[str, str], str]:
     if not branch_map:
         return DEFAULT_BRANCH_MAP, "the default Git-Flow map"
     # Duck-typed: invoke hands nested config over as a DataProxy, which is no Mapping.
@@ -261,7 +262,7 @@ def _checked_map(branch_map: Mapping[str, str] | None) -> tuple[Mapping[str, str
     return mapping, "invoke config agentrun.branch_map"
 
 
-def choose_env(ci: CIContext, *, explicit: str | None, branch_map: Mapping[str, str] | None) -> tuple[str, str]:
+def choose_env(ci: CIContext, *, explicit: str | None, branch_map: object) -> tuple[str, str]:
     """(environment name, why). ``--env`` wins; a laptop defaults to ``local``; CI maps its ref.
 
     ``branch_map`` (invoke config ``agentrun.branch_map``: fnmatch pattern -> env, tags written
