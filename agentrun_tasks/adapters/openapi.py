@@ -13,7 +13,9 @@ The driver survives AgentRun's real lifecycle, so flows need not know it:
   to a write is CREATING/UPDATING, its URL possibly empty); a write that changes nothing is not
   sent; and the endpoint read back must route as written (exit 5 otherwise: e.g. a split that
   ``versionWeights: []`` did not clear);
-- a runtime update is followed by a fresh GET (its answer may echo the status from before).
+- a runtime update is followed by a fresh GET (its answer may echo the status from before);
+- an s.yaml ``workspace`` (``{id}`` or ``{name}``, as the devsapp component takes it) is resolved
+  to its ``workspaceId`` once, and runtime lookups are scoped to it.
 """
 
 from __future__ import annotations
@@ -64,9 +66,12 @@ class OpenApiDriver:
     """Typed AgentRun operations: runtimes, versions, endpoints, and the caller's identity."""
 
     def __init__(self, connection: Connection, policy: RetryPolicy, *, busy_timeout: float = 900.0,
+                 workspace: Mapping[str, str] | str | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
         self.connection = connection
         self.policy = policy
+        self.workspace = workspace  # the agent's s.yaml ``workspace``: {id} | {name} | an id
+        self._workspace_id: str | None = None
         self.busy_timeout = busy_timeout  # how long a write waits out a runtime/endpoint that is changing
         self._clock, self._sleep = clock, sleep
         self._client = None
@@ -149,12 +154,44 @@ class OpenApiDriver:
                 return items
             number += 1
 
+    # -- workspaces ------------------------------------------------------------------------
+    def workspace_id(self, workspace: Mapping[str, str] | str | None = None) -> str | None:
+        """The id of ``workspace`` (default: the driver's): ``{id}`` as it is, ``{name}`` looked up."""
+        from alibabacloud_agentrun20250910 import models as m
+
+        given = self.workspace if workspace is None else workspace
+        if not given or isinstance(given, str):
+            return given or None
+        if given.get("id"):
+            return str(given["id"])
+        if workspace is None and self._workspace_id is not None:
+            return self._workspace_id
+        name = str(given.get("name") or "")
+        data = self._call(f"find workspace {name!r}", lambda: self.client.list_workspaces(
+            m.ListWorkspacesRequest(name=name, page_size=_PAGE))).get("data") or {}
+        found = next((w["workspaceId"] for w in data.get("workspaces") or [] if w.get("name") == name), None)
+        if found is None:
+            raise NotFoundError(f"workspace {name!r} (agent.workspace) does not exist in this account.")
+        if workspace is None:
+            self._workspace_id = found
+        return found
+
+    def _in_workspace(self, spec: Mapping[str, Any]) -> dict:
+        """``spec`` with its ``workspaceId`` (an s.yaml object, or the driver's) resolved to an id."""
+        spec = dict(spec)
+        ident = self.workspace_id(spec.pop("workspaceId", None) or None)
+        if ident:
+            spec["workspaceId"] = ident
+        return spec
+
     # -- runtimes --------------------------------------------------------------------------
     def find_runtime(self, name: str) -> Runtime | None:
         from alibabacloud_agentrun20250910 import models as m
 
+        scope = {"workspace_id": self.workspace_id()} if self.workspace else {}
         items = self._all_pages(f"find runtime {name!r}", lambda n: self.client.list_agent_runtimes(
-            m.ListAgentRuntimesRequest(agent_runtime_name=name, search_mode="exact", page_number=n, page_size=_PAGE)))
+            m.ListAgentRuntimesRequest(agent_runtime_name=name, search_mode="exact", page_number=n, page_size=_PAGE,
+                                       **scope)))
         for item in items:
             if item.get("agentRuntimeName") == name:
                 return Runtime.from_wire(item)
@@ -174,14 +211,14 @@ class OpenApiDriver:
         from alibabacloud_agentrun20250910 import models as m
 
         name = spec["agentRuntimeName"]
-        request = m.CreateAgentRuntimeRequest(body=m.CreateAgentRuntimeInput().from_map(dict(spec)))
+        request = m.CreateAgentRuntimeRequest(body=m.CreateAgentRuntimeInput().from_map(self._in_workspace(spec)))
         return self._create(f"create runtime {name!r}", lambda: self.client.create_agent_runtime(request),
                             Runtime.from_wire, lambda: self.find_runtime(name))
 
     def update_runtime(self, runtime_id: str, spec: Mapping[str, Any]) -> Runtime:
         from alibabacloud_agentrun20250910 import models as m
 
-        request = m.UpdateAgentRuntimeRequest(body=m.UpdateAgentRuntimeInput().from_map(dict(spec)))
+        request = m.UpdateAgentRuntimeRequest(body=m.UpdateAgentRuntimeInput().from_map(self._in_workspace(spec)))
         self._call(f"update runtime {runtime_id}", lambda: self.client.update_agent_runtime(runtime_id, request))
         # The answer may echo the status from before the update: only a fresh read is judged.
         return self.get_runtime(runtime_id)

@@ -29,6 +29,7 @@ from ..core.build import crc64
 from .auth import ApiError
 from .containers import container_snapshot
 from .credentials import CredentialRoutes
+from .workspaces import WorkspaceRoutes
 from .endpoints import NAME, EndpointRoutes, name_matches, not_ready
 from .endpoints import invalid as _invalid
 from .endpoints import missing as _missing
@@ -44,7 +45,7 @@ BUSY = ("CREATING", "UPDATING")
 DEFAULT_PORT = 9000
 
 
-class ControlPlane(EndpointRoutes, CredentialRoutes):
+class ControlPlane(EndpointRoutes, CredentialRoutes, WorkspaceRoutes):
     """Route handlers over one :class:`State` and the data plane's supervisor."""
 
     def __init__(self, state: State, supervisor, faults=Faults):
@@ -62,7 +63,7 @@ class ControlPlane(EndpointRoutes, CredentialRoutes):
             ("POST", rt + "/versions", self.publish_version), ("GET", rt + "/versions", self.list_versions),
             ("POST", rt + "/endpoints", self.create_endpoint), ("GET", rt + "/endpoints", self.list_endpoints),
             ("GET", ep, self.get_endpoint), ("PUT", ep, self.update_endpoint), ("DELETE", ep, self.delete_endpoint),
-            *self.credential_routes(),
+            *self.credential_routes(), *self.workspace_routes(),
         ]
 
     # -- runtimes ------------------------------------------------------------------------------
@@ -81,11 +82,12 @@ class ControlPlane(EndpointRoutes, CredentialRoutes):
         if self.state.runtime_by_name(name) is not None:
             raise _invalid(f"AgentRuntime {name} already exists.")
         snapshot = self._code_snapshot(body, None)
+        workspace = self.workspace_of(body)
         ident, stamp = new_id(), now_iso()
         record = {k: v for k, v in body.items() if k != "codeConfiguration"}
         record.update(
             agentRuntimeId=ident, agentRuntimeName=name, agentRuntimeVersion=LATEST,
-            agentRuntimeArn=f"acs:agentrun:local:{self.state.account['id']}:runtimes/{ident}",
+            agentRuntimeArn=f"acs:agentrun:local:{self.state.account['id']}:runtimes/{ident}", workspaceId=workspace,
             artifactType=body.get("artifactType") or "Code", port=body.get("port") or DEFAULT_PORT,
             codeConfiguration=_public_code(body.get("codeConfiguration") or {}), createdAt=stamp, lastUpdatedAt=stamp,
             status="CREATING", statusReason="", _pending=snapshot)
@@ -103,6 +105,8 @@ class ControlPlane(EndpointRoutes, CredentialRoutes):
         if name and name != runtime["agentRuntimeName"]:
             raise _invalid("agentRuntimeName cannot be changed.")
         snapshot = self._code_snapshot(body, runtime)
+        if body.get("workspaceId") and self.workspace_of(body) != self.workspace_of({}, runtime):
+            raise _invalid("workspaceId cannot be changed: a runtime stays in the workspace it was created in.")
         before = runtime["status"]
         runtime.update({k: v for k, v in body.items() if k != "codeConfiguration"})
         if body.get("codeConfiguration"):
@@ -128,7 +132,8 @@ class ControlPlane(EndpointRoutes, CredentialRoutes):
         q = request.query
         items = [public(r) for r in self.state.runtimes.values()
                  if name_matches(r["agentRuntimeName"], q.get("agentRuntimeName"), q.get("searchMode"))
-                 and (not q.get("status") or r["status"] == q["status"])]
+                 and (not q.get("status") or r["status"] == q["status"])
+                 and (not q.get("workspaceId") or r.get("workspaceId") == q["workspaceId"])]
         return _page(q, sorted(items, key=lambda r: r["createdAt"]))
 
     async def delete_runtime(self, request, body: dict) -> dict:

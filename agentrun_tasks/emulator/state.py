@@ -57,6 +57,7 @@ class State:
         self.versions: dict[str, list[dict]] = {}
         self.endpoints: dict[str, dict] = {}
         self.credentials: dict[str, dict] = {}  # data-plane credentials by credentialName
+        self.workspaces: dict[str, dict] = {}
         # (runtime name, endpoint name) -> (runtime record, its _spec then, routes); see routes_for.
         self._routes: dict[tuple[str, str], tuple[dict, dict | None, list[tuple[ProcessSpec, float]] | None]] = {}
         self.load()
@@ -74,6 +75,7 @@ class State:
         self.versions = doc.get("versions", {})
         self.endpoints = doc.get("endpoints", {})
         self.credentials = doc.get("credentials", {})
+        self.workspaces = doc.get("workspaces", {})
 
     def save(self) -> None:
         """Write the whole document atomically, readable by the owner only.
@@ -84,7 +86,7 @@ class State:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         doc = {"account": self.account, "users": self.users, "keys": self.keys,
                "runtimes": self.runtimes, "versions": self.versions, "endpoints": self.endpoints,
-               "credentials": self.credentials}
+               "credentials": self.credentials, "workspaces": self.workspaces}
         write_atomic(self.path, json.dumps(doc, indent=1, sort_keys=True).encode("utf-8"))
 
     # -- lookups -------------------------------------------------------------------------------

@@ -184,3 +184,23 @@ def test_a_rollback_issued_while_another_thread_updates_the_runtime_lands(emu, r
     deploy.join(30)
     assert rolled.traffic() == {"1": 1.0}
     assert driver.find_endpoint(runtime.id, "race").traffic() == {"1": 1.0}
+
+
+def test_a_workspace_object_is_resolved_to_its_id_and_scopes_runtime_lookups(emu):
+    from alibabacloud_agentrun20250910 import models as m
+
+    from agentrun_tasks.core.errors import NotFoundError
+
+    plain = driver_for(emu, RETRY)
+    team = plain.client.create_workspace(m.CreateWorkspaceRequest(
+        body=m.CreateWorkspaceInput(name="team"))).body.data.workspace_id
+    wait_ready(plain, plain.create_runtime(runtime_spec("in-default")).id)
+    scoped = driver_for(emu, RETRY)
+    scoped.workspace = {"name": "team"}
+    assert scoped.find_runtime("in-default") is None  # another workspace's runtime is not ours
+    created = scoped.create_runtime({**runtime_spec("in-team"), "workspaceId": {"name": "team"}})
+    assert created.raw["workspaceId"] == team and scoped.workspace_id() == team
+    assert scoped.find_runtime("in-team").id == created.id
+    wait_ready(scoped, created.id)
+    with pytest.raises(NotFoundError, match="workspace 'nope'"):
+        scoped.workspace_id({"name": "nope"})
