@@ -167,8 +167,10 @@ class Session:
             endpoint = env.control_endpoint or f"agentrun.{env.region}.aliyuncs.com"
             sts = sts_endpoint(env)
             protocol = env.protocol
+        # A write refused while the runtime changes is waited out as long as a deploy may take.
         openapi = OpenApiDriver(Connection(endpoint=endpoint, protocol=protocol, region=env.region,
-                                           credentials=self.credentials(), sts_endpoint=sts), env.retry_policy)
+                                           credentials=self.credentials(), sts_endpoint=sts), env.retry_policy,
+                                busy_timeout=env.deploy_timeout, workspace=env.agent.get("workspace"))
         if env.driver == "serverless-devs":  # runs the s CLI; the SDK only proves the identity
             from .adapters.serverless_devs import ServerlessDevsDriver
 
