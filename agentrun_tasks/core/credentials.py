@@ -53,7 +53,8 @@ class Family:
 
 
 FIELD_FAMILY = Family(*FIELDS)  # explicit arguments and keyring entries use the field names
-STANDARD_FAMILY = Family("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN")
+STANDARD_FAMILY = Family("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+                         "ALIBABA_CLOUD_SECURITY_TOKEN")
 GENERIC_FAMILY = Family("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", None, "ALIYUN_ACCOUNT_ID")
 
 
@@ -69,7 +70,8 @@ def name_families(env: EnvConfig) -> tuple[Family, ...]:
     exported in their shell never reach the local emulator.
     """
     s = env_suffix(env.credentials.profile)
-    specific = Family(f"ALIYUN_ACCESS_KEY_ID_{s}", f"ALIYUN_ACCESS_KEY_SECRET_{s}", f"ALIYUN_SECURITY_TOKEN_{s}", f"ALIYUN_ACCOUNT_ID_{s}")
+    specific = Family(f"ALIYUN_ACCESS_KEY_ID_{s}", f"ALIYUN_ACCESS_KEY_SECRET_{s}", f"ALIYUN_SECURITY_TOKEN_{s}",
+                      f"ALIYUN_ACCOUNT_ID_{s}")
     return (specific,) if env.emulator else (specific, STANDARD_FAMILY, GENERIC_FAMILY)
 
 
@@ -226,9 +228,10 @@ def _dotenv_source(path: Path, env: EnvConfig, families, warnings: list[str]) ->
     return _Source(label, values, families)
 
 
-def _value(values: Mapping[str, str | None], name: str | None) -> str | None:
-    """A set, non-blank value. CI systems expand an unset secret to "", which counts as unset."""
-    if not name:
+def _value(values: Mapping[str, str | None] | None, name: str | None) -> str | None:
+    """A set, non-blank value. CI systems expand an unset secret to "", which counts as unset.
+    A skipped source (``values`` None) has none."""
+    if not name or values is None:
         return None
     raw = values.get(name)
     if raw is None:
@@ -251,8 +254,9 @@ def _take(source: _Source, fam: Family) -> tuple[str, str] | None:
     return None
 
 
-def _build(env, source: _Source, fam: Family, pair, explicit, warnings) -> Credentials:
-    def where(name: str) -> str:
+def _build(env: EnvConfig, source: _Source, fam: Family, pair: tuple[str, str], explicit: Mapping[str, str | None],
+           warnings: list[str]) -> Credentials:
+    def where(name: str | None) -> str:  # only called with a name a value was read under
         return f"{source.label} {name}" if source.per_name else source.label
 
     sources = {"access_key_id": where(fam.key_id), "access_key_secret": where(fam.key_secret)}

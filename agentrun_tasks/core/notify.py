@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, overload
 from urllib.parse import urlsplit
 
 from . import secrets
@@ -181,6 +181,12 @@ def step_event(env, ci, candidate: str, stable: str | None, step: Mapping[str, A
                          analysis=rows)
 
 
+@overload
+def release_event(env, ci, outcome: Mapping[str, Any]) -> Event: ...
+@overload
+def release_event(env, ci, *, error: BaseException) -> Event | None: ...
+
+
 def release_event(env, ci, outcome: Mapping[str, Any] | None = None,
                   error: BaseException | None = None) -> Event | None:
     """The event that ends a release: promoted (``outcome``, the release's result), rolled back
@@ -190,7 +196,8 @@ def release_event(env, ci, outcome: Mapping[str, Any] | None = None,
 
     if error is not None and isinstance(error, (ConfigError, BusyError)):
         return None
-    report = outcome if error is None else getattr(getattr(error, "report", None), "to_dict", dict)()
+    report: Mapping[str, Any] = (outcome or {}) if error is None else \
+        getattr(getattr(error, "report", None), "to_dict", dict)()
     steps = report.get("steps") or []
     rows, gate = analysis_rows(steps[-1].get("table") if steps else ())
     facts = {"version": report.get("candidate"), "from_version": report.get("stable"), "analysis": rows,
@@ -227,7 +234,7 @@ def _secret(what: str):
             return KeyringRef(ref["keyring"])
         if not (isinstance(value, Substituted) and value.from_env and _WHOLE_ENV.fullmatch(value.template)):
             raise loc.error(f"a {what} is a secret and must not be written in the file.",
-                            f"Write it as \"${{env('NAME')}}\" (no default) and set NAME in the environment "
+                            "Write it as \"${env('NAME')}\" (no default) and set NAME in the environment "
                             "or CI secrets, or as {keyring: entry} to read it from the OS keyring.")
         return Secret(str(value), source=value.template)
 
@@ -285,7 +292,7 @@ CHANNEL = mapping({
 
 def _unique_names(block: dict, node: Any, loc: Loc) -> None:
     seen: dict[str, int] = {}
-    for index, channel in enumerate(block.get("channels", ())):
+    for channel in block.get("channels", ()):
         count = seen[channel["type"]] = seen.get(channel["type"], 0) + 1
         channel.setdefault("name", channel["type"] if count == 1 else f"{channel['type']}-{count}")
     names = [c["name"] for c in block.get("channels", ())]

@@ -19,8 +19,9 @@ import asyncio
 import json
 import threading
 import time
+from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..adapters.channels import Channel, DeliveryResult
 from ..core import secrets
@@ -30,6 +31,8 @@ from ..core.notify import ChannelConfig, Event, KeyringRef, webhook_url
 from ..core.notify_render import render, summary_markdown
 from ..core.secrets import Secret
 
+if TYPE_CHECKING:
+    import aiohttp
 
 INTERRUPTED_WAIT = 3.0  # seconds: GitHub sends SIGKILL 7.5 s after a cancel's SIGINT
 
@@ -41,10 +44,10 @@ class Notifier:
         self.channels = list(channels)
         self.reporter = reporter
         self.timeout = timeout
-        self._pending: list[tuple[ChannelConfig, str, object]] = []
+        self._pending: list[tuple[ChannelConfig, str, Future[DeliveryResult]]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._session = None
+        self._session: aiohttp.ClientSession | None = None
         self._order: dict[str, asyncio.Lock] = {}
 
     def __bool__(self) -> bool:
@@ -128,7 +131,8 @@ class Notifier:
 
     def _stop(self) -> None:
         loop, self._loop = self._loop, None
-        if loop is None:
+        thread = self._thread  # started together with the loop
+        if loop is None or thread is None:
             return
 
         async def close() -> None:
@@ -143,8 +147,8 @@ class Notifier:
             asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=2)
         finally:
             loop.call_soon_threadsafe(loop.stop)
-            self._thread.join(timeout=2)
-            if not self._thread.is_alive():
+            thread.join(timeout=2)
+            if not thread.is_alive():
                 loop.close()
 
 

@@ -12,7 +12,16 @@ import pytest
 from agentrun_tasks.core.config import load_env
 from agentrun_tasks.core.errors import BusyError, ConfigError, GateFailed, ResourceFailedError
 from agentrun_tasks.core.notify import (
-    AnalysisRow, ChannelConfig, Event, Gate, KeyringRef, Mention, analysis_rows, by_hand_event, expand, release_event,
+    AnalysisRow,
+    ChannelConfig,
+    Event,
+    Gate,
+    KeyringRef,
+    Mention,
+    analysis_rows,
+    by_hand_event,
+    expand,
+    release_event,
     step_event,
 )
 from agentrun_tasks.core.notify_render import render, summary_markdown, title

@@ -100,8 +100,8 @@ def test_no_channels_is_a_silent_no_op():
     assert not n and n.finish() == []
 
 
-def keyring_env(webhook=KeyringRef("notify/hook")):
-    channel = ChannelConfig("webhook", "hook", webhook, secret=KeyringRef("notify/sign"))
+def keyring_env():
+    channel = ChannelConfig("webhook", "hook", KeyringRef("notify/hook"), secret=KeyringRef("notify/sign"))
     return SimpleNamespace(path=Path("envs/prod.yaml"), notify=NotifyConfig(channels=(channel,), timeout=2.0))
 
 
