@@ -167,7 +167,8 @@ def test_prod_ignores_dotenv_unless_allowed(tmp_path):
     dotenv(tmp_path / ".env", **pair("ALIYUN", tag="file"))
     with pytest.raises(MissingCredentials) as info:
         resolve(make_env(tmp_path, allow_dotenv=False), environ={}, root=tmp_path)
-    assert "not read (credentials.allow_dotenv is false in prod.yaml)" in str(info.value)
+    assert ".env.prod (not read)" in str(info.value)
+    assert info.value.details["tried"][2]["note"] == "not read (credentials.allow_dotenv is false in prod.yaml)"
     creds = resolve(make_env(tmp_path, allow_dotenv=True), environ={}, root=tmp_path)
     assert creds.sources["access_key_id"] == ".env.prod ALIYUN_ACCESS_KEY_ID_PROD"
 
@@ -209,9 +210,11 @@ def test_missing_lists_every_source_and_name_but_no_value(tmp_path, memory_keyri
     text = str(err)
     assert err.exit_code == 3
     assert [a.source for a in err.attempts] == ["argument", "env", ".env.prod", ".env", "keyring agentrun-tasks/prod"]
-    for name in ("ALIYUN_ACCESS_KEY_ID_PROD", "ALIYUN_ACCESS_KEY_SECRET_PROD", "ALIBABA_CLOUD_ACCESS_KEY_ID",
-                 "ALIYUN_ACCESS_KEY_SECRET", "no entry", "invoke credentials.set --env prod"):
+    for name in ("ALIYUN_ACCESS_KEY_ID_PROD", "ALIYUN_ACCESS_KEY_SECRET_PROD", "no entry",
+                 "invoke credentials.set --env prod"):  # the one next step; every name tried is in details
         assert name in text
+    tried = " ".join(name for attempt in err.details["tried"] for name in attempt["names"])
+    assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in tried and "ALIYUN_ACCESS_KEY_SECRET" in tried
     for value in list(planted.values()) + list(pair("ALIYUN", "_DEV", tag="devfile").values()):
         assert value not in text
     assert "\n" not in text  # one paragraph
@@ -294,8 +297,8 @@ def test_failing_keyring_is_not_found_and_resolution_goes_on(tmp_path):
     store = KeyStore(Broken())
     with pytest.raises(MissingCredentials) as info:
         resolve(make_env(tmp_path), environ={}, root=tmp_path, keystore=store)
-    assert "keyring agentrun-tasks/prod: unavailable" in str(info.value)
-    assert "NoKeyringError" in str(info.value) and "PYTHON_KEYRING_BACKEND" in str(info.value)
+    assert "keyring agentrun-tasks/prod (unavailable)" in str(info.value)  # the reason is the warning, once
+    assert any("NoKeyringError" in w and "PYTHON_KEYRING_BACKEND" in w for w in info.value.warnings)
     with pytest.raises(ConfigError, match="NoKeyringError") as info:  # a write fails loudly, exit 2
         store.set("prod", {"access_key_id": "a", "access_key_secret": "b"})
     assert info.value.exit_code == 2
