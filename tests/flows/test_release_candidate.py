@@ -3,13 +3,17 @@ provably holds the package the release built, and failure marks name the runtime
 
 from __future__ import annotations
 
+import base64
+import io
 import time
+import zipfile
 from types import SimpleNamespace
 
 import pytest
-from test_release_canary import runtime_spec  # a zip of a minimal chat agent (same folder)
+from test_release_canary import AGENT, runtime_spec  # a zip of a minimal chat agent (same folder)
 
 from agentrun_tasks.adapters.openapi import Connection, OpenApiDriver
+from agentrun_tasks.core.build import crc64
 from agentrun_tasks.core.cienv import CIContext
 from agentrun_tasks.core.errors import BusyError
 from agentrun_tasks.core.report import Reporter
@@ -61,3 +65,43 @@ def test_a_failure_mark_names_the_runtime_and_the_code_not_the_version_number(dr
     driver.publish_version(second.id, "published by hand")  # no fingerprint: named by number
     assert candidates.failure_mark(driver, second, "1") == f"{second.id}/version-1"
     assert second.id != first.id
+
+
+def other_code() -> dict:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", AGENT + "# other code\n")
+    data = buf.getvalue()
+    return {"zipFile": base64.b64encode(data).decode(), "language": "python3.10", "command": ["python3", "app.py"],
+            "checksum": str(crc64(data))}
+
+
+class Racing:
+    """The driver, but a deploy that takes no lock lands on the runtime right before the publish."""
+
+    def __init__(self, driver) -> None:
+        self.driver = driver
+
+    def __getattr__(self, name):
+        return getattr(self.driver, name)
+
+    def publish_version(self, runtime_id: str, description: str):
+        self.driver.update_runtime(runtime_id, {"codeConfiguration": other_code()})
+        deadline = time.monotonic() + 60
+        while self.driver.get_runtime(runtime_id).busy and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.driver.publish_version(runtime_id, description)
+
+
+def test_a_version_published_while_the_runtime_changed_is_refused_and_never_reused(driver):
+    runtime = ready(driver, "raced")
+    unproven: dict[str, str] = {}
+    with pytest.raises(BusyError, match="while version 1 was published"):
+        candidates.ensure_candidate(Racing(driver), runtime, "c" * 64, CI, Reporter(interactive=False),
+                                    checksum=runtime.checksum, on_unproven=unproven.__setitem__)
+    assert list(unproven) == ["1"]  # its description carries this fingerprint, but it may hold the other code
+    now = driver.get_runtime(runtime.id)
+    assert now.checksum == other_code()["checksum"]
+    again = candidates.ensure_candidate(driver, now, "c" * 64, CI, Reporter(interactive=False),
+                                        checksum=now.checksum, unproven=frozenset(unproven))
+    assert again == "2"

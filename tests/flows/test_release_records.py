@@ -127,3 +127,11 @@ def test_the_default_lock_ttl_frees_a_dead_holders_environment_within_a_few_minu
     from agentrun_tasks.core.model import ReleaseConfig
 
     assert ReleaseConfig().lock_ttl <= 300
+
+
+def test_versions_published_while_the_runtime_changed_are_remembered_per_runtime(tmp_path):
+    mine = records(FileStateStore(tmp_path), Clock())
+    assert mine.unproven("rt-1") == frozenset()
+    mine.mark_unproven("rt-1", "3", "runtime changed while version 3 was published")
+    mine.mark_unproven("rt-1", "12", "runtime changed while version 12 was published")
+    assert mine.unproven("rt-1") == {"3", "12"} and mine.unproven("rt-2") == frozenset()

@@ -38,43 +38,54 @@ def describe(fingerprint_: str, ci) -> str:
     return "agentrun-tasks " + ", ".join([marker(fingerprint_), *provenance(ci)])
 
 
-def find_published(versions, fingerprint_: str) -> str | None:
-    """The newest published version whose description carries this fingerprint."""
+def find_published(versions, fingerprint_: str, skip=frozenset()) -> str | None:
+    """The newest published version whose description carries this fingerprint (but none in
+    ``skip``: versions published while the runtime changed, which may hold other code)."""
     wanted = fingerprint_[:16]
     for version in reversed(versions):
+        if version.version in skip:
+            continue
         found = _MARK.search(version.description or "")
         if found and found.group(1) == wanted:
             return version.version
     return None
 
 
-def ensure_candidate(driver, runtime, print_: str, ci, reporter, *, checksum: str) -> str:
+def ensure_candidate(driver, runtime, print_: str, ci, reporter, *, checksum: str, unproven=frozenset(),
+                     on_unproven=lambda version, reason: None) -> str:
     """Publish LATEST as a version unless a version with this fingerprint already exists.
 
     A version is a snapshot of whatever the runtime holds when it is published, so the runtime's
     code checksum is read right before and right after: only when both are ``checksum`` (the
     package this release built) does the version provably hold it. Otherwise another deploy
-    changed the runtime under this release (one that does not take the environment's lock).
+    changed the runtime under this release (one that does not take the environment's lock); a
+    version published then is handed to ``on_unproven`` and never reused (``unproven``).
     """
-    existing = find_published(driver.list_versions(runtime.id), print_)
+    existing = find_published(driver.list_versions(runtime.id), print_, skip=unproven)
     if existing is not None:
         reporter.line(f"version {existing} already holds this package and configuration ({marker(print_)})")
         return existing
-    _require_code(driver.get_runtime(runtime.id), checksum, "before publishing; nothing was published")
-    version = driver.publish_version(runtime.id, describe(print_, ci))
-    _require_code(driver.get_runtime(runtime.id), checksum,
-                  f"while version {version.version} was published; it may hold that code, not this package: "
-                  "do not release it")
-    reporter.line(f"published version {version.version}")
-    return version.version
+    changed = _changed(driver.get_runtime(runtime.id), checksum, "before publishing; nothing was published")
+    if changed is not None:
+        raise changed
+    version = driver.publish_version(runtime.id, describe(print_, ci)).version
+    changed = _changed(driver.get_runtime(runtime.id), checksum,
+                       f"while version {version} was published; it may hold that code, so it is never released "
+                       "as this package")
+    if changed is not None:
+        on_unproven(version, str(changed))
+        raise changed
+    reporter.line(f"published version {version}")
+    return version
 
 
-def _require_code(runtime, checksum: str, when: str) -> None:
-    if runtime.status != "READY" or runtime.checksum != checksum:
-        raise BusyError(
-            f"runtime {runtime.name} changed under this release {when}: it is {runtime.status} with code "
-            f"checksum {runtime.checksum or 'none'}, but this release built {checksum}. Another deploy that does "
-            "not take the environment's lock updated it; rerun `invoke release` when it is done.")
+def _changed(runtime, checksum: str, when: str) -> BusyError | None:
+    if runtime.status == "READY" and runtime.checksum == checksum:
+        return None
+    return BusyError(
+        f"runtime {runtime.name} changed under this release {when}: it is {runtime.status} with code "
+        f"checksum {runtime.checksum or 'none'}, but this release built {checksum}. Another deploy that does "
+        "not take the environment's lock updated it; rerun `invoke release` when it is done.")
 
 
 def failure_mark(driver, runtime, version: str) -> str:

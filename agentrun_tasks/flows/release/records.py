@@ -118,6 +118,17 @@ class Records:
         raise ConfigError(f"version {version} failed a release of '{self.env_name}' before ({reason}); release "
                           "a fixed version, or rerun `invoke release` with --force to try this one again.")
 
+    # -- versions published while the runtime changed ---------------------------------------
+    def _unproven_prefix(self, runtime_id: str) -> str:
+        return f"unproven/{self.env_name}/{runtime_id}/"
+
+    def mark_unproven(self, runtime_id: str, version: str, reason: str) -> None:
+        """``version`` may hold other code than its description's fingerprint says: never reuse it."""
+        self.store.put(self._unproven_prefix(runtime_id) + version, reason.encode())
+
+    def unproven(self, runtime_id: str) -> frozenset[str]:
+        return frozenset(key.rsplit("/", 1)[-1] for key in self.store.list(self._unproven_prefix(runtime_id)))
+
     # -- history ---------------------------------------------------------------------------
     def record(self, kind: str, *, from_version, to_version, result: str, reason: str = "",
                analysis=None, started_at: datetime) -> Record:

@@ -61,8 +61,10 @@ def release(session, driver, records: Records, *, version: str | None, strategy:
             candidate = candidates.require_version(driver, runtime, str(version))
         else:
             runtime = deploy(artifact).runtime
-            candidate = candidates.ensure_candidate(driver, runtime, print_, session.ci, reporter,
-                                                    checksum=str(artifact.crc64))
+            candidate = candidates.ensure_candidate(
+                driver, runtime, print_, session.ci, reporter, checksum=str(artifact.crc64),
+                unproven=records.unproven(runtime.id),
+                on_unproven=lambda number, reason: records.mark_unproven(runtime.id, number, reason))
         mark = candidates.failure_mark(driver, runtime, candidate)
         records.check_not_failed(candidate, mark, force=force)
         entry = records.update(entry, from_version=stable if stable != candidate else None, to_version=candidate)
