@@ -4,8 +4,10 @@ behaviour under test is the order of states, not the durations."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.request
 
 from agentrun_tasks.testing.project import chat, clean_environ
 
@@ -19,9 +21,14 @@ def run(project, *args: str, code: int = 0):
 
 
 def run_json(project, *args: str) -> dict:
-    import json
-
     return json.loads(run(project, *args, "--json").stdout)
+
+
+def set_faults(project, **settings) -> None:
+    info = json.loads((project.root / ".agentrun" / "local" / "emulator.json").read_text())
+    request = urllib.request.Request(f"{info['url']}/_emulator/faults", data=json.dumps(settings).encode(),
+                                     method="POST", headers={"content-type": "application/json"})
+    urllib.request.urlopen(request, timeout=5).close()
 
 
 def test_deploy_list_restart_release_and_rollback_at_cloud_like_latencies(project):
@@ -47,6 +54,12 @@ def test_deploy_list_restart_release_and_rollback_at_cloud_like_latencies(projec
     assert run_json(project, "rollback")["to"] == "1"
     back = run_json(project, "endpoint.get")
     assert back["traffic"] == {"1": 1.0} and back["status"] == "READY"
+
+    # A platform that keeps the split an empty versionWeights should clear: rollback says so, exit 5.
+    run_json(project, "endpoint.publish", "--target-version", "1", "--canary-version", "2", "--weight", "0.35")
+    set_faults(project, sticky_split=1)
+    proc = run(project, "rollback", code=5)
+    assert "did not apply" in proc.stderr
 
 
 def test_a_faulty_candidate_is_rolled_back_at_cloud_like_latencies(project):
