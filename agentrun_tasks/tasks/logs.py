@@ -51,8 +51,12 @@ def logs(c, env=None, version=None, since=None, tail=False, errors=False, lines=
         except KeyboardInterrupt:  # the way to stop following: not a failure
             return None
     data = read(reader, query)
-    reporter.result(data, lambda r, d: [r.line(line) for line in [*map(request_line, d["requests"]),
-                                                                   *output_lines(d["output"], errors=errors)]])
+
+    def show(r, d) -> None:
+        for line in [*map(request_line, d["requests"]), *output_lines(d["output"], errors=errors)]:
+            r.line(line)
+
+    reporter.result(data, show)
     return data
 
 

@@ -3,7 +3,6 @@ the commit and '(dirty)', never the commit alone."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 
 GIT = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
