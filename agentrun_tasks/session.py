@@ -13,7 +13,7 @@ import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .core.errors import ConfigError
 from .core.report import Reporter, dialect_for
@@ -323,6 +323,16 @@ def emulator_status(root: Path) -> dict | None:
     return lifecycle.status(root)
 
 
+def _s_access(env: EnvConfig, environ: Mapping[str, str], root: Path) -> dict:
+    """``${config('AccountID')}`` and the other access fields of an imported s.yaml: the
+    environment's credentials, resolved only when the s.yaml uses one (exit 3 if there are none)."""
+    from .adapters.keyring_store import KeyStore
+    from .core import credentials
+    from .core.svars import access_fields
+
+    return access_fields(credentials.resolve(env, environ=environ, root=root, keystore=KeyStore()))
+
+
 def open_session(c, env: str | None, *, json: bool = False, mutating: bool = False, yes: bool = False,
                  destructive: Callable[[EnvConfig], str] | None = None) -> Session:
     """Detect CI, choose and load the environment, enforce protection for mutating tasks.
@@ -336,7 +346,8 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
     environ, root, ci, reporter = ctx.environ, ctx.root, ctx.ci, ctx.reporter
     explicit = env if env is not None else settings(c)["env"]
     name, _reason = cienv.choose_env(ci, explicit=explicit, branch_map=ctx.branch_map)
-    cfg = config.load_env(name, root=root, environ=environ, context=ci.template_context())
+    cfg = config.load_env(name, root=root, environ=environ, context=ci.template_context(),
+                          access=lambda partial: _s_access(partial, environ, root))
     if mutating:
         protect.check(cfg, ci)
         if ci.sha:  # what it publishes is described by its commit: say when the checkout is not it
