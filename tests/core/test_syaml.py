@@ -142,21 +142,7 @@ def test_is_agentrun(component, expected):
     assert is_agentrun(component) is expected
 
 
-CONFIG_SYAML = """\
-edition: 3.0.0
-name: uses-config
-resources:
-  agent:
-    component: agentrun
-    props:
-      region: cn-hangzhou
-      agent:
-        name: with-config
-        code: {src: code, language: python3.12}
-        role: acs:ram::${config('AccountID')}:role/agent
-        environmentVariables:
-          ACCESS_KEY_SECRET: ${config('AccessKeySecret')}
-"""
+CONFIG_SYAML = (Path(__file__).resolve().parents[1] / "fixtures" / "syaml" / "uses-config.yaml").read_text()
 
 
 def test_config_reads_the_environments_credentials_lazily_and_masks_them(project):

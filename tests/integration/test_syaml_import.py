@@ -10,22 +10,7 @@ from agentrun_tasks.testing.project import Project, clean_environ
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "SENTINEL-syaml-secret-8c7b6a5f4e"
-S_YAML = """\
-edition: 3.0.0
-name: imported
-access: default
-resources:
-  agent:
-    component: agentrun
-    props:
-      region: cn-hangzhou
-      agent:
-        name: imported-${env(STAGE)}
-        code: {src: ./code, language: python3.12, command: [python3, app.py]}
-        role: acs:ram::${config('AccountID')}:role/agent
-        environmentVariables:
-          UPSTREAM_KEY: ${config('AccessKeySecret')}
-"""
+S_YAML = (REPO / "tests" / "fixtures" / "syaml" / "uses-config.yaml").read_text()
 
 
 def make(tmp_path: Path) -> Project:
@@ -37,7 +22,7 @@ def make(tmp_path: Path) -> Project:
 
 def test_config_fields_come_from_the_credentials_and_never_show(tmp_path):
     project = make(tmp_path)
-    env = clean_environ(STAGE="dev", ALIYUN_ACCESS_KEY_ID_DEV="LTAI5tSENTINELsyaml01", ALIYUN_ACCESS_KEY_SECRET_DEV=SECRET,
+    env = clean_environ(ALIYUN_ACCESS_KEY_ID_DEV="LTAI5tSENTINELsyaml01", ALIYUN_ACCESS_KEY_SECRET_DEV=SECRET,
                         ALIYUN_ACCOUNT_ID_DEV="1234567890123456")
     proc = project.invoke("credentials.show", "--env", "dev", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
@@ -45,7 +30,7 @@ def test_config_fields_come_from_the_credentials_and_never_show(tmp_path):
 
 
 def test_config_without_credentials_exits_3(tmp_path):
-    proc = make(tmp_path).invoke("credentials.show", "--env", "dev", env=clean_environ(STAGE="dev"))
+    proc = make(tmp_path).invoke("credentials.show", "--env", "dev", env=clean_environ())
     assert proc.returncode == 3, proc.stderr
     assert "Traceback" not in proc.stderr
 
