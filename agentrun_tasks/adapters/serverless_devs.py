@@ -6,7 +6,8 @@ the agent's environment variables) from the env file's ``agent:`` block, so ``s`
 same agent the openapi driver deploys; a deploy puts the package agentrun-tasks built (the
 unzipped inline package, or its OSS object) in ``code``. The component addresses the runtime by
 name, so ids map to the one agent of the environment. Differences from the openapi driver, all
-from the component: ``s info`` has no code checksum (every deploy updates the runtime), one
+from the component: ``s info`` has no code checksum (every deploy updates the runtime, and the
+checksum of the package the driver deployed is kept beside its s.yaml), one
 canary version per endpoint, and ``s version publish`` answers no number (the newest listed
 version after it is the one published).
 """
@@ -18,6 +19,7 @@ import json
 import shutil
 import zipfile
 from base64 import b64decode
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -80,7 +82,19 @@ class ServerlessDevsDriver:
         agent = info.get("agent") or {}
         for endpoint in agent.get("endpoints") or []:
             self._endpoint_names[str(endpoint.get("id"))] = endpoint.get("name", "")
-        return runtime_from_info(agent)
+        runtime = runtime_from_info(agent)
+        deployed = self._deployed()
+        if deployed.get("id") == runtime.id and deployed.get("updatedAt") == runtime.updated_at:
+            runtime = replace(runtime, checksum=deployed.get("checksum", ""))
+        return runtime
+
+    def _deployed(self) -> dict:
+        """What this driver last deployed: ``s info`` shows no code checksum, so the package's is
+        kept beside the s.yaml, valid while the runtime's lastUpdatedAt is the one it had then."""
+        try:
+            return json.loads((self.workdir / "deployed.json").read_text())
+        except (OSError, ValueError):
+            return {}
 
     def require_runtime(self, name: str) -> Runtime:
         return required(self.find_runtime(name), name)
@@ -101,7 +115,11 @@ class ServerlessDevsDriver:
             self.cli.mutate(["deploy", "--assume-yes"])
         finally:
             self.write_template()
-        return self.require_runtime(self.env.agent_name)
+        runtime = self.require_runtime(self.env.agent_name)
+        checksum = str((spec.get("codeConfiguration") or {}).get("checksum") or "")
+        write_atomic(self.workdir / "deployed.json", json.dumps(
+            {"id": runtime.id, "updatedAt": runtime.updated_at, "checksum": checksum}).encode())
+        return replace(runtime, checksum=checksum)
 
     def _code(self, wire: Mapping[str, Any] | None) -> dict | None:
         """The component's ``code`` for the package in a runtime spec: its zip unpacked into a
