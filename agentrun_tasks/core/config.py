@@ -71,12 +71,27 @@ from . import notify
 from .cienv import PROD_NAMES
 from .errors import ConfigError
 from .model import (
-    AnalysisConfig, CredentialsConfig, EnvConfig, HealthConfig, ProtectConfig, ReleaseConfig,
+    AnalysisConfig,
+    CredentialsConfig,
+    EnvConfig,
+    HealthConfig,
+    ProtectConfig,
+    ReleaseConfig,
 )
 from .svars import Variables, substitute
 from .syaml import AGENT, REGIONS, Imported, import_syaml
 from .validate import (
-    Loc, boolean, choice, integer, loose_mapping, mapping, nullable, number, parsed, seq, string,
+    Loc,
+    boolean,
+    choice,
+    integer,
+    loose_mapping,
+    mapping,
+    nullable,
+    number,
+    parsed,
+    seq,
+    string,
 )
 from .yamlfile import load_yaml
 

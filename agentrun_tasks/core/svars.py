@@ -21,6 +21,7 @@ Env files (``envs/*.yaml``) use the same machinery with ``${ctx.x}`` and without
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -233,7 +234,8 @@ def _env(name: str, default: Any, template: str, loc: Loc, v: Variables) -> Any:
 
 def _access(field: str, template: str, loc: Loc, v: Variables, *, required: bool) -> Any:
     if field not in ACCESS_FIELDS:
-        raise loc.error(f"{template} is not a credential field (s: not found).", f"Use one of {', '.join(ACCESS_FIELDS)}.")
+        raise loc.error(f"{template} is not a credential field (s: not found).",
+                        f"Use one of {', '.join(ACCESS_FIELDS)}.")
     if v.access is None:
         raise loc.error(f"{template} needs the environment's credentials, which are not available here.")
     found = v.access(field)
@@ -252,7 +254,7 @@ def _file(kind: str, name: str, template: str, loc: Loc, base: Path) -> Any:
     if kind == "path":
         if not name or not path.exists():
             raise loc.error(f"{template}: {name or 'an empty path'} does not exist (s: path value not found).")
-        return str(path.resolve() if not Path(name).is_absolute() else path)
+        return os.path.normpath(path)  # node's path.join: normalised, links not followed
     try:
         value = Substituted(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):

@@ -21,8 +21,19 @@ from .errors import ConfigError
 from .srender import check_document, render
 from .svars import AccessResolver
 from .validate import (
-    Loc, anything, boolean, choice, env_value, integer, loose_mapping, mapping, number, plain,
-    seq, show, string,
+    Loc,
+    anything,
+    boolean,
+    choice,
+    env_value,
+    integer,
+    loose_mapping,
+    mapping,
+    number,
+    plain,
+    seq,
+    show,
+    string,
 )
 from .yamlfile import load_yaml
 
@@ -160,7 +171,8 @@ def import_syaml(path: Path, *, display: str, resource: str | None = None, overr
     """
     if not path.is_file():
         raise ConfigError(
-            f"{display}: the s.yaml named by s_yaml.path does not exist. Fix the path (it is relative to the project root)."
+            f"{display}: the s.yaml named by s_yaml.path does not exist. "
+            "Fix the path (it is relative to the project root)."
         )
     doc = load_yaml(path, display)
     loc = Loc(display)

@@ -251,7 +251,8 @@ def env_value(value: Any, loc: Loc) -> str:
     environment through ``${env(...)}`` (as CI secrets are) is registered as a secret, so the
     redacting writer masks it wherever it is printed."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(loc.path[-1])):
-        raise loc.error("is not a valid environment variable name.", "Use letters, digits and '_', not a leading digit.")
+        raise loc.error("is not a valid environment variable name.",
+                        "Use letters, digits and '_', not a leading digit.")
     if isinstance(value, (Mapping, list)) or value is None:
         raise loc.error(f"expected a string value, got {_kind(value)}.")
     text = str(plain(value)).lower() if isinstance(value, bool) else str(plain(value))

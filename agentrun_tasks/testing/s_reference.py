@@ -52,7 +52,7 @@ class Reference:
         and nothing there for a failure (its message is on stdout without ``-o``)."""
         env = {"PATH": os.environ.get("PATH", ""), "NODE_ENV": "test", "serverless_devs_config_home": str(self.home),
                **(environ or {})}
-        return command.run([self.binary, "preview", "-t", template.name, "-o", "json", "--silent"],
+        return command.run([str(self.binary), "preview", "-t", template.name, "-o", "json", "--silent"],
                            cwd=template.parent, env=env, timeout=120)
 
 

@@ -79,7 +79,7 @@ def test_variables_case_covers_every_form():
     for form in ("${env('STAGE', 'dev')}", "${env(MODEL_NAME)}", "${env('CONCURRENCY', 8)}", "${vars.sizes.cpu}",
                  "${vars.sizes.ports.0}", "${this.name}", "${this.props.region}", "${this.component}",
                  "${resources.gateway.props.url}", "${resources.search.props.region}", "${config('AccountID')}",
-                 "${config('AccessKeySecret')}", "${file('./prompt.txt')}", "${env('DOTENV_ONLY')}",
+                 "${config('AccessKeySecret')}", "${file('./prompt.txt')}", "${path('./code/../code')}", "${cwd}", "${env('DOTENV_ONLY')}",
                  "${this.props.agent.name}"):
         assert form in text
 
