@@ -77,8 +77,8 @@ class KeyStore:
         self._call("get_password", profile)  # a failing, locked or stalled backend raises here
         backend = type(self._backend())
         if backend.__module__ in _STORES_NOTHING:
-            raise KeyringUnavailable(f"No OS keyring to store in: the backend is {backend.__module__}.{backend.__name__}, "
-                                     f"which keeps nothing. {_FIX}")
+            raise KeyringUnavailable(f"No OS keyring to store in: the backend is "
+                                     f"{backend.__module__}.{backend.__name__}, which keeps nothing. {_FIX}")
 
     def set(self, profile: str, data: Mapping[str, str | None]) -> None:
         """Store ``data`` (keys from :data:`FIELDS`, plain strings) as the entry of ``profile``."""
@@ -115,7 +115,8 @@ class KeyStore:
         worker.join(self.timeout)
         where = f"keyring {self.service}/{profile}"
         if worker.is_alive():
-            raise KeyringUnavailable(f"The OS keyring did not answer within {self.timeout:g} s ({where}); it may be locked. {_FIX}")
+            raise KeyringUnavailable(f"The OS keyring did not answer within {self.timeout:g} s ({where}); "
+                                     f"it may be locked. {_FIX}")
         if "error" in box:
             exc = box["error"]
             # Only the class name and the backend's own message: neither contains the payload.

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Mapping
 
 from ..core.errors import NotFoundError, ResourceFailedError, WaitTimeoutError
@@ -146,7 +147,7 @@ class OpenApiDriver:
         number = 1
         while True:
             data = self._call(f"{what} (page {number})" if number > 1 else what,
-                              lambda: call(number)).get("data") or {}
+                              partial(call, number)).get("data") or {}
             page = data.get("items") or []
             items.extend(page)
             total = data.get("total")
@@ -160,8 +161,10 @@ class OpenApiDriver:
         from alibabacloud_agentrun20250910 import models as m
 
         given = self.workspace if workspace is None else workspace
-        if not given or isinstance(given, str):
-            return given or None
+        if not given:
+            return None
+        if isinstance(given, str):
+            return given
         if given.get("id"):
             return str(given["id"])
         if workspace is None and self._workspace_id is not None:

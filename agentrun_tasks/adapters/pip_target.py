@@ -44,6 +44,8 @@ def _pip_errors(stderr: str) -> str:
 
 def pip_argv(requirements: Path, target_dir: Path, target: Target, *, python: str | None = None) -> list[str]:
     """The pip command that installs ``requirements`` into ``target_dir`` for ``target``."""
+    if target.python_version is None:  # callers ask target.installs_requirements first
+        raise ValueError(f"{target.language} has no dependency step: pip installs nothing for it")
     argv = [python or sys.executable, "-m", "pip", "install",
             "--target", str(target_dir),
             "--implementation", "cp",
@@ -111,7 +113,8 @@ def install(
             f"and point PIP_FIND_LINKS at it. pip said: {said}"
         )
     if _CONFLICT.search(proc.stderr):
-        raise ConfigError(f"the requirements in {requirements} conflict for {where}; loosen or align the pins. pip said: {said}")
+        raise ConfigError(f"the requirements in {requirements} conflict for {where}; loosen or align the pins. "
+                          f"pip said: {said}")
     raise ResourceFailedError(
         f"pip failed (exit {proc.returncode}) installing {requirements} for {where}. "
         f"Check the index settings (PIP_INDEX_URL, pip.conf) and the network. pip said: {said}"

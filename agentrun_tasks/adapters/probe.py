@@ -27,7 +27,6 @@ from ..core.secrets import Secret
 from .health import data_plane_headers
 
 
-
 async def probe(
     url: str,
     *,
@@ -66,10 +65,11 @@ async def probe_pair(
 ) -> tuple[list[Sample], list[Sample]]:
     """Probe both endpoints concurrently with the same schedule: ``(candidate, stable)`` samples."""
     async with _session(2 * max(1, math.ceil(duration * rate))) as session:
-        return tuple(await asyncio.gather(
+        candidate, stable = await asyncio.gather(
             probe(candidate_url, duration=duration, rate=rate, session=session, **kwargs),
             probe(stable_url, duration=duration, rate=rate, session=session, **kwargs),
-        ))
+        )
+        return candidate, stable
 
 
 def samples_from_request_log(rows: Iterable[Mapping], version: str | None = None) -> list[Sample]:

@@ -44,7 +44,8 @@ class GateFailed(AgentrunTasksError):
     """
 
     exit_code = 4
-    hint = "Look at the failing metric in the analysis; the version is marked failed (`invoke release --force` retries it)."
+    hint = ("Look at the failing metric in the analysis; the version is marked failed "
+            "(`invoke release --force` retries it).")
 
     def __init__(self, message: str, *, report=None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
@@ -84,6 +85,10 @@ class TransientError(AgentrunTasksError):
 
     exit_code = 5
     hint = "The platform kept failing for the whole retry budget (retry: in the env file); rerun later."
+    # A driver sets these for a throttled call: core.retry then spends the whole time budget on
+    # it and waits at least ``retry_after`` seconds between attempts.
+    throttled: bool = False
+    retry_after: float = 0.0
 
 
 class NotFoundError(ConfigError):

@@ -62,7 +62,8 @@ def build_artifact(env: EnvConfig, *, root: Path, force: bool = False, reporter:
         )
     files = core.select_files(code_dir, core.IgnoreRules.for_dir(code_dir))
     requirements = code_dir / core.REQUIREMENTS
-    req_text = requirements.read_text(encoding="utf-8") if target.installs_requirements and requirements.is_file() else ""
+    wants_requirements = target.installs_requirements and requirements.is_file()
+    req_text = requirements.read_text(encoding="utf-8") if wants_requirements else ""
     digest = core.inputs_hash(files, req_text, target)
 
     out_dir = build_dir_for(env, root)
@@ -101,8 +102,8 @@ def _check_inside_project(env: EnvConfig, code_dir: Path) -> None:
 
 
 def _build(files, requirements, req_text, target, out_dir: Path, digest: str, say, progress) -> Artifact:
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix="tmp-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix="tmp-") as tmp_name:
+        tmp = Path(tmp_name)
         deps: list[core.SourceFile] = []
         wanted = core.requirement_lines(req_text)
         if not target.installs_requirements:

@@ -94,7 +94,7 @@ def _node(environ) -> Check:
     except AgentrunTasksError:
         done = None
     match = re.match(r"v(\d+)\.(\d+)", done.stdout.strip()) if done and done.returncode == 0 else None
-    if match is None:
+    if done is None or match is None:
         return Check("node", FAIL, "Node.js not found", "install Node.js 18 or later (s runs on Node)")
     shown = done.stdout.strip()
     if (int(match.group(1)), int(match.group(2))) < NODE_MINIMUM:

@@ -22,7 +22,8 @@ def follow(reader: LogReader, query: LogQuery, emit: Callable[[str], None], *, i
            sleep: Callable[[float], None] = time.sleep, rounds: int | None = None) -> None:
     """Print new request-log records and agent output lines as they come, until Ctrl-C (or
     ``rounds`` polls, for tests)."""
-    since, shown = query.since, {}
+    since = query.since
+    shown: dict[str, list[str]] = {}  # version -> its output lines printed so far
     done = 0
     while rounds is None or done < rounds:
         records = reader.requests(query, since=since)
