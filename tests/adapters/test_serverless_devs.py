@@ -19,7 +19,6 @@ from agentrun_tasks.core.errors import CredentialError, NotFoundError, ResourceF
 from agentrun_tasks.core.model import EnvConfig
 from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.testing import s_component
-from agentrun_tasks.testing.s_reference import ensure
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "s"
 KEY_ID, SECRET, TOKEN, MODEL_KEY = "LTAI5tSENTINELkeyid0001", "SENTINEL-secret-0xC0FFEE", "SENTINEL-sts-token", "sk-SENTINEL-m"
@@ -34,20 +33,15 @@ def shape(name: str):
     return json.loads((FIXTURES / f"{name}.json").read_text())
 
 
-@pytest.fixture(scope="module")
-def s_binary() -> Path:
-    return ensure()
-
-
 @pytest.fixture
-def rig(tmp_path, s_binary):
+def rig(tmp_path, s_reference):
     """A project root, an isolated s home and ``make(replay, token=None)`` -> (driver, calls)."""
     home, root = tmp_path / "home", tmp_path / "project"
     (root / "envs").mkdir(parents=True)
     (root / "code").mkdir()
     (root / "code" / "app.py").write_text("print('hi')\n")
     record = tmp_path / "calls.jsonl"
-    environ = {"PATH": f"{s_binary.parent}{os.pathsep}{os.environ['PATH']}", "HOME": str(home),
+    environ = {"PATH": f"{s_reference.binary.parent}{os.pathsep}{os.environ['PATH']}", "HOME": str(home),
                "serverless_devs_config_home": str(home), "NODE_ENV": "test", "GITHUB_TOKEN": "ghp_SENTINEL"}
     env = EnvConfig(name="dev", path=root / "envs" / "dev.yaml", region="cn-hangzhou", driver="serverless-devs",
                     agent={"name": "bot", "code": {"src": "code", "language": "python3.12", "command": ["python3", "app.py"]},
