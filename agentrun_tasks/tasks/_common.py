@@ -99,6 +99,18 @@ def whole_number(text, flag: str, *, default: int, maximum: int = 10_000) -> int
     return value
 
 
+def version_flag(text, flag: str, *, latest: bool = True) -> str | None:
+    """A flag naming a version: its number (or LATEST where allowed), checked before anything
+    starts; None when not given."""
+    if text is None:
+        return None
+    value = str(text).strip()
+    if not (value.isdigit() and len(value) <= 9 and int(value) > 0) and not (latest and value == "LATEST"):
+        also = " or LATEST" if latest else ""
+        raise ConfigError(f"{flag} {text!r} is not a version: give its number (e.g. 3){also}; nothing was done.")
+    return value
+
+
 ENV_HELP = "environment name (envs/<name>.yaml); default: 'local' on a laptop, the branch's environment in CI"
 JSON_HELP = "print one JSON document instead of text"
 YES_HELP = "do not ask for confirmation"

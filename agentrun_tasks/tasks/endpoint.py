@@ -6,7 +6,7 @@ from invoke import task
 
 from ..core.report import format_traffic
 from ..session import open_control, open_runtime
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag
 
 NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
 
@@ -26,6 +26,8 @@ def publish(c, env=None, name=None, target_version="LATEST", canary_version=None
     """
     from ..core.routing import canary_weights, parse_weight, require_versions
 
+    target_version = version_flag(target_version, "--target-version")
+    canary_version = version_flag(canary_version, "--canary-version", latest=False)
     weights = canary_weights(str(target_version), canary_version, parse_weight(weight))
     session, driver, runtime = open_runtime(c, env, json=json, mutating=True, yes=yes)
     require_versions([str(target_version), *weights], [v.version for v in driver.list_versions(runtime.id)])

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from invoke import task
 
 from ..core.errors import ConfigError
 from ..session import open_session
-from ._common import ENV_HELP, JSON_HELP, cli_errors, collection, whole_number
-
-_VERSION = re.compile(r"LATEST|\d{1,9}")
+from ._common import ENV_HELP, JSON_HELP, cli_errors, collection, version_flag, whole_number
 
 
 @task(help={"env": ENV_HELP, "version": "only this version (a number, or LATEST)",
@@ -36,14 +33,12 @@ def logs(c, env=None, version=None, since=None, tail=False, errors=False, lines=
         window = parse_duration(since) if since is not None else 3600.0
     except ConfigError as exc:
         raise ConfigError(f"--since: {exc}") from None
-    if version is not None and not _VERSION.fullmatch(str(version)):
-        raise ConfigError(f"--version {version!r} is not a version: give its number (e.g. 3) or LATEST.")
+    version = version_flag(version, "--version")
     count = whole_number(lines, "--lines", default=50)
     session = open_session(c, env, json=json)
     reader = session.log_reader()  # on the cloud: exit 2 before any call
     runtime = session.driver().require_runtime(session.env.agent_name)
-    query = LogQuery(runtime.name, time.time() - window, version=version and str(version), errors=errors,
-                     lines=count)
+    query = LogQuery(runtime.name, time.time() - window, version=version, errors=errors, lines=count)
     reporter = session.reporter
     if tail:
         try:

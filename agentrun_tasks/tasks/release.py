@@ -8,7 +8,7 @@ from invoke import task
 
 from ..core.results import TaskResult
 from ..session import open_control
-from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, whole_number
+from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag, whole_number
 
 
 def _records(session):
@@ -48,6 +48,7 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     from ..flows.deploy import deploy_session
     from ..flows.release.run import release as run_release
 
+    version = version_flag(version, "--version", latest=False)
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
 
     def build():
@@ -85,6 +86,7 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
     from ..core.notify import by_hand_event
     from ..flows.release.run import rollback as run_rollback
 
+    to_version = version_flag(to_version, "--to-version", latest=False)
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     result = run_rollback(session, driver, _records(session), to_version=to_version)
     session.reporter.result(result, lambda r, d: r.line(
