@@ -111,8 +111,11 @@ def test_one_deploy_per_platform_gives_the_same_result_and_outputs(project):
         proc = project.invoke("deploy", "--env", "local", "--json", env=env)
         assert proc.returncode == 0, (platform, proc.stderr)
         data = json.loads(proc.stdout)
-        results[platform] = ({k: data.get(k) for k in ("url", "version", "runtime")}, _outputs(out.read_text()))
+        runtime = data.get("runtime") or {}
+        decided = {"url": data.get("url"), "version": data.get("version"),
+                   "runtime": {k: runtime.get(k) for k in ("id", "name", "status")}}
+        results[platform] = (decided, _outputs(out.read_text()))
     first = next(iter(results.values()))
-    assert first[1], "deploy wrote no outputs"
+    assert {"endpoint_url", "runtime_id"} <= set(first[1]), first[1]
     for platform, result in results.items():
         assert result == first, platform
