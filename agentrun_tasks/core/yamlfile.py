@@ -23,6 +23,7 @@ from .errors import ConfigError
 MAX_ALIASES = 1_000
 """Aliases (``*name``) one document may use; real s.yaml files use a handful."""
 MAX_NODES = 100_000
+MAX_DEPTH = 100  # nesting levels; an env file or s.yaml needs fewer than ten
 """Nodes the document may hold once every alias is expanded (an env file has about a hundred)."""
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -103,6 +104,9 @@ def load_yaml(path: Path, display: str) -> Any:
                      "quote or bracket are the usual causes.") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{display}: is not valid YAML: {exc}.") from None
+    except RecursionError:  # the composer recurses per level: thousands of '[' end here
+        raise ConfigError(f"{display}: nests collections more than {MAX_DEPTH} levels deep. Flatten it: no "
+                          "settings file needs that depth.") from None
     finally:
         loader.dispose()
     if root is None:
@@ -123,8 +127,11 @@ def _check_size(root: Node, display: str) -> None:
     open_nodes: set[int] = set()
     aliases = 0
 
-    def size(node: Node) -> int:
+    def size(node: Node, depth: int = 1) -> int:
         nonlocal aliases
+        if depth > MAX_DEPTH:
+            raise _error(display, node.start_mark, f"nests collections more than {MAX_DEPTH} levels deep.",
+                         "Flatten it: no settings file needs that depth.")
         key = id(node)
         if key in sizes:
             aliases += 1
@@ -141,7 +148,7 @@ def _check_size(root: Node, display: str) -> None:
             children = node.value
         elif isinstance(node, MappingNode):
             children = [part for pair in node.value for part in pair]
-        total = 1 + sum(size(child) for child in children)
+        total = 1 + sum(size(child, depth + 1) for child in children)
         open_nodes.discard(key)
         if total > MAX_NODES:
             raise _error(display, node.start_mark, f"expands to more than {MAX_NODES:,} values through its aliases.",
