@@ -301,7 +301,9 @@ def write_zip(files: Iterable[SourceFile], dest: Path) -> int:
             info.create_system = 3  # Unix, so external_attr carries the mode
             info.external_attr = (stat.S_IFREG | src.mode) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
-            info._compresslevel = DEFLATE_LEVEL  # ZipInfo has no public setter before 3.13
+            # ZipInfo has no public setter before 3.13 (compress_level), and zf.open(info) takes the
+            # level from the ZipInfo, not the ZipFile: the private attribute is the only way on 3.10.
+            info._compresslevel = DEFLATE_LEVEL  # type: ignore[attr-defined]
             info.file_size = os.stat(src.path).st_size  # decides zip64 up front, before streaming
             with open(src.path, "rb") as fh, zf.open(info, "w") as out:
                 while chunk := fh.read(READ_CHUNK):

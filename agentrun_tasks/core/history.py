@@ -112,7 +112,7 @@ HEADERS = ("started", "kind", "from", "to", "result", "actor", "commit", "ci run
 
 def format_table(records: list[Record]) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
     """Headers and one row of strings per record, for ``invoke history`` (``--json`` uses to_json)."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in records:
         took = f"{int((r.finished_at - r.started_at).total_seconds())}s" if r.finished_at else "running"
         rows.append((

@@ -214,7 +214,7 @@ class Reporter:
         self.line(format_table(headers, rows))
 
     # -- machine output --------------------------------------------------------------------
-    def result(self, data: Any, human: Callable[["Reporter", Any], None] | None = None) -> None:
+    def result(self, data: Any, human: Callable[["Reporter", Any], object] | None = None) -> None:
         """The task's result: JSON under ``--json``, else ``human(self, data)`` or key: value lines."""
         if self.json_mode:
             self._write(self.out, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")

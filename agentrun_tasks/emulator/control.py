@@ -29,7 +29,6 @@ from ..core.build import crc64
 from .auth import ApiError
 from .containers import container_snapshot
 from .credentials import CredentialRoutes
-from .workspaces import WorkspaceRoutes
 from .endpoints import NAME, EndpointRoutes, name_matches, not_ready
 from .endpoints import invalid as _invalid
 from .endpoints import missing as _missing
@@ -39,6 +38,7 @@ from .oss import read_object
 from .packages import CodeTooLarge, store_zip, unpack
 from .state import LATEST, State, new_id, now_iso, public
 from .supervisor import StartFailed
+from .workspaces import WorkspaceRoutes
 
 PREFIX = "/2025-09-10/agents/runtimes"
 BUSY = ("CREATING", "UPDATING")

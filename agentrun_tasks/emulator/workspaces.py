@@ -9,9 +9,14 @@ pageSize, total}``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .auth import ApiError
 from .endpoints import NAME, invalid, page
 from .state import new_id, now_iso, public
+
+if TYPE_CHECKING:
+    from .state import State
 
 WORKSPACES = "/2025-09-10/workspaces"
 DEFAULT = "default"
@@ -19,6 +24,8 @@ DEFAULT = "default"
 
 class WorkspaceRoutes:
     """Mixed into the control plane, which provides ``state``."""
+
+    state: State
 
     def workspace_routes(self) -> list[tuple[str, str, object]]:
         return [("POST", WORKSPACES, self.create_workspace), ("GET", WORKSPACES, self.list_workspaces)]

@@ -7,7 +7,7 @@ import sys
 
 from invoke import task
 
-from ..core.credentials import KeySource, MissingCredentials, env_suffix, resolve
+from ..core.credentials import KeySource, env_suffix, resolve
 from ..core.errors import ConfigError, CredentialError
 from ..core.report import Reporter
 from ..core.secrets import Secret
@@ -77,9 +77,9 @@ def set_(c, env=None):
     store = session.keystore()
     store.check_writable(profile)  # before the prompts: no secrets typed for nothing
     reporter.line(f"Storing the AccessKey of environment '{cfg.name}' in keyring agentrun-tasks/{profile}.")
-    key_id = _ask("AccessKey ID: ", required=True)
-    key_secret = _ask("AccessKey secret: ", required=True)
-    account = _ask("Account ID (optional, Enter to skip): ", required=False)
+    key_id = _ask_required("AccessKey ID: ")
+    key_secret = _ask_required("AccessKey secret: ")
+    account = _ask("Account ID (optional, Enter to skip): ")
     entry = {
         "access_key_id": key_id.reveal(),
         "access_key_secret": key_secret.reveal(),
@@ -93,17 +93,21 @@ def set_(c, env=None):
     _say_which_wins(session, store)
 
 
-def _ask(prompt: str, *, required: bool) -> Secret | None:
+def _ask(prompt: str) -> Secret | None:
+    """The value typed at a hidden prompt; None for an empty answer."""
     # getpass writes the prompt to the terminal and turns echo off while reading.
     try:
         value = getpass.getpass(prompt).strip()
     except EOFError:  # Ctrl-D: the person gave up
         raise ConfigError(f"No value given for '{prompt.rstrip(': ')}' (end of input); nothing was stored.") from None
-    if not value:
-        if required:
-            raise ConfigError(f"No value given for '{prompt.rstrip(': ')}'; nothing was stored.")
-        return None
-    return Secret(value, source="prompt")
+    return Secret(value, source="prompt") if value else None
+
+
+def _ask_required(prompt: str) -> Secret:
+    value = _ask(prompt)
+    if value is None:
+        raise ConfigError(f"No value given for '{prompt.rstrip(': ')}'; nothing was stored.")
+    return value
 
 
 def _say_which_wins(session, store: KeySource) -> None:

@@ -11,7 +11,8 @@ from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, vers
 NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
 
 
-@task(help={"env": ENV_HELP, "name": NAME_HELP, "target_version": "version that takes the rest of the traffic (default LATEST)",
+@task(help={"env": ENV_HELP, "name": NAME_HELP,
+            "target_version": "version that takes the rest of the traffic (default LATEST)",
             "canary_version": "version that gets --weight of the traffic",
             "weight": "the canary's share: 0.05 or 5%; needs --canary-version",
             "description": "endpoint description", "json": JSON_HELP, "yes": YES_HELP})

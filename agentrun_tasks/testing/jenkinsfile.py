@@ -34,7 +34,8 @@ class Block:
 
     @property
     def name(self) -> str:
-        return re.match(r"[A-Za-z_][\w]*", self.head).group(0) if re.match(r"[A-Za-z_]", self.head) else self.head
+        word = re.match(r"[A-Za-z_]\w*", self.head)
+        return word.group(0) if word else self.head
 
     def child(self, name: str) -> "Block | None":
         return next((c for c in self.children if c.name == name), None)
@@ -97,7 +98,8 @@ def parse(text: str) -> Block:
 
 def _when(block: Block, problems: list[str]) -> None:
     for statement in block.statements:
-        name = re.match(r"\w+", statement).group(0)
+        word = re.match(r"\w+", statement)
+        name = word.group(0) if word else statement  # "{...}" and the like: reported as unknown, not a crash
         if name not in WHEN_CONDITIONS:
             problems.append(f"line {block.line}: unknown when condition {name!r}")
     for child in block.children:

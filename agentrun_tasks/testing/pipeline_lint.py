@@ -7,7 +7,7 @@ problems found, one line each; an empty list is a pass.
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from ..core.pipelines.model import Options
 
@@ -25,7 +25,7 @@ def _invoke_only(where: str, lines: list[str], install: list[str]) -> Iterator[s
 
 
 def _missing(where: str, needs: object, known: set[str]) -> Iterator[str]:
-    names = [needs] if isinstance(needs, str) else list(needs or [])
+    names = [needs] if isinstance(needs, str) else list(needs) if isinstance(needs, Iterable) else []
     for name in names:
         if name not in known:
             yield f"{where}: depends on {name!r}, which is not a job"
@@ -121,8 +121,11 @@ def _jenkins(text: str, install: list[str]) -> Iterator[str]:
         yield from _invoke_only(f"stage {stage}", commands, install)
 
 
-LINTERS = {"github": _github, "gitlab": _gitlab, "bitbucket": _bitbucket, "circleci": _circleci,
-           "yunxiao": _yunxiao, "jenkins": _jenkins}
+# platform -> its checks over (the parsed document or a Jenkinsfile's text, the install lines)
+LINTERS: dict[str, Callable[[Any, list[str]], Iterator[str]]] = {
+    "github": _github, "gitlab": _gitlab, "bitbucket": _bitbucket, "circleci": _circleci,
+    "yunxiao": _yunxiao, "jenkins": _jenkins,
+}
 
 
 def lint(platform: str, document: object, options: Options | None = None) -> list[str]:

@@ -60,6 +60,8 @@ def _hmac_b64(key: bytes, message: bytes) -> str:
 
 
 def _fresh(stamp: str | None, unit: float) -> bool:
+    if stamp is None:
+        return False
     try:
         return abs(time.time() - int(stamp) / unit) < 3600  # both platforms allow one hour of skew
     except (TypeError, ValueError):
@@ -158,7 +160,7 @@ def _judge(robot: Robot, request: web.Request, raw: bytes) -> tuple[str, str]:
         body = json.loads(raw)
     except ValueError:
         return "shape", "body is not JSON"
-    if robot.secret and not _signed(robot, request, raw, body):
+    if robot.secret and not _signed(robot, robot.secret, request, raw, body):
         return "sign", ""
     problem = _shape_error(robot.kind, body)
     if problem:
@@ -168,15 +170,16 @@ def _judge(robot: Robot, request: web.Request, raw: bytes) -> tuple[str, str]:
     return "ok", ""
 
 
-def _signed(robot: Robot, request: web.Request, raw: bytes, body: dict) -> bool:
-    secret = robot.secret.encode()
+def _signed(robot: Robot, text: str, request: web.Request, raw: bytes, body: dict) -> bool:
+    """Whether the request carries the platform's signature made with the robot's secret ``text``."""
+    secret = text.encode()
     if robot.kind == "dingtalk":
         stamp = request.query.get("timestamp")
-        expected = _hmac_b64(secret, f"{stamp}\n{robot.secret}".encode())
+        expected = _hmac_b64(secret, f"{stamp}\n{text}".encode())
         return _fresh(stamp, 1000) and hmac.compare_digest(request.query.get("sign", ""), expected)
     if robot.kind == "feishu":
         stamp = body.get("timestamp")
-        expected = _hmac_b64(f"{stamp}\n{robot.secret}".encode(), b"")
+        expected = _hmac_b64(f"{stamp}\n{text}".encode(), b"")
         return _fresh(stamp, 1) and hmac.compare_digest(str(body.get("sign", "")), expected)
     if robot.kind == "webhook":
         expected = "sha256=" + hmac.new(secret, raw, hashlib.sha256).hexdigest()
