@@ -77,9 +77,12 @@ def network_configuration(agent: Mapping[str, Any]) -> dict:
 
 
 # Optional fields a removed setting must be cleared on: an update sends only what it names, so a
-# field left out keeps its live value. Fields with a default (cpu, memory, ...) are always sent.
-_CLEARABLE = ({wire for key, wire in _PASS_THROUGH.items() if key not in DEFAULTS}
-              | {"executionRoleArn", "logConfiguration"})
+# field left out keeps its live value. Fields with a default (cpu, memory, ...) are always sent;
+# fields the platform fills in itself when unset (workspaceId, healthCheckConfiguration,
+# protocolConfiguration, armsConfiguration) are left alone, or every deploy would "change" them.
+_CLEARABLE = frozenset({"environmentVariables", "credentialName", "description", "executionRoleArn",
+                        "logConfiguration", "ossMountConfig", "nasConfig", "enableSessionIsolation",
+                        "disableSessionAffinity"})
 # Maps whose keys are the user's own: compared exactly, so a removed key is a change.
 _EXACT_MAPS = {"environmentVariables"}
 

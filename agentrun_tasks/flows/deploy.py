@@ -106,6 +106,14 @@ def health_endpoint(driver, runtime: Runtime, env: EnvConfig) -> Endpoint:
                                description="LATEST code, for health checks before a release")
 
 
+def check_health(url: str, env: EnvConfig, reporter: Reporter, label: str) -> health.HealthResult:
+    """:func:`health.check` showing its progress: one updating line on a terminal (the attempt
+    count ticking), in a CI log a line per new answer and a heartbeat, not a line per attempt."""
+    with reporter.progress(label, every=HEARTBEAT_SECONDS) as update:
+        return health.check(url, env.health, on_attempt=lambda n, status: update(
+            f"HTTP {status}" if status else "no answer", f"attempt {n}"))
+
+
 def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: str | None,
            wait: bool = False, code_store=None, clock=time.monotonic) -> DeployResult:
     """Create or update the runtime from ``artifact``, wait for READY, health-check it."""
@@ -140,10 +148,7 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
     timings["ready"] = clock() - mark
     checked = health_endpoint(driver, runtime, env)
     mark = clock()
-    with reporter.progress(f"health check {checked.name}", every=HEARTBEAT_SECONDS) as update:
-        result = health.check(checked.url, env.health,
-                               on_attempt=lambda n, status: update(f"HTTP {status}" if status else "no answer",
-                                                                   f"attempt {n}"))
+    result = check_health(checked.url, env, reporter, f"health check {checked.name}")
     timings["health"] = clock() - mark
     timings["total"] = clock() - started
     if not result.ok:

@@ -76,3 +76,10 @@ def test_a_removed_block_or_optional_field_is_cleared_with_an_empty_value():
     # Once cleared (the platform shows empty values), nothing is left to change.
     assert needs_update({**live, **cleared(live, wanted)}, wanted) == []
     assert cleared(live_of(wanted), wanted) == {}
+
+
+def test_fields_the_platform_fills_in_itself_are_not_changes():
+    wanted = runtime_input(AGENT, account_id="1", code={"checksum": "42"})
+    live = {**live_of(wanted), "workspaceId": "ws-default", "protocolConfiguration": {"type": "HTTP"},
+            "healthCheckConfiguration": {"httpGetUrl": "/ready"}}
+    assert needs_update(live, wanted) == [] and cleared(live, wanted) == {}

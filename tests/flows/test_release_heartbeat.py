@@ -1,25 +1,29 @@
-"""A canary step says it is alive while it analyses: a heartbeat per probe chunk with time
-elapsed and left, requests seen and the candidate's error rate so far. Real probe traffic to a
-local chat server that fails every fourth request."""
+"""Long waits say they are alive without flooding a CI log: a canary step's heartbeat per probe
+chunk (time elapsed and left, requests seen, the candidate's error rate so far), and a health
+check that prints a line per new answer, not per attempt. Real HTTP to a local chat server."""
 
 from __future__ import annotations
 
 import http.server
+import io
 import itertools
 import json
 import re
 import threading
+from types import SimpleNamespace
 
 import pytest
 
 from agentrun_tasks.core.model import AnalysisConfig, HealthConfig
+from agentrun_tasks.core.report import Reporter
+from agentrun_tasks.flows.deploy import check_health
 from agentrun_tasks.flows.release import gates
 
 REPLY = json.dumps({"choices": [{"message": {"role": "assistant", "content": "pong"}}]}).encode()
 
 
-@pytest.fixture
-def flaky_agent():
+def serve(answer):
+    """A chat server on 127.0.0.1 whose n-th request gets ``answer(n)``: (status, body)."""
     counter = itertools.count(1)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -27,7 +31,7 @@ def flaky_agent():
 
         def do_POST(self):
             self.rfile.read(int(self.headers.get("content-length") or 0))
-            status, body = (500, b"{}") if next(counter) % 4 == 0 else (200, REPLY)
+            status, body = answer(next(counter))
             self.send_response(status)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
@@ -48,6 +52,16 @@ def flaky_agent():
         thread.join(timeout=5)
 
 
+@pytest.fixture
+def flaky_agent():
+    yield from serve(lambda n: (500, b"{}") if n % 4 == 0 else (200, REPLY))
+
+
+@pytest.fixture
+def starting_agent():
+    yield from serve(lambda n: (503, b"starting") if n < 8 else (200, REPLY))
+
+
 def test_each_probe_chunk_reports_elapsed_remaining_requests_and_error_rate(flaky_agent):
     beats: list[str] = []
     cfg = AnalysisConfig(min_requests=1000, probe_rate=8.0, max_error_rate=0.9, max_p99_ms=None,
@@ -60,3 +74,14 @@ def test_each_probe_chunk_reports_elapsed_remaining_requests_and_error_rate(flak
     requests = [int(m.group(3)) for m in parsed]
     assert requests == sorted(requests) and requests[-1] >= 16
     assert parsed[-1].group(2) == "0" and 20.0 <= float(parsed[-1].group(4)) <= 30.0
+
+
+def test_a_health_check_in_a_ci_log_prints_each_new_answer_once_not_each_attempt(starting_agent):
+    out = io.StringIO()
+    reporter = Reporter(out=out, err=io.StringIO(), interactive=False)
+    env = SimpleNamespace(health=HealthConfig(interval=0.05, timeout=30))
+    result = check_health(starting_agent, env, reporter, "health check prod")
+    assert result.ok and result.attempts == 8
+    lines = out.getvalue().splitlines()
+    assert [line.rsplit(" (", 1)[0] for line in lines] == ["health check prod: HTTP 503, attempt 1",
+                                                           "health check prod: HTTP 200, attempt 8"]

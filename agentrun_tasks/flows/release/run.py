@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ...adapters import health
 from ...core.errors import (
     AgentrunTasksError,
     BusyError,
@@ -18,6 +17,7 @@ from ...core.errors import (
 )
 from ...core.notify import step_event
 from ...core.rollout import EndpointState
+from .. import deploy as deploy_flow
 from . import candidate as candidates
 from .canary import Canary, state_of
 from .records import Records
@@ -29,9 +29,9 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def check_health(env, url: str) -> None:
+def check_health(env, url: str, reporter) -> None:
     """The candidate alone must answer a real chat completion before it gets traffic."""
-    result = health.check(url, env.health)
+    result = deploy_flow.check_health(url, env, reporter, "health check of the candidate alone")
     if not result.ok:
         raise GateFailed(f"the candidate does not answer at {url}{env.health.path}: last status {result.status}, "
                          f"{result.detail}. No traffic was moved.")
@@ -46,8 +46,9 @@ def release(session, driver, records: Records, *, version: str | None, strategy:
         raise ConfigError(f"--strategy {strategy!r} is not one of {', '.join(STRATEGIES)}.")
     started = _now()
     artifact = None if version else build()
-    print_ = None if version else candidates.fingerprint(artifact, env.agent)
-    records.acquire(version or candidates.marker(print_), ttl=env.release.lock_ttl, force=force)
+    print_ = None if artifact is None else candidates.fingerprint(artifact, env.agent)
+    records.acquire(str(version) if print_ is None else candidates.marker(print_), ttl=env.release.lock_ttl,
+                    force=force)
     runtime = stable = candidate = mark = entry = None
     try:
         # A running record first, re-saved as the facts arrive and at the end: a run killed at
@@ -57,7 +58,7 @@ def release(session, driver, records: Records, *, version: str | None, strategy:
             stable = state_of(driver.find_endpoint(runtime.id, env.release.endpoint)).target_version or None
         entry = records.start("release", from_version=stable, to_version=str(version) if version else None,
                               started_at=started)
-        if version:
+        if artifact is None or print_ is None:  # a version was named: nothing built, nothing deployed
             candidate = candidates.require_version(driver, runtime, str(version))
         else:
             runtime = deploy(artifact).runtime
@@ -135,10 +136,11 @@ def _roll_out(session, driver, records, runtime, candidate: str, mark: str, stra
         from .bluegreen import blue_green
 
         return blue_green(driver, runtime, env, session.reporter, candidate=candidate, force=force,
-                          health_check=lambda url: check_health(env, url))
+                          health_check=lambda url: check_health(env, url, session.reporter))
     steps = (1.0,) if strategy == "direct" else None
     canary = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force, steps=steps,
-                    log_source_for=session.log_source(runtime), health_check=lambda url: check_health(env, url),
+                    log_source_for=session.log_source(runtime),
+                    health_check=lambda url: check_health(env, url, session.reporter),
                     still_wanted=_still_wanted(records, candidate, mark, session.reporter),
                     on_step=lambda stable, step: session.notifier().send(
                         step_event(env, session.ci, candidate, stable, step)))
@@ -148,7 +150,7 @@ def _roll_out(session, driver, records, runtime, candidate: str, mark: str, stra
 def _still_wanted(records: Records, candidate: str, mark: str, reporter):
     """The canary's check before and after each write: keep the lock alive (a release may run
     longer than its TTL), and stop once the candidate was rolled back by hand."""
-    lost = []
+    lost: list[bool] = []  # one entry once the lock was found broken: warn once
 
     def check() -> None:
         if not records.refresh() and not lost:
