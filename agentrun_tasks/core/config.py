@@ -145,8 +145,9 @@ ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 DRIVERS = ("openapi", "serverless-devs")
 
-_duration = parsed(functools.partial(parse_duration, maximum=MAX_WAIT))
-_positive_duration = parsed(functools.partial(parse_duration, maximum=MAX_WAIT), minimum=0.001)
+_wait = functools.partial(parse_duration, maximum=MAX_WAIT)  # every duration an env file sets is a wait
+_duration = parsed(_wait)
+_positive_duration = parsed(_wait, minimum=0.001)
 _weight = number(0, 1)
 
 
@@ -236,7 +237,7 @@ ENV_FILE = mapping({
         "interval": _positive_duration,
         "expect_status": integer(100, 599),
     }),
-    "notify": notify.notify_block(parse_duration),
+    "notify": notify.notify_block(_wait),
 })
 """Validator of a whole env file."""
 

@@ -84,6 +84,7 @@ CASES = [
     Case("interval-negative", BUILD, 2, env_yaml=env_file("release: {interval: -5m}\n")),
     Case("interval-zero", BUILD, 2, env_yaml=env_file("release: {interval: 0s}\n")),
     Case("deploy-timeout-huge", BUILD, 2, env_yaml=env_file("deploy_timeout: 1e400\n")),
+    Case("notify-timeout-a-year", BUILD, 2, env_yaml=env_file("notify: {timeout: 365d}\n")),
     Case("lock-ttl-a-year", BUILD, 2, env_yaml=env_file("release: {lock_ttl: 365d}\n")),
     Case("zip-limit-huge", BUILD, 2, env_yaml=env_file("inline_zip_limit: 99999999999999GB\n")),
     Case("zip-limit-huge-integer", BUILD, 2, env_yaml=env_file("inline_zip_limit: 99999999999999999999999999\n")),
