@@ -60,7 +60,7 @@ async def wrk(url: str, script: Path, connections: int, duration: int) -> dict:
         "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "-s", str(script), url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await process.communicate()
-    line = next((l for l in out.decode().splitlines() if l.startswith("WRK_JSON ")), None)
+    line = next((x for x in out.decode().splitlines() if x.startswith("WRK_JSON ")), None)
     if process.returncode or line is None:
         sys.exit(f"wrk failed on {url}:\n{out.decode()}")
     result = json.loads(line.removeprefix("WRK_JSON "))

@@ -4,15 +4,16 @@
 
 Each command runs ``--runs`` times as a real process (the console script beside this
 interpreter, not a pyenv shim) in a fresh copy of the repository's ``tasks.py`` and
-``agentrun_tasks/`` without ``__pycache__``, so the state of the caches is known; wall time is measured around the process and peak
-RSS comes from ``wait4`` for that one child. ``invoke --version`` is the baseline: the
-interpreter plus invoke alone, so ``--list`` minus ``--version`` is what this library adds.
+``agentrun_tasks/`` without ``__pycache__``, so the state of the caches is known; wall time is
+measured around the process and peak RSS comes from ``wait4`` for that one child.
+``invoke --version`` is the baseline: the interpreter plus invoke alone, so ``--list`` minus
+``--version`` is what this library adds.
 
 Both are measured twice: with the environment as it is and, if it sets
 PYTHONDONTWRITEBYTECODE (this build machine does: no .pyc cache, so every import compiles
 from source), again with that variable removed from the child after one warm-up run that
-writes the caches (into the copy; the checkout is not touched). Last, ``python -X importtime`` lists the imports of ``agentrun_tasks.tasks``
-that take 5 ms or more (cumulative, caches warm).
+writes the caches (into the copy; the checkout is not touched). Last, ``python -X importtime``
+lists the imports of ``agentrun_tasks.tasks`` that take 5 ms or more (cumulative, caches warm).
 """
 
 from __future__ import annotations
@@ -149,7 +150,8 @@ def main() -> None:
         print(f"python -X importtime -c 'import agentrun_tasks.tasks', {mode}: {total_ms:.1f} ms "
               f"(and {site_ms:.1f} ms of interpreter start-up imports, `site`, in every Python process)")
     print(format_table(["imported by agentrun_tasks.tasks (indent = nesting), .pyc warm", "self ms", "cumulative ms"],
-                       [[r["module"], f"{r['self_ms']:.1f}", f"{r['cumulative_ms']:.1f}"] for r in imports[modes[-1][0]][2]]))
+                       [[r["module"], f"{r['self_ms']:.1f}", f"{r['cumulative_ms']:.1f}"]
+                        for r in imports[modes[-1][0]][2]]))
     if args.json:
         Path(args.json).write_text(json.dumps({
             "runs": args.runs, "invoke": str(INVOKE), "results": results,

@@ -4,11 +4,12 @@ A lock is one JSON object in the state store, created with "create only if absen
 ``x-oss-forbid-overwrite``), so exactly one run wins. Every lock has an expiry (TTL plus owner,
 the answer to stale deploy locks after a crash): an expired lock, or any lock under ``--force``,
 may be broken. A long run keeps its lock alive with :func:`refresh`, so the TTL is the time
-since the holder was last seen alive, not a bound on the whole run. Breaking is itself a race, so the breaker first creates a marker named after the
-holder's token; only the run that creates it deletes the old lock, so two runs breaking the same
-stale lock never both win. (OSS deletes are unconditional: a holder that releases and is replaced
-in the instant between the breaker's re-read and its delete is the one window left.) The store
-does all I/O; this module only decides.
+since the holder was last seen alive, not a bound on the whole run. Breaking is itself a race,
+so the breaker first creates a marker named after the holder's token; only the run that
+creates it deletes the old lock, so two runs breaking the same stale lock never both win. (OSS
+deletes are unconditional: a holder that releases and is replaced in the instant between the
+breaker's re-read and its delete is the one window left.) The store does all I/O; this module
+only decides.
 """
 
 from __future__ import annotations

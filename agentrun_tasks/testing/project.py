@@ -72,7 +72,8 @@ class Project:
         """Short release settings for tests, and environment variables for the agent (faults)."""
         env_file = self.root / "envs" / "local.yaml"
         text = env_file.read_text()
-        text = text.replace("steps: [0.1, 0.5, 1.0]", f"steps: {steps}").replace("interval: 10s", f"interval: {interval}")
+        text = text.replace("steps: [0.1, 0.5, 1.0]", f"steps: {steps}")
+        text = text.replace("interval: 10s", f"interval: {interval}")
         text = text.replace("strategy: canary", f"strategy: {strategy}")
         if agent_env:
             lines = "".join(f'    {k}: "{v}"\n' for k, v in agent_env.items())

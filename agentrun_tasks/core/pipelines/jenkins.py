@@ -23,7 +23,8 @@ def _credentials(env: str) -> str:
     """withCredentials bindings: the guide's credential ids, the library's variable names."""
     tier = "prod" if env == "prod" else "dev"
     ids = ("access-key-id", "access-key-secret", "account-id")
-    return ",\n".join(f"                    string(credentialsId: 'aliyun-{tier}-credentials-{cid}', variable: '{name}')"
+    indent = " " * 20
+    return ",\n".join(f"{indent}string(credentialsId: 'aliyun-{tier}-credentials-{cid}', variable: '{name}')"
                       for cid, name in zip(ids, m.secret_names(env)))
 
 
@@ -32,7 +33,7 @@ def _stage(name: str, command: str, *, when: list[str], env: str | None = None, 
     conditions = "\n".join(f"                    {c}" for c in when)
     out = [f"        stage('{name}') {{",
            "            when {",
-           f"                beforeInput true" if approval else None,
+           "                beforeInput true" if approval else None,
            "                allOf {",
            conditions,
            "                }",
@@ -89,8 +90,9 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
                              when=["triggeredBy 'TimerTrigger'", _any(*PROD_WHEN[:2])]))
     actions = (["pipeline"] + (["rollback", "promote"] if opts.has("manual") else [])
                + (["remove-preview"] if opts.has("preview") else []))
-    cron = (f"    triggers {{\n        cron(env.BRANCH_NAME in {list(m.PROD_BRANCHES)!r} ? '{m.WEEKLY_CRON}' : '')\n    }}\n"
-            if opts.has("rotate") else "")
+    cron = ("    triggers {\n"
+            f"        cron(env.BRANCH_NAME in {list(m.PROD_BRANCHES)!r} ? '{m.WEEKLY_CRON}' : '')\n"
+            "    }\n" if opts.has("rotate") else "")
     text = (
         m.header("jenkins", command, opts.lock_command, comment="//")
         + "pipeline {\n"
