@@ -102,29 +102,32 @@ class Canary:
 
     def _step(self, live: EndpointState, action: SetWeight, plan: Plan, report: CanaryReport) -> float:
         weight = action.weight
+        # As next_action reads it: a plan made when the endpoint had no target (or served the
+        # candidate) takes the endpoint's target, which a step implies is set, as stable.
+        stable = plan.stable or live.target_version
         step_started = time.monotonic()
         self._write_checked(apply(live, plan, action), plan)
         self.reporter.line(f"step {weight:.0%}: version {self.candidate} gets {weight:.0%}, "
-                           f"version {plan.stable} {1 - weight:.0%}")
-        urls = self._side_urls(plan.stable)
+                           f"version {stable} {1 - weight:.0%}")
+        urls = self._side_urls(stable)
         release = self.env.release
         with self.reporter.progress(f"step {weight:.0%}", every=HEARTBEAT_SECONDS) as update:
             outcome = gates.judge_step(
                 candidate_url=urls[0], stable_url=urls[1], interval=release.interval, cfg=release.analysis,
                 health=self.env.health, max_extensions=release.max_extensions,
-                log_source=self.log_source_for(plan.stable, self.candidate) if self.log_source_for else None,
+                log_source=self.log_source_for(stable, self.candidate) if self.log_source_for else None,
                 on_tick=lambda beat: update("analysing", beat))
         gates.render(self.reporter, weight, outcome)
         report.steps.append({"weight": weight, **outcome.to_dict()})
         if outcome.verdict.result == "fail":
-            self.write(rollback_state(plan.stable))
+            self.write(rollback_state(stable))
             report.result = "rolled-back"
             report.rollback_seconds = time.monotonic() - step_started
-            self.reporter.line(f"rolled back: version {plan.stable} serves 100% "
+            self.reporter.line(f"rolled back: version {stable} serves 100% "
                                f"({report.rollback_seconds:.1f}s after the step began)")
             raise GateFailed(f"canary of version {self.candidate} failed at {weight:.0%}: {outcome.verdict.reason}. "
-                             f"Traffic is back to 100% on version {plan.stable}.", report=report)
-        self.on_step(plan.stable, report.steps[-1])
+                             f"Traffic is back to 100% on version {stable}.", report=report)
+        self.on_step(stable, report.steps[-1])
         return weight
 
     def _write_checked(self, state: EndpointState, plan: Plan) -> None:
