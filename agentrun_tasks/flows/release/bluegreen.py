@@ -4,15 +4,24 @@ keeps the old version, so ``invoke rollback`` is one write back."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ...core.errors import BusyError, GateFailed
 from ...core.rollout import plan_blue_green
 from . import gates
 from .canary import state_of
 
+if TYPE_CHECKING:
+    from ...core.model import EnvConfig
+    from ...core.ports import Driver
+    from ...core.report import Reporter
+    from ...core.resources import Runtime
+
 COLOURS = ("blue", "green")
 
 
-def blue_green(driver, runtime, env, reporter, *, candidate: str, force: bool, health_check) -> dict:
+def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter, *, candidate: str, force: bool,
+               health_check) -> dict:
     name = env.release.endpoint
     endpoints = {c: driver.find_endpoint(runtime.id, f"{name}-{c}") for c in COLOURS}
     production = state_of(driver.find_endpoint(runtime.id, name))

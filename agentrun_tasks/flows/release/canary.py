@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ...core.errors import BusyError, GateFailed
 from ...core.report import HEARTBEAT_SECONDS
@@ -27,6 +28,12 @@ from ...core.rollout import (
 )
 from . import gates
 
+if TYPE_CHECKING:
+    from ...core.model import EnvConfig
+    from ...core.ports import Driver
+    from ...core.report import Reporter
+    from ...core.resources import Endpoint, Runtime
+
 
 @dataclass
 class CanaryReport:
@@ -41,7 +48,7 @@ class CanaryReport:
                 "rollback_seconds": None if self.rollback_seconds is None else round(self.rollback_seconds, 3)}
 
 
-def state_of(endpoint) -> EndpointState:
+def state_of(endpoint: Endpoint | None) -> EndpointState:
     if endpoint is None:
         return EndpointState("")
     return EndpointState(endpoint.target_version if endpoint.target_version != "LATEST" else "",
@@ -51,7 +58,8 @@ def state_of(endpoint) -> EndpointState:
 class Canary:
     """One canary release of ``candidate`` on the environment's release endpoint."""
 
-    def __init__(self, driver, runtime, env, reporter, *, candidate: str, force: bool = False, steps=None,
+    def __init__(self, driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter, *, candidate: str,
+                 force: bool = False, steps=None,
                  log_source_for=None, health_check=None, still_wanted=lambda: None,
                  on_step=lambda stable, step: None) -> None:
         self.driver, self.runtime, self.env, self.reporter = driver, runtime, env, reporter

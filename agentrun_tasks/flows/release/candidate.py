@@ -11,8 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import TYPE_CHECKING
 
 from ...core.errors import BusyError, NotFoundError
+
+if TYPE_CHECKING:
+    from ...core.ports import Driver
+    from ...core.resources import Runtime
 
 _MARK = re.compile(r"\bsha256=([0-9a-f]{16})\b")
 
@@ -51,8 +56,8 @@ def find_published(versions, fingerprint_: str, skip=frozenset()) -> str | None:
     return None
 
 
-def ensure_candidate(driver, runtime, print_: str, ci, reporter, *, checksum: str, unproven=frozenset(),
-                     on_unproven=lambda version, reason: None) -> str:
+def ensure_candidate(driver: Driver, runtime: Runtime, print_: str, ci, reporter, *, checksum: str,
+                     unproven=frozenset(), on_unproven=lambda version, reason: None) -> str:
     """Publish LATEST as a version unless a version with this fingerprint already exists.
 
     A version is a snapshot of whatever the runtime holds when it is published, so the runtime's
@@ -79,7 +84,7 @@ def ensure_candidate(driver, runtime, print_: str, ci, reporter, *, checksum: st
     return version
 
 
-def _changed(runtime, checksum: str, when: str) -> BusyError | None:
+def _changed(runtime: Runtime, checksum: str, when: str) -> BusyError | None:
     if runtime.status == "READY" and runtime.checksum == checksum:
         return None
     return BusyError(
@@ -88,7 +93,7 @@ def _changed(runtime, checksum: str, when: str) -> BusyError | None:
         "not take the environment's lock updated it; rerun `invoke release` when it is done.")
 
 
-def failure_mark(driver, runtime, version: str) -> str:
+def failure_mark(driver: Driver, runtime: Runtime, version: str) -> str:
     """What a failure mark names: the runtime by id (numbers restart at 1 on a new runtime) and
     the version by its fingerprint, or by number where its description carries none."""
     described = next((v.description for v in driver.list_versions(runtime.id) if v.version == version), "")
@@ -96,7 +101,7 @@ def failure_mark(driver, runtime, version: str) -> str:
     return f"{runtime.id}/{found.group(1) if found else 'version-' + version}"
 
 
-def require_version(driver, runtime, version: str) -> str:
+def require_version(driver: Driver, runtime: Runtime, version: str) -> str:
     """An explicit ``--version`` must be published."""
     if version not in {v.version for v in driver.list_versions(runtime.id)}:
         raise NotFoundError(f"version {version} is not published on runtime {runtime.name}; "

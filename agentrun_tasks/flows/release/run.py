@@ -7,6 +7,7 @@ read, and leaves traffic on a version that was verified.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from ...core.errors import (
     AgentrunTasksError,
@@ -21,6 +22,11 @@ from .. import deploy as deploy_flow
 from . import candidate as candidates
 from .canary import Canary, state_of
 from .records import Records
+
+if TYPE_CHECKING:
+    from ...core.model import EnvConfig
+    from ...core.ports import Driver
+    from ...core.resources import Runtime
 
 STRATEGIES = ("canary", "blue-green", "direct")
 
@@ -37,7 +43,7 @@ def check_health(env, url: str, reporter) -> None:
                          f"{result.detail}. No traffic was moved.")
 
 
-def release(session, driver, records: Records, *, version: str | None, strategy: str | None, force: bool,
+def release(session, driver: Driver, records: Records, *, version: str | None, strategy: str | None, force: bool,
             build, deploy) -> dict:
     """Ensure a candidate version, then roll it out with the environment's strategy."""
     env, reporter = session.env, session.reporter
@@ -59,6 +65,7 @@ def release(session, driver, records: Records, *, version: str | None, strategy:
         entry = records.start("release", from_version=stable, to_version=str(version) if version else None,
                               started_at=started)
         if artifact is None or print_ is None:  # a version was named: nothing built, nothing deployed
+            assert runtime is not None  # require_runtime above raised otherwise
             candidate = candidates.require_version(driver, runtime, str(version))
         else:
             runtime = deploy(artifact).runtime
@@ -98,7 +105,7 @@ def release(session, driver, records: Records, *, version: str | None, strategy:
             "url": _url(driver, runtime, env), "timings": {"total": round((_now() - started).total_seconds(), 3)}}
 
 
-def _url(driver, runtime, env) -> str | None:
+def _url(driver: Driver, runtime: Runtime, env: EnvConfig) -> str | None:
     """The release endpoint's URL, the one users call."""
     endpoint = driver.find_endpoint(runtime.id, env.release.endpoint)
     return endpoint.url if endpoint is not None else None
@@ -115,7 +122,7 @@ def _finish(records: Records, entry, started, *, from_version, to_version, resul
                        to_version=to_version)
 
 
-def _abort(session, driver, records: Records, runtime, entry, started, *, stable, candidate, why: str) -> None:
+def _abort(session, driver: Driver, records: Records, runtime, entry, started, *, stable, candidate, why: str) -> None:
     """Stop on a signal: a candidate holding a share of the release endpoint loses it in one write
     (100% to stable), and the record says aborted. The lock is released by the caller's finally."""
     name, reporter = session.env.release.endpoint, session.reporter
@@ -130,7 +137,8 @@ def _abort(session, driver, records: Records, runtime, entry, started, *, stable
     _finish(records, entry, started, from_version=stable, to_version=candidate, result="aborted", reason=reason)
 
 
-def _roll_out(session, driver, records, runtime, candidate: str, mark: str, strategy: str, force: bool) -> dict:
+def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candidate: str, mark: str, strategy: str,
+              force: bool) -> dict:
     env = session.env
     if strategy == "blue-green":
         from .bluegreen import blue_green
@@ -168,7 +176,7 @@ def _not_rolled_back(records: Records, candidate: str, mark: str) -> None:
         raise GateFailed(f"version {candidate} was marked failed while this release ran ({reason}); stopping.")
 
 
-def rollback(session, driver, records: Records, *, to_version: str | None) -> dict:
+def rollback(session, driver: Driver, records: Records, *, to_version: str | None) -> dict:
     """All traffic back to the stable (or given) version at once: one endpoint write, no analysis."""
     env = session.env
     started = _now()
@@ -217,7 +225,7 @@ def _previous(history: list, live: EndpointState) -> str | None:
     return None
 
 
-def promote(session, driver, records: Records) -> dict:
+def promote(session, driver: Driver, records: Records) -> dict:
     """Skip the remaining canary steps: the in-flight candidate takes 100% now."""
     env = session.env
     started = _now()
