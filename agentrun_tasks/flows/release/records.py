@@ -9,16 +9,22 @@ import socket
 import threading
 from dataclasses import replace
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from ...core import history, lock
 from ...core.errors import ConfigError
 from ...core.history import Record
 
+if TYPE_CHECKING:
+    from ...core.cienv import CIContext
+    from ...core.ports import StateStore, Workspace
+
 
 class Records:
     """Lock, history and failed marks of one environment in one store."""
 
-    def __init__(self, store, env_name: str, ci, *, now=lambda: datetime.now(timezone.utc)) -> None:
+    def __init__(self, store: StateStore, env_name: str, ci: CIContext, *,
+                 now=lambda: datetime.now(timezone.utc)) -> None:
         self.store, self.env_name, self.ci, self.now = store, env_name, ci, now
         self.host = socket.gethostname()
         self.owner = f"{ci.actor or _user()}@{self.host}"
@@ -28,7 +34,7 @@ class Records:
         self._stop_keepalive: threading.Event | None = None
 
     @classmethod
-    def of(cls, session) -> Records:
+    def of(cls, session: Workspace) -> Records:
         """The records of a session's environment, in its state store."""
         return cls(session.state_store(), session.env.name, session.ci)
 

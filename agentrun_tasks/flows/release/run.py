@@ -25,7 +25,7 @@ from .records import Records
 
 if TYPE_CHECKING:
     from ...core.model import EnvConfig
-    from ...core.ports import Driver
+    from ...core.ports import Driver, Workspace
     from ...core.resources import Runtime
 
 STRATEGIES = ("canary", "blue-green", "direct")
@@ -176,7 +176,7 @@ def _not_rolled_back(records: Records, candidate: str, mark: str) -> None:
         raise GateFailed(f"version {candidate} was marked failed while this release ran ({reason}); stopping.")
 
 
-def rollback(session, driver: Driver, records: Records, *, to_version: str | None) -> dict:
+def rollback(session: Workspace, driver: Driver, records: Records, *, to_version: str | None) -> dict:
     """All traffic back to the stable (or given) version at once: one endpoint write, no analysis."""
     env = session.env
     started = _now()
@@ -225,7 +225,7 @@ def _previous(history: list, live: EndpointState) -> str | None:
     return None
 
 
-def promote(session, driver: Driver, records: Records) -> dict:
+def promote(session: Workspace, driver: Driver, records: Records) -> dict:
     """Skip the remaining canary steps: the in-flight candidate takes 100% now."""
     env = session.env
     started = _now()
