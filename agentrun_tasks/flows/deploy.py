@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 
 from ..adapters import health
-from . import endpoints
 from ..core.agentspec import cleared, needs_update, runtime_input
 from ..core.errors import (
     BusyError,
@@ -25,6 +24,7 @@ from ..core.model import EnvConfig
 from ..core.ports import Driver, Workspace
 from ..core.report import HEARTBEAT_SECONDS, Reporter
 from ..core.resources import READY, Endpoint, Runtime
+from . import endpoints
 
 
 @dataclass
@@ -62,7 +62,7 @@ def code_configuration(artifact, env: EnvConfig, code_store=None) -> dict:
             "checksum": str(artifact.crc64)}
 
 
-def wait_ready(driver, runtime: Runtime, *, timeout: float, reporter: Reporter, clock=time.monotonic,
+def wait_ready(driver: Driver, runtime: Runtime, *, timeout: float, reporter: Reporter, clock=time.monotonic,
                sleep=time.sleep) -> Runtime:
     """Poll until READY with growing intervals; a *_FAILED state is exit 5, the deadline exit 6."""
     deadline = clock() + timeout
@@ -84,7 +84,7 @@ def wait_ready(driver, runtime: Runtime, *, timeout: float, reporter: Reporter, 
             runtime = driver.get_runtime(runtime.id)
 
 
-def health_endpoint(driver, runtime: Runtime, env: EnvConfig) -> Endpoint:
+def health_endpoint(driver: Driver, runtime: Runtime, env: EnvConfig) -> Endpoint:
     """The endpoint that serves the code just deployed (LATEST).
 
     The environment's endpoint is created on the first deploy, pointing at LATEST. Once a
@@ -114,7 +114,7 @@ def check_health(url: str, env: EnvConfig, reporter: Reporter, label: str) -> he
             f"HTTP {status}" if status else "no answer", f"attempt {n}"))
 
 
-def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: str | None,
+def deploy(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: str | None,
            wait: bool = False, code_store=None, clock=time.monotonic) -> DeployResult:
     """Create or update the runtime from ``artifact``, wait for READY, health-check it."""
     timings: dict[str, float] = {}
@@ -139,7 +139,8 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
             action = "unchanged"
             reporter.line(f"runtime {runtime.name} already runs this package and configuration")
         else:
-            reporter.line(f"updating runtime {runtime.name} ({', '.join(changed) or 'recovering from ' + runtime.status})")
+            why = ", ".join(changed) or f"recovering from {runtime.status}"
+            reporter.line(f"updating runtime {runtime.name} ({why})")
             # An update sends only the fields it names: removed settings are sent empty to clear them.
             runtime, action = driver.update_runtime(runtime.id, {**spec, **cleared(runtime.raw, spec)}), "updated"
     timings["submit"] = clock() - mark
@@ -158,6 +159,10 @@ def deploy(driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: 
             "does not answer correctly; nothing was promoted.")
     endpoint = checked if checked.name == env.release.endpoint else driver.find_endpoint(runtime.id,
                                                                                          env.release.endpoint)
+    if endpoint is None:  # health_endpoint found it a moment ago: deleted by someone else since
+        raise ResourceFailedError(f"endpoint {env.release.endpoint} of runtime {runtime.name} was deleted while "
+                                  "this deploy ran; the runtime is deployed and healthy. Rerun `invoke deploy` to "
+                                  "recreate the endpoint.")
     return DeployResult(runtime, endpoint, checked, action, result, timings)
 
 
@@ -183,7 +188,7 @@ def deploy_session(session: Workspace, driver: Driver, artifact, *, wait: bool =
         records.release()
 
 
-def _settle(driver, runtime: Runtime, env: EnvConfig, reporter: Reporter) -> Runtime:
+def _settle(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter) -> Runtime:
     """Wait out another deploy; its failure is not ours, we deploy over it."""
     try:
         return wait_ready(driver, runtime, timeout=env.deploy_timeout, reporter=reporter)
@@ -191,7 +196,7 @@ def _settle(driver, runtime: Runtime, env: EnvConfig, reporter: Reporter) -> Run
         return driver.get_runtime(runtime.id)
 
 
-def remove_runtime(driver, name: str) -> list[str]:
+def remove_runtime(driver: Driver, name: str) -> list[str]:
     """Delete the runtime's endpoints, then the runtime; what was deleted. A rerun after a kill
     finds less to delete, and nothing at all is fine."""
     runtime = driver.find_runtime(name)
