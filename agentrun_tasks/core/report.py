@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
 
 from . import secrets
+from .results import TaskResult
 
 HEARTBEAT_SECONDS = 30.0  # how often a long wait says it is alive in a CI log
 
@@ -214,8 +215,10 @@ class Reporter:
         self.line(format_table(headers, rows))
 
     # -- machine output --------------------------------------------------------------------
-    def result(self, data: Any, human: Callable[["Reporter", Any], object] | None = None) -> None:
-        """The task's result: JSON under ``--json``, else ``human(self, data)`` or key: value lines."""
+    def result(self, data: Any, human: Callable[["Reporter", Any], object] | None = None) -> TaskResult:
+        """The task's result: JSON under ``--json``, else ``human(self, data)`` or key: value lines;
+        returned as a :class:`TaskResult` for the task to hand back to its caller (a list is its
+        ``items``)."""
         if self.json_mode:
             self._write(self.out, json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
         elif human is not None:
@@ -226,6 +229,7 @@ class Reporter:
                 self.line(f"{str(key).ljust(width)}  {value}")
         else:
             self.line(str(data))
+        return TaskResult(data if isinstance(data, Mapping) else {"items": data})
 
     def output(self, name: str, value: str) -> None:
         """Hand a value to later CI steps (GITHUB_OUTPUT, dotenv report, ...). Never a secret."""

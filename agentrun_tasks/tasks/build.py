@@ -30,7 +30,7 @@ def build(c, env=None, force=False, json=False):
     reporter.output("artifact_path", str(artifact.path))
     reporter.output("artifact_sha256", artifact.sha256)
     data = artifact.as_dict() | {"env": session.env.name, "status": _status(artifact)}
-    reporter.result(data, _show)
+    return reporter.result(data, _show)
 
 
 def _status(artifact) -> str:

@@ -39,8 +39,7 @@ def env_(c, env=None, json=False):
     data = {**ci.to_dict(), "env": name, "reason": reason, "error": str(error) if error else None,
             "protection": _protection(ctx.root, name, ci, ctx.environ) if name else None}
     if error is None:
-        ctx.reporter.result(data, human=_show)
-        return
+        return ctx.reporter.result(data, human=_show)
     if not json:
         _show(ctx.reporter, data)
     raise _Undecided(error, data)  # under --json, what was detected rides in the one error document

@@ -42,7 +42,7 @@ def show(c, env=None, json=False):
     data = {"env": cfg.name, "profile": cfg.credentials.profile, "found": True, **creds.masked()}
     for warning in creds.warnings:
         reporter.warn(warning)
-    reporter.result(data, human=_show)
+    return reporter.result(data, human=_show)
 
 
 def _show(reporter: Reporter, data: dict) -> None:
@@ -133,7 +133,7 @@ def check(c, env=None, json=False):
     identity = driver.caller_identity()
     data = {"env": session.env.name, "access_key_id": session.credentials().access_key_id.masked,
             "source": session.credentials().sources.get("access_key_id"), **identity}
-    session.reporter.result(data)
+    return session.reporter.result(data)
 
 
 ns = collection("credentials", show, set_, check)

@@ -28,10 +28,11 @@ def doctor(c, env=None, json=False, fix=False):
     session = open_session(c, env, json=json)
     found = diagnose(session, fix=fix)
     error = found.error()
-    if error is None or not json:  # under --json a failure's one document is the error's, with every check
-        session.reporter.result(found.to_dict(), _show)
     if error is not None:
+        if not json:  # under --json a failure's one document is the error's, with every check
+            session.reporter.result(found.to_dict(), _show)
         raise error
+    return session.reporter.result(found.to_dict(), _show)
 
 
 def _show(reporter, data: dict) -> None:

@@ -35,7 +35,7 @@ def publish(c, env=None, name=None, target_version="LATEST", canary_version=None
     endpoint = driver.put_endpoint(runtime.id, name or session.env.release.endpoint, target_version=str(target_version),
                                    weights=weights, description=description)
     session.reporter.output("endpoint_url", endpoint.url)
-    session.reporter.result(endpoint.to_dict(), _show)
+    return session.reporter.result(endpoint.to_dict(), _show)
 
 
 def _show(reporter, data):
@@ -53,7 +53,7 @@ def get(c, env=None, name=None, json=False):
     endpoint = driver.find_endpoint(runtime.id, wanted)
     if endpoint is None:
         raise NotFoundError(f"endpoint {wanted!r} does not exist on runtime {runtime.name}.")
-    session.reporter.result(endpoint.to_dict(), _show)
+    return session.reporter.result(endpoint.to_dict(), _show)
 
 
 @task(name="list", help={"env": ENV_HELP, "json": JSON_HELP})
@@ -62,7 +62,7 @@ def list_(c, env=None, json=False):
     """List the runtime's endpoints with their traffic split."""
     session, driver, runtime = open_runtime(c, env, json=json)
     endpoints = [e.to_dict() for e in driver.list_endpoints(runtime.id)]
-    session.reporter.result(endpoints, lambda r, rows: [_show(r, e) for e in rows])
+    return session.reporter.result(endpoints, lambda r, rows: [_show(r, e) for e in rows])
 
 
 @task(help={"env": ENV_HELP, "name": "endpoint to delete", "yes": YES_HELP, "json": JSON_HELP})
@@ -79,7 +79,7 @@ def remove(c, env=None, name=None, yes=False, json=False):
     endpoint = driver.find_endpoint(runtime.id, name)
     if endpoint is not None:
         driver.delete_endpoint(runtime.id, endpoint.id)
-    session.reporter.result({"removed": endpoint is not None, "name": name})
+    return session.reporter.result({"removed": endpoint is not None, "name": name})
 
 
 ns = collection("endpoint", publish, get, list_, remove)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from invoke import task
 
 from ..core.errors import ConfigError
+from ..core.results import TaskResult
 from ..session import emulator_status, open_context, start_emulator, stop_emulator
 from ._common import JSON_HELP, cli_errors, collection
 
@@ -52,11 +53,11 @@ def status(c, json=False):
     reporter = ctx.reporter
     info = emulator_status(ctx.root)
     if json:
-        reporter.result({"running": True, **info} if info is not None else {"running": False})
-    elif info is None:
+        return reporter.result({"running": True, **info} if info is not None else {"running": False})
+    if info is None:
         reporter.line("local emulator is not running (start it with `invoke local.up`)")
-    else:
-        reporter.result({"url": info["url"], "pid": info["pid"], "agents": len(info.get("agents", {}))})
+        return TaskResult({"running": False})
+    return reporter.result({"url": info["url"], "pid": info["pid"], "agents": len(info.get("agents", {}))})
 
 
 def _port(text) -> int:

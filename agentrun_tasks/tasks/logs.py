@@ -51,8 +51,7 @@ def logs(c, env=None, version=None, since=None, tail=False, errors=False, lines=
         for line in [*map(request_line, d["requests"]), *output_lines(d["output"], errors=errors)]:
             r.line(line)
 
-    reporter.result(data, show)
-    return data
+    return reporter.result(data, show)
 
 
 ns = collection("logs", logs, default=logs)

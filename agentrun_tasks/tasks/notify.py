@@ -39,20 +39,20 @@ def notify(c, env=None, status=None, message=None, test=False, json=False):
         if test:
             raise ConfigError(where + ".")
         # One pipeline file serves every environment: one without channels is not an error.
-        session.reporter.result({"sent": []}, lambda r, d: r.line(where + "; nothing sent."))
-        return
+        return session.reporter.result({"sent": []}, lambda r, d: r.line(where + "; nothing sent."))
     notifier = session.notifier()
     notifier.send(event_from_ci(TEST if test else _KINDS[status], session.env, session.ci, reason=message or ""))
     results = notifier.wait() if test else notifier.finish()
     types = {cfg.name: cfg.type for cfg, _channel in notifier.channels}
     data = {"sent": [{**r.to_dict(), "type": types[r.channel]} for r in results]}
-    session.reporter.result(data, lambda r, d: r.table(
+    result = session.reporter.result(data, lambda r, d: r.table(
         ["channel", "type", "result", "attempts", "seconds", "detail"],
         [[s["channel"], s["type"], "ok" if s["ok"] else "failed", s["attempts"], f"{s['seconds']:.2f}", s["detail"]]
          for s in d["sent"]]))
     failed = [r.channel for r in results if not r.ok]
     if test and failed:
         raise ResourceFailedError(f"the test message did not reach {', '.join(failed)} (see above).")
+    return result
 
 
 ns = collection("notify", notify, default=notify)

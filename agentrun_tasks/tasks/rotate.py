@@ -63,7 +63,7 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     if outcome.result == "rotated":
         _announce(session, "rotation.done", outcome.message, None)
     session.reporter.summary(outcome.summary(session.env.name))
-    session.reporter.result({"env": session.env.name, **outcome.to_dict()}, _show)
+    return session.reporter.result({"env": session.env.name, **outcome.to_dict()}, _show)
 
 
 def _announce(session, kind: str, reason: str, error) -> None:

@@ -19,7 +19,7 @@ def publish(c, env=None, description=None, json=False, yes=False):
     text = description or ", ".join(["published by agentrun-tasks", *provenance(session.ci)])
     version = driver.publish_version(runtime.id, text)
     session.reporter.output("version", version.version)
-    session.reporter.result(version.to_dict())
+    return session.reporter.result(version.to_dict())
 
 
 @task(name="list", help={"env": ENV_HELP, "json": JSON_HELP})
@@ -28,7 +28,7 @@ def list_(c, env=None, json=False):
     """List the runtime's published versions."""
     session, driver, runtime = open_runtime(c, env, json=json)
     versions = [v.to_dict() for v in driver.list_versions(runtime.id)]
-    session.reporter.result(versions, lambda r, rows: r.table(
+    return session.reporter.result(versions, lambda r, rows: r.table(
         ["version", "published", "description"], [[v["version"], v["lastUpdatedAt"], v["description"]] for v in rows]))
 
 

@@ -77,3 +77,31 @@ def test_a_users_own_task_uses_the_url_version_and_timings_deploy_and_release_re
     assert version == "LATEST" and {"total", "build", "ready", "health"} <= set(timings)
     assert seen["release"][1:] == ["1", "first-release"] and seen["release"][0] == url
     assert chat(url)[0] == 200
+
+
+def test_every_read_task_returns_its_json_document_as_a_result(project):
+    """Called from Python, the namespaced tasks hand back what --json prints (a list as ``items``)."""
+    (project.root / "tasks.py").write_text(textwrap.dedent('''\
+        import json
+
+        from invoke import task
+
+        from agentrun_tasks.tasks import ci, credentials, deploy, endpoint, local, ns, version
+
+
+        @task
+        def collect(c):
+            deploy.deploy(c)
+            results = {"info": deploy.info(c), "versions": version.list_(c), "endpoints": endpoint.list_(c),
+                       "status": local.status(c), "show": credentials.show(c), "ci": ci.env_(c)}
+            print(json.dumps({name: sorted(result) for name, result in results.items()}))
+
+
+        ns.add_task(collect)
+        '''))
+    proc = project.invoke("collect")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    keys = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert {"runtime", "versions", "endpoints"} <= set(keys["info"])
+    assert keys["versions"] == ["items"] and keys["endpoints"] == ["items"]
+    assert {"url", "pid"} <= set(keys["status"]) and "env" in keys["ci"] and "env" in keys["show"]
