@@ -80,7 +80,7 @@ def test_only_the_composed_collections_under_their_new_names(project, installed)
 
 def test_the_own_task_uses_the_url_deploy_returned_and_config_is_honoured(project, installed):
     """invoke.yaml's agentrun.root (agent/) is honoured with only two collections composed."""
-    result = invoke(project, installed, "smoke")
+    result = invoke(project, installed, "smoke", "--env", "local")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"http://127\.0\.0\.1:\d+\S* answered: ", result.stdout)
     assert (project / "agent" / ".agentrun").is_dir() and not (project / ".agentrun").exists()

@@ -13,6 +13,13 @@ def reporter(platform: str, environ: dict) -> tuple[Reporter, io.StringIO]:
     return Reporter(out=out, err=io.StringIO(), dialect=dialect_for(platform, environ), interactive=False), out
 
 
+def without_masks(text: str) -> str:
+    """The output less the mask commands a dialect prints for every secret registered so far in
+    this process (other tests register theirs)."""
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not line.startswith(("::add-mask::", "##vso[task.setsecret]")))
+
+
 def test_github_summary_appends_markdown_and_sections_are_groups(tmp_path):
     summary = tmp_path / "summary.md"
     r, out = reporter("github", {"GITHUB_STEP_SUMMARY": str(summary)})
@@ -21,7 +28,7 @@ def test_github_summary_appends_markdown_and_sections_are_groups(tmp_path):
     assert summary.read_text() == "| a | b |\n| --- | --- |\nsecond\n"
     with r.section("build"):
         r.line("inside")
-    assert out.getvalue() == "::group::build\ninside\n::endgroup::\n"
+    assert without_masks(out.getvalue()) == "::group::build\ninside\n::endgroup::\n"
 
 
 def test_gitlab_sections_are_collapsed_section_markers():
@@ -36,7 +43,7 @@ def test_gitlab_sections_are_collapsed_section_markers():
 def test_azure_uploads_a_summary_file_and_groups(tmp_path):
     r, out = reporter("azure", {"AGENT_TEMPDIRECTORY": str(tmp_path)})
     r.summary("### done\n")
-    command = out.getvalue().strip()
+    command = without_masks(out.getvalue()).strip()
     assert command.startswith("##vso[task.uploadsummary]")
     assert open(command.split("]", 1)[1]).read() == "### done\n"
     with r.section("x"):
