@@ -16,7 +16,11 @@ pytest_plugins = ["agentrun_tasks.testing.emulator", "agentrun_tasks.testing.key
 
 TESTS = Path(__file__).resolve().parent / "tests"
 # Folders whose every test starts an emulator, an agent or an `invoke` process.
-INTEGRATION_FOLDERS = ("integration", "emulator", "contract", "hostile")
+INTEGRATION_FOLDERS = ("integration", "emulator", "contract", "hostile", "tasks")
+# Modules elsewhere whose tests run real processes: pip, check-jsonschema and groovy, the agent,
+# invoke, or the emulator behind a fault matrix.
+INTEGRATION_MODULES = frozenset({"test_no_secret_leaks.py", "test_pipelines.py", "test_example_agent.py",
+                                 "test_composition.py", "flows/test_rotate.py", "adapters/test_pip_target.py"})
 # Fixtures that start one (a test using any of them is an integration test wherever it lives).
 INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "project", "driver", "runtime", "s_reference"})
 
@@ -29,6 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath)).resolve()
-        folder = path.relative_to(TESTS).parts[0] if path.is_relative_to(TESTS) else ""
-        if folder in INTEGRATION_FOLDERS or INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+        relative = path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else ""
+        if (relative.split("/")[0] in INTEGRATION_FOLDERS or relative in INTEGRATION_MODULES
+                or INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ()))):
             item.add_marker(pytest.mark.integration)

@@ -55,7 +55,7 @@ def test_repository_env_files_say_what_the_brief_asks():
     envs = {n: load_env(n, root=REPO, environ={}, context=CONTEXT) for n in list_envs(REPO)}
     assert sorted(envs) == ["dev", "local", "preview", "prod"]
     assert envs["local"].emulator and envs["local"].protocol == "http" and not envs["prod"].emulator
-    assert envs["prod"].protect.branches[:2] == ("main", "hotfix/*") and envs["prod"].protect.confirm
+    assert envs["prod"].protect.branches[:3] == ("main", "master", "hotfix/*") and envs["prod"].protect.confirm
     assert envs["prod"].credentials.allow_dotenv is False and envs["dev"].credentials.allow_dotenv is True
     assert envs["dev"].agent["cpu"] < envs["prod"].agent["cpu"]
     assert envs["preview"].agent_name == "agentrun-tasks-example-feature-login"

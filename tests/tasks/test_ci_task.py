@@ -97,7 +97,7 @@ def test_help_text_reads_well(tmp_path):
 
 
 @pytest.mark.parametrize("fixture, env, allowed, fragment", [
-    ("github-push-feature", "prod", False, "refused: environment 'prod' may only be changed from 'main', 'hotfix/*'"),
+    ("github-push-feature", "prod", False, "refused: environment 'prod' may only be changed from 'main', 'master', 'hotfix/*'"),
     ("gitlab-mr", "prod", False, "PR/MR #42"),
     ("github-push-main", None, True, "allowed"),
     ("gitlab-mr", None, True, "allowed"),  # preview: its agent is named after the MR's source branch
