@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from invoke import task
 
-from ..core.config import parse_duration
 from ..core.errors import ConfigError
-from ..core.rotation import Options, default_grace
 from ..session import open_session
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
@@ -40,6 +38,7 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     missing RAM user), 3 credentials (a missing or refused sink token, a new key that does not
     work), 5 platform failure, 7 busy.
     """
+    from ..core.rotation import Options, default_grace
     from ..flows.rotate import Rotation, plan, rotate
 
     session = open_session(c, env, json=json, mutating=not dry_run, yes=yes)
@@ -85,6 +84,8 @@ def _show(reporter, data) -> None:
 
 
 def _duration(value, flag: str) -> float | None:
+    from ..core.config import parse_duration  # imported when used: `invoke --list` stays fast
+
     if value is None:
         return None
     try:
