@@ -15,7 +15,7 @@ from agentrun_tasks.emulator import lifecycle
 
 SENTINELS = {"GITHUB_TOKEN": "ghs_SENTINELchildenv000000000001",
              "ALIYUN_ACCESS_KEY_SECRET_PROD": "SENTINELprodsecret0000000000002",
-             "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAISENTINEL00000000003"}
+             "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIFAKESENTINEL0000003"}
 
 
 def test_allowed_keeps_base_names_and_prefixes_only():

@@ -13,12 +13,12 @@ from agentrun_tasks.core.sinks import parse
 from agentrun_tasks.testing.kms import KmsFake
 from agentrun_tasks.testing.platforms import BitbucketFake, CircleCIFake, GitHubFake, GitLabFake, JenkinsFake
 
-KEY_ID, SECRET = "LTAIsinktest00000001", Secret("sinkTestSecretValue+/=0123456789", source="test")
+KEY_ID, SECRET = "LTAIFAKEsinktest000001", Secret("sinkTestSecretValue+/=0123456789", source="test")
 ID_VAR, SECRET_VAR = "ALIYUN_ACCESS_KEY_ID_PROD", "ALIYUN_ACCESS_KEY_SECRET_PROD"
 
 
 class Creds:
-    access_key_id = Secret("LTAIrotator000000001")
+    access_key_id = Secret("LTAIFAKErotator0000001")
     access_key_secret = Secret("rotatorSecretValue000001")
     security_token = None
 

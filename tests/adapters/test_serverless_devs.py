@@ -21,7 +21,7 @@ from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.testing import s_component
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "s"
-KEY_ID, SECRET, TOKEN, MODEL_KEY = "LTAI5tSENTINELkeyid0001", "SENTINEL-secret-0xC0FFEE", "SENTINEL-sts-token", "sk-SENTINEL-m"
+KEY_ID, SECRET, TOKEN, MODEL_KEY = "LTAIFAKESENTINELkeyid0001", "SENTINEL-secret-0xC0FFEE", "SENTINEL-sts-token", "sk-SENTINEL-m"
 FAST = {"attempts": 3, "initial": 0.01, "maximum": 0.02, "total": 30}
 
 

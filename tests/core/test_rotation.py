@@ -25,8 +25,8 @@ from agentrun_tasks.core.rotation import (
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 RUN = NOW - timedelta(seconds=5)
-OLD = Key("LTAIoldoldoldold0001", ACTIVE, NOW - timedelta(days=120))
-NEW = Key("LTAInewnewnewnew0002", ACTIVE, NOW - timedelta(seconds=3))
+OLD = Key("LTAIFAKEoldoldold0001", ACTIVE, NOW - timedelta(days=120))
+NEW = Key("LTAIFAKEnewnewnew0002", ACTIVE, NOW - timedelta(seconds=3))
 SINKS = ("dotenv:.env.local", "github:org/app")
 FACTS = Facts(user="ci", current_id=OLD.id, sinks=SINKS, now=NOW, run_started=RUN, secret_known=True)
 

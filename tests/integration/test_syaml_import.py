@@ -22,7 +22,7 @@ def make(tmp_path: Path) -> Project:
 
 def test_config_fields_come_from_the_credentials_and_never_show(tmp_path):
     project = make(tmp_path)
-    env = clean_environ(ALIYUN_ACCESS_KEY_ID_DEV="LTAI5tSENTINELsyaml01", ALIYUN_ACCESS_KEY_SECRET_DEV=SECRET,
+    env = clean_environ(ALIYUN_ACCESS_KEY_ID_DEV="LTAIFAKESENTINELsyaml01", ALIYUN_ACCESS_KEY_SECRET_DEV=SECRET,
                         ALIYUN_ACCOUNT_ID_DEV="1234567890123456")
     proc = project.invoke("credentials.show", "--env", "dev", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
