@@ -232,7 +232,7 @@ class Session:
 
     def log_source(self, runtime: Runtime) -> LogSource | None:
         """Where the gates read the platform's request log: the emulator's; None on the cloud,
-        where only the probe traffic decides (SLS is not read yet)."""
+        where only the probe traffic decides (FC's rows reach SLS too late to judge a step by)."""
         if not self.env.emulator:
             return None
         from .adapters.probe import emulator_log_source
@@ -240,20 +240,25 @@ class Session:
         url, endpoint = self._emulator_info().url, self.env.release.endpoint
         return lambda stable, candidate: emulator_log_source(url, runtime.name, endpoint, stable, candidate)
 
-    def log_reader(self):
-        """What ``invoke logs`` reads: the emulator's request log and agent output. On the cloud
-        the runtime's logs are in SLS (its logConfig), which this version does not read yet."""
-        if not self.env.emulator:
-            log = self.env.agent.get("logConfig")
-            where = (f"logs to SLS project {log['project']}, logstore {log['logstore']}" if isinstance(log, dict)
-                     else "keeps no logs (agent.logConfig is not set)" if not log else "logs to SLS (logConfig: auto)")
-            raise ConfigError(
-                f"invoke logs reads only the local emulator's logs in this version; {self.env.name}'s runtime "
-                f"{where}. Read them in the SLS console or with `aliyun sls GetLogs`; reading them here needs the "
-                "alibabacloud-sls20201230 SDK and the logstore's field names for status and version (not built yet).")
-        from .adapters.emulator_logs import EmulatorLogs
+    def log_reader(self, runtime: Runtime):
+        """What ``invoke logs`` reads: the emulator's request log and agent output locally; on the
+        cloud the SLS logstore the runtime logs to (its live logConfiguration, else agent.logConfig)."""
+        env = self.env
+        if env.emulator:
+            from .adapters.emulator_logs import EmulatorLogs
 
-        return EmulatorLogs(self._emulator_info().url)
+            return EmulatorLogs(self._emulator_info().url)
+        log = runtime.raw.get("logConfiguration") or env.agent.get("logConfig")
+        if not isinstance(log, Mapping) or not log.get("project") or not log.get("logstore"):
+            raise ConfigError(
+                f"{env.name}'s runtime {runtime.name} keeps no logs: it has no SLS logConfiguration. Set "
+                f"agent.logConfig ({{project, logstore}}, or auto to have one made) in {env.path.name} and deploy.")
+        from .adapters.openapi import Connection
+        from .adapters.sls_logs import SlsLogs
+
+        endpoint = env.sls_endpoint or f"{env.region}.log.aliyuncs.com"
+        return SlsLogs(Connection(endpoint, env.protocol, env.region, self.credentials()), project=log["project"],
+                       logstore=log["logstore"], runtime_id=runtime.id, policy=env.retry_policy)
 
     def ram_keys(self) -> RamKeys:
         """RAM and STS for rotate-keys, called as the environment's own key (the emulator's, locally)."""

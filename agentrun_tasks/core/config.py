@@ -6,6 +6,7 @@ Layout (every key is optional unless marked; defaults in brackets)::
     driver: openapi              # [openapi] | serverless-devs
     emulator: false              # [false]; true only in local.yaml: the embedded local AgentRun
     control_endpoint: null       # host[:port] instead of agentrun.<region>.aliyuncs.com
+    sls_endpoint: null           # host[:port] instead of <region>.log.aliyuncs.com (invoke logs on the cloud)
     protocol: https              # [https, or http when emulator is true]
     inline_zip_limit: 20MB       # [20MB] above it code goes through OSS; 512KB, 20MB, 1GB or bytes
     deploy_timeout: 15m          # [15m] durations: 30s, 5m, 1h, 1h30m or a number of seconds
@@ -187,14 +188,18 @@ _ANALYSIS = mapping({
     "probe_rate": number(0, None, open_low=True),
 })
 
+
+def _host_port(example: str):
+    return nullable(string(pattern=r"[A-Za-z0-9.-]+(:\d{1,5})?",
+                           fix=f"Write host[:port] without a scheme ({example})."))
+
+
 ENV_FILE = mapping({
     "region": choice(REGIONS),
     "driver": choice(DRIVERS),
     "emulator": boolean(),
-    "control_endpoint": nullable(string(
-        pattern=r"[A-Za-z0-9.-]+(:\d{1,5})?",
-        fix="Write host[:port] without a scheme (e.g. 127.0.0.1:8080); set protocol: http for plain HTTP.",
-    )),
+    "control_endpoint": _host_port("e.g. 127.0.0.1:8080; set protocol: http for plain HTTP"),
+    "sls_endpoint": _host_port("e.g. cn-hangzhou-intranet.log.aliyuncs.com inside a VPC"),
     "protocol": choice(("http", "https")),
     "inline_zip_limit": parsed(parse_size),
     "deploy_timeout": _positive_duration,
@@ -340,8 +345,8 @@ def _build(name: str, path: Path, data: dict, s_yaml: Imported | None) -> EnvCon
     protect = dict(data.get("protect", {}))
     protect["branches"] = tuple(protect.get("branches", ()))
     emulator = data.get("emulator", False)
-    scalars = {k: data[k] for k in ("control_endpoint", "inline_zip_limit", "deploy_timeout", "code_outside_project")
-               if k in data}
+    scalars = {k: data[k] for k in ("control_endpoint", "sls_endpoint", "inline_zip_limit", "deploy_timeout",
+                                    "code_outside_project") if k in data}
     return EnvConfig(
         name=name,
         path=path,

@@ -33,8 +33,14 @@ def request_line(record: Mapping) -> str:
 
 def output_lines(blocks: Iterable[Mapping], *, errors: bool) -> list[str]:
     """``[version 2] line`` for each line of each block (error lines only with ``errors``)."""
-    return [f"[version {block['version']}] {line}" for block in blocks for line in block["lines"]
-            if line.strip() and (not errors or ERROR_LINE.search(line))]
+    return [f"[version {block['version']}] {line}" for block in (only_errors(blocks) if errors else blocks)
+            for line in block["lines"] if line.strip()]
+
+
+def only_errors(blocks: Iterable[Mapping]) -> list[dict]:
+    """The blocks cut to their error lines; blocks left empty are dropped."""
+    cut = ({**block, "lines": [line for line in block["lines"] if ERROR_LINE.search(line)]} for block in blocks)
+    return [block for block in cut if block["lines"]]
 
 
 def new_lines(previous: list[str], current: list[str]) -> list[str]:

@@ -89,6 +89,7 @@ class EnvConfig:
     driver: str  # openapi | serverless-devs
     agent: Mapping[str, Any]  # Serverless Devs props.agent fields
     control_endpoint: str | None = None  # host[:port]; None = agentrun.<region>.aliyuncs.com
+    sls_endpoint: str | None = None  # host[:port]; None = <region>.log.aliyuncs.com
     protocol: str = "https"
     emulator: bool = False  # True: the embedded local AgentRun (envs/local.yaml)
     inline_zip_limit: int = 20 * 1024 * 1024  # bytes; above it code goes through OSS

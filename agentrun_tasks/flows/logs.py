@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Callable, Protocol
 
-from ..core.logs import LogQuery, new_lines, output_lines, request_line
+from ..core.logs import LogQuery, new_lines, only_errors, output_lines, request_line
 
 
 class LogReader(Protocol):
@@ -14,8 +14,10 @@ class LogReader(Protocol):
 
 
 def read(reader: LogReader, query: LogQuery) -> dict:
-    """``{requests: [...], output: [...]}``: the records since ``query.since`` and the agent output."""
-    return {"requests": reader.requests(query), "output": reader.output(query)}
+    """``{requests: [...], output: [...]}``: the records since ``query.since`` and the agent output
+    (its error lines only, with ``query.errors``)."""
+    output = reader.output(query)
+    return {"requests": reader.requests(query), "output": only_errors(output) if query.errors else output}
 
 
 def follow(reader: LogReader, query: LogQuery, emit: Callable[[str], None], *, interval: float = 1.0,

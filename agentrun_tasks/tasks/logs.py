@@ -20,10 +20,11 @@ from ._common import ENV_HELP, JSON_HELP, cli_errors, collection, version_flag, 
 def logs(c, env=None, version=None, since=None, tail=False, errors=False, lines=None, json=False):
     """Show the runtime's request log and agent output; --errors for failures, --tail to follow.
 
-    Reads the local emulator's request log (each request an endpoint served: time, endpoint,
-    version, HTTP status, latency) and the output of each version's agent process. Output is
-    redacted like all output. On a cloud environment the logs are in SLS (agent.logConfig),
-    which this version does not read yet: exit 2 says where to find them.
+    Locally: the emulator's request log (each request an endpoint served: time, endpoint,
+    version, HTTP status, latency) and the output of each version's agent process. On the cloud:
+    the runtime's SLS logstore (agent.logConfig), where Function Compute writes one row per
+    request and the agent's output lines; sls_endpoint in the env file overrides
+    <region>.log.aliyuncs.com. Output is redacted like all output.
     """
     from ..core.config import parse_duration
     from ..core.logs import LogQuery, output_lines, request_line
@@ -36,8 +37,8 @@ def logs(c, env=None, version=None, since=None, tail=False, errors=False, lines=
     version = version_flag(version, "--version")
     count = whole_number(lines, "--lines", default=50)
     session = open_session(c, env, json=json)
-    reader = session.log_reader()  # on the cloud: exit 2 before any call
     runtime = session.driver().require_runtime(session.env.agent_name)
+    reader = session.log_reader(runtime)
     query = LogQuery(runtime.name, time.time() - window, version=version, errors=errors, lines=count)
     reporter = session.reporter
     if tail:

@@ -38,7 +38,7 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     release endpoint through release.steps (default 5%, 25%, 50%, 100%), analysing each step
     for release.interval: error rate and latency of the candidate against the stable version,
     from probe traffic (and, on the local emulator, its request log of real traffic; on the
-    cloud the probe alone decides, SLS is not read yet). A failed gate sends 100% back to the
+    cloud the probe alone decides). A failed gate sends 100% back to the
     stable version at once and exits 4. Killed and rerun, it continues from the endpoint's live
     weights. Another release of the environment holds a lock: exit 7.
     """

@@ -1,12 +1,16 @@
-"""invoke logs on the embedded emulator: the request log and the agent's output, redacted,
-failures only with --errors; a cloud environment says where its logs are (exit 2)."""
+"""invoke logs on the embedded emulator (its request log and the agents' output) and on a cloud
+environment (the runtime's SLS logstore): redacted, failures only with --errors."""
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 
+from agentrun_tasks.core import fclogs
+from agentrun_tasks.testing.emulator import running_emulator
 from agentrun_tasks.testing.project import chat, clean_environ
+from agentrun_tasks.testing.sls import local_sls
 
 SENTINEL = "SENTINELlogsecret00000000000001"
 
@@ -35,8 +39,66 @@ def test_logs_show_requests_and_agent_output_with_secrets_redacted(project):
     assert errors.returncode == 0 and "HTTP 200" not in errors.stdout and "model key" not in errors.stdout
 
 
-def test_logs_refuse_bad_input_and_say_where_cloud_logs_are(project):
+def test_logs_refuse_bad_input(project):
     assert project.invoke("logs", "--since", "99999999d").returncode == 2
     assert project.invoke("logs", "--version", "abc").returncode == 2
-    cloud = project.invoke("logs", "--env", "prod")
-    assert cloud.returncode == 2 and "SLS" in cloud.stderr and "Traceback" not in cloud.stderr
+
+
+CLOUD_ENV = """region: cn-hangzhou
+control_endpoint: 127.0.0.1:{port}
+protocol: http
+agent:
+  name: logs-cloud
+  code: {{src: code, language: python3.12, command: [python3, app.py]}}
+  environmentVariables: {{MODEL_API_KEY: "${{env('MODEL_API_KEY')}}"}}
+{log}"""
+
+
+def _rows(runtime_id: str, now: int) -> list[dict]:
+    def metrics(i: int, status: int) -> dict:
+        return {"__topic__": fclogs.request_topic(runtime_id), "__time__": now - 60 + i, "qualifier": "prod",
+                "versionId": "1", "statusCode": status, "durationMs": 40 + i, "hasFunctionError": "false",
+                "requestId": f"1-{i}", "invocationStartTimestamp": (now - 60 + i) * 1000}
+
+    def printed(i: int, message: str) -> dict:
+        return {"__topic__": fclogs.output_topic(runtime_id), "__time__": now - 50 + i, "versionId": "1",
+                "instanceID": "c-1", "message": message}
+
+    return [metrics(0, 200), metrics(1, 503), printed(0, "FC Invoke Start RequestId: 1-1"),
+            printed(1, f"model key {SENTINEL}"), printed(2, "Traceback (most recent call last): boom")]
+
+
+def test_logs_on_a_cloud_environment_read_the_runtimes_sls_logstore(project):
+    with running_emulator(project.root / ".cloud") as cloud:
+        log = "  logConfig: {project: agent-logs, logstore: runtime}\n"
+        (project.root / "envs" / "cloud.yaml").write_text(CLOUD_ENV.format(port=cloud.port, log=log))
+        (project.root / "envs" / "nolog.yaml").write_text(CLOUD_ENV.format(port=cloud.port, log=""))
+        secret = cloud.access_key_secret.reveal()
+        keys = {f"ALIYUN_ACCESS_KEY_{k}_{e}": v for e in ("CLOUD", "NOLOG")
+                for k, v in (("ID", cloud.access_key_id), ("SECRET", secret))}
+        env = clean_environ(MODEL_API_KEY=SENTINEL, **keys)
+        deployed = project.invoke("deploy", "--env", "cloud", "--json", env=env)
+        assert deployed.returncode == 0, deployed.stderr
+        runtime_id = json.loads(project.invoke("info", "--env", "cloud", "--json", env=env).stdout)["runtime"]["id"]
+
+        with local_sls({cloud.access_key_id: secret}) as sls:
+            sls.put("agent-logs", "runtime", _rows(runtime_id, int(time.time())))
+            env.update(sls.proxy_env())
+            shown = project.invoke("logs", "--env", "cloud", "--since", "10m", env=env)
+            assert shown.returncode == 0, shown.stderr
+            lines = shown.stdout.splitlines()
+            assert [line.split("  ")[1:4] for line in lines[:2]] == [["prod", "version 1", "HTTP 200"],
+                                                                     ["prod", "version 1", "HTTP 503"]]
+            assert "[version 1] model key" in shown.stdout and "FC Invoke" not in shown.stdout
+            assert SENTINEL not in shown.stdout + shown.stderr and secret not in shown.stdout + shown.stderr
+            errors = project.invoke("logs", "--env", "cloud", "--errors", "--json", env=env)
+            document = json.loads(errors.stdout)
+            assert [r["status"] for r in document["requests"]] == [503]
+            assert [b["lines"] for b in document["output"]] == [["Traceback (most recent call last): boom"]]
+            other = json.loads(project.invoke("logs", "--env", "cloud", "--version", "2", "--json", env=env).stdout)
+            assert other["requests"] == [] and other["output"] == []
+            assert sls.calls and {c["project"] for c in sls.calls} == {"agent-logs"}
+
+            project.invoke("deploy", "--env", "nolog", env=env)
+            nolog = project.invoke("logs", "--env", "nolog", env=env)
+            assert nolog.returncode == 2 and "keeps no logs" in nolog.stderr and "Traceback" not in nolog.stderr
