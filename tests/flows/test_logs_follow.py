@@ -11,6 +11,7 @@ class GrowingLogs:
 
     def __init__(self):
         self.polls = 0
+        self.output_since: list[float] = []
 
     def requests(self, query, *, since=None, limit=1000):
         self.polls += 1
@@ -19,12 +20,16 @@ class GrowingLogs:
         return [r for r in records if r["ts"] >= since]
 
     def output(self, query):
+        self.output_since.append(query.since)
         return [{"version": "1", "lines": [f"line {i}" for i in range(self.polls + 1)][-3:]}]
 
 
-def test_follow_prints_each_record_and_line_once():
+def test_follow_prints_each_record_and_line_once_and_reads_output_from_shortly_before_the_last_poll():
     shown: list[str] = []
-    follow(GrowingLogs(), LogQuery("demo", since=0.0), shown.append, sleep=lambda s: None, rounds=4)
+    logs, clock = GrowingLogs(), iter([100.0, 101.0, 102.0, 103.0])
+    follow(logs, LogQuery("demo", since=0.0), shown.append, sleep=lambda s: None, rounds=4,
+           clock=lambda: next(clock), lag=30.0)
+    assert logs.output_since == [0.0, 70.0, 71.0, 72.0]
     assert sum("HTTP" in line for line in shown) == 4  # records at t=0..3, each once
     assert [line for line in shown if line.startswith("[version 1]")] == [
         "[version 1] line 0", "[version 1] line 1", "[version 1] line 2", "[version 1] line 3", "[version 1] line 4"]
