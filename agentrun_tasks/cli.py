@@ -1,18 +1,27 @@
-"""``agentrun-tasks``: the ``invoke`` command with the exit-code contract for usage errors too.
+"""The exit-code contract for usage errors: 2 in one paragraph, where invoke's parser exits 1.
 
-Plain ``invoke`` exits 1 when its parser refuses the command line (an unknown flag or task, a
-flag without its value, a value it cannot cast), and 1 is the contract's code for a bug. This
-console script is invoke's own ``Program`` (it loads the same ``tasks.py``, takes the same
-flags) with one difference: those usage errors exit 2 with one paragraph. The tasks validate
-their own values, so a bad value exits 2 under plain ``invoke`` as well.
+invoke's ``Program.run`` exits 1 when its parser refuses the command line (an unknown flag or
+task, a flag without its value, a value it cannot cast), and 1 is the contract's code for a bug.
+Two ways out, one wording:
+
+- ``exit_2_on_usage_errors()``, called at the bottom of a project's ``tasks.py``: plain
+  ``invoke`` (``inv``, ``python -m invoke``) then exits 2 for errors in the task part of the
+  command line, the part it parses after loading ``tasks.py``. The core flags before the tasks
+  (``-c``, ``-T``, ``-D``...) are parsed before any project code runs: those still exit 1.
+- ``agentrun-tasks``, this console script: invoke's own ``Program`` (the same ``tasks.py``, the
+  same flags) exiting 2 for the core flags too, and offering ``init`` where there is no
+  ``tasks.py`` yet.
+
+The tasks validate their own values, so a bad value exits 2 under either.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from invoke import Program
 from invoke.exceptions import Exit, ParseError
@@ -24,13 +33,16 @@ _NEEDS_VALUE = re.compile(r"Flag <Argument: (\w+)[^>]*> needed value and was not
 
 
 @contextmanager
-def _usage_errors(binary: str, argv) -> Iterator[None]:
+def _usage_errors(binary: str, argv, *, casts: bool = True) -> Iterator[None]:
+    """ParseError (and, where the parser ``casts`` flag values, ValueError) -> exit 2."""
     try:
         yield
     except ParseError as exc:
         said = _NEEDS_VALUE.sub(lambda m: f"--{m.group(1).replace('_', '-')} needs a value.", str(exc))
         failure = f"{said} See `{binary} --help <task>` for the flags a task takes."
     except ValueError as exc:  # a flag value the parser could not cast to the flag's type
+        if not casts:
+            raise
         failure = f"a flag value has the wrong type ({exc}). See `{binary} --help <task>`."
     else:
         return
@@ -59,6 +71,54 @@ class ContractProgram(Program):
     def parse_tasks(self) -> None:
         with _usage_errors(self.binary or "invoke", self.argv):
             super().parse_tasks()
+
+    def parse_cleanup(self) -> None:  # `--help nosuch` is a ParseError raised here
+        with _usage_errors(self.binary or "invoke", self.argv, casts=False):
+            super().parse_cleanup()
+
+
+def exit_2_on_usage_errors() -> None:
+    """Make plain ``invoke`` exit 2, in one paragraph, when its parser refuses the tasks' part of
+    the command line (unknown flag or task, flag without its value). Call it at the bottom of
+    ``tasks.py``. It does nothing unless invoke's own program (``invoke``, ``inv``,
+    ``python -m invoke``) is loading that ``tasks.py`` right now: not under pytest, not for a plain
+    import, not under ``agentrun-tasks`` (which exits 2 already).
+
+    invoke has no hook for parse errors, and pre-parsing here would be wrong: invoke reads the
+    project's ``invoke.yaml`` (``tasks.auto_dash_names`` renames tasks) only after importing
+    ``tasks.py``. So this wraps that program's own parse steps, for this run, in the wording of
+    ``agentrun-tasks``: invoke's parser, config and argv decide as before; only the exit differs.
+    """
+    program = _invoke_loading_tasks()
+    if program is None:
+        return
+    called = program.called_as  # "__main__.py" under python -m invoke
+    binary = called if called in program.binary_names else program.binary_names[0]
+    for step, casts in (("parse_tasks", True), ("parse_cleanup", False)):
+        setattr(program, step, _guarded(program, step, binary, casts))
+
+
+def _invoke_loading_tasks() -> Program | None:
+    """invoke's own program if its ``load_collection`` is importing the caller now, else None."""
+    main = sys.modules.get("invoke.main")  # what `invoke`, `inv` and `python -m invoke` run
+    program = getattr(main, "program", None)
+    frame = inspect.currentframe()
+    while isinstance(program, Program) and frame is not None:
+        if frame.f_code is Program.load_collection.__code__ and frame.f_locals.get("self") is program:
+            return program
+        frame = frame.f_back
+    return None
+
+
+def _guarded(program: Program, step: str, binary: str, casts: bool) -> Callable[[], None]:
+    parse = getattr(type(program), step)
+
+    def guarded() -> None:
+        vars(program).pop(step, None)  # this run only: the same object may run again in-process
+        with _usage_errors(binary, program.argv, casts=casts):
+            parse(program)
+
+    return guarded
 
 
 program = ContractProgram(name="agentrun-tasks", binary="agentrun-tasks", binary_names=["agentrun-tasks"],

@@ -26,7 +26,10 @@ from .syaml import is_agentrun
 GITIGNORE = (".agentrun/", ".env", ".env.*", "!.env.example")
 TASKS_PY = '''"""This project's tasks: `invoke --list` shows them, `invoke deploy` runs the main job."""
 
+from agentrun_tasks.cli import exit_2_on_usage_errors
 from agentrun_tasks.tasks import ns  # noqa: F401  (invoke looks for `ns`)
+
+exit_2_on_usage_errors()  # invoke's parser refusing the command line exits 2 (usage), not 1 (a bug)
 '''
 EXAMPLE_APP = '''"""An example agent: an OpenAI-compatible chat endpoint, Python standard library only.
 

@@ -6,6 +6,7 @@ import urllib.request
 
 from invoke import Collection, task
 
+from agentrun_tasks.cli import exit_2_on_usage_errors
 from agentrun_tasks.tasks import deploy, release
 
 
@@ -24,3 +25,5 @@ def smoke(c, env=None):
 ns = Collection(smoke)
 ns.add_collection(deploy.ns, name="ship")  # invoke ship, invoke ship.info, invoke ship.remove
 ns.add_collection(release.ns)  # invoke release, invoke release.rollback, invoke release.history
+
+exit_2_on_usage_errors()  # invoke's parser refusing the command line exits 2 (usage), not 1 (a bug)
