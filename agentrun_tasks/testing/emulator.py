@@ -6,14 +6,25 @@ with no process or port left.
     with running_emulator(tmp_path) as emu:
         client = AgentRunClient(emu.openapi_config())
 
-or, with pytest, ``pytest_plugins = ["agentrun_tasks.testing.emulator"]`` and the ``emulator``
-fixture (one emulator per test, in the test's ``tmp_path``).
+or, with pytest, ``pytest_plugins = ["agentrun_tasks.testing.emulator"]`` and its fixtures:
+
+- ``emulator``: one emulator per test, in the test's ``tmp_path``;
+- ``emu``: one emulator per test module, for modules whose tests share a runtime or two;
+- ``restore_emu_faults``: puts ``emu``'s faults and latencies back after each test, so a test that
+  calls ``emu.set_faults(...)`` leaves none behind. A module takes it for every test with
+  ``pytestmark = pytest.mark.usefixtures("restore_emu_faults")``.
+
+``VERSION_AGENT`` is a minimal agent program that answers ``{"version": ...}`` with the runtime
+version it runs as, locally (the emulator's loopback address and port) and on AgentRun alike;
+``agent_zip`` packs a program as a code package's ``app.py``.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.request
+import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +35,26 @@ import pytest
 from ..core.secrets import Secret
 from ..emulator import lifecycle
 from ..emulator.account import read_credentials
+
+VERSION_AGENT = """\
+import http.server, json, os
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"version": os.environ.get("AGENTRUN_RUNTIME_VERSION")}).encode()
+        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+port = int(os.environ.get("FC_SERVER_PORT") or os.environ.get("PORT") or 9000)
+http.server.ThreadingHTTPServer((os.environ.get("AGENTRUN_BIND_HOST", "0.0.0.0"), port), H).serve_forever()
+"""
+
+
+def agent_zip(source: str = VERSION_AGENT) -> bytes:
+    """A code package (zip bytes) holding ``source`` as ``app.py``, run by ``python3 app.py``."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("app.py", source)
+    return buf.getvalue()
 
 
 @dataclass
@@ -60,6 +91,11 @@ class RunningEmulator:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return json.loads(resp.read())
 
+    def faults(self) -> dict:
+        """The current fault and latency settings (``GET /_emulator/faults``)."""
+        with urllib.request.urlopen(f"{self.url}/_emulator/faults", timeout=5) as resp:
+            return json.loads(resp.read())
+
     def restart(self) -> None:
         """Stop and start the emulator on the same root (state persists; it listens on the same port)."""
         lifecycle.stop(self.root)
@@ -83,3 +119,20 @@ def emulator(tmp_path: Path) -> Iterator[RunningEmulator]:
     """A live emulator in this test's ``tmp_path``."""
     with running_emulator(tmp_path) as emu:
         yield emu
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """A live emulator shared by the tests of one module (state and runtimes carry over between them)."""
+    with running_emulator(tmp_path_factory.mktemp("emulator")) as running:
+        yield running
+
+
+@pytest.fixture
+def restore_emu_faults(emu: RunningEmulator) -> Iterator[None]:
+    """After the test, ``emu``'s faults and latencies as they were before it (as the emulator started:
+    ``AGENTRUN_EMULATOR_FAULTS`` over the defaults). Take it module-wide with
+    ``pytestmark = pytest.mark.usefixtures("restore_emu_faults")``."""
+    before = emu.faults()
+    yield
+    emu.set_faults(**before)

@@ -4,9 +4,7 @@ list calls read every page; a create retried after its answer was lost returns w
 from __future__ import annotations
 
 import base64
-import io
 import time
-import zipfile
 from types import SimpleNamespace
 
 import pytest
@@ -16,7 +14,7 @@ from agentrun_tasks.core.build import crc64
 from agentrun_tasks.core.errors import BusyError
 from agentrun_tasks.core.retry import NO_RETRY, RetryPolicy
 from agentrun_tasks.core.secrets import Secret
-from agentrun_tasks.testing.emulator import running_emulator
+from agentrun_tasks.testing.emulator import agent_zip
 
 AGENT = """\
 import http.server, os
@@ -28,15 +26,8 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve
 """
 
 
-def _zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", AGENT)
-    return buf.getvalue()
-
-
 def runtime_spec(name: str) -> dict:
-    data = _zip()
+    data = agent_zip(AGENT)
     return {"agentRuntimeName": name, "artifactType": "Code", "cpu": 1.0, "memory": 2048, "port": 9000,
             "codeConfiguration": {"zipFile": base64.b64encode(data).decode(), "language": "python3.10",
                                   "command": ["python3", "app.py"], "checksum": str(crc64(data))}}
@@ -57,12 +48,6 @@ def wait_ready(driver: OpenApiDriver, runtime_id: str, timeout: float = 30.0):
         runtime = driver.get_runtime(runtime_id)
     assert runtime.status == "READY", runtime.status_reason
     return runtime
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    with running_emulator(tmp_path_factory.mktemp("emulator")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

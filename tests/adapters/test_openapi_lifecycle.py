@@ -18,22 +18,9 @@ from agentrun_tasks.core.errors import ResourceFailedError, TransientError
 from agentrun_tasks.core.resources import Endpoint, same_weights
 from agentrun_tasks.core.retry import RetryPolicy
 from agentrun_tasks.flows.deploy import remove_runtime
-from agentrun_tasks.testing.emulator import running_emulator
 
 RETRY = RetryPolicy(attempts=3, initial=0.01, maximum=0.05, total=20.0)
-RESET = {"latency": 0, "sticky_split": 0, "placeholder_weights": 0, "stale_update_status": 0, "lose_answer": 0}
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    with running_emulator(tmp_path_factory.mktemp("lifecycle")) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def reset_faults(emu):
-    yield
-    emu.set_faults(**RESET)
+pytestmark = pytest.mark.usefixtures("restore_emu_faults")  # one emulator for the module: `emu`
 
 
 @pytest.fixture(scope="module")

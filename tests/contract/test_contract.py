@@ -7,9 +7,7 @@ report. Tests run in file order on one runtime per target."""
 from __future__ import annotations
 
 import base64
-import io
 import time
-import zipfile
 
 import pytest
 from alibabacloud_agentrun20250910 import models as ar
@@ -17,25 +15,11 @@ from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 
 from agentrun_tasks.adapters.openapi_errors import NotReady, translate
 from agentrun_tasks.core.build import crc64
-
-AGENT = """\
-import http.server, json, os
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = json.dumps({"version": os.environ.get("AGENTRUN_RUNTIME_VERSION")}).encode()
-        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a): pass
-port = int(os.environ.get("FC_SERVER_PORT") or os.environ.get("PORT") or 9000)
-http.server.ThreadingHTTPServer((os.environ.get("AGENTRUN_BIND_HOST", "0.0.0.0"), port), H).serve_forever()
-"""
+from agentrun_tasks.testing.emulator import agent_zip
 
 
 def code() -> ar.CodeConfiguration:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", AGENT)
-    data = buf.getvalue()
+    data = agent_zip()
     return ar.CodeConfiguration(zip_file=base64.b64encode(data).decode(), language="python3.12",
                                 command=["python3", "app.py"], checksum=str(crc64(data)))
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import time
 import urllib.request
-import zipfile
 
 import pytest
 from alibabacloud_agentrun20250910 import models as ar
@@ -20,24 +18,7 @@ from alibabacloud_tea_openapi.exceptions import (
 
 from agentrun_tasks.core.build import crc64
 from agentrun_tasks.emulator.faults import Faults
-
-AGENT = """\
-import http.server, json, os
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = json.dumps({"version": os.environ.get("AGENTRUN_RUNTIME_VERSION")}).encode()
-        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
-"""
-
-
-def package(source: str = AGENT) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", source)
-    return buf.getvalue()
+from agentrun_tasks.testing.emulator import VERSION_AGENT, agent_zip
 
 
 def code(data: bytes, checksum: bool = True, command=("python3", "app.py")) -> ar.CodeConfiguration:
@@ -55,7 +36,7 @@ def wait_final(client: AgentRunClient, runtime_id: str, timeout: float = 30) -> 
 
 
 def create(client: AgentRunClient, name: str, data: bytes | None = None, **kwargs) -> ar.AgentRuntime:
-    body = ar.CreateAgentRuntimeInput(agent_runtime_name=name, code_configuration=code(data or package(), **kwargs),
+    body = ar.CreateAgentRuntimeInput(agent_runtime_name=name, code_configuration=code(data or agent_zip(), **kwargs),
                                       cpu=1.0, memory=2048, port=9000, artifact_type="Code",
                                       environment_variables={"GREETING": "hi"})
     created = client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=body)).body
@@ -120,7 +101,7 @@ def test_list_by_exact_name_and_paging(emulator):
     client = AgentRunClient(emulator.openapi_config())
     for name in ("svc", "svc-canary"):
         client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=ar.CreateAgentRuntimeInput(
-            agent_runtime_name=name, code_configuration=code(package()), port=9000)))
+            agent_runtime_name=name, code_configuration=code(agent_zip()), port=9000)))
     exact = client.list_agent_runtimes(ar.ListAgentRuntimesRequest(agent_runtime_name="svc", search_mode="exact"))
     assert [r.agent_runtime_name for r in exact.body.data.items] == ["svc"]
     fuzzy = client.list_agent_runtimes(ar.ListAgentRuntimesRequest(agent_runtime_name="svc"))
@@ -146,7 +127,7 @@ def test_errors_map_to_client_exception_codes(emulator):
     with pytest.raises(ClientException) as bad_crc:
         client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=ar.CreateAgentRuntimeInput(
             agent_runtime_name="crc", code_configuration=ar.CodeConfiguration(
-                zip_file=base64.b64encode(package()).decode(), command=["python3", "app.py"], checksum="1"))))
+                zip_file=base64.b64encode(agent_zip()).decode(), command=["python3", "app.py"], checksum="1"))))
     assert (bad_crc.value.status_code, bad_crc.value.code) == (400, "ERR_VALIDATION_FAILED")
 
     rid = client.list_agent_runtimes(ar.ListAgentRuntimesRequest(agent_runtime_name="dup", search_mode="exact")
@@ -159,10 +140,10 @@ def test_errors_map_to_client_exception_codes(emulator):
 
 def test_failed_start_and_update_conflict(emulator):
     client = AgentRunClient(emulator.openapi_config())
-    broken = create(client, "broken", data=package("raise SystemExit('no config: boom')\n"))
+    broken = create(client, "broken", data=agent_zip("raise SystemExit('no config: boom')\n"))
     assert broken.status == "CREATE_FAILED" and "boom" in broken.status_reason
 
-    slow = package("import time; time.sleep(3)\n" + AGENT)
+    slow = agent_zip("import time; time.sleep(3)\n" + VERSION_AGENT)
     runtime = client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=ar.CreateAgentRuntimeInput(
         agent_runtime_name="slow", code_configuration=code(slow), port=9000))).body.data
     with pytest.raises(ClientException) as busy:
@@ -202,7 +183,7 @@ def test_two_unpacks_of_one_package_at_once_both_get_its_directory(tmp_path, mon
 
     from agentrun_tasks.emulator import packages
 
-    data = package()
+    data = agent_zip()
     sha = hashlib.sha256(data).hexdigest()
     assert packages.store_zip(tmp_path, sha, data)
     real_mkdtemp = tempfile.mkdtemp
@@ -217,5 +198,5 @@ def test_two_unpacks_of_one_package_at_once_both_get_its_directory(tmp_path, mon
 
     monkeypatch.setattr(packages.tempfile, "mkdtemp", mkdtemp_then_the_other_unpack_finishes)
     assert packages.unpack(tmp_path, sha) == raced[0] == tmp_path / sha
-    assert (tmp_path / sha / "app.py").read_text() == AGENT
+    assert (tmp_path / sha / "app.py").read_text() == VERSION_AGENT
     assert sorted(p.name for p in tmp_path.iterdir()) == [sha, f"{sha}.zip"]  # no staging left

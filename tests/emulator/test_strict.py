@@ -20,25 +20,12 @@ import pytest
 from alibabacloud_agentrun20250910 import models as ar
 from alibabacloud_agentrun20250910.client import Client as AgentRunClient
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
-from test_control_sdk import AGENT, code, create, package, wait_endpoint, wait_final
+from test_control_sdk import code, create, wait_endpoint, wait_final
 
 from agentrun_tasks.emulator.packages import CodeTooLarge, store_zip, unpack
-from agentrun_tasks.testing.emulator import running_emulator
+from agentrun_tasks.testing.emulator import VERSION_AGENT, agent_zip
 
-RESET = {"latency": 0, "placeholder_weights": 0, "sticky_split": 0, "stale_update_status": 0, "lose_answer": 0,
-         "idle_stop": 300}
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    with running_emulator(tmp_path_factory.mktemp("strict")) as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def reset_faults(emu):
-    yield
-    emu.set_faults(**RESET)
+pytestmark = pytest.mark.usefixtures("restore_emu_faults")  # one emulator for the module: `emu`
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +92,7 @@ def test_writes_while_the_runtime_updates_are_refused_with_400(emu, client, rid)
 def test_already_exists_is_400_409_or_500_by_resource(client, rid):
     with pytest.raises(ClientException) as runtime:
         client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=ar.CreateAgentRuntimeInput(
-            agent_runtime_name="strict", code_configuration=code(package()), port=9000)))
+            agent_runtime_name="strict", code_configuration=code(agent_zip()), port=9000)))
     new_endpoint(client, rid, "twice")
     with pytest.raises(ClientException) as endpoint:
         new_endpoint(client, rid, "twice")
@@ -171,7 +158,7 @@ def test_a_runtime_with_a_credential_answers_401_without_it(emu, client):
     client.create_credential(ar.CreateCredentialRequest(body=ar.CreateCredentialInput(
         credential_name="agent-key", credential_secret="s3cret-data-key", credential_auth_type="api_key",
         credential_source_type="internal")))
-    body = ar.CreateAgentRuntimeInput(agent_runtime_name="guarded", code_configuration=code(package()), port=9000,
+    body = ar.CreateAgentRuntimeInput(agent_runtime_name="guarded", code_configuration=code(agent_zip()), port=9000,
                                       credential_name="agent-key")
     runtime = client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=body)).body.data
     assert wait_final(client, runtime.agent_runtime_id).status == "READY"
@@ -237,7 +224,7 @@ def agent_pids(emu, data: bytes) -> list[int]:
 
 
 def test_a_version_no_endpoint_routes_to_is_stopped_when_idle_and_started_on_demand(emu, client):
-    data = package(AGENT + "# the idler's own package\n")
+    data = agent_zip(VERSION_AGENT + "# the idler's own package\n")
     ident = create(client, "idler", data=data).agent_runtime_id
     client.publish_runtime_version(ident, ar.PublishRuntimeVersionRequest(body=ar.PublishRuntimeVersionInput()))
     endpoint = wait_endpoint(client, ident, new_endpoint(client, ident, "idle", target="1").agent_runtime_endpoint_id)
@@ -264,7 +251,7 @@ def test_a_version_no_endpoint_routes_to_is_stopped_when_idle_and_started_on_dem
 
 def test_local_agents_listen_on_loopback_only(emu, client):
     example = (Path(__file__).resolve().parents[2] / "code" / "app.py").read_text()
-    data = package(example)
+    data = agent_zip(example)
     runtime = create(client, "loopback", data=data)
     assert runtime.status == "READY", runtime.status_reason
     pids = agent_pids(emu, data)

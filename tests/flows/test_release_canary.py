@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import io
 import time
-import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,7 +20,7 @@ from agentrun_tasks.core.report import Reporter
 from agentrun_tasks.core.retry import NO_RETRY
 from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.flows.release.canary import Canary, state_of
-from agentrun_tasks.testing.emulator import running_emulator
+from agentrun_tasks.testing.emulator import agent_zip
 
 AGENT = """\
 import http.server, json, os
@@ -44,19 +43,10 @@ ENV = EnvConfig(name="test", path=Path("envs/test.yaml"), region="cn-hangzhou", 
 
 
 def runtime_spec(name: str) -> dict:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", AGENT)
-    data = buf.getvalue()
+    data = agent_zip(AGENT)
     return {"agentRuntimeName": name, "artifactType": "Code", "cpu": 1.0, "memory": 2048, "port": 9000,
             "codeConfiguration": {"zipFile": base64.b64encode(data).decode(), "language": "python3.10",
                                   "command": ["python3", "app.py"], "checksum": str(crc64(data))}}
-
-
-@pytest.fixture(scope="module")
-def emu(tmp_path_factory):
-    with running_emulator(tmp_path_factory.mktemp("emulator")) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
