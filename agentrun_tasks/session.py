@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .core.credentials import Credentials
     from .core.model import EnvConfig
     from .core.policy import Attached
-    from .core.ports import CodeStore, Driver, LogSource, StateStore
+    from .core.ports import CodeStore, Driver, LogSource, LogStores, StateStore
     from .core.resources import Runtime
     from .core.sinks import Sink
     from .flows.notify import Notifier
@@ -253,12 +253,28 @@ class Session:
             raise ConfigError(
                 f"{env.name}'s runtime {runtime.name} keeps no logs: it has no SLS logConfiguration. Set "
                 f"agent.logConfig ({{project, logstore}}, or auto to have one made) in {env.path.name} and deploy.")
-        from .adapters.openapi import Connection
         from .adapters.sls_logs import SlsLogs
 
+        return SlsLogs(self._sls(log["project"]), log["logstore"], runtime.id)
+
+    def logstores(self) -> LogStores | None:
+        """What makes the SLS project and logstore of ``logConfig: auto`` (the openapi driver on the
+        cloud; the serverless-devs component makes its own, the emulator keeps its own log)."""
+        if self.env.emulator or self.env.driver != "openapi":
+            return None
+        from .adapters.sls_setup import ensure_logstore
+
+        return lambda project, logstore: ensure_logstore(
+            self._sls(project), logstore, description=f"agentrun-tasks: logConfig auto of {self.env.agent_name}")
+
+    def _sls(self, project: str):
+        from .adapters.openapi import Connection
+        from .adapters.sls_client import SlsProject
+
+        env = self.env
         endpoint = env.sls_endpoint or f"{env.region}.log.aliyuncs.com"
-        return SlsLogs(Connection(endpoint, env.protocol, env.region, self.credentials()), project=log["project"],
-                       logstore=log["logstore"], runtime_id=runtime.id, policy=env.retry_policy)
+        return SlsProject(Connection(endpoint, env.protocol, env.region, self.credentials()), project,
+                          policy=env.retry_policy)
 
     def ram_keys(self) -> RamKeys:
         """RAM and STS for rotate-keys, called as the environment's own key (the emulator's, locally)."""

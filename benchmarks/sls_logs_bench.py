@@ -16,6 +16,7 @@ import statistics
 import time
 
 from agentrun_tasks.adapters.openapi import Connection
+from agentrun_tasks.adapters.sls_client import SlsProject
 from agentrun_tasks.adapters.sls_logs import SlsLogs
 from agentrun_tasks.core import fclogs
 from agentrun_tasks.core.credentials import Credentials
@@ -29,7 +30,8 @@ KEY_ID, SECRET, RUNTIME = "LTAIFAKEBENCH000000001", "bench-secret", "ar-bench"
 def rows(requests: int, now: int) -> list[dict]:
     start = now - 3000
     metrics = [{"__topic__": fclogs.request_topic(RUNTIME), "__time__": start + i % 3000, "versionId": "1",
-                "qualifier": "prod", "statusCode": 200, "durationMs": 30, "requestId": f"1-{i}"} for i in range(requests)]
+                "qualifier": "prod", "statusCode": 200, "durationMs": 30, "requestId": f"1-{i}"}
+               for i in range(requests)]
     output = [{"__topic__": fclogs.output_topic(RUNTIME), "__time__": start + i % 3000, "versionId": "1",
                "message": f"line {i}"} for i in range(requests)]
     return metrics + output
@@ -48,8 +50,8 @@ def main() -> None:
             logstore = f"store{requests}"
             sls.put("bench", logstore, rows(requests, now))
             creds = Credentials(Secret(KEY_ID, source="bench"), Secret(SECRET, source="bench"), None, None, {})
-            reader = SlsLogs(Connection("cn-hangzhou.log.aliyuncs.com", "http", "cn-hangzhou", creds),
-                             project="bench", logstore=logstore, runtime_id=RUNTIME)
+            project = SlsProject(Connection("cn-hangzhou.log.aliyuncs.com", "http", "cn-hangzhou", creds), "bench")
+            reader = SlsLogs(project, logstore, RUNTIME)
             times, calls = [], len(sls.calls)
             for _ in range(args.runs):
                 began = time.perf_counter()

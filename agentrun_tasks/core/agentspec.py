@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .errors import ConfigError
+
 _PASS_THROUGH = {
     "description": "description",
     "cpu": "cpu",
@@ -29,13 +31,28 @@ _PASS_THROUGH = {
 }
 
 DEFAULTS = {"cpu": 1, "memory": 2048, "port": 8000, "diskSize": 512}
+# What ``logConfig: auto`` stands for: the SLS project and logstore the devsapp agentrun component
+# creates for it (src/impl/sls.ts), so both tools send the same runtime to the same logs.
+AUTO_LOGSTORE = "default-logs"
 
 
-def runtime_input(agent: Mapping[str, Any], *, account_id: str | None, code: Mapping[str, Any] | None) -> dict:
+def auto_log_project(region: str, account_id: str) -> str:
+    return f"aliyun-serverless-{account_id}-{region}"
+
+
+def needs_account_id(agent: Mapping[str, Any]) -> bool:
+    """Whether the runtime input names the account: a short ``role`` name, or ``logConfig: auto``."""
+    role = agent.get("role") or ""
+    return (bool(role) and not role.startswith("acs:")) or agent.get("logConfig") == "auto"
+
+
+def runtime_input(agent: Mapping[str, Any], *, account_id: str | None, code: Mapping[str, Any] | None,
+                  region: str | None = None) -> dict:
     """The ``CreateAgentRuntimeInput`` / ``UpdateAgentRuntimeInput`` wire dict for ``agent``.
 
     ``code`` is the ``codeConfiguration`` of the package to deploy (zipFile or OSS object plus
-    checksum); ``None`` for container agents.
+    checksum); ``None`` for container agents. ``account_id`` (and ``region``, for
+    ``logConfig: auto``) are needed where :func:`needs_account_id` says so.
     """
     body: dict[str, Any] = {"agentRuntimeName": agent["name"]}
     for key, wire in _PASS_THROUGH.items():
@@ -54,11 +71,23 @@ def runtime_input(agent: Mapping[str, Any], *, account_id: str | None, code: Map
     body["networkConfiguration"] = network_configuration(agent)
     role = agent.get("role")
     if role:
-        body["executionRoleArn"] = role if role.startswith("acs:") else f"acs:ram::{account_id}:role/{role}"
+        body["executionRoleArn"] = role if role.startswith("acs:") else f"acs:ram::{_account(account_id)}:role/{role}"
     log = agent.get("logConfig")
-    if isinstance(log, Mapping):
+    if log == "auto":
+        if region is None:
+            raise ValueError("logConfig: auto needs the region")  # a caller's bug, not a user's setting
+        body["logConfiguration"] = {"project": auto_log_project(region, _account(account_id)),
+                                    "logstore": AUTO_LOGSTORE}
+    elif isinstance(log, Mapping):
         body["logConfiguration"] = {"project": log.get("project"), "logstore": log.get("logstore")}
     return body
+
+
+def _account(account_id: str | None) -> str:
+    if not account_id:
+        raise ConfigError("agent.role as a short name and logConfig: auto name the account, and its id is not "
+                          "known: set credentials.account_id in the env file (or ALIYUN_ACCOUNT_ID).")
+    return account_id
 
 
 def network_configuration(agent: Mapping[str, Any]) -> dict:

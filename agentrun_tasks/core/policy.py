@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from .agentspec import AUTO_LOGSTORE, auto_log_project
 from .model import EnvConfig
 
 TASKS = ("deploy", "release", "rotate-keys", "logs")
@@ -22,9 +23,11 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
     "release": (*_RUNTIME_READ, "agentrun:PublishRuntimeVersion", "agentrun:ListAgentRuntimeVersions", *_ENDPOINTS),
     "rotate-keys": ("ram:GetUser", "ram:ListAccessKeys", "ram:CreateAccessKey", "ram:UpdateAccessKey",
                     "ram:DeleteAccessKey", "ram:GetAccessKeyLastUsed"),
-    "logs": ("log:GetLogStore", "log:GetLogStoreLogs"),
+    "logs": ("log:GetLogStoreLogs",),  # GetLogsV2
 }
 _STATE_OBJECTS = ("oss:GetObject", "oss:PutObject", "oss:DeleteObject")
+# What deploy calls for logConfig: auto (adapters/sls_setup.py).
+_AUTO_LOGSTORE = ("log:CreateProject", "log:CreateLogStore", "log:CreateIndex")
 # The Serverless Devs component uploads code through FC's temporary bucket before it deploys.
 _S_UPLOAD = ("fc:GetTempBucketToken",)
 
@@ -67,8 +70,12 @@ def minimal_policy(env: EnvConfig, *, account_id: str | None, tasks: Iterable[st
     if "rotate-keys" in wanted:
         user = env.credentials.ram_user or "*"
         statements.append(_allow(_ACTIONS["rotate-keys"], f"acs:ram::{account}:user/{user}"))
+    log = env.agent.get("logConfig")
+    if log == "auto":  # the project and logstore deploy makes, named as the component names them
+        log = {"project": auto_log_project(region, account), "logstore": AUTO_LOGSTORE}
+        if "deploy" in wanted and env.driver == "openapi":
+            statements.append(_allow(_AUTO_LOGSTORE, f"acs:log:{region}:{account}:project/{log['project']}*"))
     if "logs" in wanted:
-        log = env.agent.get("logConfig")
         where = (f"project/{log['project']}/logstore/{log['logstore']}" if isinstance(log, Mapping)
                  else "project/*")
         statements.append(_allow(_ACTIONS["logs"], f"acs:log:{region}:{account}:{where}"))

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 LogWindow = Callable[[float, float], "tuple[list[Sample], list[Sample]]"]
 # (stable version, candidate version) -> the window reader for that pair.
 LogSource = Callable[[str, str], LogWindow]
+# (SLS project, logstore) -> None, once both exist and the logstore is searchable.
+LogStores = Callable[[str, str], None]
 
 
 class Driver(Protocol):
@@ -77,3 +79,4 @@ class Workspace(Protocol):
     def state_store(self) -> StateStore: ...
     def code_store(self, artifact: Artifact) -> CodeStore | None: ...
     def log_source(self, runtime: Runtime) -> LogSource | None: ...
+    def logstores(self) -> LogStores | None: ...

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..adapters import health
-from ..core.agentspec import cleared, needs_update, runtime_input
+from ..core.agentspec import cleared, needs_account_id, needs_update, runtime_input
 from ..core.errors import (
     BusyError,
     ConfigError,
@@ -21,7 +21,7 @@ from ..core.errors import (
     WaitTimeoutError,
 )
 from ..core.model import EnvConfig
-from ..core.ports import Driver, Workspace
+from ..core.ports import Driver, LogStores, Workspace
 from ..core.report import HEARTBEAT_SECONDS, Reporter
 from ..core.resources import READY, Endpoint, Runtime
 from . import endpoints
@@ -115,8 +115,13 @@ def check_health(url: str, env: EnvConfig, reporter: Reporter, label: str) -> he
 
 
 def deploy(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: str | None,
-           wait: bool = False, code_store=None, clock=time.monotonic) -> DeployResult:
-    """Create or update the runtime from ``artifact``, wait for READY, health-check it."""
+           wait: bool = False, code_store=None, logstores: LogStores | None = None,
+           clock=time.monotonic) -> DeployResult:
+    """Create or update the runtime from ``artifact``, wait for READY, health-check it.
+
+    ``logstores`` makes the SLS project and logstore ``logConfig: auto`` stands for before the
+    runtime first logs to them (None where the platform makes them: the serverless-devs driver,
+    the emulator)."""
     timings: dict[str, float] = {}
     started = clock()
     runtime = driver.find_runtime(env.agent_name)
@@ -129,7 +134,15 @@ def deploy(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, acco
         reporter.line(f"runtime {runtime.name} is {runtime.status}; waiting for the other deploy to finish")
         runtime = _settle(driver, runtime, env, reporter)
     mark = clock()
-    spec = runtime_input(env.agent, account_id=account_id, code=code_configuration(artifact, env, code_store))
+    if not account_id and needs_account_id(env.agent):
+        account_id = driver.caller_identity().get("AccountId")
+    spec = runtime_input(env.agent, account_id=account_id, region=env.region,
+                         code=code_configuration(artifact, env, code_store))
+    log = spec.get("logConfiguration") or {}
+    if logstores is not None and env.agent.get("logConfig") == "auto" and (
+            runtime is None or runtime.raw.get("logConfiguration") != log):
+        reporter.line(f"logConfig: auto: SLS project {log['project']}, logstore {log['logstore']}")
+        logstores(log["project"], log["logstore"])
     if runtime is None:
         reporter.line(f"creating runtime {env.agent_name}")
         runtime, action = driver.create_runtime(spec), "created"
@@ -177,7 +190,7 @@ def deploy_session(session: Workspace, driver: Driver, artifact, *, wait: bool =
     def run() -> DeployResult:
         return deploy(driver, session.env, artifact, session.reporter,
                       account_id=session.credentials().account_id, wait=wait,
-                      code_store=session.code_store(artifact))
+                      code_store=session.code_store(artifact), logstores=session.logstores())
 
     if records is None:
         return run()

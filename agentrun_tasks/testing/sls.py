@@ -1,4 +1,8 @@
-"""A local Simple Log Service for ``GetLogsV2``, reached the way a client behind an HTTP proxy reaches SLS.
+"""A local Simple Log Service, reached the way a client behind an HTTP proxy reaches SLS.
+
+It serves what agentrun-tasks calls: ``GetLogsV2`` (``invoke logs``) and what ``logConfig: auto``
+makes (``CreateProject``, ``CreateLogStore``, ``CreateIndex``; "already exists" answered as SLS
+does, and a logstore without an index refused for searching).
 
 The SLS SDK names the project in the host (``<project>.<region>.log.aliyuncs.com``), which cannot
 point at 127.0.0.1; so this server is the ``HTTP_PROXY`` of the process under test and receives
@@ -12,7 +16,7 @@ minutes, the project and logstore, the 100-row page limit, the answer compressed
 
     with local_sls({"LTAIFAKE...": "secret"}) as sls:
         sls.put("proj", "store", [{"__topic__": "FCLogs:agentrun-x", "__time__": "1700000000", "message": "hi"}])
-        ...  # run the client with HTTP_PROXY=sls.url, NO_PROXY=127.0.0.1,localhost
+        ...  # run the client with sls.proxy_env(): HTTP_PROXY=sls.url
 
 ``fail_next(n, code, status)`` answers the next ``n`` requests with that SLS error.
 """
@@ -36,7 +40,7 @@ from .aio import serving
 
 _TOPIC = re.compile(r'^__topic__: "([^"]*)"$')
 MAX_LINE = 100
-_LOGS_PATH = re.compile(r"/logstores/([^/]+)/logs")
+_LOGSTORE_PATH = re.compile(r"/logstores/([^/]+)/(logs|index)")
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer",
                "transfer-encoding", "upgrade", "content-length"}
 
@@ -46,12 +50,16 @@ class LocalSls:
     keys: dict[str, str]  # AccessKey id -> secret
     region: str = "cn-hangzhou"
     url: str = ""
+    projects: set[str] = field(default_factory=set)
     stores: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
-    calls: list[dict] = field(default_factory=list)  # {project, logstore, body, headers} of accepted calls
+    indexed: set[tuple[str, str]] = field(default_factory=set)
+    calls: list[dict] = field(default_factory=list)  # {action, project, logstore, body, headers} of accepted calls
     _failures: list = field(default_factory=list)
 
     def put(self, project: str, logstore: str, rows: list[dict]) -> None:
-        """Store rows (every value a string, as SLS keeps them)."""
+        """Store rows (every value a string, as SLS keeps them) in an indexed logstore, made if new."""
+        self.projects.add(project)
+        self.indexed.add((project, logstore))
         self.stores.setdefault((project, logstore), []).extend(
             {k: str(v) for k, v in row.items()} for row in rows)
 
@@ -59,8 +67,7 @@ class LocalSls:
         self._failures += [(status, code)] * n
 
     def proxy_env(self) -> dict[str, str]:
-        return {"HTTP_PROXY": self.url, "http_proxy": self.url, "NO_PROXY": "127.0.0.1,localhost",
-                "no_proxy": "127.0.0.1,localhost"}
+        return {"HTTP_PROXY": self.url, "http_proxy": self.url}
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -111,21 +118,11 @@ def _compressed(request: web.Request, payload: bytes) -> web.Response:
 
 
 def _app(sls: LocalSls) -> web.Application:
-    suffix = f".{sls.region}.log.aliyuncs.com"
+    endpoint = f"{sls.region}.log.aliyuncs.com"
 
-    async def get_logs_v2(request: web.Request, project: str, logstore: str) -> web.Response:
-        raw = await request.read()
-        refused = _refusal(sls, request, raw)
-        if refused is not None:
-            return refused
-        if sls._failures:
-            status, code = sls._failures.pop(0)
-            return _error(status, code, "failing as the test asked.")
-        if not any(p == project for p, _ in sls.stores):
-            return _error(404, "ProjectNotExist", f"Project {project} does not exist.")
-        if (project, logstore) not in sls.stores:
-            return _error(404, "LogStoreNotExist", f"logstore {logstore} does not exist.")
-        body = json.loads(raw or b"{}")
+    def get_logs_v2(project: str, logstore: str, body: dict) -> web.Response | bytes:
+        if (project, logstore) not in sls.indexed:
+            return _error(400, "IndexConfigNotExist", f"logstore {logstore} has no index.")
         line, offset = int(body.get("line", 100)), int(body.get("offset", 0))
         query = str(body.get("query", "")).strip()
         wanted = _TOPIC.match(query)
@@ -138,24 +135,87 @@ def _app(sls: LocalSls) -> web.Application:
                 and (not wanted or r.get("__topic__") == wanted.group(1))]
         rows.sort(key=lambda r: int(r.get("__time__", 0)), reverse=bool(body.get("reverse")))
         page = rows[offset: offset + line]
-        sls.calls.append({"project": project, "logstore": logstore, "body": body, "headers": dict(request.headers)})
         meta = {"progress": "Complete", "count": len(page), "hasSQL": False,
                 "keys": sorted({k for r in page for k in r})}
-        return _compressed(request, json.dumps({"meta": meta, "data": page}).encode())
+        return json.dumps({"meta": meta, "data": page}).encode()
+
+    def create_log_store(project: str, body: dict) -> web.Response | None:
+        name = str(body.get("logstoreName") or "")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]", name) or not 1 <= int(body.get("ttl") or 0) <= 3650:
+            return _error(400, "ParameterInvalid", "logstoreName is 3-63 of a-z 0-9 _ -, and ttl 1..3650 days.")
+        if (project, name) in sls.stores:
+            return _error(400, "LogStoreAlreadyExist", f"logstore {name} already exists.")
+        sls.stores[(project, name)] = []
+        return None
+
+    def create_index(project: str, logstore: str, body: dict) -> web.Response | None:
+        if (project, logstore) in sls.indexed:
+            return _error(400, "IndexAlreadyExist", f"log store index {logstore} already exists.")
+        if not body.get("line") and not body.get("keys"):
+            return _error(400, "ParameterInvalid", "an index needs line (full text) or keys.")
+        sls.indexed.add((project, logstore))
+        return None
+
+    def create_project(body: dict) -> web.Response | None:
+        name = str(body.get("projectName") or "")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", name):
+            return _error(400, "ParameterInvalid", "projectName is 3-63 of a-z 0-9 and -.")
+        if name in sls.projects:
+            return _error(400, "ProjectAlreadyExist", f"Project {name} already exist.")
+        sls.projects.add(name)
+        return None
+
+    def dispatch(request: web.Request, project: str, body: dict) -> tuple[str, str, object]:
+        """(action, logstore, what it answered: an error response, bytes, or None for an empty 200)."""
+        path = request.path
+        if project == "":
+            return "CreateProject", "", create_project(body) if path == "/" else _unsupported(request)
+        if project not in sls.projects:
+            return "", "", _error(404, "ProjectNotExist", f"Project {project} does not exist.")
+        if path == "/logstores":
+            return "CreateLogStore", str(body.get("logstoreName") or ""), create_log_store(project, body)
+        found = _LOGSTORE_PATH.fullmatch(path)
+        if not found:
+            return "", "", _unsupported(request)
+        logstore, action = found.group(1), found.group(2)
+        if (project, logstore) not in sls.stores:
+            return action, logstore, _error(404, "LogStoreNotExist", f"logstore {logstore} does not exist.")
+        if action == "index":
+            return "CreateIndex", logstore, create_index(project, logstore, body)
+        return "GetLogsV2", logstore, get_logs_v2(project, logstore, body)
 
     async def route(request: web.Request) -> web.StreamResponse:
         host = request.headers.get("Host", "")
-        if not host.endswith(suffix):
+        if host != endpoint and not host.endswith("." + endpoint):
             return await _forward(request)
-        logs = _LOGS_PATH.fullmatch(request.path)
-        if request.method != "POST" or not logs:
-            return _error(404, "NotSupported", f"this local SLS serves GetLogsV2 only, not {request.method} "
-                          f"{request.path}.")
-        return await get_logs_v2(request, host[: -len(suffix)], logs.group(1))
+        raw = await request.read()
+        refused = _refusal(sls, request, raw)
+        if refused is not None:
+            return refused
+        if request.method != "POST":
+            return _unsupported(request)
+        if sls._failures:
+            status, code = sls._failures.pop(0)
+            return _error(status, code, "failing as the test asked.")
+        project = host[: -len(endpoint) - 1] if host != endpoint else ""
+        body = json.loads(raw or b"{}")
+        action, logstore, answer = dispatch(request, project, body)
+        if isinstance(answer, web.Response):
+            return answer
+        sls.calls.append({"action": action, "project": project or body.get("projectName"), "logstore": logstore,
+                          "body": body, "headers": dict(request.headers)})
+        if isinstance(answer, bytes):
+            return _compressed(request, answer)
+        return web.Response(headers={"x-log-requestid": "LOCAL-SLS"})
 
     app = web.Application()
     app.router.add_route("*", "/{path:.*}", route)
     return app
+
+
+def _unsupported(request: web.Request) -> web.Response:
+    return _error(404, "NotSupported", f"this local SLS serves CreateProject, CreateLogStore, CreateIndex and "
+                  f"GetLogsV2 only, not {request.method} {request.path}.")
 
 
 async def _forward(request: web.Request) -> web.Response:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from alibabacloud_sls20201230 import models
 
 from agentrun_tasks.adapters.openapi import Connection
+from agentrun_tasks.adapters.sls_client import SlsProject
 from agentrun_tasks.adapters.sls_logs import PAGE, SlsLogs
+from agentrun_tasks.adapters.sls_setup import ensure_logstore
 from agentrun_tasks.core import fclogs
 from agentrun_tasks.core.credentials import Credentials
 from agentrun_tasks.core.errors import ConfigError, CredentialError
@@ -31,10 +34,13 @@ def sls(monkeypatch):
         yield server
 
 
-def _reader(secret: str = SECRET, *, logstore: str = "store", policy=RetryPolicy(attempts=3, initial=0.01, total=5)):
+def _project(secret: str = SECRET, name: str = "proj") -> SlsProject:
     connection = Connection("cn-hangzhou.log.aliyuncs.com", "http", "cn-hangzhou", _credentials(secret))
-    return SlsLogs(connection, project="proj", logstore=logstore, runtime_id=RUNTIME, policy=policy,
-                   clock=lambda: NOW + 60)
+    return SlsProject(connection, name, policy=RetryPolicy(attempts=3, initial=0.01, total=5))
+
+
+def _reader(secret: str = SECRET, *, logstore: str = "store", project: str = "proj"):
+    return SlsLogs(_project(secret, project), logstore, RUNTIME, clock=lambda: NOW + 60)
 
 
 def _metrics(i: int, *, version: str = "2", status: int = 200, error: bool = False) -> dict:
@@ -88,5 +94,27 @@ def test_busy_sls_is_retried_and_a_wrong_secret_is_exit_3_without_the_secret(sls
 
 def test_a_logstore_that_does_not_exist_is_a_config_error_naming_it(sls):
     sls.put("proj", "store", [])
-    with pytest.raises(ConfigError, match="logstore missing does not exist"):
+    with pytest.raises(ConfigError, match="logstore missing: it does not exist .LogStoreNotExist"):
         _reader(logstore="missing").requests(LogQuery(RUNTIME, NOW))
+
+
+def test_ensure_logstore_makes_a_searchable_logstore_once_and_accepts_what_exists(sls):
+    made = _project(name="aliyun-serverless-1234-cn-hangzhou")
+    ensure_logstore(made, "default-logs", description="test")
+    ensure_logstore(made, "default-logs", description="test")  # a rerun: every step already exists
+    actions = [c["action"] for c in sls.calls]
+    assert actions == ["CreateProject", "CreateLogStore", "CreateIndex"]
+    assert sls.calls[0]["body"]["projectName"] == "aliyun-serverless-1234-cn-hangzhou"
+    assert sls.calls[1]["body"] == {"logstoreName": "default-logs", "ttl": 30, "shardCount": 2}
+    assert sls.calls[2]["body"]["line"]["token"] and sls.calls[2]["body"]["line"]["caseSensitive"] is False
+    reader = SlsLogs(made, "default-logs", RUNTIME, clock=lambda: NOW + 60)
+    assert reader.requests(LogQuery(RUNTIME, NOW)) == []
+
+
+def test_an_unindexed_logstore_is_a_config_error_that_says_so(sls):
+    made = _project(name="plain-project")
+    made.call("create", lambda client, options: client.create_project_with_options(
+        models.CreateProjectRequest(project_name="plain-project", description="d"), {}, options))
+    sls.stores[("plain-project", "raw")] = []
+    with pytest.raises(ConfigError, match="has no index"):
+        SlsLogs(made, "raw", RUNTIME, clock=lambda: NOW + 60).requests(LogQuery(RUNTIME, NOW))

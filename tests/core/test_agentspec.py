@@ -1,9 +1,13 @@
+import pytest
+
 from agentrun_tasks.core.agentspec import (
     cleared,
+    needs_account_id,
     needs_update,
     network_configuration,
     runtime_input,
 )
+from agentrun_tasks.core.errors import ConfigError
 
 AGENT = {
     "name": "demo", "description": "d", "cpu": 0.5, "memory": 1024, "port": 9000, "instanceConcurrency": 10,
@@ -22,6 +26,20 @@ def test_runtime_input_uses_the_component_field_mapping():
     assert body["executionRoleArn"] == "acs:ram::1234567890123456:role/agent-role"
     assert body["logConfiguration"] == {"project": "p", "logstore": "l"}
     assert body["networkConfiguration"] == {"networkMode": "PUBLIC"}
+
+
+def test_logconfig_auto_names_the_components_project_and_logstore():
+    agent = {"name": "demo", "code": {"src": "code"}, "logConfig": "auto"}
+    body = runtime_input(agent, account_id="123", region="cn-shanghai", code={"checksum": "1"})
+    assert body["logConfiguration"] == {"project": "aliyun-serverless-123-cn-shanghai", "logstore": "default-logs"}
+
+
+def test_a_short_role_or_logconfig_auto_needs_the_account_id():
+    assert needs_account_id({"role": "r"}) and needs_account_id({"logConfig": "auto"})
+    assert not needs_account_id({"role": "acs:ram::1:role/r", "logConfig": {"project": "p", "logstore": "l"}})
+    for agent in ({"name": "d", "role": "r"}, {"name": "d", "logConfig": "auto"}):
+        with pytest.raises(ConfigError, match="credentials.account_id"):
+            runtime_input(agent, account_id=None, region="cn-hangzhou", code={"checksum": "1"})
 
 
 def test_container_agents_send_container_configuration():

@@ -40,7 +40,7 @@ def test_each_statement_is_scoped_to_what_the_env_file_names():
     assert "agentrun:DeleteAgentRuntime" not in found["acs:agentrun:cn-shanghai:123:*"]  # remove is not in the list
     assert found["acs:ram::123:user/ci"][0] == "ram:GetUser" and "ram:CreateAccessKey" in found["acs:ram::123:user/ci"]
     assert found["acs:oss:*:123:rel-state/agentrun-tasks/*"] == ["oss:GetObject", "oss:PutObject", "oss:DeleteObject"]
-    assert found["acs:log:cn-shanghai:123:project/p1/logstore/s1"] == ["log:GetLogStore", "log:GetLogStoreLogs"]
+    assert found["acs:log:cn-shanghai:123:project/p1/logstore/s1"] == ["log:GetLogStoreLogs"]
     assert not any(a.startswith("fc:") for acts in found.values() for a in acts)  # only the s driver needs FC
 
 
@@ -51,3 +51,15 @@ def test_tasks_choose_statements_and_unknown_scopes_are_wildcards():
     assert "agentrun:PublishRuntimeVersion" not in found["acs:agentrun:cn-shanghai:*:*"]
     assert minimal_policy(cfg, account_id="9", tasks=["rotate-keys"])["Statement"][0]["Resource"] == [
         "acs:ram::9:user/*"]
+
+
+def test_logconfig_auto_scopes_logs_to_the_project_deploy_makes_and_lets_deploy_make_it():
+    found = actions(minimal_policy(env(agent={"name": "bot", "logConfig": "auto"}), account_id="123",
+                                   tasks=["deploy", "logs"]))
+    assert found["acs:log:cn-shanghai:123:project/aliyun-serverless-123-cn-shanghai*"] == [
+        "log:CreateProject", "log:CreateLogStore", "log:CreateIndex"]
+    assert found["acs:log:cn-shanghai:123:project/aliyun-serverless-123-cn-shanghai/logstore/default-logs"] == [
+        "log:GetLogStoreLogs"]
+    s_driver = actions(minimal_policy(env(driver="serverless-devs", agent={"name": "bot", "logConfig": "auto"}),
+                                      account_id="123", tasks=["deploy"]))
+    assert not any(a.startswith("log:") for acts in s_driver.values() for a in acts)  # the component makes it

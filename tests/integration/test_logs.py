@@ -7,6 +7,9 @@ import json
 import time
 import urllib.error
 
+from alibabacloud_agentrun20250910 import models as ar
+from alibabacloud_agentrun20250910.client import Client
+
 from agentrun_tasks.core import fclogs
 from agentrun_tasks.testing.emulator import running_emulator
 from agentrun_tasks.testing.project import chat, clean_environ
@@ -102,3 +105,30 @@ def test_logs_on_a_cloud_environment_read_the_runtimes_sls_logstore(project):
             project.invoke("deploy", "--env", "nolog", env=env)
             nolog = project.invoke("logs", "--env", "nolog", env=env)
             assert nolog.returncode == 2 and "keeps no logs" in nolog.stderr and "Traceback" not in nolog.stderr
+
+
+def test_logconfig_auto_makes_the_components_logstore_once_and_logs_read_it(project):
+    with running_emulator(project.root / ".cloud") as cloud:
+        (project.root / "envs" / "auto.yaml").write_text(
+            CLOUD_ENV.format(port=cloud.port, log="  logConfig: auto\n  role: agent-role\n"))
+        env = clean_environ(MODEL_API_KEY=SENTINEL, ALIYUN_ACCESS_KEY_ID_AUTO=cloud.access_key_id,
+                            ALIYUN_ACCESS_KEY_SECRET_AUTO=cloud.access_key_secret.reveal())
+        with local_sls({cloud.access_key_id: cloud.access_key_secret.reveal()}) as sls:
+            env.update(sls.proxy_env())  # the control plane is reached through it too, as behind a proxy
+            deployed = project.invoke("deploy", "--env", "auto", "--json", env=env)
+            assert deployed.returncode == 0, deployed.stderr
+            made = f"aliyun-serverless-{cloud.account_id}-cn-hangzhou"  # no account id configured: STS said
+            assert [(c["action"], c["project"]) for c in sls.calls] == [
+                ("CreateProject", made), ("CreateLogStore", made), ("CreateIndex", made)]
+            assert sls.calls[1]["body"]["logstoreName"] == "default-logs"
+
+            runtime_id = json.loads(project.invoke("info", "--env", "auto", "--json", env=env).stdout)["runtime"]["id"]
+            live = Client(cloud.openapi_config()).get_agent_runtime(runtime_id, ar.GetAgentRuntimeRequest()).body.data
+            assert live.log_configuration.to_map() == {"project": made, "logstore": "default-logs"}
+            assert live.execution_role_arn == f"acs:ram::{cloud.account_id}:role/agent-role"
+
+            again = project.invoke("deploy", "--env", "auto", env=env)
+            assert again.returncode == 0 and len(sls.calls) == 3  # already logging there: nothing made twice
+            sls.put(made, "default-logs", _rows(runtime_id, int(time.time())))
+            document = json.loads(project.invoke("logs", "--env", "auto", "--json", env=env).stdout)
+            assert [r["status"] for r in document["requests"]] == [200, 503]
