@@ -58,18 +58,21 @@ as a secret and masked in all output, if it is 8 characters or longer. An import
 resolves its own variables exactly as Serverless Devs does (:mod:`.svars`, :mod:`.srender`).
 YAML is read as ``s`` reads it (:mod:`.yamlfile`): duplicate keys, tags and alias bombs are errors.
 Unknown keys are errors with a "did you mean" hint; every error names the file, line and key.
+
+This module finds and loads an env file (:func:`load_env`) and builds its :class:`~.model.EnvConfig`
+with the defaults above; :mod:`.env_schema` checks its keys and values, :mod:`.units` its durations
+and sizes.
 """
 
 from __future__ import annotations
 
-import functools
-import math
 import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from . import notify
 from .cienv import PROD_NAMES
+from .env_schema import ENV_FILE
 from .errors import ConfigError
 from .model import (
     AnalysisConfig,
@@ -80,171 +83,16 @@ from .model import (
     ReleaseConfig,
 )
 from .svars import Variables, substitute
-from .syaml import AGENT, REGIONS, Imported, import_syaml
-from .validate import (
-    Loc,
-    boolean,
-    choice,
-    integer,
-    loose_mapping,
-    mapping,
-    nullable,
-    number,
-    parsed,
-    seq,
-    string,
-)
+from .syaml import REGIONS, Imported, import_syaml
+from .units import parse_duration, parse_size
+from .validate import Loc
 from .yamlfile import load_yaml
 
 __all__ = ["ENV_NAME_RE", "list_envs", "load_env", "parse_duration", "parse_size"]
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?", re.IGNORECASE)
-_BYTES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-
-
-def parse_duration(text: str | float, *, maximum: float | None = None) -> float:
-    """Seconds from ``30s``, ``5m``, ``1h``, ``1h30m``, ``250ms``, ``2d`` or a number of seconds,
-    at most ``maximum`` (default :data:`MAX_DURATION`): nothing may wait forever."""
-    limit = MAX_DURATION if maximum is None else maximum
-    if isinstance(text, (int, float)) and not isinstance(text, bool) and math.isfinite(text) and text >= 0:
-        return _at_most(float(text), limit, text)
-    raw = str(text).strip().lower()
-    if re.fullmatch(r"\d+(?:\.\d+)?", raw):
-        return _at_most(float(raw), limit, text)
-    if raw and re.fullmatch(f"(?:{_DURATION_PART.pattern})+", raw):
-        return _at_most(sum(float(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(raw)), limit, text)
-    raise ConfigError(f"{text!r} is not a duration: write 30s, 5m, 1h (or 1h30m) or a number of seconds.")
-
-
-def parse_size(text: str | int) -> int:
-    """Bytes from ``512KB``, ``20MB``, ``1GB`` (1024-based; ``MiB`` and ``M`` are the same) or a
-    number, at most :data:`MAX_SIZE`."""
-    if isinstance(text, int) and not isinstance(text, bool) and text >= 0:
-        return int(_at_most(text, MAX_SIZE, text))
-    match = _SIZE.fullmatch(str(text).strip())
-    if not match:
-        raise ConfigError(f"{text!r} is not a size: write 512KB, 20MB, 1GB or a number of bytes.")
-    return int(_at_most(float(match.group(1)) * _BYTES[match.group(2).lower()], MAX_SIZE, text, size=True))
-
-
-MAX_DURATION = 366 * 86400.0  # a year: key ages; anything longer is a typo
-MAX_WAIT = 86400.0  # a day: what a deploy or a release may wait, production split meanwhile
-MAX_SIZE = 10 * 1024**3
-
-
-def _at_most(value: float, limit: float, text: object, *, size: bool = False) -> float:
-    if not value <= limit:  # also refuses inf and nan
-        shown = f"{limit / 1024**3:g}GB" if size else (f"{limit / 86400:g}d" if limit >= 86400 else f"{limit:g}s")
-        raise ConfigError(f"{text!r} is more than the limit of {shown}: write a smaller value.")
-    return value
-
 
 ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 """An environment name: also a file name, a keyring entry and an env-var suffix, so no paths."""
-
-DRIVERS = ("openapi", "serverless-devs")
-
-_wait = functools.partial(parse_duration, maximum=MAX_WAIT)  # every duration an env file sets is a wait
-_duration = parsed(_wait)
-_positive_duration = parsed(_wait, minimum=0.001)
-_weight = number(0, 1)
-
-
-def _account_id(value: Any, loc: Loc) -> str:
-    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not text.isdigit():
-        raise loc.error(
-            "is not an Alibaba Cloud account ID: write its digits, quoted (account_id: \"1234567890123456\")."
-        )
-    return text
-
-
-def _steps_rules(release: dict, node: Any, loc: Loc) -> None:
-    steps = release.get("steps")
-    if not steps:
-        return
-    at = loc.child(node, "steps")
-    for i in range(1, len(steps)):
-        if steps[i] <= steps[i - 1]:
-            raise at.child(node["steps"], i).error(
-                f"{steps[i]:g} does not exceed the step before it ({steps[i - 1]:g}).", "Canary weights must ascend."
-            )
-    if steps[-1] != 1.0:
-        raise at.error(f"the last step is {steps[-1]:g}; it must be 1.0 so the release ends with all traffic.")
-
-
-_ANALYSIS = mapping({
-    "min_requests": integer(0, None),
-    "inconclusive": choice(("extend", "fail")),
-    "max_error_rate": nullable(_weight),
-    "max_error_rate_increase": nullable(_weight),
-    "max_p50_ms": nullable(number(0)),
-    "max_p90_ms": nullable(number(0)),
-    "max_p99_ms": nullable(number(0)),
-    "max_latency_increase_ms": nullable(number(0)),
-    "confidence": number(0, 1, open_low=True, open_high=True),
-    "probe_rate": number(0, None, open_low=True),
-})
-
-
-def _host_port(example: str):
-    return nullable(string(pattern=r"[A-Za-z0-9.-]+(:\d{1,5})?",
-                           fix=f"Write host[:port] without a scheme ({example})."))
-
-
-ENV_FILE = mapping({
-    "region": choice(REGIONS),
-    "driver": choice(DRIVERS),
-    "emulator": boolean(),
-    "control_endpoint": _host_port("e.g. 127.0.0.1:8080; set protocol: http for plain HTTP"),
-    "sls_endpoint": _host_port("e.g. cn-hangzhou-intranet.log.aliyuncs.com inside a VPC"),
-    "protocol": choice(("http", "https")),
-    "inline_zip_limit": parsed(parse_size),
-    "deploy_timeout": _positive_duration,
-    "code_outside_project": boolean(),
-    "retry": mapping({"attempts": integer(1, 100), "initial": _duration, "maximum": _duration, "total": _duration}),
-    "agent": AGENT,
-    "s_yaml": mapping({
-        "path": string(),
-        "resource": string(),
-        "vars": mapping({}, extra=lambda value, loc: value),  # as written: keeps the from_env mark of ${env(...)}
-    }, required=("path",)),
-    "credentials": mapping({
-        "profile": string(pattern=r"[A-Za-z0-9_-]+", fix="A profile holds only letters, digits, '-' and '_'."),
-        "account_id": _account_id,
-        "ram_user": string(),
-        "allow_dotenv": boolean(),
-        "sinks": seq(loose_mapping()),
-    }),
-    "protect": mapping({"branches": seq(string()), "confirm": boolean()}),
-    "release": mapping({
-        "strategy": choice(("canary", "blue-green", "direct")),
-        "endpoint": string(
-            pattern=r"[A-Za-z0-9][A-Za-z0-9_-]*", fix="An endpoint name holds letters, digits, '-' and '_'."
-        ),
-        "steps": seq(_weight, min_len=1),
-        "interval": _positive_duration,
-        "max_extensions": integer(0, 100),
-        "lock_ttl": _positive_duration,
-        "analysis": _ANALYSIS,
-        "state_bucket": nullable(string(pattern=r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
-                                        fix="An OSS bucket name: 3-63 lowercase letters, digits and '-'.")),
-        "state_prefix": string(),
-        "state_endpoint": nullable(string()),
-    }, after=_steps_rules),
-    "health": mapping({
-        "path": string(pattern=r"/\S*", fix="Write a path starting with '/'."),
-        "model": string(),
-        "prompt": string(),
-        "timeout": _positive_duration,
-        "interval": _positive_duration,
-        "expect_status": integer(100, 599),
-    }),
-    "notify": notify.notify_block(_wait),
-})
-"""Validator of a whole env file."""
 
 
 def list_envs(root: Path) -> list[str]:

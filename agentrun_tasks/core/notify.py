@@ -302,7 +302,7 @@ def _unique_names(block: dict, node: Any, loc: Loc) -> None:
 
 
 def notify_block(parse_duration) -> Any:
-    """The validator of ``notify:`` (``parse_duration`` comes from core.config, which owns durations)."""
+    """The validator of ``notify:`` (``parse_duration`` comes from core.env_schema: core.units owns durations)."""
     return mapping({"timeout": parsed(parse_duration, minimum=0.1), "channels": seq(CHANNEL)}, after=_unique_names)
 
 
