@@ -1,14 +1,11 @@
-"""The AgentRun control plane through the official ``alibabacloud-agentrun20250910`` SDK.
+"""The AgentRun control plane through the official ``alibabacloud-agentrun20250910`` SDK: the
+typed operations on workspaces, runtimes, versions and endpoints, and the caller's identity.
 
-Every call runs under the environment's :class:`RetryPolicy`; SDK exceptions are translated by
-:mod:`.openapi_errors`. The SDK is imported on first use, so listing tasks stays fast.
+Every call goes through :class:`~.openapi_calls.OpenApiCalls` (retry policy, waiting out a runtime
+or endpoint that is still changing, creates whose answer was lost); the SDK is imported on first
+use, so listing tasks stays fast. On top of that the driver survives AgentRun's real lifecycle, so
+flows need not know it:
 
-The driver survives AgentRun's real lifecycle, so flows need not know it:
-
-- a write refused because the runtime or endpoint is still changing (HTTP 400) is waited out and
-  sent again, for up to ``busy_timeout`` seconds: a rollback issued during a deploy gets through;
-- a create or publish retried after its answer was lost first looks for what the lost call made,
-  and an "already exists" (400, 409 or 500) on a retry is that resource, not an error;
 - every endpoint write is followed by reads until the endpoint is READY with its URL (the answer
   to a write is CREATING/UPDATING, its URL possibly empty); a write that changes nothing is not
   sent; and the endpoint read back must route as written (exit 5 otherwise: e.g. a split that
@@ -16,68 +13,36 @@ The driver survives AgentRun's real lifecycle, so flows need not know it:
 - a runtime update is followed by a fresh GET (its answer may echo the status from before);
 - an s.yaml ``workspace`` (``{id}`` or ``{name}``, as the devsapp component takes it) is resolved
   to its ``workspaceId`` once, and runtime lookups are scoped to it.
+
+:class:`Connection` lives in :mod:`.openapi_connection` and is importable from here too.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from dataclasses import dataclass
-from functools import partial
 from typing import Any, Callable, Mapping
 
 from ..core.errors import NotFoundError, ResourceFailedError, WaitTimeoutError
 from ..core.resources import Endpoint, Runtime, Version, required, settle_endpoint
 from ..core.retry import RetryPolicy
-from .openapi_errors import AlreadyExists, NotReady, translate
+from .openapi_calls import PAGE, POLL_FIRST, POLL_MAX, OpenApiCalls
+from .openapi_connection import Connection
 
-_PAGE = 100
-_POLL_FIRST, _POLL_MAX = 0.1, 2.0  # seconds between reads while waiting for a change to finish
-
-logger = logging.getLogger(__name__)
+__all__ = ["Connection", "OpenApiDriver"]
 
 
-@dataclass(frozen=True)
-class Connection:
-    """Where and as whom to call. ``endpoint`` is host[:port] of the AgentRun control plane."""
-
-    endpoint: str
-    protocol: str
-    region: str
-    credentials: Any  # core.credentials.Credentials
-    sts_endpoint: str | None = None
-
-    def sdk_config(self, endpoint: str | None = None):
-        from alibabacloud_tea_openapi.utils_models import Config
-
-        creds = self.credentials
-        return Config(
-            access_key_id=creds.access_key_id.reveal(),
-            access_key_secret=creds.access_key_secret.reveal(),
-            security_token=creds.security_token.reveal() if creds.security_token else None,
-            endpoint=endpoint or self.endpoint,
-            protocol=self.protocol,
-            region_id=self.region,
-            connect_timeout=5000,
-            read_timeout=30000,
-        )
-
-
-class OpenApiDriver:
+class OpenApiDriver(OpenApiCalls):
     """Typed AgentRun operations: runtimes, versions, endpoints, and the caller's identity."""
 
     def __init__(self, connection: Connection, policy: RetryPolicy, *, busy_timeout: float = 900.0,
                  workspace: Mapping[str, str] | str | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        super().__init__(policy, busy_timeout=busy_timeout, clock=clock, sleep=sleep)
         self.connection = connection
-        self.policy = policy
         self.workspace = workspace  # the agent's s.yaml ``workspace``: {id} | {name} | an id
         self._workspace_id: str | None = None
-        self.busy_timeout = busy_timeout  # how long a write waits out a runtime/endpoint that is changing
-        self._clock, self._sleep = clock, sleep
         self._client = None
 
-    # -- plumbing --------------------------------------------------------------------------
     @property
     def client(self):
         if self._client is None:
@@ -85,75 +50,6 @@ class OpenApiDriver:
 
             self._client = Client(self.connection.sdk_config())
         return self._client
-
-    def _call(self, what: str, fn: Callable[[], Any]) -> dict:
-        """``fn()`` under the retry policy; a write refused as not READY is sent again once the
-        change in its way had time to finish, until ``busy_timeout``."""
-        def attempt():
-            try:
-                response = fn()
-            except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
-                error = translate(exc, what)
-                if error is None:
-                    raise
-                raise error from None
-            return response.body.to_map() if response is not None and response.body is not None else {}
-
-        deadline, delay = self._clock() + self.busy_timeout, _POLL_FIRST
-        while True:
-            try:
-                return self.policy.call(attempt)
-            except NotReady as exc:
-                if self._clock() + delay > deadline:
-                    raise WaitTimeoutError(f"{exc} It was still refused after {self.busy_timeout:.0f}s of waiting "
-                                           "for the change in its way to finish.") from None
-                logger.info("%s: waiting for the current change to finish", what)
-                self._sleep(delay)
-                delay = min(delay * 1.5, _POLL_MAX)
-
-    def _create(self, what: str, fn: Callable[[], Any], parse: Callable[[Mapping[str, Any]], Any],
-                find: Callable[[], Any]) -> Any:
-        """A non-idempotent POST under the policy. Before each *retry*, and when a retry is told
-        "already exists", ``find()`` looks for what an earlier attempt made (its answer lost, e.g.
-        to a read timeout): that is the result, and nothing is created twice."""
-        attempts = 0
-        found: list = []
-
-        def counted():
-            nonlocal attempts
-            attempts += 1
-            if attempts > 1:
-                earlier = find()
-                if earlier is not None:
-                    found.append(earlier)
-                    return None
-            return fn()
-
-        try:
-            body = self._call(what, counted)
-        except AlreadyExists:
-            earlier = find() if attempts > 1 else None
-            if earlier is None:
-                raise
-            found.append(earlier)
-        if found:
-            logger.info("%s: an earlier attempt already did it", what)
-            return found[0]
-        return parse(body.get("data") or {})
-
-    def _all_pages(self, what: str, call: Callable[[int], Any]) -> list[dict]:
-        """The items of every page of a list call; ``call(page_number)`` asks for one page of ``_PAGE``."""
-        items: list[dict] = []
-        number = 1
-        while True:
-            data = self._call(f"{what} (page {number})" if number > 1 else what,
-                              partial(call, number)).get("data") or {}
-            page = data.get("items") or []
-            items.extend(page)
-            total = data.get("total")
-            if len(page) < int(data.get("pageSize") or _PAGE) or (total is not None and len(items) >= int(total)):
-                return items
-            number += 1
 
     # -- workspaces ------------------------------------------------------------------------
     def workspace_id(self, workspace: Mapping[str, str] | str | None = None) -> str | None:
@@ -171,7 +67,7 @@ class OpenApiDriver:
             return self._workspace_id
         name = str(given.get("name") or "")
         data = self._call(f"find workspace {name!r}", lambda: self.client.list_workspaces(
-            m.ListWorkspacesRequest(name=name, page_size=_PAGE))).get("data") or {}
+            m.ListWorkspacesRequest(name=name, page_size=PAGE))).get("data") or {}
         found = next((w["workspaceId"] for w in data.get("workspaces") or [] if w.get("name") == name), None)
         if found is None:
             raise NotFoundError(f"workspace {name!r} (agent.workspace) does not exist in this account.")
@@ -193,7 +89,7 @@ class OpenApiDriver:
 
         scope = {"workspace_id": self.workspace_id()} if self.workspace else {}
         items = self._all_pages(f"find runtime {name!r}", lambda n: self.client.list_agent_runtimes(
-            m.ListAgentRuntimesRequest(agent_runtime_name=name, search_mode="exact", page_number=n, page_size=_PAGE,
+            m.ListAgentRuntimesRequest(agent_runtime_name=name, search_mode="exact", page_number=n, page_size=PAGE,
                                        **scope)))
         for item in items:
             if item.get("agentRuntimeName") == name:
@@ -249,7 +145,7 @@ class OpenApiDriver:
         from alibabacloud_agentrun20250910 import models as m
 
         items = self._all_pages(f"list versions of {runtime_id}", lambda n: self.client.list_agent_runtime_versions(
-            runtime_id, m.ListAgentRuntimeVersionsRequest(page_number=n, page_size=_PAGE)))
+            runtime_id, m.ListAgentRuntimeVersionsRequest(page_number=n, page_size=PAGE)))
         versions = [Version.from_wire(v) for v in items]
         return sorted(versions, key=lambda v: _version_key(v.version))
 
@@ -261,7 +157,7 @@ class OpenApiDriver:
         search = {"endpoint_name": name, "search_mode": "exact"} if name is not None else {}
         what = f"find endpoint {name!r} of {runtime_id}" if name is not None else f"list endpoints of {runtime_id}"
         items = self._all_pages(what, lambda n: self.client.list_agent_runtime_endpoints(
-            runtime_id, m.ListAgentRuntimeEndpointsRequest(page_number=n, page_size=_PAGE, **search)))
+            runtime_id, m.ListAgentRuntimeEndpointsRequest(page_number=n, page_size=PAGE, **search)))
         return [Endpoint.from_wire(e) for e in items]
 
     def find_endpoint(self, runtime_id: str, name: str) -> Endpoint | None:
@@ -313,7 +209,7 @@ class OpenApiDriver:
         """Read the endpoint until it is READY with a URL: *_FAILED is exit 5, the deadline exit 6."""
         return settle_endpoint(lambda: self.get_endpoint(runtime_id, endpoint_id), name or endpoint_id,
                                timeout=self.busy_timeout if timeout is None else timeout,
-                               clock=self._clock, sleep=self._sleep, first=_POLL_FIRST, longest=_POLL_MAX)
+                               clock=self._clock, sleep=self._sleep, first=POLL_FIRST, longest=POLL_MAX)
 
     def delete_endpoint(self, runtime_id: str, endpoint_id: str, *, wait: bool = True) -> None:
         """Delete the endpoint and (``wait``) read until it is gone: a runtime keeps its endpoints
@@ -323,7 +219,7 @@ class OpenApiDriver:
                        lambda: self.client.delete_agent_runtime_endpoint(runtime_id, endpoint_id))
         except NotFoundError:
             return
-        deadline, delay = self._clock() + self.busy_timeout, _POLL_FIRST
+        deadline, delay = self._clock() + self.busy_timeout, POLL_FIRST
         while wait:
             try:
                 endpoint = self.get_endpoint(runtime_id, endpoint_id)
@@ -336,7 +232,7 @@ class OpenApiDriver:
                 raise WaitTimeoutError(f"endpoint {endpoint.name} is still {endpoint.status} after "
                                        f"{self.busy_timeout:.0f}s of waiting for its deletion.")
             self._sleep(delay)
-            delay = min(delay * 1.5, _POLL_MAX)
+            delay = min(delay * 1.5, POLL_MAX)
 
     # -- identity --------------------------------------------------------------------------
     def caller_identity(self) -> dict:
