@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 from invoke import task
 from invoke.exceptions import Exit
+from invoke.runners import normalize_hide
 
 from ..core import cienv, fileio
 from ..core.errors import ConfigError
 from ..core.report import Reporter
+from ..flows import ci as ci_flow
 from ..session import open_context
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
@@ -157,10 +161,18 @@ def test_(c):
     The generated pipelines call this, so a project chooses its test command in invoke.yaml
     (this repository: bash .ci/run) and every platform runs the same one. Exits with its code.
     """
-    command = (c.config.get("ci") or {}).get("test_command") or "python -m pytest -q"
-    result = c.run(command, warn=True, pty=False)
-    if result.exited:
-        raise Exit(code=result.exited)
+    line = (c.config.get("ci") or {}).get("test_command") or ci_flow.DEFAULT_TEST_COMMAND
+    run = c.config.run  # invoke's --echo, --dry, --hide and run.shell/env, as c.run honoured them
+    if run.echo or run.dry:
+        print(run.echo_format.format(command=line))
+    if run.dry:
+        return
+    hidden = normalize_hide(run.hide)
+    code = ci_flow.run_tests(line, shell=run.shell, env=run.env if run.replace_env else {**os.environ, **run.env},
+                             out=None if "stdout" in hidden else sys.stdout,
+                             err=None if "stderr" in hidden else sys.stderr)
+    if code:
+        raise Exit(code=code)
 
 
 ns = collection("ci", env_, init, test_, config={"ci": {"test_command": None}})
