@@ -183,7 +183,7 @@ class Session:
 
     def attached_policies(self, user: str) -> list[Attached]:
         """The RAM policies attached to ``user`` (RAM ListPoliciesForUser; the emulator serves RAM)."""
-        from .adapters.openapi import Connection
+        from .adapters.openapi_connection import Connection
         from .adapters.ram_policies import attached_policies
 
         env = self.env
@@ -268,7 +268,7 @@ class Session:
             self._sls(project), logstore, description=f"agentrun-tasks: logConfig auto of {self.env.agent_name}")
 
     def _sls(self, project: str):
-        from .adapters.openapi import Connection
+        from .adapters.openapi_connection import Connection
         from .adapters.sls_client import SlsProject
 
         env = self.env

@@ -15,7 +15,7 @@ import os
 import statistics
 import time
 
-from agentrun_tasks.adapters.openapi import Connection
+from agentrun_tasks.adapters.openapi_connection import Connection
 from agentrun_tasks.adapters.sls_client import SlsProject
 from agentrun_tasks.adapters.sls_logs import SlsLogs
 from agentrun_tasks.core import fclogs

@@ -18,7 +18,7 @@ from ..core.errors import ConfigError, CredentialError, NotFoundError, Transient
 from ..core.retry import RetryPolicy
 from ..core.rotation import Key
 from ..core.secrets import Secret
-from .openapi import Connection
+from .openapi_connection import Connection
 from .openapi_errors import translate
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..core.policy import Attached
 from ..core.retry import RetryPolicy
-from .openapi import Connection
+from .openapi_connection import Connection
 from .openapi_errors import translate
 
 

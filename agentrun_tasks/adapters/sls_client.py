@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from ..core.errors import AgentrunTasksError, ConfigError, CredentialError, TransientError
 from ..core.retry import RetryPolicy
-from .openapi import Connection
+from .openapi_connection import Connection
 from .openapi_errors import translate
 
 # https://help.aliyun.com/zh/sls/developer-reference/error-codes

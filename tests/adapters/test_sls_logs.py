@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from alibabacloud_sls20201230 import models
 
-from agentrun_tasks.adapters.openapi import Connection
+from agentrun_tasks.adapters.openapi_connection import Connection
 from agentrun_tasks.adapters.sls_client import SlsProject
 from agentrun_tasks.adapters.sls_logs import PAGE, SlsLogs
 from agentrun_tasks.adapters.sls_setup import ensure_logstore

@@ -7,14 +7,22 @@ report. Tests run in file order on one runtime per target."""
 from __future__ import annotations
 
 import base64
+import os
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from alibabacloud_agentrun20250910 import models as ar
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 
+from agentrun_tasks.adapters.openapi_connection import Connection
 from agentrun_tasks.adapters.openapi_errors import NotReady, translate
+from agentrun_tasks.adapters.sls_client import SlsProject
+from agentrun_tasks.core import fclogs
 from agentrun_tasks.core.build import crc64
+from agentrun_tasks.core.credentials import Credentials
+from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.testing.emulator import agent_zip
 
 
@@ -171,3 +179,65 @@ def test_already_exists_and_not_found_answers(target, runtime):
     assert again is not None and "already exists" in again.message.lower()
     assert twice is not None and "already exists" in twice.message.lower()
     assert missing is not None and missing.status_code == 404
+
+
+SLS_WHERE = "AGENTRUN_CONTRACT_SLS"  # <project>/<logstore>: an indexed logstore in the region, on an account
+
+
+def test_log_configuration_is_kept_and_fc_writes_the_rows_invoke_logs_reads(target, runtime):
+    project, _, logstore = (os.environ.get(SLS_WHERE) or "contract-project/contract-logstore").partition("/")
+    target.client.update_agent_runtime(runtime, ar.UpdateAgentRuntimeRequest(body=ar.UpdateAgentRuntimeInput(
+        log_configuration=ar.LogConfiguration(project=project, logstore=logstore))))
+    live = settled_runtime(target, runtime)
+    kept = live.log_configuration.to_map() if live.log_configuration else None
+    target.observe("logConfiguration read back after update", kept)
+    assert kept == {"project": project, "logstore": logstore}  # invoke logs reads where the runtime says
+    if target.name != "cloud" or not os.environ.get(SLS_WHERE):
+        return  # the emulator writes no SLS rows; on an account the rows answer the questions below
+    created = target.client.create_agent_runtime_endpoint(runtime, ar.CreateAgentRuntimeEndpointRequest(
+        body=endpoint_input("contract-sls", "LATEST", None))).body.data
+    url = settled_endpoint(target, runtime, created.agent_runtime_endpoint_id).endpoint_public_url
+    statuses = [_get(url) for _ in range(5)]
+    target.observe("data plane GET / answers (X-API-Key from AGENTRUN_API_KEY)", statuses)
+    rows = _fc_rows(project, runtime, started=time.time() - 600, budget=240.0)
+    topics = sorted({r.get("__topic__", "") for r in rows})
+    target.observe("SLS topics of the runtime's rows", topics)
+    metrics = [r for r in rows if r.get("__topic__") == fclogs.request_topic(runtime)]
+    target.observe("FCRequestMetrics row keys", sorted({k for r in metrics for k in r}))
+    target.observe("FCRequestMetrics qualifier and versionId (endpoint contract-sls, LATEST)",
+                   sorted({(r.get("qualifier"), r.get("versionId")) for r in metrics}))
+    assert metrics, f"no {fclogs.request_topic(runtime)} rows within 4 minutes; topics seen: {topics}"
+
+
+def _get(url: str) -> int:
+    key = os.environ.get("AGENTRUN_API_KEY")
+    request = urllib.request.Request(url, headers={"X-API-Key": key} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _fc_rows(project: str, runtime_id: str, *, started: float, budget: float) -> list[dict]:
+    """Every row of the logstore that names the runtime's FC function, once SLS has indexed some."""
+    region = os.environ.get("AGENTRUN_CONTRACT_REGION", "cn-hangzhou")
+    creds = Credentials(Secret(os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"], source="env"),
+                        Secret(os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"], source="env"), None, None, {})
+    client = SlsProject(Connection(f"{region}.log.aliyuncs.com", "https", region, creds), project)
+    logstore = os.environ[SLS_WHERE].partition("/")[2]
+    deadline = time.monotonic() + budget
+    while True:
+        rows = _rows_naming(client, logstore, fclogs.function_name(runtime_id), int(started))
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(10)
+
+
+def _rows_naming(client: SlsProject, logstore: str, name: str, since: int) -> list[dict]:
+    from alibabacloud_sls20201230 import models as sls
+
+    request = sls.GetLogsV2Request(from_=since, to=int(time.time()) + 1, line=100, offset=0, query=f'"{name}"')
+    body = client.call("contract: read the runtime's rows", lambda c, options: c.get_logs_v2with_options(
+        client.project, logstore, request, sls.GetLogsV2Headers(), options))
+    return list(body.data or [])

@@ -15,7 +15,7 @@ from ...core.errors import ConfigError
 from ...core.retry import RetryPolicy
 from ...core.secrets import Secret
 from ...core.sinks import SinkSpec
-from ..openapi import Connection
+from ..openapi_connection import Connection
 from ..openapi_errors import translate
 
 
