@@ -22,6 +22,7 @@ from .core.secrets import Secret
 if TYPE_CHECKING:
     from .adapters.keyring_store import KeyStore
     from .adapters.ram_keys import RamKeys
+    from .adapters.sls_logs import SlsLogs
     from .core.build import Artifact
     from .core.cienv import CIContext
     from .core.credentials import Credentials
@@ -231,23 +232,32 @@ class Session:
         return self._once("oss", self._oss)
 
     def log_source(self, runtime: Runtime) -> LogSource | None:
-        """Where the gates read the platform's request log: the emulator's; None on the cloud,
-        where only the probe traffic decides (FC's rows reach SLS too late to judge a step by)."""
-        if not self.env.emulator:
-            return None
-        from .adapters.probe import emulator_log_source
+        """Where the gates read the release endpoint's real traffic: the emulator's request log;
+        on the cloud the runtime's SLS logstore with ``release.real_traffic``, else None (the
+        probe alone decides)."""
+        env = self.env
+        if env.emulator:
+            from .adapters.probe import emulator_log_source
 
-        url, endpoint = self._emulator_info().url, self.env.release.endpoint
-        return lambda stable, candidate: emulator_log_source(url, runtime.name, endpoint, stable, candidate)
+            url, endpoint = self._emulator_info().url, env.release.endpoint
+            return lambda stable, candidate: emulator_log_source(url, runtime.name, endpoint, stable, candidate)
+        if not env.release.real_traffic:
+            return None
+        from .adapters.sls_traffic import SlsTraffic
+
+        return SlsTraffic(self._sls_logs(runtime), env.release.endpoint).window
 
     def log_reader(self, runtime: Runtime):
         """What ``invoke logs`` reads: the emulator's request log and agent output locally; on the
         cloud the SLS logstore the runtime logs to (its live logConfiguration, else agent.logConfig)."""
-        env = self.env
-        if env.emulator:
+        if self.env.emulator:
             from .adapters.emulator_logs import EmulatorLogs
 
             return EmulatorLogs(self._emulator_info().url)
+        return self._sls_logs(runtime)
+
+    def _sls_logs(self, runtime: Runtime) -> SlsLogs:
+        env = self.env
         log = runtime.raw.get("logConfiguration") or env.agent.get("logConfig")
         if not isinstance(log, Mapping) or not log.get("project") or not log.get("logstore"):
             raise ConfigError(

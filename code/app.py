@@ -8,8 +8,10 @@ Copy this file to start your own agent. AgentRun runs it with the port in $FC_SE
     GET  /  and  GET /health           200, for health checks
 
 The answer is derived from the last user message only (no model, no network), so tests can
-predict it. Two environment variables inject faults for release rehearsals:
-AGENT_FAULT_RATE (0..1, that share of chat requests answer 500) and AGENT_LATENCY_MS.
+predict it. Environment variables inject faults for release rehearsals: AGENT_FAULT_RATE
+(0..1, that share of chat requests answer 500), AGENT_FAULT_MATCH (requests whose last user
+message contains this text answer 500: a fault the gates' probe, which says "ping", never meets
+and only real traffic shows) and AGENT_LATENCY_MS.
 """
 
 import json
@@ -25,6 +27,7 @@ MODEL = "example-agent"
 
 VERSION = os.environ.get("AGENTRUN_RUNTIME_VERSION", "LATEST")
 FAULT_RATE = float(os.environ.get("AGENT_FAULT_RATE", "0"))
+FAULT_MATCH = os.environ.get("AGENT_FAULT_MATCH", "")
 LATENCY_MS = float(os.environ.get("AGENT_LATENCY_MS", "0"))
 
 
@@ -102,6 +105,10 @@ class Handler(BaseHTTPRequestHandler):
                                            "type": "server_error"}})
             return
         reply = answer(messages)
+        if FAULT_MATCH and FAULT_MATCH in reply.partition("You said: ")[2]:
+            self.send_json(500, {"error": {"message": "injected fault (AGENT_FAULT_MATCH)",
+                                           "type": "server_error"}})
+            return
         model = request.get("model") or MODEL
         if request.get("stream"):
             self.send_stream(chunks(reply, model))

@@ -103,6 +103,14 @@ def test_fault_rate_one_fails_every_chat_request_but_not_health(start_agent):
         assert response.status == 200
 
 
+def test_fault_match_fails_only_the_requests_that_say_it(start_agent):
+    url = start_agent(AGENT_FAULT_MATCH="checkout")
+    with pytest.raises(openai.InternalServerError):
+        client(url).chat.completions.create(model="m", messages=[{"role": "user", "content": "my checkout fails"}])
+    answer = client(url).chat.completions.create(model="m", messages=[{"role": "user", "content": "ping"}])
+    assert "You said: ping" in answer.choices[0].message.content
+
+
 def test_latency_is_added_to_chat_requests(start_agent):
     url = start_agent(AGENT_LATENCY_MS="300")
     started = time.monotonic()

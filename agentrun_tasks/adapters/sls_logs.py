@@ -31,9 +31,14 @@ class SlsLogs:
     def requests(self, query: LogQuery, *, since: float | None = None, limit: int = 1000) -> list[dict]:
         """Request records (``FCRequestMetrics`` rows) from ``since`` (default the query's), oldest first."""
         start = query.since if since is None else since
-        rows = self._rows(fclogs.request_topic(self.runtime_id), start, newest_first=False, cap=SCAN)
-        found = fclogs.requests_matching(rows, query.runtime, since=start, version=query.version, errors=query.errors)
+        found = fclogs.requests_matching(self.request_rows(start), query.runtime, since=start,
+                                         version=query.version, errors=query.errors)
         return found[:limit]
+
+    def request_rows(self, since: float, *, newest_first: bool = False) -> list[dict]:
+        """The raw ``FCRequestMetrics`` rows SLS has indexed from ``since`` (whole seconds) on, at
+        most :data:`SCAN` of them: the oldest, or with ``newest_first`` the newest."""
+        return self._rows(fclogs.request_topic(self.runtime_id), since, newest_first=newest_first, cap=SCAN)
 
     def output(self, query: LogQuery) -> list[dict]:
         """``[{version, lines}]``: the end of what each version printed (``FCLogs`` rows) since the query's start."""

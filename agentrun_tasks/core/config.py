@@ -39,6 +39,7 @@ Layout (every key is optional unless marked; defaults in brackets)::
       steps: [0.05, 0.25, 0.5, 1.0]   # canary weights in [0, 1], ascending, ending at 1.0
       interval: 5m               # [60s] analysis time per step
       max_extensions: 3          # inconclusive steps are extended at most this often
+      real_traffic: false        # [false] on the cloud, also judge the endpoint's real requests from SLS
       lock_ttl: 3m               # [3m] renewed by the live holder; a dead holder's lock expires after this
       state_bucket: my-bucket    # OSS bucket for release locks and history, shared by every CI runner
       state_prefix: agentrun-tasks/   # [agentrun-tasks/]; state_endpoint: [oss-<region>.aliyuncs.com]
@@ -140,6 +141,10 @@ def load_env(
         raise loc.child(doc, "driver").error(
             "the emulator speaks the AgentRun OpenAPI only.", "Use driver: openapi with emulator: true."
         )
+    if data.get("release", {}).get("real_traffic") and not data["agent"].get("logConfig"):
+        raise loc.child(doc, "release").error(
+            "real_traffic: true reads the endpoint's requests from the runtime's SLS logstore, and the agent "
+            "has none.", "Set agent.logConfig ({project, logstore}, or auto) or drop real_traffic.")
     return _build(name, path, data, s_yaml)
 
 

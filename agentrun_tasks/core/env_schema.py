@@ -112,6 +112,7 @@ ENV_FILE = mapping({
         "max_extensions": integer(0, 100),
         "lock_ttl": _positive_duration,
         "analysis": _ANALYSIS,
+        "real_traffic": boolean(),
         "state_bucket": nullable(string(pattern=r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
                                         fix="An OSS bucket name: 3-63 lowercase letters, digits and '-'.")),
         "state_prefix": string(),

@@ -22,6 +22,13 @@ _DROP_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "CIRCLE", "BITBUCKET_", "BUILDKIT
 _DROP = {"CI", "GITHUB_ACTIONS", "GITLAB_CI", "CIRCLECI", "TF_BUILD", "BRANCH_NAME", "CHANGE_ID"}
 
 
+def cloud_env_file(port: int, name: str, *, agent: str = "", rest: str = "") -> str:
+    """An env file for a cloud environment whose control plane is a local emulator on ``port``:
+    ``agent`` adds lines to the agent block (indented two spaces), ``rest`` top-level settings."""
+    return (f"region: cn-hangzhou\ncontrol_endpoint: 127.0.0.1:{port}\nprotocol: http\nagent:\n  name: {name}\n"
+            "  code: {src: code, language: python3.12, command: [python3, app.py]}\n" + agent + rest)
+
+
 def clean_environ(**extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in _DROP and not k.startswith(_DROP_PREFIXES)}
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"

@@ -70,7 +70,8 @@ def test_a_failure_mark_names_the_runtime_and_the_code_not_the_version_number(dr
 def other_code() -> dict:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("app.py", AGENT + "# other code\n")
+        # A fixed time: a name alone stamps the entry with now, and two calls a second apart differ.
+        zf.writestr(zipfile.ZipInfo("app.py", date_time=(2026, 1, 1, 0, 0, 0)), AGENT + "# other code\n")
     data = buf.getvalue()
     return {"zipFile": base64.b64encode(data).decode(), "language": "python3.10", "command": ["python3", "app.py"],
             "checksum": str(crc64(data))}

@@ -12,7 +12,7 @@ from alibabacloud_agentrun20250910.client import Client
 
 from agentrun_tasks.core import fclogs
 from agentrun_tasks.testing.emulator import running_emulator
-from agentrun_tasks.testing.project import chat, clean_environ
+from agentrun_tasks.testing.project import chat, clean_environ, cloud_env_file
 from agentrun_tasks.testing.sls import local_sls
 
 SENTINEL = "SENTINELlogsecret00000000000001"
@@ -47,14 +47,9 @@ def test_logs_refuse_bad_input(project):
     assert project.invoke("logs", "--version", "abc").returncode == 2
 
 
-CLOUD_ENV = """region: cn-hangzhou
-control_endpoint: 127.0.0.1:{port}
-protocol: http
-agent:
-  name: logs-cloud
-  code: {{src: code, language: python3.12, command: [python3, app.py]}}
-  environmentVariables: {{MODEL_API_KEY: "${{env('MODEL_API_KEY')}}"}}
-{log}"""
+def cloud_env(port: int, log: str) -> str:
+    return cloud_env_file(port, "logs-cloud", agent="  environmentVariables: {MODEL_API_KEY: \"${env('MODEL_API_KEY')}\"}\n"
+                          + log)
 
 
 def _rows(runtime_id: str, now: int) -> list[dict]:
@@ -74,8 +69,8 @@ def _rows(runtime_id: str, now: int) -> list[dict]:
 def test_logs_on_a_cloud_environment_read_the_runtimes_sls_logstore(project):
     with running_emulator(project.root / ".cloud") as cloud:
         log = "  logConfig: {project: agent-logs, logstore: runtime}\n"
-        (project.root / "envs" / "cloud.yaml").write_text(CLOUD_ENV.format(port=cloud.port, log=log))
-        (project.root / "envs" / "nolog.yaml").write_text(CLOUD_ENV.format(port=cloud.port, log=""))
+        (project.root / "envs" / "cloud.yaml").write_text(cloud_env(cloud.port, log))
+        (project.root / "envs" / "nolog.yaml").write_text(cloud_env(cloud.port, ""))
         secret = cloud.access_key_secret.reveal()
         keys = {f"ALIYUN_ACCESS_KEY_{k}_{e}": v for e in ("CLOUD", "NOLOG")
                 for k, v in (("ID", cloud.access_key_id), ("SECRET", secret))}
@@ -110,7 +105,7 @@ def test_logs_on_a_cloud_environment_read_the_runtimes_sls_logstore(project):
 def test_logconfig_auto_makes_the_components_logstore_once_and_logs_read_it(project):
     with running_emulator(project.root / ".cloud") as cloud:
         (project.root / "envs" / "auto.yaml").write_text(
-            CLOUD_ENV.format(port=cloud.port, log="  logConfig: auto\n  role: agent-role\n"))
+            cloud_env(cloud.port, "  logConfig: auto\n  role: agent-role\n"))
         env = clean_environ(MODEL_API_KEY=SENTINEL, ALIYUN_ACCESS_KEY_ID_AUTO=cloud.access_key_id,
                             ALIYUN_ACCESS_KEY_SECRET_AUTO=cloud.access_key_secret.reveal())
         with local_sls({cloud.access_key_id: cloud.access_key_secret.reveal()}) as sls:

@@ -33,11 +33,13 @@ class StepOutcome:
     candidate_requests: int
     stable_requests: int
     rows: list = field(default_factory=list)
+    real_requests: int | None = None  # of those, read from the platform's log; None: no log was read
 
     def to_dict(self) -> dict:
         return {"result": self.verdict.result, "reason": self.verdict.reason, "seconds": round(self.seconds, 2),
                 "extensions": self.extensions, "candidate_requests": self.candidate_requests,
-                "stable_requests": self.stable_requests, "table": self.verdict.to_dict()["rows"]}
+                "stable_requests": self.stable_requests, "real_requests": self.real_requests,
+                "table": self.verdict.to_dict()["rows"]}
 
 
 def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, cfg: AnalysisConfig,
@@ -76,7 +78,9 @@ def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, c
         extensions += 1
         window_end = clock() + interval
     all_c, all_s = _with_log(candidate, stable, log_source, started, clock())
-    return StepOutcome(verdict, clock() - started, extensions, len(all_c), len(all_s or []))
+    seen = len(all_c) + len(all_s or [])
+    real = None if log_source is None else seen - len(candidate) - len(stable or [])
+    return StepOutcome(verdict, clock() - started, extensions, len(all_c), len(all_s or []), real_requests=real)
 
 
 def heartbeat(elapsed: float, remaining: float, candidate: list, stable: list | None) -> str:
@@ -91,8 +95,9 @@ def heartbeat(elapsed: float, remaining: float, candidate: list, stable: list | 
 def render(reporter, weight: float, outcome: StepOutcome) -> None:
     """The step table: metric, candidate, stable, threshold, verdict."""
     headers, rows = format_rows(outcome.verdict)
+    real = "" if outcome.real_requests is None else f", {outcome.real_requests} of them real traffic"
     reporter.line(f"step {weight:.0%}: {outcome.verdict.result} after {outcome.seconds:.1f}s "
-                  f"({outcome.candidate_requests} candidate / {outcome.stable_requests} stable requests)")
+                  f"({outcome.candidate_requests} candidate / {outcome.stable_requests} stable requests{real})")
     # In CI logs a passing table folds away (a collapsible section); a failing one stays in sight.
     with reporter.section(f"step {weight:.0%} analysis") if outcome.verdict.result == "pass" else nullcontext():
         reporter.table(headers, rows)

@@ -1,0 +1,111 @@
+"""release.real_traffic on a cloud environment: the gates judge the release endpoint's real
+requests from SLS, so a candidate that fails only what users send (never the probe's "ping") is
+rolled back; without it, the probe alone promotes that candidate.
+
+The emulator plays AgentRun (reached as a cloud control_endpoint); a shipper thread plays Function
+Compute, copying the emulator's request log into a local SLS as FCRequestMetrics rows, a moment
+late as FC's are; a client thread plays the users.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+
+from agentrun_tasks.core import fclogs
+from agentrun_tasks.testing.emulator import running_emulator
+from agentrun_tasks.testing.project import clean_environ, cloud_env_file
+from agentrun_tasks.testing.sls import LocalSls, local_sls
+
+
+def cloud_env(port: int, *, fault: str, real: bool) -> str:
+    return cloud_env_file(port, "traffic-demo", agent=(
+        "  port: 9000\n  logConfig: {project: agent-logs, logstore: runtime}\n"
+        f'  environmentVariables: {{AGENT_FAULT_MATCH: "{fault}"}}\n'), rest=(
+        f"release: {{steps: [0.5, 1.0], interval: 10s, real_traffic: {str(real).lower()}, "
+        "analysis: {min_requests: 10}}\n"))
+
+
+@contextmanager
+def running(work):
+    """Run ``work(stopped)`` in a thread until the block ends."""
+    stopped = threading.Event()
+    thread = threading.Thread(target=work, args=(stopped,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stopped.set()
+        thread.join(timeout=10)
+
+
+def ship(emulator_url: str, runtime: str, runtime_id: str, sls: LocalSls):
+    """FC's part: each request the emulator served becomes an FCRequestMetrics row, half a second late."""
+    def work(stopped: threading.Event) -> None:
+        since, n = time.time() - 5, 0
+        while not stopped.wait(0.5):
+            query = urllib.parse.urlencode({"runtime": runtime, "since": since})
+            with urllib.request.urlopen(f"{emulator_url}/_emulator/requests?{query}", timeout=10) as answer:
+                served = json.loads(answer.read())
+            rows = []
+            for record in served:
+                n += 1
+                rows.append({"__topic__": fclogs.request_topic(runtime_id), "__time__": int(record["ts"]),
+                             "invocationStartTimestamp": int(record["ts"] * 1000), "qualifier": record["endpoint"],
+                             "versionId": record["version"], "statusCode": record["status"],
+                             "durationMs": record["latency_ms"], "requestId": f"1-{n}"})
+                since = max(since, record["ts"] + 1e-6)
+            sls.put("agent-logs", "runtime", rows)
+    return work
+
+
+def users(url: str):
+    """What users send: questions about their checkout, about 20 a second."""
+    body = json.dumps({"model": "agent", "messages": [{"role": "user", "content": "my checkout fails"}]}).encode()
+
+    def work(stopped: threading.Event) -> None:
+        while not stopped.wait(0.05):
+            request = urllib.request.Request(url + "/openai/v1/chat/completions", data=body,
+                                             headers={"Content-Type": "application/json"})
+            try:
+                urllib.request.urlopen(request, timeout=10).read()
+            except (urllib.error.URLError, OSError):
+                pass  # a failed request is what the gates are for
+    return work
+
+
+def test_real_traffic_rolls_back_what_only_users_hit_and_the_probe_alone_promotes(project):
+    envs = project.root / "envs" / "cloud.yaml"
+    with running_emulator(project.root / ".cloud") as cloud:
+        cloud.set_faults(latency=0)
+        secret = cloud.access_key_secret.reveal()
+        env = clean_environ(ALIYUN_ACCESS_KEY_ID_CLOUD=cloud.access_key_id, ALIYUN_ACCESS_KEY_SECRET_CLOUD=secret)
+        envs.write_text(cloud_env(cloud.port, fault="", real=True))
+        first = project.invoke("release", "--env", "cloud", "--json", env=env)
+        assert first.returncode == 0, first.stderr
+        url = project.invoke_json("endpoint.get", "--env", "cloud", env=env)["url"]
+        runtime_id = project.invoke_json("info", "--env", "cloud", env=env)["runtime"]["id"]
+
+        envs.write_text(cloud_env(cloud.port, fault="checkout", real=True))
+        with local_sls({cloud.access_key_id: secret}) as sls:
+            sls.put("agent-logs", "runtime", [])
+            env.update(sls.proxy_env())
+            with running(ship(cloud.url, "traffic-demo", runtime_id, sls)), running(users(url)):
+                judged = project.invoke("release", "--env", "cloud", "--json", env=env)
+                assert judged.returncode == 4, judged.stderr + judged.stdout
+                assert "failed at 50%" in judged.stderr and "max_error_rate" in judged.stderr
+                report = json.loads(judged.stdout)
+                assert report["result"] == "rolled-back" and report["steps"][0]["real_requests"] > 0
+                assert project.invoke_json("endpoint.get", "--env", "cloud", env=env)["targetVersion"] == "1"
+
+                envs.write_text(cloud_env(cloud.port, fault="checkout", real=False))
+                probe_only = project.invoke("release", "--env", "cloud", "--force", "--json", env=env)
+                assert probe_only.returncode == 0, probe_only.stderr  # "ping" never meets the fault
+                assert all(step["real_requests"] is None for step in json.loads(probe_only.stdout)["steps"])
+                assert project.invoke_json("endpoint.get", "--env", "cloud", env=env)["targetVersion"] == "2"
+            assert any(c["action"] == "GetLogsV2" and c["body"]["reverse"] for c in sls.calls)
