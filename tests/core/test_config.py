@@ -261,3 +261,13 @@ def test_parse_size(text, size):
 def test_parse_size_rejects(text):
     with pytest.raises(ConfigError, match="is not a size"):
         parse_size(text)
+
+
+def test_real_traffic_needs_a_logstore_to_read_it_from(tmp_path):
+    body = "region: cn-hangzhou\n" + AGENT + "release: {real_traffic: true}\n"
+    with pytest.raises(ConfigError, match=r"envs/dev.yaml, line \d+: release: real_traffic: true reads"):
+        load_env(write_env(tmp_path, body), root=tmp_path, environ={})
+    logged = AGENT.replace("  cpu: 1\n", "  cpu: 1\n  logConfig: auto\n")
+    cfg = load_env(write_env(tmp_path, "region: cn-hangzhou\n" + logged + "release: {real_traffic: true}\n"),
+                   root=tmp_path, environ={})
+    assert cfg.release.real_traffic is True
