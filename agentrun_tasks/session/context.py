@@ -1,0 +1,76 @@
+"""Before an environment is chosen: the library's invoke config, the project root, the CI
+platform and the reporter that speaks its dialect."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..core.report import Reporter, dialect_for
+
+if TYPE_CHECKING:
+    from ..core.cienv import CIContext
+
+# The library's invoke config, declared by every collection of agentrun_tasks.tasks: invoke.yaml
+# and INVOKE_AGENTRUN_* override only keys a collection declared, and an outer configure()
+# replaces a whole subtree, so readers merge over these defaults.
+CONFIG_DEFAULTS: dict[str, dict[str, Any]] = {
+    "agentrun": {
+        # Where envs/ lives (relative to tasks.py); None = the nearest directory holding envs/ at
+        # or above the folder of the tasks.py invoke loaded.
+        "root": None,
+        # The environment when --env is not given (before the CI branch mapping); None = 'local'
+        # on a laptop, the branch's environment in CI.
+        "env": None,
+        # Git-Flow branch patterns -> environment; a PR/MR never maps to prod.
+        "branch_map": {},
+    },
+}
+
+
+def settings(c) -> dict:
+    """``agentrun.*`` from invoke config over its defaults, however the collections were composed."""
+    configured = c.config.get("agentrun") if c is not None else None
+    return {**CONFIG_DEFAULTS["agentrun"], **dict(configured or {})}
+
+
+def project_root(c=None) -> Path:
+    """The project: ``agentrun.root`` from invoke config (relative to the loaded ``tasks.py``),
+    else the nearest directory holding ``envs/`` at or above the folder of the ``tasks.py``
+    invoke loaded (so ``invoke -r DIR`` from anywhere uses DIR), or above the current directory
+    when no collection was loaded (a task called from Python)."""
+    config = c.config if c is not None else None
+    loaded = getattr(config, "_project_prefix", None) if config is not None else None
+    start = Path(loaded).resolve() if loaded else Path.cwd().resolve()
+    configured = (config.get("agentrun") or {}).get("root") if config is not None else None
+    if configured:
+        return (start / Path(configured).expanduser()).resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / "envs").is_dir():
+            return candidate
+    return start
+
+
+@dataclass
+class Context:
+    """What every task sees before an environment is chosen: the process, the project, the CI."""
+
+    environ: dict
+    root: Path
+    ci: CIContext
+    reporter: Reporter
+    branch_map: object  # invoke config agentrun.branch_map (a mapping, or a DataProxy of one)
+
+
+def open_context(c, *, json: bool = False) -> Context:
+    """Detect the CI platform and build the reporter that speaks its dialect."""
+    from ..core import cienv
+
+    environ = dict(os.environ)
+    root = project_root(c)
+    ci = cienv.detect(environ, cwd=root)
+    reporter = Reporter(json_mode=json, dialect=dialect_for(ci.platform, environ))
+    reporter.capture_warnings()
+    return Context(environ, root, ci, reporter, settings(c)["branch_map"])

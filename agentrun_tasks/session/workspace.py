@@ -1,0 +1,262 @@
+"""The :class:`Session`: one environment opened for one task, and what it opens for the flows
+(driver, stores, code store, log sources, RAM keys, sinks, channels), lazily and once. Where
+local and cloud differ, it is here, in data: the local environment points the same adapters at
+the emulator over http."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from ..core.errors import ConfigError
+from ..core.report import Reporter
+from ..core.secrets import Secret
+from .local import EMULATOR_BUCKET, start_emulator
+
+if TYPE_CHECKING:
+    from ..adapters.keyring_store import KeyStore
+    from ..adapters.ram_keys import RamKeys
+    from ..adapters.sls_logs import SlsLogs
+    from ..core.build import Artifact
+    from ..core.cienv import CIContext
+    from ..core.credentials import Credentials
+    from ..core.model import EnvConfig
+    from ..core.policy import Attached
+    from ..core.ports import CodeStore, Driver, LogSource, LogStores, StateStore
+    from ..core.resources import Runtime
+    from ..core.sinks import Sink
+    from ..flows.notify import Notifier
+
+def sts_endpoint(env: EnvConfig) -> str:
+    """Where STS is called for ``env``: beside its control plane. A ``control_endpoint`` of the
+    form ``agentrun<-variant>.<region>.aliyuncs.com`` (a VPC endpoint) gives ``sts<-variant>...``;
+    any other host (a gateway, a private proxy, a local fake) serves STS too."""
+    host = env.control_endpoint
+    if not host:
+        return f"sts.{env.region}.aliyuncs.com"
+    return "sts" + host[len("agentrun"):] if host.startswith("agentrun") and ".aliyuncs.com" in host else host
+
+
+@dataclass
+class Session:
+    """An environment opened for one task: what the flows need, opened lazily and once."""
+
+    root: Path
+    env: EnvConfig
+    ci: CIContext
+    reporter: Reporter
+    environ: dict
+    _opened: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def _once(self, key: str, opener: Callable[[], Any]) -> Any:
+        if key not in self._opened:
+            self._opened[key] = opener()
+        return self._opened[key]
+
+    def _emulator_info(self):
+        return self._once("emulator", self._start_emulator)
+
+    def _start_emulator(self):
+        from ..emulator import lifecycle
+
+        if lifecycle.status(self.root) is None:  # never silently: it keeps running after the task
+            self.reporter.line(f"starting the local emulator (state in {self.root / '.agentrun' / 'local'}; "
+                               "`invoke local.down` stops it)")
+        return start_emulator(self.root)
+
+    def credentials(self) -> Credentials:
+        """The environment's credentials (first complete source wins); warnings go to the reporter."""
+        return self._once("credentials", self._resolve_credentials)
+
+    def keystore(self) -> KeyStore:
+        """The OS keyring entries of agentrun-tasks (one per credentials profile)."""
+        from ..adapters.keyring_store import KeyStore
+
+        return self._once("keystore", KeyStore)
+
+    def _resolve_credentials(self) -> Credentials:
+        from ..core import credentials
+
+        creds = credentials.resolve(self.env, environ=self.environ, root=self.root, keystore=self.keystore())
+        for warning in creds.warnings:  # e.g. a .env file others can read
+            self.reporter.warn(warning)
+        return creds
+
+    def driver(self) -> Driver:
+        """The environment's AgentRun driver (starting the emulator when it is the target)."""
+        return self._once("driver", self._open_driver)
+
+    def _open_driver(self) -> Driver:
+        from ..adapters.openapi import Connection, OpenApiDriver
+
+        env = self.env
+        if env.emulator:
+            endpoint = sts = f"127.0.0.1:{self._emulator_info().port}"
+            protocol = "http"
+        else:
+            endpoint = env.control_endpoint or f"agentrun.{env.region}.aliyuncs.com"
+            sts = sts_endpoint(env)
+            protocol = env.protocol
+        # A write refused while the runtime changes is waited out as long as a deploy may take.
+        openapi = OpenApiDriver(Connection(endpoint=endpoint, protocol=protocol, region=env.region,
+                                           credentials=self.credentials(), sts_endpoint=sts), env.retry_policy,
+                                busy_timeout=env.deploy_timeout, workspace=env.agent.get("workspace"))
+        if env.driver == "serverless-devs":  # runs the s CLI; the SDK only proves the identity
+            from ..adapters.serverless_devs import ServerlessDevsDriver
+
+            return ServerlessDevsDriver.open(env, self.root, self.environ, self.credentials(), identity=openapi)
+        return openapi
+
+    def emulator(self):
+        """The local emulator of this project, started if it is not running (its URL, pid, port)."""
+        return self._emulator_info()
+
+    def attached_policies(self, user: str) -> list[Attached]:
+        """The RAM policies attached to ``user`` (RAM ListPoliciesForUser; the emulator serves RAM)."""
+        from ..adapters.openapi_connection import Connection
+        from ..adapters.ram_policies import attached_policies
+
+        env = self.env
+        local = env.emulator
+        endpoint = f"127.0.0.1:{self._emulator_info().port}" if local else "ram.aliyuncs.com"
+        connection = Connection(endpoint=endpoint, protocol="http" if local else env.protocol, region=env.region,
+                                credentials=self.credentials())
+        return attached_policies(connection, user, env.retry_policy)
+
+    def _oss(self) -> StateStore | None:
+        """The environment's OSS store, or None when it names no bucket."""
+        from ..adapters.oss_store import OssStateStore
+
+        env, release = self.env, self.env.release
+        if env.emulator:
+            store = OssStateStore(self._emulator_info().oss_url, EMULATOR_BUCKET, release.state_prefix,
+                                  self.credentials(), env.region, retry=env.retry_policy)
+            store.ensure_bucket()
+            return store
+        if release.state_bucket:
+            endpoint = release.state_endpoint or f"https://oss-{env.region}.aliyuncs.com"
+            return OssStateStore(endpoint, release.state_bucket, release.state_prefix, self.credentials(),
+                                 env.region, retry=env.retry_policy)
+        return None
+
+    def state_store(self) -> StateStore:
+        """Release state: the OSS bucket, else a folder on this machine (with a warning)."""
+        return self._once("state_store", self._open_state_store)
+
+    def _open_state_store(self) -> StateStore:
+        store = self._once("oss", self._oss)
+        if store is not None:
+            return store
+        from ..adapters.file_store import FileStateStore
+
+        self.reporter.warn(f"{self.env.path.name} names no release.state_bucket: locks and history are kept on "
+                           "this machine only (.agentrun/state/) and do not protect releases from other CI "
+                           "runners.")
+        return FileStateStore(self.root / ".agentrun" / "state")
+
+    def code_store(self, artifact: Artifact) -> CodeStore | None:
+        """The OSS store for a package above the inline limit; None when the package is inlined."""
+        if artifact.size <= self.env.inline_zip_limit:
+            return None
+        return self._once("oss", self._oss)
+
+    def log_source(self, runtime: Runtime) -> LogSource | None:
+        """Where the gates read the release endpoint's real traffic: the emulator's request log;
+        on the cloud the runtime's SLS logstore with ``release.real_traffic``, else None (the
+        probe alone decides)."""
+        env = self.env
+        if env.emulator:
+            from ..adapters.probe import emulator_log_source
+
+            url, endpoint = self._emulator_info().url, env.release.endpoint
+            return lambda stable, candidate: emulator_log_source(url, runtime.name, endpoint, stable, candidate)
+        if not env.release.real_traffic:
+            return None
+        from ..adapters.sls_traffic import SlsTraffic
+
+        return SlsTraffic(self._sls_logs(runtime), env.release.endpoint).window
+
+    def log_reader(self, runtime: Runtime):
+        """What ``invoke logs`` reads: the emulator's request log and agent output locally; on the
+        cloud the SLS logstore the runtime logs to (its live logConfiguration, else agent.logConfig)."""
+        if self.env.emulator:
+            from ..adapters.emulator_logs import EmulatorLogs
+
+            return EmulatorLogs(self._emulator_info().url)
+        return self._sls_logs(runtime)
+
+    def _sls_logs(self, runtime: Runtime) -> SlsLogs:
+        env = self.env
+        log = runtime.raw.get("logConfiguration") or env.agent.get("logConfig")
+        if not isinstance(log, Mapping) or not log.get("project") or not log.get("logstore"):
+            raise ConfigError(
+                f"{env.name}'s runtime {runtime.name} keeps no logs: it has no SLS logConfiguration. Set "
+                f"agent.logConfig ({{project, logstore}}, or auto to have one made) in {env.path.name} and deploy.")
+        from ..adapters.sls_logs import SlsLogs
+
+        return SlsLogs(self._sls(log["project"]), log["logstore"], runtime.id)
+
+    def logstores(self) -> LogStores | None:
+        """What makes the SLS project and logstore of ``logConfig: auto`` (the openapi driver on the
+        cloud; the serverless-devs component makes its own, the emulator keeps its own log)."""
+        if self.env.emulator or self.env.driver != "openapi":
+            return None
+        from ..adapters.sls_setup import ensure_logstore
+
+        return lambda project, logstore: ensure_logstore(
+            self._sls(project), logstore, description=f"agentrun-tasks: logConfig auto of {self.env.agent_name}")
+
+    def _sls(self, project: str):
+        from ..adapters.openapi_connection import Connection
+        from ..adapters.sls_client import SlsProject
+
+        env = self.env
+        endpoint = env.sls_endpoint or f"{env.region}.log.aliyuncs.com"
+        return SlsProject(Connection(endpoint, env.protocol, env.region, self.credentials()), project,
+                          policy=env.retry_policy)
+
+    def ram_keys(self) -> RamKeys:
+        """RAM and STS for rotate-keys, called as the environment's own key (the emulator's, locally)."""
+        from ..adapters.ram_keys import RamKeys
+
+        env = self.env
+        if env.emulator:
+            ram = sts = f"127.0.0.1:{self._emulator_info().port}"
+        else:
+            ram, sts = "ram.aliyuncs.com", f"sts.{env.region}.aliyuncs.com"
+        return RamKeys(self.credentials(), region=env.region, ram_endpoint=ram, sts_endpoint=sts,
+                       protocol="http" if env.emulator else env.protocol, policy=env.retry_policy)
+
+    def use_key(self, key_id: str, secret: Secret) -> StateStore:
+        """Sign with the verified new key of this environment from now on (rotate-keys calls this
+        before it deactivates the old one); the state store, reopened with it if it is OSS."""
+
+        creds = replace(self.credentials(), access_key_id=Secret(key_id, source="rotation"),
+                        access_key_secret=secret, security_token=None)
+        self._opened["credentials"] = creds
+        if self._opened.get("oss") is None:
+            return self.state_store()  # a folder on this machine: nothing signed
+        for key in ("oss", "state_store", "driver"):
+            self._opened.pop(key, None)
+        return self.state_store()
+
+    def sinks(self) -> list[Sink]:
+        """Where rotate-keys writes a new key: credentials.sinks, else back where the key was found.
+        Checked and opened before anything changes (an unknown type exits 2, a missing token 3)."""
+        from ..adapters.sinks import open_sink
+        from ..core import sinks
+
+        env = self.env
+        entries = env.credentials.sinks or sinks.from_source(self.credentials().sources, env.name)
+        specs = sinks.parse(entries, profile=env.credentials.profile, env_name=env.name, where=env.path.name)
+        return [open_sink(spec, root=self.root, environ=self.environ, credentials=self.credentials(),
+                          region=env.region, policy=env.retry_policy) for spec in specs]
+
+    def notifier(self) -> Notifier:
+        """The environment's notification channels (``notify:``), opened once; values the env
+        file keeps as ``{keyring: entry}`` are read from the OS keyring here."""
+        from ..adapters.keyring_store import KeyStore
+        from ..flows.notify import open_notifier
+
+        return self._once("notifier", lambda: open_notifier(self.env, self.reporter, lambda e: KeyStore().read(e)))
