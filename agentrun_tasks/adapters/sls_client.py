@@ -36,10 +36,12 @@ class SlsProject:
             self._client = Client(self.connection.sdk_config())
         return self._client
 
-    def call(self, what: str, fn: Callable[[Any, Any], Any], *, accept: tuple[str, ...] = ()) -> Any:
+    def call(self, what: str, fn: Callable[[Any, Any], Any], *, accept: tuple[str, ...] = (),
+             wait_for: tuple[str, ...] = ()) -> Any:
         """``fn(client, runtime_options)``'s answer body (``None`` for calls that answer none) under
         the retry policy; an SLS error whose code is in ``accept`` (e.g. "ProjectAlreadyExist") is
-        an answer too: ``None``."""
+        an answer too: ``None``; one in ``wait_for`` is retried like a busy answer (a project made a
+        moment ago that SLS does not serve yet)."""
         from darabonba.runtime import RuntimeOptions
 
         options = RuntimeOptions(connect_timeout=5000, read_timeout=30000)
@@ -48,8 +50,11 @@ class SlsProject:
             try:
                 return getattr(fn(self.client, options), "body", None)
             except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
-                if str(getattr(exc, "code", "")) in accept:
+                code = str(getattr(exc, "code", ""))
+                if code in accept:
                     return None
+                if code in wait_for:
+                    raise TransientError(f"{what}: not there yet ({code}).") from None
                 error = self._classify(exc, what)
                 if error is None:
                     raise

@@ -38,9 +38,10 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     release endpoint through release.steps (default 5%, 25%, 50%, 100%), analysing each step
     for release.interval: error rate and latency of the candidate against the stable version,
     from probe traffic and the endpoint's real traffic (the local emulator's request log; on the
-    cloud the runtime's SLS logstore with release.real_traffic, else the probe alone). A failed gate sends 100% back to the
-    stable version at once and exits 4. Killed and rerun, it continues from the endpoint's live
-    weights. Another release of the environment holds a lock: exit 7.
+    cloud the runtime's SLS logstore with release.real_traffic, else the probe alone). A failed
+    gate sends 100% back to the stable version at once and exits 4. Killed and rerun, it
+    continues from the endpoint's live weights. Another release of the environment holds a
+    lock: exit 7.
     """
     from ..core.interrupt import interruptible
     from ..core.notify import release_event

@@ -54,7 +54,9 @@ class LocalSls:
     stores: dict[tuple[str, str], list[dict]] = field(default_factory=dict)
     indexed: set[tuple[str, str]] = field(default_factory=set)
     calls: list[dict] = field(default_factory=list)  # {action, project, logstore, body, headers} of accepted calls
+    settle: float = 0.0  # seconds a created project or logstore answers "does not exist" to other calls
     _failures: list = field(default_factory=list)
+    _made: dict = field(default_factory=dict)  # project or (project, logstore) -> when it was created
 
     def put(self, project: str, logstore: str, rows: list[dict]) -> None:
         """Store rows (every value a string, as SLS keeps them) in an indexed logstore, made if new."""
@@ -146,6 +148,7 @@ def _app(sls: LocalSls) -> web.Application:
         if (project, name) in sls.stores:
             return _error(400, "LogStoreAlreadyExist", f"logstore {name} already exists.")
         sls.stores[(project, name)] = []
+        sls._made[(project, name)] = time.monotonic()
         return None
 
     def create_index(project: str, logstore: str, body: dict) -> web.Response | None:
@@ -163,6 +166,7 @@ def _app(sls: LocalSls) -> web.Application:
         if name in sls.projects:
             return _error(400, "ProjectAlreadyExist", f"Project {name} already exist.")
         sls.projects.add(name)
+        sls._made[name] = time.monotonic()
         return None
 
     def dispatch(request: web.Request, project: str, body: dict) -> tuple[str, str, object]:
@@ -170,7 +174,7 @@ def _app(sls: LocalSls) -> web.Application:
         path = request.path
         if project == "":
             return "CreateProject", "", create_project(body) if path == "/" else _unsupported(request)
-        if project not in sls.projects:
+        if project not in sls.projects or not _settled(sls, project):
             return "", "", _error(404, "ProjectNotExist", f"Project {project} does not exist.")
         if path == "/logstores":
             return "CreateLogStore", str(body.get("logstoreName") or ""), create_log_store(project, body)
@@ -178,7 +182,7 @@ def _app(sls: LocalSls) -> web.Application:
         if not found:
             return "", "", _unsupported(request)
         logstore, action = found.group(1), found.group(2)
-        if (project, logstore) not in sls.stores:
+        if (project, logstore) not in sls.stores or not _settled(sls, (project, logstore)):
             return action, logstore, _error(404, "LogStoreNotExist", f"logstore {logstore} does not exist.")
         if action == "index":
             return "CreateIndex", logstore, create_index(project, logstore, body)
@@ -213,6 +217,10 @@ def _app(sls: LocalSls) -> web.Application:
     return app
 
 
+def _settled(sls: LocalSls, made: object) -> bool:
+    return time.monotonic() - sls._made.get(made, float("-inf")) >= sls.settle
+
+
 def _unsupported(request: web.Request) -> web.Response:
     return _error(404, "NotSupported", f"this local SLS serves CreateProject, CreateLogStore, CreateIndex and "
                   f"GetLogsV2 only, not {request.method} {request.path}.")
@@ -232,8 +240,8 @@ async def _forward(request: web.Request) -> web.Response:
 
 
 @contextmanager
-def local_sls(keys: dict[str, str], *, region: str = "cn-hangzhou") -> Iterator[LocalSls]:
-    sls = LocalSls(dict(keys), region=region)
+def local_sls(keys: dict[str, str], *, region: str = "cn-hangzhou", settle: float = 0.0) -> Iterator[LocalSls]:
+    sls = LocalSls(dict(keys), region=region, settle=settle)
     with serving(_app(sls)) as url:
         sls.url = url
         yield sls

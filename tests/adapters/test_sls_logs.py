@@ -34,9 +34,9 @@ def sls(monkeypatch):
         yield server
 
 
-def _project(secret: str = SECRET, name: str = "proj") -> SlsProject:
+def _project(secret: str = SECRET, name: str = "proj", policy=RetryPolicy(attempts=3, initial=0.01, total=5)):
     connection = Connection("cn-hangzhou.log.aliyuncs.com", "http", "cn-hangzhou", _credentials(secret))
-    return SlsProject(connection, name, policy=RetryPolicy(attempts=3, initial=0.01, total=5))
+    return SlsProject(connection, name, policy=policy)
 
 
 def _reader(secret: str = SECRET, *, logstore: str = "store", project: str = "proj"):
@@ -109,6 +109,14 @@ def test_ensure_logstore_makes_a_searchable_logstore_once_and_accepts_what_exist
     assert sls.calls[2]["body"]["line"]["token"] and sls.calls[2]["body"]["line"]["caseSensitive"] is False
     reader = SlsLogs(made, "default-logs", RUNTIME, clock=lambda: NOW + 60)
     assert reader.requests(LogQuery(RUNTIME, NOW)) == []
+
+
+def test_ensure_logstore_waits_for_what_it_just_made_to_be_served(sls):
+    sls.settle = 0.5  # SLS answers "does not exist" for a moment after a create
+    ensure_logstore(_project(name="slow-project", policy=RetryPolicy(attempts=20, initial=0.1, maximum=0.2, total=10)),
+                    "logs", description="test")
+    assert [c["action"] for c in sls.calls] == ["CreateProject", "CreateLogStore", "CreateIndex"]
+    assert ("slow-project", "logs") in sls.indexed
 
 
 def test_an_unindexed_logstore_is_a_config_error_that_says_so(sls):
