@@ -2,7 +2,8 @@ import io
 import json
 
 from agentrun_tasks.core import secrets
-from agentrun_tasks.core.report import Reporter, dialect_for
+from agentrun_tasks.core.ci_dialects import dialect_for
+from agentrun_tasks.core.report import Reporter
 
 
 def reporter(platform: str, environ: dict, *, json_mode: bool) -> tuple[Reporter, io.StringIO, io.StringIO]:

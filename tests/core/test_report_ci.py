@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import re
 
-from agentrun_tasks.core.report import Reporter, dialect_for
+from agentrun_tasks.core.ci_dialects import dialect_for
+from agentrun_tasks.core.report import Reporter
 
 
 def reporter(platform: str, environ: dict) -> tuple[Reporter, io.StringIO]:
