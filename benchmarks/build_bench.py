@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from agentrun_tasks.core import build as core
+from agentrun_tasks.core import package_files
 from agentrun_tasks.core.model import EnvConfig
 from agentrun_tasks.core.report import format_table
 from agentrun_tasks.flows.build import build_artifact
@@ -79,7 +80,7 @@ def main() -> None:
             seconds, again = timed(build)
             assert again.reused
             skips.append(seconds)
-        files = core.select_files(env.code_dir, core.IgnoreRules.for_dir(env.code_dir))
+        files = package_files.select_files(env.code_dir, package_files.IgnoreRules.for_dir(env.code_dir))
         hash_only = statistics.median(
             timed(lambda: core.inputs_hash(files, "", core.target_for("python3.12")))[0] for _ in range(args.repeat))
         cli = statistics.median(

@@ -23,6 +23,7 @@ from filelock import FileLock, Timeout
 
 from ..adapters import pip_target
 from ..core import build as core
+from ..core import package_files
 from ..core.build import Artifact
 from ..core.errors import BusyError, ConfigError
 from ..core.model import EnvConfig
@@ -60,7 +61,7 @@ def build_artifact(env: EnvConfig, *, root: Path, force: bool = False, reporter:
             f"the code directory {code_dir} of environment '{env.name}' does not exist; "
             f"set agent.code.src in {env.path} to the directory holding the agent's code."
         )
-    files = core.select_files(code_dir, core.IgnoreRules.for_dir(code_dir))
+    files = package_files.select_files(code_dir, package_files.IgnoreRules.for_dir(code_dir))
     requirements = code_dir / core.REQUIREMENTS
     wants_requirements = target.installs_requirements and requirements.is_file()
     req_text = requirements.read_text(encoding="utf-8") if wants_requirements else ""
@@ -104,7 +105,7 @@ def _check_inside_project(env: EnvConfig, code_dir: Path) -> None:
 def _build(files, requirements, req_text, target, out_dir: Path, digest: str, say, progress) -> Artifact:
     with tempfile.TemporaryDirectory(dir=out_dir, prefix="tmp-") as tmp_name:
         tmp = Path(tmp_name)
-        deps: list[core.SourceFile] = []
+        deps: list[package_files.SourceFile] = []
         wanted = core.requirement_lines(req_text)
         if not target.installs_requirements:
             say(f"{target.language}: packaging the code as is (no dependency step)")
@@ -117,7 +118,7 @@ def _build(files, requirements, req_text, target, out_dir: Path, digest: str, sa
                 update("running")
                 pip_target.install(requirements, deps_dir, target)
             _portable_scripts(deps_dir / "bin")
-            deps = core.select_files(deps_dir, core.IgnoreRules(("__pycache__/", "*.pyc")))
+            deps = package_files.select_files(deps_dir, package_files.IgnoreRules(("__pycache__/", "*.pyc")))
         zip_tmp = tmp / "package.zip"
         count = core.write_zip([*deps, *files], zip_tmp)
         sha256, crc64, size = core.file_digests(zip_tmp)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from agentrun_tasks.core import build as core
+from agentrun_tasks.core import package_files
 from agentrun_tasks.core.errors import ConfigError
 from agentrun_tasks.core.model import EnvConfig
 from agentrun_tasks.flows.build import KEEP_ARTIFACTS, build_artifact
@@ -85,7 +86,7 @@ IGNORE_CASES = [
 @pytest.mark.parametrize("patterns,path,is_dir,ignored", IGNORE_CASES,
                          ids=[f"{'|'.join(c[0])}~{c[1]}" for c in IGNORE_CASES])
 def test_ignore_rules(patterns, path, is_dir, ignored):
-    assert core.IgnoreRules(patterns).ignored(path, is_dir) is ignored
+    assert package_files.IgnoreRules(patterns).ignored(path, is_dir) is ignored
 
 
 def test_default_exclusions_and_agentrunignore(tmp_path):
@@ -96,7 +97,7 @@ def test_default_exclusions_and_agentrunignore(tmp_path):
         "notes/todo.md": "x", "tests/test_app.py": "x", "tests/fixture.json": "x",
         ".agentrunignore": "# local only\nnotes/\n/tests/*\n!/tests/fixture.json\n",
     })
-    names = [f.arcname for f in core.select_files(tmp_path, core.IgnoreRules.for_dir(tmp_path))]
+    names = [f.arcname for f in package_files.select_files(tmp_path, package_files.IgnoreRules.for_dir(tmp_path))]
     assert names == ["app.py", "pkg/m.py", "tests/fixture.json"]
 
 
@@ -104,7 +105,7 @@ def test_modes_are_normalised(tmp_path):
     make_tree(tmp_path, {"a.sh": "x", "b.py": "x"})
     os.chmod(tmp_path / "a.sh", 0o700)
     os.chmod(tmp_path / "b.py", 0o600)
-    assert {f.arcname: f.mode for f in core.select_files(tmp_path)} == {"a.sh": 0o755, "b.py": 0o644}
+    assert {f.arcname: f.mode for f in package_files.select_files(tmp_path)} == {"a.sh": 0o755, "b.py": 0o644}
 
 
 def test_requirement_lines_skip_comments_and_blanks():
@@ -115,15 +116,15 @@ def test_requirement_lines_skip_comments_and_blanks():
 # -- hashing and zip bytes ---------------------------------------------------------------------
 def test_inputs_hash_covers_content_mode_name_requirements_and_target(tmp_path):
     make_tree(tmp_path, {"a.py": "1", "b.py": "2"})
-    files = core.select_files(tmp_path)
+    files = package_files.select_files(tmp_path)
     t312, t310 = core.target_for("python3.12"), core.target_for("python3.10")
     base = core.inputs_hash(files, "requests==2\n", t312)
     assert core.inputs_hash(files, "# comment\nrequests==2", t312) == base
     assert core.inputs_hash(files, "requests==3\n", t312) != base
     assert core.inputs_hash(files, "requests==2\n", t310) != base
-    renamed = [core.SourceFile("c.py", files[0].path, files[0].mode), files[1]]
+    renamed = [package_files.SourceFile("c.py", files[0].path, files[0].mode), files[1]]
     assert core.inputs_hash(renamed, "requests==2\n", t312) != base
-    chmodded = [core.SourceFile("a.py", files[0].path, 0o755), files[1]]
+    chmodded = [package_files.SourceFile("a.py", files[0].path, 0o755), files[1]]
     assert core.inputs_hash(chmodded, "requests==2\n", t312) != base
     (tmp_path / "a.py").write_text("changed")
     assert core.inputs_hash(files, "requests==2\n", t312) != base
@@ -135,15 +136,15 @@ def test_zip_is_byte_identical_across_copies_mtimes_and_umask(tmp_path):
     shutil.copytree(one, two)
     os.utime(two / "app.py", (1_000_000_000, 1_000_000_000))
     os.chmod(two / "lib" / "util.py", 0o600)  # another umask: still a non-executable file
-    core.write_zip(core.select_files(one), tmp_path / "one.zip")
-    core.write_zip(core.select_files(two), tmp_path / "two.zip")
+    core.write_zip(package_files.select_files(one), tmp_path / "one.zip")
+    core.write_zip(package_files.select_files(two), tmp_path / "two.zip")
     assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
 
 
 def test_zip_entries_sorted_fixed_time_and_mode(tmp_path):
     tree = make_tree(tmp_path / "t", AGENT)
     os.chmod(tree / "run.sh", 0o700)
-    count = core.write_zip(core.select_files(tree), tmp_path / "p.zip")
+    count = core.write_zip(package_files.select_files(tree), tmp_path / "p.zip")
     with zipfile.ZipFile(tmp_path / "p.zip") as zf:
         infos = zf.infolist()
         assert zf.testzip() is None
@@ -158,8 +159,8 @@ def test_zip_entries_sorted_fixed_time_and_mode(tmp_path):
 
 def test_later_file_with_same_name_wins(tmp_path):
     make_tree(tmp_path, {"dep/util.py": "dependency", "code/util.py": "agent"})
-    files = [core.SourceFile("util.py", tmp_path / "dep/util.py", 0o644),
-             core.SourceFile("util.py", tmp_path / "code/util.py", 0o644)]
+    files = [package_files.SourceFile("util.py", tmp_path / "dep/util.py", 0o644),
+             package_files.SourceFile("util.py", tmp_path / "code/util.py", 0o644)]
     assert core.write_zip(files, tmp_path / "p.zip") == 1
     assert zipfile.ZipFile(tmp_path / "p.zip").read("util.py") == b"agent"
 
@@ -259,14 +260,14 @@ def test_links_inside_the_code_folder_are_packaged_links_out_of_it_refused(tmp_p
     (code / "lib" / "real.py").write_text("x = 1\n")
     os.symlink("lib/real.py", code / "alias.py")
     os.mkfifo(code / "pipe")  # a special file: left out, never opened
-    assert [f.arcname for f in core.select_files(code)] == ["alias.py", "lib/real.py"]
+    assert [f.arcname for f in package_files.select_files(code)] == ["alias.py", "lib/real.py"]
     (tmp_path / ".env.local").write_text("SECRET=1\n")
     os.symlink("../.env.local", code / "creds")
     with pytest.raises(ConfigError, match=r"creds in the code folder is a symbolic link to .*\.env\.local"):
-        core.select_files(code)
-    assert [f.arcname for f in core.select_files(code, core.IgnoreRules(["creds"]))] == ["alias.py", "lib/real.py"]
+        package_files.select_files(code)
+    assert [f.arcname for f in package_files.select_files(code, package_files.IgnoreRules(["creds"]))] == ["alias.py", "lib/real.py"]
 
 
 def test_a_bad_ignore_pattern_is_a_config_error():
     with pytest.raises(ConfigError, match=r"\.agentrunignore: the pattern '\*\*/\[z-a\]' is not valid"):
-        core.IgnoreRules(["**/[z-a]"])
+        package_files.IgnoreRules(["**/[z-a]"])
