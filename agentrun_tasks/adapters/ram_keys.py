@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from ..core.errors import ConfigError, CredentialError, NotFoundError, TransientError
 from ..core.retry import RetryPolicy
-from ..core.rotation import Key
+from ..core.rotation_journal import Key
 from ..core.secrets import Secret
 from .openapi_connection import Connection
 from .openapi_errors import translate

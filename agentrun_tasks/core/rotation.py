@@ -1,7 +1,8 @@
 """The AccessKey rotation as a state machine: live RAM keys plus a small journal -> the next step.
 
 A rotation is a series of steps, each safe to repeat and each recorded in a journal kept in the
-release state store (``rotation/<user>.json``, so every CI runner sees it)::
+release state store (``rotation/<user>.json``, so every CI runner sees it; the journal and the keys
+are :mod:`agentrun_tasks.core.rotation_journal`)::
 
     [delete leftover] -> create (intent journalled first) -> verify (STS, with backoff)
       -> write sink 1 .. sink N (read back where the sink allows) -> wait the grace period
@@ -17,66 +18,14 @@ opaque here: the flow seals it with the rotating key) and only until the old key
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Iterable
 
-from .errors import ConfigError
+from .rotation_journal import ACTIVE, INACTIVE, Journal, Key
 
-ACTIVE, INACTIVE = "Active", "Inactive"
-# creating: intent recorded, key maybe created; created: id known; verified: STS accepted it;
-# written: every sink has it; deactivated: the old key is Inactive; done: nothing pending.
-PHASES = ("creating", "created", "verified", "written", "deactivated", "done")
 MAX_KEYS = 2
 _CLOCK_SLACK = 300.0  # seconds: RAM's CreateDate has whole seconds and its own clock
-
-
-@dataclass(frozen=True)
-class Key:
-    """One AccessKey of the RAM user as ListAccessKeys reports it."""
-
-    id: str
-    status: str
-    created: datetime
-
-
-@dataclass(frozen=True)
-class Journal:
-    """Where one user's rotation stands. Ids and times only; ``pending`` is the sealed new secret."""
-
-    user: str
-    phase: str
-    old_id: str | None = None
-    new_id: str | None = None
-    written: tuple[str, ...] = ()
-    pending: str | None = None
-    sealed_with: str | None = None  # the key id whose secret sealed ``pending``
-    started_at: datetime | None = None
-    written_at: datetime | None = None
-    deactivated_at: datetime | None = None
-
-    def to_json(self) -> bytes:
-        doc = asdict(self)
-        for name in ("started_at", "written_at", "deactivated_at"):
-            doc[name] = doc[name].isoformat() if doc[name] else None
-        doc["written"] = list(self.written)
-        return json.dumps(doc, sort_keys=True, indent=1).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes) -> Journal:
-        try:
-            doc = json.loads(data)
-            for name in ("started_at", "written_at", "deactivated_at"):
-                doc[name] = _utc(datetime.fromisoformat(doc[name])) if doc.get(name) else None
-            doc["written"] = tuple(doc.get("written") or ())
-            journal = cls(**doc)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"The rotation journal is not valid ({exc}); delete it from the state store "
-                              "after checking the RAM user's keys by hand.") from None
-        if journal.phase not in PHASES:
-            raise ConfigError(f"The rotation journal has an unknown phase {journal.phase!r}.")
-        return journal
 
 
 def default_grace(env) -> float:
@@ -84,14 +33,6 @@ def default_grace(env) -> float:
     the environment's ``deploy_timeout``, the longest a deploy that started with the old key can
     still run; nothing on the embedded emulator, whose key no other machine holds."""
     return 0.0 if env.emulator else float(env.deploy_timeout)
-
-
-def journal_key(user: str) -> str:
-    return f"rotation/{user}.json"
-
-
-def lock_key(user: str) -> str:
-    return f"locks/rotate-{user}.json"
 
 
 @dataclass(frozen=True)
@@ -327,7 +268,3 @@ def _days(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds / 3600:.0f}h"
     return f"{seconds:.0f}s"
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

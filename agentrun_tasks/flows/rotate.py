@@ -22,9 +22,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..core import rotation
+from ..core import rotation, rotation_journal
 from ..core.errors import ConfigError, CredentialError, ResourceFailedError
-from ..core.rotation import Facts, Journal, Options, Step, describe, mask_id
+from ..core.rotation import Facts, Options, Step, describe, mask_id
+from ..core.rotation_journal import Journal
 from ..core.secrets import Secret
 from ..core.sinks import Sink
 from .release.records import Records
@@ -158,8 +159,8 @@ class _Runner:
         elif step.kind == "wait":
             self._wait(step.until)
         elif step.kind == "deactivate":
-            if step.key_id and any(k.id == step.key_id and k.status == rotation.ACTIVE for k in keys):
-                self.r.ram.set_status(self.r.user, step.key_id, rotation.INACTIVE)
+            if step.key_id and any(k.id == step.key_id and k.status == rotation_journal.ACTIVE for k in keys):
+                self.r.ram.set_status(self.r.user, step.key_id, rotation_journal.INACTIVE)
         self.r.fault(step.kind, "after")
         self._save(rotation.record(self.journal, step, replace(facts, now=self.r.now()), keys, **extra))
         self.r.observe(step, self.journal)
@@ -210,7 +211,7 @@ class _Runner:
     # -- the journal and the sealed secret ---------------------------------------------------------
     def _save(self, journal: Journal | None) -> None:
         self.journal = journal
-        key = rotation.journal_key(self.r.user)
+        key = rotation_journal.journal_key(self.r.user)
         if journal is None:
             self.r.store.delete(key)
         else:
@@ -258,11 +259,11 @@ def _facts(run: Rotation, journal: Journal | None, now: datetime, *, secret: boo
 def _in_use(keys, facts: Facts) -> str | None:
     ids = [k.id for k in keys]
     return facts.current_id if facts.current_id in ids else next(
-        (k.id for k in keys if k.status == rotation.ACTIVE), None)
+        (k.id for k in keys if k.status == rotation_journal.ACTIVE), None)
 
 
 def _load(run: Rotation) -> Journal | None:
-    raw = run.store.get(rotation.journal_key(run.user))
+    raw = run.store.get(rotation_journal.journal_key(run.user))
     return Journal.from_json(raw) if raw else None
 
 

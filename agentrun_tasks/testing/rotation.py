@@ -23,7 +23,7 @@ from ..adapters.ram_keys import RamKeys
 from ..adapters.sinks import open_sink
 from ..core import sinks as sinkspec
 from ..core.retry import RetryPolicy
-from ..core.rotation import Journal
+from ..core.rotation_journal import Journal
 from ..core.secrets import Secret
 from ..emulator.account import BOOTSTRAP_USER, read_credentials
 from ..emulator.state import state_dir

@@ -9,11 +9,7 @@ import pytest
 
 from agentrun_tasks.core.errors import ConfigError
 from agentrun_tasks.core.rotation import (
-    ACTIVE,
-    INACTIVE,
     Facts,
-    Journal,
-    Key,
     Options,
     abandon,
     decide,
@@ -22,6 +18,7 @@ from agentrun_tasks.core.rotation import (
     plan,
     record,
 )
+from agentrun_tasks.core.rotation_journal import ACTIVE, INACTIVE, Journal, Key
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 RUN = NOW - timedelta(seconds=5)

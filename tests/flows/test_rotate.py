@@ -15,7 +15,8 @@ import pytest
 from agentrun_tasks.adapters.file_store import FileStateStore
 from agentrun_tasks.adapters.keyring_store import KeyStore
 from agentrun_tasks.core.report import Reporter
-from agentrun_tasks.core.rotation import Journal, Options, journal_key
+from agentrun_tasks.core.rotation import Options
+from agentrun_tasks.core.rotation_journal import Journal, journal_key
 from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.emulator.account import BOOTSTRAP_USER
 from agentrun_tasks.flows.rotate import plan, rotate
