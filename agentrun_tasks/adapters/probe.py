@@ -16,7 +16,7 @@ import math
 import time
 import urllib.parse
 import urllib.request
-from typing import Iterable, Mapping
+from typing import Any, Coroutine, Iterable, Mapping, TypeVar
 
 import aiohttp
 
@@ -25,6 +25,8 @@ from ..core.health import judge, request_body
 from ..core.model import HealthConfig
 from ..core.secrets import Secret
 from .health import data_plane_headers
+
+T = TypeVar("T")
 
 
 async def probe(
@@ -70,6 +72,25 @@ async def probe_pair(
             probe(stable_url, duration=duration, rate=rate, session=session, **kwargs),
         )
         return candidate, stable
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` for probe traffic, quiet about interrupts it already passed on.
+
+    A Ctrl-C or SIGTERM (``core.errors.Interrupted``) raised inside a request task is re-raised
+    out of the loop by asyncio, and the futures left holding it are reported as "exception was
+    never retrieved", with a traceback, when they are collected: after the release has already
+    put traffic back and said it was interrupted. Only those reports are dropped.
+    """
+    async def quietly() -> T:
+        asyncio.get_running_loop().set_exception_handler(_unless_interrupted)
+        return await coroutine
+    return asyncio.run(quietly())
+
+
+def _unless_interrupted(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if not isinstance(context.get("exception"), KeyboardInterrupt):
+        loop.default_exception_handler(context)
 
 
 def samples_from_request_log(rows: Iterable[Mapping], version: str | None = None) -> list[Sample]:

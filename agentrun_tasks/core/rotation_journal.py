@@ -71,9 +71,5 @@ def journal_key(user: str) -> str:
     return f"rotation/{user}.json"
 
 
-def lock_key(user: str) -> str:
-    return f"locks/rotate-{user}.json"
-
-
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

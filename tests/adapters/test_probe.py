@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import socket
@@ -11,8 +12,10 @@ from contextlib import asynccontextmanager
 import pytest
 from aiohttp import web
 
+from agentrun_tasks.adapters import probe as probes
 from agentrun_tasks.adapters.probe import emulator_log_source, probe, probe_pair, samples_from_request_log
 from agentrun_tasks.core.analysis import analyse
+from agentrun_tasks.core.errors import Interrupted
 from agentrun_tasks.core.health import request_body
 from agentrun_tasks.core.model import AnalysisConfig, HealthConfig
 from agentrun_tasks.core.secrets import Secret
@@ -209,3 +212,24 @@ def test_emulator_log_source_asks_for_the_endpoint_and_window_and_splits_by_vers
         candidate, stable = emulator_log_source(url, "rt", "prod", stable="3", candidate="4")(1.5, 6.0)
     assert asked == [{"runtime": "rt", "endpoint": "prod", "since": "1.5", "until": "6.0"}]
     assert [(s.ts, s.ok) for s in candidate] == [(5.0, False)] and [(s.ts, s.ok) for s in stable] == [(4.0, True)]
+
+
+async def _dropped_future(exception: BaseException) -> None:
+    """A future holding ``exception`` that nobody retrieves, as asyncio leaves one when an
+    interrupt raised inside a request task escapes the loop."""
+    future = asyncio.get_running_loop().create_future()
+    future.set_exception(exception)
+    del future
+    gc.collect()
+
+
+def test_an_interrupt_already_passed_on_is_not_reported_again_but_other_exceptions_are(caplog):
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(_dropped_future(Interrupted(2, "SIGINT")))
+    assert "exception was never retrieved" in caplog.text  # plain asyncio.run prints a traceback
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        probes.run(_dropped_future(Interrupted(2, "SIGINT")))
+        assert caplog.text == ""
+        probes.run(_dropped_future(ValueError("a bug")))
+    assert "ValueError: a bug" in caplog.text

@@ -9,13 +9,12 @@ healthy canaries.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ...adapters.probe import probe, probe_pair
+from ...adapters.probe import probe, probe_pair, run
 from ...core.analysis import Verdict, analyse, format_rows
 from ...core.model import AnalysisConfig, HealthConfig
 from ...core.ports import LogWindow
@@ -109,8 +108,8 @@ def _decided_early(verdict: Verdict) -> bool:
 
 def _probe(candidate_url: str, stable_url: str | None, seconds: float, rate: float, health: HealthConfig):
     if stable_url is None:
-        return asyncio.run(probe(candidate_url, duration=seconds, rate=rate, health=health)), []
-    return asyncio.run(probe_pair(candidate_url, stable_url, duration=seconds, rate=rate, health=health))
+        return run(probe(candidate_url, duration=seconds, rate=rate, health=health)), []
+    return run(probe_pair(candidate_url, stable_url, duration=seconds, rate=rate, health=health))
 
 
 def _with_log(candidate, stable, log_source, since, until):
