@@ -6,6 +6,7 @@ file without the call; the processes run in parallel, once per module."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import runpy
@@ -18,11 +19,21 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 CALL = "exit_2_on_usage_errors()"
 SOURCES = {"root": REPO / "tasks.py", "composed": REPO / "examples" / "composed" / "tasks.py",
            "undashed": REPO / "tasks.py"}  # undashed: invoke.yaml says tasks.auto_dash_names: false
-ENTRIES = {"invoke": [str(BIN / "invoke")], "inv": [str(BIN / "inv")], "-m": [sys.executable, "-m", "invoke"]}
+
+
+def console_script(name: str) -> str:
+    """Where pip put invoke's ``name`` script for this interpreter (beside it, /usr/local/bin on
+    Debian, a base interpreter's bin for a venv that borrows its packages): from invoke's RECORD."""
+    dist = importlib.metadata.distribution("invoke")
+    found = [f for f in dist.files or () if f.name == name and f.parent.name in ("bin", "Scripts")]
+    assert found, f"invoke's {name} script is not in its RECORD"
+    return str(Path(str(dist.locate_file(found[0]))).resolve())
+
+
+ENTRIES = {"invoke": [console_script("invoke")], "inv": [console_script("inv")], "-m": [sys.executable, "-m", "invoke"]}
 
 
 @dataclass(frozen=True)
