@@ -54,9 +54,9 @@ class Project:
         return cls(root)
 
     @contextmanager
-    def background(self, *args: str) -> Iterator[subprocess.Popen]:
+    def background(self, *args: str, env: dict | None = None) -> Iterator[subprocess.Popen]:
         """``invoke *args`` as a separate process group; killed if still running at the end."""
-        child = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=self.root, env=clean_environ(),
+        child = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=self.root, env=env or clean_environ(),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         try:
             yield child

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...core.errors import BusyError, GateFailed
+from ...core.errors import AgentrunTasksError, BusyError, GateFailed, ResourceFailedError
 from ...core.report import HEARTBEAT_SECONDS
 from ...core.rollout import (
     Conflict,
@@ -84,6 +84,11 @@ class Canary:
         stable = live.target_version if live.target_version and live.target_version != self.candidate else None
         plan = Plan(stable=stable, candidate=self.candidate, steps=self.steps)
         report = CanaryReport(self.candidate, stable)
+        if self.log_source_for is not None and stable is not None:
+            # Read the platform's log once before any traffic moves: a logstore that does not
+            # exist or keys that cannot read it stop the release here, with nothing changed.
+            now = time.time()
+            self.log_source_for(stable, self.candidate)(now, now)
         verified = 0.0
         while True:
             action = next_action(live, plan, verified=verified)
@@ -119,12 +124,21 @@ class Canary:
                            f"version {stable} {1 - weight:.0%}")
         urls = self._side_urls(stable)
         release = self.env.release
-        with self.reporter.progress(f"step {weight:.0%}", every=HEARTBEAT_SECONDS) as update:
-            outcome = gates.judge_step(
-                candidate_url=urls[0], stable_url=urls[1], interval=release.interval, cfg=release.analysis,
-                health=self.env.health, max_extensions=release.max_extensions,
-                log_source=self.log_source_for(stable, self.candidate) if self.log_source_for else None,
-                on_tick=lambda beat: update("analysing", beat))
+        try:
+            with self.reporter.progress(f"step {weight:.0%}", every=HEARTBEAT_SECONDS) as update:
+                outcome = gates.judge_step(
+                    candidate_url=urls[0], stable_url=urls[1], interval=release.interval, cfg=release.analysis,
+                    health=self.env.health, max_extensions=release.max_extensions,
+                    log_source=self.log_source_for(stable, self.candidate) if self.log_source_for else None,
+                    on_tick=lambda beat: update("analysing", beat))
+        except Exception as exc:  # a step that cannot be judged must not leave production split
+            self.write(rollback_state(stable))
+            back = f"Traffic is back to 100% on version {stable}."
+            self.reporter.line(f"rolled back: version {stable} serves 100% (step {weight:.0%} could not be judged)")
+            if isinstance(exc, AgentrunTasksError):
+                raise ResourceFailedError(f"step {weight:.0%} of the canary of version {self.candidate} could not "
+                                          f"be judged: {exc} {back}") from exc
+            raise
         gates.render(self.reporter, weight, outcome)
         report.steps.append({"weight": weight, **outcome.to_dict()})
         if outcome.verdict.result == "fail":
