@@ -17,6 +17,8 @@ import urllib.parse
 import urllib.request
 from contextlib import contextmanager
 
+import pytest
+
 from agentrun_tasks.core import fclogs
 from agentrun_tasks.testing.emulator import running_emulator
 from agentrun_tasks.testing.project import clean_environ, cloud_env_file
@@ -79,63 +81,66 @@ def users(url: str):
     return work
 
 
-def test_real_traffic_rolls_back_what_only_users_hit_and_the_probe_alone_promotes(project):
-    envs = project.root / "envs" / "cloud.yaml"
+@pytest.fixture
+def released(project):
+    """A cloud environment whose control plane is the emulator, version 1 released (a first
+    release has no gates); yields the emulator and the process environment that reaches it."""
     with running_emulator(project.root / ".cloud") as cloud:
         cloud.set_faults(latency=0)
-        secret = cloud.access_key_secret.reveal()
-        env = clean_environ(ALIYUN_ACCESS_KEY_ID_CLOUD=cloud.access_key_id, ALIYUN_ACCESS_KEY_SECRET_CLOUD=secret)
-        envs.write_text(cloud_env(cloud.port, fault="", real=True))
-        first = project.invoke("release", "--env", "cloud", "--json", env=env)
+        env = clean_environ(ALIYUN_ACCESS_KEY_ID_CLOUD=cloud.access_key_id,
+                            ALIYUN_ACCESS_KEY_SECRET_CLOUD=cloud.access_key_secret.reveal())
+        (project.root / "envs" / "cloud.yaml").write_text(cloud_env(cloud.port, fault="", real=True))
+        first = project.invoke("release", "--env", "cloud", env=env)
         assert first.returncode == 0, first.stderr
-        url = project.invoke_json("endpoint.get", "--env", "cloud", env=env)["url"]
-        runtime_id = project.invoke_json("info", "--env", "cloud", env=env)["runtime"]["id"]
-
-        envs.write_text(cloud_env(cloud.port, fault="checkout", real=True))
-        with local_sls({cloud.access_key_id: secret}) as sls:
-            sls.put("agent-logs", "runtime", [])
-            env.update(sls.proxy_env())
-            with running(ship(cloud.url, "traffic-demo", runtime_id, sls)), running(users(url)):
-                judged = project.invoke("release", "--env", "cloud", "--json", env=env)
-                assert judged.returncode == 4, judged.stderr + judged.stdout
-                assert "failed at 50%" in judged.stderr and "max_error_rate" in judged.stderr
-                report = json.loads(judged.stdout)
-                assert report["result"] == "rolled-back" and report["steps"][0]["real_requests"] > 0
-                assert project.invoke_json("endpoint.get", "--env", "cloud", env=env)["targetVersion"] == "1"
-
-                envs.write_text(cloud_env(cloud.port, fault="checkout", real=False))
-                probe_only = project.invoke("release", "--env", "cloud", "--force", "--json", env=env)
-                assert probe_only.returncode == 0, probe_only.stderr  # "ping" never meets the fault
-                assert all(step["real_requests"] is None for step in json.loads(probe_only.stdout)["steps"])
-                assert project.invoke_json("endpoint.get", "--env", "cloud", env=env)["targetVersion"] == "2"
-            assert any(c["action"] == "GetLogsV2" and c["body"]["reverse"] for c in sls.calls)
+        yield cloud, env
 
 
-def test_real_traffic_that_cannot_be_read_stops_before_traffic_moves_or_puts_it_back(project):
-    envs = project.root / "envs" / "cloud.yaml"
-    with running_emulator(project.root / ".cloud") as cloud:
-        cloud.set_faults(latency=0)
-        secret = cloud.access_key_secret.reveal()
-        env = clean_environ(ALIYUN_ACCESS_KEY_ID_CLOUD=cloud.access_key_id, ALIYUN_ACCESS_KEY_SECRET_CLOUD=secret)
-        envs.write_text(cloud_env(cloud.port, fault="", real=True))
-        assert project.invoke("release", "--env", "cloud", env=env).returncode == 0  # first release: no gates
-        project.set_greeting("Second")
-        with local_sls({cloud.access_key_id: secret}) as sls:
-            env.update(sls.proxy_env())
-            missing = project.invoke("release", "--env", "cloud", env=env)  # the logstore does not exist
-            assert missing.returncode == 2, missing.stderr
-            assert "agent-logs" in missing.stderr and "does not exist" in missing.stderr
-            assert "step 50%" not in missing.stdout  # no traffic moved
-            assert project.invoke_json("endpoint.get", "--env", "cloud", env=env)["weights"] == {}
+def test_real_traffic_rolls_back_what_only_users_hit_and_the_probe_alone_promotes(project, released):
+    envs, (cloud, env) = project.root / "envs" / "cloud.yaml", released
+    secret = cloud.access_key_secret.reveal()
+    url = project.invoke_json("endpoint.get", "--env", "cloud", env=env)["url"]
+    runtime_id = project.invoke_json("info", "--env", "cloud", env=env)["runtime"]["id"]
 
-            sls.put("agent-logs", "runtime", [])
-            with project.background("release", "--env", "cloud", env=env) as running_release:
-                deadline = time.monotonic() + 120
-                while not project.invoke_json("endpoint.get", "--env", "cloud", env=env)["weights"]:
-                    assert time.monotonic() < deadline and running_release.poll() is None
-                    time.sleep(0.2)
-                sls.fail_next(10_000, "Unauthorized", 401)  # the key loses SLS access mid-step
-                assert running_release.wait(timeout=120) == 5
-            endpoint = project.invoke_json("endpoint.get", "--env", "cloud", env=env)
-            assert endpoint["targetVersion"] == "1" and endpoint["weights"] == {}
-            assert project.invoke_json("history", "--env", "cloud", env=env)[-1]["result"] == "failed"
+    envs.write_text(cloud_env(cloud.port, fault="checkout", real=True))
+    with local_sls({cloud.access_key_id: secret}) as sls:
+        sls.put("agent-logs", "runtime", [])
+        env.update(sls.proxy_env())
+        with running(ship(cloud.url, "traffic-demo", runtime_id, sls)), running(users(url)):
+            judged = project.invoke("release", "--env", "cloud", "--json", env=env)
+            assert judged.returncode == 4, judged.stderr + judged.stdout
+            assert "failed at 50%" in judged.stderr and "max_error_rate" in judged.stderr
+            report = json.loads(judged.stdout)
+            assert report["result"] == "rolled-back" and report["steps"][0]["real_requests"] > 0
+            assert project.invoke_json("endpoint.get", "--env", "cloud", env=env)["targetVersion"] == "1"
+
+            envs.write_text(cloud_env(cloud.port, fault="checkout", real=False))
+            probe_only = project.invoke("release", "--env", "cloud", "--force", "--json", env=env)
+            assert probe_only.returncode == 0, probe_only.stderr  # "ping" never meets the fault
+            assert all(step["real_requests"] is None for step in json.loads(probe_only.stdout)["steps"])
+            assert project.invoke_json("endpoint.get", "--env", "cloud", env=env)["targetVersion"] == "2"
+        assert any(c["action"] == "GetLogsV2" and c["body"]["reverse"] for c in sls.calls)
+
+
+def test_real_traffic_that_cannot_be_read_stops_before_traffic_moves_or_puts_it_back(project, released):
+    cloud, env = released
+    secret = cloud.access_key_secret.reveal()
+    project.set_greeting("Second")
+    with local_sls({cloud.access_key_id: secret}) as sls:
+        env.update(sls.proxy_env())
+        missing = project.invoke("release", "--env", "cloud", env=env)  # the logstore does not exist
+        assert missing.returncode == 2, missing.stderr
+        assert "agent-logs" in missing.stderr and "does not exist" in missing.stderr
+        assert "step 50%" not in missing.stdout  # no traffic moved
+        assert project.invoke_json("endpoint.get", "--env", "cloud", env=env)["weights"] == {}
+
+        sls.put("agent-logs", "runtime", [])
+        with project.background("release", "--env", "cloud", env=env) as running_release:
+            deadline = time.monotonic() + 120
+            while not project.invoke_json("endpoint.get", "--env", "cloud", env=env)["weights"]:
+                assert time.monotonic() < deadline and running_release.poll() is None
+                time.sleep(0.2)
+            sls.fail_next(10_000, "Unauthorized", 401)  # the key loses SLS access mid-step
+            assert running_release.wait(timeout=120) == 5
+        endpoint = project.invoke_json("endpoint.get", "--env", "cloud", env=env)
+        assert endpoint["targetVersion"] == "1" and endpoint["weights"] == {}
+        assert project.invoke_json("history", "--env", "cloud", env=env)[-1]["result"] == "failed"
