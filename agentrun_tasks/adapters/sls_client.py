@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ..core import secrets
 from ..core.errors import AgentrunTasksError, ConfigError, CredentialError, TransientError
 from ..core.retry import RetryPolicy
 from .openapi_connection import Connection
@@ -63,7 +64,7 @@ class SlsProject:
 
     def _classify(self, exc: BaseException, what: str) -> AgentrunTasksError | None:
         code = str(getattr(exc, "code", "") or "")
-        said = f"{code}: {getattr(exc, 'message', '') or ''}"
+        said = secrets.redact(f"{code}: {getattr(exc, 'message', '') or ''}")
         if code in _TRANSIENT:
             return TransientError(f"{what}: SLS is busy ({said}).")
         if code in _CREDENTIALS:
