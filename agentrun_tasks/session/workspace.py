@@ -189,6 +189,11 @@ class Session:
     def _sls_logs(self, runtime: Runtime) -> SlsLogs:
         env = self.env
         log = runtime.raw.get("logConfiguration") or env.agent.get("logConfig")
+        if log == "auto":  # `s info` does not say where auto went: where the component puts it
+            from ..core.agentspec import AUTO_LOGSTORE, auto_log_project
+
+            account = self.credentials().account_id or self.driver().caller_identity().get("AccountId")
+            log = {"project": auto_log_project(env.region, str(account)), "logstore": AUTO_LOGSTORE}
         if not isinstance(log, Mapping) or not log.get("project") or not log.get("logstore"):
             raise ConfigError(
                 f"{env.name}'s runtime {runtime.name} keeps no logs: it has no SLS logConfiguration. Set "

@@ -101,6 +101,14 @@ def test_logs_on_a_cloud_environment_read_the_runtimes_sls_logstore(project):
             nolog = project.invoke("logs", "--env", "nolog", env=env)
             assert nolog.returncode == 2 and "keeps no logs" in nolog.stderr and "Traceback" not in nolog.stderr
 
+            # A runtime that does not say where it logs (as `s info` never does) and logConfig: auto:
+            # the logs are where the component puts auto, named by the account STS reports.
+            (project.root / "envs" / "nolog.yaml").write_text(cloud_env(cloud.port, "  logConfig: auto\n"))
+            nolog_id = json.loads(project.invoke("info", "--env", "nolog", "--json", env=env).stdout)["runtime"]["id"]
+            sls.put(f"aliyun-serverless-{cloud.account_id}-cn-hangzhou", "default-logs", _rows(nolog_id, int(time.time())))
+            auto = json.loads(project.invoke("logs", "--env", "nolog", "--json", env=env).stdout)
+            assert [r["status"] for r in auto["requests"]] == [200, 503]
+
 
 def test_logconfig_auto_makes_the_components_logstore_once_and_logs_read_it(project):
     with running_emulator(project.root / ".cloud") as cloud:
