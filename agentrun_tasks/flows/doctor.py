@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from typing import Any, Callable
 
 from ..adapters import command, s_cli
@@ -34,7 +35,9 @@ def diagnose(session: Any, *, fix: bool = False) -> Diagnosis:
     if creds.status != FAIL:
         who = found.add(_guard("identity", lambda: _identity(session, identity)))
         if who.status == OK:
-            found.add(_guard("runtime", lambda: _runtime(session)))
+            runtime = found.add(_guard("runtime", lambda: _runtime(session)))
+            if runtime.status == OK:
+                found.add(_guard("logs", lambda: _logs(session)))
             found.add(_guard("least privilege", lambda: _privilege(session, identity)))
     found.policy = policy.minimal_policy(session.env, account_id=identity.get("AccountId"))
     return found
@@ -145,6 +148,21 @@ def _runtime(session: Any) -> Check:
     if runtime.busy:
         return Check("runtime", WARN, f"{name} is {runtime.status}", "wait for it: invoke deploy --wait")
     return Check("runtime", OK, f"{name} is {runtime.status}")
+
+
+def _logs(session: Any) -> Check:
+    """Can ``invoke logs`` and ``release.real_traffic`` read the runtime's SLS logstore? One
+    search of an empty window proves the project, the logstore, its index and the key's access."""
+    env = session.env
+    if env.emulator:
+        return Check("logs", SKIP, "the local emulator keeps its own request log")
+    runtime = session.driver().require_runtime(env.agent_name)
+    if not (runtime.raw.get("logConfiguration") or env.agent.get("logConfig")):
+        return Check("logs", WARN, f"{runtime.name} keeps no logs: invoke logs and release.real_traffic have "
+                     "nothing to read", "set agent.logConfig ({project, logstore}, or auto) and deploy")
+    reader = session.log_reader(runtime)
+    reader.request_rows(time.time())
+    return Check("logs", OK, f"SLS project {reader.sls.project}, logstore {reader.logstore} can be searched")
 
 
 def _privilege(session: Any, identity: dict) -> Check:

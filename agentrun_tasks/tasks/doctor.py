@@ -14,10 +14,12 @@ from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
             "fix": "do what is safe: install the pinned Serverless Devs CLI into .agentrun/tools/s"})
 @cli_errors
 def doctor(c, env=None, json=False, fix=False):
-    """Check Python, Node, s, the component cache, Docker, credentials, the emulator, the runtime.
+    """Check Python, Node, s, the component cache, Docker, credentials, the emulator, the runtime, logs.
 
     Each check prints ok, warn, fail or skip (not needed for this environment's driver) and,
     for a warning or failure, what to do. Credentials are reported by source, never by value.
+    Logs: on the cloud, one search of the runtime's SLS logstore (what invoke logs and
+    release.real_traffic read) proves the project, logstore, index and access.
     Least privilege: lists the RAM policies attached to the environment's RAM user
     (credentials.ram_user, else the key's own user), flags AdministratorAccess and *FullAccess
     ones, and prints the minimal RAM policy document for deploy, release, rotate-keys and logs.

@@ -80,8 +80,11 @@ def test_logs_on_a_cloud_environment_read_the_runtimes_sls_logstore(project):
         runtime_id = json.loads(project.invoke("info", "--env", "cloud", "--json", env=env).stdout)["runtime"]["id"]
 
         with local_sls({cloud.access_key_id: secret}) as sls:
-            sls.put("agent-logs", "runtime", _rows(runtime_id, int(time.time())))
             env.update(sls.proxy_env())
+            missing = json.loads(project.invoke("doctor", "--env", "cloud", "--json", env=env).stdout)["checks"]
+            assert [c["detail"] for c in missing if c["check"] == "logs" and c["status"] == "fail"][0].endswith(
+                "does not exist (ProjectNotExist). Check agent.logConfig in the env file and the region (sls_endpoint).")
+            sls.put("agent-logs", "runtime", _rows(runtime_id, int(time.time())))
             shown = project.invoke("logs", "--env", "cloud", "--since", "10m", env=env)
             assert shown.returncode == 0, shown.stderr
             lines = shown.stdout.splitlines()
@@ -96,10 +99,14 @@ def test_logs_on_a_cloud_environment_read_the_runtimes_sls_logstore(project):
             other = json.loads(project.invoke("logs", "--env", "cloud", "--version", "2", "--json", env=env).stdout)
             assert other["requests"] == [] and other["output"] == []
             assert sls.calls and {c["project"] for c in sls.calls} == {"agent-logs"}
+            checks = json.loads(project.invoke("doctor", "--env", "cloud", "--json", env=env).stdout)["checks"]
+            assert {c["check"]: c["status"] for c in checks}["logs"] == "ok"
 
             project.invoke("deploy", "--env", "nolog", env=env)
             nolog = project.invoke("logs", "--env", "nolog", env=env)
             assert nolog.returncode == 2 and "keeps no logs" in nolog.stderr and "Traceback" not in nolog.stderr
+            checks = json.loads(project.invoke("doctor", "--env", "nolog", "--json", env=env).stdout)["checks"]
+            assert {c["check"]: c["status"] for c in checks}["logs"] == "warn"
 
             # A runtime that does not say where it logs (as `s info` never does) and logConfig: auto:
             # the logs are where the component puts auto, named by the account STS reports.
