@@ -49,7 +49,8 @@ class SlsTraffic:
             return
         start = since if self._read_at is None else max(since, self._read_at - self.lag)
         for row in self.logs.request_rows(start, newest_first=True):
-            self._rows[str(row.get("requestId") or id(row))] = row
+            # A row without a request id is known by its whole content: read twice, counted once.
+            self._rows[row.get("requestId") or repr(sorted(row.items()))] = row
         self._read_at = now
 
 

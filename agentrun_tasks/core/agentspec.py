@@ -36,8 +36,9 @@ DEFAULTS = {"cpu": 1, "memory": 2048, "port": 8000, "diskSize": 512}
 AUTO_LOGSTORE = "default-logs"
 
 
-def auto_log_project(region: str, account_id: str) -> str:
-    return f"aliyun-serverless-{account_id}-{region}"
+def auto_log_config(region: str, account_id: str | None) -> dict[str, str]:
+    """The ``{project, logstore}`` that ``logConfig: auto`` stands for in ``region`` of the account."""
+    return {"project": f"aliyun-serverless-{_account(account_id)}-{region}", "logstore": AUTO_LOGSTORE}
 
 
 def needs_account_id(agent: Mapping[str, Any]) -> bool:
@@ -76,8 +77,7 @@ def runtime_input(agent: Mapping[str, Any], *, account_id: str | None, code: Map
     if log == "auto":
         if region is None:
             raise ValueError("logConfig: auto needs the region")  # a caller's bug, not a user's setting
-        body["logConfiguration"] = {"project": auto_log_project(region, _account(account_id)),
-                                    "logstore": AUTO_LOGSTORE}
+        body["logConfiguration"] = auto_log_config(region, account_id)
     elif isinstance(log, Mapping):
         body["logConfiguration"] = {"project": log.get("project"), "logstore": log.get("logstore")}
     return body

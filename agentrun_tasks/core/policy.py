@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
-from .agentspec import AUTO_LOGSTORE, auto_log_project
+from .agentspec import auto_log_config
 from .model import EnvConfig
 
 TASKS = ("deploy", "release", "rotate-keys", "logs")
@@ -27,7 +27,7 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
 }
 _STATE_OBJECTS = ("oss:GetObject", "oss:PutObject", "oss:DeleteObject")
 # What deploy calls for logConfig: auto (adapters/sls_setup.py).
-_AUTO_LOGSTORE = ("log:CreateProject", "log:CreateLogStore", "log:CreateIndex")
+_AUTO_LOG_SETUP = ("log:CreateProject", "log:CreateLogStore", "log:CreateIndex")
 # The Serverless Devs component uploads code through FC's temporary bucket before it deploys.
 _S_UPLOAD = ("fc:GetTempBucketToken",)
 
@@ -72,9 +72,9 @@ def minimal_policy(env: EnvConfig, *, account_id: str | None, tasks: Iterable[st
         statements.append(_allow(_ACTIONS["rotate-keys"], f"acs:ram::{account}:user/{user}"))
     log = env.agent.get("logConfig")
     if log == "auto":  # the project and logstore deploy makes, named as the component names them
-        log = {"project": auto_log_project(region, account), "logstore": AUTO_LOGSTORE}
+        log = auto_log_config(region, account)
         if "deploy" in wanted and env.driver == "openapi":
-            statements.append(_allow(_AUTO_LOGSTORE, f"acs:log:{region}:{account}:project/{log['project']}*"))
+            statements.append(_allow(_AUTO_LOG_SETUP, f"acs:log:{region}:{account}:project/{log['project']}*"))
     if "logs" in wanted:
         where = (f"project/{log['project']}/logstore/{log['logstore']}" if isinstance(log, Mapping)
                  else "project/*")

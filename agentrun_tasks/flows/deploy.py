@@ -134,8 +134,6 @@ def deploy(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, acco
         reporter.line(f"runtime {runtime.name} is {runtime.status}; waiting for the other deploy to finish")
         runtime = _settle(driver, runtime, env, reporter)
     mark = clock()
-    if not account_id and needs_account_id(env.agent):
-        account_id = driver.caller_identity().get("AccountId")
     spec = runtime_input(env.agent, account_id=account_id, region=env.region,
                          code=code_configuration(artifact, env, code_store))
     log = spec.get("logConfiguration") or {}
@@ -188,8 +186,9 @@ def deploy_session(session: Workspace, driver: Driver, artifact, *, wait: bool =
     passes none: it already holds the lock.
     """
     def run() -> DeployResult:
-        return deploy(driver, session.env, artifact, session.reporter,
-                      account_id=session.credentials().account_id, wait=wait,
+        # STS is asked for the account only when the runtime input names it.
+        account = session.account_id() if needs_account_id(session.env.agent) else session.credentials().account_id
+        return deploy(driver, session.env, artifact, session.reporter, account_id=account, wait=wait,
                       code_store=session.code_store(artifact), logstores=session.logstores())
 
     if records is None:

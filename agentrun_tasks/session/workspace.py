@@ -69,6 +69,11 @@ class Session:
         """The environment's credentials (first complete source wins); warnings go to the reporter."""
         return self._once("credentials", self._resolve_credentials)
 
+    def account_id(self) -> str | None:
+        """The account: as the env file or the credentials name it, else as STS reports it."""
+        return self._once("account_id", lambda: self.credentials().account_id
+                          or self.driver().caller_identity().get("AccountId"))
+
     def keystore(self) -> KeyStore:
         """The OS keyring entries of agentrun-tasks (one per credentials profile)."""
         from ..adapters.keyring_store import KeyStore
@@ -190,10 +195,9 @@ class Session:
         env = self.env
         log = runtime.raw.get("logConfiguration") or env.agent.get("logConfig")
         if log == "auto":  # `s info` does not say where auto went: where the component puts it
-            from ..core.agentspec import AUTO_LOGSTORE, auto_log_project
+            from ..core.agentspec import auto_log_config
 
-            account = self.credentials().account_id or self.driver().caller_identity().get("AccountId")
-            log = {"project": auto_log_project(env.region, str(account)), "logstore": AUTO_LOGSTORE}
+            log = auto_log_config(env.region, self.account_id())
         if not isinstance(log, Mapping) or not log.get("project") or not log.get("logstore"):
             raise ConfigError(
                 f"{env.name}'s runtime {runtime.name} keeps no logs: it has no SLS logConfiguration. Set "
