@@ -1,12 +1,17 @@
-"""pytest's root configuration: the fixtures the library ships, and the ``integration`` marker.
+"""pytest's root configuration: the fixtures the library ships, the ``integration`` marker, and
+how the suite spreads over pytest-xdist workers.
 
-``pytest`` runs everything (the README's command and .ci/run); ``pytest -m "not integration"``
+``pytest`` runs everything (the README's command and .ci/run) on ``-n auto`` workers (two per
+core, since most of an integration test is waiting on processes); ``pytest -m "not integration"``
 runs the fast part: the pure core, table tests and in-process adapters, with no emulator, agent
-process or ``invoke`` subprocess.
+process or ``invoke`` subprocess. ``-p no:xdist`` (or ``-n 0``) runs in one process.
 """
 
 from __future__ import annotations
 
+import compileall
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,11 +28,40 @@ INTEGRATION_MODULES = frozenset({"test_no_secret_leaks.py", "test_pipelines.py",
                                  "test_composition.py", "flows/test_rotate.py", "adapters/test_pip_target.py"})
 # Fixtures that start one (a test using any of them is an integration test wherever it lives).
 INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "project", "driver", "runtime", "s_reference"})
+# The longest tests (seconds, measured serially here), started first so that no worker begins one
+# of them while the others have run dry: greedy longest-first keeps the wall near the longest test.
+LONGEST_FIRST = (
+    "tests/integration/test_serverless_devs_release.py",  # ~100 s: ~60 real `s` (node) processes
+    "tests/test_pipelines.py::test_jenkinsfile_parses_as_groovy",  # ~40 s of CPU per Groovy parse
+    "tests/integration/test_release.py",
+    "tests/integration/test_real_traffic.py",
+    "tests/integration/test_deploy_results.py",
+    "tests/integration/test_deploy.py",
+    "tests/test_no_secret_leaks.py",
+    "tests/integration/test_logs.py",
+    "tests/integration/test_cloud_latency.py",
+    "tests/integration/test_release_interrupt.py",
+    "tests/flows/test_rotate.py",
+)
+
+# Bytecode: a machine that sets PYTHONDONTWRITEBYTECODE (this build machine does) would compile
+# every module of the SDKs and of this package again in each of the suite's ~340 `invoke`
+# processes. The suite writes the caches once (into __pycache__, ignored by git) and its children
+# read them; what a user's machine does is measured in benchmarks/, not here.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "integration: starts an emulator, an agent process or an invoke "
                                        "subprocess (deselect with -m 'not integration')")
+    if not hasattr(config, "workerinput"):  # once, in the controlling process
+        compileall.compile_dir(str(Path(__file__).resolve().parent / "agentrun_tasks"), quiet=1)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Two workers per core (at least 2, at most 8): an integration test mostly waits."""
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -37,3 +71,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if (relative.split("/")[0] in INTEGRATION_FOLDERS or relative in INTEGRATION_MODULES
                 or INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ()))):
             item.add_marker(pytest.mark.integration)
+        if _uses_a_shared_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=_start_rank)
+
+
+def _uses_a_shared_fixture(item: pytest.Item) -> bool:
+    """Whether the test takes a module- or class-scoped fixture (an emulator, runs or an install the
+    module's tests share): its module then runs on one worker, which sets the fixture up once
+    (``--dist loadgroup``). pytest exposes a test's fixture definitions only as ``_fixtureinfo``."""
+    definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    return any(defs and defs[-1].scope in ("module", "class") for defs in definitions.values())
+
+
+def _start_rank(item: pytest.Item) -> int:
+    """Where the test starts: the LONGEST_FIRST entries in their order, then the rest as collected
+    (sort is stable)."""
+    return next((rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+                len(LONGEST_FIRST))
