@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
 
 from ..adapters import health
 from ..core.agentspec import cleared, needs_account_id, needs_update, runtime_input
@@ -25,6 +26,9 @@ from ..core.ports import Driver, LogStores, Workspace
 from ..core.report import HEARTBEAT_SECONDS, Reporter
 from ..core.resources import READY, Endpoint, Runtime
 from . import endpoints
+
+if TYPE_CHECKING:
+    from .release.records import Records
 
 
 @dataclass
@@ -114,6 +118,20 @@ def check_health(url: str, env: EnvConfig, reporter: Reporter, label: str) -> he
             f"HTTP {status}" if status else "no answer", f"attempt {n}"))
 
 
+def _health_gate(checked: Endpoint, env: EnvConfig, reporter: Reporter, timings: dict[str, float], started: float,
+                 clock, consequence: str) -> health.HealthResult:
+    """Health-check ``checked`` into ``timings``; a failure is exit 4 ending with ``consequence``."""
+    mark = clock()
+    result = check_health(checked.url, env, reporter, f"health check {checked.name}")
+    timings["health"] = clock() - mark
+    timings["total"] = clock() - started
+    if not result.ok:
+        raise GateFailed(
+            f"health check of {checked.url}{env.health.path} failed after {result.attempts} attempts in "
+            f"{result.seconds:.0f}s: last status {result.status}, {result.detail}. {consequence}")
+    return result
+
+
 def deploy(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: str | None,
            wait: bool = False, code_store=None, logstores: LogStores | None = None,
            clock=time.monotonic) -> DeployResult:
@@ -159,15 +177,8 @@ def deploy(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, acco
     runtime = wait_ready(driver, runtime, timeout=env.deploy_timeout, reporter=reporter)
     timings["ready"] = clock() - mark
     checked = health_endpoint(driver, runtime, env)
-    mark = clock()
-    result = check_health(checked.url, env, reporter, f"health check {checked.name}")
-    timings["health"] = clock() - mark
-    timings["total"] = clock() - started
-    if not result.ok:
-        raise GateFailed(
-            f"health check of {checked.url}{env.health.path} failed after {result.attempts} attempts in "
-            f"{result.seconds:.0f}s: last status {result.status}, {result.detail}. The runtime is deployed but "
-            "does not answer correctly; nothing was promoted.")
+    result = _health_gate(checked, env, reporter, timings, started, clock,
+                          "The runtime is deployed but does not answer correctly; nothing was promoted.")
     endpoint = checked if checked.name == env.release.endpoint else driver.find_endpoint(runtime.id,
                                                                                          env.release.endpoint)
     if endpoint is None:  # health_endpoint found it a moment ago: deleted by someone else since
@@ -177,27 +188,65 @@ def deploy(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, acco
     return DeployResult(runtime, endpoint, checked, action, result, timings)
 
 
+def unchanged(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: str | None,
+              clock=time.monotonic) -> DeployResult | None:
+    """The deploy when it would write nothing, decided from reads alone: the runtime READY with this
+    package (by its checksum) and configuration, and an endpoint already serving LATEST, which is
+    then health-checked. None when anything would be written: the caller then takes the
+    environment's lock and runs :func:`deploy`, which reads again under it."""
+    started = clock()
+    runtime = driver.find_runtime(env.agent_name)
+    if runtime is None or runtime.status != READY:
+        return None
+    # The package is compared by its checksum alone, so nothing is read, inlined or uploaded here.
+    spec = runtime_input(env.agent, account_id=account_id, region=env.region,
+                         code={"checksum": str(artifact.crc64)})
+    if needs_update(runtime.raw, spec):
+        return None
+    checked = next((e for e in (driver.find_endpoint(runtime.id, name)
+                                for name in (env.release.endpoint, f"{env.release.endpoint}-latest"))
+                    if e is not None and e.ready and e.target_version == "LATEST" and not e.weights), None)
+    if checked is None:
+        return None
+    timings = {"lookup": clock() - started, "submit": 0.0, "ready": 0.0}
+    reporter.line(f"runtime {runtime.name} already runs this package and configuration")
+    result = _health_gate(checked, env, reporter, timings, started, clock,
+                          "The runtime runs this package but does not answer correctly; nothing was changed.")
+    endpoint = checked if checked.name == env.release.endpoint else driver.find_endpoint(runtime.id,
+                                                                                         env.release.endpoint)
+    if endpoint is None:
+        return None
+    return DeployResult(runtime, endpoint, checked, "unchanged", result, timings)
+
+
 def deploy_session(session: Workspace, driver: Driver, artifact, *, wait: bool = False,
-                   records=None) -> DeployResult:
+                   records: Callable[[], Records] | None = None) -> DeployResult:
     """:func:`deploy` with what a session opened: its env, reporter, account and code store.
 
-    With ``records`` (a plain ``invoke deploy``) it holds the environment's lock, the one a
-    release holds, so it never changes the runtime under a release (exit 7 instead). A release
-    passes none: it already holds the lock.
+    With ``records`` (a plain ``invoke deploy``: it opens the environment's records) a deploy that
+    would write decides so from reads, then holds the environment's lock, the one a release holds,
+    so it never changes the runtime under a release (exit 7 instead); one that would write nothing
+    only health-checks, with no lock and no state store opened. A release passes none: it already
+    holds the lock.
     """
+    # STS is asked for the account only when the runtime input names it.
+    account = session.account_id() if needs_account_id(session.env.agent) else session.credentials().account_id
+
     def run() -> DeployResult:
-        # STS is asked for the account only when the runtime input names it.
-        account = session.account_id() if needs_account_id(session.env.agent) else session.credentials().account_id
         return deploy(driver, session.env, artifact, session.reporter, account_id=account, wait=wait,
                       code_store=session.code_store(artifact), logstores=session.logstores())
 
     if records is None:
         return run()
-    records.acquire(None, ttl=session.env.release.lock_ttl, force=False)
+    done = unchanged(driver, session.env, artifact, session.reporter, account_id=account)
+    if done is not None:
+        return done
+    held = records()
+    held.acquire(None, ttl=session.env.release.lock_ttl, force=False)
     try:
         return run()
     finally:
-        records.release()
+        held.release()
 
 
 def _settle(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter) -> Runtime:

@@ -40,7 +40,7 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     with notifier.finishing(failed=lambda error: event(DEPLOY_FAILED, reason=str(error))):
         with reporter.section("build"):
             artifact = build_artifact(session.env, root=session.root, force=force, reporter=reporter)
-        result = deploy_session(session, driver, artifact, wait=wait, records=Records.of(session))
+        result = deploy_session(session, driver, artifact, wait=wait, records=lambda: Records.of(session))
         reporter.output("endpoint_url", result.endpoint.url)
         reporter.output("runtime_id", result.runtime.id)
         data = result.to_dict()

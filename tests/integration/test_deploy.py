@@ -40,6 +40,45 @@ def test_unchanged_rerun_skips_build_and_update_and_a_one_line_change_is_served(
     assert body["choices"][0]["message"]["content"].startswith("Hello from the changed agent")
 
 
+def test_an_unchanged_deploy_needs_no_lock_and_a_changing_one_waits_for_it(project):
+    """A deploy that would write nothing only health-checks, even while a release holds the
+    environment's lock; one that would change the runtime is refused (exit 7) and changes nothing."""
+    import textwrap
+    import time
+
+    project.invoke_json("deploy")
+    held = project.root / "held"
+    with (project.root / "tasks.py").open("a") as tasks:
+        tasks.write(textwrap.dedent(f'''
+            from invoke import task as _task
+            from agentrun_tasks.flows.release.records import Records
+            from agentrun_tasks.session import open_session
+
+
+            @_task
+            def hold(c):
+                records = Records.of(open_session(c, None))
+                records.acquire(None, ttl=60, force=False)
+                open({str(held)!r}, "w").close()
+                time.sleep(120)
+
+
+            import time
+            ns.add_task(hold)
+            '''))
+    with project.background("hold"):
+        deadline = time.monotonic() + 60
+        while not held.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert project.state_object("locks/local.json") is not None
+        again = project.invoke_json("deploy")
+        assert again["action"] == "unchanged" and again["health"]["status"] == 200
+        project.set_greeting("Hello while a release holds the lock")
+        busy = project.invoke("deploy")
+    assert busy.returncode == 7, busy.stderr + busy.stdout
+    assert "Hello while" not in chat(again["url"])[2]["choices"][0]["message"]["content"]
+
+
 def test_an_agent_that_crashes_on_start_fails_with_the_platforms_reason(project):
     app = project.root / "code" / "app.py"
     app.write_text("raise SystemExit('missing MODEL_API_KEY')\n" + app.read_text())
