@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[2]  # the checkout under test, not whichever copy is installed
 TIMEOUT_S = 30  # "within seconds": a hang is killed and fails the case
 AGENT = "agent:\n  name: {name}\n  code: {{src: {src}, language: python3.12, command: [python3, app.py]}}\n"
 
@@ -41,6 +42,7 @@ class Case:
     links: dict = field(default_factory=dict)  # relative path -> link target (as written)
     fifos: tuple[str, ...] = ()
     environ: dict = field(default_factory=dict)
+    expect: tuple[str, ...] = ()  # what the error paragraph must name
 
 
 BUILD = ("build", "--env", "h")
@@ -80,6 +82,14 @@ CASES = [
     Case("yaml-empty-file", BUILD, 2, env_yaml=""),
     Case("yaml-not-utf8", BUILD, 2, env_yaml=b"region: \xff\xfe\x00cn\n"),
     Case("yaml-a-list", BUILD, 2, env_yaml="- region\n- agent\n"),
+    Case("yaml-control-character", BUILD, 2, env_yaml=env_file(name="a\x01b"), expect=("line 3", "U+0001")),
+    Case("yaml-nul-character", BUILD, 2, env_yaml="region: cn-hangzhou\x00\n", expect=("U+0000",)),
+    Case("interval-repeated-unit", BUILD, 2, env_yaml=env_file("release: {interval: 1h1h}\n"), expect=("'1h1h'",)),
+    Case("interval-units-reversed", BUILD, 2, env_yaml=env_file("release: {interval: 30s1m}\n")),
+    Case("deploy-timeout-two-fractions", BUILD, 2, env_yaml=env_file("deploy_timeout: 1.5h1.5m\n")),
+    Case("min-age-repeated-unit", ("rotate-keys", "--env", "h", "--min-age", "1h1h"), 2, expect=("--min-age",)),
+    Case("grace-repeated-unit", ("rotate-keys", "--env", "h", "--grace", "5m5m"), 2, expect=("--grace",)),
+    Case("since-repeated-unit", ("logs", "--env", "h", "--since", "1d1d"), 2, expect=("--since",)),
     Case("interval-huge", BUILD, 2, env_yaml=env_file("release: {interval: 99999999999999999999d}\n")),
     Case("interval-negative", BUILD, 2, env_yaml=env_file("release: {interval: -5m}\n")),
     Case("interval-zero", BUILD, 2, env_yaml=env_file("release: {interval: 0s}\n")),
@@ -161,7 +171,7 @@ def snapshot(root: Path) -> dict:
 
 
 def run(root: Path, case: Case) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(root.parent), "LANG": "C.UTF-8",
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(root.parent), "LANG": "C.UTF-8", "PYTHONPATH": str(REPO),
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", **case.environ}
     child = subprocess.Popen([sys.executable, "-m", "invoke", *case.argv], cwd=root, env=env, text=True,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -193,3 +203,4 @@ def test_hostile_input_exits_with_its_code_and_changes_nothing(tmp_path, case):
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
     assert snapshot(root) == before
     assert "SENTINELhostile" not in proc.stdout + proc.stderr
+    assert all(part in proc.stderr for part in case.expect), proc.stderr
