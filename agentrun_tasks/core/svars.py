@@ -11,7 +11,9 @@
 * A value that is exactly one variable keeps its type (a number, a list); several variables and
   text concatenate as JavaScript would print them. A result that still holds ``${...}`` is
   compiled once more, without the ``this.`` rewrite, so ``this`` is unknown there.
-* ``env`` treats an empty variable as unset; ``file``/``path`` resolve from the s.yaml's folder.
+* ``env`` treats an empty variable as unset; ``file``/``path`` resolve from the s.yaml's folder and,
+  stricter than ``s``, stay inside it (links resolved), away from ``.env*`` and ``.agentrun/``,
+  unless the env file names the path in ``s_yaml.allow_paths``.
 * ``${resources.x.output.y}`` (and ``info``, ``components.x.output``) exist only while ``s`` runs
   the resources: ``s preview`` keeps them as text; an import refuses them.
 
@@ -33,6 +35,7 @@ from .validate import Loc, Substituted
 from .yamlfile import LineDict, LineList
 
 _VAR = re.compile(r"\$\{([\s\S]*?)\}")
+VARIABLE = _VAR  # what still looks like a variable after resolving
 _CALL = re.compile(r"\s*(?P<name>\w+)\((?P<args>.*)\)\s*", re.DOTALL)
 _QUOTED = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\""""
 _ARGS = re.compile(rf"\s*(?P<first>{_QUOTED})\s*(?:,\s*(?P<default>{_QUOTED}|-?\d+(?:\.\d+)?|true|false)\s*)?")
@@ -59,6 +62,7 @@ class Variables:
     vars: Mapping[str, Any] | None = None
     ctx: Mapping[str, str] | None = None
     base: Path | None = None  # the s.yaml's folder: cwd, file(), path()
+    allowed: tuple[Path, ...] = ()  # real paths the env file lets file()/path() reach (s_yaml.allow_paths)
     this: Mapping[str, Any] | None = None  # the resource being resolved (name, access, component, props)
     resources: Mapping[str, Any] | None = None
     components: Mapping[str, Any] | None = None
@@ -205,7 +209,7 @@ def _call(code: str, template: str, loc: Loc, v: Variables) -> Any:
     if name == "config" and v.syaml:
         return _access(first, template, loc, v, required=not v.preview)
     if name in ("file", "path") and v.syaml and v.base is not None:
-        return _file(name, first, template, loc, v.base)
+        return _file(name, first, template, loc, v)
     if not v.syaml:
         raise loc.error(f"{template} is not a variable agentrun-tasks understands.",
                         "Use ${env('X')}, ${env('X', 'default')} or ${ctx.name}"
@@ -249,8 +253,10 @@ def _access(field: str, template: str, loc: Loc, v: Variables, *, required: bool
     return value
 
 
-def _file(kind: str, name: str, template: str, loc: Loc, base: Path) -> Any:
-    path = base / name
+def _file(kind: str, name: str, template: str, loc: Loc, v: Variables) -> Any:
+    assert v.base is not None
+    path = v.base / name
+    _check_place(path, template, loc, v)
     if kind == "path":
         if not name or not path.exists():
             raise loc.error(f"{template}: {name or 'an empty path'} does not exist (s: path value not found).")
@@ -262,6 +268,31 @@ def _file(kind: str, name: str, template: str, loc: Loc, base: Path) -> Any:
                         "The path is relative to the s.yaml's folder.") from None
     value.template, value.from_env = template, True  # a file may hold a key: mask it like an env value
     return value
+
+
+def _check_place(path: Path, template: str, loc: Loc, v: Variables) -> None:
+    """``file()``/``path()`` reach only the s.yaml's own folder, links resolved, and there never a
+    dotenv file (``.env*``) nor ``.agentrun/`` (keys, state): otherwise an s.yaml copies
+    ``../.env.local`` or ``/proc/self/environ`` into the runtime's settings. The env file may name
+    more in ``s_yaml.allow_paths``: a file named there is read whatever its name, a folder named
+    there is one more place to read from, under the same rule."""
+    assert v.base is not None
+    target, folder = Path(os.path.realpath(path)), Path(os.path.realpath(v.base))
+    if target in v.allowed:
+        return
+    places = [p for p in (folder, *v.allowed) if p == target or p in target.parents]
+    fix = "If it is meant to be read, name it in s_yaml.allow_paths of the env file (from the project root)."
+    if not places:
+        raise loc.error(f"{template} reaches {target}, outside the s.yaml's folder {folder}: an s.yaml reads only "
+                        "files beside it, or it could copy any readable file (a .env, /proc/self/environ) into the "
+                        "agent's settings.", "Move the file into that folder. " + fix)
+    private = [next((part for part in target.relative_to(place).parts
+                     if part == ".agentrun" or part.startswith(".env")), None) for place in places]
+    if None in private:
+        return
+    what = "the .agentrun folder (keys and state)" if private[0] == ".agentrun" else f"the dotenv file {private[0]}"
+    raise loc.error(f"{template} reaches {target}, inside {what}, which may hold secrets: an s.yaml does not read "
+                    "it.", "Read the value with ${env('X')} instead. " + fix)
 
 
 def js_text(value: Any, template: str, loc: Loc) -> str:

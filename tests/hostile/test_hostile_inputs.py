@@ -26,6 +26,20 @@ def env_file(top: str = "", *, name: str = "demo", src: str = "code", agent: str
     return "region: cn-hangzhou\n" + top + AGENT.format(name=name, src=src) + agent
 
 
+def s_yaml(value: str, vars: str = "  stage: dev\n") -> dict:
+    """deploy/s.yaml whose agent's PROMPT is ``value``, and the project's .env.local with a sentinel."""
+    text = ("edition: 3.0.0\nname: app\nvars:\n" + vars + "resources:\n  chat:\n    component: agentrun\n"
+            "    props:\n      region: cn-hangzhou\n      agent:\n        name: demo\n"
+            "        code: {src: ../code, language: python3.12, command: [python3, app.py]}\n"
+            f"        environmentVariables: {{PROMPT: \"{value}\"}}\n")
+    return {"deploy/s.yaml": text, ".env.local": "ALIYUN_ACCESS_KEY_SECRET_H=SENTINELhostile0000000002\n",
+            "other/.env.local": "GITHUB_TOKEN=SENTINELhostile0000000003\n"}
+
+
+IMPORT = "s_yaml: {path: deploy/s.yaml}\n"
+DEPLOY = ("deploy", "--env", "h", "--yes")
+
+
 def bomb(levels: int = 9) -> str:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels)]
@@ -126,6 +140,25 @@ CASES = [
     Case("src-absolute-outside", BUILD, 2, env_yaml=env_file(src="/etc")),
     Case("src-parent", BUILD, 2, env_yaml=env_file(src="..")),
     Case("src-escapes-by-dots", BUILD, 2, env_yaml=env_file(src="code/../..")),
+    # -- an imported s.yaml: file()/path() stay in its folder, away from .env* and .agentrun/ ------
+    Case("syaml-file-dotenv-local", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${file('../.env.local')}"),
+         expect=("${file('../.env.local')}", "/proj/.env.local", "outside the s.yaml's folder")),
+    Case("syaml-file-proc-environ", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${file('/proc/self/environ')}"),
+         expect=("${file('/proc/self/environ')}", "/proc/")),
+    Case("syaml-file-etc-passwd", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${file('/etc/passwd')}"),
+         expect=("${file('/etc/passwd')}", "/etc/passwd")),
+    Case("syaml-file-dotenv-by-dots", DEPLOY, 2, env_yaml=IMPORT,
+         files=s_yaml("${file('../sub/../../other/.env.local')}"),
+         expect=("${file('../sub/../../other/.env.local')}", "/other/.env.local")),
+    Case("syaml-path-to-tmp", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${path('../../..')}"),
+         expect=("${path('../../..')}", "outside the s.yaml's folder")),
+    Case("syaml-file-link-to-dotenv", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${file('./prompt.txt')}"),
+         links={"deploy/prompt.txt": "../.env.local"}, expect=("${file('./prompt.txt')}", "/proj/.env.local")),
+    Case("syaml-file-dotenv-beside", DEPLOY, 2, env_yaml=IMPORT,
+         files={**s_yaml("${file('.env')}"), "deploy/.env": "TOKEN=SENTINELhostile0000000004\n"},
+         expect=("${file('.env')}", "dotenv file .env")),
+    Case("syaml-vars-loop", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${vars.a}", "  a: '${vars.b}'\n  b: '${vars.a}'\n"),
+         expect=("PROMPT", "refer to each other in a loop")),
     # -- credentials ------------------------------------------------------------------------------
     Case("credentials-blank-values", ("credentials.show", "--env", "h"), 3,
          environ={"ALIYUN_ACCESS_KEY_ID_H": "  ", "ALIYUN_ACCESS_KEY_SECRET_H": ""}),
@@ -144,8 +177,10 @@ def make_project(root: Path, case: Case) -> None:
         text = env_file() if case.env_yaml is None else case.env_yaml
         (root / "envs" / "h.yaml").write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     for rel, content in case.files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     for rel, target in case.links.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, root / rel)
     for rel in case.fifos:
         os.mkfifo(root / rel)
@@ -187,7 +222,7 @@ def run(root: Path, case: Case) -> subprocess.CompletedProcess:
 
 def test_the_corpus_covers_every_kind_of_hostile_input():
     kinds = {"env-", "limit-", "port-", "weight-", "yaml-", "interval-", "zip-limit-", "link-", "src-",
-             "ignore-", "credentials-", "fifo"}
+             "ignore-", "credentials-", "fifo", "syaml-"}
     names = " ".join(case.name for case in CASES)
     assert all(kind in names for kind in kinds) and len({c.name for c in CASES}) == len(CASES)
 
