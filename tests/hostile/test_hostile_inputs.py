@@ -134,6 +134,8 @@ CASES = [
     Case("link-to-root-dir", BUILD, 2, links={"code/everything": "/"}),
     Case("link-broken", BUILD, 2, links={"code/gone": "nowhere"}),
     Case("code-folder-is-a-link-out", BUILD, 2, env_yaml=env_file(src="outside"), links={"outside": "/etc"}),
+    Case("link-name-with-newline", BUILD, 2, links={"code/evil\nname.py": "app.py"}, expect=("'evil\\nname.py'",)),
+    Case("file-name-with-newline", BUILD, 2, files={"code/evil\nname.py": "x = 1\n"}, expect=("U+000A",)),
     Case("ignore-pattern-bad-range", BUILD, 2, files={"code/.agentrunignore": "**/[z-a]\n"}),
     Case("src-empty-is-whole-project", BUILD, 2, env_yaml=env_file(src='""')),
     Case("src-dot-is-whole-project", BUILD, 2, env_yaml=env_file(src=".")),
