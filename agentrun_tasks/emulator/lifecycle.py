@@ -3,8 +3,9 @@
 ``ensure_running`` reuses a live emulator or starts one detached (its own session, output in
 ``.agentrun/local/emulator.log``) and waits until ``/_emulator/health`` answers. It listens on the
 port asked for, else on the port of its last run (``.agentrun/local/last_port``), so an endpoint
-URL printed before ``local.down``/``local.up`` still answers; a port asked for that is taken is an
-error naming what holds it, a last port that is taken a warning (the URLs change). ``stop`` sends
+URL printed before ``local.down``/``local.up`` still answers (its OSS keeps its port likewise); a
+port asked for that is taken is an error naming what holds it, a last port that is taken a warning
+(the URLs change). ``stop`` sends
 SIGTERM (the emulator then stops its agents), waits, then SIGKILLs the process group and any
 agent process that is still alive: no process or port is left behind. Agents run in sessions of
 their own and outlive an emulator killed with SIGKILL, so ``stop`` and every start also sweep
@@ -32,7 +33,7 @@ import psutil
 
 from ..core.childenv import allowed
 from ..core.errors import ResourceFailedError, WaitTimeoutError
-from .ports import choose_port, remember_port
+from .ports import LAST_OSS_PORT_FILE, choose_port, remember_port
 from .state import INFO_FILE, state_dir
 
 LOG_FILE = "emulator.log"
@@ -137,11 +138,13 @@ def _as_info(current: dict) -> EmulatorInfo:
 def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorInfo:
     _info_path(root).unlink(missing_ok=True)
     port = choose_port(directory, port)
+    oss_port = choose_port(directory, 0, last=LAST_OSS_PORT_FILE, avoid=port)
     _sweep_agents(directory)  # left by an emulator that died without stopping them
     log_path = directory / LOG_FILE
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agentrun_tasks.emulator", "--root", str(root), "--port", str(port)],
+            [sys.executable, "-m", "agentrun_tasks.emulator", "--root", str(root), "--port", str(port),
+             "--oss-port", str(oss_port)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root,
             # The daemon outlives a CI step: it gets no cloud keys nor CI tokens, only its own settings.
             env=allowed(os.environ, prefixes=("AGENTRUN_EMULATOR_",)))
@@ -154,6 +157,7 @@ def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorIn
         info = _read_info(root)
         if info and info.get("pid") == proc.pid and _health(info["url"], timeout=1.0):
             remember_port(directory, info["port"])
+            remember_port(directory, info["oss_port"], last=LAST_OSS_PORT_FILE)
             return EmulatorInfo(info["url"], info["port"], info["pid"], info.get("oss_url", ""))
         time.sleep(0.1)
     _kill_group(proc.pid)
