@@ -23,7 +23,6 @@ Env files (``envs/*.yaml``) use the same machinery with ``${ctx.x}`` and without
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -31,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .sfiles import file_value
 from .validate import Loc, Substituted
 from .yamlfile import LineDict, LineList
 
@@ -209,7 +209,7 @@ def _call(code: str, template: str, loc: Loc, v: Variables) -> Any:
     if name == "config" and v.syaml:
         return _access(first, template, loc, v, required=not v.preview)
     if name in ("file", "path") and v.syaml and v.base is not None:
-        return _file(name, first, template, loc, v)
+        return file_value(name, first, template, loc, v.base, v.allowed)
     if not v.syaml:
         raise loc.error(f"{template} is not a variable agentrun-tasks understands.",
                         "Use ${env('X')}, ${env('X', 'default')} or ${ctx.name}"
@@ -251,48 +251,6 @@ def _access(field: str, template: str, loc: Loc, v: Variables, *, required: bool
     value = Substituted(found.reveal() if hasattr(found, "reveal") else str(found))
     value.template, value.from_env = template, hasattr(found, "reveal")
     return value
-
-
-def _file(kind: str, name: str, template: str, loc: Loc, v: Variables) -> Any:
-    assert v.base is not None
-    path = v.base / name
-    _check_place(path, template, loc, v)
-    if kind == "path":
-        if not name or not path.exists():
-            raise loc.error(f"{template}: {name or 'an empty path'} does not exist (s: path value not found).")
-        return os.path.normpath(path)  # node's path.join: normalised, links not followed
-    try:
-        value = Substituted(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        raise loc.error(f"{template}: {name} cannot be read (s: file('{name}') not found).",
-                        "The path is relative to the s.yaml's folder.") from None
-    value.template, value.from_env = template, True  # a file may hold a key: mask it like an env value
-    return value
-
-
-def _check_place(path: Path, template: str, loc: Loc, v: Variables) -> None:
-    """``file()``/``path()`` reach only the s.yaml's own folder, links resolved, and there never a
-    dotenv file (``.env*``) nor ``.agentrun/`` (keys, state): otherwise an s.yaml copies
-    ``../.env.local`` or ``/proc/self/environ`` into the runtime's settings. The env file may name
-    more in ``s_yaml.allow_paths``: a file named there is read whatever its name, a folder named
-    there is one more place to read from, under the same rule."""
-    assert v.base is not None
-    target, folder = Path(os.path.realpath(path)), Path(os.path.realpath(v.base))
-    if target in v.allowed:
-        return
-    places = [p for p in (folder, *v.allowed) if p == target or p in target.parents]
-    fix = "If it is meant to be read, name it in s_yaml.allow_paths of the env file (from the project root)."
-    if not places:
-        raise loc.error(f"{template} reaches {target}, outside the s.yaml's folder {folder}: an s.yaml reads only "
-                        "files beside it, or it could copy any readable file (a .env, /proc/self/environ) into the "
-                        "agent's settings.", "Move the file into that folder. " + fix)
-    private = [next((part for part in target.relative_to(place).parts
-                     if part == ".agentrun" or part.startswith(".env")), None) for place in places]
-    if None in private:
-        return
-    what = "the .agentrun folder (keys and state)" if private[0] == ".agentrun" else f"the dotenv file {private[0]}"
-    raise loc.error(f"{template} reaches {target}, inside {what}, which may hold secrets: an s.yaml does not read "
-                    "it.", "Read the value with ${env('X')} instead. " + fix)
 
 
 def js_text(value: Any, template: str, loc: Loc) -> str:
