@@ -1,5 +1,6 @@
 """The local emulator's logs, over its loopback admin API: the data plane's request log
-(``/_emulator/requests``) and what each version's agent process wrote (``/_emulator/output``)."""
+(``/_emulator/requests``) and what each version's agent process wrote (``/_emulator/output``).
+Both need the emulator's admin token, which the session passes as ``headers``."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Mapping
 
 from ..core.errors import NotFoundError, ResourceFailedError
 from ..core.logs import LogQuery
+from ..core.secrets import Secret
 
 
 class EmulatorLogs:
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, headers: Mapping[str, Secret] | None = None, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
+        self.headers = dict(headers or {})
         self.timeout = timeout
 
     def requests(self, query: LogQuery, *, since: float | None = None, limit: int = 1000) -> list[dict]:
@@ -34,9 +38,10 @@ class EmulatorLogs:
         return self._get("/_emulator/output", params)
 
     def _get(self, path: str, params: dict):
-        url = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
+        request = urllib.request.Request(f"{self.url}{path}?{urllib.parse.urlencode(params)}",
+                                         headers={k: v.reveal() for k, v in self.headers.items()})
         try:
-            with urllib.request.urlopen(url, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             if exc.code == 404:

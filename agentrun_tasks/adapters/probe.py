@@ -103,13 +103,17 @@ def samples_from_request_log(rows: Iterable[Mapping], version: str | None = None
     )
 
 
-def emulator_log_source(emulator_url: str, runtime: str, endpoint: str, stable: str, candidate: str):
+def emulator_log_source(emulator_url: str, runtime: str, endpoint: str, stable: str, candidate: str,
+                        headers: Mapping[str, Secret] | None = None):
     """A ``release.gates.LogSource`` over the emulator's log of ``endpoint`` (``GET
-    /_emulator/requests``: real traffic, not the probe's): ``(since, until) -> (candidate, stable)``."""
+    /_emulator/requests``: real traffic, not the probe's): ``(since, until) -> (candidate, stable)``.
+    ``headers`` carry the emulator's admin token, revealed only into the request."""
+    sent = {k: v.reveal() for k, v in (headers or {}).items()}
 
     def source(since: float, until: float):
         query = urllib.parse.urlencode({"runtime": runtime, "endpoint": endpoint, "since": since, "until": until})
-        with urllib.request.urlopen(f"{emulator_url}/_emulator/requests?{query}", timeout=10) as response:
+        request = urllib.request.Request(f"{emulator_url}/_emulator/requests?{query}", headers=sent)
+        with urllib.request.urlopen(request, timeout=10) as response:
             rows = json.loads(response.read())
         return samples_from_request_log(rows, candidate), samples_from_request_log(rows, stable)
 

@@ -37,6 +37,16 @@ PYTHON_LANGUAGES = {"python3.10": "3.10", "python3.12": "3.12"}
 OTHER_LANGUAGES = ("nodejs18", "nodejs20", "java8", "java11", "java17")
 DEFAULT_LANGUAGE = "python3.12"
 
+# Function Compute 3.0's code package limits (AgentRun runs code packages on it), from "Limits"
+# https://www.alibabacloud.com/help/en/functioncompute/fc-3-0/product-overview/limits-of-usage:
+# a ZIP uploaded by the developer tools or named in OSS holds at most 500 MB (100 MB when sent
+# inline through the SDK/OpenAPI, base64-encoded). The page gives no unpacked size of its own: the
+# unpacked code must fit the instance's disk, 10 GB at most ("temporary disk space", and the
+# component's largest diskSize, 10240 MB).
+MAX_ZIPPED = 500 * 1024**2
+MAX_UNZIPPED = 10 * 1024**3
+BIGGEST_SHOWN = 3
+
 CRC64_POLY = 0x142F0E1EBA9EA3693  # CRC-64/ECMA-182 reflected, as OSS and the AgentRun checksum use
 
 
@@ -132,6 +142,37 @@ def file_digests(path: Path) -> tuple[str, str, int]:
             crc = crc64(chunk, crc)
             size += len(chunk)
     return sha.hexdigest(), str(crc), size
+
+
+# -- limits ------------------------------------------------------------------------------------
+def check_unzipped(files: Iterable[SourceFile]) -> None:
+    """Refuse, before anything is read or zipped, files that unpack to more than :data:`MAX_UNZIPPED`."""
+    files = list(files)
+    total = sum(f.size for f in files)
+    if total > MAX_UNZIPPED:
+        raise ConfigError(f"the code package would unpack to {_size(total)}, over the {_size(MAX_UNZIPPED)} an "
+                          f"AgentRun instance holds; {_biggest(files)} Nothing was built.")
+
+
+def check_zipped(size: int, files: Iterable[SourceFile]) -> None:
+    """Refuse a zip over :data:`MAX_ZIPPED`, the largest code package Function Compute accepts."""
+    if size > MAX_ZIPPED:
+        raise ConfigError(f"the code package is {_size(size)} zipped, over the {_size(MAX_ZIPPED)} Function Compute "
+                          f"accepts for a code package; {_biggest(list(files))} Nothing was uploaded.")
+
+
+def _biggest(files: list[SourceFile]) -> str:
+    top = sorted(files, key=lambda f: f.size, reverse=True)[:BIGGEST_SHOWN]
+    names = ", ".join(f"{f.arcname!r} ({_size(f.size)})" for f in top)
+    return (f"the biggest files are {names}. List what the agent does not need in .agentrunignore, or keep large "
+            "data in OSS or NAS (ossMountConfig, nasConfig) instead of the package.")
+
+
+def _size(n: int) -> str:
+    for unit, factor in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= factor:
+            return f"{n / factor:.1f} {unit}"
+    return f"{n} bytes"
 
 
 # -- writing -----------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ Layout (every key is optional unless marked; defaults in brackets)::
       path: s.prod.yaml          # from the project root; its code.src resolves from its own folder
       resource: my-agent         # needed only if several resources use the agentrun component
       vars: {stage: prod}        # override the s.yaml's top-level vars
+      allow_paths: [shared/prompt.txt]   # [none] what its ${file()}/${path()} may read outside its own
+                                 # folder (from the project root); .env* and .agentrun/ never otherwise
 
     credentials:
       profile: prod              # [the env name] keyring entry and ALIYUN_ACCESS_KEY_ID_<PROFILE>
@@ -67,6 +69,7 @@ and sizes.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -131,8 +134,9 @@ def load_env(
         spec = data["s_yaml"]
         s_path = (root / spec["path"]).resolve()
         shown = spec["path"] if not Path(spec["path"]).is_absolute() else str(s_path)
+        allowed = tuple(Path(os.path.realpath(root / entry)) for entry in spec.get("allow_paths", ()))
         imported = import_syaml(s_path, display=shown, resource=spec.get("resource"), overrides=spec.get("vars"),
-                                environ=environ, access=_lazy_access(access, name, path, data))
+                                environ=environ, access=_lazy_access(access, name, path, data), allowed=allowed)
         data.setdefault("region", imported.region)
         data["agent"], s_yaml = imported.agent, imported
     if "region" not in data:

@@ -93,6 +93,7 @@ ENV_FILE = mapping({
         "path": string(),
         "resource": string(),
         "vars": mapping({}, extra=lambda value, loc: value),  # as written: keeps the from_env mark of ${env(...)}
+        "allow_paths": seq(string()),  # what its file()/path() may read outside its folder (from the project root)
     }, required=("path",)),
     "credentials": mapping({
         "profile": string(pattern=r"[A-Za-z0-9_-]+", fix="A profile holds only letters, digits, '-' and '_'."),

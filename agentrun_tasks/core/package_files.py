@@ -30,6 +30,7 @@ class SourceFile:
     arcname: str
     path: str | Path  # select_files gives str: 2,000 Path objects cost more than hashing the files
     mode: int  # 0o644 or 0o755
+    size: int = 0  # bytes, as the walk saw them: checked against the platform's limits before reading
 
 
 class IgnoreRules:
@@ -129,7 +130,8 @@ def select_files(root: Path, rules: IgnoreRules | None = None) -> list[SourceFil
     are not followed (they could loop). A link that leaves ``root`` (``../.env.local``,
     ``/proc/self/environ``) is refused with :class:`ConfigError` naming it, unless ignored: it
     would put whatever it points at, secrets included, into the package. Special files (FIFOs,
-    devices, sockets), linked or not, are never opened.
+    devices, sockets), linked or not, are never opened; a name with a control character (a
+    newline) is refused.
     """
     real_root = os.path.realpath(root)
     files: list[SourceFile] = []
@@ -149,15 +151,28 @@ def select_files(root: Path, rules: IgnoreRules | None = None) -> list[SourceFil
                 if entry.is_symlink():
                     _check_link(entry.path, rel, real_root)
                 try:
-                    mode = entry.stat().st_mode
+                    st = entry.stat()
                 except FileNotFoundError:
                     raise ConfigError(
                         f"{entry.path} is a broken symbolic link. Fix or remove it, or list it in {IGNORE_FILE}."
                     ) from None
-                if stat.S_ISREG(mode):
-                    files.append(SourceFile(rel, entry.path, zip_mode(mode)))
+                if stat.S_ISREG(st.st_mode):
+                    _check_name(rel)
+                    files.append(SourceFile(rel, entry.path, zip_mode(st.st_mode), st.st_size))
     files.sort(key=lambda f: f.arcname)
     return files
+
+
+def _check_name(rel: str) -> None:
+    """A name with a control character (a newline, a tab, an escape) is refused: the runtime would
+    unpack it, but every listing, log line and ignore pattern that meets it splits or misreads it."""
+    bad = next((ch for ch in rel if ord(ch) < 0x20 or ord(ch) == 0x7F), None)
+    if bad is not None:
+        raise ConfigError(
+            f"the code folder holds a file named {rel!r}, with the control character U+{ord(bad):04X} in its "
+            f"name, which logs and listings of the package would misread. Rename it, or list it in {IGNORE_FILE} "
+            "(a pattern such as *.bin matches it); nothing was built."
+        )
 
 
 def _check_link(path: str, rel: str, real_root: str) -> None:

@@ -45,10 +45,11 @@ def check_document(doc: Any, loc: Loc) -> None:
 
 def render(doc: Mapping[str, Any], *, path: Path, display: str, environ: Mapping[str, str],
            access: AccessResolver | None = None, overrides: Mapping[str, Any] | None = None,
-           preview: bool = True, resource: str | None = None) -> LineDict:
+           preview: bool = True, resource: str | None = None, allowed: tuple[Path, ...] = ()) -> LineDict:
     """``doc`` (loaded from ``path``) resolved. ``preview`` keeps what only a running ``s``
     knows as text (``${resources.x.output.y}``, ``config()`` without credentials); with
-    ``preview=False`` those are errors in ``resource`` (the one being imported)."""
+    ``preview=False`` those are errors in ``resource`` (the one being imported). ``allowed``: real
+    paths outside the s.yaml's folder that ``file()``/``path()`` may read all the same."""
     loc = Loc(display)
     check_document(doc, loc)
     environ = {**_dotenv(path.parent / ".env"), **environ}
@@ -56,7 +57,7 @@ def render(doc: Mapping[str, Any], *, path: Path, display: str, environ: Mapping
     if overrides:
         raw_vars = _merged(raw_vars if isinstance(raw_vars, Mapping) else {}, overrides)
     top = Variables(environ, vars=raw_vars if isinstance(raw_vars, Mapping) else {}, base=path.parent,
-                    access=access, preview=preview)
+                    allowed=allowed, access=access, preview=preview)
     rest = _merged({k: v for k, v in doc.items() if k != "resources"}, {"vars": raw_vars} if overrides else {},
                    lines=getattr(doc, "lines", {}))
     content = substitute(rest, loc, top)

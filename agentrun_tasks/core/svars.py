@@ -11,7 +11,9 @@
 * A value that is exactly one variable keeps its type (a number, a list); several variables and
   text concatenate as JavaScript would print them. A result that still holds ``${...}`` is
   compiled once more, without the ``this.`` rewrite, so ``this`` is unknown there.
-* ``env`` treats an empty variable as unset; ``file``/``path`` resolve from the s.yaml's folder.
+* ``env`` treats an empty variable as unset; ``file``/``path`` resolve from the s.yaml's folder and,
+  stricter than ``s``, stay inside it (links resolved), away from ``.env*`` and ``.agentrun/``,
+  unless the env file names the path in ``s_yaml.allow_paths``.
 * ``${resources.x.output.y}`` (and ``info``, ``components.x.output``) exist only while ``s`` runs
   the resources: ``s preview`` keeps them as text; an import refuses them.
 
@@ -21,7 +23,6 @@ Env files (``envs/*.yaml``) use the same machinery with ``${ctx.x}`` and without
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -29,10 +30,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .sfiles import file_value
 from .validate import Loc, Substituted
 from .yamlfile import LineDict, LineList
 
 _VAR = re.compile(r"\$\{([\s\S]*?)\}")
+VARIABLE = _VAR  # what still looks like a variable after resolving
 _CALL = re.compile(r"\s*(?P<name>\w+)\((?P<args>.*)\)\s*", re.DOTALL)
 _QUOTED = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*\""""
 _ARGS = re.compile(rf"\s*(?P<first>{_QUOTED})\s*(?:,\s*(?P<default>{_QUOTED}|-?\d+(?:\.\d+)?|true|false)\s*)?")
@@ -59,6 +62,7 @@ class Variables:
     vars: Mapping[str, Any] | None = None
     ctx: Mapping[str, str] | None = None
     base: Path | None = None  # the s.yaml's folder: cwd, file(), path()
+    allowed: tuple[Path, ...] = ()  # real paths the env file lets file()/path() reach (s_yaml.allow_paths)
     this: Mapping[str, Any] | None = None  # the resource being resolved (name, access, component, props)
     resources: Mapping[str, Any] | None = None
     components: Mapping[str, Any] | None = None
@@ -205,7 +209,7 @@ def _call(code: str, template: str, loc: Loc, v: Variables) -> Any:
     if name == "config" and v.syaml:
         return _access(first, template, loc, v, required=not v.preview)
     if name in ("file", "path") and v.syaml and v.base is not None:
-        return _file(name, first, template, loc, v.base)
+        return file_value(name, first, template, loc, v.base, v.allowed)
     if not v.syaml:
         raise loc.error(f"{template} is not a variable agentrun-tasks understands.",
                         "Use ${env('X')}, ${env('X', 'default')} or ${ctx.name}"
@@ -246,21 +250,6 @@ def _access(field: str, template: str, loc: Loc, v: Variables, *, required: bool
                         "Set it with the credentials (e.g. ALIYUN_ACCOUNT_ID_<ENV>) or credentials.account_id.")
     value = Substituted(found.reveal() if hasattr(found, "reveal") else str(found))
     value.template, value.from_env = template, hasattr(found, "reveal")
-    return value
-
-
-def _file(kind: str, name: str, template: str, loc: Loc, base: Path) -> Any:
-    path = base / name
-    if kind == "path":
-        if not name or not path.exists():
-            raise loc.error(f"{template}: {name or 'an empty path'} does not exist (s: path value not found).")
-        return os.path.normpath(path)  # node's path.join: normalised, links not followed
-    try:
-        value = Substituted(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        raise loc.error(f"{template}: {name} cannot be read (s: file('{name}') not found).",
-                        "The path is relative to the s.yaml's folder.") from None
-    value.template, value.from_env = template, True  # a file may hold a key: mask it like an env value
     return value
 
 

@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from .build import OTHER_LANGUAGES, PYTHON_LANGUAGES
 from .errors import ConfigError
 from .srender import check_document, render
-from .svars import AccessResolver
+from .svars import VARIABLE, AccessResolver
 from .validate import (
     Loc,
     anything,
@@ -163,11 +163,13 @@ def is_agentrun(component: Any) -> bool:
 
 
 def import_syaml(path: Path, *, display: str, resource: str | None = None, overrides: Mapping[str, Any] | None = None,
-                 environ: Mapping[str, str], access: AccessResolver | None = None) -> Imported:
+                 environ: Mapping[str, str], access: AccessResolver | None = None,
+                 allowed: tuple[Path, ...] = ()) -> Imported:
     """Read the agentrun resource of the s.yaml at ``path`` (shown to the user as ``display``).
 
     ``overrides`` replace top-level ``vars``; ``resource`` picks one of several agentrun resources;
-    ``access`` answers ``${config('F')}`` from the environment's credentials, when one is used.
+    ``access`` answers ``${config('F')}`` from the environment's credentials, when one is used;
+    ``allowed`` are the real paths outside the s.yaml's folder its ``file()``/``path()`` may read.
     """
     if not path.is_file():
         raise ConfigError(
@@ -183,13 +185,28 @@ def import_syaml(path: Path, *, display: str, resource: str | None = None, overr
     if "props" not in resources[name]:
         raise res_loc.error("has no props: mapping.")
     content = render(doc, path=path, display=display, environ=environ, access=access, overrides=overrides,
-                     preview=False, resource=name)
+                     preview=False, resource=name, allowed=allowed)
     props_loc = res_loc.child(resources[name], "props")
+    _resolved(content["resources"][name]["props"], props_loc)
     props = _PROPS(content["resources"][name]["props"], props_loc)
     agent = props["agent"]
     if "src" in agent.get("code", {}):
         agent["code"]["src"] = str((path.parent / agent["code"]["src"]).resolve())
     return Imported(path=path, resource=name, region=props["region"], agent=agent)
+
+
+def _resolved(node: Any, loc: Loc) -> None:
+    """Refuse a value still holding ``${...}`` after ``s``'s two compile passes: ``vars`` that refer
+    to each other (``a: ${vars.b}``, ``b: ${vars.a}``), where ``s preview`` prints the text
+    ``${vars.a}`` and a deploy would hand it to the agent as its setting."""
+    items = node.items() if isinstance(node, Mapping) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        if isinstance(value, str) and VARIABLE.search(value):
+            raise loc.child(node, key).error(
+                f"{show(value)} still holds a variable after resolving: its variables refer to each other in a "
+                "loop (or in a chain deeper than s resolves), and s would deploy that text as the value.",
+                "Give one of the variables a value of its own.")
+        _resolved(value, loc.child(node, key))
 
 
 def _choose(resources: Mapping[str, Any], wanted: str | None, loc: Loc) -> str:

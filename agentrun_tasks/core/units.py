@@ -10,8 +10,9 @@ from .errors import ConfigError
 
 __all__ = ["MAX_DURATION", "MAX_SIZE", "MAX_WAIT", "parse_duration", "parse_size"]
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
+_UNITS = ("d", "h", "m", "s", "ms")  # largest first: the only order a compound duration is written in
+_SECONDS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?", re.IGNORECASE)
 _BYTES = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
@@ -25,9 +26,23 @@ def parse_duration(text: str | float, *, maximum: float | None = None) -> float:
     raw = str(text).strip().lower()
     if re.fullmatch(r"\d+(?:\.\d+)?", raw):
         return _at_most(float(raw), limit, text)
-    if raw and re.fullmatch(f"(?:{_DURATION_PART.pattern})+", raw):
-        return _at_most(sum(float(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(raw)), limit, text)
-    raise ConfigError(f"{text!r} is not a duration: write 30s, 5m, 1h (or 1h30m) or a number of seconds.")
+    parts = _duration_parts(raw)
+    if parts:
+        return _at_most(sum(float(n) * _SECONDS[unit] for n, unit in parts), limit, text)
+    raise ConfigError(f"{text!r} is not a duration: write one, as 30s, 5m, 1h, 1h30m or a number of seconds "
+                      "(each unit once, largest first; only the last part may have a fraction).")
+
+
+def _duration_parts(raw: str) -> list[tuple[str, str]]:
+    """``[(number, unit)]`` of one well-formed duration, else []: ``1h1h``, ``30m1h`` and ``1.5h30m``
+    are typos that a sum would turn into a plausible wait, so they are refused."""
+    parts = _PART.findall(raw)
+    if not parts or "".join(n + u for n, u in parts) != raw:
+        return []
+    order = [_UNITS.index(unit) for _, unit in parts]
+    if order != sorted(set(order)) or any("." in n for n, _ in parts[:-1]):
+        return []
+    return parts
 
 
 def parse_size(text: str | int) -> int:

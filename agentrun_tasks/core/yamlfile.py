@@ -93,9 +93,14 @@ def load_yaml(path: Path, display: str) -> Any:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{display}: cannot be read ({exc}). Check that it is a readable UTF-8 file.") from None
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # the pure-Python reader checks the characters here, libyaml's later
         root = loader.get_single_node()
+    except yaml.reader.ReaderError as exc:  # a control character: not printable YAML
+        line = text.count("\n", 0, exc.position) + 1
+        raise ConfigError(f"{display}, line {line}: holds the control character U+{exc.character:04X}, which YAML "
+                          "does not allow. Remove it: editors often show it as a box or as ^ and a letter.") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = (exc.problem or exc.context or "invalid YAML").split("\n")[0]
@@ -108,7 +113,8 @@ def load_yaml(path: Path, display: str) -> Any:
         raise ConfigError(f"{display}: nests collections more than {MAX_DEPTH} levels deep. Flatten it: no "
                           "settings file needs that depth.") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if root is None:
         return None
     _check_size(root, display)

@@ -1,7 +1,7 @@
 """``python -m agentrun_tasks.emulator --root DIR [--port 0]``: run the local AgentRun.
 
 Listens on 127.0.0.1 only. Once listening it writes ``<root>/.agentrun/local/emulator.json``
-``{pid, port, url, oss_url, started_at}`` (OSS listens on a second loopback port); SIGTERM or
+``{pid, port, url, oss_port, oss_url, started_at}`` (OSS listens on a second loopback port, ``--oss-port``); SIGTERM or
 SIGINT stops every agent process it started, removes that file and exits 0.
 """
 
@@ -26,7 +26,7 @@ from .server import Emulator, build_app
 from .state import INFO_FILE, state_dir
 
 
-async def serve(root: Path, port: int) -> None:
+async def serve(root: Path, port: int, oss_port: int = 0) -> None:
     emulator = Emulator(root)
     runner = web.AppRunner(build_app(emulator), access_log=None, handle_signals=False)
     await runner.setup()
@@ -38,13 +38,14 @@ async def serve(root: Path, port: int) -> None:
     oss_runner = web.AppRunner(make_oss_app(emulator.state.dir / "oss", emulator.active_secret),
                                access_log=None, handle_signals=False)
     await oss_runner.setup()
-    oss_site = web.TCPSite(oss_runner, "127.0.0.1", 0)
+    oss_site = web.TCPSite(oss_runner, "127.0.0.1", oss_port)
     await oss_site.start()
     oss_port = oss_runner.addresses[0][1]
     info_path = state_dir(root) / INFO_FILE
     info_path.parent.mkdir(parents=True, exist_ok=True)
     info = {"pid": os.getpid(), "port": bound, "url": f"http://127.0.0.1:{bound}",
-            "oss_url": f"http://127.0.0.1:{oss_port}", "root": str(Path(root).resolve()), "started_at": time.time()}
+            "oss_port": oss_port, "oss_url": f"http://127.0.0.1:{oss_port}", "root": str(Path(root).resolve()),
+            "started_at": time.time()}
     write_atomic(info_path, json.dumps(info, indent=1).encode("utf-8"))
     logging.getLogger(__name__).info("listening on http://127.0.0.1:%s (root %s)", bound, root)
     stop = asyncio.Event()
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agentrun_tasks.emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True, type=Path, help="project root; state goes to ROOT/.agentrun/local")
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: any free port)")
+    parser.add_argument("--oss-port", type=int, default=0, help="TCP port of its OSS on 127.0.0.1 (0: any free port)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -72,9 +74,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(args.root, args.port))
+        asyncio.run(serve(args.root, args.port, args.oss_port))
     except OSError as exc:
-        print(f"error: the emulator could not listen on 127.0.0.1:{args.port}: {exc}. "
+        print(f"error: the emulator could not listen on 127.0.0.1 (ports {args.port} and {args.oss_port}): {exc}. "
               "Choose another --port or stop what uses it.", file=sys.stderr)
         return 2
     return 0

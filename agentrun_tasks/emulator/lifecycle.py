@@ -3,8 +3,9 @@
 ``ensure_running`` reuses a live emulator or starts one detached (its own session, output in
 ``.agentrun/local/emulator.log``) and waits until ``/_emulator/health`` answers. It listens on the
 port asked for, else on the port of its last run (``.agentrun/local/last_port``), so an endpoint
-URL printed before ``local.down``/``local.up`` still answers; a port asked for that is taken is an
-error naming what holds it, a last port that is taken a warning (the URLs change). ``stop`` sends
+URL printed before ``local.down``/``local.up`` still answers (its OSS keeps its port likewise); a
+port asked for that is taken is an error naming what holds it, a last port that is taken a warning
+(the URLs change). ``stop`` sends
 SIGTERM (the emulator then stops its agents), waits, then SIGKILLs the process group and any
 agent process that is still alive: no process or port is left behind. Agents run in sessions of
 their own and outlive an emulator killed with SIGKILL, so ``stop`` and every start also sweep
@@ -24,7 +25,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -32,7 +33,9 @@ import psutil
 
 from ..core.childenv import allowed
 from ..core.errors import ResourceFailedError, WaitTimeoutError
-from .ports import choose_port, remember_port
+from ..core.secrets import Secret
+from . import admin
+from .ports import LAST_OSS_PORT_FILE, choose_port, remember_port
 from .state import INFO_FILE, state_dir
 
 LOG_FILE = "emulator.log"
@@ -47,6 +50,7 @@ class EmulatorInfo:
     port: int
     pid: int
     oss_url: str = ""
+    admin_headers: dict[str, Secret] = field(default_factory=dict, compare=False)  # opens /_emulator/*
 
 
 def _info_path(root: Path) -> Path:
@@ -92,9 +96,10 @@ def _locked(directory: Path) -> Iterator[None]:
         os.close(fd)
 
 
-def _health(url: str, timeout: float = 2.0) -> dict | None:
+def _health(url: str, root: Path, timeout: float = 2.0) -> dict | None:
+    request = urllib.request.Request(f"{url}/_emulator/health", headers=admin.plain(admin.headers(root)))
     try:
-        with urllib.request.urlopen(f"{url}/_emulator/health", timeout=timeout) as resp:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return json.loads(resp.read())
     except (OSError, ValueError):
         return None
@@ -105,7 +110,7 @@ def status(root: Path) -> dict | None:
     info = _read_info(root)
     if not info or not _is_emulator(info["pid"], root):
         return None
-    health = _health(info["url"])
+    health = _health(info["url"], root)
     if health is None or health.get("pid") != info["pid"]:
         return None
     return {**info, "agents": health.get("agents", {})}
@@ -131,17 +136,20 @@ def ensure_running(root: Path, port: int = 0, timeout: float = START_TIMEOUT_S) 
 
 
 def _as_info(current: dict) -> EmulatorInfo:
-    return EmulatorInfo(current["url"], current["port"], current["pid"], current.get("oss_url", ""))
+    return EmulatorInfo(current["url"], current["port"], current["pid"], current.get("oss_url", ""),
+                        admin.headers(Path(current["root"])))
 
 
 def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorInfo:
     _info_path(root).unlink(missing_ok=True)
     port = choose_port(directory, port)
+    oss_port = choose_port(directory, 0, last=LAST_OSS_PORT_FILE, avoid=port)
     _sweep_agents(directory)  # left by an emulator that died without stopping them
     log_path = directory / LOG_FILE
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agentrun_tasks.emulator", "--root", str(root), "--port", str(port)],
+            [sys.executable, "-m", "agentrun_tasks.emulator", "--root", str(root), "--port", str(port),
+             "--oss-port", str(oss_port)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=root,
             # The daemon outlives a CI step: it gets no cloud keys nor CI tokens, only its own settings.
             env=allowed(os.environ, prefixes=("AGENTRUN_EMULATOR_",)))
@@ -152,9 +160,10 @@ def _start(root: Path, directory: Path, port: int, timeout: float) -> EmulatorIn
                 f"The local emulator exited with code {proc.returncode} while starting. Its last output "
                 f"(from {log_path}):\n{_tail(log_path)}\nFix the cause above and run `invoke local.up` again.")
         info = _read_info(root)
-        if info and info.get("pid") == proc.pid and _health(info["url"], timeout=1.0):
+        if info and info.get("pid") == proc.pid and _health(info["url"], root, timeout=1.0):
             remember_port(directory, info["port"])
-            return EmulatorInfo(info["url"], info["port"], info["pid"], info.get("oss_url", ""))
+            remember_port(directory, info["oss_port"], last=LAST_OSS_PORT_FILE)
+            return _as_info(info)
         time.sleep(0.1)
     _kill_group(proc.pid)
     proc.wait()

@@ -1,8 +1,10 @@
-"""Which port the emulator listens on: a stable local URL across ``local.down``/``local.up``.
+"""Which ports the emulator listens on: stable local URLs across ``local.down``/``local.up``.
 
-The port asked for, else the one of its last run (``.agentrun/local/last_port``), else any free
-one. A port asked for that is taken is an error naming what holds it; a last port that is taken
-is a warning, since the endpoint URLs printed before then change.
+The control port: the one asked for, else the one of its last run (``.agentrun/local/last_port``),
+else any free one. A port asked for that is taken is an error naming what holds it; a last port
+that is taken is a warning, since the endpoint URLs printed before then change. The OSS port
+follows the same rule through ``last_oss_port``: an environment whose state store points at the
+emulator's OSS keeps reaching it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import psutil
 from ..core.errors import ConfigError
 
 LAST_PORT_FILE = "last_port"
+LAST_OSS_PORT_FILE = "last_oss_port"
 
 
 def _holder(port: int) -> str:
@@ -39,8 +42,9 @@ def _free(port: int) -> bool:
     return True
 
 
-def choose_port(directory: Path, port: int) -> int:
-    """The port asked for (ConfigError if taken), else the last run's if free, else 0 (any)."""
+def choose_port(directory: Path, port: int, *, last: str = LAST_PORT_FILE, avoid: int = 0) -> int:
+    """The port asked for (ConfigError if taken), else the last run's (from the file ``last``) if
+    free and not ``avoid`` (the port the other listener takes), else 0 (any)."""
     if port:
         if not _free(port):
             raise ConfigError(f"port {port} on 127.0.0.1 is taken by {_holder(port)}, so the local emulator "
@@ -48,17 +52,25 @@ def choose_port(directory: Path, port: int) -> int:
                               "(`invoke local.up --port N`).")
         return port
     try:
-        last = int((directory / LAST_PORT_FILE).read_text().strip())
+        previous = int((directory / last).read_text().strip())
     except (OSError, ValueError):
         return 0
-    if _free(last):
-        return last
-    warnings.warn(f"the local emulator's last port {last} is taken by {_holder(last)}: it listens on a new "
-                  "port, so endpoint URLs printed before no longer answer (`invoke endpoint.list` shows the "
-                  "new ones).", stacklevel=2)
+    if not 0 < previous < 65536:
+        return 0
+    if previous != avoid and _free(previous):
+        return previous
+    holder = "its own API (--port)" if previous == avoid else _holder(previous)
+    if last == LAST_OSS_PORT_FILE:
+        warnings.warn(f"the local emulator's last OSS port {previous} is taken by {holder}: its OSS "
+                      "listens on a new port, so a state store configured with the old URL no longer answers "
+                      "(`invoke local.status` shows the new one).", stacklevel=2)
+    else:
+        warnings.warn(f"the local emulator's last port {previous} is taken by {holder}: it listens on "
+                      "a new port, so endpoint URLs printed before no longer answer (`invoke endpoint.list` shows "
+                      "the new ones).", stacklevel=2)
     return 0
 
 
-def remember_port(directory: Path, port: int) -> None:
-    """Record the port a started emulator listens on, for the next start."""
-    (directory / LAST_PORT_FILE).write_text(f"{port}\n", encoding="utf-8")
+def remember_port(directory: Path, port: int, *, last: str = LAST_PORT_FILE) -> None:
+    """Record a port a started emulator listens on, for the next start."""
+    (directory / last).write_text(f"{port}\n", encoding="utf-8")

@@ -3,8 +3,8 @@
 Signed routes (``/2025-09-10/...`` and RPC ``POST /``) go through one gate: injected faults,
 then the ACS3 signature, then the handler. Errors that the gateway would answer (signature,
 key, throttling) use the gateway's ``{"Code", "Message", "RequestId"}``; AgentRun's own errors
-use ``{"code", "message", "requestId"}``. Admin routes under ``/_emulator/`` are unsigned and
-answer loopback clients only.
+use ``{"code", "message", "requestId"}``. Admin routes under ``/_emulator/`` answer loopback
+clients that show the admin token (:mod:`.admin`) only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import account, rpc
+from . import account, admin, rpc
 from .auth import ApiError, Verifier
 from .control import ControlPlane
 from .dataplane import add_routes
@@ -41,6 +41,7 @@ class Emulator:
             log.info("created local account %s with user %s; its key is in %s",
                      self.state.account["id"], account.BOOTSTRAP_USER, self.state.root / account.ENV_FILE)
         self.verifier = Verifier(self.state.keys)
+        self.admin_token = admin.ensure_token(self.state.dir)
         self.faults = faults if faults is not None else Faults.parse(os.environ.get(ENV_VAR, ""))
         self.supervisor = Supervisor(self.state.dir / "logs")
         self.requestlog = RequestLog(self.state.dir / "requests.sqlite")
@@ -159,16 +160,26 @@ class Emulator:
         return _json(self.faults.as_dict(), 200)
 
 
-@web.middleware
-async def _loopback_admin(request: web.Request, handler):
-    if request.path.startswith("/_emulator/") and request.remote not in _LOOPBACK:
-        return _json({"Code": "Forbidden", "Message": "emulator admin routes answer loopback clients only"}, 403)
-    return await handler(request)
+def _admin_guard(emulator: Emulator):
+    """Every ``/_emulator/`` path: loopback callers with the admin token only."""
+
+    @web.middleware
+    async def guard(request: web.Request, handler):
+        if request.path.startswith("/_emulator/"):
+            if request.remote not in _LOOPBACK:
+                return _json({"Code": "Forbidden", "Message": "emulator admin routes answer loopback clients only"},
+                             403)
+            if not admin.allowed(request.headers.get(admin.HEADER), emulator.admin_token):
+                return _json({"Code": "Unauthorized", "Message": f"emulator admin routes need the {admin.HEADER} "
+                              f"header with the token in .agentrun/local/{admin.TOKEN_FILE}"}, 401)
+        return await handler(request)
+
+    return guard
 
 
 def build_app(emulator: Emulator) -> web.Application:
     """The application: control plane, RAM/STS, the data plane's routes and the admin routes."""
-    app = web.Application(middlewares=[_loopback_admin], client_max_size=256 * 1024 * 1024)
+    app = web.Application(middlewares=[_admin_guard(emulator)], client_max_size=256 * 1024 * 1024)
     for method, path, handler in emulator.control.routes():
         app.router.add_route(method, path, emulator.roa(handler))
     app.router.add_post("/", emulator.rpc)

@@ -62,6 +62,7 @@ def build_artifact(env: EnvConfig, *, root: Path, force: bool = False, reporter:
             f"set agent.code.src in {env.path} to the directory holding the agent's code."
         )
     files = package_files.select_files(code_dir, package_files.IgnoreRules.for_dir(code_dir))
+    core.check_unzipped(files)  # before hashing: a huge (or sparse) file is refused unread
     requirements = code_dir / core.REQUIREMENTS
     wants_requirements = target.installs_requirements and requirements.is_file()
     req_text = requirements.read_text(encoding="utf-8") if wants_requirements else ""
@@ -120,8 +121,11 @@ def _build(files, requirements, req_text, target, out_dir: Path, digest: str, sa
             _portable_scripts(deps_dir / "bin")
             deps = package_files.select_files(deps_dir, package_files.IgnoreRules(("__pycache__/", "*.pyc")))
         zip_tmp = tmp / "package.zip"
-        count = core.write_zip([*deps, *files], zip_tmp)
+        everything = [*deps, *files]
+        core.check_unzipped(everything)
+        count = core.write_zip(everything, zip_tmp)
         sha256, crc64, size = core.file_digests(zip_tmp)
+        core.check_zipped(size, everything)  # the temporary folder, zip included, goes with the error
         final = core.artifact_path(out_dir, digest)
         os.replace(zip_tmp, final)
         artifact = Artifact(final, size, sha256, crc64, digest, False, count, 0.0)

@@ -174,8 +174,9 @@ class Session:
         if env.emulator:
             from ..adapters.probe import emulator_log_source
 
-            url, endpoint = self._emulator_info().url, env.release.endpoint
-            return lambda stable, candidate: emulator_log_source(url, runtime.name, endpoint, stable, candidate)
+            info, endpoint = self._emulator_info(), env.release.endpoint
+            return lambda stable, candidate: emulator_log_source(info.url, runtime.name, endpoint, stable, candidate,
+                                                                 info.admin_headers)
         if not env.release.real_traffic:
             return None
         from ..adapters.sls_traffic import SlsTraffic
@@ -188,7 +189,8 @@ class Session:
         if self.env.emulator:
             from ..adapters.emulator_logs import EmulatorLogs
 
-            return EmulatorLogs(self._emulator_info().url)
+            info = self._emulator_info()
+            return EmulatorLogs(info.url, headers=info.admin_headers)
         return self._sls_logs(runtime)
 
     def _sls_logs(self, runtime: Runtime) -> SlsLogs:

@@ -41,12 +41,13 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     from ..core.rotation import Options, default_grace
     from ..flows.rotate import Rotation, plan, rotate
 
-    session = open_session(c, env, json=json, mutating=not dry_run, yes=yes)
-    grace = _duration(grace, "--grace")
-    options = Options(min_age=_duration(min_age, "--min-age"),
-                      grace=default_grace(session.env) if grace is None else grace,
-                      delete_after=_duration(delete_after, "--delete-after"), force=force)
+    # Flags first: a bad one is exit 2 before any environment is opened.
+    grace, min_age, delete_after = (_duration(grace, "--grace"), _duration(min_age, "--min-age"),
+                                    _duration(delete_after, "--delete-after"))
     timeout = _duration(verify_timeout, "--verify-timeout") or 60.0
+    session = open_session(c, env, json=json, mutating=not dry_run, yes=yes)
+    options = Options(min_age=min_age, grace=default_grace(session.env) if grace is None else grace,
+                      delete_after=delete_after, force=force)
     try:  # a scheduled job's failure is announced, whatever stopped it (a sink token gone stale, ...)
         ram = session.ram_keys()
         user = session.env.credentials.ram_user or ram.caller_user()

@@ -33,7 +33,7 @@ from typing import Iterator
 import pytest
 
 from ..core.secrets import Secret
-from ..emulator import lifecycle
+from ..emulator import admin, lifecycle
 from ..emulator.account import read_credentials
 
 VERSION_AGENT = """\
@@ -69,6 +69,10 @@ class RunningEmulator:
     access_key_secret: Secret
     account_id: str
 
+    def admin_headers(self) -> dict[str, str]:
+        """The header that opens the admin routes (``/_emulator/*``), for requests a test builds."""
+        return admin.plain(admin.headers(self.root))
+
     @property
     def endpoint(self) -> str:
         """The ``host:port`` that tea-openapi's ``Config(endpoint=...)`` takes."""
@@ -87,13 +91,14 @@ class RunningEmulator:
         the two rates always (0 unless given), any other setting only when named."""
         body = json.dumps({"throttle": throttle, "error5xx": error5xx, **settings}).encode()
         req = urllib.request.Request(f"{self.url}/_emulator/faults", data=body, method="POST",
-                                     headers={"content-type": "application/json"})
+                                     headers={"content-type": "application/json", **self.admin_headers()})
         with urllib.request.urlopen(req, timeout=5) as resp:
             return json.loads(resp.read())
 
     def faults(self) -> dict:
         """The current fault and latency settings (``GET /_emulator/faults``)."""
-        with urllib.request.urlopen(f"{self.url}/_emulator/faults", timeout=5) as resp:
+        req = urllib.request.Request(f"{self.url}/_emulator/faults", headers=self.admin_headers())
+        with urllib.request.urlopen(req, timeout=5) as resp:
             return json.loads(resp.read())
 
     def restart(self) -> None:

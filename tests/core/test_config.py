@@ -243,7 +243,13 @@ def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "5 minutes", "-1", -1, "1w", "m5", "1h-30m", True, float("inf")])
+@pytest.mark.parametrize("text, seconds", [("1m30s250ms", 90.25), ("1.5h", 5400.0), ("2h0m", 7200.0)])
+def test_parse_duration_compound(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5 minutes", "-1", -1, "1w", "m5", "1h-30m", True, float("inf"),
+                                  "1h1h", "30m1h", "1s1m", "1.5h30m", "5m5m", "1ms1s", "1hh", "h", "1h 30m"])
 def test_parse_duration_rejects(text):
     with pytest.raises(ConfigError, match="is not a duration"):
         parse_duration(text)

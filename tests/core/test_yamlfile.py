@@ -45,6 +45,9 @@ def test_lines_of_keys_items_and_merged_keys(tmp_path):
     pytest.param("a: 2024-01-02\n", 1, "Quote it: '2024-01-02'", id="date"),
     pytest.param("a: &x [1, *x]\n", 1, "alias to itself", id="self-reference"),
     pytest.param("a: [1\n", 2, "not valid YAML", id="unclosed"),
+    pytest.param("a: 1\nagent: a\x01b\n", 2, "control character U+0001", id="control-character"),
+    pytest.param("a: 'x\x00'\n", 1, "control character U+0000", id="nul"),
+    pytest.param("a: 1\n\nb: \x7f\n", 3, "control character U+007F", id="delete"),
 ])
 def test_refused_documents(tmp_path, text, line, problem):
     with pytest.raises(ConfigError) as info:

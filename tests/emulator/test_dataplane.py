@@ -348,14 +348,23 @@ def test_routes_for_follows_new_latest_code_before_it_is_saved(tmp_path):
 
 
 
-def test_admin_routes_refuse_a_caller_that_is_not_on_loopback(tmp_path):
-    """One guard, the server's middleware, covers every /_emulator/ path: the request log too."""
+def test_admin_routes_need_loopback_and_the_admin_token(tmp_path):
+    """One guard, the server's middleware, covers every /_emulator/ path: the request log, the
+    agents' output and the fault settings too. A loopback caller without the token in the 0600
+    file beside the state (another local user) is refused like a remote one."""
     from aiohttp.test_utils import TestClient, TestServer
 
+    from agentrun_tasks.emulator import admin
     from agentrun_tasks.emulator.server import Emulator, build_app
 
+    emulator = Emulator(tmp_path)
+    token_file = tmp_path / ".agentrun" / "local" / admin.TOKEN_FILE
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    token = admin.plain(admin.headers(tmp_path))[admin.HEADER]
+    assert token == emulator.admin_token and len(token) >= 32
+
     async def scenario() -> dict[str, int]:
-        app = build_app(Emulator(tmp_path))
+        app = build_app(emulator)
         remote = {"address": "127.0.0.1"}
 
         @web.middleware
@@ -367,12 +376,35 @@ def test_admin_routes_refuse_a_caller_that_is_not_on_loopback(tmp_path):
         async with TestClient(TestServer(app)) as client:
             for address in ("127.0.0.1", "::1", "192.0.2.7"):
                 remote["address"] = address
-                for path in ("/_emulator/requests", "/_emulator/health"):
-                    async with client.get(path) as response:
-                        statuses[f"{address} {path}"] = response.status
+                for shown, headers in (("token", {admin.HEADER: token}), ("none", {}),
+                                       ("wrong", {admin.HEADER: token[:-1] + "x"})):
+                    for method, path in (("GET", "/_emulator/requests"), ("GET", "/_emulator/health"),
+                                         ("GET", "/_emulator/output?runtime=x"), ("POST", "/_emulator/faults")):
+                        async with client.request(method, path, headers=headers, json={"throttle": 1.0}) as answer:
+                            statuses[f"{address} {shown} {method} {path}"] = answer.status
         return statuses
 
     statuses = asyncio.run(scenario())
-    assert statuses == {"127.0.0.1 /_emulator/requests": 200, "127.0.0.1 /_emulator/health": 200,
-                        "::1 /_emulator/requests": 200, "::1 /_emulator/health": 200,
-                        "192.0.2.7 /_emulator/requests": 403, "192.0.2.7 /_emulator/health": 403}
+    for key, status in statuses.items():
+        address, shown = key.split()[:2]
+        expected = 403 if address == "192.0.2.7" else 401 if shown != "token" else None
+        if expected is not None:
+            assert status == expected, key
+        else:
+            assert status in (200, 404), key  # 404: no runtime named x
+    assert emulator.faults.throttle == 1.0  # changed by the callers with the token only:
+    assert [k for k, v in statuses.items() if "POST" in k and v == 200] == [
+        "127.0.0.1 token POST /_emulator/faults", "::1 token POST /_emulator/faults"]
+
+
+def test_a_token_file_others_could_read_is_replaced(tmp_path):
+    from agentrun_tasks.emulator import admin
+
+    directory = tmp_path / "state"
+    directory.mkdir()
+    first = admin.ensure_token(directory)
+    assert admin.ensure_token(directory) == first  # kept across restarts
+    (directory / admin.TOKEN_FILE).chmod(0o644)
+    second = admin.ensure_token(directory)
+    assert second != first and (directory / admin.TOKEN_FILE).stat().st_mode & 0o777 == 0o600
+    assert admin.headers(tmp_path) == {}  # no emulator state under tmp_path: nothing to send

@@ -203,7 +203,8 @@ def test_unpacking_counts_the_bytes_written_not_the_sizes_declared(tmp_path):
 def versions_running(emu, data: bytes) -> set[str]:
     """The versions running the package ``data`` (each process's environment says which)."""
     sha = hashlib.sha256(data).hexdigest()
-    with urllib.request.urlopen(f"{emu.url}/_emulator/health", timeout=5) as resp:
+    health = urllib.request.Request(f"{emu.url}/_emulator/health", headers=emu.admin_headers())
+    with urllib.request.urlopen(health, timeout=5) as resp:
         pids = json.loads(resp.read())["agents"].values()
     running = set()
     for pid in pids:
@@ -218,7 +219,8 @@ def versions_running(emu, data: bytes) -> set[str]:
 
 def agent_pids(emu, data: bytes) -> list[int]:
     sha = hashlib.sha256(data).hexdigest()
-    with urllib.request.urlopen(f"{emu.url}/_emulator/health", timeout=5) as resp:
+    health = urllib.request.Request(f"{emu.url}/_emulator/health", headers=emu.admin_headers())
+    with urllib.request.urlopen(health, timeout=5) as resp:
         pids = json.loads(resp.read())["agents"].values()
     return [pid for pid in pids if psutil.Process(pid).environ().get("PYTHONPATH", "").endswith(sha)]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[2]  # the checkout under test, not whichever copy is installed
 TIMEOUT_S = 30  # "within seconds": a hang is killed and fails the case
 AGENT = "agent:\n  name: {name}\n  code: {{src: {src}, language: python3.12, command: [python3, app.py]}}\n"
 
@@ -23,6 +24,20 @@ AGENT = "agent:\n  name: {name}\n  code: {{src: {src}, language: python3.12, com
 def env_file(top: str = "", *, name: str = "demo", src: str = "code", agent: str = "") -> str:
     """envs/h.yaml: a valid cloud environment, with ``top`` and ``agent`` lines added."""
     return "region: cn-hangzhou\n" + top + AGENT.format(name=name, src=src) + agent
+
+
+def s_yaml(value: str, vars: str = "  stage: dev\n") -> dict:
+    """deploy/s.yaml whose agent's PROMPT is ``value``, and the project's .env.local with a sentinel."""
+    text = ("edition: 3.0.0\nname: app\nvars:\n" + vars + "resources:\n  chat:\n    component: agentrun\n"
+            "    props:\n      region: cn-hangzhou\n      agent:\n        name: demo\n"
+            "        code: {src: ../code, language: python3.12, command: [python3, app.py]}\n"
+            f"        environmentVariables: {{PROMPT: \"{value}\"}}\n")
+    return {"deploy/s.yaml": text, ".env.local": "ALIYUN_ACCESS_KEY_SECRET_H=SENTINELhostile0000000002\n",
+            "other/.env.local": "GITHUB_TOKEN=SENTINELhostile0000000003\n"}
+
+
+IMPORT = "s_yaml: {path: deploy/s.yaml}\n"
+DEPLOY = ("deploy", "--env", "h", "--yes")
 
 
 def bomb(levels: int = 9) -> str:
@@ -41,6 +56,7 @@ class Case:
     links: dict = field(default_factory=dict)  # relative path -> link target (as written)
     fifos: tuple[str, ...] = ()
     environ: dict = field(default_factory=dict)
+    expect: tuple[str, ...] = ()  # what the error paragraph must name
 
 
 BUILD = ("build", "--env", "h")
@@ -80,6 +96,14 @@ CASES = [
     Case("yaml-empty-file", BUILD, 2, env_yaml=""),
     Case("yaml-not-utf8", BUILD, 2, env_yaml=b"region: \xff\xfe\x00cn\n"),
     Case("yaml-a-list", BUILD, 2, env_yaml="- region\n- agent\n"),
+    Case("yaml-control-character", BUILD, 2, env_yaml=env_file(name="a\x01b"), expect=("line 3", "U+0001")),
+    Case("yaml-nul-character", BUILD, 2, env_yaml="region: cn-hangzhou\x00\n", expect=("U+0000",)),
+    Case("interval-repeated-unit", BUILD, 2, env_yaml=env_file("release: {interval: 1h1h}\n"), expect=("'1h1h'",)),
+    Case("interval-units-reversed", BUILD, 2, env_yaml=env_file("release: {interval: 30s1m}\n")),
+    Case("deploy-timeout-two-fractions", BUILD, 2, env_yaml=env_file("deploy_timeout: 1.5h1.5m\n")),
+    Case("min-age-repeated-unit", ("rotate-keys", "--env", "h", "--min-age", "1h1h"), 2, expect=("--min-age",)),
+    Case("grace-repeated-unit", ("rotate-keys", "--env", "h", "--grace", "5m5m"), 2, expect=("--grace",)),
+    Case("since-repeated-unit", ("logs", "--env", "h", "--since", "1d1d"), 2, expect=("--since",)),
     Case("interval-huge", BUILD, 2, env_yaml=env_file("release: {interval: 99999999999999999999d}\n")),
     Case("interval-negative", BUILD, 2, env_yaml=env_file("release: {interval: -5m}\n")),
     Case("interval-zero", BUILD, 2, env_yaml=env_file("release: {interval: 0s}\n")),
@@ -110,12 +134,33 @@ CASES = [
     Case("link-to-root-dir", BUILD, 2, links={"code/everything": "/"}),
     Case("link-broken", BUILD, 2, links={"code/gone": "nowhere"}),
     Case("code-folder-is-a-link-out", BUILD, 2, env_yaml=env_file(src="outside"), links={"outside": "/etc"}),
+    Case("link-name-with-newline", BUILD, 2, links={"code/evil\nname.py": "app.py"}, expect=("'evil\\nname.py'",)),
+    Case("file-name-with-newline", BUILD, 2, files={"code/evil\nname.py": "x = 1\n"}, expect=("U+000A",)),
     Case("ignore-pattern-bad-range", BUILD, 2, files={"code/.agentrunignore": "**/[z-a]\n"}),
     Case("src-empty-is-whole-project", BUILD, 2, env_yaml=env_file(src='""')),
     Case("src-dot-is-whole-project", BUILD, 2, env_yaml=env_file(src=".")),
     Case("src-absolute-outside", BUILD, 2, env_yaml=env_file(src="/etc")),
     Case("src-parent", BUILD, 2, env_yaml=env_file(src="..")),
     Case("src-escapes-by-dots", BUILD, 2, env_yaml=env_file(src="code/../..")),
+    # -- an imported s.yaml: file()/path() stay in its folder, away from .env* and .agentrun/ ------
+    Case("syaml-file-dotenv-local", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${file('../.env.local')}"),
+         expect=("${file('../.env.local')}", "/proj/.env.local", "outside the s.yaml's folder")),
+    Case("syaml-file-proc-environ", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${file('/proc/self/environ')}"),
+         expect=("${file('/proc/self/environ')}", "/proc/")),
+    Case("syaml-file-etc-passwd", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${file('/etc/passwd')}"),
+         expect=("${file('/etc/passwd')}", "/etc/passwd")),
+    Case("syaml-file-dotenv-by-dots", DEPLOY, 2, env_yaml=IMPORT,
+         files=s_yaml("${file('../sub/../../other/.env.local')}"),
+         expect=("${file('../sub/../../other/.env.local')}", "/other/.env.local")),
+    Case("syaml-path-to-tmp", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${path('../../..')}"),
+         expect=("${path('../../..')}", "outside the s.yaml's folder")),
+    Case("syaml-file-link-to-dotenv", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${file('./prompt.txt')}"),
+         links={"deploy/prompt.txt": "../.env.local"}, expect=("${file('./prompt.txt')}", "/proj/.env.local")),
+    Case("syaml-file-dotenv-beside", DEPLOY, 2, env_yaml=IMPORT,
+         files={**s_yaml("${file('.env')}"), "deploy/.env": "TOKEN=SENTINELhostile0000000004\n"},
+         expect=("${file('.env')}", "dotenv file .env")),
+    Case("syaml-vars-loop", DEPLOY, 2, env_yaml=IMPORT, files=s_yaml("${vars.a}", "  a: '${vars.b}'\n  b: '${vars.a}'\n"),
+         expect=("PROMPT", "refer to each other in a loop")),
     # -- credentials ------------------------------------------------------------------------------
     Case("credentials-blank-values", ("credentials.show", "--env", "h"), 3,
          environ={"ALIYUN_ACCESS_KEY_ID_H": "  ", "ALIYUN_ACCESS_KEY_SECRET_H": ""}),
@@ -134,8 +179,10 @@ def make_project(root: Path, case: Case) -> None:
         text = env_file() if case.env_yaml is None else case.env_yaml
         (root / "envs" / "h.yaml").write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     for rel, content in case.files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
     for rel, target in case.links.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, root / rel)
     for rel in case.fifos:
         os.mkfifo(root / rel)
@@ -161,7 +208,7 @@ def snapshot(root: Path) -> dict:
 
 
 def run(root: Path, case: Case) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(root.parent), "LANG": "C.UTF-8",
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(root.parent), "LANG": "C.UTF-8", "PYTHONPATH": str(REPO),
            "PYTHONDONTWRITEBYTECODE": "1", "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring", **case.environ}
     child = subprocess.Popen([sys.executable, "-m", "invoke", *case.argv], cwd=root, env=env, text=True,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -177,7 +224,7 @@ def run(root: Path, case: Case) -> subprocess.CompletedProcess:
 
 def test_the_corpus_covers_every_kind_of_hostile_input():
     kinds = {"env-", "limit-", "port-", "weight-", "yaml-", "interval-", "zip-limit-", "link-", "src-",
-             "ignore-", "credentials-", "fifo"}
+             "ignore-", "credentials-", "fifo", "syaml-"}
     names = " ".join(case.name for case in CASES)
     assert all(kind in names for kind in kinds) and len({c.name for c in CASES}) == len(CASES)
 
@@ -193,3 +240,4 @@ def test_hostile_input_exits_with_its_code_and_changes_nothing(tmp_path, case):
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
     assert snapshot(root) == before
     assert "SENTINELhostile" not in proc.stdout + proc.stderr
+    assert all(part in proc.stderr for part in case.expect), proc.stderr

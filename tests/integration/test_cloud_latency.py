@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.request
 
+from agentrun_tasks.emulator import admin
 from agentrun_tasks.testing.project import chat, clean_environ
 
 CLOUD_LIKE = clean_environ(AGENTRUN_EMULATOR_FAULTS="latency=0.2")
@@ -27,7 +28,8 @@ def run_json(project, *args: str) -> dict:
 def set_faults(project, **settings) -> None:
     info = json.loads((project.root / ".agentrun" / "local" / "emulator.json").read_text())
     request = urllib.request.Request(f"{info['url']}/_emulator/faults", data=json.dumps(settings).encode(),
-                                     method="POST", headers={"content-type": "application/json"})
+                                     method="POST", headers={"content-type": "application/json",
+                                                             **admin.plain(admin.headers(project.root))})
     urllib.request.urlopen(request, timeout=5).close()
 
 

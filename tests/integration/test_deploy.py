@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentrun_tasks.adapters.oss_store import OssStateStore
-from agentrun_tasks.emulator import lifecycle
+from agentrun_tasks.emulator import admin, lifecycle
 from agentrun_tasks.emulator.account import read_credentials
 from agentrun_tasks.session import EMULATOR_BUCKET
 from agentrun_tasks.testing.project import chat
@@ -152,7 +152,8 @@ def _set_faults(root, **rates):
     import urllib.request
 
     request = urllib.request.Request(f"{lifecycle.status(root)['url']}/_emulator/faults", method="POST",
-                                     data=json.dumps(rates).encode(), headers={"content-type": "application/json"})
+                                     data=json.dumps(rates).encode(),
+                                     headers={"content-type": "application/json", **admin.plain(admin.headers(root))})
     urllib.request.urlopen(request, timeout=5).close()
 
 

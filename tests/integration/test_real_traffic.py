@@ -46,13 +46,14 @@ def running(work):
         thread.join(timeout=10)
 
 
-def ship(emulator_url: str, runtime: str, runtime_id: str, sls: LocalSls):
+def ship(emulator_url: str, admin_headers: dict, runtime: str, runtime_id: str, sls: LocalSls):
     """FC's part: each request the emulator served becomes an FCRequestMetrics row, half a second late."""
     def work(stopped: threading.Event) -> None:
         since, n = time.time() - 5, 0
         while not stopped.wait(0.5):
             query = urllib.parse.urlencode({"runtime": runtime, "since": since})
-            with urllib.request.urlopen(f"{emulator_url}/_emulator/requests?{query}", timeout=10) as answer:
+            request = urllib.request.Request(f"{emulator_url}/_emulator/requests?{query}", headers=admin_headers)
+            with urllib.request.urlopen(request, timeout=10) as answer:
                 served = json.loads(answer.read())
             rows = []
             for record in served:
@@ -105,7 +106,7 @@ def test_real_traffic_rolls_back_what_only_users_hit_and_the_probe_alone_promote
     with local_sls({cloud.access_key_id: secret}) as sls:
         sls.put("agent-logs", "runtime", [])
         env.update(sls.proxy_env())
-        with running(ship(cloud.url, "traffic-demo", runtime_id, sls)), running(users(url)):
+        with running(ship(cloud.url, cloud.admin_headers(), "traffic-demo", runtime_id, sls)), running(users(url)):
             judged = project.invoke("release", "--env", "cloud", "--json", env=env)
             assert judged.returncode == 4, judged.stderr + judged.stdout
             assert "failed at 50%" in judged.stderr and "max_error_rate" in judged.stderr
