@@ -46,6 +46,7 @@ Layout (every key is optional unless marked; defaults in brackets)::
       analysis: {min_requests: 20, inconclusive: extend, max_error_rate: 0.05,
                  max_error_rate_increase: 0.02, max_p50_ms: null, max_p90_ms: null, max_p99_ms: 2000,
                  max_latency_increase_ms: 200, confidence: 0.95, probe_rate: 5}   # null: metric off
+      checks: [{name: greets, prompt: hi, expect: {contains: [Hello]}}]   # all keys: core/checks.py
     health: {path: /openai/v1/chat/completions, model: agent, prompt: ping, timeout: 2m,
              interval: 1s, expect_status: 200}
     notify: {channels: [{type: slack, webhook: "${env('SLACK_WEBHOOK')}"}]}   # all keys: core/notify.py
@@ -71,7 +72,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from . import notify
+from . import checks, notify
 from .cienv import PROD_NAMES
 from .env_schema import ENV_FILE
 from .errors import ConfigError
@@ -195,6 +196,7 @@ def _build(name: str, path: Path, data: dict, s_yaml: Imported | None) -> EnvCon
     if "steps" in release:
         release["steps"] = tuple(release["steps"])
     release["analysis"] = AnalysisConfig(**release.get("analysis", {}))
+    release["checks"] = checks.build(release.get("checks"))
     protect = dict(data.get("protect", {}))
     protect["branches"] = tuple(protect.get("branches", ()))
     emulator = data.get("emulator", False)

@@ -204,7 +204,8 @@ def release_event(env, ci, outcome: Mapping[str, Any] | None = None,
              "endpoint_url": report.get("url")}
     if error is None:
         return event_from_ci(PROMOTED, env, ci, **facts)
-    kind = ROLLED_BACK if report.get("result") == "rolled-back" else ABORTED
+    # A release its acceptance checks rejected is announced like a rollback, naming the check.
+    kind = ROLLED_BACK if report.get("result") in ("rolled-back", "rejected") else ABORTED
     reason = f"aborted by {error or 'SIGINT'}" if isinstance(error, KeyboardInterrupt) else str(error)
     return event_from_ci(kind, env, ci, reason=reason, gate=gate if kind == ROLLED_BACK else None,
                          weight=steps[-1].get("weight") if steps else None, **facts)

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...core.checks import EACH_STEP, PRE_ROLLOUT
 from ...core.errors import BusyError, GateFailed
 from ...core.rollout import plan_blue_green
 from . import gates
 from .canary import state_of
+from .checks import Rejection, with_checks
 
 if TYPE_CHECKING:
     from ...core.model import EnvConfig
@@ -21,7 +23,7 @@ COLOURS = ("blue", "green")
 
 
 def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter, *, candidate: str, force: bool,
-               health_check) -> dict:
+               health_check, acceptance=None) -> dict:
     name = env.release.endpoint
     endpoints = {c: driver.find_endpoint(runtime.id, f"{name}-{c}") for c in COLOURS}
     production = state_of(driver.find_endpoint(runtime.id, name))
@@ -43,9 +45,18 @@ def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Repor
         active_url = driver.put_endpoint(runtime.id, f"{name}-{other}", target_version=old, weights={},
                                          description=f"agentrun-tasks blue-green: {other}").url
     health_check(idle.url)
+    if acceptance is not None and acceptance.wants(PRE_ROLLOUT):
+        checked = acceptance.run(PRE_ROLLOUT, idle.url, active_url)
+        if checked.failed:
+            raise GateFailed(f"version {candidate} was not switched to: {checked.reason}. Production still serves "
+                             f"{old or 'nothing'}.", report=Rejection(candidate, old, checked))
+    # The one verification of blue-green is its only step: each-step checks join it.
+    checked = acceptance.run(EACH_STEP, idle.url, active_url, show=False) \
+        if acceptance is not None and acceptance.wants(EACH_STEP) else None
     outcome = gates.judge_step(candidate_url=idle.url, stable_url=active_url, interval=env.release.interval,
                                cfg=env.release.analysis, health=env.health,
                                max_extensions=env.release.max_extensions)
+    outcome = with_checks(outcome, checked) if checked is not None else outcome
     gates.render(reporter, 0.0, outcome)
     if outcome.verdict.result == "fail":
         raise GateFailed(f"version {candidate} failed verification on the idle colour {plan.idle}: "

@@ -21,6 +21,7 @@ from ...core.rollout import EndpointState
 from .. import deploy as deploy_flow
 from . import candidate as candidates
 from .canary import Canary, state_of
+from .checks import Acceptance
 from .records import Records
 
 if TYPE_CHECKING:
@@ -86,8 +87,10 @@ def release(session, driver: Driver, records: Records, *, version: str | None, s
             records.mark_failed(mark, str(failed))
         report = failed.report.to_dict() if failed.report is not None else {}
         # Without a candidate it was the deploy's health check: nothing had traffic to roll back.
+        # Rejected by its checks (or without a candidate, the deploy's health check): no traffic moved.
+        moved = candidate and report.get("result") != "rejected"
         _finish(records, entry, started, from_version=stable, to_version=candidate,
-                result="rolled-back" if candidate else "failed", reason=str(failed), analysis=report.get("steps"))
+                result="rolled-back" if moved else "failed", reason=str(failed), analysis=report.get("steps"))
         raise
     except (ConfigError, BusyError):
         if entry is not None:
@@ -140,18 +143,21 @@ def _abort(session, driver: Driver, records: Records, runtime, entry, started, *
 def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candidate: str, mark: str, strategy: str,
               force: bool) -> dict:
     env = session.env
+    acceptance = Acceptance(env.release.checks, env=env, root=session.root, reporter=session.reporter,
+                            environ=session.environ) \
+        if env.release.checks else None
     if strategy == "blue-green":
         from .bluegreen import blue_green
 
         return blue_green(driver, runtime, env, session.reporter, candidate=candidate, force=force,
-                          health_check=lambda url: check_health(env, url, session.reporter))
+                          health_check=lambda url: check_health(env, url, session.reporter), acceptance=acceptance)
     steps = (1.0,) if strategy == "direct" else None
     canary = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force, steps=steps,
                     log_source_for=session.log_source(runtime),
                     health_check=lambda url: check_health(env, url, session.reporter),
                     still_wanted=_still_wanted(records, candidate, mark, session.reporter),
                     on_step=lambda stable, step: session.notifier().send(
-                        step_event(env, session.ci, candidate, stable, step)))
+                        step_event(env, session.ci, candidate, stable, step)), acceptance=acceptance)
     return canary.run().to_dict()
 
 
