@@ -270,8 +270,9 @@ def rows(outcomes) -> list:
 
 
 def _quote(text: str) -> str:
+    """The text on one line, shortened, in quotes (not escaped: a JSON error body stays readable)."""
     flat = " ".join(text.split())
-    return json.dumps(flat if len(flat) <= SHOWN else flat[:SHOWN] + "...", ensure_ascii=False)
+    return '"' + (flat if len(flat) <= SHOWN else flat[:SHOWN] + "...") + '"'
 
 
 def _outcome(check: Check, ok: bool, detail: str, latency_ms: float) -> Outcome:

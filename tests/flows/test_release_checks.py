@@ -200,3 +200,16 @@ def test_an_each_step_check_that_fails_at_a_step_rolls_back_like_any_gate(driver
     step = failed.value.report.to_dict()["steps"][-1]
     assert step["weight"] == 0.5 and step["table"][0]["metric"] == "check smoke"
     assert "check smoke" in out.getvalue()
+
+
+def test_the_data_plane_key_a_command_prints_never_reaches_output_or_the_report(driver, runtime, tmp_path):
+    sentinel = "sk-SENTINEL-dataplane-7f3a9c"
+    driver.put_endpoint(runtime.id, ENDPOINT, target_version="1", weights={})
+    check = command("leaky", "import os, sys; print('key=' + os.environ['AGENTRUN_API_KEY']); sys.exit(1)")
+    canary, _recording, out = release(driver, runtime, "3", check, tmp_path=tmp_path,
+                                      environ={"PATH": "/usr/bin:/bin", "AGENTRUN_API_KEY": sentinel})
+    with pytest.raises(GateFailed) as failed:
+        canary.run()
+    assert "key=" in str(failed.value)  # the program's output is quoted...
+    for text in (str(failed.value), out.getvalue(), json.dumps(failed.value.report.to_dict())):
+        assert sentinel not in text  # ...with the key masked
