@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from . import checks, notify
+from . import checks, notify, webhooks
 from .syaml import AGENT, REGIONS
 from .units import MAX_WAIT, parse_duration, parse_size
 from .validate import (
@@ -113,6 +113,7 @@ ENV_FILE = mapping({
         "lock_ttl": _positive_duration,
         "analysis": _ANALYSIS,
         "checks": checks.schema(_positive_duration),
+        "webhooks": webhooks.schema(_positive_duration),
         "real_traffic": boolean(),
         "state_bucket": nullable(string(pattern=r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
                                         fix="An OSS bucket name: 3-63 lowercase letters, digits and '-'.")),

@@ -40,6 +40,7 @@ class ReleaseConfig:
     lock_ttl: float = 180.0  # short: the live holder refreshes it, a dead one's expires soon
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     checks: tuple[Any, ...] = ()  # core.checks.Check: acceptance checks on the candidate alone
+    webhooks: tuple[Any, ...] = ()  # core.webhooks.Webhook: confirm gates and pre-/post-rollout notices
     # On the cloud, also judge the release endpoint's real requests, read from the runtime's SLS
     # logstore (adapters/sls_traffic.py). Off until an account confirms FC's row fields.
     real_traffic: bool = False

@@ -226,7 +226,8 @@ def by_hand_event(env, ci, command: str, result: Mapping[str, Any]) -> Event | N
 
 # --- validation of the notify: block ------------------------------------------------------------
 
-def _secret(what: str):
+def secret_setting(what: str):
+    """A validator of a secret value: ``${env('NAME')}`` (no default) or ``{keyring: entry}``."""
     def check(value: Any, loc: Loc) -> Secret | KeyringRef:
         if isinstance(value, Mapping):
             ref = mapping({"keyring": string(pattern=r"[A-Za-z0-9_./-]+",
@@ -280,8 +281,8 @@ _EVENT_NAMES = (*GROUPS, *KINDS)
 CHANNEL = mapping({
     "type": choice(TYPES),
     "name": string(pattern=r"[A-Za-z0-9][A-Za-z0-9_.-]*", fix="A name holds letters, digits and . _ -."),
-    "webhook": _secret("webhook URL"),
-    "secret": _secret("signing secret"),
+    "webhook": secret_setting("webhook URL"),
+    "secret": secret_setting("signing secret"),
     "on": seq(choice(_EVENT_NAMES), min_len=1),
     "required": boolean(),
     "mention": mapping({"mobiles": seq(string(pattern=r"\+?[0-9-]{5,20}", fix="Write a phone number.")),

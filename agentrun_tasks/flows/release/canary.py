@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ...core.checks import EACH_STEP, PRE_ROLLOUT
-from ...core.errors import AgentrunTasksError, BusyError, GateFailed, ResourceFailedError
+from ...core.errors import AgentrunTasksError, BusyError, GateFailed, ResourceFailedError, WaitTimeoutError
 from ...core.report import HEARTBEAT_SECONDS
 from ...core.rollout import (
     Conflict,
@@ -27,6 +27,8 @@ from ...core.rollout import (
     next_action,
     rollback_state,
 )
+from ...core.webhooks import CONFIRM_PROMOTION, CONFIRM_ROLLOUT
+from ...core.webhooks import PRE_ROLLOUT as PRE_ROLLOUT_HOOK
 from . import gates
 from .checks import with_checks
 
@@ -65,7 +67,7 @@ class Canary:
     def __init__(self, driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter, *, candidate: str,
                  force: bool = False, steps=None,
                  log_source_for=None, health_check=None, still_wanted=lambda: None,
-                 on_step=lambda stable, step: None, acceptance=None) -> None:
+                 on_step=lambda stable, step: None, acceptance=None, hooks=None) -> None:
         self.driver, self.runtime, self.env, self.reporter = driver, runtime, env, reporter
         self.on_step = on_step  # (stable, the step's report entry) after each step that passed: notifications
         self.candidate = candidate
@@ -75,6 +77,7 @@ class Canary:
         self.still_wanted = still_wanted  # raises GateFailed once someone rolled the candidate back by hand
         self.steps = tuple(steps or env.release.steps)
         self.acceptance = acceptance  # checks.Acceptance: release.checks, on the candidate alone
+        self.hooks = hooks  # webhooks.Hooks: release.webhooks
         self.name = env.release.endpoint
 
     def live(self) -> EndpointState:
@@ -105,6 +108,7 @@ class Canary:
                 continue
             if isinstance(action, FirstRelease):
                 self._verify_alone(report, None)
+                self._confirm(CONFIRM_PROMOTION, None, 1.0)
                 self._write_checked(apply(live, plan, action), plan)
                 report.result = "first-release"
                 self.reporter.line(f"first release: version {self.candidate} now serves 100%")
@@ -124,6 +128,8 @@ class Canary:
         # As next_action reads it: a plan made when the endpoint had no target (or served the
         # candidate) takes the endpoint's target, which a step implies is set, as stable.
         stable = plan.stable or live.target_version
+        if weight >= 1.0:
+            self._confirm_promotion(stable)
         step_started = time.monotonic()
         self._write_checked(apply(live, plan, action), plan)
         self.reporter.line(f"step {weight:.0%}: version {self.candidate} gets {weight:.0%}, "
@@ -194,18 +200,39 @@ class Canary:
     def _verify_alone(self, report: CanaryReport, stable: str | None) -> None:
         """Health-check the candidate on its own endpoint, then run the pre-rollout acceptance
         checks there (each raises GateFailed) before it gets traffic."""
+        self._confirm(CONFIRM_ROLLOUT, stable, 0.0)
         endpoint = self._side("candidate", self.candidate)
         if self.health_check is not None:
             self.health_check(endpoint.url)
-        if not self._checks(PRE_ROLLOUT):
-            return
-        checked = self.acceptance.run(PRE_ROLLOUT, endpoint.url, self._side("stable", stable).url if stable else None)
-        report.steps.append(checked.to_dict())
-        if checked.failed:
+        checked = None
+        if self._checks(PRE_ROLLOUT):
+            stable_url = self._side("stable", stable).url if stable else None
+            checked = self.acceptance.run(PRE_ROLLOUT, endpoint.url, stable_url)
+            report.steps.append(checked.to_dict())
+        if self.hooks is not None:
+            self.hooks.announce(PRE_ROLLOUT_HOOK, candidate=self.candidate, stable=stable, weight=0.0,
+                                result=checked.verdict.result if checked else None,
+                                reason=checked.reason if checked else "", steps=report.steps)
+        if checked is not None and checked.failed:
             report.result = "rejected"
             serving = f"version {stable} still serves 100% of {self.name}" if stable else f"{self.name} is unchanged"
             raise GateFailed(f"version {self.candidate} was not released: {checked.reason}. No traffic reached it; "
                              f"{serving}.", report=report)
+
+    def _confirm(self, kind: str, stable: str | None, weight: float) -> None:
+        if self.hooks is not None:
+            self.hooks.confirm(kind, candidate=self.candidate, stable=stable, weight=weight)
+
+    def _confirm_promotion(self, stable: str) -> None:
+        """Ask before the candidate gets 100%; unconfirmed, the canary's share goes back to stable."""
+        try:
+            self._confirm(CONFIRM_PROMOTION, stable, 1.0)
+        except WaitTimeoutError as unconfirmed:
+            if self.candidate in self.live().split():
+                self.write(rollback_state(stable))
+                self.reporter.line(f"rolled back: version {stable} serves 100% (promotion was not confirmed)")
+            raise WaitTimeoutError(f"{unconfirmed} Version {self.candidate} was not promoted; version {stable} "
+                                   "serves 100%.") from None
 
     def _checks(self, phase: str) -> bool:
         return self.acceptance is not None and self.acceptance.wants(phase)

@@ -18,11 +18,13 @@ from ...core.errors import (
 )
 from ...core.notify import step_event
 from ...core.rollout import EndpointState
+from ...core.webhooks import POST_ROLLOUT
 from .. import deploy as deploy_flow
 from . import candidate as candidates
 from .canary import Canary, state_of
 from .checks import Acceptance
 from .records import Records
+from .webhooks import Hooks
 
 if TYPE_CHECKING:
     from ...core.model import EnvConfig
@@ -152,13 +154,35 @@ def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candi
         return blue_green(driver, runtime, env, session.reporter, candidate=candidate, force=force,
                           health_check=lambda url: check_health(env, url, session.reporter), acceptance=acceptance)
     steps = (1.0,) if strategy == "direct" else None
+    hooks = _hooks(session)
     canary = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force, steps=steps,
                     log_source_for=session.log_source(runtime),
                     health_check=lambda url: check_health(env, url, session.reporter),
                     still_wanted=_still_wanted(records, candidate, mark, session.reporter),
                     on_step=lambda stable, step: session.notifier().send(
-                        step_event(env, session.ci, candidate, stable, step)), acceptance=acceptance)
-    return canary.run().to_dict()
+                        step_event(env, session.ci, candidate, stable, step)), acceptance=acceptance,
+                    hooks=hooks)
+    try:
+        outcome = canary.run().to_dict()
+    except AgentrunTasksError as error:
+        if hooks is not None:
+            report = error.details if isinstance(error, GateFailed) else {}
+            hooks.announce(POST_ROLLOUT, candidate=candidate, stable=report.get("stable"),
+                           result=report.get("result", "failed"), reason=str(error), steps=report.get("steps", ()))
+        raise
+    if hooks is not None:
+        hooks.announce(POST_ROLLOUT, candidate=candidate, stable=outcome["stable"], weight=1.0,
+                       result=outcome["result"], steps=outcome["steps"])
+    return outcome
+
+
+def _hooks(session) -> Hooks | None:
+    """``release.webhooks``, a ``{keyring: entry}`` value read from the OS keyring."""
+    from ...adapters.keyring_store import KeyStore
+
+    webhooks = session.env.release.webhooks
+    return Hooks(webhooks, env=session.env, reporter=session.reporter, read_keyring=lambda entry: KeyStore().read(
+        entry)) if webhooks else None
 
 
 def _still_wanted(records: Records, candidate: str, mark: str, reporter):
