@@ -28,6 +28,7 @@ class AnalysisConfig:
     max_latency_increase_ms: float | None = 200.0  # p50 candidate minus stable
     confidence: float = 0.95  # of the candidate-vs-stable statistical tests
     probe_rate: float = 5.0  # synthetic requests per second per side
+    metrics: tuple[Any, ...] = ()  # core.metrics.Metric: custom metrics read from the logstore
 
 
 @dataclass(frozen=True)

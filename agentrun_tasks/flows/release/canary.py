@@ -67,7 +67,7 @@ class Canary:
     def __init__(self, driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter, *, candidate: str,
                  force: bool = False, steps=None,
                  log_source_for=None, health_check=None, still_wanted=lambda: None,
-                 on_step=lambda stable, step: None, acceptance=None, hooks=None) -> None:
+                 on_step=lambda stable, step: None, acceptance=None, hooks=None, metrics_for=None) -> None:
         self.driver, self.runtime, self.env, self.reporter = driver, runtime, env, reporter
         self.on_step = on_step  # (stable, the step's report entry) after each step that passed: notifications
         self.candidate = candidate
@@ -78,6 +78,7 @@ class Canary:
         self.steps = tuple(steps or env.release.steps)
         self.acceptance = acceptance  # checks.Acceptance: release.checks, on the candidate alone
         self.hooks = hooks  # webhooks.Hooks: release.webhooks
+        self.metrics_for = metrics_for  # (stable, candidate) -> (since, until) -> rows: analysis.metrics
         self.name = env.release.endpoint
 
     def live(self) -> EndpointState:
@@ -146,6 +147,7 @@ class Canary:
                         candidate_url=urls[0], stable_url=urls[1], interval=release.interval, cfg=release.analysis,
                         health=self.env.health, max_extensions=release.max_extensions,
                         log_source=self.log_source_for(stable, self.candidate) if self.log_source_for else None,
+                        metrics=self.metrics_for(stable, self.candidate) if self.metrics_for else None,
                         on_tick=lambda beat: update("analysing", beat))
                 outcome = with_checks(outcome, checked) if checked is not None else outcome
         except Exception as exc:  # a step that cannot be judged must not leave production split

@@ -21,6 +21,7 @@ from ...core.rollout import EndpointState
 from ...core.webhooks import POST_ROLLOUT
 from .. import deploy as deploy_flow
 from . import candidate as candidates
+from . import metrics
 from .canary import Canary, state_of
 from .checks import Acceptance
 from .records import Records
@@ -161,7 +162,7 @@ def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candi
                     still_wanted=_still_wanted(records, candidate, mark, session.reporter),
                     on_step=lambda stable, step: session.notifier().send(
                         step_event(env, session.ci, candidate, stable, step)), acceptance=acceptance,
-                    hooks=hooks)
+                    hooks=hooks, metrics_for=_metrics_for(session, runtime))
     try:
         outcome = canary.run().to_dict()
     except AgentrunTasksError as error:
@@ -174,6 +175,16 @@ def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candi
         hooks.announce(POST_ROLLOUT, candidate=candidate, stable=outcome["stable"], weight=1.0,
                        result=outcome["result"], steps=outcome["steps"])
     return outcome
+
+
+def _metrics_for(session, runtime: Runtime):
+    """``release.analysis.metrics`` read from the runtime's request log (the emulator's, or SLS)."""
+    analysis = session.env.release.analysis
+    if not analysis.metrics:
+        return None
+    reader = session.log_reader(runtime)
+    read = lambda query, since, until: reader.metric(query, since, until, runtime=runtime.name)  # noqa: E731
+    return lambda stable, candidate: metrics.window(analysis, read, stable, candidate)
 
 
 def _hooks(session) -> Hooks | None:
