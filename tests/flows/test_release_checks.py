@@ -213,3 +213,29 @@ def test_the_data_plane_key_a_command_prints_never_reaches_output_or_the_report(
     assert "key=" in str(failed.value)  # the program's output is quoted...
     for text in (str(failed.value), out.getvalue(), json.dumps(failed.value.report.to_dict())):
         assert sentinel not in text  # ...with the key masked
+
+
+def test_each_step_checks_that_pass_are_rows_of_every_step_table(driver, runtime, tmp_path):
+    driver.put_endpoint(runtime.id, ENDPOINT, target_version="1", weights={})
+    check = build([{"name": "answers", "prompt": "hello", "when": ["each-step"], "expect": {"contains": ["from 3"]}}])[0]
+    canary, _recording, _out = release(driver, runtime, "3", check, tmp_path=tmp_path)
+    report = canary.run()
+    assert report.result == "promoted" and [s["weight"] for s in report.steps] == [0.5, 1.0]  # no pre-rollout step
+    for step in report.steps:
+        assert step["table"][0]["metric"] == "check answers" and step["table"][0]["verdict"] == "pass"
+        assert step["table"][1]["metric"] == "requests"  # the probe's gates follow
+
+
+def test_blue_green_runs_the_pre_rollout_checks_on_the_idle_colour_and_does_not_switch_on_a_failure(
+        driver, runtime, tmp_path):
+    from agentrun_tasks.flows.release.bluegreen import blue_green
+
+    driver.put_endpoint(runtime.id, ENDPOINT, target_version="1", weights={})
+    env = env_with(prompt("handles-refunds", "refund"))
+    reporter = Reporter(out=io.StringIO(), err=io.StringIO())
+    acceptance = Acceptance(env.release.checks, env=env, root=tmp_path, reporter=reporter, environ={})
+    with pytest.raises(GateFailed, match="version 2 was not switched to: acceptance check 'handles-refunds'") as no:
+        blue_green(Recording(driver), runtime, env, reporter, candidate="2", force=False,
+                   health_check=lambda url: None, acceptance=acceptance)
+    assert state_of(driver.find_endpoint(runtime.id, ENDPOINT)).target_version == "1"
+    assert no.value.details["result"] == "rejected" and no.value.details["steps"][0]["phase"] == "pre-rollout"
