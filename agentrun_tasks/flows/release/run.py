@@ -89,8 +89,8 @@ def release(session, driver: Driver, records: Records, *, version: str | None, s
         if mark:
             records.mark_failed(mark, str(failed))
         report = failed.report.to_dict() if failed.report is not None else {}
-        # Without a candidate it was the deploy's health check: nothing had traffic to roll back.
-        # Rejected by its checks (or without a candidate, the deploy's health check): no traffic moved.
+        # Rejected by its acceptance checks, or (without a candidate) the deploy's health check
+        # failed: nothing had traffic to roll back.
         moved = candidate and report.get("result") != "rejected"
         _finish(records, entry, started, from_version=stable, to_version=candidate,
                 result="rolled-back" if moved else "failed", reason=str(failed), analysis=report.get("steps"))
@@ -147,8 +147,7 @@ def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candi
               force: bool) -> dict:
     env = session.env
     acceptance = Acceptance(env.release.checks, env=env, root=session.root, reporter=session.reporter,
-                            environ=session.environ) \
-        if env.release.checks else None
+                            environ=session.environ) if env.release.checks else None
     if strategy == "blue-green":
         from .bluegreen import blue_green
 
