@@ -57,3 +57,14 @@ def test_a_metric_beyond_its_bound_rolls_the_step_back(driver, runtime, emu):
     assert [w["weights"] for w in recording.writes] == [{"3": 0.5}, {}]
     live = state_of(driver.find_endpoint(runtime.id, ENDPOINT))
     assert (live.target_version, live.split()) == ("1", {})
+
+
+def test_blue_green_judges_its_verification_by_the_metrics_too(driver, runtime, emu):
+    from agentrun_tasks.flows.release.bluegreen import blue_green
+
+    driver.put_endpoint(runtime.id, ENDPOINT, target_version="1", weights={})
+    run, recording, _out = canary(driver, runtime, emu, Metric("p50", P50, max=0.001, min_samples=3))
+    with pytest.raises(GateFailed, match=r"failed verification on the idle colour .*metric p50 is"):
+        blue_green(recording, runtime, run.env, run.reporter, candidate="3", force=True,
+                   health_check=lambda url: None, metrics_for=run.metrics_for)
+    assert recording.writes == [] and state_of(driver.find_endpoint(runtime.id, ENDPOINT)).target_version == "1"

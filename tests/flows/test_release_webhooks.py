@@ -93,3 +93,25 @@ def test_a_failing_pre_rollout_notice_is_a_warning_and_the_release_goes_on(drive
         assert canary.run().result == "promoted"
     assert receiver.rejected == [("sign", "")]
     assert "pre-rollout webhook 'pre-rollout' failed: HTTP 401 bad signature; the release goes on" in out.getvalue()
+
+
+def test_blue_green_asks_its_confirm_hooks_and_an_unconfirmed_switch_leaves_production_alone(driver, runtime):
+    from agentrun_tasks.flows.release.bluegreen import blue_green
+
+    driver.put_endpoint(runtime.id, ENDPOINT, target_version="1", weights={})
+    env = env_with()
+    with robot("webhook", secret=SECRET) as receiver:
+        hooks = hooks_for(env, receiver, "confirm-rollout", "confirm-promotion", timeout=0.5)
+        receiver.fail_next(1, "500")  # confirm-rollout: no, then yes; confirm-promotion: yes
+        result = blue_green(Recording(driver), runtime, env, hooks.reporter, candidate="3", force=False,
+                            health_check=lambda url: None, hooks=hooks)
+        assert result["result"] == "switched" and result["stable"] == "1"
+        assert [m["type"] for m in receiver.messages] == ["confirm-rollout", "confirm-promotion"]
+        receiver.always = True
+        recording = Recording(driver)
+        with pytest.raises(WaitTimeoutError, match="confirm-promotion"):
+            blue_green(recording, runtime, env, hooks.reporter, candidate="2", force=True,
+                       health_check=lambda url: None, hooks=hooks_for(env, receiver, "confirm-promotion",
+                                                                       timeout=0.3))
+    assert recording.writes == []  # production never switched to version 2
+    assert state_of(driver.find_endpoint(runtime.id, ENDPOINT)).target_version == "3"

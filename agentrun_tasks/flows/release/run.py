@@ -148,22 +148,23 @@ def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candi
     env = session.env
     acceptance = Acceptance(env.release.checks, env=env, root=session.root, reporter=session.reporter,
                             environ=session.environ) if env.release.checks else None
-    if strategy == "blue-green":
-        from .bluegreen import blue_green
-
-        return blue_green(driver, runtime, env, session.reporter, candidate=candidate, force=force,
-                          health_check=lambda url: check_health(env, url, session.reporter), acceptance=acceptance)
-    steps = (1.0,) if strategy == "direct" else None
-    hooks = _hooks(session)
-    canary = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force, steps=steps,
-                    log_source_for=session.log_source(runtime),
-                    health_check=lambda url: check_health(env, url, session.reporter),
-                    still_wanted=_still_wanted(records, candidate, mark, session.reporter),
-                    on_step=lambda stable, step: session.notifier().send(
-                        step_event(env, session.ci, candidate, stable, step)), acceptance=acceptance,
-                    hooks=hooks, metrics_for=_metrics_for(session, runtime))
+    hooks, metrics_for = _hooks(session), _metrics_for(session, runtime)
+    health_check = lambda url: check_health(env, url, session.reporter)  # noqa: E731
     try:
-        outcome = canary.run().to_dict()
+        if strategy == "blue-green":
+            from .bluegreen import blue_green
+
+            outcome = blue_green(driver, runtime, env, session.reporter, candidate=candidate, force=force,
+                                 health_check=health_check, acceptance=acceptance, hooks=hooks,
+                                 metrics_for=metrics_for)
+        else:
+            outcome = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force,
+                             steps=(1.0,) if strategy == "direct" else None,
+                             log_source_for=session.log_source(runtime), health_check=health_check,
+                             still_wanted=_still_wanted(records, candidate, mark, session.reporter),
+                             on_step=lambda stable, step: session.notifier().send(
+                                 step_event(env, session.ci, candidate, stable, step)), acceptance=acceptance,
+                             hooks=hooks, metrics_for=metrics_for).run().to_dict()
     except AgentrunTasksError as error:
         if hooks is not None:
             report = error.details if isinstance(error, GateFailed) else {}
@@ -171,8 +172,8 @@ def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candi
                            result=report.get("result", "failed"), reason=str(error), steps=report.get("steps", ()))
         raise
     if hooks is not None:
-        hooks.announce(POST_ROLLOUT, candidate=candidate, stable=outcome["stable"], weight=1.0,
-                       result=outcome["result"], steps=outcome["steps"])
+        hooks.announce(POST_ROLLOUT, candidate=candidate, stable=outcome.get("stable"), weight=1.0,
+                       result=outcome["result"], steps=outcome.get("steps", ()))
     return outcome
 
 
