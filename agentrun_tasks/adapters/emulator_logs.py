@@ -30,6 +30,14 @@ class EmulatorLogs:
             params["outcome"] = "fail"
         return self._get("/_emulator/requests", params)
 
+    def metric(self, query: str, since: float, until: float, *, runtime: str) -> tuple[float | None, int]:
+        """A custom metric's ``(value, samples)``: the query (in the subset of
+        :mod:`..core.metric_query`) answered over ``runtime``'s request log of ``[since, until)``."""
+        from ..core.metric_query import parse, request_rows
+
+        records = self._get("/_emulator/requests", {"runtime": runtime, "since": since, "until": until})
+        return parse(query).answer(request_rows(records))
+
     def output(self, query: LogQuery) -> list[dict]:
         """``[{version, lines}]``: the end of each version's agent output (one version if named)."""
         params = {"runtime": query.runtime, "lines": query.lines}

@@ -46,6 +46,23 @@ class SlsLogs:
         rows.reverse()  # oldest first again, keeping SLS's order within a second
         return fclogs.output_blocks(rows, version=query.version, lines=query.lines)
 
+    def metric(self, query: str, since: float, until: float, *, runtime: str) -> tuple[float | None, int]:
+        """A custom metric's ``(value, samples)``: the analytic query run by SLS over the
+        logstore's rows of ``[since, until)`` (whole seconds), its one row's ``value`` and ``samples``.
+        The query's own search part selects the rows (``runtime`` is the emulator's filter)."""
+        from alibabacloud_sls20201230 import models
+
+        request = models.GetLogsV2Request(from_=int(since), to=int(until) + 1, query=query, line=PAGE, offset=0)
+        body = self.sls.call(f"querying SLS project {self.sls.project}, logstore {self.logstore}",
+                             lambda client, options: client.get_logs_v2with_options(
+                                 self.sls.project, self.logstore, request, models.GetLogsV2Headers(), options))
+        row = (body.data or [{}])[0]
+        value, samples = row.get("value"), row.get("samples")
+        try:
+            return (float(value) if value not in (None, "", "null") else None), int(float(samples or 0))
+        except ValueError:
+            return None, 0
+
     def _rows(self, topic: str, since: float, *, newest_first: bool, cap: int) -> list[dict]:
         rows: list[dict] = []
         window = (int(since), int(self.clock()) + 1)  # SLS takes whole seconds, `to` exclusive

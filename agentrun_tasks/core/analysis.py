@@ -225,6 +225,9 @@ def _threshold(row: MetricRow) -> str:
         return "off"
     if row.gate == "min_requests":
         return f">= {row.threshold:g}"
+    if row.gate.startswith("metrics."):  # a custom metric (core.metrics): a ceiling or a floor
+        relative = "x stable" if row.metric.endswith("vs stable") else ""
+        return f"{'>=' if row.gate.endswith('.min') else '<='} {row.threshold:g}{relative}"
     prefix = "+" if row.metric.endswith("vs stable") else "<= "
     return prefix + _fmt(row.threshold, row.unit)
 

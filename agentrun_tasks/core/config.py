@@ -48,6 +48,9 @@ Layout (every key is optional unless marked; defaults in brackets)::
       analysis: {min_requests: 20, inconclusive: extend, max_error_rate: 0.05,
                  max_error_rate_increase: 0.02, max_p50_ms: null, max_p90_ms: null, max_p99_ms: 2000,
                  max_latency_increase_ms: 200, confidence: 0.95, probe_rate: 5}   # null: metric off
+      # analysis.metrics: [{name: p50, query: "...", max: 800}]   # custom metrics: core/metrics.py
+      checks: [{name: greets, prompt: hi, expect: {contains: [Hello]}}]   # all keys: core/checks.py
+      webhooks: [{type: confirm-promotion, url: "${env('APPROVE_URL')}"}]   # all keys: core/webhooks.py
     health: {path: /openai/v1/chat/completions, model: agent, prompt: ping, timeout: 2m,
              interval: 1s, expect_status: 200}
     notify: {channels: [{type: slack, webhook: "${env('SLACK_WEBHOOK')}"}]}   # all keys: core/notify.py
@@ -74,7 +77,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from . import notify
+from . import checks, metrics, notify, webhooks
 from .cienv import PROD_NAMES
 from .env_schema import ENV_FILE
 from .errors import ConfigError
@@ -198,7 +201,11 @@ def _build(name: str, path: Path, data: dict, s_yaml: Imported | None) -> EnvCon
     release = dict(data.get("release", {}))
     if "steps" in release:
         release["steps"] = tuple(release["steps"])
-    release["analysis"] = AnalysisConfig(**release.get("analysis", {}))
+    analysis = dict(release.get("analysis", {}))
+    analysis["metrics"] = metrics.build(analysis.get("metrics"))
+    release["analysis"] = AnalysisConfig(**analysis)
+    release["checks"] = checks.build(release.get("checks"))
+    release["webhooks"] = webhooks.build(release.get("webhooks"))
     protect = dict(data.get("protect", {}))
     protect["branches"] = tuple(protect.get("branches", ()))
     emulator = data.get("emulator", False)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from . import notify
+from . import checks, metric_query, metrics, notify, webhooks
+from .errors import ConfigError
 from .syaml import AGENT, REGIONS
 from .units import MAX_WAIT, parse_duration, parse_size
 from .validate import (
@@ -69,7 +70,29 @@ _ANALYSIS = mapping({
     "max_latency_increase_ms": nullable(number(0)),
     "confidence": number(0, 1, open_low=True, open_high=True),
     "probe_rate": number(0, None, open_low=True),
-})
+    "metrics": seq(metrics.METRIC),
+}, after=lambda analysis, node, loc: _unique(analysis.get("metrics", ()), node, loc.child(node, "metrics")))
+
+
+def _unique(items: list, node: Any, loc: Loc) -> None:
+    names = [item["name"] for item in items]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:
+        raise loc.error(f"two metrics are named {twice!r}; names must be unique (they name rows and failures).")
+
+
+def _emulator_metrics(data: dict, node: Any, loc: Loc) -> None:
+    """On the embedded AgentRun a metric query must be in the subset it answers: said at load."""
+    if not data.get("emulator"):
+        return
+    for i, metric in enumerate(data.get("release", {}).get("analysis", {}).get("metrics", ())):
+        try:
+            metric_query.parse(metrics.fill(metric["query"], "1", 0, 1))
+        except ConfigError as unsupported:
+            at = loc
+            for key in ("release", "analysis", "metrics", i, "query"):
+                at, node = at.child(node, key), node[key]
+            raise at.error(str(unsupported)) from None
 
 
 def _host_port(example: str):
@@ -113,6 +136,8 @@ ENV_FILE = mapping({
         "max_extensions": integer(0, 100),
         "lock_ttl": _positive_duration,
         "analysis": _ANALYSIS,
+        "checks": checks.schema(_positive_duration),
+        "webhooks": webhooks.schema(_positive_duration),
         "real_traffic": boolean(),
         "state_bucket": nullable(string(pattern=r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
                                         fix="An OSS bucket name: 3-63 lowercase letters, digits and '-'.")),
@@ -128,5 +153,5 @@ ENV_FILE = mapping({
         "expect_status": integer(100, 599),
     }),
     "notify": notify.notify_block(_wait),
-})
+}, after=_emulator_metrics)
 """Validator of a whole env file."""

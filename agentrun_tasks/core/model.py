@@ -28,6 +28,7 @@ class AnalysisConfig:
     max_latency_increase_ms: float | None = 200.0  # p50 candidate minus stable
     confidence: float = 0.95  # of the candidate-vs-stable statistical tests
     probe_rate: float = 5.0  # synthetic requests per second per side
+    metrics: tuple[Any, ...] = ()  # core.metrics.Metric: custom metrics read from the logstore
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class ReleaseConfig:
     max_extensions: int = 3  # inconclusive steps extended at most this many times
     lock_ttl: float = 180.0  # short: the live holder refreshes it, a dead one's expires soon
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    checks: tuple[Any, ...] = ()  # core.checks.Check: acceptance checks on the candidate alone
+    webhooks: tuple[Any, ...] = ()  # core.webhooks.Webhook: confirm gates and pre-/post-rollout notices
     # On the cloud, also judge the release endpoint's real requests, read from the runtime's SLS
     # logstore (adapters/sls_traffic.py). Off until an account confirms FC's row fields.
     real_traffic: bool = False

@@ -204,7 +204,8 @@ def release_event(env, ci, outcome: Mapping[str, Any] | None = None,
              "endpoint_url": report.get("url")}
     if error is None:
         return event_from_ci(PROMOTED, env, ci, **facts)
-    kind = ROLLED_BACK if report.get("result") == "rolled-back" else ABORTED
+    # A release its acceptance checks rejected is announced like a rollback, naming the check.
+    kind = ROLLED_BACK if report.get("result") in ("rolled-back", "rejected") else ABORTED
     reason = f"aborted by {error or 'SIGINT'}" if isinstance(error, KeyboardInterrupt) else str(error)
     return event_from_ci(kind, env, ci, reason=reason, gate=gate if kind == ROLLED_BACK else None,
                          weight=steps[-1].get("weight") if steps else None, **facts)
@@ -225,7 +226,8 @@ def by_hand_event(env, ci, command: str, result: Mapping[str, Any]) -> Event | N
 
 # --- validation of the notify: block ------------------------------------------------------------
 
-def _secret(what: str):
+def secret_setting(what: str):
+    """A validator of a secret value: ``${env('NAME')}`` (no default) or ``{keyring: entry}``."""
     def check(value: Any, loc: Loc) -> Secret | KeyringRef:
         if isinstance(value, Mapping):
             ref = mapping({"keyring": string(pattern=r"[A-Za-z0-9_./-]+",
@@ -279,8 +281,8 @@ _EVENT_NAMES = (*GROUPS, *KINDS)
 CHANNEL = mapping({
     "type": choice(TYPES),
     "name": string(pattern=r"[A-Za-z0-9][A-Za-z0-9_.-]*", fix="A name holds letters, digits and . _ -."),
-    "webhook": _secret("webhook URL"),
-    "secret": _secret("signing secret"),
+    "webhook": secret_setting("webhook URL"),
+    "secret": secret_setting("signing secret"),
     "on": seq(choice(_EVENT_NAMES), min_len=1),
     "required": boolean(),
     "mention": mapping({"mobiles": seq(string(pattern=r"\+?[0-9-]{5,20}", fix="Write a phone number.")),

@@ -152,26 +152,34 @@ class Notifier:
                 loop.close()
 
 
+def resolve_secret(value: Secret | KeyringRef, what: str, *, env, where: str,
+                   read_keyring: Callable[[str], str | None]) -> Secret:
+    """A secret setting's value: as written (``${env(...)}``) or read from the OS keyring
+    (``{keyring: entry}``); ``what`` "webhook" must be an http(s) URL. ``where`` names the block
+    (``notify.channels``, ``release.webhooks``) in the error."""
+    if not isinstance(value, KeyringRef):
+        return value
+    text = read_keyring(value.entry)
+    if not text:
+        raise ConfigError(f"{env.path.name}: {where} {what} is {{keyring: {value.entry}}}, but the OS "
+                          f"keyring has no entry {KEYRING_SERVICE}/{value.entry}. Store it with `keyring set "
+                          f"{KEYRING_SERVICE} {value.entry}`, or write \"${{env('NAME')}}\" instead.")
+    if what == "webhook":
+        try:
+            return webhook_url(text, f"keyring {value.entry}")
+        except ValueError:
+            raise ConfigError(f"{env.path.name}: the keyring entry {KEYRING_SERVICE}/{value.entry} is not an "
+                              "http(s) URL; store the full webhook address there.") from None
+    return Secret(text, source=f"keyring {value.entry}")
+
+
 def open_notifier(env, reporter, read_keyring: Callable[[str], str | None] = lambda entry: None) -> Notifier:
     """The environment's channels, opened. ``read_keyring(entry)`` gives the text of a value the
     env file keeps as ``{keyring: entry}`` (the session reads the OS keyring)."""
     from ..adapters.channels import open_channel
 
     def resolve(value, what: str) -> Secret:
-        if not isinstance(value, KeyringRef):
-            return value
-        text = read_keyring(value.entry)
-        if not text:
-            raise ConfigError(f"{env.path.name}: notify.channels {what} is {{keyring: {value.entry}}}, but the OS "
-                              f"keyring has no entry {KEYRING_SERVICE}/{value.entry}. Store it with `keyring set "
-                              f"{KEYRING_SERVICE} {value.entry}`, or write \"${{env('NAME')}}\" instead.")
-        if what == "webhook":
-            try:
-                return webhook_url(text, f"keyring {value.entry}")
-            except ValueError:
-                raise ConfigError(f"{env.path.name}: the keyring entry {KEYRING_SERVICE}/{value.entry} is not an "
-                                  "http(s) URL; store the robot's full webhook address there.") from None
-        return Secret(text, source=f"keyring {value.entry}")
+        return resolve_secret(value, what, env=env, where="notify.channels", read_keyring=read_keyring)
 
     channels = []
     for cfg in env.notify.channels:

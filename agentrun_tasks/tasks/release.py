@@ -41,7 +41,10 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     cloud the runtime's SLS logstore with release.real_traffic, else the probe alone). A failed
     gate sends 100% back to the stable version at once and exits 4. Killed and rerun, it
     continues from the endpoint's live weights. Another release of the environment holds a
-    lock: exit 7.
+    lock: exit 7. Acceptance checks on the candidate alone (release.checks: a prompt and what
+    the answer must say, or your own command), confirm webhooks (release.webhooks) and custom
+    metrics from the logstore (release.analysis.metrics) gate it too; a check that fails before
+    the rollout is exit 4 with no traffic moved.
     """
     from ..core.interrupt import interruptible
     from ..core.notify import release_event

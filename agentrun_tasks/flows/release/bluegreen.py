@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...core.checks import EACH_STEP, PRE_ROLLOUT
 from ...core.errors import BusyError, GateFailed
 from ...core.rollout import plan_blue_green
+from ...core.webhooks import CONFIRM_PROMOTION, CONFIRM_ROLLOUT
+from ...core.webhooks import PRE_ROLLOUT as PRE_ROLLOUT_HOOK
 from . import gates
 from .canary import state_of
+from .checks import Rejection, with_checks
 
 if TYPE_CHECKING:
     from ...core.model import EnvConfig
@@ -21,7 +25,9 @@ COLOURS = ("blue", "green")
 
 
 def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter, *, candidate: str, force: bool,
-               health_check) -> dict:
+               health_check, acceptance=None, hooks=None, metrics_for=None) -> dict:
+    """``acceptance``, ``hooks`` and ``metrics_for`` as :class:`.canary.Canary` takes them: the
+    verification on the idle colour is blue-green's one step."""
     name = env.release.endpoint
     endpoints = {c: driver.find_endpoint(runtime.id, f"{name}-{c}") for c in COLOURS}
     production = state_of(driver.find_endpoint(runtime.id, name))
@@ -42,15 +48,33 @@ def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Repor
         other = next(c for c in COLOURS if c != plan.idle)
         active_url = driver.put_endpoint(runtime.id, f"{name}-{other}", target_version=old, weights={},
                                          description=f"agentrun-tasks blue-green: {other}").url
+    if hooks is not None:
+        hooks.confirm(CONFIRM_ROLLOUT, candidate=candidate, stable=old, weight=0.0)
     health_check(idle.url)
+    if acceptance is not None and acceptance.wants(PRE_ROLLOUT):
+        checked = acceptance.run(PRE_ROLLOUT, idle.url, active_url)
+        if hooks is not None:
+            hooks.announce(PRE_ROLLOUT_HOOK, candidate=candidate, stable=old, weight=0.0,
+                           result=checked.verdict.result, reason=checked.reason, steps=[checked.to_dict()])
+        if checked.failed:
+            raise GateFailed(f"version {candidate} was not switched to: {checked.reason}. Production still serves "
+                             f"{old or 'nothing'}.", report=Rejection(candidate, old, checked))
+    # The one verification of blue-green is its only step: each-step checks join it.
+    checked = acceptance.run(EACH_STEP, idle.url, active_url, show=False) \
+        if acceptance is not None and acceptance.wants(EACH_STEP) else None
     outcome = gates.judge_step(candidate_url=idle.url, stable_url=active_url, interval=env.release.interval,
                                cfg=env.release.analysis, health=env.health,
-                               max_extensions=env.release.max_extensions)
+                               max_extensions=env.release.max_extensions,
+                               metrics=metrics_for(old, candidate) if metrics_for else None)
+    outcome = with_checks(outcome, checked) if checked is not None else outcome
     gates.render(reporter, 0.0, outcome)
     if outcome.verdict.result == "fail":
         raise GateFailed(f"version {candidate} failed verification on the idle colour {plan.idle}: "
                          f"{outcome.verdict.reason}. Production was not switched; it still serves {old}.")
+    if hooks is not None:  # unconfirmed: production was never touched
+        hooks.confirm(CONFIRM_PROMOTION, candidate=candidate, stable=old, weight=1.0)
     driver.put_endpoint(runtime.id, name, target_version=candidate, weights={})
     reporter.line(f"switched {name} to version {candidate} ({plan.idle}); {old or 'nothing'} stays on the other "
                   "colour for an instant rollback")
-    return {"result": "switched", "active": plan.idle, "rollback_to": old, "steps": [outcome.to_dict()]}
+    return {"result": "switched", "stable": old, "active": plan.idle, "rollback_to": old,
+            "steps": [outcome.to_dict()]}

@@ -12,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...core.errors import AgentrunTasksError, BusyError, GateFailed, ResourceFailedError
+from ...core.checks import EACH_STEP, PRE_ROLLOUT
+from ...core.errors import AgentrunTasksError, BusyError, GateFailed, ResourceFailedError, WaitTimeoutError
 from ...core.report import HEARTBEAT_SECONDS
 from ...core.rollout import (
     Conflict,
@@ -26,7 +27,10 @@ from ...core.rollout import (
     next_action,
     rollback_state,
 )
+from ...core.webhooks import CONFIRM_PROMOTION, CONFIRM_ROLLOUT
+from ...core.webhooks import PRE_ROLLOUT as PRE_ROLLOUT_HOOK
 from . import gates
+from .checks import with_checks
 
 if TYPE_CHECKING:
     from ...core.model import EnvConfig
@@ -39,7 +43,9 @@ if TYPE_CHECKING:
 class CanaryReport:
     candidate: str
     stable: str | None
-    result: str = "already-promoted"  # promoted | first-release | already-promoted | rolled-back
+    # promoted | first-release | already-promoted | rolled-back | rejected (an acceptance check
+    # failed before any traffic moved)
+    result: str = "already-promoted"
     steps: list = field(default_factory=list)
     rollback_seconds: float | None = None  # from the start of the failed step to 100% stable
 
@@ -61,7 +67,7 @@ class Canary:
     def __init__(self, driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter, *, candidate: str,
                  force: bool = False, steps=None,
                  log_source_for=None, health_check=None, still_wanted=lambda: None,
-                 on_step=lambda stable, step: None) -> None:
+                 on_step=lambda stable, step: None, acceptance=None, hooks=None, metrics_for=None) -> None:
         self.driver, self.runtime, self.env, self.reporter = driver, runtime, env, reporter
         self.on_step = on_step  # (stable, the step's report entry) after each step that passed: notifications
         self.candidate = candidate
@@ -70,6 +76,9 @@ class Canary:
         self.health_check = health_check  # url -> None, raises GateFailed
         self.still_wanted = still_wanted  # raises GateFailed once someone rolled the candidate back by hand
         self.steps = tuple(steps or env.release.steps)
+        self.acceptance = acceptance  # checks.Acceptance: release.checks, on the candidate alone
+        self.hooks = hooks  # webhooks.Hooks: release.webhooks
+        self.metrics_for = metrics_for  # (stable, candidate) -> (since, until) -> rows: analysis.metrics
         self.name = env.release.endpoint
 
     def live(self) -> EndpointState:
@@ -99,7 +108,8 @@ class Canary:
                 live = self._resolve_conflict(action, plan)
                 continue
             if isinstance(action, FirstRelease):
-                self._verify_alone()
+                self._verify_alone(report, None)
+                self._confirm(CONFIRM_PROMOTION, None, 1.0)
                 self._write_checked(apply(live, plan, action), plan)
                 report.result = "first-release"
                 self.reporter.line(f"first release: version {self.candidate} now serves 100%")
@@ -109,7 +119,8 @@ class Canary:
                 self.reporter.line(f"promoted version {self.candidate} to 100%")
             elif isinstance(action, SetWeight):
                 if live.split().get(self.candidate, 0.0) <= 0.0:
-                    self._verify_alone()  # about to get its first traffic: it must answer alone first
+                    # about to get its first traffic: it must answer alone first
+                    self._verify_alone(report, plan.stable or live.target_version)
                 verified = self._step(live, action, plan, report)
             live = self.live()
 
@@ -118,6 +129,8 @@ class Canary:
         # As next_action reads it: a plan made when the endpoint had no target (or served the
         # candidate) takes the endpoint's target, which a step implies is set, as stable.
         stable = plan.stable or live.target_version
+        if weight >= 1.0:
+            self._confirm_promotion(stable)
         step_started = time.monotonic()
         self._write_checked(apply(live, plan, action), plan)
         self.reporter.line(f"step {weight:.0%}: version {self.candidate} gets {weight:.0%}, "
@@ -125,12 +138,18 @@ class Canary:
         urls = self._side_urls(stable)
         release = self.env.release
         try:
-            with self.reporter.progress(f"step {weight:.0%}", every=HEARTBEAT_SECONDS) as update:
-                outcome = gates.judge_step(
-                    candidate_url=urls[0], stable_url=urls[1], interval=release.interval, cfg=release.analysis,
-                    health=self.env.health, max_extensions=release.max_extensions,
-                    log_source=self.log_source_for(stable, self.candidate) if self.log_source_for else None,
-                    on_tick=lambda beat: update("analysing", beat))
+            checked = self.acceptance.run(EACH_STEP, *urls, show=False) if self._checks(EACH_STEP) else None
+            if checked is not None and checked.failed:  # no need to wait out the window
+                outcome = gates.StepOutcome(checked.verdict, checked.seconds, 0, 0, 0)
+            else:
+                with self.reporter.progress(f"step {weight:.0%}", every=HEARTBEAT_SECONDS) as update:
+                    outcome = gates.judge_step(
+                        candidate_url=urls[0], stable_url=urls[1], interval=release.interval, cfg=release.analysis,
+                        health=self.env.health, max_extensions=release.max_extensions,
+                        log_source=self.log_source_for(stable, self.candidate) if self.log_source_for else None,
+                        metrics=self.metrics_for(stable, self.candidate) if self.metrics_for else None,
+                        on_tick=lambda beat: update("analysing", beat))
+                outcome = with_checks(outcome, checked) if checked is not None else outcome
         except Exception as exc:  # a step that cannot be judged must not leave production split
             self.write(rollback_state(stable))
             back = f"Traffic is back to 100% on version {stable}."
@@ -180,11 +199,45 @@ class Canary:
         """Candidate-only and stable-only endpoints, so the probe compares like with like."""
         return self._side("candidate", self.candidate).url, self._side("stable", stable).url
 
-    def _verify_alone(self) -> None:
-        """Health-check the candidate on its own endpoint (raises GateFailed) before it gets traffic."""
+    def _verify_alone(self, report: CanaryReport, stable: str | None) -> None:
+        """Health-check the candidate on its own endpoint, then run the pre-rollout acceptance
+        checks there (each raises GateFailed) before it gets traffic."""
+        self._confirm(CONFIRM_ROLLOUT, stable, 0.0)
         endpoint = self._side("candidate", self.candidate)
         if self.health_check is not None:
             self.health_check(endpoint.url)
+        checked = None
+        if self._checks(PRE_ROLLOUT):
+            stable_url = self._side("stable", stable).url if stable else None
+            checked = self.acceptance.run(PRE_ROLLOUT, endpoint.url, stable_url)
+            report.steps.append(checked.to_dict())
+        if self.hooks is not None:
+            self.hooks.announce(PRE_ROLLOUT_HOOK, candidate=self.candidate, stable=stable, weight=0.0,
+                                result=checked.verdict.result if checked else None,
+                                reason=checked.reason if checked else "", steps=report.steps)
+        if checked is not None and checked.failed:
+            report.result = "rejected"
+            serving = f"version {stable} still serves 100% of {self.name}" if stable else f"{self.name} is unchanged"
+            raise GateFailed(f"version {self.candidate} was not released: {checked.reason}. No traffic reached it; "
+                             f"{serving}.", report=report)
+
+    def _confirm(self, kind: str, stable: str | None, weight: float) -> None:
+        if self.hooks is not None:
+            self.hooks.confirm(kind, candidate=self.candidate, stable=stable, weight=weight)
+
+    def _confirm_promotion(self, stable: str) -> None:
+        """Ask before the candidate gets 100%; unconfirmed, the canary's share goes back to stable."""
+        try:
+            self._confirm(CONFIRM_PROMOTION, stable, 1.0)
+        except WaitTimeoutError as unconfirmed:
+            if self.candidate in self.live().split():
+                self.write(rollback_state(stable))
+                self.reporter.line(f"rolled back: version {stable} serves 100% (promotion was not confirmed)")
+            raise WaitTimeoutError(f"{unconfirmed} Version {self.candidate} was not promoted; version {stable} "
+                                   "serves 100%.") from None
+
+    def _checks(self, phase: str) -> bool:
+        return self.acceptance is not None and self.acceptance.wants(phase)
 
     def _resolve_conflict(self, conflict: Conflict, plan: Plan) -> EndpointState:
         message = (f"endpoint {self.name} is mid-rollout of version {conflict.in_flight_candidate} "

@@ -16,6 +16,7 @@ from typing import Callable
 
 from ...adapters.probe import probe, probe_pair, run
 from ...core.analysis import Verdict, analyse, format_rows
+from ...core.metrics import combine
 from ...core.model import AnalysisConfig, HealthConfig
 from ...core.ports import LogWindow
 
@@ -43,11 +44,14 @@ class StepOutcome:
 
 def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, cfg: AnalysisConfig,
                health: HealthConfig, max_extensions: int, log_source: LogWindow | None = None,
+               metrics: Callable[[float, float], list] | None = None,
                on_tick: Callable[[str], None] = lambda heartbeat: None) -> StepOutcome:
     """Probe and analyse until the step passes (full interval), fails, or stays inconclusive.
 
     ``on_tick`` gets a heartbeat after every probe chunk (about a second): time elapsed and
-    left, requests seen, the candidate's error rate so far.
+    left, requests seen, the candidate's error rate so far. ``metrics`` gives the custom
+    metrics' rows of a window (``(since, until) -> rows``), read when the window ends: like the
+    latency gates, they never decide early.
     """
     clock = time.time  # wall time: the platform's request log is stamped with it
     started = clock()
@@ -68,6 +72,8 @@ def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, c
             break
         if clock() < window_end - 1e-3:
             continue
+        if metrics is not None:
+            verdict = combine(verdict, metrics(started, clock()))
         if verdict.result != "inconclusive":
             break
         if cfg.inconclusive == "fail" or extensions >= max_extensions:

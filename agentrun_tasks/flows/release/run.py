@@ -18,10 +18,14 @@ from ...core.errors import (
 )
 from ...core.notify import step_event
 from ...core.rollout import EndpointState
+from ...core.webhooks import POST_ROLLOUT
 from .. import deploy as deploy_flow
 from . import candidate as candidates
+from . import metrics
 from .canary import Canary, state_of
+from .checks import Acceptance
 from .records import Records
+from .webhooks import Hooks
 
 if TYPE_CHECKING:
     from ...core.model import EnvConfig
@@ -85,9 +89,11 @@ def release(session, driver: Driver, records: Records, *, version: str | None, s
         if mark:
             records.mark_failed(mark, str(failed))
         report = failed.report.to_dict() if failed.report is not None else {}
-        # Without a candidate it was the deploy's health check: nothing had traffic to roll back.
+        # Rejected by its acceptance checks, or (without a candidate) the deploy's health check
+        # failed: nothing had traffic to roll back.
+        moved = candidate and report.get("result") != "rejected"
         _finish(records, entry, started, from_version=stable, to_version=candidate,
-                result="rolled-back" if candidate else "failed", reason=str(failed), analysis=report.get("steps"))
+                result="rolled-back" if moved else "failed", reason=str(failed), analysis=report.get("steps"))
         raise
     except (ConfigError, BusyError):
         if entry is not None:
@@ -140,19 +146,54 @@ def _abort(session, driver: Driver, records: Records, runtime, entry, started, *
 def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candidate: str, mark: str, strategy: str,
               force: bool) -> dict:
     env = session.env
-    if strategy == "blue-green":
-        from .bluegreen import blue_green
+    acceptance = Acceptance(env.release.checks, env=env, root=session.root, reporter=session.reporter,
+                            environ=session.environ) if env.release.checks else None
+    hooks, metrics_for = _hooks(session), _metrics_for(session, runtime)
+    health_check = lambda url: check_health(env, url, session.reporter)  # noqa: E731
+    try:
+        if strategy == "blue-green":
+            from .bluegreen import blue_green
 
-        return blue_green(driver, runtime, env, session.reporter, candidate=candidate, force=force,
-                          health_check=lambda url: check_health(env, url, session.reporter))
-    steps = (1.0,) if strategy == "direct" else None
-    canary = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force, steps=steps,
-                    log_source_for=session.log_source(runtime),
-                    health_check=lambda url: check_health(env, url, session.reporter),
-                    still_wanted=_still_wanted(records, candidate, mark, session.reporter),
-                    on_step=lambda stable, step: session.notifier().send(
-                        step_event(env, session.ci, candidate, stable, step)))
-    return canary.run().to_dict()
+            outcome = blue_green(driver, runtime, env, session.reporter, candidate=candidate, force=force,
+                                 health_check=health_check, acceptance=acceptance, hooks=hooks,
+                                 metrics_for=metrics_for)
+        else:
+            outcome = Canary(driver, runtime, env, session.reporter, candidate=candidate, force=force,
+                             steps=(1.0,) if strategy == "direct" else None,
+                             log_source_for=session.log_source(runtime), health_check=health_check,
+                             still_wanted=_still_wanted(records, candidate, mark, session.reporter),
+                             on_step=lambda stable, step: session.notifier().send(
+                                 step_event(env, session.ci, candidate, stable, step)), acceptance=acceptance,
+                             hooks=hooks, metrics_for=metrics_for).run().to_dict()
+    except AgentrunTasksError as error:
+        if hooks is not None:
+            report = error.details if isinstance(error, GateFailed) else {}
+            hooks.announce(POST_ROLLOUT, candidate=candidate, stable=report.get("stable"),
+                           result=report.get("result", "failed"), reason=str(error), steps=report.get("steps", ()))
+        raise
+    if hooks is not None:
+        hooks.announce(POST_ROLLOUT, candidate=candidate, stable=outcome.get("stable"), weight=1.0,
+                       result=outcome["result"], steps=outcome.get("steps", ()))
+    return outcome
+
+
+def _metrics_for(session, runtime: Runtime):
+    """``release.analysis.metrics`` read from the runtime's request log (the emulator's, or SLS)."""
+    analysis = session.env.release.analysis
+    if not analysis.metrics:
+        return None
+    reader = session.log_reader(runtime)
+    read = lambda query, since, until: reader.metric(query, since, until, runtime=runtime.name)  # noqa: E731
+    return lambda stable, candidate: metrics.window(analysis, read, stable, candidate)
+
+
+def _hooks(session) -> Hooks | None:
+    """``release.webhooks``, a ``{keyring: entry}`` value read from the OS keyring."""
+    from ...adapters.keyring_store import KeyStore
+
+    webhooks = session.env.release.webhooks
+    return Hooks(webhooks, env=session.env, reporter=session.reporter, read_keyring=lambda entry: KeyStore().read(
+        entry)) if webhooks else None
 
 
 def _still_wanted(records: Records, candidate: str, mark: str, reporter):
