@@ -81,8 +81,18 @@ class Session:
         return self._once("keystore", KeyStore)
 
     def _resolve_credentials(self) -> Credentials:
-        from ..core import credentials
+        from ..core import credentials, federation
 
+        role = federation.plan(self.env, self.ci, self.environ)
+        if role is not None:  # a role's temporary credentials (OIDC, or AssumeRole with the key below)
+            from .federated import open_role_credentials
+
+            sts = f"127.0.0.1:{self._emulator_info().port}" if self.env.emulator else sts_endpoint(self.env)
+            key = lambda: credentials.resolve(self.env, environ=self.environ, root=self.root,  # noqa: E731
+                                              keystore=self.keystore())
+            role_creds = open_role_credentials(self.env, role, self.environ, sts_endpoint=sts, key=key)
+            role_creds.access_key_id  # noqa: B018 - assume now: a refusal is exit 3 before anything starts
+            return role_creds  # type: ignore[return-value]
         creds = credentials.resolve(self.env, environ=self.environ, root=self.root, keystore=self.keystore())
         for warning in creds.warnings:  # e.g. a .env file others can read
             self.reporter.warn(warning)

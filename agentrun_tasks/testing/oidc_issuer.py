@@ -114,7 +114,7 @@ def _handler(issuer_ref: list[Issuer]):
                 audience = (parse_qs(parts.query).get("audience") or [None])[0]
                 value = issuer.token(sub=issuer.github_subject, aud=audience or "https://github.com/acme",
                                      repository="acme/agent", ref="refs/heads/main", run_id="4242")
-                issuer.issued.append({"audience": audience, "at": issuer.clock()})
+                issuer.issued.append({"audience": audience, "at": issuer.clock(), "token": value})
                 return self._send(200, {"count": 1, "value": value})
             return self._send(404, {"message": "Not Found"})
 

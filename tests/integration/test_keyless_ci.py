@@ -1,0 +1,96 @@
+"""Keyless CI: an environment with credentials.oidc deploys from GitHub Actions' variables alone
+(no AccessKey anywhere), against the emulator with the provider and role registered through the
+official IMS and RAM clients and a local HTTPS issuer; each refused token exits 3 in one paragraph."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agentrun_tasks.emulator.state import State
+from agentrun_tasks.testing.emulator import running_emulator
+from agentrun_tasks.testing.oidc_issuer import oidc_issuer, other_key, register_federation
+from agentrun_tasks.testing.project import clean_environ, cloud_env_file
+
+SUB = "repo:acme/agent:environment:prod"
+
+
+@pytest.fixture
+def keyless(project, tmp_path):
+    """(project, cloud emulator, issuer, role_arn, provider_arn) with envs/ci.yaml using OIDC."""
+    with running_emulator(project.root / ".cloud") as cloud, oidc_issuer(tmp_path) as issuer:
+        role_arn, provider_arn = register_federation(cloud.openapi_config(), issuer, sub="repo:acme/agent:*")
+        oidc = f"credentials:\n  oidc:\n    role_arn: {role_arn}\n    provider_arn: {provider_arn}\n"
+        (project.root / "envs" / "ci.yaml").write_text(cloud_env_file(cloud.port, "keyless-demo", rest=oidc))
+        yield project, cloud, issuer, role_arn, provider_arn
+
+
+def _github_env(issuer, **extra):
+    """A GitHub Actions job's environment: no ALIYUN_/ALIBABA_CLOUD_ key at all."""
+    env = clean_environ(GITHUB_ACTIONS="true", CI="true", GITHUB_RUN_ID="4242", GITHUB_REF_NAME="main",
+                        GITHUB_REF="refs/heads/main", SSL_CERT_FILE=str(issuer.ca_file), **issuer.github_env(), **extra)
+    assert not [k for k in env if k.startswith(("ALIYUN_", "ALIBABA_CLOUD_"))]
+    return env
+
+
+def test_keyless_deploy_from_github_actions_variables(keyless):
+    project, cloud, issuer, role_arn, _ = keyless
+    env = _github_env(issuer)
+    deployed = project.invoke("deploy", "--env", "ci", "--json", env=env)
+    assert deployed.returncode == 0, deployed.stderr
+    assert json.loads(deployed.stdout)["url"].startswith(f"http://127.0.0.1:{cloud.port}/")
+    shown = project.invoke("credentials.show", "--env", "ci", "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert (data["source"], data["role_arn"]) == ("oidc", role_arn)
+    assert data["expiration"].endswith("Z") and data["access_key_id"].startswith("STS.")
+    assert data["session_name"] == "agentrun-github-4242"
+    human = project.invoke("credentials.show", "--env", "ci", env=env)
+    assert "OIDC, token from GitHub Actions' ID-token endpoint" in human.stdout
+    # The audience GitHub was asked for is STS's, and no secret reached the output or a file.
+    assert {i["audience"] for i in issuer.issued} == {"sts.aliyuncs.com"}
+    sts_secrets = [k["secret"] for k in State(cloud.root).keys.values() if k.get("role")]
+    secrets = [issuer.request_token, *(i["token"] for i in issuer.issued), *sts_secrets]
+    output = deployed.stdout + deployed.stderr + shown.stdout + shown.stderr + human.stdout + human.stderr
+    # In GitHub Actions each one is masked (::add-mask::, which the runner swallows) before use.
+    masked = {line.removeprefix("::add-mask::") for line in output.splitlines() if line.startswith("::add-mask::")}
+    assert set(sts_secrets) <= masked and {i["token"] for i in issuer.issued} <= masked
+    shown_lines = "\n".join(line for line in output.splitlines() if not line.startswith("::add-mask::"))
+    assert sts_secrets and not [s for s in secrets if s in shown_lines]
+    local = project.root / ".agentrun"
+    written = [p for p in local.rglob("*") if p.is_file()] if local.exists() else []
+    assert not [p for p in written for s in secrets if s.encode() in p.read_bytes()]
+
+
+@pytest.mark.parametrize("case, said", [
+    ("subject", "trust policy does not accept this token"),
+    ("expired", "the OIDC token has expired"),
+    ("other-key", "not signed by a key the provider publishes"),
+], ids=lambda v: v)
+def test_refused_tokens_exit_3_in_one_paragraph(keyless, tmp_path, case, said):
+    project, _, issuer, role_arn, _ = keyless
+    token = {"subject": lambda: issuer.token(sub="repo:evil/fork:ref:refs/heads/main"),
+             "expired": lambda: issuer.token(sub=SUB, lifetime_s=-60),
+             "other-key": lambda: issuer.token(sub=SUB, key=other_key())}[case]()
+    token_file = tmp_path / "token"
+    token_file.write_text(token)
+    env = _github_env(issuer)
+    for name in ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
+        env.pop(name)
+    ci_yaml = project.root / "envs" / "ci.yaml"
+    ci_yaml.write_text(ci_yaml.read_text() + f"    token_file: {token_file}\n")
+    refused = project.invoke("deploy", "--env", "ci", env=env)
+    assert refused.returncode == 3, refused.stderr
+    assert "Traceback" not in refused.stderr and said in refused.stderr and role_arn in refused.stderr
+    visible = [line for line in (refused.stdout + refused.stderr).splitlines()
+               if line.strip() and not line.startswith("::add-mask::")]  # the runner swallows those
+    assert not [line for line in visible if token in line]
+    errors = [line for line in visible if role_arn in line]
+    assert len(errors) == 1, refused.stderr  # one paragraph, said once
+
+
+def test_an_oidc_environment_outside_ci_without_a_token_exits_3(keyless):
+    project, *_ = keyless
+    refused = project.invoke("deploy", "--env", "ci", env=clean_environ())
+    assert refused.returncode == 3 and "has no OIDC token" in refused.stderr and "Traceback" not in refused.stderr
