@@ -131,6 +131,10 @@ class RoleCredentials:
                 self.assumed += 1
             return self._current
 
+    def ensure(self) -> None:
+        """Assume the role now, if not yet (a refusal then surfaces before any work starts)."""
+        self._fields()
+
     @property
     def access_key_id(self) -> Secret:
         return self._fields()[0]

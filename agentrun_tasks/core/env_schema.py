@@ -8,7 +8,7 @@ import functools
 from typing import Any
 
 from . import notify
-from .federation import PROVIDER_ARN, ROLE_ARN
+from .federation import MAX_DURATION_S, MIN_DURATION_S, PROVIDER_ARN, ROLE_ARN
 from .syaml import AGENT, REGIONS
 from .units import MAX_WAIT, parse_duration, parse_size
 from .validate import (
@@ -108,7 +108,7 @@ ENV_FILE = mapping({
             "role_arn": _role_arn,
             "provider_arn": string(pattern=PROVIDER_ARN, fix="Write acs:ram::<account>:oidc-provider/<name>."),
             "audience": string(),
-            "duration": parsed(parse_duration),
+            "duration": parsed(functools.partial(parse_duration, maximum=MAX_DURATION_S), minimum=MIN_DURATION_S),
             "session_name": string(pattern=r"[\w.@-]{2,64}", fix="2-64 letters, digits, '.', '@', '-' or '_'."),
             "token_file": string(),
             "token_env": string(pattern=r"[A-Za-z_][A-Za-z0-9_]*", fix="A variable name."),

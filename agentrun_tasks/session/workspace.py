@@ -91,7 +91,7 @@ class Session:
             key = lambda: credentials.resolve(self.env, environ=self.environ, root=self.root,  # noqa: E731
                                               keystore=self.keystore())
             role_creds = open_role_credentials(self.env, role, self.environ, sts_endpoint=sts, key=key)
-            role_creds.access_key_id  # noqa: B018 - assume now: a refusal is exit 3 before anything starts
+            role_creds.ensure()  # a refusal is exit 3 before anything starts
             return role_creds  # type: ignore[return-value]
         creds = credentials.resolve(self.env, environ=self.environ, root=self.root, keystore=self.keystore())
         for warning in creds.warnings:  # e.g. a .env file others can read
