@@ -111,7 +111,7 @@ def _handler(issuer_ref: list[Issuer]):
             if parts.path == GITHUB_TOKEN_PATH:
                 if self.headers.get("Authorization", "") != f"Bearer {issuer.request_token}":
                     return self._send(401, {"message": "Bad credentials"})
-                audience = (parse_qs(parts.query).get("audience") or [None])[0]
+                audience = (parse_qs(parts.query).get("audience") or [""])[0]
                 value = issuer.token(sub=issuer.github_subject, aud=audience or "https://github.com/acme",
                                      repository="acme/agent", ref="refs/heads/main", run_id="4242")
                 issuer.issued.append({"audience": audience, "at": issuer.clock(), "token": value})
