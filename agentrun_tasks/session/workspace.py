@@ -139,6 +139,20 @@ class Session:
                                 credentials=self.credentials())
         return attached_policies(connection, user, env.retry_policy)
 
+    def role_document(self, role_arn: str) -> dict:
+        """RAM GetRole of ``role_arn`` (``invoke doctor`` reads its trust policy), called as this
+        environment's credentials; RAM is where attached_policies finds it."""
+        from .federated import role_document
+
+        local = f"127.0.0.1:{self._emulator_info().port}" if self.env.emulator else None
+        return role_document(self.env, role_arn, self.credentials(), ram_endpoint=local or self._ram_host())
+
+    def _ram_host(self) -> str:
+        # As for STS: a control_endpoint that is not an aliyuncs.com host (a gateway, a local
+        # fake) serves RAM too.
+        host = self.env.control_endpoint
+        return host if host and ".aliyuncs.com" not in host else "ram.aliyuncs.com"
+
     def _oss(self) -> StateStore | None:
         """The environment's OSS store, or None when it names no bucket."""
         from ..adapters.oss_store import OssStateStore

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from alibabacloud_ram20150501 import models as ram
+from alibabacloud_ram20150501.client import Client as RamClient
 
 from agentrun_tasks.emulator.state import State
 from agentrun_tasks.testing.emulator import running_emulator
@@ -94,3 +96,27 @@ def test_an_oidc_environment_outside_ci_without_a_token_exits_3(keyless):
     project, *_ = keyless
     refused = project.invoke("deploy", "--env", "ci", env=clean_environ())
     assert refused.returncode == 3 and "has no OIDC token" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_doctor_reads_the_trust_policy_and_warns_when_it_is_open(keyless):
+    project, cloud, issuer, _, provider_arn = keyless
+    open_policy = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                  "Principal": {"Federated": [provider_arn]}}]}
+    open_role = RamClient(cloud.openapi_config()).create_role(ram.CreateRoleRequest(
+        role_name="open-deployer", assume_role_policy_document=json.dumps(open_policy))).body.role
+    oidc = f"credentials:\n  oidc:\n    role_arn: {open_role.arn}\n    provider_arn: {provider_arn}\n"
+    (project.root / "envs" / "open.yaml").write_text(cloud_env_file(cloud.port, "keyless-open", rest=oidc))
+    env = _github_env(issuer)
+
+    def checks(name: str) -> dict:
+        done = project.invoke("doctor", "--env", name, "--json", env=env)
+        assert "Traceback" not in done.stderr
+        return {c["check"]: c for c in json.loads(done.stdout)["checks"]}
+
+    restricted = checks("ci")
+    assert restricted["trust policy"]["status"] == "ok" and restricted["credentials"]["detail"].startswith(
+        "temporary credentials of acs:ram::")
+    assert restricted["least privilege"]["status"] == "skip"
+    opened = checks("open")["trust policy"]
+    assert opened["status"] == "warn"
+    assert "oidc:sub is not restricted" in opened["detail"] and "audience (oidc:aud) is open" in opened["detail"]
