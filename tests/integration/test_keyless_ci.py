@@ -10,6 +10,8 @@ import pytest
 from alibabacloud_ram20150501 import models as ram
 from alibabacloud_ram20150501.client import Client as RamClient
 
+from agentrun_tasks.adapters.oss_store import OssStateStore
+from agentrun_tasks.emulator import lifecycle
 from agentrun_tasks.emulator.state import State
 from agentrun_tasks.testing.emulator import running_emulator
 from agentrun_tasks.testing.oidc_issuer import oidc_issuer, other_key, register_federation
@@ -18,13 +20,24 @@ from agentrun_tasks.testing.project import clean_environ, cloud_env_file
 SUB = "repo:acme/agent:environment:prod"
 
 
+class Key:
+    """The cloud account's own key, used only to set the test up (never given to invoke)."""
+
+    def __init__(self, cloud) -> None:
+        self.access_key_id, self.access_key_secret, self.security_token = cloud.access_key_id, cloud.access_key_secret, None
+
+
 @pytest.fixture
 def keyless(project, tmp_path):
     """(project, cloud emulator, issuer, role_arn, provider_arn) with envs/ci.yaml using OIDC."""
     with running_emulator(project.root / ".cloud") as cloud, oidc_issuer(tmp_path) as issuer:
         role_arn, provider_arn = register_federation(cloud.openapi_config(), issuer, sub="repo:acme/agent:*")
-        oidc = f"credentials:\n  oidc:\n    role_arn: {role_arn}\n    provider_arn: {provider_arn}\n"
-        (project.root / "envs" / "ci.yaml").write_text(cloud_env_file(cloud.port, "keyless-demo", rest=oidc))
+        # Release state in the cloud's OSS, which then takes the role's temporary credentials too.
+        oss_url = lifecycle.status(cloud.root)["oss_url"]
+        OssStateStore(oss_url, "keyless-state", "", Key(cloud), "cn-hangzhou").ensure_bucket()
+        rest = (f"credentials:\n  oidc:\n    role_arn: {role_arn}\n    provider_arn: {provider_arn}\n"
+                f"release: {{steps: [0.5, 1.0], interval: 1s, state_bucket: keyless-state, state_endpoint: '{oss_url}'}}\n")
+        (project.root / "envs" / "ci.yaml").write_text(cloud_env_file(cloud.port, "keyless-demo", rest=rest))
         yield project, cloud, issuer, role_arn, provider_arn
 
 
@@ -42,6 +55,10 @@ def test_keyless_deploy_from_github_actions_variables(keyless):
     deployed = project.invoke("deploy", "--env", "ci", "--json", env=env)
     assert deployed.returncode == 0, deployed.stderr
     assert json.loads(deployed.stdout)["url"].startswith(f"http://127.0.0.1:{cloud.port}/")
+    released = project.invoke("release", "--env", "ci", env=env)
+    assert released.returncode == 0, released.stderr
+    assert "state_bucket" not in released.stderr  # the state went to OSS, signed with the role's session
+    assert [p for p in (cloud.root / ".agentrun" / "local" / "oss").rglob("*") if p.is_file() and "keyless-state" in str(p)]
     shown = project.invoke("credentials.show", "--env", "ci", "--json", env=env)
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
@@ -54,7 +71,7 @@ def test_keyless_deploy_from_github_actions_variables(keyless):
     assert {i["audience"] for i in issuer.issued} == {"sts.aliyuncs.com"}
     sts_secrets = [k["secret"] for k in State(cloud.root).keys.values() if k.get("role")]
     secrets = [issuer.request_token, *(i["token"] for i in issuer.issued), *sts_secrets]
-    output = deployed.stdout + deployed.stderr + shown.stdout + shown.stderr + human.stdout + human.stderr
+    output = deployed.stdout + deployed.stderr + released.stdout + released.stderr + shown.stdout + shown.stderr + human.stdout + human.stderr
     # In GitHub Actions each one is masked (::add-mask::, which the runner swallows) before use.
     masked = {line.removeprefix("::add-mask::") for line in output.splitlines() if line.startswith("::add-mask::")}
     assert set(sts_secrets) <= masked and {i["token"] for i in issuer.issued} <= masked
