@@ -66,6 +66,11 @@ class Emulator:
             return None  # expired temporary credentials
         return key["secret"] if key and key.get("status") == "Active" else None
 
+    def session_token(self, access_key_id: str) -> str | None:
+        """The security token temporary credentials must carry (OSS checks it), else None."""
+        key = self.state.keys.get(access_key_id)
+        return key.get("securityToken") if key else None
+
     # -- the signed gate -----------------------------------------------------------------------
     async def _authenticate(self, request: web.Request) -> tuple[str, bytes]:
         self.faults.maybe_fail()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import alibabacloud_oss_v2 as oss
 import pytest
 from alibabacloud_ims20190815 import models as ims
 from alibabacloud_ims20190815.client import Client as ImsClient
@@ -82,6 +83,11 @@ def test_assumed_credentials_work_until_they_expire(emu, issuer, federation):
         with pytest.raises(ClientException) as refused:
             StsClient(bad).get_caller_identity()
         assert refused.value.code == code
+    # OSS takes them too, with their own token only.
+    assert _oss_put(emu, creds, creds.security_token) == 200
+    with pytest.raises(oss.exceptions.OperationError) as wrong:
+        _oss_put(emu, creds, "CAISforged")
+    assert "InvalidSecurityToken" in str(wrong.value)
     # Expiry: the emulator runs on the wall clock, so move this key's expiry into the past while
     # it is stopped; it reloads the state when it starts again.
     lifecycle.stop(emu.root)
@@ -92,6 +98,24 @@ def test_assumed_credentials_work_until_they_expire(emu, issuer, federation):
     with pytest.raises(ClientException) as expired:
         StsClient(config).get_caller_identity()
     assert expired.value.code == "InvalidSecurityToken.Expired"
+    with pytest.raises(oss.exceptions.OperationError) as expired_oss:
+        _oss_put(emu, creds, creds.security_token)
+    assert "InvalidAccessKeyId" in str(expired_oss.value)
+
+
+def _oss_put(emu, creds, token) -> int:
+    cfg = oss.config.load_default()
+    cfg.region, cfg.endpoint = "cn-hangzhou", lifecycle.status(emu.root)["oss_url"]
+    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(creds.access_key_id,
+                                                                         creds.access_key_secret, token)
+    cfg.retryer = oss.retry.NopRetryer()
+    client = oss.Client(cfg)
+    try:
+        client.put_bucket(oss.PutBucketRequest(bucket="sts-bucket"))
+    except oss.exceptions.OperationError as exc:
+        if "BucketAlreadyExists" not in str(exc):
+            raise
+    return client.put_object(oss.PutObjectRequest(bucket="sts-bucket", key="k", body=b"v")).status_code
 
 
 @pytest.mark.parametrize("case, code", [
