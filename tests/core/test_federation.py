@@ -88,3 +88,4 @@ def test_env_file_errors_are_exit_2(tmp_path, text):
 def test_duration_bounds(tmp_path, duration):
     with pytest.raises(ConfigError):
         _env(tmp_path, OIDC + f"    duration: {duration}\n")
+
