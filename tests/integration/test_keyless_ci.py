@@ -98,7 +98,8 @@ def test_refused_tokens_exit_3_in_one_paragraph(keyless, tmp_path, case, said):
     for name in ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"):
         env.pop(name)
     ci_yaml = project.root / "envs" / "ci.yaml"
-    ci_yaml.write_text(ci_yaml.read_text() + f"    token_file: {token_file}\n")
+    text = ci_yaml.read_text()
+    ci_yaml.write_text(text.replace("    provider_arn:", f"    token_file: {token_file}\n    provider_arn:", 1))
     refused = project.invoke("deploy", "--env", "ci", env=env)
     assert refused.returncode == 3, refused.stderr
     assert "Traceback" not in refused.stderr and said in refused.stderr and role_arn in refused.stderr
