@@ -30,18 +30,29 @@ from ..core.secrets import Secret, redact
 from .openapi_errors import translate
 
 REFRESH_FRACTION = 0.25  # assume again when a quarter of the session is left (15 min of an hour)
+_TRUST = "check the role's trust policy (`invoke doctor --env <env>` reads it)"
+# STS's code -> (what it means, what to fix), for the one paragraph a refusal prints.
 _REFUSALS = {
-    "AuthenticationFail.NoPermission": "the role's trust policy does not accept this token (its subject, "
-                                       "issuer or audience), or the OIDC provider is not registered",
-    "AuthenticationFail.OIDCToken.Expired": "the OIDC token has expired",
-    "AuthenticationFail.OIDCToken.InvalidSignature": "the token is not signed by a key the provider publishes",
-    "AuthenticationFail.OIDCToken.AudienceNotMatch": "the token's audience is not a client id of the provider",
-    "AuthenticationFail.OIDCToken.IssuerNotMatch": "the token's issuer is not the provider's issuer URL",
-    "AuthenticationFail.OIDCToken.Invalid": "the token is not a valid JWT (or not valid yet)",
-    "AuthenticationFail.OIDCToken.HttpsUrlInvalid": "STS could not fetch the issuer's keys with the registered "
-                                                    "certificate fingerprint",
-    "EntityNotExist.Role": "the role does not exist",
-    "NoPermission": "the role's trust policy does not let this key assume it (or the external id differs)",
+    "AuthenticationFail.NoPermission": ("the role's trust policy does not accept this token (its subject, issuer "
+                                        "or audience), or the OIDC provider is not registered",
+                                        f"{_TRUST} and the provider_arn"),
+    "AuthenticationFail.OIDCToken.Expired": ("the OIDC token has expired",
+                                             "give a fresh token (a token file must be rewritten before it expires)"),
+    "AuthenticationFail.OIDCToken.InvalidSignature": ("the token is not signed by a key the provider publishes",
+                                                      "use the token the CI platform issues for this job"),
+    "AuthenticationFail.OIDCToken.AudienceNotMatch": ("the token's audience is not a client id of the provider",
+                                                      "set credentials.oidc.audience to a client id of the "
+                                                      "provider, or add the audience to it"),
+    "AuthenticationFail.OIDCToken.IssuerNotMatch": ("the token's issuer is not the provider's issuer URL",
+                                                    "point provider_arn at the provider of this CI platform"),
+    "AuthenticationFail.OIDCToken.Invalid": ("the token is not a valid JWT (or not valid yet)",
+                                             "check where the token comes from (token_file, token_env)"),
+    "AuthenticationFail.OIDCToken.HttpsUrlInvalid": ("STS could not fetch the issuer's keys with the registered "
+                                                     "certificate fingerprint",
+                                                     "update the provider's fingerprint (IMS UpdateOIDCProvider)"),
+    "EntityNotExist.Role": ("the role does not exist", "fix the role_arn"),
+    "NoPermission": ("the role's trust policy does not let this key assume it (or the external id differs)",
+                     "fix credentials.role_arn / external_id, or the role's trust policy"),
 }
 
 
@@ -225,14 +236,11 @@ def sts_assumer(env_name: str, *, endpoint: str, protocol: str, region: str, bas
 def _refused(exc: BaseException, plan: RolePlan, env_name: str) -> BaseException:
     code = str(getattr(exc, "code", "") or "")
     if code in _REFUSALS:
+        why, fix = _REFUSALS[code]
         what = "the OIDC token from " + plan.token.describe() if plan.token else "its AccessKey"
-        fix = ("fix the role's trust policy (RAM console, or `invoke doctor` to read it) or the job's OIDC "
-               "settings" if plan.provider_arn else "fix credentials.role_arn / external_id or the role's "
-                                                    "trust policy")
         return CredentialError(
-            f"STS refused to let environment '{env_name}' assume {plan.role_arn} with {what} "
-            f"({code}: {_REFUSALS[code]}; set by {plan.origin}). Nothing was changed. Next: {fix}.",
-            hint=fix[0].upper() + fix[1:] + ".")
+            f"STS refused to let environment '{env_name}' assume {plan.role_arn} with {what} ({code}: {why}; "
+            f"set by {plan.origin}). Nothing was changed. Next: {fix}.", hint=fix[0].upper() + fix[1:] + ".")
     translated = translate(exc, f"STS assume {plan.role_arn}")
     return translated if translated is not None else exc
 
