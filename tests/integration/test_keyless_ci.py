@@ -86,12 +86,20 @@ def test_keyless_deploy_from_github_actions_variables(keyless):
     ("subject", "trust policy does not accept this token"),
     ("expired", "the OIDC token has expired"),
     ("other-key", "not signed by a key the provider publishes"),
+    ("audience", "audience is not a client id of the provider"),
+    ("no-role", "the role does not exist"),
 ], ids=lambda v: v)
 def test_refused_tokens_exit_3_in_one_paragraph(keyless, tmp_path, case, said):
     project, _, issuer, role_arn, _ = keyless
     token = {"subject": lambda: issuer.token(sub="repo:evil/fork:ref:refs/heads/main"),
              "expired": lambda: issuer.token(sub=SUB, lifetime_s=-60),
-             "other-key": lambda: issuer.token(sub=SUB, key=other_key())}[case]()
+             "other-key": lambda: issuer.token(sub=SUB, key=other_key()),
+             "audience": lambda: issuer.token(sub=SUB, aud="https://github.com/acme"),
+             "no-role": lambda: issuer.token(sub=SUB)}[case]()
+    if case == "no-role":
+        role_arn = role_arn.replace("agentrun-deployer", "nobody")
+        ci_yaml = project.root / "envs" / "ci.yaml"
+        ci_yaml.write_text(ci_yaml.read_text().replace("role/agentrun-deployer", "role/nobody"))
     token_file = tmp_path / "token"
     token_file.write_text(token)
     env = _github_env(issuer)
