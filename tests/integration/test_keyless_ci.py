@@ -65,13 +65,17 @@ def test_keyless_deploy_from_github_actions_variables(keyless):
     assert (data["source"], data["role_arn"]) == ("oidc", role_arn)
     assert data["expiration"].endswith("Z") and data["access_key_id"].startswith("STS.")
     assert data["session_name"] == "agentrun-github-4242"
+    checked = project.invoke("credentials.check", "--env", "ci", "--json", env=env)
+    assert checked.returncode == 0, checked.stderr
+    identity = json.loads(checked.stdout)
+    assert identity["IdentityType"] == "AssumedRoleUser" and identity["Arn"] == f"{role_arn}/agentrun-github-4242"
     human = project.invoke("credentials.show", "--env", "ci", env=env)
     assert "OIDC, token from GitHub Actions' ID-token endpoint" in human.stdout
     # The audience GitHub was asked for is STS's, and no secret reached the output or a file.
     assert {i["audience"] for i in issuer.issued} == {"sts.aliyuncs.com"}
     sts_secrets = [k["secret"] for k in State(cloud.root).keys.values() if k.get("role")]
     secrets = [issuer.request_token, *(i["token"] for i in issuer.issued), *sts_secrets]
-    output = deployed.stdout + deployed.stderr + released.stdout + released.stderr + shown.stdout + shown.stderr + human.stdout + human.stderr
+    output = "".join(p.stdout + p.stderr for p in (deployed, released, checked, shown, human))
     # In GitHub Actions each one is masked (::add-mask::, which the runner swallows) before use.
     masked = {line.removeprefix("::add-mask::") for line in output.splitlines() if line.startswith("::add-mask::")}
     assert set(sts_secrets) <= masked and {i["token"] for i in issuer.issued} <= masked
