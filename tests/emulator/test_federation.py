@@ -170,3 +170,21 @@ def test_the_certificate_is_pinned(emu, tmp_path):
         with pytest.raises(ClientException) as refused:
             _assume(emu, (role.arn, provider.arn), impostor.token(sub=SUB))
         assert refused.value.code == "AuthenticationFail.OIDCToken.HttpsUrlInvalid"
+
+
+def test_registration_is_validated(emu):
+    config = emu.openapi_config()
+    cases = [(dict(issuer_url="http://plain.example", fingerprints="a" * 40), "InvalidParameter.IssuerUrl"),
+             (dict(issuer_url="https://x.example", fingerprints="not-hex"), "InvalidParameter.Fingerprints"),
+             (dict(issuer_url="https://x.example", fingerprints="a" * 40, client_ids=""), "InvalidParameter.ClientIds")]
+    for fields, code in cases:
+        request = ims.CreateOIDCProviderRequest(oidcprovider_name="bad", **{"client_ids": "sts.aliyuncs.com", **fields})
+        with pytest.raises(ClientException) as refused:
+            ImsClient(config).create_oidcprovider(request)
+        assert refused.value.code == code
+    with pytest.raises(ClientException) as malformed:
+        RamClient(config).create_role(ram.CreateRoleRequest(role_name="bad", assume_role_policy_document="{nope"))
+    assert malformed.value.code == "MalformedPolicyDocument"
+    with pytest.raises(ClientException) as missing:
+        ImsClient(config).get_oidcprovider(ims.GetOIDCProviderRequest(oidcprovider_name="nobody"))
+    assert missing.value.code == "EntityNotExist.OIDCProvider"
