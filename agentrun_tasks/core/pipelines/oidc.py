@@ -9,10 +9,8 @@ run with a context, which is what makes CircleCI issue ``CIRCLE_OIDC_TOKEN_V2``.
 
 from __future__ import annotations
 
+from ..federation import DEFAULT_AUDIENCE, GITLAB_DEFAULT_VAR
 from . import model as m
-
-AUDIENCE = "sts.aliyuncs.com"
-GITLAB_VARIABLE = "ALIBABA_CLOUD_OIDC_TOKEN"  # what core.federation reads on GitLab
 
 
 def _env_of(deployment: object) -> str | None:
@@ -37,7 +35,7 @@ def gitlab(doc: dict, opts: m.Options) -> None:
     """``id_tokens:`` with STS's audience, into the variable the library reads."""
     for job in doc.values():
         if isinstance(job, dict) and _env_of(job.get("environment")) in opts.oidc:
-            job["id_tokens"] = {GITLAB_VARIABLE: {"aud": AUDIENCE}}
+            job["id_tokens"] = {GITLAB_DEFAULT_VAR: {"aud": DEFAULT_AUDIENCE}}
 
 
 def bitbucket(pipelines: dict, opts: m.Options) -> None:
