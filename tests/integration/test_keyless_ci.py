@@ -150,3 +150,27 @@ def test_doctor_reads_the_trust_policy_and_warns_when_it_is_open(keyless):
     opened = checks("open")["trust policy"]
     assert opened["status"] == "warn"
     assert "oidc:sub is not restricted" in opened["detail"] and "audience (oidc:aud) is open" in opened["detail"]
+
+
+def test_assume_role_from_a_key_of_another_account(keyless):
+    """credentials: {role_arn, external_id}: the key the chain finds only signs AssumeRole."""
+    project, cloud, *_ = keyless
+    policy = {"Version": "1", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"RAM": [f"acs:ram::{cloud.account_id}:root"]},
+        "Condition": {"StringEquals": {"sts:ExternalId": "tools-42"}}}]}
+    role = RamClient(cloud.openapi_config()).create_role(ram.CreateRoleRequest(
+        role_name="prod-deployer", assume_role_policy_document=json.dumps(policy))).body.role
+    for name, external in (("tools", "tools-42"), ("wrong", "guess")):
+        rest = f"credentials: {{role_arn: '{role.arn}', external_id: {external}}}\n"
+        (project.root / "envs" / f"{name}.yaml").write_text(cloud_env_file(cloud.port, f"tools-{name}", rest=rest))
+    secret = cloud.access_key_secret.reveal()
+    env = clean_environ(**{f"ALIYUN_ACCESS_KEY_{k}_{e}": v for e in ("TOOLS", "WRONG")
+                           for k, v in (("ID", cloud.access_key_id), ("SECRET", secret))})
+    shown = project.invoke("credentials.show", "--env", "tools", "--json", env=env)
+    assert shown.returncode == 0, shown.stderr
+    data = json.loads(shown.stdout)
+    assert (data["source"], data["role_arn"]) == ("assume-role", role.arn) and secret not in shown.stdout
+    deployed = project.invoke("deploy", "--env", "tools", env=env)
+    assert deployed.returncode == 0, deployed.stderr
+    refused = project.invoke("deploy", "--env", "wrong", env=env)
+    assert refused.returncode == 3 and "external_id" in refused.stderr and "Traceback" not in refused.stderr
