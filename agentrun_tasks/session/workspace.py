@@ -141,7 +141,8 @@ class Session:
 
     def role_document(self, role_arn: str) -> dict:
         """RAM GetRole of ``role_arn`` (``invoke doctor`` reads its trust policy), called as this
-        environment's credentials; RAM is where attached_policies finds it."""
+        environment's credentials: on the emulator locally, else beside a non-aliyuncs
+        control_endpoint, else ram.aliyuncs.com."""
         from .federated import role_document
 
         local = f"127.0.0.1:{self._emulator_info().port}" if self.env.emulator else None
