@@ -111,14 +111,14 @@ class RoleCredentials:
     """Temporary credentials of ``plan``'s role, assumed on first use and again before expiry.
 
     ``assume`` is ``(plan, token) -> STS Credentials body``; ``clock`` is injectable so refresh
-    is tested without waiting."""
+    is tested without waiting. Only reading ``access_key_id`` may refresh: callers that read the
+    three fields one by one read the id first (s_cli, svars), so they never mix two sessions."""
 
     def __init__(self, plan: RolePlan, env_name: str, assume: Callable[[RolePlan, Secret | None], Any], *,
                  environ: Mapping[str, str], clock: Callable[[], float] = time.time) -> None:
         self.plan, self.env_name, self._assume, self._environ, self._clock = plan, env_name, assume, environ, clock
         self._lock = threading.Lock()
         self._current: tuple[Secret, Secret, Secret] | None = None
-        self._expires_at = 0.0
         self._refresh_at = 0.0
         self.expiration = ""
         self.assumed = 0  # how many times STS was asked (refreshes included)
@@ -127,16 +127,15 @@ class RoleCredentials:
         self.account_id: str | None = plan.role_arn.split(":")[3] or None
         self.warnings: tuple[str, ...] = ()
 
-    def _fields(self) -> tuple[Secret, Secret, Secret]:
+    def _fields(self, *, refresh: bool = True) -> tuple[Secret, Secret, Secret]:
         with self._lock:
-            if self._current is None or self._clock() >= self._refresh_at:
+            if self._current is None or (refresh and self._clock() >= self._refresh_at):
                 token = read_token(self.plan.token, self.plan.audience, self._environ) if self.plan.token else None
                 body = self._assume(self.plan, token)
                 self._current = (Secret(body.access_key_id, source=self.sources["access_key_id"]),
                                  Secret(body.access_key_secret, source=self.sources["access_key_secret"]),
                                  Secret(body.security_token, source=self.sources["security_token"]))
                 now = self._clock()
-                self._expires_at = now + self.plan.duration_s
                 self._refresh_at = now + self.plan.duration_s * (1 - REFRESH_FRACTION)
                 self.expiration = body.expiration
                 self.assumed += 1
@@ -152,11 +151,11 @@ class RoleCredentials:
 
     @property
     def access_key_secret(self) -> Secret:
-        return self._fields()[1]
+        return self._fields(refresh=False)[1]
 
     @property
     def security_token(self) -> Secret:
-        return self._fields()[2]
+        return self._fields(refresh=False)[2]
 
     def masked(self) -> dict:
         """What ``credentials.show`` prints: the source is OIDC (or AssumeRole), the role, the expiry."""

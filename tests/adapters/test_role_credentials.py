@@ -3,6 +3,7 @@ working across a refresh (a fresh GitHub token, a new session), and AssumeRole f
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -85,3 +86,24 @@ def test_assume_role_from_a_key_with_external_id(emulator):
     with pytest.raises(CredentialError) as refused:
         wrong.ensure()
     assert "NoPermission" in str(refused.value) and "external_id" in str(refused.value)
+
+
+def test_fields_read_one_by_one_never_mix_two_sessions():
+    """Only the id read refreshes: id, secret, token read in that order are one session's."""
+    from types import SimpleNamespace
+
+    issued = itertools.count(1)
+
+    def assume(plan, token):
+        n = next(issued)
+        return SimpleNamespace(access_key_id=f"STS.id{n}", access_key_secret=f"secret{n}",
+                               security_token=f"token{n}", expiration="2030-01-01T00:00:00Z")
+
+    clock = Clock()
+    plan = RolePlan(role_arn="acs:ram::1:role/r", session_name="s", duration_s=3600, origin="test")
+    creds = RoleCredentials(plan, "ci", assume, environ={}, clock=clock)
+    assert creds.access_key_id.reveal() == "STS.id1"
+    clock.now += 3000  # past the refresh point: the secret alone does not refresh
+    assert (creds.access_key_secret.reveal(), creds.security_token.reveal()) == ("secret1", "token1")
+    assert (creds.access_key_id.reveal(), creds.access_key_secret.reveal(), creds.security_token.reveal()) == (
+        "STS.id2", "secret2", "token2")
