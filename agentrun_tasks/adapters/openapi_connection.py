@@ -23,6 +23,9 @@ class Connection:
         from alibabacloud_tea_openapi.utils_models import Config
 
         creds = self.credentials
+        if hasattr(creds, "sdk_credential"):  # role credentials: asked per request, so they refresh
+            return Config(credential=creds.sdk_credential(), endpoint=endpoint or self.endpoint,
+                          protocol=self.protocol, region_id=self.region, connect_timeout=5000, read_timeout=30000)
         return Config(
             access_key_id=creds.access_key_id.reveal(),
             access_key_secret=creds.access_key_secret.reveal(),

@@ -58,6 +58,11 @@ def translate(exc: BaseException, what: str) -> AgentrunTasksError | None:
     from Tea.exceptions import TeaException, UnretryableException
     from Tea.exceptions import ValidateException as TeaValidateException
 
+    # The SDK asked role credentials for a session (adapters/federation) and STS refused: that
+    # refusal, already one of ours, is the error, not "could not reach the platform".
+    inner = getattr(exc, "inner_exception", None)
+    if isinstance(exc, UnretryableException) and isinstance(inner, AgentrunTasksError):
+        return inner
     # darabonba's RequiredArgumentException derives from Tea's ValidateException.
     if isinstance(exc, (ValidateException, TeaValidateException)):
         return ConfigError(f"{what}: the request is invalid ({secrets.redact(str(exc))}).")

@@ -56,10 +56,13 @@ class OssStateStore:
         cfg.region = region
         if endpoint:
             cfg.endpoint = endpoint  # "http://127.0.0.1:PORT" for the emulator: an IP means path-style
-        cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
-            _reveal(credentials.access_key_id), credentials.access_key_secret.reveal(),
-            _reveal(credentials.security_token) if credentials.security_token else None,
-        )
+        if hasattr(credentials, "oss_provider"):  # role credentials: the current session per request
+            cfg.credentials_provider = credentials.oss_provider()
+        else:
+            cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
+                _reveal(credentials.access_key_id), credentials.access_key_secret.reveal(),
+                _reveal(credentials.security_token) if credentials.security_token else None,
+            )
         cfg.retryer = oss.retry.NopRetryer()
         cfg.connect_timeout = cfg.readwrite_timeout = timeout
         self._client = oss.Client(cfg)

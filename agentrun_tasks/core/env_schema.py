@@ -9,6 +9,7 @@ from typing import Any
 
 from . import checks, metric_query, metrics, notify, webhooks
 from .errors import ConfigError
+from .federation import MAX_DURATION_S, MIN_DURATION_S, PROVIDER_ARN, ROLE_ARN
 from .syaml import AGENT, REGIONS
 from .units import MAX_WAIT, parse_duration, parse_size
 from .validate import (
@@ -34,6 +35,7 @@ _wait = functools.partial(parse_duration, maximum=MAX_WAIT)  # every duration an
 _duration = parsed(_wait)
 _positive_duration = parsed(_wait, minimum=0.001)
 _weight = number(0, 1)
+_role_arn = string(pattern=ROLE_ARN, fix="Write acs:ram::<account>:role/<name>.")
 
 
 def _account_id(value: Any, loc: Loc) -> str:
@@ -124,6 +126,17 @@ ENV_FILE = mapping({
         "ram_user": string(),
         "allow_dotenv": boolean(),
         "sinks": seq(loose_mapping()),
+        "role_arn": _role_arn,
+        "external_id": string(),
+        "oidc": mapping({
+            "role_arn": _role_arn,
+            "provider_arn": string(pattern=PROVIDER_ARN, fix="Write acs:ram::<account>:oidc-provider/<name>."),
+            "audience": string(),
+            "duration": parsed(functools.partial(parse_duration, maximum=MAX_DURATION_S), minimum=MIN_DURATION_S),
+            "session_name": string(pattern=r"[\w.@-]{2,64}", fix="2-64 letters, digits, '.', '@', '-' or '_'."),
+            "token_file": string(),
+            "token_env": string(pattern=r"[A-Za-z_][A-Za-z0-9_]*", fix="A variable name."),
+        }, required=("role_arn", "provider_arn")),
     }),
     "protect": mapping({"branches": seq(string()), "confirm": boolean()}),
     "release": mapping({

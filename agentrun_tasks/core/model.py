@@ -71,6 +71,9 @@ class CredentialsConfig:
     ram_user: str | None = None  # the RAM user whose keys rotate-keys rotates
     allow_dotenv: bool = True  # production sets this false
     sinks: tuple[Mapping[str, Any], ...] = ()
+    role_arn: str | None = None  # AssumeRole with the key found (core/federation.py)
+    external_id: str | None = None
+    oidc: Mapping[str, Any] | None = None  # AssumeRoleWithOIDC: {role_arn, provider_arn, audience, ...}
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ async def serve(root: Path, port: int, oss_port: int = 0) -> None:
     bound = runner.addresses[0][1]  # port 0 means "any free port"
     emulator.listening(bound)
     # OSS answers on its own port: its path-style /<bucket>/<key> would shadow the API's paths.
-    oss_runner = web.AppRunner(make_oss_app(emulator.state.dir / "oss", emulator.active_secret),
+    oss_runner = web.AppRunner(make_oss_app(emulator.state.dir / "oss", emulator.active_secret,
+                                            emulator.session_token),
                                access_log=None, handle_signals=False)
     await oss_runner.setup()
     oss_site = web.TCPSite(oss_runner, "127.0.0.1", oss_port)

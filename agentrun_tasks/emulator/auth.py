@@ -100,7 +100,26 @@ class Verifier:
                 or not hmac.compare_digest(hashlib.sha256(body).hexdigest(), payload_hash):
             raise ApiError(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
         self._check_fresh(headers)
+        self._check_security_token(key, headers)
         return key_id
+
+    def _check_security_token(self, key: Mapping, headers: Mapping[str, list[str]]) -> None:
+        """Temporary (``STS.``) credentials: the signed ``x-acs-security-token`` must be theirs
+        and unexpired; a user's key must not carry one."""
+        given = (headers.get("x-acs-security-token") or [""])[0]
+        expected = key.get("securityToken")
+        if expected is None:
+            if given:
+                raise ApiError(400, "InvalidSecurityToken.MismatchWithAccessKey",
+                               "Specified SecurityToken mismatch with the AccessKey.")
+            return
+        if not given:
+            raise ApiError(400, "MissingSecurityToken", "SecurityToken is mandatory for this action.")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiError(400, "InvalidSecurityToken.MismatchWithAccessKey",
+                           "Specified SecurityToken mismatch with the AccessKey.")
+        if key.get("_expires", 0) <= self.clock():
+            raise ApiError(400, "InvalidSecurityToken.Expired", "Specified SecurityToken is expired.")
 
     def _check_fresh(self, headers: Mapping[str, list[str]]) -> None:
         now = self.clock()

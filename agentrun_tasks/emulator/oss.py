@@ -33,13 +33,17 @@ _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 # Typed by annotation: AppKey's second argument takes a class, not Callable[...] (nor Store, defined below).
 _KEYS: web.AppKey[Callable[[str], str | None]] = web.AppKey("oss_keys")
 _STORE: web.AppKey[Store] = web.AppKey("oss_store")
+_TOKENS: web.AppKey[Callable[[str], str | None] | None] = web.AppKey("oss_tokens")
 
 
-def make_oss_app(data_dir: Path, lookup_secret: Callable[[str], str | None]) -> web.Application:
-    """The OSS application over ``data_dir``; ``lookup_secret(ak_id)`` authenticates callers."""
+def make_oss_app(data_dir: Path, lookup_secret: Callable[[str], str | None],
+                 lookup_token: Callable[[str], str | None] | None = None) -> web.Application:
+    """The OSS application over ``data_dir``; ``lookup_secret(ak_id)`` authenticates callers,
+    ``lookup_token(ak_id)`` gives the security token temporary credentials must carry."""
     app = web.Application(middlewares=[_errors, _authenticate], client_max_size=1024**3)
     app[_STORE] = Store(Path(data_dir))
     app[_KEYS] = lookup_secret
+    app[_TOKENS] = lookup_token
     app.router.add_route("*", "/{bucket}", _bucket)
     app.router.add_route("*", "/{bucket}/", _bucket)
     app.router.add_route("*", "/{bucket}/{key:.+}", _object)
@@ -242,5 +246,5 @@ async def _errors(request: web.Request, handler):
 
 @web.middleware
 async def _authenticate(request: web.Request, handler):
-    verify_signature(request, request.app[_KEYS])
+    verify_signature(request, request.app[_KEYS], request.app[_TOKENS])
     return await handler(request)

@@ -38,15 +38,23 @@ class OssError(Exception):
         self.status, self.code, self.message, self.fields = status, code, message, fields
 
 
-def verify_signature(request: web.Request, lookup_secret: Callable[[str], str | None]) -> None:
-    """Return if ``request`` carries a valid V4 or V1 signature; raise :class:`OssError` otherwise."""
+def verify_signature(request: web.Request, lookup_secret: Callable[[str], str | None],
+                     lookup_token: Callable[[str], str | None] | None = None) -> None:
+    """Return if ``request`` carries a valid V4 or V1 signature; raise :class:`OssError` otherwise.
+
+    ``lookup_token(ak)`` gives the security token of temporary (``STS.``) credentials, None for
+    a user's key: such a key must come with its own ``x-oss-security-token``."""
     auth = request.headers.get("Authorization", "")
     if auth.startswith("OSS4-HMAC-SHA256 "):
-        _verify_v4(request, auth, lookup_secret)
+        ak = _verify_v4(request, auth, lookup_secret)
     elif auth.startswith("OSS "):
-        _verify_v1(request, auth, lookup_secret)
+        ak = _verify_v1(request, auth, lookup_secret)
     else:
         raise OssError(403, "AccessDenied", "Anonymous access is forbidden: sign the request with an AccessKey.")
+    expected = lookup_token(ak) if lookup_token else None
+    given = request.headers.get("x-oss-security-token", "")
+    if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
+        raise OssError(403, "InvalidSecurityToken", "The security token you provided is invalid.")
 
 
 def _secret_for(lookup_secret: Callable[[str], str | None], ak: str) -> str:
@@ -63,7 +71,7 @@ def _resource(request: web.Request) -> str:
     return f"/{bucket}/{key}" if bucket else "/"
 
 
-def _verify_v4(request: web.Request, auth: str, lookup_secret: Callable[[str], str | None]) -> None:
+def _verify_v4(request: web.Request, auth: str, lookup_secret: Callable[[str], str | None]) -> str:
     m = _V4_AUTH_RE.match(auth)
     if not m:
         raise OssError(400, "InvalidArgument", "The Authorization header is not a valid OSS4-HMAC-SHA256 header.")
@@ -97,6 +105,7 @@ def _verify_v4(request: web.Request, auth: str, lookup_secret: Callable[[str], s
         raise OssError(403, "SignatureDoesNotMatch",
                        "The request signature we calculated does not match the signature you provided.",
                        OSSAccessKeyId=m["ak"], StringToSign=to_sign)
+    return m["ak"]
 
 
 def _check_v1_date(stamp: str) -> None:
@@ -114,7 +123,7 @@ def _check_v1_date(stamp: str) -> None:
                        RequestTime=stamp, ServerTime=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
 
 
-def _verify_v1(request: web.Request, auth: str, lookup_secret: Callable[[str], str | None]) -> None:
+def _verify_v1(request: web.Request, auth: str, lookup_secret: Callable[[str], str | None]) -> str:
     ak, _, sig = auth[len("OSS "):].rpartition(":")
     secret = _secret_for(lookup_secret, ak)
     date = request.headers.get("x-oss-date") or request.headers.get("Date") or ""
@@ -132,3 +141,4 @@ def _verify_v1(request: web.Request, auth: str, lookup_secret: Callable[[str], s
         raise OssError(403, "SignatureDoesNotMatch",
                        "The request signature we calculated does not match the signature you provided.",
                        OSSAccessKeyId=ak, StringToSign=to_sign)
+    return ak

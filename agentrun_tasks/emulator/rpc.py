@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from . import account
+from . import account, federation
 from .auth import ApiError
 from .state import State, now_iso
 
@@ -99,6 +99,8 @@ def attach_policy_to_user(state: State, caller: str, params: Mapping[str, str]) 
 
 
 def get_caller_identity(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    if state.keys[caller].get("role"):  # temporary credentials: the assumed role's session
+        return federation.role_identity(state, state.keys[caller])
     user = _caller_user(state, caller)
     user_id = state.users[user]["UserId"]
     return {"AccountId": state.account["id"], "Arn": f"acs:ram::{state.account['id']}:user/{user}",
@@ -115,6 +117,7 @@ ACTIONS = {
     ("2015-05-01", "ListPoliciesForUser"): list_policies_for_user,
     ("2015-05-01", "AttachPolicyToUser"): attach_policy_to_user,
     ("2015-04-01", "GetCallerIdentity"): get_caller_identity,
+    **federation.ACTIONS,
 }
 
 

@@ -13,12 +13,13 @@ import asyncio
 import json
 import logging
 import os
+import time
 import uuid
 from pathlib import Path
 
 from aiohttp import web
 
-from . import account, admin, rpc
+from . import account, admin, federation, rpc
 from .auth import ApiError, Verifier
 from .control import ControlPlane
 from .dataplane import add_routes
@@ -62,7 +63,14 @@ class Emulator:
     def active_secret(self, access_key_id: str) -> str | None:
         """The secret of an active key (how the OSS port checks signatures), else None."""
         key = self.state.keys.get(access_key_id)
+        if key and key.get("_expires") and key["_expires"] <= time.time():
+            return None  # expired temporary credentials
         return key["secret"] if key and key.get("status") == "Active" else None
+
+    def session_token(self, access_key_id: str) -> str | None:
+        """The security token temporary credentials must carry (OSS checks it), else None."""
+        key = self.state.keys.get(access_key_id)
+        return key.get("securityToken") if key else None
 
     # -- the signed gate -----------------------------------------------------------------------
     async def _authenticate(self, request: web.Request) -> tuple[str, bytes]:
@@ -104,7 +112,13 @@ class Emulator:
 
     async def rpc(self, request: web.Request) -> web.Response:
         request_id = _request_id()
+        anonymous = federation.ANONYMOUS.get((request.headers.get("x-acs-version", ""),
+                                              request.headers.get("x-acs-action", "")))
         try:
+            if anonymous is not None:  # AssumeRoleWithOIDC: unsigned, the token is the proof
+                self.faults.maybe_fail()
+                result = await anonymous(self.state, request.query)
+                return _json({**result, "RequestId": request_id}, 200, request_id)
             caller, _ = await self._authenticate(request)
             result = rpc.dispatch(self.state, caller, request.headers.get("x-acs-action", ""),
                                   request.headers.get("x-acs-version", ""), request.query)

@@ -58,6 +58,8 @@ class State:
         self.endpoints: dict[str, dict] = {}
         self.credentials: dict[str, dict] = {}  # data-plane credentials by credentialName
         self.workspaces: dict[str, dict] = {}
+        self.roles: dict[str, dict] = {}  # RAM roles by RoleName (emulator/federation.py)
+        self.oidc_providers: dict[str, dict] = {}  # IMS OIDC providers by OIDCProviderName
         # (runtime name, endpoint name) -> (runtime record, its _spec then, routes); see routes_for.
         self._routes: dict[tuple[str, str], tuple[dict, dict | None, list[tuple[ProcessSpec, float]] | None]] = {}
         self.load()
@@ -76,6 +78,8 @@ class State:
         self.endpoints = doc.get("endpoints", {})
         self.credentials = doc.get("credentials", {})
         self.workspaces = doc.get("workspaces", {})
+        self.roles = doc.get("roles", {})
+        self.oidc_providers = doc.get("oidc_providers", {})
 
     def save(self) -> None:
         """Write the whole document atomically, readable by the owner only.
@@ -86,7 +90,8 @@ class State:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         doc = {"account": self.account, "users": self.users, "keys": self.keys,
                "runtimes": self.runtimes, "versions": self.versions, "endpoints": self.endpoints,
-               "credentials": self.credentials, "workspaces": self.workspaces}
+               "credentials": self.credentials, "workspaces": self.workspaces,
+               "roles": self.roles, "oidc_providers": self.oidc_providers}
         write_atomic(self.path, json.dumps(doc, indent=1, sort_keys=True).encode("utf-8"))
 
     # -- lookups -------------------------------------------------------------------------------

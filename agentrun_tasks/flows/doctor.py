@@ -14,9 +14,9 @@ from typing import Any, Callable
 
 from ..adapters import command, s_cli
 from ..adapters.ram_policies import user_from_arn
-from ..core import policy
+from ..core import federation, policy, trust_policy
 from ..core.doctor import FAIL, OK, SKIP, WARN, Check, Diagnosis
-from ..core.errors import AgentrunTasksError
+from ..core.errors import AgentrunTasksError, CredentialError
 
 NODE_MINIMUM = (18, 0)  # @serverless-devs/s 3 runs on Node 14.14+; 18 is the oldest Node still supported
 
@@ -39,6 +39,9 @@ def diagnose(session: Any, *, fix: bool = False) -> Diagnosis:
             if runtime.status == OK:
                 found.add(_guard("logs", lambda: _logs(session)))
             found.add(_guard("least privilege", lambda: _privilege(session, identity)))
+            role = federation.plan(session.env, session.ci, session.environ)
+            if role is not None:
+                found.add(_guard("trust policy", lambda: _trust(session, role)))
     found.policy = policy.minimal_policy(session.env, account_id=identity.get("AccountId"))
     return found
 
@@ -119,6 +122,10 @@ def _docker(environ) -> Check:
 
 def _credentials(session: Any) -> Check:
     creds = session.credentials()
+    if hasattr(creds, "plan"):  # a role's temporary credentials
+        shown = creds.masked()
+        return Check("credentials", OK, f"temporary credentials of {shown['role_arn']} ({shown['source']}, set by "
+                     f"{shown['origin']}), expiring {shown['expiration']}")
     where = sorted(set(creds.sources.values()))
     detail = f"AccessKey from {', '.join(where)}" + ("" if creds.account_id else "; no account id")
     if creds.warnings:
@@ -165,8 +172,30 @@ def _logs(session: Any) -> Check:
     return Check("logs", OK, f"SLS project {reader.sls.project}, logstore {reader.logstore} can be searched")
 
 
+def _trust(session: Any, role: federation.RolePlan) -> Check:
+    """Who else may assume the role: an OIDC role whose trust policy leaves ``oidc:sub``
+    unrestricted lets any repository or branch of the provider deploy; an open ``oidc:aud``
+    takes tokens minted for anything."""
+    try:
+        document = session.role_document(role.role_arn)["AssumeRolePolicyDocument"]
+    except CredentialError as exc:
+        return Check("trust policy", WARN, f"cannot read the trust policy of {role.role_arn} ({exc})",
+                     "allow ram:GetRole on the role to let doctor check who may assume it")
+    weak = [w.problem for w in trust_policy.weaknesses(document)
+            if role.provider_arn is None or w.provider == role.provider_arn]
+    if weak:
+        return Check("trust policy", WARN, f"{role.role_arn}: " + "; ".join(dict.fromkeys(weak)),
+                     "restrict oidc:sub to your repository and branch or environment (StringLike "
+                     "repo:<owner>/<repo>:environment:<env>) and oidc:aud to sts.aliyuncs.com (StringEquals)")
+    return Check("trust policy", OK, f"{role.role_arn}: oidc:sub and oidc:aud are restricted"
+                 if role.provider_arn else f"{role.role_arn} is assumed with AssumeRole ({role.origin})")
+
+
 def _privilege(session: Any, identity: dict) -> Check:
     env = session.env
+    if identity.get("IdentityType") == "AssumedRoleUser":
+        return Check("least privilege", SKIP, f"a role session ({identity.get('Arn')}): the role's own policies "
+                     "decide; attach only the minimal policy below to it")
     user = env.credentials.ram_user or user_from_arn(str(identity.get("Arn") or ""))
     if user is None:
         return Check("least privilege", WARN, "the AccessKey is not a RAM user's (the account's own key?)",

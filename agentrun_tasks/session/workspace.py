@@ -81,8 +81,18 @@ class Session:
         return self._once("keystore", KeyStore)
 
     def _resolve_credentials(self) -> Credentials:
-        from ..core import credentials
+        from ..core import credentials, federation
 
+        role = federation.plan(self.env, self.ci, self.environ)
+        if role is not None:  # a role's temporary credentials (OIDC, or AssumeRole with the key below)
+            from .federated import open_role_credentials
+
+            sts = f"127.0.0.1:{self._emulator_info().port}" if self.env.emulator else sts_endpoint(self.env)
+            key = lambda: credentials.resolve(self.env, environ=self.environ, root=self.root,  # noqa: E731
+                                              keystore=self.keystore())
+            role_creds = open_role_credentials(self.env, role, self.environ, sts_endpoint=sts, key=key)
+            role_creds.ensure()  # a refusal is exit 3 before anything starts
+            return role_creds  # type: ignore[return-value]
         creds = credentials.resolve(self.env, environ=self.environ, root=self.root, keystore=self.keystore())
         for warning in creds.warnings:  # e.g. a .env file others can read
             self.reporter.warn(warning)
@@ -128,6 +138,21 @@ class Session:
         connection = Connection(endpoint=endpoint, protocol="http" if local else env.protocol, region=env.region,
                                 credentials=self.credentials())
         return attached_policies(connection, user, env.retry_policy)
+
+    def role_document(self, role_arn: str) -> dict:
+        """RAM GetRole of ``role_arn`` (``invoke doctor`` reads its trust policy), called as this
+        environment's credentials: on the emulator locally, else beside a non-aliyuncs
+        control_endpoint, else ram.aliyuncs.com."""
+        from .federated import role_document
+
+        local = f"127.0.0.1:{self._emulator_info().port}" if self.env.emulator else None
+        return role_document(self.env, role_arn, self.credentials(), ram_endpoint=local or self._ram_host())
+
+    def _ram_host(self) -> str:
+        # As for STS: a control_endpoint that is not an aliyuncs.com host (a gateway, a local
+        # fake) serves RAM too.
+        host = self.env.control_endpoint
+        return host if host and ".aliyuncs.com" not in host else "ram.aliyuncs.com"
 
     def _oss(self) -> StateStore | None:
         """The environment's OSS store, or None when it names no bucket."""

@@ -98,6 +98,22 @@ def _show(reporter: Reporter, data: dict) -> None:
         reporter.line(f"{label:<13} {value if value not in (None, '') else '-'}")
 
 
+def _oidc_envs(root: Path) -> tuple[str, ...]:
+    """The pipeline's environments (dev, prod, preview) whose env file sets credentials.oidc."""
+    import yaml
+
+    found = []
+    for name in ("dev", "prod", "preview"):
+        try:
+            doc = yaml.safe_load((root / "envs" / f"{name}.yaml").read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue  # no such environment, or one `invoke` itself will refuse with a clear message
+        credentials = doc.get("credentials") if isinstance(doc, dict) else None
+        if isinstance(credentials, dict) and credentials.get("oidc"):
+            found.append(name)
+    return tuple(found)
+
+
 PLATFORM_HELP = "github, gitlab, jenkins, yunxiao, bitbucket or circleci"
 
 
@@ -116,6 +132,9 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     per feature branch or PR (removed when it closes, where the platform says so); manual
     rollback and promote; a weekly `invoke rotate-keys --min-age 90d`. The install step uses uv
     and caches on requirements.lock (make it with the command in the file's header).
+    Environments whose env file sets credentials.oidc get the OIDC form (GitHub `permissions:
+    id-token: write` on their jobs only, GitLab `id_tokens:`, Bitbucket `oidc: true`) and no
+    AccessKey secrets; with an OIDC prod there is no key to rotate, so no rotate-keys job.
     An existing file is never overwritten without --force (exit 2); --check compares instead
     and exits 2 naming each file that is out of date. docs/ci.md: secrets, approvals, schedules.
     """
@@ -123,10 +142,12 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
 
     if not platform:
         raise ConfigError(f"--platform is required: {PLATFORM_HELP}.")
-    options = pipelines.Options(kinds=pipelines.parse_kinds(jobs), python=python or pipelines.Options.python)
+    ctx = open_context(c)
+    oidc = _oidc_envs(ctx.root)
+    kinds = tuple(k for k in pipelines.parse_kinds(jobs) if not (k == "rotate" and "prod" in oidc))
+    options = pipelines.Options(kinds=kinds, python=python or pipelines.Options.python, oidc=oidc)
     command = pipelines.command_line(platform, options)
     files = pipelines.render(platform, options, command)
-    ctx = open_context(c)
     root = Path(out) if out else ctx.root
     if check:
         stale = [s for f in files if (s := pipelines.out_of_date(f, _read(root / f.path))) is not None]

@@ -24,7 +24,11 @@ def show(c, env=None, json=False):
     characters (****abcd), a security token only as set. When nothing is found it exits 3
     (with --json, the error document lists every source and variable name tried).
 
-    Sources, first complete pair wins: task arguments, the process environment,
+    An environment with credentials.oidc (or ALIBABA_CLOUD_ROLE_ARN, _OIDC_PROVIDER_ARN and
+    _OIDC_TOKEN_FILE) or credentials.role_arn shows the role, how it is assumed and when the
+    temporary credentials expire (it assumes the role to know).
+
+    Sources of an AccessKey, first complete pair wins: task arguments, the process environment,
     .env.<env>, .env.<profile>, .env, then the OS keyring (service 'agentrun-tasks', one entry per
     profile). Names, in each source: ALIYUN_ACCESS_KEY_ID_<PROFILE> /
     ALIYUN_ACCESS_KEY_SECRET_<PROFILE> / ALIYUN_SECURITY_TOKEN_<PROFILE> /
@@ -37,16 +41,19 @@ def show(c, env=None, json=False):
     """
     session = open_session(c, env, json=json)
     cfg, reporter = session.env, session.reporter
-    # Missing credentials exit 3; under --json the error document lists every source tried.
-    creds = resolve(cfg, environ=session.environ, root=session.root, keystore=session.keystore())
+    # Missing credentials exit 3; under --json the error document lists every source tried. A
+    # role (credentials.oidc, credentials.role_arn) is assumed here, to show its expiry.
+    creds = session.credentials()
     data = {"env": cfg.name, "profile": cfg.credentials.profile, "found": True, **creds.masked()}
-    for warning in creds.warnings:
-        reporter.warn(warning)
     return reporter.result(data, human=_show)
 
 
 def _show(reporter: Reporter, data: dict) -> None:
     reporter.line(f"environment {data['env']} (profile {data['profile']})")
+    if data.get("role_arn"):
+        via = "OIDC, token from " + data["token_from"] if data["source"] == "oidc" else "AssumeRole"
+        reporter.line(f"role {data['role_arn']} ({via}; set by {data['origin']}), session {data['session_name']}, "
+                      f"expires {data['expiration']}")
     fields = ("access_key_id", "access_key_secret", "security_token", "account_id")
     reporter.table(["field", "value", "source"], [(f, data[f] or "-", data["sources"].get(f, "-")) for f in fields])
 

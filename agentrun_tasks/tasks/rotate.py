@@ -46,6 +46,7 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
                                     _duration(delete_after, "--delete-after"))
     timeout = _duration(verify_timeout, "--verify-timeout") or 60.0
     session = open_session(c, env, json=json, mutating=not dry_run, yes=yes)
+    _refuse_roles(session)
     options = Options(min_age=min_age, grace=default_grace(session.env) if grace is None else grace,
                       delete_after=delete_after, force=force)
     try:  # a scheduled job's failure is announced, whatever stopped it (a sink token gone stale, ...)
@@ -93,6 +94,22 @@ def _duration(value, flag: str) -> float | None:
         return parse_duration(value)
     except ConfigError as exc:
         raise ConfigError(f"{flag}: {exc}") from None
+
+
+def _refuse_roles(session) -> None:
+    """A role's credentials are temporary: nothing to rotate here (exit 2, nothing changed)."""
+    from ..core.errors import ConfigError
+    from ..core.federation import plan as role_plan
+
+    role = role_plan(session.env, session.ci, session.environ)
+    if role is None:
+        return
+    if role.provider_arn:
+        why = "it holds no AccessKey: its OIDC token is exchanged for temporary credentials on each run"
+    else:
+        why = "its key only assumes the role; rotate that key with an environment that uses it directly"
+    raise ConfigError(f"Environment '{session.env.name}' assumes {role.role_arn} ({role.origin}), so there is "
+                      f"nothing to rotate: {why}. Nothing was changed.")
 
 
 ns = collection("rotate", rotate_keys, default=rotate_keys)

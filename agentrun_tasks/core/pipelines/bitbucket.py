@@ -11,6 +11,7 @@ the UI (Repository settings > Pipelines > Schedules: custom: rotate-keys, weekly
 from __future__ import annotations
 
 from . import model as m
+from . import oidc
 
 PATH = "bitbucket-pipelines.yml"
 
@@ -55,6 +56,7 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
                                        **{"concurrency-group": "prod"})]
     if custom:
         pipelines["custom"] = custom
+    oidc.bitbucket(pipelines, opts)
     doc = {"image": f"python:{opts.python}-slim",
            "definitions": {"caches": {"uv": {"key": {"files": [opts.lock]}, "path": "~/.cache/uv"}}},
            "pipelines": pipelines}

@@ -9,6 +9,7 @@ Secrets are environment secrets, referenced as ``${{ secrets.NAME }}``.
 from __future__ import annotations
 
 from . import model as m
+from . import oidc
 
 PATH = ".github/workflows/agentrun.yml"
 
@@ -97,5 +98,6 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
         # Its own environment (restricted to main, no reviewers), so the weekly run never waits for one.
         jobs["rotate-keys"] = _job(opts, m.ROTATE, when="github.event_name == 'schedule'", env="prod",
                                    environment="prod-rotation", concurrency="prod")
+    oidc.github(jobs, opts)
     workflow = {"name": "agentrun", "on": on, "permissions": {"contents": "read"}, "jobs": jobs}
     return [m.GeneratedFile(PATH, m.header("github", command, opts.lock_command) + m.dump_yaml(workflow))]

@@ -11,6 +11,7 @@ whose variable ``AGENTRUN_SCHEDULE`` is ``rotate-keys``.
 from __future__ import annotations
 
 from . import model as m
+from . import oidc
 
 PATH = ".gitlab-ci.yml"
 
@@ -79,4 +80,5 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
         # deployment approval holds the weekly run.
         doc["rotate-keys"] = _job("manage", m.ROTATE, [{"if": SCHEDULE}], resource_group="prod",
                                   environment={"name": "prod", "action": "access"})
+    oidc.gitlab(doc, opts)
     return [m.GeneratedFile(PATH, m.header("gitlab", command, opts.lock_command) + m.dump_yaml(doc))]

@@ -59,6 +59,7 @@ class Options:
     lock: str = "requirements.lock"
     kinds: tuple[str, ...] = KINDS
     uv: str = "uv>=0.9,<1"
+    oidc: tuple[str, ...] = ()  # environments whose jobs get a CI OIDC token instead of AccessKeys
 
     def has(self, kind: str) -> bool:
         return kind in self.kinds
