@@ -40,7 +40,8 @@ from agentrun_tasks.testing.project import Project, chat  # noqa: E402
 
 FLAGGER_SECONDS = 60.0  # interval 1m x threshold 1
 ROLLED_BACK = re.compile(r"rolled back: version (\S+) serves 100% \(([\d.]+)s after the step began\)")
-STEP_FAILED = re.compile(r"step (\d+)%: fail after ([\d.]+)s \((\d+) candidate / (\d+) stable requests\)")
+# The step line may go on after the counts (", N of them real traffic" where real traffic is judged).
+STEP_FAILED = re.compile(r"step (\d+)%: fail after ([\d.]+)s \((\d+) candidate / (\d+) stable requests[^)]*\)")
 PAUSE_S = 0.01
 AFTER_ROLLBACK = 50  # requests that must all reach version 1 once `invoke rollback` has returned
 
