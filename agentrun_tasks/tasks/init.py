@@ -16,9 +16,10 @@ from ._common import cli_errors, collection
     "from": "a Serverless Devs file to import, repeatable: s.prod.yaml, s.yaml=prod (env name), s.yaml#resource",
     "inline": "write the agent into the env files instead of importing the s.yaml (s_yaml:)",
     "force": "replace files that exist (without it init refuses and changes nothing)",
+    "locks": "compile requirements.lock and requirements-test.lock with uv (--no-locks: only print the commands)",
 })
 @cli_errors
-def init(c, from_=None, inline=False, force=False):
+def init(c, from_=None, inline=False, force=False, locks=True):
     """Create tasks.py, envs/, pyproject.toml and its locks, a day-one test, .env.example, .gitignore.
 
     Without --from: envs/dev.yaml and envs/prod.yaml for an example agent in code/ (written
@@ -63,6 +64,8 @@ def init(c, from_=None, inline=False, force=False):
     if "pyproject.toml" not in files:
         reporter.line("kept pyproject.toml: add agentrun-tasks to its dependencies and pytest to a `test` extra, "
                       f"then make the lock files: `{'` and `'.join(lock_commands())}`")
+    elif not locks:
+        reporter.line(f"make the lock files the pipelines install from: `{'` and `'.join(lock_commands())}`")
     else:
         _locks(root, reporter, lock_commands())
     reporter.line("next: `invoke deploy` deploys the agent on the embedded emulator; "
