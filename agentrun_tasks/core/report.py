@@ -223,6 +223,12 @@ def silence(stream: TextIO) -> None:
     os.close(devnull)
 
 
+def show_endpoints(reporter: Reporter, endpoints: Sequence[Mapping[str, Any]]) -> None:
+    """Endpoints (their ``to_dict()``) as an aligned table with a header: name, traffic, URL."""
+    reporter.table(["endpoint", "traffic", "url"], [[e["name"], format_traffic(e["traffic"]), e["url"]]
+                                                    for e in endpoints])
+
+
 def format_traffic(shares: Mapping[str, float]) -> str:
     """``1: 80%, 2: 20%``: an endpoint's share of requests per version."""
     return ", ".join(f"{version}: {weight:.0%}" for version, weight in sorted(shares.items()))

@@ -46,7 +46,7 @@ def compile_locks(root: Path, env: Mapping[str, str] | None = None) -> list[str]
     uv is not installed. uv reads its index settings (UV_INDEX, UV_FIND_LINKS...) from ``env``."""
     if shutil.which("uv") is None:
         return None
-    for name, argv in LOCKS.items():
+    for argv in LOCKS.values():
         done = command.run(argv, env=env, cwd=root, timeout=600)
         if done.returncode != 0:
             raise ResourceFailedError(f"`{' '.join(argv)}` failed (exit {done.returncode}): "

@@ -20,7 +20,6 @@ from ..core.errors import AgentrunTasksError, ConfigError
 from ..core.report import silence
 from ..session import CONFIG_DEFAULTS
 
-
 PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader closed the pipe
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from invoke import task
 
 from ..core.health import client_urls
-from ..core.report import format_traffic
+from ..core.report import show_endpoints
 from ..core.results import TaskResult
 from ..session import open_control, open_runtime
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
@@ -87,8 +87,7 @@ def _show_info(reporter, data):
     r = data["runtime"]
     reporter.line(f"runtime {r['name']} ({r['id']}): {r['status']} {r['statusReason']}".rstrip())
     reporter.line(f"versions: {', '.join(v['version'] for v in data['versions']) or 'none published'}")
-    reporter.table(["endpoint", "traffic", "url"],
-                   [[e["name"], format_traffic(e["traffic"]), e["url"]] for e in data["endpoints"]])
+    show_endpoints(reporter, data["endpoints"])
 
 
 @task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})

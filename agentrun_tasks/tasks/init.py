@@ -36,8 +36,8 @@ def init(c, from_=None, inline=False, force=False, locks=True):
     """
     from .. import __version__
     from ..core.scaffold import compatible, plan, source
-    from ..flows.ci import lock_commands
     from ..core.yamlfile import load_yaml
+    from ..flows.ci import lock_commands
 
     root = Path.cwd()
     sources = []
