@@ -29,6 +29,7 @@ from typing import Any, Mapping, overload
 from urllib.parse import urlsplit
 
 from . import secrets
+from .cienv import who
 from .model import NotifyConfig
 from .secrets import Secret
 from .validate import Loc, Substituted, Unset, boolean, choice, mapping, parsed, seq, string
@@ -158,7 +159,7 @@ def expand(names) -> frozenset[str]:
 
 def event_from_ci(kind: str, env, ci, **facts: Any) -> Event:
     """An event of ``env`` (an EnvConfig) stamped with the CI facts (commit, actor, run URL)."""
-    return Event(kind=kind, env=env.name, agent=env.agent_name, commit=ci.sha, actor=ci.actor, run_url=ci.run_url,
+    return Event(kind=kind, env=env.name, agent=env.agent_name, commit=ci.sha, actor=who(ci), run_url=ci.run_url,
                  **facts)
 
 
