@@ -32,6 +32,7 @@ import threading
 import time
 from pathlib import Path
 
+import smoke
 from deploy_bench import throwaway_project, timed_invoke
 from startup_bench import quantiles
 
@@ -132,7 +133,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="bad canaries released and rolled back")
     parser.add_argument("--rollbacks", type=int, default=5, help="manual rollbacks of a 25%% split")
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    smoke.add_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat = args.rollbacks = 1
 
     with throwaway_project() as project:
         project.configure_release(steps="[0.05, 0.25, 0.5, 1.0]", interval="30s")
@@ -149,6 +153,8 @@ def main() -> None:
         assert invoke_ok(project, "version.publish")["version"] == "2"
         manual = [manual_rollback(project) for _ in range(args.rollbacks)]
 
+    if args.smoke:  # bad_canary and manual_rollback exit unless each rollback happened
+        return smoke.passed("a bad canary rolled back (exit 4), a 25% split rolled back by hand")
     rollback = quantiles([c["rollback_seconds"] for c in canaries])
     rows = [["bad canary: step start -> 100% stable (library)", len(canaries), rollback],
             ["bad canary: whole `invoke release` (build, publish, step)", len(canaries),
