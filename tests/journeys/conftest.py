@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from agentrun_tasks.emulator import lifecycle
 from agentrun_tasks.testing.project import Project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,11 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def project(tmp_path: Path):
-    project = Project.copy(REPO, tmp_path / "project")
-    try:
-        yield project
-    finally:
-        lifecycle.stop(project.root)
+    with Project.throwaway(REPO, tmp_path / "project") as copy:
+        yield copy
 
 
 def ok(proc) -> str:
