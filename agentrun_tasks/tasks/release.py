@@ -43,6 +43,7 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     continues from the endpoint's live weights. Another release of the environment holds a
     lock: exit 7.
     """
+    from ..core.health import client_urls
     from ..core.interrupt import interruptible
     from ..core.notify import release_event
     from ..flows.build import build_artifact
@@ -68,8 +69,11 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
             result = run_release(session, driver, _records(session), version=version, strategy=strategy,
                                  force=force, build=build, deploy=deploy_artifact)
         notifier.send(release_event(session.env, session.ci, result), summary=True)
+        result = {**result, **client_urls(result["url"], session.env.health)}
+        session.reporter.output("chat_url", result["chat_url"])
         session.reporter.result(result, lambda r, d: r.line(
-            f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']})"))
+            f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']}); "
+            f"chat: {d['chat_url']}"))
     return TaskResult(result, url=result["url"], version=result["candidate"], timings=result["timings"])
 
 
