@@ -30,6 +30,7 @@ from ..core.errors import ConfigError, ResourceFailedError
 from ..core.notify import ChannelConfig, Event, KeyringRef, webhook_url
 from ..core.notify_render import render, summary_markdown
 from ..core.secrets import Secret
+from ..core.validate import Unset
 
 if TYPE_CHECKING:
     import aiohttp
@@ -158,6 +159,8 @@ def open_notifier(env, reporter, read_keyring: Callable[[str], str | None] = lam
     from ..adapters.channels import open_channel
 
     def resolve(value, what: str) -> Secret:
+        if isinstance(value, Unset):
+            raise value.error()
         if not isinstance(value, KeyringRef):
             return value
         text = read_keyring(value.entry)

@@ -17,7 +17,10 @@ from invoke.exceptions import Exit
 
 from ..core import secrets
 from ..core.errors import AgentrunTasksError, ConfigError
+from ..core.report import silence
 from ..session import CONFIG_DEFAULTS
+
+PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader closed the pipe
 
 
 def cli_errors(fn):
@@ -38,6 +41,10 @@ def cli_errors(fn):
             failure = Failure(str(exc), exc.exit_code, exc.hint, exc.details)
         except KeyboardInterrupt as exc:  # Ctrl-C, or a signal the task turned into one
             failure = Failure("interrupted", getattr(exc, "exit_code", 130), None, {})
+        except BrokenPipeError:  # output closed outside the reporter (a print): end quietly, as `yes | head` does
+            silence(sys.stdout)
+            silence(sys.stderr)
+            raise Exit(code=PIPE_CLOSED) from None
         except Exit as exc:
             if not exc.code or not wants_json(args, kwargs):
                 raise

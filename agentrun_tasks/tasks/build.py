@@ -39,7 +39,7 @@ def _status(artifact) -> str:
 
 def _show(reporter, data):
     reporter.line(f"package  {data['path']}")
-    reporter.line(f"size     {data['size']:,} bytes, {data['file_count']} files")
+    reporter.line(f"size     {data['size']:,} bytes, {data['file_count']} file{'' if data['file_count'] == 1 else 's'}")
     reporter.line(f"sha256   {data['sha256']}")
     reporter.line(f"crc64    {data['crc64']}")
     reporter.line(f"status   {data['status']} in {data['seconds']:.2f}s")

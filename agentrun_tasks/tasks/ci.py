@@ -117,7 +117,8 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     rollback and promote; a weekly `invoke rotate-keys --min-age 90d`. The install step uses uv
     and caches on requirements.lock (make it with the command in the file's header).
     An existing file is never overwritten without --force (exit 2); --check compares instead
-    and exits 2 naming each file that is out of date. docs/ci.md: secrets, approvals, schedules.
+    and exits 2 naming each file that is out of date, and each file the install step reads
+    (lock files, pyproject.toml) that the project lacks. docs/ci.md: secrets, approvals, schedules.
     """
     from ..core import pipelines
 
@@ -128,12 +129,17 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     files = pipelines.render(platform, options, command)
     ctx = open_context(c)
     root = Path(out) if out else ctx.root
+    missing = ci_flow.missing_inputs(ctx.root, files)
+    make = f"Make them with `{'` and `'.join(ci_flow.lock_commands())}` (pyproject.toml: `agentrun-tasks init`)"
     if check:
         stale = [s for f in files if (s := pipelines.out_of_date(f, _read(root / f.path))) is not None]
+        if missing:
+            stale.append(f"its install step reads {', '.join(missing)}, which the project lacks")
         if stale:
             raise ConfigError(f"the {platform} pipeline is out of date: {'; '.join(stale)}. "
-                              f"Run `{command} --force` to regenerate it.")
-        ctx.reporter.line(f"up to date: {', '.join(f.path for f in files)}")
+                              + (f"{make}. " if missing else "")
+                              + (f"Run `{command} --force` to regenerate it." if len(stale) > bool(missing) else ""))
+        ctx.reporter.line(f"up to date: {', '.join(f.path for f in files)} (and the files its install step reads)")
         return
     existing = [f.path for f in files if (root / f.path).exists()]
     if existing and not force:
@@ -144,6 +150,9 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
         target.parent.mkdir(parents=True, exist_ok=True)
         fileio.write_atomic(target, f.text.encode("utf-8"), mode=0o644)
         ctx.reporter.line(f"wrote {target}")
+    if missing:
+        ctx.reporter.warn(f"the install step reads {', '.join(missing)}, which the project lacks: the pipeline "
+                          f"would fail at its first step. {make}.")
 
 
 def _read(path: Path) -> str | None:

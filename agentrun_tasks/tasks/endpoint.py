@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import task
 
-from ..core.report import format_traffic
+from ..core.report import format_traffic, show_endpoints
 from ..session import open_control, open_runtime
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag
 
@@ -62,7 +62,7 @@ def list_(c, env=None, json=False):
     """List the runtime's endpoints with their traffic split."""
     session, driver, runtime = open_runtime(c, env, json=json)
     endpoints = [e.to_dict() for e in driver.list_endpoints(runtime.id)]
-    return session.reporter.result(endpoints, lambda r, rows: [_show(r, e) for e in rows])
+    return session.reporter.result(endpoints, show_endpoints)
 
 
 @task(help={"env": ENV_HELP, "name": "endpoint to delete", "yes": YES_HELP, "json": JSON_HELP})

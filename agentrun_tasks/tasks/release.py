@@ -43,6 +43,7 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     continues from the endpoint's live weights. Another release of the environment holds a
     lock: exit 7.
     """
+    from ..core.health import client_urls
     from ..core.interrupt import interruptible
     from ..core.notify import release_event
     from ..flows.build import build_artifact
@@ -68,8 +69,11 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
             result = run_release(session, driver, _records(session), version=version, strategy=strategy,
                                  force=force, build=build, deploy=deploy_artifact)
         notifier.send(release_event(session.env, session.ci, result), summary=True)
+        result = {**result, **client_urls(result["url"], session.env.health)}
+        session.reporter.output("chat_url", result["chat_url"])
         session.reporter.result(result, lambda r, d: r.line(
-            f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']})"))
+            f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']}); "
+            f"chat: {d['chat_url']}"))
     return TaskResult(result, url=result["url"], version=result["candidate"], timings=result["timings"])
 
 
@@ -90,12 +94,21 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
     to_version = version_flag(to_version, "--to-version", latest=False)
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     result = run_rollback(session, driver, _records(session), to_version=to_version)
-    session.reporter.result(result, lambda r, d: r.line(
-        f"version {d['to']} serves 100% (was {d['from']})" if d["result"] == "rolled-back"
-        else f"already rolled back: version {d['to']} serves 100% since the last rollback; nothing changed "
-             "(--to-version picks another version)"))
+    session.reporter.result(result, lambda r, d: r.line(_rolled_back(d)))
     _announce(session, by_hand_event(session.env, session.ci, "rollback", result))
     return TaskResult(result, url=result["url"], version=result["to"])
+
+
+def _rolled_back(d: dict) -> str:
+    if d["result"] != "rolled-back":
+        return (f"already rolled back: version {d['to']} serves 100% since the last rollback; nothing changed "
+                "(--to-version picks another version)")
+    if d["canary"]:  # mid-canary the endpoint's target was already the stable version: say what stopped
+        stopped = ", ".join(f"version {v} at {w:.0%}" for v, w in sorted(d["canary"].items()))
+        return f"version {d['to']} serves 100%; the canary ({stopped}) is stopped and marked failed"
+    if d["from"] in (None, d["to"]):
+        return f"version {d['to']} serves 100%"
+    return f"version {d['to']} serves 100% (was {d['from']}, now marked failed)"
 
 
 @task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})

@@ -77,10 +77,14 @@ def _announce(session, kind: str, reason: str, error) -> None:
 
 
 def _show(reporter, data) -> None:
-    for step in data["steps"]:
-        reporter.line(f"  {step}")
+    if data["result"] == "planned":  # a run printed its steps as it took them; a plan lists them here
+        for step in data["steps"]:
+            if not step.endswith(data["message"]):  # the resting point is the line below
+                reporter.line(f"  {step}")
     reporter.line(f"{data['result']}: {data['message']}")
-    reporter.line(f"old key {data['old_key']}, new key {data['new_key']}")
+    keys = [f"{label} key {data[f'{label}_key']}" for label in ("old", "new") if data[f"{label}_key"] != "-"]
+    if keys:
+        reporter.line(", ".join(keys))
 
 
 def _duration(value, flag: str) -> float | None:
