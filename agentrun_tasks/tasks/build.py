@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from invoke import task
 
-from ..session import open_session
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
 
@@ -23,6 +22,7 @@ def build(c, env=None, force=False, json=False):
     that has no wheel for the target.
     """
     from ..flows.build import build_artifact
+    from ..session import open_session
 
     session = open_session(c, env, json=json)
     reporter = session.reporter

@@ -5,17 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import task
 from invoke.exceptions import Exit
 from invoke.runners import normalize_hide
 
-from ..core import cienv, fileio
 from ..core.errors import ConfigError
-from ..core.report import Reporter
-from ..flows import ci as ci_flow
-from ..session import open_context
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
+
+if TYPE_CHECKING:
+    from ..core import cienv
+    from ..core.report import Reporter
 
 
 @task(name="env", help={"env": ENV_HELP, "json": JSON_HELP})
@@ -33,6 +34,9 @@ def env_(c, env=None, json=False):
     this build change it. Reads no credentials and changes nothing; exits 2 when no environment
     can be chosen.
     """
+    from ..core import cienv
+    from ..session import open_context
+
     ctx = open_context(c, json=json)
     ci = ctx.ci
     try:
@@ -120,7 +124,9 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     and exits 2 naming each file that is out of date, and each file the install step reads
     (lock files, pyproject.toml) that the project lacks. docs/ci.md: secrets, approvals, schedules.
     """
-    from ..core import pipelines
+    from ..core import fileio, pipelines
+    from ..flows import ci as ci_flow
+    from ..session import open_context
 
     if not platform:
         raise ConfigError(f"--platform is required: {PLATFORM_HELP}.")
@@ -170,6 +176,8 @@ def test_(c):
     The generated pipelines call this, so a project chooses its test command in invoke.yaml
     (this repository: bash .ci/run) and every platform runs the same one. Exits with its code.
     """
+    from ..flows import ci as ci_flow
+
     line = (c.config.get("ci") or {}).get("test_command") or ci_flow.DEFAULT_TEST_COMMAND
     run = c.config.run  # invoke's --echo, --dry, --hide and run.shell/env, as c.run honoured them
     if run.echo or run.dry:

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from invoke import task
 
-from ..core.health import client_urls
-from ..core.report import show_endpoints
-from ..core.results import TaskResult
-from ..session import open_control, open_runtime
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
 
@@ -26,10 +22,13 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     4 health check failed, 5 platform failure, 6 timeout, 7 another deploy or release holds the
     environment (its lock).
     """
+    from ..core.health import client_urls
     from ..core.notify import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, event_from_ci
+    from ..core.results import TaskResult
     from ..flows.build import build_artifact
     from ..flows.deploy import deploy_session
     from ..flows.release.records import Records
+    from ..session import open_control
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     reporter, notifier = session.reporter, session.notifier()
@@ -75,6 +74,9 @@ def _show_deploy(reporter, data):
 @cli_errors
 def info(c, env=None, json=False):
     """Show the runtime, its versions and endpoints (with traffic split)."""
+    from ..core.results import TaskResult
+    from ..session import open_runtime
+
     session, driver, runtime = open_runtime(c, env, json=json)
     data = {"runtime": runtime.to_dict(),
             "versions": [v.to_dict() for v in driver.list_versions(runtime.id)],
@@ -84,6 +86,8 @@ def info(c, env=None, json=False):
 
 
 def _show_info(reporter, data):
+    from ..core.report import show_endpoints
+
     r = data["runtime"]
     reporter.line(f"runtime {r['name']} ({r['id']}): {r['status']} {r['statusReason']}".rstrip())
     reporter.line(f"versions: {', '.join(v['version'] for v in data['versions']) or 'none published'}")
@@ -98,7 +102,9 @@ def remove(c, env=None, yes=False, json=False):
     Used to tear down a preview environment when its branch merges. Removing a runtime that
     does not exist succeeds, so the task can be rerun.
     """
+    from ..core.results import TaskResult
     from ..flows.deploy import remove_runtime
+    from ..session import open_control
 
     def question(cfg):
         return f"Delete runtime {cfg.agent_name} of '{cfg.name}' and all its endpoints?"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import task
 
 from ..core.errors import AgentrunTasksError, ConfigError
-from ..core.fileio import write_atomic
-from ..core.report import Reporter
 from ._common import cli_errors, collection
+
+if TYPE_CHECKING:
+    from ..core.report import Reporter
 
 
 @task(iterable=["from_"], help={
@@ -35,6 +37,8 @@ def init(c, from_=None, inline=False, force=False, locks=True):
     nothing written); .gitignore only gets the missing entries.
     """
     from .. import __version__
+    from ..core.fileio import write_atomic
+    from ..core.report import Reporter
     from ..core.scaffold import compatible, plan, source
     from ..core.yamlfile import load_yaml
     from ..flows.ci import lock_commands

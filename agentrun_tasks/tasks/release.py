@@ -6,8 +6,6 @@ import json as _json
 
 from invoke import task
 
-from ..core.results import TaskResult
-from ..session import open_control
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag, whole_number
 
 
@@ -46,9 +44,11 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     from ..core.health import client_urls
     from ..core.interrupt import interruptible
     from ..core.notify import release_event
+    from ..core.results import TaskResult
     from ..flows.build import build_artifact
     from ..flows.deploy import deploy_session
     from ..flows.release.run import release as run_release
+    from ..session import open_control
 
     version = version_flag(version, "--version", latest=False)
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
@@ -89,7 +89,9 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
     --to-version; right after a rollback, another one changes nothing.
     """
     from ..core.notify import by_hand_event
+    from ..core.results import TaskResult
     from ..flows.release.run import rollback as run_rollback
+    from ..session import open_control
 
     to_version = version_flag(to_version, "--to-version", latest=False)
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
@@ -116,7 +118,9 @@ def _rolled_back(d: dict) -> str:
 def promote(c, env=None, yes=False, json=False):
     """Skip the remaining canary steps: the version in flight takes 100% now."""
     from ..core.notify import by_hand_event
+    from ..core.results import TaskResult
     from ..flows.release.run import promote as run_promote
+    from ..session import open_control
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     result = run_promote(session, driver, _records(session))
@@ -130,6 +134,8 @@ def promote(c, env=None, yes=False, json=False):
 def history(c, env=None, limit=None, json=False):
     """Releases, promotions and rollbacks of the environment: who, commit, versions, result."""
     from ..core.history import format_table
+    from ..core.results import TaskResult
+    from ..session import open_control
 
     limit = whole_number(limit, "--limit", default=20)
     session, driver = open_control(c, env, json=json)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from invoke import task
 
 from ..core.errors import ConfigError
-from ..session import open_session
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
 
@@ -40,6 +39,7 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     """
     from ..core.rotation import Options, default_grace
     from ..flows.rotate import Rotation, plan, rotate
+    from ..session import open_session
 
     session = open_session(c, env, json=json, mutating=not dry_run, yes=yes)
     grace = _duration(grace, "--grace")
