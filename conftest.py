@@ -21,7 +21,7 @@ pytest_plugins = ["agentrun_tasks.testing.emulator", "agentrun_tasks.testing.key
 
 TESTS = Path(__file__).resolve().parent / "tests"
 # Folders whose every test starts an emulator, an agent or an `invoke` process.
-INTEGRATION_FOLDERS = ("integration", "emulator", "contract", "hostile", "tasks")
+INTEGRATION_FOLDERS = ("integration", "emulator", "contract", "hostile", "tasks", "journeys")
 # Modules elsewhere whose tests run real processes: pip, check-jsonschema and groovy, the agent,
 # invoke, or the emulator behind a fault matrix.
 INTEGRATION_MODULES = frozenset({"test_no_secret_leaks.py", "test_pipelines.py", "test_example_agent.py",

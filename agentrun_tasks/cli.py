@@ -17,6 +17,7 @@ The tasks validate their own values, so a bad value exits 2 under either.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import re
 import sys
@@ -32,14 +33,17 @@ USAGE = 2
 _NEEDS_VALUE = re.compile(r"Flag <Argument: (\w+)[^>]*> needed value and was not given one!")
 
 
+_UNKNOWN = re.compile(r"No idea what '([^']+)' is!")
+
+
 @contextmanager
-def _usage_errors(binary: str, argv, *, casts: bool = True) -> Iterator[None]:
+def _usage_errors(binary: str, argv, *, casts: bool = True, program: Program | None = None) -> Iterator[None]:
     """ParseError (and, where the parser ``casts`` flag values, ValueError) -> exit 2."""
     try:
         yield
     except ParseError as exc:
         said = _NEEDS_VALUE.sub(lambda m: f"--{m.group(1).replace('_', '-')} needs a value.", str(exc))
-        failure = f"{said} See `{binary} --help <task>` for the flags a task takes."
+        failure = f"{said}{_did_you_mean(exc, program)} See `{binary} --help <task>` for the flags a task takes."
     except ValueError as exc:  # a flag value the parser could not cast to the flag's type
         if not casts:
             raise
@@ -50,6 +54,22 @@ def _usage_errors(binary: str, argv, *, casts: bool = True) -> Iterator[None]:
 
     raise Failure(failure, USAGE, "Fix the command line; nothing was run.", {}).exit(
         as_json="--json" in list(argv or sys.argv)) from None
+
+
+def _did_you_mean(exc: ParseError, program: Program | None) -> str:
+    """`` Did you mean 'deploy'?`` for a mistyped task or flag: the close names invoke knows."""
+    unknown = _UNKNOWN.search(str(exc))
+    if unknown is None:
+        return ""
+    word = unknown.group(1)
+    if word.startswith("-"):  # a flag of the task being parsed (its parser context)
+        names = list(getattr(exc.context, "flags", {}) or {})
+    else:
+        collection = getattr(program, "collection", None)
+        names = list(collection.task_names) + [a for t in collection.task_names.values() for a in t] \
+            if collection is not None else []
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return f" Did you mean {close[0]!r}?" if close else ""
 
 
 class ContractProgram(Program):
@@ -65,15 +85,15 @@ class ContractProgram(Program):
             self.collection = ns
 
     def parse_core(self, argv) -> None:
-        with _usage_errors(self.binary or "invoke", argv):
+        with _usage_errors(self.binary or "invoke", argv, program=self):
             super().parse_core(argv)
 
     def parse_tasks(self) -> None:
-        with _usage_errors(self.binary or "invoke", self.argv):
+        with _usage_errors(self.binary or "invoke", self.argv, program=self):
             super().parse_tasks()
 
     def parse_cleanup(self) -> None:  # `--help nosuch` is a ParseError raised here
-        with _usage_errors(self.binary or "invoke", self.argv, casts=False):
+        with _usage_errors(self.binary or "invoke", self.argv, casts=False, program=self):
             super().parse_cleanup()
 
 
@@ -115,7 +135,7 @@ def _guarded(program: Program, step: str, binary: str, casts: bool) -> Callable[
 
     def guarded() -> None:
         vars(program).pop(step, None)  # this run only: the same object may run again in-process
-        with _usage_errors(binary, program.argv, casts=casts):
+        with _usage_errors(binary, program.argv, casts=casts, program=program):
             parse(program)
 
     return guarded

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 
+import smoke
 from deploy_bench import throwaway_project
 from startup_bench import quantiles
 
@@ -61,7 +62,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--json", help="also write the runs here")
+    smoke.add_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat = 1
     runs = []
     with throwaway_project() as project:
         project.configure_release(interval="5s")
@@ -70,6 +74,9 @@ def main() -> None:
         for n in range(args.repeat):
             for signum in (signal.SIGINT, signal.SIGTERM):
                 runs.append(interrupt_once(project, signum, f"abort {n} {signum.name}"))
+    if args.smoke:
+        assert [r["exit_code"] for r in runs] == [130, 143] and all(r["stable"] is not None for r in runs), runs
+        return smoke.passed("SIGINT and SIGTERM during a canary: back on stable, exit 130 and 143")
     rows = []
     for name in ("SIGINT", "SIGTERM"):
         mine = [r for r in runs if r["signal"] == name]

@@ -26,6 +26,7 @@ import sys
 import time
 from contextlib import contextmanager
 
+import smoke
 from aiohttp import web
 
 from agentrun_tasks.adapters.probe import probe_pair
@@ -117,9 +118,9 @@ async def bench(urls, args) -> list[list]:
         rows.append([f"{kind} candidate caught at step 1", f"{args.trials} windows", n,
                      sum(v.result == "fail" for v, _, _ in results), sum(naive for _, naive, _ in results),
                      sum(v.result == "inconclusive" for v, _, _ in results)])
-        if kind == "faulty":
+        if kind == "faulty" and not args.smoke:
             print(format_table(*format_rows(results[0][0])), end="\n\n")
-    if example:
+    if example and not args.smoke:
         print("a false rollback:", example.reason)
     return rows
 
@@ -131,12 +132,18 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--window", type=float, default=1.5, help="seconds of probing per step")
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second per side")
+    smoke.add_flag(parser)
     args = parser.parse_args()
     if args.serve:
         return serve(args.serve)
+    if args.smoke:
+        args.releases, args.trials, args.window = 1, 1, 0.5
     started = time.monotonic()
     with agents() as urls:
         rows = asyncio.run(bench(urls, args))
+    if args.smoke:
+        assert all(row[2] > 0 for row in rows), rows  # every window's probes got answers
+        return smoke.passed("probe windows against healthy, faulty and slow agents analysed")
     print(format_table(["scenario", "runs", "requests/side/window", "failed (analysis)",
                         "failed (naive gates)", "inconclusive"], rows))
     print(f"\n{time.monotonic() - started:.0f} s wall time")

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import smoke
+
 from agentrun_tasks.core import build as core
 from agentrun_tasks.core import package_files
 from agentrun_tasks.core.model import EnvConfig
@@ -65,7 +67,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=7)
+    smoke.add_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.files, args.repeat = 50, 1
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         total = generate(root, args.files)
@@ -92,6 +97,8 @@ def main() -> None:
         assert not changed.reused
         forced, _ = timed(lambda: build(force=True))
 
+    if args.smoke:
+        return smoke.passed(f"{args.files} files built, reused, rebuilt after a change")
     rows = [
         ["cold build", f"{cold:.3f}", "select + hash + zip + SHA-256/CRC-64"],
         [f"unchanged skip (median of {args.repeat})", f"{statistics.median(skips):.3f}",

@@ -19,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import smoke
 from aiohttp import web
 
 from agentrun_tasks.emulator.dataplane import add_routes
@@ -53,6 +54,9 @@ class OneEndpoint:
     def routes_for(self, runtime: str, endpoint: str):
         return [(self.spec, 1.0)] if (runtime, endpoint) == ("bench", "bench") else None
 
+    def credential_for(self, runtime: str) -> None:
+        return None  # no data-plane credential: what is measured is the proxy, not the check
+
 
 async def wrk(url: str, script: Path, connections: int, duration: int) -> dict:
     """One wrk run (a single thread: the machine's cores also serve the agent and the proxy)."""
@@ -64,11 +68,25 @@ async def wrk(url: str, script: Path, connections: int, duration: int) -> dict:
     if process.returncode or line is None:
         sys.exit(f"wrk failed on {url}:\n{out.decode()}")
     result = json.loads(line.removeprefix("WRK_JSON "))
+    if result["errors"] or result["non2xx"] or not result["requests"]:  # figures of failures measure nothing
+        sys.exit(f"wrk on {url}: {result['requests']} requests, {result['errors']} errors, "
+                 f"{result['non2xx']} not 2xx")
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     return result
 
 
-async def bench(duration: int, connection_counts: list[int]) -> list[dict]:
+async def chat_ok(url: str) -> None:
+    """One chat completion POST that must answer 200 with a completion (the smoke check)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json={"model": "example-agent",
+                                           "messages": [{"role": "user", "content": "ping"}]}) as answer:
+            body = await answer.json()
+            assert answer.status == 200 and body["choices"][0]["message"]["content"], (answer.status, body)
+
+
+async def bench(duration: int, connection_counts: list[int], smoke_only: bool = False) -> list[dict]:
     work = Path(tempfile.mkdtemp(prefix="dataplane-bench-"))
     spec = ProcessSpec("bench", "bench", "1", CODE, ("python", "app.py"), 9000)
     supervisor = Supervisor(work / "logs")
@@ -83,6 +101,10 @@ async def bench(duration: int, connection_counts: list[int]) -> list[dict]:
         port = runner.addresses[0][1]
         direct = await supervisor.ensure(spec) + CHAT
         endpoint = f"http://127.0.0.1:{port}/agent-runtimes/bench/endpoints/bench/invocations{CHAT}"
+        if smoke_only:
+            for url in (direct, endpoint, direct, endpoint):
+                await chat_ok(url)
+            return [{"logged": len(requestlog.query(runtime="bench", endpoint="bench"))}]
         script = work / "post.lua"
         script.write_text(LUA)
         await wrk(endpoint, script, 4, 1)  # warm up both paths and the proxy's connection pool
@@ -124,7 +146,11 @@ def main() -> None:
     parser.add_argument("--connections", default="1,32",
                         help="comma-separated connection counts (1 = latency, more = throughput)")
     parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
+    smoke.add_flag(parser)
     args = parser.parse_args()
+    if args.smoke:  # no wrk needed: a few chat completions straight and through the endpoint
+        asyncio.run(bench(0, [], smoke_only=True))
+        return smoke.passed("chat completions answered straight and through the endpoint")
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk (Debian/Ubuntu), then run again")
     rows = asyncio.run(bench(args.duration, [int(c) for c in args.connections.split(",")]))

@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import smoke
 from startup_bench import quantiles
 
 from agentrun_tasks.core.report import format_table
@@ -112,7 +113,14 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=5, help="unchanged deploys per mode")
     parser.add_argument("--changed", type=int, default=3, help="deploys after a one-line change")
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    smoke.add_flag(parser)
     args = parser.parse_args()
+    if args.smoke:  # deploy() exits unless each deploy succeeds
+        with throwaway_project() as project:
+            actions = [deploy(project)["action"] for _ in range(2)]
+            project.set_greeting("Hello from the smoke run")
+            actions.append(deploy(project)["action"])
+        return smoke.passed(f"deploys: {', '.join(actions)}")
 
     as_is = clean_environ()
     cached = {k: v for k, v in as_is.items() if k != NO_PYC}

@@ -23,9 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import smoke
 from ruamel.yaml import YAML
 
 from agentrun_tasks.core import pipelines
+from agentrun_tasks.core.pipelines.model import install_inputs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,6 +58,22 @@ def uv_install(work: Path, cache: Path, command: str) -> float:
     return timed(["bash", "-c", command.replace("--system", "--python " + str(venv / "bin" / "python"))], project, env)
 
 
+def smoke_check(command: str) -> None:
+    """The step still reads files this repository has, and uv resolves it (``--dry-run``: nothing
+    is installed) in a fresh venv."""
+    missing = [name for name in install_inputs(command) if not (REPO / name).is_file()]
+    assert not missing, f"the install step reads {missing}, which this repository lacks"
+    if shutil.which("uv") is None:
+        sys.exit("uv is not installed: pip install uv, then run again")
+    with tempfile.TemporaryDirectory(prefix="install-smoke-") as tmp:
+        venv = Path(tmp) / "venv"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        dry = command.replace("uv pip install", "uv pip install --dry-run").split(" || ")[-1]
+        python = str(venv / "bin" / "python")
+        timed(["bash", "-c", dry.replace("--system", f"--python {python}")], REPO, dict(os.environ))
+    smoke.passed(f"{', '.join(install_inputs(command))} present; uv resolves the install step")
+
+
 def npm_install(work: Path) -> float:
     prefix, cache = work / "npm-prefix", work / "npm-cache"
     for path in (prefix, cache):
@@ -68,8 +86,11 @@ def npm_install(work: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2)
+    smoke.add_flag(parser)
     args = parser.parse_args()
     command = install_command()
+    if args.smoke:
+        return smoke_check(command)
     print(f"install step: {command}")
     cold, warm, npm = [], [], []
     with tempfile.TemporaryDirectory(prefix="install-bench-") as tmp:

@@ -15,6 +15,8 @@ import statistics
 import time
 from contextlib import ExitStack
 
+import smoke
+
 from agentrun_tasks.adapters.channels import open_channel
 from agentrun_tasks.core.notify import ChannelConfig, Event
 from agentrun_tasks.core.report import Reporter
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--json")
+    smoke.add_flag(parser)
     args = parser.parse_args()
     # A hung receiver answers after the channel gave up on it; aiohttp logs each such answer.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
@@ -73,6 +76,11 @@ def main() -> None:
     def dead(r):
         r.always = True
 
+    if args.smoke:
+        rows = [scenario("healthy, 5 channels", 1, args.timeout, lambda r: None),
+                scenario("each fails twice (HTTP 500)", 1, args.timeout, lambda r: r.fail_next(2, "500"))]
+        assert [r["delivered"] for r in rows] == [f"{len(KINDS)}/{len(KINDS)}"] * 2, rows
+        return smoke.passed("5 channels delivered, healthy and after two retries")
     rows = [scenario("healthy, 5 channels", args.runs, args.timeout, lambda r: None),
             scenario("each fails twice (HTTP 500)", args.runs, args.timeout, lambda r: r.fail_next(2, "500")),
             scenario("each hangs 60 s", max(1, args.runs // 10), args.timeout, hung),

@@ -32,6 +32,7 @@ import threading
 import time
 from pathlib import Path
 
+import smoke
 from deploy_bench import throwaway_project, timed_invoke
 from startup_bench import quantiles
 
@@ -40,7 +41,8 @@ from agentrun_tasks.testing.project import Project, chat  # noqa: E402
 
 FLAGGER_SECONDS = 60.0  # interval 1m x threshold 1
 ROLLED_BACK = re.compile(r"rolled back: version (\S+) serves 100% \(([\d.]+)s after the step began\)")
-STEP_FAILED = re.compile(r"step (\d+)%: fail after ([\d.]+)s \((\d+) candidate / (\d+) stable requests\)")
+# The step line may go on after the counts (", N of them real traffic" where real traffic is judged).
+STEP_FAILED = re.compile(r"step (\d+)%: fail after ([\d.]+)s \((\d+) candidate / (\d+) stable requests[^)]*\)")
 PAUSE_S = 0.01
 AFTER_ROLLBACK = 50  # requests that must all reach version 1 once `invoke rollback` has returned
 
@@ -131,7 +133,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="bad canaries released and rolled back")
     parser.add_argument("--rollbacks", type=int, default=5, help="manual rollbacks of a 25%% split")
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    smoke.add_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat = args.rollbacks = 1
 
     with throwaway_project() as project:
         project.configure_release(steps="[0.05, 0.25, 0.5, 1.0]", interval="30s")
@@ -148,6 +153,8 @@ def main() -> None:
         assert invoke_ok(project, "version.publish")["version"] == "2"
         manual = [manual_rollback(project) for _ in range(args.rollbacks)]
 
+    if args.smoke:  # bad_canary and manual_rollback exit unless each rollback happened
+        return smoke.passed("a bad canary rolled back (exit 4), a 25% split rolled back by hand")
     rollback = quantiles([c["rollback_seconds"] for c in canaries])
     rows = [["bad canary: step start -> 100% stable (library)", len(canaries), rollback],
             ["bad canary: whole `invoke release` (build, publish, step)", len(canaries),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import keyring
 import keyring.core
+import smoke
 
 from agentrun_tasks.adapters.file_store import FileStateStore
 from agentrun_tasks.adapters.keyring_store import KeyStore
@@ -36,7 +37,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", help="also write the figures to this file")
+    smoke.add_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
     per_step: dict[str, list[float]] = defaultdict(list)
@@ -62,6 +66,8 @@ def main() -> None:
                     spent[what.split()[0]] += end - at
             for kind, seconds in spent.items():
                 per_step[kind].append(seconds)
+    if args.smoke:
+        return smoke.passed(f"a rotation with {len(run.sinks)} sinks")
     figures = {"runs": args.runs, "sinks": len(run.sinks), "seconds_per_rotation": statistics.median(totals),
                "seconds_per_step": {k: round(statistics.median(v), 4) for k, v in per_step.items()}}
     print(f"{args.runs} rotations with {figures['sinks']} sinks: median {figures['seconds_per_rotation']:.2f} s "

@@ -15,6 +15,8 @@ import os
 import statistics
 import time
 
+import smoke
+
 from agentrun_tasks.adapters.openapi_connection import Connection
 from agentrun_tasks.adapters.sls_client import SlsProject
 from agentrun_tasks.adapters.sls_logs import SlsLogs
@@ -41,12 +43,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json")
+    smoke.add_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     figures = {}
     now = int(time.time())
     with local_sls({KEY_ID: SECRET}) as sls:
         os.environ.update(sls.proxy_env())
-        for requests in (50, 2000):
+        for requests in (50,) if args.smoke else (50, 2000):
             logstore = f"store{requests}"
             sls.put("bench", logstore, rows(requests, now))
             creds = Credentials(Secret(KEY_ID, source="bench"), Secret(SECRET, source="bench"), None, None, {})
@@ -57,6 +62,9 @@ def main() -> None:
                 began = time.perf_counter()
                 found = reader.requests(LogQuery(RUNTIME, now - 3600)), reader.output(LogQuery(RUNTIME, now - 3600))
                 times.append((time.perf_counter() - began) * 1000)
+            assert len(found[0]) == requests and found[1], (len(found[0]), requests)
+            if args.smoke:
+                return smoke.passed(f"{requests} requests and their output lines read back from SLS")
             pages = (len(sls.calls) - calls) // args.runs
             figures[requests] = {"median_ms": round(statistics.median(times), 1), "min_ms": round(min(times), 1),
                                  "max_ms": round(max(times), 1), "pages": pages, "requests_read": len(found[0])}

@@ -30,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import smoke
+
 from agentrun_tasks.core.report import format_table
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,6 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    smoke.add_flag(parser)
     args = parser.parse_args()
     if not INVOKE.exists():
         sys.exit(f"no invoke console script beside {sys.executable}")
@@ -128,6 +131,11 @@ def main() -> None:
     results, imports = [], {}
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
         copy = checkout_copy(Path(tmp))
+        if args.smoke:  # measure() exits unless each command succeeds
+            for argv in commands.values():
+                measure(argv, copy, as_is, 1)
+            assert import_times(copy, as_is)[0] > 0
+            return smoke.passed(", ".join(commands) + ", import times")
         for mode, env in modes:
             for label, argv in commands.items():
                 measure(argv, copy, env, 1)  # warm-up: page cache, and the .pyc files where they may be written

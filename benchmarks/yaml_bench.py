@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import smoke
+
 from agentrun_tasks.core.config import load_env
 from agentrun_tasks.core.errors import ConfigError
 from agentrun_tasks.core.srender import render
@@ -50,7 +52,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--json", type=Path)
+    smoke.add_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.repeat = 1
     env = json.loads((VARIABLES.parent / "env.json").read_text())
     with tempfile.TemporaryDirectory() as tmp:
         bomb, loop = Path(tmp) / "bomb.yaml", Path(tmp) / "loop.yaml"
@@ -63,6 +68,8 @@ def main() -> None:
             f"refuse alias bomb ({len(BOMB)} bytes)": timed(lambda: refused(bomb), args.repeat),
             "refuse self-reference": timed(lambda: refused(loop), args.repeat),
         }
+    if args.smoke:
+        return smoke.passed(", ".join(results))
     width = max(map(len, results))
     print(f"{'what':<{width}}  median ms  max ms")
     for name, figures in results.items():

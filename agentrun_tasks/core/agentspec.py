@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from .errors import ConfigError
+from .validate import Unset
 
 _PASS_THROUGH = {
     "description": "description",
@@ -55,6 +56,9 @@ def runtime_input(agent: Mapping[str, Any], *, account_id: str | None, code: Map
     checksum); ``None`` for container agents. ``account_id`` (and ``region``, for
     ``logConfig: auto``) are needed where :func:`needs_account_id` says so.
     """
+    for value in (agent.get("environmentVariables") or {}).values():
+        if isinstance(value, Unset):  # resolved only now that it is deployed
+            raise value.error()
     body: dict[str, Any] = {"agentRuntimeName": agent["name"]}
     for key, wire in _PASS_THROUGH.items():
         value = agent.get(key, DEFAULTS.get(key))

@@ -170,8 +170,8 @@ def _error_increase(candidate: Sequence[Sample], stable: Sequence[Sample] | None
 
     increase = rate_c - rate_s
     _, p_value = fisher_exact([[e_c, n_c - e_c], [e_s, n_s - e_s]], alternative="greater")
-    detail = f"{increase:+.1%}, Fisher p={p_value:.2g}"
-    return replace(row, verdict=FAIL if p_value < alpha and increase > limit else PASS, detail=detail)
+    verdict, why = _relative(f"{increase:+.1%}", increase > limit, float(p_value), alpha, "Fisher", n_c, n_s)
+    return replace(row, verdict=verdict, detail=why)
 
 
 def _latency_increase(candidate: Sequence[Sample], stable: Sequence[Sample] | None, limit: float | None,
@@ -187,8 +187,20 @@ def _latency_increase(candidate: Sequence[Sample], stable: Sequence[Sample] | No
 
     shift = p50_c - p50_s
     p_value = float(mannwhitneyu(lat_c, lat_s, alternative="greater").pvalue)
-    detail = f"{shift:+.0f} ms, Mann-Whitney p={p_value:.2g}"
-    return replace(row, verdict=FAIL if p_value < alpha and shift > limit else PASS, detail=detail)
+    verdict, why = _relative(f"{shift:+.0f} ms", shift > limit, p_value, alpha, "Mann-Whitney",
+                             len(lat_c), len(lat_s))
+    return replace(row, verdict=verdict, detail=why)
+
+
+def _relative(change: str, over: bool, p_value: float, alpha: float, test: str, n_c: int, n_s: int) -> tuple[str, str]:
+    """A gate against stable fails only when the rise is over its limit *and* significant; the
+    detail says which of the two decided, so "+20.0%  pass" never reads as a contradiction."""
+    odds = f"{test} p={p_value:.2g}"
+    if not over:
+        return PASS, f"{change}, within the limit ({odds})"
+    if p_value < alpha:
+        return FAIL, f"{change}, over the limit and significant ({odds} < {alpha:g})"
+    return PASS, f"{change}, over the limit but not significant with {n_c}/{n_s} requests ({odds} >= {alpha:g})"
 
 
 # -- helpers --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ Refs are matched as the branch name (``feature/login``) or, for a tag, ``tag:<na
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import re
@@ -213,6 +214,16 @@ _PLATFORMS: tuple[tuple[str, Callable[[Mapping[str, str]], bool], Callable[[Mapp
     ("yunxiao", lambda e: bool(e.get("PIPELINE_ID") and e.get("PIPELINE_NAME")), _yunxiao),
     ("ci", lambda e: _true(e.get("CI")), lambda e, cwd: {}),
 )
+
+
+def who(ci: CIContext) -> str:
+    """Who acts: the CI platform's actor, else the local user (as history and notifications say)."""
+    if ci.actor:
+        return ci.actor
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def detect(environ: Mapping[str, str], cwd: Path | None = None) -> CIContext:

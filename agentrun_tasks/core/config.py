@@ -102,6 +102,11 @@ ENV_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 """An environment name: also a file name, a keyring entry and an env-var suffix, so no paths."""
 
 
+LAZY = (("notify",), ("agent", "environmentVariables"))
+"""Where an unset ``${env('X')}`` fails only when a task uses the value (sends, deploys), so
+``info``, ``history`` and dry runs work without a notify channel's or the agent's secrets."""
+
+
 def list_envs(root: Path) -> list[str]:
     """The environment names defined under ``root/envs``, sorted."""
     folder = root / "envs"
@@ -128,7 +133,7 @@ def load_env(
     if not isinstance(doc, Mapping):
         raise loc.error("must be a mapping of settings (region:, agent:, ...); it is empty or holds something else.")
     ctx = {"env": name, **(context or {})}
-    data = ENV_FILE(substitute(doc, loc, Variables(environ, ctx=ctx)), loc)
+    data = ENV_FILE(substitute(doc, loc, Variables(environ, ctx=ctx, lazy=LAZY)), loc)
     if ("agent" in data) == ("s_yaml" in data):
         raise loc.error("needs exactly one of agent: (the agent inline) or s_yaml: (import it from an s.yaml).")
 

@@ -21,6 +21,15 @@ class Judgement:
     detail: str  # the answer's text, or why it is not a good one
 
 
+def client_urls(endpoint_url: str, cfg: HealthConfig) -> dict[str, str | None]:
+    """The URLs a client calls as printed: ``chat_url`` (what curl POSTs to: the endpoint plus the
+    health path, the agent's own route) and ``base_url`` (an OpenAI client's ``base_url``: the
+    chat URL without ``/chat/completions``; None when the agent is no chat-completion server)."""
+    chat = endpoint_url.rstrip("/") + "/" + cfg.path.lstrip("/")
+    base = chat[: -len(CHAT_SUFFIX)] if chat.rstrip("/").endswith(CHAT_SUFFIX) else None
+    return {"chat_url": chat, "base_url": base.rstrip("/") if base else None}
+
+
 def request_body(cfg: HealthConfig) -> dict:
     """The JSON body of one check: an OpenAI chat completion with the configured model and prompt."""
     return {"model": cfg.model, "messages": [{"role": "user", "content": cfg.prompt}], "stream": False}

@@ -29,9 +29,10 @@ from typing import Any, Mapping, overload
 from urllib.parse import urlsplit
 
 from . import secrets
+from .cienv import who
 from .model import NotifyConfig
 from .secrets import Secret
-from .validate import Loc, Substituted, boolean, choice, mapping, parsed, seq, string
+from .validate import Loc, Substituted, Unset, boolean, choice, mapping, parsed, seq, string
 
 TYPES = ("slack", "dingtalk", "feishu", "wecom", "webhook")
 
@@ -86,12 +87,13 @@ class Mention:
 
 @dataclass(frozen=True)
 class ChannelConfig:
-    """One validated channel. ``webhook``/``secret`` are Secrets (or keyring references)."""
+    """One validated channel. ``webhook``/``secret`` are Secrets (or keyring references, or an
+    unset variable: an error when the channel opens to send)."""
 
     type: str
     name: str
-    webhook: Secret | KeyringRef
-    secret: Secret | KeyringRef | None = None
+    webhook: Secret | KeyringRef | Unset
+    secret: Secret | KeyringRef | Unset | None = None
     on: tuple[str, ...] = DEFAULT_ON
     required: bool = False
     mention: Mention = field(default_factory=Mention)
@@ -157,7 +159,7 @@ def expand(names) -> frozenset[str]:
 
 def event_from_ci(kind: str, env, ci, **facts: Any) -> Event:
     """An event of ``env`` (an EnvConfig) stamped with the CI facts (commit, actor, run URL)."""
-    return Event(kind=kind, env=env.name, agent=env.agent_name, commit=ci.sha, actor=ci.actor, run_url=ci.run_url,
+    return Event(kind=kind, env=env.name, agent=env.agent_name, commit=ci.sha, actor=who(ci), run_url=ci.run_url,
                  **facts)
 
 
@@ -228,12 +230,14 @@ def by_hand_event(env, ci, command: str, result: Mapping[str, Any]) -> Event | N
 
 def secret_setting(what: str):
     """A validator of a secret value: ``${env('NAME')}`` (no default) or ``{keyring: entry}``."""
-    def check(value: Any, loc: Loc) -> Secret | KeyringRef:
+    def check(value: Any, loc: Loc) -> Secret | KeyringRef | Unset:
         if isinstance(value, Mapping):
             ref = mapping({"keyring": string(pattern=r"[A-Za-z0-9_./-]+",
                                              fix="A keyring entry name holds letters, digits and . _ / -.")},
                           required=("keyring",))(value, loc)
             return KeyringRef(ref["keyring"])
+        if isinstance(value, Unset):  # its variable is unset: an error only when the channel opens to send
+            return value
         if not (isinstance(value, Substituted) and value.from_env and _WHOLE_ENV.fullmatch(value.template)):
             raise loc.error(f"a {what} is a secret and must not be written in the file.",
                             "Write it as \"${env('NAME')}\" (no default) and set NAME in the environment "

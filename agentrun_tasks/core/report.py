@@ -52,8 +52,11 @@ class Reporter:
     # -- low level -------------------------------------------------------------------------
     def _write(self, stream: TextIO, text: str) -> None:
         with self._lock:
-            stream.write(secrets.redact(text))
-            stream.flush()
+            try:
+                stream.write(secrets.redact(text))
+                stream.flush()
+            except BrokenPipeError:  # the reader went away (`| head -1`): a normal end of output
+                silence(stream)
 
     def _mask(self, value: str) -> None:
         line = self.dialect.mask_line(value)
@@ -205,6 +208,25 @@ class _Progress:
             self._thread.join()
             self._render("\r")
             self.reporter._write(self.reporter._human, "\n")
+
+
+def silence(stream: TextIO) -> None:
+    """Point a stream whose reader closed the pipe at /dev/null, so the task finishes its work
+    (a deploy piped into ``head`` still deploys) and neither later lines nor the interpreter's
+    final flush raise again."""
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):  # an in-memory stream: nothing to redirect
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
+
+
+def show_endpoints(reporter: Reporter, endpoints: Sequence[Mapping[str, Any]]) -> None:
+    """Endpoints (their ``to_dict()``) as an aligned table with a header: name, traffic, URL."""
+    reporter.table(["endpoint", "traffic", "url"], [[e["name"], format_traffic(e["traffic"]), e["url"]]
+                                                    for e in endpoints])
 
 
 def format_traffic(shares: Mapping[str, float]) -> str:

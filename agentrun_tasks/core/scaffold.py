@@ -68,6 +68,64 @@ class Agent(BaseHTTPRequestHandler):
 if __name__ == "__main__":
     ThreadingHTTPServer(("0.0.0.0", int(os.environ.get("FC_SERVER_PORT") or 9000)), Agent).serve_forever()
 '''
+PYPROJECT = '''# What this project installs: agentrun-tasks (its tasks, the embedded AgentRun) and, for
+# `invoke ci.test`, pytest. The generated pipelines install from the two lock files:
+#   uv pip compile pyproject.toml -o requirements.lock
+#   uv pip compile pyproject.toml --extra test -o requirements-test.lock
+# The agent's own packages are in code/requirements.txt (they are built into its package).
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{name}"
+version = "0.0.0"
+requires-python = ">=3.10"
+dependencies = ["agentrun-tasks{pin}"]
+
+[project.optional-dependencies]
+test = ["pytest>=8,<10"]
+
+[tool.setuptools]
+# No Python package here (tasks.py, envs/ and code/ are read in place): `pip install -e .`
+# installs the dependencies only.
+packages = []
+
+[tool.pytest.ini_options]
+testpaths = ["tests"]
+'''
+SMOKE_TEST = '''"""Day-one test, written by `agentrun-tasks init`: deploy the agent on the embedded AgentRun
+(envs/local.yaml, no cloud, no keys) and ask it one question as a client would. `invoke ci.test`
+runs it in every pipeline; add your own tests beside it."""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+
+ENV = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+
+
+def invoke(*args):
+    return subprocess.run([sys.executable, "-m", "invoke", *args], env=ENV, capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_the_agent_answers_on_the_embedded_agentrun():
+    try:
+        deployed = invoke("deploy", "--env", "local", "--json")
+        assert deployed.returncode == 0, deployed.stderr + deployed.stdout
+        url = json.loads(deployed.stdout)["chat_url"]
+        body = {"model": "agent", "messages": [{"role": "user", "content": "ping"}]}
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                         headers={"content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+        assert answer["choices"][0]["message"]["content"]
+    finally:
+        invoke("local.down")
+'''
 _ENV_CALL = re.compile(r"""\$\{\s*env\(\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?\s*(,[^)]*)?\)\s*\}""")
 _VARS = re.compile(r"\$\{\s*vars\.([\w.-]+)\s*\}")
 
@@ -120,15 +178,20 @@ def _env_name(path: str) -> str:
 
 
 def plan(sources: list[Source], *, project: str, inline: bool = False,
-         code_exists=lambda path: False, gitignore: str = "") -> dict[str, str]:
+         code_exists=lambda path: False, gitignore: str = "", pin: str = "",
+         python_project: bool = False) -> dict[str, str]:
     """Every file to write (relative path -> text). ``gitignore`` is the current ``.gitignore``:
-    the plan appends the missing entries to it."""
+    the plan appends the missing entries to it. ``pin`` is agentrun-tasks' version range for
+    the pyproject.toml (and its day-one test), written unless ``python_project`` (one exists)."""
     if len({s.env for s in sources}) != len(sources):
         raise ConfigError("two --from files map to the same environment; name them with --from FILE=ENV.")
     if any(s.env == "local" for s in sources):
         raise ConfigError("'local' is the emulator's environment; give that s.yaml another name (--from FILE=ENV).")
     files = {"tasks.py": TASKS_PY}
-    agent = {"name": re.sub(r"[^A-Za-z0-9_-]", "-", project).strip("-_") or "my-agent",
+    if not python_project:
+        files["pyproject.toml"] = PYPROJECT.format(name=_name(project), pin=pin)
+        files["tests/test_agent_smoke.py"] = SMOKE_TEST
+    agent = {"name": _name(project),
              "code": {"src": "code", "language": "python3.12", "command": ["python3", "app.py"]}, "port": 9000}
     for env in sources or ():
         files[f"envs/{env.env}.yaml"] = _target(env, _agent_block(env, inline))
@@ -147,6 +210,19 @@ def plan(sources: list[Source], *, project: str, inline: bool = False,
         files[".gitignore"] = gitignore + ("\n" if gitignore and not gitignore.endswith("\n") else "") + \
             "# agentrun-tasks: build output, emulator state, secrets\n" + "".join(f"{e}\n" for e in missing)
     return files
+
+
+def _name(project: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", project).strip("-_") or "my-agent"
+
+
+def compatible(version: str) -> str:
+    """The range of releases that keep this one's tasks and env files: ``0.1.3`` -> ``>=0.1.3,<0.2``
+    (before 1.0 a minor release may break), ``1.4.0`` -> ``>=1.4.0,<2``."""
+    parts = [int(p) for p in re.findall(r"\d+", version)[:3]] or [0]
+    major, minor = (parts + [0])[:2]
+    upper = f"0.{minor + 1}" if major == 0 else str(major + 1)
+    return f">={version},<{upper}"
 
 
 def _agent_block(src: Source, inline: bool) -> str:

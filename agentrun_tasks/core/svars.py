@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .sfiles import file_value
-from .validate import Loc, Substituted
+from .validate import Loc, Substituted, Unset
 from .yamlfile import LineDict, LineList
 
 _VAR = re.compile(r"\$\{([\s\S]*?)\}")
@@ -68,6 +68,8 @@ class Variables:
     components: Mapping[str, Any] | None = None
     access: AccessResolver | None = None
     preview: bool = False  # keep what only a running `s` resolves as text, as `s preview` does
+    # Key paths (prefixes) whose unset ${env('X')} is kept as an Unset, to fail only where used.
+    lazy: tuple[tuple[str, ...], ...] = ()
 
     @property
     def syaml(self) -> bool:
@@ -105,6 +107,7 @@ def resolve(text: str, loc: Loc, variables: Variables, *, again: bool = True) ->
     if not matches:
         return text
     from_env = False
+    whole = len(matches) == 1 and matches[0].span() == (0, len(text))
 
     def value_of(match: re.Match) -> Any:
         nonlocal from_env
@@ -113,11 +116,15 @@ def resolve(text: str, loc: Loc, variables: Variables, *, again: bool = True) ->
             value = _expression(code, match.group(0), loc, variables)
         else:
             value = _expression(code, match.group(0), loc, replace(variables, this=None))
+        if isinstance(value, Unset) and not whole:  # only a value that is the variable alone waits
+            raise value.error()
         from_env |= getattr(value, "from_env", False)
         return value
 
     if len(matches) == 1 and matches[0].span() == (0, len(text)):
         value = value_of(matches[0])
+        if isinstance(value, Unset):
+            return value
     else:
         value = _VAR.sub(lambda m: js_text(value_of(m), m.group(0), loc), text)
     if isinstance(value, str) and again and _VAR.search(value):
@@ -232,8 +239,10 @@ def _env(name: str, default: Any, template: str, loc: Loc, v: Variables) -> Any:
         return value
     if default is not None:
         return default
-    raise loc.error(f"{template} needs the environment variable {name}, which is not set.",
-                    f"Set {name}, or give a default: ${{env('{name}', 'value')}}.")
+    unset = Unset.of(name, template, loc)
+    if any(loc.path[:len(prefix)] == prefix for prefix in v.lazy):
+        return unset
+    raise unset.error()
 
 
 def _access(field: str, template: str, loc: Loc, v: Variables, *, required: bool) -> Any:

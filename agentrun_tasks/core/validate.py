@@ -56,6 +56,30 @@ class Substituted(str):
     from_env: bool = False  # part of it came from the process environment, so it may be a secret
 
 
+class Unset(Substituted):
+    """``${env('X')}`` with X unset, in a value resolved only where a task uses it (a notify
+    channel when it sends, ``agent.environmentVariables`` when it deploys): a task that never
+    uses it runs. :meth:`error` is what the user sees once one does."""
+
+    variable: str = ""
+    where: Loc = Loc("")
+
+    @classmethod
+    def of(cls, variable: str, template: str, where: Loc) -> Unset:
+        value = cls("")
+        value.template, value.from_env, value.variable, value.where = template, True, variable, where
+        return value
+
+    def error(self) -> ConfigError:
+        return self.where.error(f"{self.template} needs the environment variable {self.variable}, which is not set.",
+                                unset_hint(self.variable))
+
+
+def unset_hint(variable: str) -> str:
+    """The one fix for an unset ``${env('X')}``, secret or not: a default would be refused for a secret."""
+    return f"Set {variable} in the environment (in CI: a variable or secret of the pipeline)."
+
+
 def plain(value: Any) -> Any:
     """Loaded or substituted values (LineDict, Substituted, ...) as plain dict/list/str/int/float/bool/None."""
     if isinstance(value, Mapping):
@@ -255,6 +279,8 @@ def env_value(value: Any, loc: Loc) -> str:
                         "Use letters, digits and '_', not a leading digit.")
     if isinstance(value, (Mapping, list)) or value is None:
         raise loc.error(f"expected a string value, got {_kind(value)}.")
+    if isinstance(value, Unset):  # kept until a deploy sends it (agentspec.runtime_input)
+        return value
     text = str(plain(value)).lower() if isinstance(value, bool) else str(plain(value))
     if isinstance(value, Substituted) and value.from_env and len(text) >= _SECRET_MIN_LEN:
         secrets.register(text)

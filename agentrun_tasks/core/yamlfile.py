@@ -102,7 +102,7 @@ def load_yaml(path: Path, display: str) -> Any:
         raise ConfigError(f"{display}, line {line}: holds the control character U+{exc.character:04X}, which YAML "
                           "does not allow. Remove it: editors often show it as a box or as ^ and a letter.") from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark = _typo_mark(exc, text)
         problem = (exc.problem or exc.context or "invalid YAML").split("\n")[0]
         raise _error(display, mark, f"is not valid YAML: {problem}.",
                      "Fix the syntax there: wrong indentation, a missing ':' or space after it, an unclosed "
@@ -119,6 +119,27 @@ def load_yaml(path: Path, display: str) -> Any:
         return None
     _check_size(root, display)
     return _Builder(display).build(root)
+
+
+def _typo_mark(exc: yaml.MarkedYAMLError, text: str) -> Any:
+    """Where the typo most likely is. The parser notices a missing ':' or an unclosed quote or
+    bracket only on a later line; the start of the unfinished key, string or collection (its
+    context mark) is where the user must look. A key line without ':' followed by a good key
+    line is read as one multi-line value, refused at the second line: the typo is the first."""
+    mark = exc.problem_mark or exc.context_mark
+    unfinished = (exc.context or "").startswith(("while scanning", "while parsing a flow"))
+    if unfinished and exc.context_mark is not None and exc.problem_mark is not None \
+            and exc.context_mark.line < mark.line:
+        return exc.context_mark
+    if mark is not None and exc.problem == "mapping values are not allowed here" and mark.line > 0:
+        above = [n for n in range(mark.line - 1, -1, -1) if text.splitlines()[n].strip()]
+        if above and ":" not in text.splitlines()[above[0]]:
+            return _at_line(mark, above[0])
+    return mark
+
+
+def _at_line(mark: Any, line: int) -> Any:
+    return yaml.Mark(mark.name, mark.index, line, 0, mark.buffer, mark.pointer)
 
 
 def _error(display: str, mark: Any, problem: str, fix: str = "") -> ConfigError:

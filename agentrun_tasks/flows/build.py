@@ -132,7 +132,7 @@ def _build(files, requirements, req_text, target, out_dir: Path, digest: str, sa
         manifest_tmp = tmp / "manifest.json"
         manifest_tmp.write_text(json.dumps(core.manifest_for(artifact, target), indent=2, sort_keys=True) + "\n")
         os.replace(manifest_tmp, core.manifest_path(out_dir, digest))  # last: it marks the zip reusable
-    say(f"built {final.name}: {count} files")
+    say(f"built {final.name}: {count} file{'' if count == 1 else 's'}")
     return artifact
 
 

@@ -30,6 +30,7 @@ from ..core.errors import ConfigError, ResourceFailedError
 from ..core.notify import ChannelConfig, Event, KeyringRef, webhook_url
 from ..core.notify_render import render, summary_markdown
 from ..core.secrets import Secret
+from ..core.validate import Unset
 
 if TYPE_CHECKING:
     import aiohttp
@@ -152,11 +153,14 @@ class Notifier:
                 loop.close()
 
 
-def resolve_secret(value: Secret | KeyringRef, what: str, *, env, where: str,
+def resolve_secret(value: Secret | KeyringRef | Unset, what: str, *, env, where: str,
                    read_keyring: Callable[[str], str | None]) -> Secret:
     """A secret setting's value: as written (``${env(...)}``) or read from the OS keyring
     (``{keyring: entry}``); ``what`` "webhook" must be an http(s) URL. ``where`` names the block
-    (``notify.channels``, ``release.webhooks``) in the error."""
+    (``notify.channels``, ``release.webhooks``) in the error. An unset ``${env()}`` fails here, where
+    the value is used, not when the env file loads."""
+    if isinstance(value, Unset):
+        raise value.error()
     if not isinstance(value, KeyringRef):
         return value
     text = read_keyring(value.entry)

@@ -15,9 +15,10 @@ from typing import Callable
 from invoke import Collection
 from invoke.exceptions import Exit
 
-from ..core import secrets
 from ..core.errors import AgentrunTasksError, ConfigError
-from ..session import CONFIG_DEFAULTS
+from ..core.settings import CONFIG_DEFAULTS
+
+PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader closed the pipe
 
 
 def cli_errors(fn):
@@ -38,12 +39,20 @@ def cli_errors(fn):
             failure = Failure(str(exc), exc.exit_code, exc.hint, exc.details)
         except KeyboardInterrupt as exc:  # Ctrl-C, or a signal the task turned into one
             failure = Failure("interrupted", getattr(exc, "exit_code", 130), None, {})
+        except BrokenPipeError:  # output closed outside the reporter (a print): end quietly, as `yes | head` does
+            from ..core.report import silence
+
+            silence(sys.stdout)
+            silence(sys.stderr)
+            raise Exit(code=PIPE_CLOSED) from None
         except Exit as exc:
             if not exc.code or not wants_json(args, kwargs):
                 raise
             failure = Failure(exc.message or f"exit {exc.code}", exc.code, None, {})
         except Exception:  # a bug: show where, but never a secret
-            sys.stderr.write(secrets.redact(traceback.format_exc()))
+            from ..core.secrets import redact
+
+            sys.stderr.write(redact(traceback.format_exc()))
             failure = Failure("unexpected failure (a bug in agentrun-tasks); details above", 1,
                               AgentrunTasksError.hint, {})
         raise failure.exit(as_json=wants_json(args, kwargs)) from None
@@ -61,12 +70,14 @@ class Failure:
     details: dict
 
     def exit(self, *, as_json: bool) -> Exit:
+        from ..core.secrets import redact
+
         message = self.error if self.error.startswith(("error:", "interrupted")) else f"error: {self.error}"
         if as_json:
             document = {**self.details, "error": self.error, "exit_code": self.exit_code, "hint": self.hint}
-            sys.stdout.write(secrets.redact(json.dumps(document, indent=2, sort_keys=True, default=str)) + "\n")
+            sys.stdout.write(redact(json.dumps(document, indent=2, sort_keys=True, default=str)) + "\n")
             sys.stdout.flush()
-        return Exit(secrets.redact(message), code=self.exit_code)
+        return Exit(redact(message), code=self.exit_code)
 
 
 def _json_flag(fn) -> Callable[[tuple, dict], bool]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from invoke import task
 
-from ..session import open_session
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
 
@@ -23,6 +22,7 @@ def build(c, env=None, force=False, json=False):
     that has no wheel for the target.
     """
     from ..flows.build import build_artifact
+    from ..session import open_session
 
     session = open_session(c, env, json=json)
     reporter = session.reporter
@@ -39,7 +39,7 @@ def _status(artifact) -> str:
 
 def _show(reporter, data):
     reporter.line(f"package  {data['path']}")
-    reporter.line(f"size     {data['size']:,} bytes, {data['file_count']} files")
+    reporter.line(f"size     {data['size']:,} bytes, {data['file_count']} file{'' if data['file_count'] == 1 else 's'}")
     reporter.line(f"sha256   {data['sha256']}")
     reporter.line(f"crc64    {data['crc64']}")
     reporter.line(f"status   {data['status']} in {data['seconds']:.2f}s")

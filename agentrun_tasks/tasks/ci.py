@@ -5,17 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke import task
 from invoke.exceptions import Exit
 from invoke.runners import normalize_hide
 
-from ..core import cienv, fileio
 from ..core.errors import ConfigError
-from ..core.report import Reporter
-from ..flows import ci as ci_flow
-from ..session import open_context
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
+
+if TYPE_CHECKING:
+    from ..core import cienv
+    from ..core.report import Reporter
 
 
 @task(name="env", help={"env": ENV_HELP, "json": JSON_HELP})
@@ -33,6 +34,9 @@ def env_(c, env=None, json=False):
     this build change it. Reads no credentials and changes nothing; exits 2 when no environment
     can be chosen.
     """
+    from ..core import cienv
+    from ..session import open_context
+
     ctx = open_context(c, json=json)
     ci = ctx.ci
     try:
@@ -136,9 +140,12 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     id-token: write` on their jobs only, GitLab `id_tokens:`, Bitbucket `oidc: true`) and no
     AccessKey secrets; with an OIDC prod there is no key to rotate, so no rotate-keys job.
     An existing file is never overwritten without --force (exit 2); --check compares instead
-    and exits 2 naming each file that is out of date. docs/ci.md: secrets, approvals, schedules.
+    and exits 2 naming each file that is out of date, and each file the install step reads
+    (lock files, pyproject.toml) that the project lacks. docs/ci.md: secrets, approvals, schedules.
     """
-    from ..core import pipelines
+    from ..core import fileio, pipelines
+    from ..flows import ci as ci_flow
+    from ..session import open_context
 
     if not platform:
         raise ConfigError(f"--platform is required: {PLATFORM_HELP}.")
@@ -149,12 +156,17 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     command = pipelines.command_line(platform, options)
     files = pipelines.render(platform, options, command)
     root = Path(out) if out else ctx.root
+    missing = ci_flow.missing_inputs(ctx.root, files)
+    make = f"Make them with `{'` and `'.join(ci_flow.lock_commands())}` (pyproject.toml: `agentrun-tasks init`)"
     if check:
         stale = [s for f in files if (s := pipelines.out_of_date(f, _read(root / f.path))) is not None]
+        if missing:
+            stale.append(f"its install step reads {', '.join(missing)}, which the project lacks")
         if stale:
             raise ConfigError(f"the {platform} pipeline is out of date: {'; '.join(stale)}. "
-                              f"Run `{command} --force` to regenerate it.")
-        ctx.reporter.line(f"up to date: {', '.join(f.path for f in files)}")
+                              + (f"{make}. " if missing else "")
+                              + (f"Run `{command} --force` to regenerate it." if len(stale) > bool(missing) else ""))
+        ctx.reporter.line(f"up to date: {', '.join(f.path for f in files)} (and the files its install step reads)")
         return
     existing = [f.path for f in files if (root / f.path).exists()]
     if existing and not force:
@@ -165,6 +177,9 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
         target.parent.mkdir(parents=True, exist_ok=True)
         fileio.write_atomic(target, f.text.encode("utf-8"), mode=0o644)
         ctx.reporter.line(f"wrote {target}")
+    if missing:
+        ctx.reporter.warn(f"the install step reads {', '.join(missing)}, which the project lacks: the pipeline "
+                          f"would fail at its first step. {make}.")
 
 
 def _read(path: Path) -> str | None:
@@ -182,6 +197,8 @@ def test_(c):
     The generated pipelines call this, so a project chooses its test command in invoke.yaml
     (this repository: bash .ci/run) and every platform runs the same one. Exits with its code.
     """
+    from ..flows import ci as ci_flow
+
     line = (c.config.get("ci") or {}).get("test_command") or ci_flow.DEFAULT_TEST_COMMAND
     run = c.config.run  # invoke's --echo, --dry, --hide and run.shell/env, as c.run honoured them
     if run.echo or run.dry:

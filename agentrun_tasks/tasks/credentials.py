@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 from invoke import task
 
-from ..core.credentials import KeySource, env_suffix, resolve
 from ..core.errors import ConfigError, CredentialError
-from ..core.report import Reporter
-from ..core.secrets import Secret
-from ..session import open_control, open_session
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
+
+if TYPE_CHECKING:
+    from ..core.credentials import KeySource
+    from ..core.report import Reporter
+    from ..core.secrets import Secret
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
@@ -39,6 +41,8 @@ def show(c, env=None, json=False):
     from the same source and family. .env files are skipped when the env file sets
     credentials.allow_dotenv: false (the production default).
     """
+    from ..session import open_session
+
     session = open_session(c, env, json=json)
     cfg, reporter = session.env, session.reporter
     # Missing credentials exit 3; under --json the error document lists every source tried. A
@@ -71,6 +75,9 @@ def set_(c, env=None):
     environment variable or .env file takes precedence over the keyring (the order is in
     `invoke --help credentials.show`).
     """
+    from ..core.credentials import env_suffix
+    from ..session import open_session
+
     session = open_session(c, env)
     cfg, reporter = session.env, session.reporter
     profile = cfg.credentials.profile
@@ -103,6 +110,8 @@ def set_(c, env=None):
 def _ask(prompt: str) -> Secret | None:
     """The value typed at a hidden prompt; None for an empty answer."""
     # getpass writes the prompt to the terminal and turns echo off while reading.
+    from ..core.secrets import Secret
+
     try:
         value = getpass.getpass(prompt).strip()
     except EOFError:  # Ctrl-D: the person gave up
@@ -118,6 +127,8 @@ def _ask_required(prompt: str) -> Secret:
 
 
 def _say_which_wins(session, store: KeySource) -> None:
+    from ..core.credentials import resolve
+
     try:
         creds = resolve(session.env, environ=session.environ, root=session.root, keystore=store)
     except CredentialError as exc:
@@ -136,6 +147,8 @@ def check(c, env=None, json=False):
     Resolves the key exactly as credentials.show does, then makes the cheapest signed call
     there is. A disabled, deleted or wrong key exits 3 at once (never retried).
     """
+    from ..session import open_control
+
     session, driver = open_control(c, env, json=json)
     identity = driver.caller_identity()
     data = {"env": session.env.name, "access_key_id": session.credentials().access_key_id.masked,

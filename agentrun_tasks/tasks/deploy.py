@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from invoke import task
 
-from ..core.report import format_traffic
-from ..core.results import TaskResult
-from ..session import open_control, open_runtime
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
 
@@ -25,10 +22,13 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     4 health check failed, 5 platform failure, 6 timeout, 7 another deploy or release holds the
     environment (its lock).
     """
+    from ..core.health import client_urls
     from ..core.notify import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, event_from_ci
+    from ..core.results import TaskResult
     from ..flows.build import build_artifact
     from ..flows.deploy import deploy_session
     from ..flows.release.records import Records
+    from ..session import open_control
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     reporter, notifier = session.reporter, session.notifier()
@@ -41,9 +41,12 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
         with reporter.section("build"):
             artifact = build_artifact(session.env, root=session.root, force=force, reporter=reporter)
         result = deploy_session(session, driver, artifact, wait=wait, records=lambda: Records.of(session))
+        data = {**result.to_dict(), **client_urls(result.endpoint.url, session.env.health)}
         reporter.output("endpoint_url", result.endpoint.url)
+        reporter.output("chat_url", data["chat_url"])
+        if data["base_url"]:
+            reporter.output("openai_base_url", data["base_url"])
         reporter.output("runtime_id", result.runtime.id)
-        data = result.to_dict()
         data["artifact"] = {"path": str(artifact.path), "sha256": artifact.sha256, "reused": artifact.reused}
         data["timings"]["build"] = round(artifact.seconds, 3)
         notifier.send(event(DEPLOY_SUCCEEDED, endpoint_url=result.endpoint.url), summary=True)
@@ -62,12 +65,18 @@ def _show_deploy(reporter, data):
     if data["checked_url"] != data["url"]:
         reporter.line(f"checked   {data['checked_url']} (LATEST; the endpoint below serves released versions)")
     reporter.line(f"endpoint  {data['url']}")
+    reporter.line(f"chat      {data['chat_url']} (POST a chat completion here, as curl does)")
+    if data["base_url"]:
+        reporter.line(f"base URL  {data['base_url']} (an OpenAI client's base_url)")
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 @cli_errors
 def info(c, env=None, json=False):
     """Show the runtime, its versions and endpoints (with traffic split)."""
+    from ..core.results import TaskResult
+    from ..session import open_runtime
+
     session, driver, runtime = open_runtime(c, env, json=json)
     data = {"runtime": runtime.to_dict(),
             "versions": [v.to_dict() for v in driver.list_versions(runtime.id)],
@@ -77,11 +86,12 @@ def info(c, env=None, json=False):
 
 
 def _show_info(reporter, data):
+    from ..core.report import show_endpoints
+
     r = data["runtime"]
     reporter.line(f"runtime {r['name']} ({r['id']}): {r['status']} {r['statusReason']}".rstrip())
     reporter.line(f"versions: {', '.join(v['version'] for v in data['versions']) or 'none published'}")
-    reporter.table(["endpoint", "traffic", "url"],
-                   [[e["name"], format_traffic(e["traffic"]), e["url"]] for e in data["endpoints"]])
+    show_endpoints(reporter, data["endpoints"])
 
 
 @task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})
@@ -92,7 +102,9 @@ def remove(c, env=None, yes=False, json=False):
     Used to tear down a preview environment when its branch merges. Removing a runtime that
     does not exist succeeds, so the task can be rerun.
     """
+    from ..core.results import TaskResult
     from ..flows.deploy import remove_runtime
+    from ..session import open_control
 
     def question(cfg):
         return f"Delete runtime {cfg.agent_name} of '{cfg.name}' and all its endpoints?"

@@ -6,7 +6,6 @@ import json as _json
 
 from invoke import task
 
-from ..session import open_session
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
 
@@ -26,6 +25,7 @@ def doctor(c, env=None, json=False, fix=False):
     Exit codes: 0 nothing failed (warnings allowed), 2 setup, 3 credentials, 5 the runtime failed.
     """
     from ..flows.doctor import diagnose
+    from ..session import open_session
 
     session = open_session(c, env, json=json)
     found = diagnose(session, fix=fix)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from invoke import task
 
-from ..core.report import format_traffic
-from ..session import open_control, open_runtime
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag
 
 NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
@@ -26,6 +24,7 @@ def publish(c, env=None, name=None, target_version="LATEST", canary_version=None
     not published exit 2 with nothing changed.
     """
     from ..core.routing import canary_weights, parse_weight, require_versions
+    from ..session import open_runtime
 
     target_version = version_flag(target_version, "--target-version")
     canary_version = version_flag(canary_version, "--canary-version", latest=False)
@@ -39,6 +38,8 @@ def publish(c, env=None, name=None, target_version="LATEST", canary_version=None
 
 
 def _show(reporter, data):
+    from ..core.report import format_traffic
+
     reporter.line(f"{data['name']}  {format_traffic(data['traffic'])}  {data['url']}")
 
 
@@ -47,6 +48,7 @@ def _show(reporter, data):
 def get(c, env=None, name=None, json=False):
     """Show one endpoint: target version, canary weights, URL, status."""
     from ..core.errors import NotFoundError
+    from ..session import open_runtime
 
     session, driver, runtime = open_runtime(c, env, json=json)
     wanted = name or session.env.release.endpoint
@@ -60,9 +62,12 @@ def get(c, env=None, name=None, json=False):
 @cli_errors
 def list_(c, env=None, json=False):
     """List the runtime's endpoints with their traffic split."""
+    from ..core.report import show_endpoints
+    from ..session import open_runtime
+
     session, driver, runtime = open_runtime(c, env, json=json)
     endpoints = [e.to_dict() for e in driver.list_endpoints(runtime.id)]
-    return session.reporter.result(endpoints, lambda r, rows: [_show(r, e) for e in rows])
+    return session.reporter.result(endpoints, show_endpoints)
 
 
 @task(help={"env": ENV_HELP, "name": "endpoint to delete", "yes": YES_HELP, "json": JSON_HELP})
@@ -70,6 +75,7 @@ def list_(c, env=None, json=False):
 def remove(c, env=None, name=None, yes=False, json=False):
     """Delete an endpoint (asks first unless --yes). A missing endpoint is not an error."""
     from ..core.errors import ConfigError
+    from ..session import open_control
 
     if not name:
         raise ConfigError("`invoke endpoint.remove` needs --name: the endpoint to delete.")

@@ -10,8 +10,6 @@ from __future__ import annotations
 from invoke import task
 
 from ..core.errors import ConfigError
-from ..core.results import TaskResult
-from ..session import emulator_status, open_context, start_emulator, stop_emulator
 from ._common import JSON_HELP, cli_errors, collection
 
 
@@ -19,6 +17,8 @@ from ._common import JSON_HELP, cli_errors, collection
 @cli_errors
 def up(c, port=None):
     """Start the local emulator in the background, or show the one already running."""
+    from ..session import open_context, start_emulator
+
     port = _port(port)
     ctx = open_context(c)
     reporter, root = ctx.reporter, ctx.root
@@ -37,6 +37,8 @@ def up(c, port=None):
 @cli_errors
 def down(c):
     """Stop the local emulator and every agent process it started."""
+    from ..session import open_context, stop_emulator
+
     ctx = open_context(c)
     reporter = ctx.reporter
     if stop_emulator(ctx.root):
@@ -49,6 +51,9 @@ def down(c):
 @cli_errors
 def status(c, json=False):
     """Show whether the local emulator runs: URL, pid, agent processes."""
+    from ..core.results import TaskResult
+    from ..session import emulator_status, open_context
+
     ctx = open_context(c, json=json)
     reporter = ctx.reporter
     info = emulator_status(ctx.root)

@@ -7,7 +7,6 @@ import time
 from invoke import task
 
 from ..core.errors import ConfigError
-from ..session import open_session
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection, version_flag, whole_number
 
 
@@ -29,6 +28,7 @@ def logs(c, env=None, version=None, since=None, tail=False, errors=False, lines=
     from ..core.config import parse_duration
     from ..core.logs import LogQuery, output_lines, request_line
     from ..flows.logs import follow, read
+    from ..session import open_session
 
     try:
         window = parse_duration(since) if since is not None else 3600.0

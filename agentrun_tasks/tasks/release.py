@@ -6,8 +6,6 @@ import json as _json
 
 from invoke import task
 
-from ..core.results import TaskResult
-from ..session import open_control
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag, whole_number
 
 
@@ -46,11 +44,14 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     metrics from the logstore (release.analysis.metrics) gate it too; a check that fails before
     the rollout is exit 4 with no traffic moved.
     """
+    from ..core.health import client_urls
     from ..core.interrupt import interruptible
     from ..core.notify import release_event
+    from ..core.results import TaskResult
     from ..flows.build import build_artifact
     from ..flows.deploy import deploy_session
     from ..flows.release.run import release as run_release
+    from ..session import open_control
 
     version = version_flag(version, "--version", latest=False)
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
@@ -71,8 +72,11 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
             result = run_release(session, driver, _records(session), version=version, strategy=strategy,
                                  force=force, build=build, deploy=deploy_artifact)
         notifier.send(release_event(session.env, session.ci, result), summary=True)
+        result = {**result, **client_urls(result["url"], session.env.health)}
+        session.reporter.output("chat_url", result["chat_url"])
         session.reporter.result(result, lambda r, d: r.line(
-            f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']})"))
+            f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']}); "
+            f"chat: {d['chat_url']}"))
     return TaskResult(result, url=result["url"], version=result["candidate"], timings=result["timings"])
 
 
@@ -88,17 +92,28 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
     --to-version; right after a rollback, another one changes nothing.
     """
     from ..core.notify import by_hand_event
+    from ..core.results import TaskResult
     from ..flows.release.run import rollback as run_rollback
+    from ..session import open_control
 
     to_version = version_flag(to_version, "--to-version", latest=False)
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     result = run_rollback(session, driver, _records(session), to_version=to_version)
-    session.reporter.result(result, lambda r, d: r.line(
-        f"version {d['to']} serves 100% (was {d['from']})" if d["result"] == "rolled-back"
-        else f"already rolled back: version {d['to']} serves 100% since the last rollback; nothing changed "
-             "(--to-version picks another version)"))
+    session.reporter.result(result, lambda r, d: r.line(_rolled_back(d)))
     _announce(session, by_hand_event(session.env, session.ci, "rollback", result))
     return TaskResult(result, url=result["url"], version=result["to"])
+
+
+def _rolled_back(d: dict) -> str:
+    if d["result"] != "rolled-back":
+        return (f"already rolled back: version {d['to']} serves 100% since the last rollback; nothing changed "
+                "(--to-version picks another version)")
+    if d["canary"]:  # mid-canary the endpoint's target was already the stable version: say what stopped
+        stopped = ", ".join(f"version {v} at {w:.0%}" for v, w in sorted(d["canary"].items()))
+        return f"version {d['to']} serves 100%; the canary ({stopped}) is stopped and marked failed"
+    if d["from"] in (None, d["to"]):
+        return f"version {d['to']} serves 100%"
+    return f"version {d['to']} serves 100% (was {d['from']}, now marked failed)"
 
 
 @task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})
@@ -106,7 +121,9 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
 def promote(c, env=None, yes=False, json=False):
     """Skip the remaining canary steps: the version in flight takes 100% now."""
     from ..core.notify import by_hand_event
+    from ..core.results import TaskResult
     from ..flows.release.run import promote as run_promote
+    from ..session import open_control
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
     result = run_promote(session, driver, _records(session))
@@ -120,6 +137,8 @@ def promote(c, env=None, yes=False, json=False):
 def history(c, env=None, limit=None, json=False):
     """Releases, promotions and rollbacks of the environment: who, commit, versions, result."""
     from ..core.history import format_table
+    from ..core.results import TaskResult
+    from ..session import open_control
 
     limit = whole_number(limit, "--limit", default=20)
     session, driver = open_control(c, env, json=json)

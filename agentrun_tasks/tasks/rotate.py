@@ -5,7 +5,6 @@ from __future__ import annotations
 from invoke import task
 
 from ..core.errors import ConfigError
-from ..session import open_session
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
 
@@ -40,6 +39,7 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     """
     from ..core.rotation import Options, default_grace
     from ..flows.rotate import Rotation, plan, rotate
+    from ..session import open_session
 
     # Flags first: a bad one is exit 2 before any environment is opened.
     grace, min_age, delete_after = (_duration(grace, "--grace"), _duration(min_age, "--min-age"),
@@ -79,10 +79,14 @@ def _announce(session, kind: str, reason: str, error) -> None:
 
 
 def _show(reporter, data) -> None:
-    for step in data["steps"]:
-        reporter.line(f"  {step}")
+    if data["result"] == "planned":  # a run printed its steps as it took them; a plan lists them here
+        for step in data["steps"]:
+            if not step.endswith(data["message"]):  # the resting point is the line below
+                reporter.line(f"  {step}")
     reporter.line(f"{data['result']}: {data['message']}")
-    reporter.line(f"old key {data['old_key']}, new key {data['new_key']}")
+    keys = [f"{label} key {data[f'{label}_key']}" for label in ("old", "new") if data[f"{label}_key"] != "-"]
+    if keys:
+        reporter.line(", ".join(keys))
 
 
 def _duration(value, flag: str) -> float | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from invoke import task
 
-from ..session import open_runtime
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
 
@@ -14,6 +13,7 @@ from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 def publish(c, env=None, description=None, json=False, yes=False):
     """Publish the runtime's current code (LATEST) as a new immutable version."""
     from ..flows.release.candidate import provenance
+    from ..session import open_runtime
 
     session, driver, runtime = open_runtime(c, env, json=json, mutating=True, yes=yes)
     text = description or ", ".join(["published by agentrun-tasks", *provenance(session.ci)])
@@ -26,6 +26,8 @@ def publish(c, env=None, description=None, json=False, yes=False):
 @cli_errors
 def list_(c, env=None, json=False):
     """List the runtime's published versions."""
+    from ..session import open_runtime
+
     session, driver, runtime = open_runtime(c, env, json=json)
     versions = [v.to_dict() for v in driver.list_versions(runtime.id)]
     return session.reporter.result(versions, lambda r, rows: r.table(

@@ -53,6 +53,18 @@ class Project:
             shutil.copytree(repo / "agentrun_tasks", root / "agentrun_tasks", ignore=ignore)
         return cls(root)
 
+    @classmethod
+    @contextmanager
+    def throwaway(cls, repo: Path, root: Path) -> Iterator["Project"]:
+        """A copy of ``repo`` in ``root`` whose emulator (if a task started one) is stopped at the end."""
+        from ..emulator import lifecycle
+
+        project = cls.copy(repo, root)
+        try:
+            yield project
+        finally:
+            lifecycle.stop(project.root)
+
     @contextmanager
     def background(self, *args: str, env: dict | None = None) -> Iterator[subprocess.Popen]:
         """``invoke *args`` as a separate process group; killed if still running at the end."""

@@ -190,7 +190,7 @@ def test_bad_env_file(tmp_path, body, expected):
 
 
 @pytest.mark.parametrize("body, line, problem", [
-    pytest.param("region: cn-hangzhou\nagent: [name: x\n", 3, "not valid YAML", id="unclosed-bracket"),
+    pytest.param("region: cn-hangzhou\nagent: [name: x\n", 2, "not valid YAML", id="unclosed-bracket"),
     pytest.param("region: cn-hangzhou\nagent:\n  name: a\n name: b\n", 4, "not valid YAML", id="bad-indent"),
     pytest.param("region: cn-hangzhou\nregion: cn-beijing\n", 2, "duplicate key", id="duplicate-key"),
     pytest.param("", None, "must be a mapping", id="empty-file"),

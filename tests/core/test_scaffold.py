@@ -20,7 +20,8 @@ DEV = {"edition": "3.0.0", "vars": {"region": "cn-beijing", "size": {"cpu": 0.5}
 def test_from_nothing_an_example_project_with_dev_prod_and_local():
     files = plan([], project="My App")
     assert set(files) == {"tasks.py", "envs/dev.yaml", "envs/prod.yaml", "envs/local.yaml", ".env.example",
-                          "code/app.py", "code/requirements.txt", ".gitignore"}
+                          "code/app.py", "code/requirements.txt", ".gitignore", "pyproject.toml",
+                          "tests/test_agent_smoke.py"}
     assert "emulator: true" in files["envs/local.yaml"] and '"My-App"' in files["envs/local.yaml"]
     assert "confirm: true" in files["envs/prod.yaml"] and "allow_dotenv: false" in files["envs/prod.yaml"]
     assert "ALIYUN_ACCESS_KEY_ID_PROD" in files[".env.example"]
@@ -79,3 +80,25 @@ def test_a_file_without_exactly_one_agentrun_resource_asks_which():
     assert error.value.hint == "Name one with --from s.yaml#<resource>."
     with pytest.raises(ConfigError, match="no agentrun resource"):
         source("s.yaml", {"resources": {"web": {"component": "fc3"}}})
+
+
+def test_a_project_gets_a_pinned_pyproject_with_a_test_extra_and_no_package():
+    import tomllib
+
+    from agentrun_tasks.core.scaffold import compatible
+
+    files = plan([], project="demo app", pin=compatible("0.1.0"))
+    project = tomllib.loads(files["pyproject.toml"])
+    assert project["project"]["dependencies"] == ["agentrun-tasks>=0.1.0,<0.2"]
+    assert project["project"]["optional-dependencies"]["test"] == ["pytest>=8,<10"]
+    assert project["tool"]["setuptools"]["packages"] == []  # `pip install -e .` installs dependencies only
+    assert project["project"]["name"] == "demo-app"
+    assert "def test_" in files["tests/test_agent_smoke.py"]
+    assert "pyproject.toml" not in plan([], project="demo", python_project=True)  # an existing one is kept
+
+
+def test_compatible_ranges():
+    from agentrun_tasks.core.scaffold import compatible
+
+    assert [compatible(v) for v in ("0.1.0", "0.4.2", "1.0.0", "2.3.1")] == [
+        ">=0.1.0,<0.2", ">=0.4.2,<0.5", ">=1.0.0,<2", ">=2.3.1,<3"]

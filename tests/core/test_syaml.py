@@ -111,7 +111,7 @@ def test_secret_through_a_var_is_masked_too(project):
                      ["no agentrun resource named 'chatt'", "chat (agentrun)"], id="unknown-resource"),
         pytest.param("s_yaml: {path: s.dev.yaml}\n", {},
                      ["s.dev.yaml, line 18", "resources.example-agent.props.agent.description", "DEPLOYER",
-                      "${env('DEPLOYER', 'value')}"], id="missing-env-variable"),
+                      "Set DEPLOYER in the environment"], id="missing-env-variable"),
         pytest.param("s_yaml: {path: s.typo.yaml}\n", {},
                      ["s.typo.yaml, line 11", "resources.agent.props.agent.memroy", "Did you mean 'memory'?"],
                      id="unknown-agent-key"),

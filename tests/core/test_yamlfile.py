@@ -44,7 +44,7 @@ def test_lines_of_keys_items_and_merged_keys(tmp_path):
     pytest.param("a: !!binary aGk=\n", 1, "YAML tag", id="binary-tag"),
     pytest.param("a: 2024-01-02\n", 1, "Quote it: '2024-01-02'", id="date"),
     pytest.param("a: &x [1, *x]\n", 1, "alias to itself", id="self-reference"),
-    pytest.param("a: [1\n", 2, "not valid YAML", id="unclosed"),
+    pytest.param("a: [1\n", 1, "not valid YAML", id="unclosed"),  # where the bracket opens, not the end
     pytest.param("a: 1\nagent: a\x01b\n", 2, "control character U+0001", id="control-character"),
     pytest.param("a: 'x\x00'\n", 1, "control character U+0000", id="nul"),
     pytest.param("a: 1\n\nb: \x7f\n", 3, "control character U+007F", id="delete"),
@@ -75,3 +75,21 @@ def test_alias_bomb_in_an_env_file_is_exit_2(tmp_path):
     (tmp_path / "envs" / "dev.yaml").write_text(alias_bomb() + "region: cn-hangzhou\n")
     with pytest.raises(ConfigError, match=r"^envs/dev.yaml, line \d+: expands to more than"):
         load_env("dev", root=tmp_path, environ={})
+
+
+TYPOS = [
+    # id, text, the line of the typo (the parser notices each one a line or more later)
+    ("key-without-colon-before-a-block", "region: x\nagent\n  name: a\nport: 1\n", 2),
+    ("key-without-colon-before-a-key", "region cn-hangzhou\n\nagent:\n  name: a\n", 1),
+    ("unclosed-quote", 'region: "x\nagent:\n  name: a\n', 1),
+    ("unclosed-bracket", "steps: [0.1, 0.5\nagent: x\n", 1),
+    ("over-indented-key", "agent:\n  name: a\n  url: http://x\n   port: 1\n", 4),
+]
+
+
+@pytest.mark.parametrize("text, line", [t[1:] for t in TYPOS], ids=[t[0] for t in TYPOS])
+def test_a_syntax_error_names_the_line_of_the_typo(tmp_path, text, line):
+    path = tmp_path / "dev.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=rf"^envs/dev.yaml, line {line}: is not valid YAML"):
+        load_yaml(path, "envs/dev.yaml")

@@ -30,11 +30,19 @@ CASES = [
     ("rolled-back-already", RELEASE_PROMOTE_ROLLBACK, "1", (True, None)),
     ("a-rollback-is-never-a-way-back", history(("release", None, "1", "ok"), ("release", "1", "2", "ok"),
                                                ("rollback", "2", "1", "ok"), ("release", "1", "3", "rolled-back")),
-     "1", (False, None)),
+     "1", (True, None)),
     ("after-a-release-over-a-rollback", history(("release", "1", "2", "ok"), ("rollback", "2", "1", "ok"),
                                                 ("release", "1", "3", "ok")), "3", (False, "1")),
-    ("failed-releases-are-skipped", history(("release", "1", "2", "ok"), ("release", "2", "3", "rolled-back")),
-     "2", (False, "1")),
+    # An automatic rollback (a gate failed, or the release was interrupted) is a rollback: pressing
+    # `invoke rollback` after it changes nothing, where it used to condemn the healthy version 2.
+    ("after-an-automatic-rollback", history(("release", "1", "2", "ok"), ("release", "2", "3", "rolled-back")),
+     "2", (True, "1")),
+    ("after-an-interrupted-release", history(("release", "1", "2", "ok"), ("release", "2", "3", "aborted")),
+     "2", (True, "1")),
+    ("failed-releases-are-skipped", history(("release", "1", "2", "ok"), ("release", "2", "3", "rolled-back"),
+                                            ("release", "2", "4", "failed")), "2", (False, "1")),
+    ("moved-by-hand-since-the-automatic-rollback",
+     history(("release", "1", "2", "ok"), ("release", "2", "3", "rolled-back")), "3", (False, None)),
     ("moved-by-hand-since-the-rollback", RELEASE_PROMOTE_ROLLBACK, "2", (False, "1")),
 ]
 

@@ -36,7 +36,7 @@ def folder(tmp_path):
 def test_init_from_the_guides_s_yaml_files_then_deploy_works(folder):
     shutil.copy(CORPUS / "guide-dev" / "s.dev.yaml", folder)
     shutil.copy(CORPUS / "guide-prod" / "s.prod.yaml", folder)
-    made = run(folder, *CLI, "init", "--from", "s.prod.yaml", "--from", "s.dev.yaml")
+    made = run(folder, *CLI, "init", "--from", "s.prod.yaml", "--from", "s.dev.yaml", "--no-locks")
     assert made.returncode == 0, made.stderr
     assert (folder / "code" / "app.py").is_file()  # s.dev.yaml's ./code did not exist
     environ = {"MODEL_API_KEY": "sk-x", "GITHUB_SHA": "abc"}
@@ -50,17 +50,17 @@ def test_init_from_the_guides_s_yaml_files_then_deploy_works(folder):
 
 
 def test_init_never_overwrites_without_force_and_inline_is_valid(folder):
-    assert run(folder, *CLI, "init").returncode == 0
+    assert run(folder, *CLI, "init", "--no-locks").returncode == 0
     (folder / "envs" / "dev.yaml").write_text("# mine\n")
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    again = run(folder, *CLI, "init")
+    again = run(folder, *CLI, "init", "--no-locks")
     assert again.returncode == 2 and "tasks.py already exists (and" in again.stderr and "Traceback" not in again.stderr
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
     shutil.copy(CORPUS / "guide-dev" / "s.dev.yaml", folder / "s.yaml")
-    forced = run(folder, *CLI, "init", "--from", "s.yaml=staging", "--inline", "--force")
+    forced = run(folder, *CLI, "init", "--from", "s.yaml=staging", "--inline", "--force", "--no-locks")
     assert forced.returncode == 0, forced.stderr
     staging = load_env("staging", root=folder, environ={})
     assert staging.agent["cpu"] == 0.5 and staging.region == "cn-hangzhou" and staging.s_yaml is None
     assert (folder / ".gitignore").read_text().count(".agentrun/") == 1
-    missing = run(folder, *CLI, "init", "--from", "nope.yaml", "--force")
+    missing = run(folder, *CLI, "init", "--from", "nope.yaml", "--force", "--no-locks")
     assert missing.returncode == 2 and "nope.yaml does not exist" in missing.stderr

@@ -9,6 +9,7 @@ platform and refuses what the environment's protection refuses). Pure: builds te
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 from ruamel.yaml import YAML
@@ -122,6 +123,20 @@ def _literal(value: object) -> object:
     if isinstance(value, str) and "\n" in value:
         return LiteralScalarString(value)
     return value
+
+
+_READS = re.compile(r"(?:^|\s)(?:-r|--requirement|-c|--constraint)[\s=]+([^\s;|&]+)|(?:^|\s)-e\s+([^\s;|&]+)")
+
+
+def install_inputs(text: str) -> list[str]:
+    """The project's files a rendered pipeline's install steps read (``-r requirements.lock``,
+    ``-e .`` -> ``pyproject.toml``), in order of first use, relative to the project root."""
+    found: list[str] = []
+    for requirement, editable in _READS.findall(text):
+        name = requirement or ("pyproject.toml" if editable.strip("'\"") in (".", "./") else "")
+        if name and name not in found:
+            found.append(name)
+    return found
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@ its history, and the versions marked failed (never promoted again without --forc
 
 from __future__ import annotations
 
-import getpass
 import os
 import socket
 import threading
@@ -12,6 +11,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ...core import history, lock
+from ...core.cienv import who
 from ...core.errors import ConfigError
 from ...core.history import Record
 
@@ -27,7 +27,7 @@ class Records:
                  now=lambda: datetime.now(timezone.utc)) -> None:
         self.store, self.env_name, self.ci, self.now = store, env_name, ci, now
         self.host = socket.gethostname()
-        self.owner = f"{ci.actor or _user()}@{self.host}"
+        self.owner = f"{who(ci)}@{self.host}"
         self._held: lock.Lock | None = None
         self._ttl = 0.0
         self._guard = threading.Lock()  # the keep-alive thread and the flow both refresh
@@ -138,7 +138,7 @@ class Records:
     # -- history ---------------------------------------------------------------------------
     def record(self, kind: str, *, from_version, to_version, result: str, reason: str = "",
                analysis=None, started_at: datetime) -> Record:
-        entry = Record(kind=kind, env=self.env_name, actor=self.ci.actor or _user(), commit=self.ci.sha,
+        entry = Record(kind=kind, env=self.env_name, actor=who(self.ci), commit=self.ci.sha,
                        ci_run=self.ci.run_url, from_version=from_version, to_version=to_version, result=result,
                        reason=reason, analysis=list(analysis or []), started_at=started_at,
                        finished_at=self.now())
@@ -147,7 +147,7 @@ class Records:
 
     def start(self, kind: str, *, from_version, to_version, started_at: datetime) -> Record:
         """A running record (no end yet), saved now so a run killed later still leaves it."""
-        entry = Record(kind=kind, env=self.env_name, actor=self.ci.actor or _user(), commit=self.ci.sha,
+        entry = Record(kind=kind, env=self.env_name, actor=who(self.ci), commit=self.ci.sha,
                        ci_run=self.ci.run_url, from_version=from_version, to_version=to_version, result="running",
                        reason="", analysis=[], started_at=started_at, finished_at=None)
         history.save(self.store, entry)
@@ -177,9 +177,3 @@ class Records:
     def history(self, limit: int | None = None) -> list[Record]:
         return history.load(self.store, self.env_name, limit=limit)
 
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

@@ -248,8 +248,16 @@ def rollback(session: Workspace, driver: Driver, records: Records, *, to_version
 
 
 def _already_rolled_back(history: list, live: EndpointState) -> bool:
-    """The newest entry is a rollback to what the endpoint serves: a second one would go further back."""
-    return bool(history) and history[-1].kind == "rollback" and history[-1].to_version == live.target_version
+    """The newest entry put traffic back on what the endpoint serves: a rollback by hand to it, or
+    a release that rolled itself back (a gate failed, or it was interrupted) to its stable
+    version. Another rollback would go one version further back and condemn a healthy one."""
+    if not history:
+        return False
+    last = history[-1]
+    if last.kind == "rollback":
+        return last.to_version == live.target_version
+    return last.kind == "release" and last.result in ("rolled-back", "aborted") \
+        and last.from_version == live.target_version
 
 
 def _previous(history: list, live: EndpointState) -> str | None:
