@@ -121,8 +121,12 @@ class _Runner:
         while True:
             self._use_new_key()
             keys = self.r.ram.list_keys(self.r.user)
-            facts = _facts(self.r, self.journal, self.r.now(), secret=self.secret is not None, started=self.started)
+            facts = replace(_facts(self.r, self.journal, self.r.now(), secret=self.secret is not None,
+                                   started=self.started), signing_id=self.r.ram.credentials.access_key_id.reveal())
             step = rotation.decide(keys, self.journal, facts, self.r.options)
+            if step.kind == "delete":  # never a key a sink holds: look at the sinks that can be read
+                facts = replace(facts, held=self._held())
+                step = rotation.decide(keys, self.journal, facts, self.r.options)
             if step.kind == "refuse":
                 raise _EXIT_ERRORS.get(step.exit_code, ResourceFailedError)(
                     f"rotate-keys for RAM user '{self.r.user}' stopped: {step.reason}. Nothing more was changed.")
@@ -155,6 +159,8 @@ class _Runner:
         elif step.kind == "verify":
             self._verify(step)
         elif step.kind == "write":
+            assert self.journal is not None and step.sink is not None
+            self._save(rotation.touch(self.journal, step.sink))  # from now on the sink may hold the new key
             self._write(step)
         elif step.kind == "wait":
             self._wait(step.until)
@@ -164,6 +170,9 @@ class _Runner:
         self.r.fault(step.kind, "after")
         self._save(rotation.record(self.journal, step, replace(facts, now=self.r.now()), keys, **extra))
         self.r.observe(step, self.journal)
+
+    def _held(self) -> frozenset[str]:
+        return frozenset(i for i in (sink.held_id() for sink in self.r.sinks) if i)
 
     def _use_new_key(self) -> None:
         j = self.journal

@@ -22,6 +22,7 @@ from dotenv import dotenv_values
 from ..adapters.ram_keys import RamKeys
 from ..adapters.sinks import open_sink
 from ..core import sinks as sinkspec
+from ..core.credentials import split_pair
 from ..core.retry import RetryPolicy
 from ..core.rotation_journal import Journal
 from ..core.secrets import Secret
@@ -33,6 +34,7 @@ from .platforms import BitbucketFake, CircleCIFake, GitHubFake, GitLabFake, Jenk
 
 PROFILE = "LOCAL"
 ID_VAR, SECRET_VAR = f"ALIYUN_ACCESS_KEY_ID_{PROFILE}", f"ALIYUN_ACCESS_KEY_SECRET_{PROFILE}"
+PAIR_VAR = f"ALIYUN_ACCESS_KEY_PAIR_{PROFILE}"
 TOKENS = {"GITHUB_TOKEN": "ghp-test-token", "GITLAB_TOKEN": "glpat-test-token", "JENKINS_USER": "rotator",
           "JENKINS_TOKEN": "jenkins-test-token", "BITBUCKET_TOKEN": "bb-test-token",
           "CIRCLECI_TOKEN": "circle-test-token", "YUNXIAO_TOKEN": "pt-yunxiao-test-token"}
@@ -86,6 +88,8 @@ class SinkPlatforms:
     def held(self) -> dict[str, tuple[str | None, str | None]]:
         """``{place: (key id, secret)}`` as every sink holds it now (None where nothing is)."""
         def pair(values: dict) -> tuple[str | None, str | None]:
+            if PAIR_VAR in values:  # what the credential chain reads first
+                return split_pair(values[PAIR_VAR]) or (None, None)
             return values.get(ID_VAR), values.get(SECRET_VAR)
 
         dotenv = dotenv_values(self.root / ".env.local", interpolate=False)
