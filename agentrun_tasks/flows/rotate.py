@@ -119,8 +119,8 @@ class _Runner:
     def run(self) -> Outcome:
         old = self.journal.old_id if self.journal else None
         while True:
-            self._use_new_key()
             keys = self.r.ram.list_keys(self.r.user)
+            self._use_new_key(keys)
             facts = replace(_facts(self.r, self.journal, self.r.now(), secret=self.secret is not None,
                                    started=self.started), signing_id=self.r.ram.credentials.access_key_id.reveal())
             step = rotation.decide(keys, self.journal, facts, self.r.options)
@@ -174,9 +174,10 @@ class _Runner:
     def _held(self) -> frozenset[str]:
         return frozenset(i for i in (sink.held_id() for sink in self.r.sinks) if i)
 
-    def _use_new_key(self) -> None:
+    def _use_new_key(self, keys) -> None:
         j = self.journal
-        if self.secret is not None and j and j.new_id and j.phase in ("verified", "written") and \
+        live = j is not None and any(k.id == j.new_id and k.status == rotation_journal.ACTIVE for k in keys)
+        if self.secret is not None and j and live and j.phase in ("verified", "written") and \
                 self.r.ram.credentials.access_key_id.reveal() == j.old_id:
             self.r.ram.switch(j.new_id, self.secret)
             if self.r.rekey is not None:

@@ -155,9 +155,8 @@ class GitLabFake(Fake):
         if wanted is not None:
             return (wanted, None) if wanted in held else (None, self._missing())
         if len(held) > 1 and not ignores:
-            return None, web.json_response({"message": {"base": ["There are multiple variables with provided "
-                                                                 "parameters. Please use 'filter[environment_scope]'"]}},
-                                           status=409)
+            said = "There are multiple variables with provided parameters. Please use 'filter[environment_scope]'"
+            return None, web.json_response({"message": {"base": [said]}}, status=409)
         return (held[0], None) if held else (None, self._missing())
 
     @staticmethod
