@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..core import rotation, rotation_journal
-from ..core.errors import ConfigError, CredentialError, ResourceFailedError
+from ..core import lock, rotation, rotation_journal
+from ..core.errors import BusyError, ConfigError, CredentialError, ResourceFailedError
 from ..core.rotation import Facts, Options, Step, describe, mask_id
 from ..core.rotation_journal import Journal
 from ..core.secrets import Secret
@@ -103,6 +103,25 @@ def rotate(run: Rotation) -> Outcome:
         return _Runner(run, records).run()
     finally:
         records.release()
+
+
+def rotation_running(store: StateStore, now: datetime, ci) -> BusyError | None:
+    """The BusyError (exit 7) of a rotation a live run holds in ``store``, if any (a holder on this
+    host whose process is gone is not live, as :class:`Records` judges it). A run whose key that
+    rotation has already deactivated fails on its first RAM call: that is the busy environment's
+    doing, not a credentials problem."""
+    for key in store.list("locks/rotate-"):
+        raw = store.get(key)
+        try:
+            holder = lock.Lock.from_json(raw) if raw else None
+        except (ValueError, KeyError, TypeError):
+            continue
+        if holder is not None and not lock.is_stale(holder, now) and \
+                not Records(store, holder.env, ci)._dead(holder):
+            return BusyError("Another rotation is running: " + lock.busy_message(holder, now) + " It deactivated "
+                             "the key this run started with, after its new key reached the sinks; rerun once it "
+                             "is done.")
+    return None
 
 
 class _Runner:
