@@ -39,7 +39,8 @@ def diagnose(session: Any, *, fix: bool = False) -> Diagnosis:
             if runtime.status == OK:
                 found.add(_guard("logs", lambda: _logs(session)))
             found.add(_guard("least privilege", lambda: _privilege(session, identity)))
-    found.policy = policy.minimal_policy(session.env, account_id=identity.get("AccountId"))
+    found.policy = policy.minimal_policy(session.env, account_id=identity.get("AccountId"),
+                                         caller_user=user_from_arn(str(identity.get("Arn") or "")))
     return found
 
 
@@ -177,4 +178,11 @@ def _privilege(session: Any, identity: dict) -> Check:
     if broad:
         return Check("least privilege", WARN, f"RAM user {user} has {', '.join(broad)} (attached: {names})",
                      f"detach {', '.join(broad)} and attach a custom policy with the minimal document below")
+    minting = [p.name for p in attached if p.type == "Custom" and
+               policy.manages_others_keys(session.policy_document(p), user)]
+    if minting:
+        return Check("least privilege", WARN, f"{', '.join(minting)} let RAM user {user}'s key create, change or "
+                     "delete the AccessKeys of any RAM user, administrators included",
+                     f"scope their ram:*AccessKey actions to acs:ram::<account>:user/{user}, as the minimal "
+                     "document below does")
     return Check("least privilege", OK, f"RAM user {user}: no administrator or full-access policy (attached: {names})")

@@ -132,15 +132,24 @@ class Session:
 
     def attached_policies(self, user: str) -> list[Attached]:
         """The RAM policies attached to ``user`` (RAM ListPoliciesForUser; the emulator serves RAM)."""
-        from ..adapters.openapi_connection import Connection
         from ..adapters.ram_policies import attached_policies
+
+        return attached_policies(self._ram_connection(), user, self.env.retry_policy)
+
+    def policy_document(self, attached: Attached) -> str:
+        """A custom RAM policy's document (RAM GetPolicy)."""
+        from ..adapters.ram_policies import policy_document
+
+        return policy_document(self._ram_connection(), attached, self.env.retry_policy)
+
+    def _ram_connection(self):
+        from ..adapters.openapi_connection import Connection
 
         env = self.env
         local = env.emulator
         endpoint = f"127.0.0.1:{self._emulator_info().port}" if local else ram_endpoint(env)
-        connection = Connection(endpoint=endpoint, protocol="http" if local else env.protocol, region=env.region,
-                                credentials=self.credentials())
-        return attached_policies(connection, user, env.retry_policy)
+        return Connection(endpoint=endpoint, protocol="http" if local else env.protocol, region=env.region,
+                          credentials=self.credentials())
 
     def _oss(self) -> StateStore | None:
         """The environment's OSS store, or None when it names no bucket."""
