@@ -107,6 +107,9 @@ def test_kms_put_secret_value_signed_by_the_sdk_and_read_back():
         written(s)
         assert kms.current("agentrun/prod") == {"AccessKeyId": KEY_ID, "AccessKeySecret": SECRET.reveal()}
         assert len(kms.versions["agentrun/prod"]) == 1 and s.read_back(KEY_ID, SECRET) is True
+        with pytest.raises(ConfigError, match="ResourceExist"):  # the same version, another value: refused
+            s.write(KEY_ID, Secret("another-secret-value-0001"))
+        assert kms.current("agentrun/prod")["AccessKeySecret"] == SECRET.reveal()
         with pytest.raises(ConfigError):
             sink({**entry, "secret_name": "missing"}, {}, credentials=Creds).preflight()
         secrets[Creds.access_key_id.reveal()] = "another-secret"
@@ -224,3 +227,29 @@ def test_a_dotenv_path_that_cannot_hold_a_temp_file_fails_preflight(tmp_path, wh
     with pytest.raises(ConfigError, match="cannot be written"):
         open_sink(spec, root=tmp_path, environ={}).preflight()
     assert not [p for p in (tmp_path / "ro").iterdir()] if where == "read-only-folder" else True
+
+
+def test_every_platform_sink_writes_the_key_in_one_request():
+    # One request per write: a job reading the sink between two requests cannot exist.
+    from agentrun_tasks.testing.platforms import YunxiaoFake
+
+    fakes = {"github": GitHubFake("tok"), "gitlab": GitLabFake("tok"), "bitbucket": BitbucketFake("tok"),
+             "circleci": CircleCIFake("tok"), "jenkins": JenkinsFake("tok", user="rotator"),
+             "yunxiao": YunxiaoFake("tok")}
+    environ = {"GITHUB_TOKEN": "tok", "GITLAB_TOKEN": "tok", "BITBUCKET_TOKEN": "tok", "CIRCLECI_TOKEN": "tok",
+               "JENKINS_USER": "rotator", "JENKINS_TOKEN": "tok", "YUNXIAO_TOKEN": "tok"}
+    entries = {"github": [{"repo": "org/app"}, {"repo": "org/app", "environment": "prod"}],
+               "gitlab": [{"project": "42"}, {"group": "7", "environment_scope": "prod"}],
+               "bitbucket": [{"workspace": "t", "repo": "a"}, {"workspace": "t", "repo": "a", "deployment": "{e}"}],
+               "circleci": [{"project": "gh/o/a"}, {"context": "c1"}],
+               "jenkins": [{"credential_id": "aliyun"}], "yunxiao": [{"group": "1234", "organization": "o"}]}
+    for kind, fake in fakes.items():
+        with fake.serving():
+            url_field = {"github": "api_url", "bitbucket": "api_url", "circleci": "api_url"}.get(kind, "url")
+            for extra in entries[kind]:
+                s = sink({"type": kind, url_field: fake.url, **extra}, environ)
+                for _ in range(2):  # a first write and a rewrite
+                    seen = len(fake.requests)
+                    s.write(KEY_ID, SECRET)
+                    writes = [r for r in fake.requests[seen:] if not r.startswith("GET")]
+                    assert len(writes) == 1, (kind, extra, writes)
