@@ -253,3 +253,16 @@ def test_every_platform_sink_writes_the_key_in_one_request():
                     s.write(KEY_ID, SECRET)
                     writes = [r for r in fake.requests[seen:] if not r.startswith("GET")]
                     assert len(writes) == 1, (kind, extra, writes)
+
+
+def test_a_key_found_as_one_pair_variable_goes_back_as_one(tmp_path):
+    from agentrun_tasks.core.sinks import from_source
+
+    (tmp_path / ".env.prod").write_text("ALIYUN_ACCESS_KEY_PAIR_PROD='LTAIold:oldsecret'\n")
+    entries = from_source({"access_key_id": ".env.prod ALIYUN_ACCESS_KEY_PAIR_PROD",
+                           "access_key_secret": ".env.prod ALIYUN_ACCESS_KEY_PAIR_PROD"}, "prod")
+    s = open_sink(parse(entries, profile="prod", env_name="prod", where="x")[0], root=tmp_path, environ={})
+    assert s.held_id() == "LTAIold"
+    written(s)
+    assert (tmp_path / ".env.prod").read_text() == f"ALIYUN_ACCESS_KEY_PAIR_PROD='{PAIR}'\n"
+    assert s.read_back(KEY_ID, SECRET) is True and s.held_id() == KEY_ID

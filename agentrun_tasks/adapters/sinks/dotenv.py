@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from ...core.credentials import write_dotenv
+from ...core.credentials import join_pair, split_pair, write_dotenv
 from ...core.errors import ConfigError
 from ...core.fileio import TEMP_PREFIX
 from ...core.secrets import Secret
@@ -46,11 +46,19 @@ class DotenvSink:
         return dotenv_values(self.path, interpolate=False) if self.path.exists() else {}
 
     def write(self, key_id: str, secret: Secret) -> None:
-        write_dotenv(self.path, {self.id_var: key_id, self.secret_var: secret})
+        if self.id_var == self.secret_var:  # the key was found as one pair variable: it goes back as one
+            write_dotenv(self.path, {self.id_var: join_pair(key_id, secret.reveal())})
+        else:
+            write_dotenv(self.path, {self.id_var: key_id, self.secret_var: secret})
+
+    def _held(self) -> tuple[str | None, str | None]:
+        values = self.values()
+        if self.id_var == self.secret_var:
+            return split_pair(values.get(self.id_var)) or (None, None)
+        return values.get(self.id_var), values.get(self.secret_var)
 
     def read_back(self, key_id: str, secret: Secret) -> bool | None:
-        values = self.values()
-        return values.get(self.id_var) == key_id and values.get(self.secret_var) == secret.reveal()
+        return self._held() == (key_id, secret.reveal())
 
     def held_id(self) -> str | None:
-        return self.values().get(self.id_var)
+        return self._held()[0]
