@@ -195,12 +195,13 @@ class _Runner:
 
     def _use_new_key(self, keys) -> None:
         j = self.journal
-        live = j is not None and any(k.id == j.new_id and k.status == rotation_journal.ACTIVE for k in keys)
-        if self.secret is not None and j and live and j.phase in ("verified", "written") and \
+        new_id = j.new_id if j is not None else None
+        live = any(k.id == new_id and k.status == rotation_journal.ACTIVE for k in keys)  # not one deleted by hand
+        if self.secret is not None and j and new_id and live and j.phase in ("verified", "written") and \
                 self.r.ram.credentials.access_key_id.reveal() == j.old_id:
-            self.r.ram.switch(j.new_id, self.secret)
+            self.r.ram.switch(new_id, self.secret)
             if self.r.rekey is not None:
-                self.r.store = self.records.store = self.r.rekey(j.new_id, self.secret)
+                self.r.store = self.records.store = self.r.rekey(new_id, self.secret)
 
     def _new_key(self, step: Step) -> tuple[str, Secret]:
         # decide() asks to verify or write only a key that exists and whose secret is known

@@ -17,7 +17,7 @@ from ..core.rotation import Options
 from ..core.rotation_journal import Journal, journal_key
 from ..emulator.account import BOOTSTRAP_USER
 from ..flows.rotate import plan, rotate
-from .emulator import running_emulator
+from .emulator import RunningEmulator, running_emulator
 from .keyring import MemoryKeyring
 from .rotation import (
     KillSwitch,
@@ -34,7 +34,7 @@ NEXT_RUN = Options(min_age=90 * 86400)  # a weekly schedule: resumes a rotation,
 
 @dataclass
 class World:
-    emu: object
+    emu: RunningEmulator
     platforms: SinkPlatforms
     store: FileStateStore
     output: io.StringIO = field(default_factory=io.StringIO)
@@ -84,7 +84,8 @@ def converged(w: World) -> str:
     assert len(keys) == 1 and all(k["status"] == "Active" for k in keys.values()), keys
     (key_id,) = keys
     assert {i for i, _ in w.platforms.held().values()} == {key_id}
-    assert w.journal() is None or w.journal().phase == "done"
+    journal = w.journal()
+    assert journal is None or journal.phase == "done"
     assert w.env_key_works() and not w.problems()
     return key_id
 
