@@ -18,7 +18,9 @@ Each entry names a ``type`` and that type's fields, for example::
 Platforms that store one variable per request (GitHub, GitLab, Bitbucket, CircleCI) hold the key as
 *one* variable, ``ALIYUN_ACCESS_KEY_PAIR_<PROFILE>`` = ``<id>:<secret>`` (``pair_var``), which the
 credential chain reads before the separate names: written in one request, it is never a new id
-beside an old secret. Sinks that replace both values in one write (a ``.env`` file, a Yunxiao
+beside an old secret. Where such a sink already has the separate ``id_var``/``secret_var`` (a
+setup made by hand), they are updated after it (:func:`pair_writes`), so a job that maps only those
+keeps working once the old key is deactivated. Sinks that replace both values in one write (a ``.env`` file, a Yunxiao
 variable group) store ``ALIYUN_ACCESS_KEY_ID_<PROFILE>`` and ``ALIYUN_ACCESS_KEY_SECRET_<PROFILE>``
 unless ``id_var``/``secret_var`` say otherwise; Jenkins (one username/password credential), KMS
 (one JSON version) and the keyring (one entry) are one value anyway. Tokens come from the
@@ -32,12 +34,12 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol
 
-from .credentials import env_suffix, pair_var
+from .credentials import env_suffix, join_pair, pair_var
 from .errors import ConfigError, CredentialError
 from .secrets import Secret
 
 _VARS = {"id_var": None, "secret_var": None}
-_PAIR = {"pair_var": None}
+_PAIR = {"pair_var": None, **_VARS}
 # type -> {field: default (None = optional, REQUIRED = must be given)}
 REQUIRED = object()
 FIELDS: dict[str, dict[str, Any]] = {
@@ -110,11 +112,6 @@ def _one(entry: dict, index: int, profile: str, env_name: str, where: str) -> Si
         raise ConfigError(f"{at}: unknown sink type {kind!r}.{did} Known: {', '.join(FIELDS)}.")
     known = FIELDS[kind]
     for key in entry:
-        if key in _VARS and "pair_var" in known:
-            raise ConfigError(f"{at}: a {kind} sink stores the key as one variable, pair_var (default "
-                              f"{pair_var(profile)} = '<id>:<secret>'), which the credential chain reads: two "
-                              f"variables would be written in two requests, and a job between them would read a "
-                              f"new id beside an old secret. Remove {key}.")
         if key not in known:
             hint = difflib.get_close_matches(key, known, n=1)
             did = f" Did you mean '{hint[0]}'?" if hint else ""
@@ -175,6 +172,16 @@ def binding(spec: SinkSpec) -> Binding:
     else:
         names = ()
     return Binding(tokens, names, spec.fields.get("credential_id"))
+
+
+def pair_writes(spec: SinkSpec, key_id: str, secret: Secret, present: set[str]) -> list[tuple[str, str]]:
+    """What a one-variable sink writes, in order: the pair first (one request; the chain reads it
+    first), then the separate id and secret variables where the sink already has them (``present``):
+    a job mapping only those keeps working, though between those two requests it could read a torn
+    pair, which is what the pair variable is for."""
+    writes = [(spec["pair_var"], join_pair(key_id, secret.reveal()))]
+    return writes + [(name, value) for name, value in ((spec["id_var"], key_id), (spec["secret_var"], secret.reveal()))
+                     if name in present]
 
 
 def token(spec: SinkSpec, environ: Mapping[str, str], var_field: str = "token_env") -> Secret:

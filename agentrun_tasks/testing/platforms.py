@@ -82,6 +82,7 @@ class GitHubFake(Fake):
     def routes(self, app):
         for prefix in ("/repos/{owner}/{repo}/actions", "/repos/{owner}/{repo}/environments/{env}"):
             app.router.add_get(prefix + "/secrets/public-key", self.public_key)
+            app.router.add_get(prefix + "/secrets", self.list)
             app.router.add_put(prefix + "/secrets/{name}", self.put)
 
     def _scope(self, request) -> str | None:
@@ -98,6 +99,15 @@ class GitHubFake(Fake):
         key = self.keys.setdefault(scope, public.PrivateKey.generate())
         return web.json_response({"key_id": str(abs(hash(scope)) % 10**12),
                                   "key": key.public_key.encode(encoding.Base64Encoder).decode()})
+
+    async def list(self, request):
+        scope = self._scope(request)
+        if scope is None:
+            return web.json_response({"message": "Not Found"}, status=404)
+        names = sorted(self.values.get(scope, {}))
+        size, page = int(request.query.get("per_page", 30)), int(request.query.get("page", 1))
+        shown = names[(page - 1) * size: page * size]
+        return web.json_response({"total_count": len(names), "secrets": [{"name": n} for n in shown]})
 
     async def put(self, request):
         scope = self._scope(request)

@@ -131,9 +131,10 @@ class KillSwitch:
     """Wraps every write a rotation makes and raises :class:`Killed` right before write number
     ``before`` (0-based), or right after the write ``after`` names (its number, or its label).
     ``writes`` lists the writes done, by label (``ram CreateAccessKey``, ``sink github:org/app``,
-    ``journal verified ...``), so a switch that never fires traces them. Each sink makes one writing
+    ``journal verified ...``), so a switch that never fires traces them. A sink makes one writing
     request per write (tests/adapters/test_rotation_sinks.py counts them), so wrapping ``write`` is
-    wrapping that request."""
+    wrapping that request; one that also keeps separate id/secret variables in step makes those
+    after it (tests/flows/test_rotate.py kills one between them)."""
 
     def __init__(self, before: int | None = None, *, after: int | str | None = None) -> None:
         self.at, self.after = before, after

@@ -170,9 +170,29 @@ def test_github_environment_names_are_url_encoded_and_secret_names_checked():
                 named.write(KEY_ID, SECRET)
 
 
-def test_two_variables_on_a_one_request_platform_are_refused():
-    with pytest.raises(ConfigError, match="pair_var"):
-        parse([{"type": "github", "repo": "org/app", "id_var": "X"}], profile="prod", env_name="prod", where="x")
+@pytest.mark.parametrize("kind", ["github", "gitlab", "bitbucket", "circleci"])
+def test_separate_variables_a_sink_already_has_follow_the_pair(kind):
+    # A setup made by hand holds ID/SECRET: they are updated after the pair, so a job that maps only
+    # them keeps working; a setup without them gets the one pair variable only.
+    fake = {"github": GitHubFake, "gitlab": GitLabFake, "bitbucket": BitbucketFake, "circleci": CircleCIFake}[kind]("tok")
+    environ = {"GITHUB_TOKEN": "tok", "GITLAB_TOKEN": "tok", "BITBUCKET_TOKEN": "tok", "CIRCLECI_TOKEN": "tok"}
+    entry, target = {"github": ({"repo": "org/app"}, "org/app"), "gitlab": ({"project": "42"}, "projects 42 scope *"),
+                     "bitbucket": ({"workspace": "t", "repo": "a"}, "t/a"),
+                     "circleci": ({"project": "gh/o/a"}, "project gh/o/a")}[kind]
+    url = "url" if kind == "gitlab" else "api_url"
+    with fake.serving():
+        s = sink({"type": kind, url: fake.url, **entry}, environ)
+        s.write("LTAIFAKEold0000000001", Secret("oldSecretValue00000001"))
+        assert set(fake.values[target]) == {PAIR_VAR}
+        old = {ID_VAR: "LTAIFAKEold0000000001", SECRET_VAR: "oldSecretValue00000001"}
+        if kind == "bitbucket":  # made through the API, as a person would in the UI
+            for name, value in old.items():
+                fake_sink = sink({"type": kind, url: fake.url, **entry, "pair_var": name}, environ)
+                fake_sink.api.call("POST", fake_sink.base, json={"key": name, "value": value, "secured": True})
+        else:
+            fake.values[target].update(old)
+        s.write(KEY_ID, SECRET)
+        assert fake.values[target] == {PAIR_VAR: PAIR, ID_VAR: KEY_ID, SECRET_VAR: SECRET.reveal()}
 
 
 def test_gitlab_same_key_in_two_scopes_is_never_confused():

@@ -13,7 +13,7 @@ from agentrun_tasks.core.errors import BusyError, ConfigError, CredentialError
 from agentrun_tasks.core.rotation import Options
 from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.emulator.account import BOOTSTRAP_USER
-from agentrun_tasks.testing.rotation import ID_VAR, PAIR_VAR, SECRET_VAR, Killed, KillSwitch, job_reads, local_ram
+from agentrun_tasks.testing.rotation import ID_VAR, PAIR_VAR, SECRET_VAR, Killed, job_reads, local_ram
 from agentrun_tasks.testing.rotation_world import NEXT_RUN, converged, make_world
 
 
@@ -112,16 +112,34 @@ def test_one_rotation_per_user_at_a_time(world):
     assert busy.value.exit_code == 7
 
 
-def test_a_github_sink_killed_right_after_its_write_holds_a_working_pair_at_once_and_after_the_rerun(world):
+def test_a_github_sink_killed_right_after_its_first_write_holds_a_working_pair_at_once_and_after_the_rerun(world):
     github = world.platforms.github
-    # The repository still has the separate variables of a hand-made setup: a job must not mix them.
-    github.values["org/app"].update({ID_VAR: "LTAIFAKEstaleid000001", SECRET_VAR: "FAKEstalesecret000001"})
+    old_id, old_secret = world.platforms.held()["github repo"]
+    # A setup made by hand: the repository also has the separate variables, holding the key in use.
+    github.values["org/app"].update({ID_VAR: old_id, SECRET_VAR: old_secret})
+    run = world.rotation()
+    sink = next(s for s in run.sinks if s.name == "github:org/app")
+    puts = []
+
+    def killed_after_the_first_put(response):
+        if response.request.method == "PUT":
+            puts.append(response.request.url.path)
+            raise Killed("killed right after the GitHub sink's first write")
+    sink.api.client.event_hooks["response"].append(killed_after_the_first_put)
+    from agentrun_tasks.flows.rotate import rotate
+
     with pytest.raises(Killed):
-        world.run(switch=KillSwitch(after="sink github:org/app"))
+        rotate(run)
     new_id = world.journal().new_id
-    reads = job_reads(github.values["org/app"])
-    assert reads[0] == new_id and PAIR_VAR in github.values["org/app"]
-    assert world.keys()[new_id]["secret"] == reads[1] and not world.problems()  # a working pair at once
+    assert puts == [f"/repos/org/app/actions/secrets/{PAIR_VAR}"]  # the pair goes first, in one request
+    reads = job_reads(github.values["org/app"])  # a job mapping the pair (the chain reads it first)
+    assert reads[0] == new_id and world.keys()[new_id]["secret"] == reads[1]
+    only_separate = job_reads({k: v for k, v in github.values["org/app"].items() if k != PAIR_VAR})
+    assert only_separate == (old_id, old_secret) and world.keys()[old_id]["status"] == "Active"
+    assert not world.problems()  # every sink works at once
     world.run(options=NEXT_RUN)
     world.run(options=NEXT_RUN)
-    assert job_reads(github.values["org/app"])[0] == converged(world)
+    key_id = converged(world)
+    assert job_reads(github.values["org/app"])[0] == key_id
+    assert (github.values["org/app"][ID_VAR], github.values["org/app"][SECRET_VAR]) == (key_id, world.keys()[key_id][
+        "secret"])
