@@ -174,6 +174,9 @@ def test_sigkill_after_a_step_then_a_rerun_converges(runs, point):
         new, secret, _ = read_credentials(runs.project.root)
         assert active == [new] and job_reads(github.values["org/app"]) == (new, secret.reveal())
     assert runs.invoke("credentials.check", "--env", "local").returncode == 0
+    if point.endswith("set_status"):  # rotate -> sinks -> the next deploy, with the rotated key
+        deploy = runs.invoke("deploy", "--env", "local")
+        assert deploy.returncode == 0, deploy.stdout + deploy.stderr
 
 
 def _background(runs: Runs, hook: str, **environ: str) -> subprocess.Popen:
