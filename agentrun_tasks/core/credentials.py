@@ -40,12 +40,16 @@ class KeySource(Protocol):
 
 @dataclass(frozen=True)
 class Family:
-    """The names of one credential set inside a source."""
+    """The names of one credential set inside a source. ``pair`` names one variable holding
+    ``<id>:<secret>`` (what rotation writes to CI platforms that store one variable per request:
+    it changes in one write, so a job never reads a new id beside an old secret); when set it wins
+    over the two separate names."""
 
     key_id: str
     key_secret: str
     security_token: str | None = None
     account_id: str | None = None
+    pair_name: str | None = None
 
     @property
     def pair(self) -> str:
@@ -71,8 +75,25 @@ def name_families(env: EnvConfig) -> tuple[Family, ...]:
     """
     s = env_suffix(env.credentials.profile)
     specific = Family(f"ALIYUN_ACCESS_KEY_ID_{s}", f"ALIYUN_ACCESS_KEY_SECRET_{s}", f"ALIYUN_SECURITY_TOKEN_{s}",
-                      f"ALIYUN_ACCOUNT_ID_{s}")
+                      f"ALIYUN_ACCOUNT_ID_{s}", pair_var(profile=env.credentials.profile))
     return (specific,) if env.emulator else (specific, STANDARD_FAMILY, GENERIC_FAMILY)
+
+
+def pair_var(profile: str) -> str:
+    """``ALIYUN_ACCESS_KEY_PAIR_<PROFILE>``: the one variable holding ``<id>:<secret>``."""
+    return f"ALIYUN_ACCESS_KEY_PAIR_{env_suffix(profile)}"
+
+
+def join_pair(key_id: str, secret: str) -> str:
+    """The value of a pair variable. AccessKey ids and secrets are alphanumeric, so ``:`` splits
+    them unambiguously (and GitLab accepts it in a masked variable)."""
+    return f"{key_id}:{secret}"
+
+
+def split_pair(value: str | None) -> tuple[str, str] | None:
+    """``<id>:<secret>`` -> ``(id, secret)``; None for anything else."""
+    key_id, sep, secret = (value or "").strip().partition(":")
+    return (key_id, secret) if sep and key_id and secret else None
 
 
 @dataclass(frozen=True)
@@ -241,6 +262,13 @@ def _value(values: Mapping[str, str | None] | None, name: str | None) -> str | N
 
 
 def _take(source: _Source, fam: Family) -> tuple[str, str] | None:
+    joined = _value(source.values, fam.pair_name)
+    if joined:
+        pair = split_pair(joined)
+        if pair is None:
+            raise CredentialError(f"{fam.pair_name} in {source.label} is not '<AccessKey id>:<secret>'; nothing else "
+                                  f"was tried. Fix: set it to the id, a colon and the secret, or remove it.")
+        return pair
     key_id, key_secret = _value(source.values, fam.key_id), _value(source.values, fam.key_secret)
     if key_id and key_secret:
         return key_id, key_secret
@@ -259,7 +287,9 @@ def _build(env: EnvConfig, source: _Source, fam: Family, pair: tuple[str, str], 
     def where(name: str | None) -> str:  # only called with a name a value was read under
         return f"{source.label} {name}" if source.per_name else source.label
 
-    sources = {"access_key_id": where(fam.key_id), "access_key_secret": where(fam.key_secret)}
+    joined = _value(source.values, fam.pair_name) is not None
+    sources = {"access_key_id": where(fam.pair_name if joined else fam.key_id),
+               "access_key_secret": where(fam.pair_name if joined else fam.key_secret)}
     token = _value(source.values, fam.security_token)
     if token:
         sources["security_token"] = where(fam.security_token)

@@ -124,6 +124,8 @@ ENV_FILE = mapping({
         "profile": string(pattern=r"[A-Za-z0-9_-]+", fix="A profile holds only letters, digits, '-' and '_'."),
         "account_id": _account_id,
         "ram_user": string(),
+        "ram_endpoint": _host_port("e.g. ram.vpc-proxy.aliyuncs.com"),
+        "sts_endpoint": _host_port("e.g. sts-vpc.cn-hangzhou.aliyuncs.com"),
         "allow_dotenv": boolean(),
         "sinks": seq(loose_mapping()),
         "role_arn": _role_arn,

@@ -69,6 +69,8 @@ class CredentialsConfig:
     profile: str = "default"  # keyring entry and env-var suffix (ALIYUN_ACCESS_KEY_ID_<PROFILE>)
     account_id: str | None = None
     ram_user: str | None = None  # the RAM user whose keys rotate-keys rotates
+    ram_endpoint: str | None = None  # RAM host[:port] where it differs from the control plane's default
+    sts_endpoint: str | None = None  # STS host[:port] likewise (a private endpoint)
     allow_dotenv: bool = True  # production sets this false
     sinks: tuple[Mapping[str, Any], ...] = ()
     role_arn: str | None = None  # AssumeRole with the key found (core/federation.py)

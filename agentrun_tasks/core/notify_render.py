@@ -6,14 +6,17 @@ the adapters' job. Mentions are added to failures only.
 * Slack incoming webhook: ``text`` (the notification fallback) plus Block Kit ``blocks``.
 * DingTalk robot: ``msgtype: markdown``; people are mentioned through ``at.atMobiles`` /
   ``at.atUserIds`` *and* ``@<id>`` in the text (DingTalk shows the mention only with both).
-* Feishu/Lark bot: an ``interactive`` card (``style: card``) or a rich-text ``post``.
+* Feishu/Lark bot: an ``interactive`` card (``style: card``) or a rich-text ``post``; the request
+  body at most 20 KB (Feishu refuses larger ones with code 9499): the reason and the analysis
+  rows are shortened until it fits.
 * WeCom group robot: ``msgtype: markdown`` (4096 bytes at most), mentions as ``<@userid>``.
 * Generic webhook: the event as a flat JSON document (``schema: agentrun-tasks.notify/v1``).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
+from dataclasses import asdict, replace
 from typing import Any
 
 from .notify import TEST, ChannelConfig, Event
@@ -23,6 +26,8 @@ SCHEMA = "agentrun-tasks.notify/v1"
 _ICON = {"success": "✅", "failure": "❌", "info": "🚀"}
 _HEADERS = ["metric", "candidate", "stable", "threshold", "verdict", "detail"]
 _WECOM_BYTES = 4096
+# Feishu's limit on the whole request body, less room for the signature fields the adapter adds.
+_FEISHU_BYTES = 20 * 1024 - 256
 
 
 def title(event: Event) -> str:
@@ -135,6 +140,20 @@ _FEISHU_COLOUR = {"success": "green", "failure": "red", "info": "blue"}
 
 
 def render_feishu(event: Event, channel: ChannelConfig) -> dict:
+    body = _feishu(event, channel)
+    while _size(body) > _FEISHU_BYTES and (event.analysis or len(event.reason or "") > 64):
+        event = replace(event, analysis=event.analysis[: len(event.analysis) // 2]) if event.analysis else \
+            replace(event, reason=(event.reason or "")[: len(event.reason or "") // 2] + " …")
+        body = _feishu(event, channel)
+    return body
+
+
+def _size(body: dict) -> int:
+    """The bytes the channels send for ``body`` (compact UTF-8 JSON)."""
+    return len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+
+
+def _feishu(event: Event, channel: ChannelConfig) -> dict:
     head = headline(event, channel)
     mention = _mentions(event, channel)
     ids = [*(mention.user_ids if mention else ()), *(["all"] if mention and mention.all else [])]

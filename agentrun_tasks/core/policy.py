@@ -7,6 +7,8 @@ ListPoliciesForUser) and passes them here. Action names are RAM's (``agentrun:``
 
 from __future__ import annotations
 
+import fnmatch
+import json
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
@@ -50,9 +52,51 @@ def too_broad(policies: Iterable[Attached]) -> list[str]:
     return [p.name for p in policies if p.name == "AdministratorAccess" or p.name.endswith("FullAccess")]
 
 
-def minimal_policy(env: EnvConfig, *, account_id: str | None, tasks: Iterable[str] = TASKS) -> dict:
+def manages_others_keys(document: str | Mapping, user: str) -> bool:
+    """True if the policy ``document`` (RAM's JSON) allows creating, changing or deleting the
+    AccessKeys of RAM users other than ``user`` (``user/*``, ``*``, a wildcard action or a
+    ``NotAction``/``NotResource``): whoever holds a key under it can mint keys for an administrator."""
+    try:
+        doc = json.loads(document) if isinstance(document, str) else document
+    except ValueError:
+        return False
+    statements = doc.get("Statement") or [] if isinstance(doc, Mapping) else []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        actions = _listed(statement.get("Action"))
+        resources = _listed(statement.get("Resource"))
+        keyed = "NotAction" in statement or any(fnmatch.fnmatchcase(a.lower(), p.lower()) for a in _KEY_ACTIONS
+                                                for p in actions)
+        wide = "NotResource" in statement or any(_reaches_another_user(r, user) for r in resources)
+        if keyed and wide:
+            return True
+    return False
+
+
+_KEY_ACTIONS = ("ram:CreateAccessKey", "ram:UpdateAccessKey", "ram:DeleteAccessKey")
+
+
+def _reaches_another_user(resource: str, user: str) -> bool:
+    """``*``, ``acs:ram:*:*:*``, ``acs:ram::<acct>:user/*``... match a user that is not ``user``."""
+    if resource == "*":
+        return True
+    parts = resource.split(":", 4)
+    if len(parts) < 5 or not fnmatch.fnmatchcase("ram", parts[1]):
+        return False
+    return fnmatch.fnmatchcase(f"user/{user}-and-another", parts[4])
+
+
+def _listed(value) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
+
+
+def minimal_policy(env: EnvConfig, *, account_id: str | None, caller_user: str | None = None,
+                   tasks: Iterable[str] = TASKS) -> dict:
     """The RAM policy document for ``tasks`` in ``env``, scoped to its region, account, RAM user,
-    state bucket and log store where the env file names them (``*`` where it does not)."""
+    state bucket and log store where the env file names them (``*`` where it does not). Key
+    management is scoped to one RAM user, ``credentials.ram_user`` or the key's own
+    (``caller_user``, from STS), never ``user/*``: it is left out when neither is known."""
     account = account_id or env.credentials.account_id or "*"
     region = env.region
     wanted = [t for t in TASKS if t in set(tasks)]
@@ -67,8 +111,8 @@ def minimal_policy(env: EnvConfig, *, account_id: str | None, tasks: Iterable[st
     if bucket and {"deploy", "release"} & set(wanted):
         statements.append(_allow(("oss:ListObjects",), f"acs:oss:*:{account}:{bucket}"))
         statements.append(_allow(_STATE_OBJECTS, f"acs:oss:*:{account}:{bucket}/{env.release.state_prefix}*"))
-    if "rotate-keys" in wanted:
-        user = env.credentials.ram_user or "*"
+    user = env.credentials.ram_user or caller_user
+    if "rotate-keys" in wanted and user:
         statements.append(_allow(_ACTIONS["rotate-keys"], f"acs:ram::{account}:user/{user}"))
     log = env.agent.get("logConfig")
     if log == "auto":  # the project and logstore deploy makes, named as the component names them

@@ -11,8 +11,11 @@ are :mod:`agentrun_tasks.core.rotation_journal`)::
 :func:`decide` derives the next step from what RAM reports *now* and the journal, never from a
 remembered position, so a run killed at any line and rerun converges. The rules it keeps: never
 more than two keys (RAM's limit), never an active key the journal does not know of, nothing
-deactivated before the new key is verified and written to every sink, nothing deleted that is
-still needed. A journal holds key ids and times only; the new secret travels sealed (``pending``,
+deactivated before the new key is verified and written to every sink, and a key is deleted only
+when the journal proves it is this tool's (an id recorded at or right after its creation, or the
+old key this rotation replaced), never the key the run signs with and never a key a sink that can
+be read holds (``--force`` lifts only the first rule). A key it cannot prove is its own is left
+alone and reported. A journal holds key ids and times only; the new secret travels sealed (``pending``,
 opaque here: the flow seals it with the rotating key) and only until the old key is deactivated.
 """
 
@@ -25,7 +28,6 @@ from typing import Iterable
 from .rotation_journal import ACTIVE, INACTIVE, Journal, Key
 
 MAX_KEYS = 2
-_CLOCK_SLACK = 300.0  # seconds: RAM's CreateDate has whole seconds and its own clock
 
 
 def default_grace(env) -> float:
@@ -53,13 +55,15 @@ class Facts:
     now: datetime
     run_started: datetime
     secret_known: bool = False  # the flow holds the new key's secret (in memory or unsealed)
+    signing_id: str | None = None  # the key RAM is called with now (the new one once it is verified)
+    held: frozenset[str] = frozenset()  # key ids the sinks that can be read hold (looked up before deletes)
 
 
 @dataclass(frozen=True)
 class Step:
     """The next thing to do. ``kind`` is one of the names below; ``stop`` steps end the run."""
 
-    kind: str  # delete | create | verify | write | written | wait | deactivate | finish | done | refuse
+    kind: str  # delete | create | verify | write | written | wait | deactivate | finish | forget | done | refuse
     reason: str
     key_id: str | None = None
     sink: str | None = None
@@ -76,6 +80,9 @@ def decide(keys: Iterable[Key], journal: Journal | None, facts: Facts, opts: Opt
     by_id = {k.id: k for k in keys}
     if len(by_id) > MAX_KEYS:
         return Step("refuse", f"the RAM user holds {len(by_id)} keys, more than RAM allows", exit_code=5)
+    if journal is not None and journal.user != facts.user:
+        return Step("refuse", f"the rotation journal of RAM user {facts.user} names the user {journal.user!r}: it "
+                    "was edited or copied; check the user's keys by hand, then delete or fix the journal", exit_code=2)
     if journal is None or journal.phase == "done":
         return _idle(by_id, journal, facts, opts)
     return _resume(by_id, journal, facts, opts)
@@ -96,15 +103,15 @@ def _idle(keys: dict[str, Key], journal: Journal | None, facts: Facts, opts: Opt
     if opts.min_age is not None and age < opts.min_age:
         return Step("done", f"the key {mask_id(old.id)} is {_days(age)} old, younger than --min-age "
                     f"{_days(opts.min_age)}: nothing to rotate")
-    others = [k for k in keys.values() if k.id != old.id]
-    for other in others:
-        if other.status == INACTIVE:
-            return Step("delete", "an inactive leftover key takes the second slot", key_id=other.id)
+    for other in (k for k in keys.values() if k.id != old.id):
+        if other.status == INACTIVE and other.id in _recorded(journal):
+            return _delete(other, facts, "an inactive key of an earlier rotation takes the second slot")
         if not opts.force:
-            return Step("refuse", f"the RAM user {facts.user} has a second active key {mask_id(other.id)} that "
-                        "no rotation journal knows of; find out who uses it, or rerun with --force to delete it",
-                        exit_code=2)
-        return Step("delete", "--force: an unknown active second key is deleted", key_id=other.id)
+            state = "an inactive" if other.status == INACTIVE else "a second active"
+            return Step("refuse", f"the RAM user {facts.user} has {state} key {mask_id(other.id)} that no rotation "
+                        "journal records, so it was left alone; find out who uses it, or rerun with --force to "
+                        "delete it", exit_code=2)
+        return _delete(other, facts, "--force: a second key no journal records is deleted")
     return Step("create", f"the key {mask_id(old.id)} is {_days(age)} old")
 
 
@@ -112,11 +119,17 @@ def _resume(keys: dict[str, Key], j: Journal, facts: Facts, opts: Options) -> St
     old = keys.get(j.old_id or "")
     new = keys.get(j.new_id or "")
     if j.phase == "creating":
-        # Preflight left no second key, so one that appeared since the intent is ours.
-        since = (j.started_at or facts.now).timestamp() - _CLOCK_SLACK
-        claimed = [k for k in keys.values() if k.id != j.old_id and k.created.timestamp() >= since]
-        if claimed:  # created before the run died, its secret lost: no sink has it
-            return Step("delete", "a key created by a killed run (its secret was never kept)", key_id=claimed[0].id)
+        if j.old_id and facts.current_id in keys and facts.current_id != j.old_id:
+            return Step("forget", f"the environment moved to the key {mask_id(facts.current_id)} since the "
+                        "interrupted rotation began (rotated by hand?): that rotation is dropped")
+        strangers = [k for k in keys.values() if k.id not in (j.old_id, facts.current_id)]
+        if strangers and opts.force:
+            return _delete(strangers[0], facts, "--force: a key the interrupted rotation cannot prove is its own")
+        if strangers:  # a run killed inside CreateAccessKey, or a key made by hand: nothing tells them apart
+            return Step("refuse", f"a rotation was interrupted around CreateAccessKey, and the RAM user now also has "
+                        f"the key {mask_id(strangers[0].id)}, which the journal does not record: it may be the killed "
+                        "run's (its secret lost) or made by hand, so it was left alone. If no one uses it, delete it "
+                        "in RAM or rerun with --force", exit_code=2)
         return Step("create", "resuming: the key was not created")
     if new is None:
         if j.phase in ("created", "verified"):
@@ -124,8 +137,8 @@ def _resume(keys: dict[str, Key], j: Journal, facts: Facts, opts: Options) -> St
         return Step("refuse", f"the new key {mask_id(j.new_id)} the journal records is gone from RAM while "
                     "sinks may hold it; restore access by hand (every sink needs a working key)", exit_code=5)
     if j.phase in ("created", "verified") and not facts.secret_known:
-        if not j.written:
-            return Step("delete", "the new key's secret was lost before any sink had it", key_id=new.id)
+        if not j.written and not j.touched:
+            return _delete(new, facts, "the new key's secret was lost before any sink had it")
         return Step("refuse", f"the new key {mask_id(new.id)}'s secret cannot be recovered (it was sealed with "
                     "another key); rerun with the credentials that started the rotation", exit_code=3)
     if j.phase == "created":
@@ -147,7 +160,7 @@ def _resume(keys: dict[str, Key], j: Journal, facts: Facts, opts: Options) -> St
     if old is None:
         return Step("finish", "the old key is deleted")
     if _soaked(j, facts, opts):
-        return Step("delete", "the old key's soak is over", key_id=old.id)
+        return _delete(old, facts, "the old key's soak is over")
     when = ("on the next run" if opts.delete_after is None else
             f"after {j.deactivated_at.isoformat(timespec='seconds') if j.deactivated_at else '?'} + "
             f"{_days(opts.delete_after)}")
@@ -161,6 +174,24 @@ def _soaked(j: Journal, facts: Facts, opts: Options) -> bool:
     if opts.delete_after is None:
         return j.deactivated_at < facts.run_started
     return (facts.now - j.deactivated_at).total_seconds() >= opts.delete_after
+
+
+def _delete(key: Key, facts: Facts, reason: str) -> Step:
+    """Delete ``key``, unless the run signs with it or a sink holds it: then stop and say so."""
+    if key.id in (facts.current_id, facts.signing_id):
+        return Step("refuse", f"the key {mask_id(key.id)} would be deleted ({reason}), but this run signs with it; "
+                    "it was left alone", exit_code=2)
+    if key.id in facts.held:
+        return Step("refuse", f"the key {mask_id(key.id)} would be deleted ({reason}), but a sink holds it; it was "
+                    "left alone: find out why that sink has it", exit_code=2)
+    return Step("delete", reason, key_id=key.id)
+
+
+def _recorded(journal: Journal | None) -> set[str]:
+    """The key ids the journal proves this tool handled: created, or replaced by a rotation."""
+    if journal is None:
+        return set()
+    return {i for i in (journal.old_id, journal.new_id, *journal.created) if i}
 
 
 def _current(keys: dict[str, Key], journal: Journal | None, facts: Facts) -> Key | None:
@@ -177,19 +208,23 @@ def record(journal: Journal | None, step: Step, facts: Facts, keys: Iterable[Key
     """The journal once ``step`` succeeded (the flow saves it; None means delete it)."""
     now = facts.now
     if step.kind == "create":
-        if journal is None or journal.phase == "done":
+        if journal is None or journal.phase == "done" or journal.old_id is None:
             old = _current({k.id: k for k in keys}, journal, facts)
-            journal = Journal(facts.user, "creating", old_id=old.id if old else None, started_at=now)
+            journal = Journal(facts.user, "creating", old_id=old.id if old else None, started_at=now,
+                              created=journal.created if journal else ())
         if new_id is None:  # the intent, saved before the key exists
             return replace(journal, phase="creating", new_id=None, pending=None, sealed_with=None, written=(),
-                           started_at=now)
+                           touched=(), started_at=now)
         return replace(journal, phase="created", new_id=new_id, pending=pending, sealed_with=sealed_with,
-                       written=())
+                       written=(), touched=(), created=(*journal.created, new_id)[-4:])
+    if step.kind == "forget":
+        return None
     if journal is None or journal.phase == "done":
         return journal  # an idle step (a leftover deleted): nothing under way
     if step.kind == "delete":
         if step.key_id == journal.new_id or journal.phase == "creating":
-            return replace(journal, phase="creating", new_id=None, pending=None, sealed_with=None, written=())
+            return replace(journal, phase="creating", new_id=None, pending=None, sealed_with=None, written=(),
+                           touched=())
         return replace(journal, phase="done", old_id=None, pending=None, sealed_with=None)
     if step.kind == "verify":
         return replace(journal, phase="verified")
@@ -203,6 +238,11 @@ def record(journal: Journal | None, step: Step, facts: Facts, keys: Iterable[Key
     if step.kind == "finish":
         return replace(journal, phase="done", old_id=None)
     return journal
+
+
+def touch(journal: Journal, sink: str) -> Journal:
+    """The journal saved right before ``sink`` is written: from then on it may hold the new key."""
+    return journal if sink in journal.touched else replace(journal, touched=(*journal.touched, sink))
 
 
 def plan(keys: Iterable[Key], journal: Journal | None, facts: Facts, opts: Options, limit: int = 40) -> list[Step]:
@@ -240,6 +280,7 @@ def describe(step: Step) -> str:
         "write": f"write key {mask_id(step.key_id)} to {step.sink}", "written": "every sink is written",
         "wait": f"wait until {step.until.isoformat(timespec='seconds') if step.until else 'now'}",
         "deactivate": f"deactivate key {mask_id(step.key_id)}", "finish": "finish",
+        "forget": "drop the interrupted rotation's journal",
         "done": "stop", "refuse": "refuse",
     }[step.kind]
     return f"{what}: {step.reason}"

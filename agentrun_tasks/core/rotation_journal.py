@@ -37,7 +37,9 @@ class Journal:
     phase: str
     old_id: str | None = None
     new_id: str | None = None
-    written: tuple[str, ...] = ()
+    written: tuple[str, ...] = ()  # sinks that hold the new key (written and read back)
+    touched: tuple[str, ...] = ()  # sinks a write was started on: they may hold the new key
+    created: tuple[str, ...] = ()  # the last ids this tool created for the user: provably its own
     pending: str | None = None
     sealed_with: str | None = None  # the key id whose secret sealed ``pending``
     started_at: datetime | None = None
@@ -48,7 +50,8 @@ class Journal:
         doc = asdict(self)
         for name in ("started_at", "written_at", "deactivated_at"):
             doc[name] = doc[name].isoformat() if doc[name] else None
-        doc["written"] = list(self.written)
+        for name in ("written", "touched", "created"):
+            doc[name] = list(getattr(self, name))
         return json.dumps(doc, sort_keys=True, indent=1).encode()
 
     @classmethod
@@ -57,7 +60,8 @@ class Journal:
             doc = json.loads(data)
             for name in ("started_at", "written_at", "deactivated_at"):
                 doc[name] = _utc(datetime.fromisoformat(doc[name])) if doc.get(name) else None
-            doc["written"] = tuple(doc.get("written") or ())
+            for name in ("written", "touched", "created"):
+                doc[name] = tuple(doc.get(name) or ())
             journal = cls(**doc)
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"The rotation journal is not valid ({exc}); delete it from the state store "

@@ -15,9 +15,17 @@ Each entry names a ``type`` and that type's fields, for example::
         - {type: kms, secret_name: agentrun/prod-key}
         - {type: yunxiao, group: 1234, organization: <org id>}   # a Flow variable group of its own
 
-Variable-based sinks store ``ALIYUN_ACCESS_KEY_ID_<PROFILE>`` and ``ALIYUN_ACCESS_KEY_SECRET_<PROFILE>``
-(the names the credential chain reads) unless ``id_var``/``secret_var`` say otherwise. Tokens come
-from the environment variable ``token_env`` names (defaults below), never from the file.
+Platforms that store one variable per request (GitHub, GitLab, Bitbucket, CircleCI) hold the key as
+*one* variable, ``ALIYUN_ACCESS_KEY_PAIR_<PROFILE>`` = ``<id>:<secret>`` (``pair_var``), which the
+credential chain reads before the separate names: written in one request, it is never a new id
+beside an old secret. Where such a sink already has the separate ``id_var``/``secret_var`` (a
+setup made by hand), they are updated after it (:func:`pair_writes`), so a job that maps only those
+keeps working once the old key is deactivated. Sinks that replace both values in one write (a ``.env`` file, a Yunxiao
+variable group) store ``ALIYUN_ACCESS_KEY_ID_<PROFILE>`` and ``ALIYUN_ACCESS_KEY_SECRET_<PROFILE>``
+unless ``id_var``/``secret_var`` say otherwise; Jenkins (one username/password credential), KMS
+(one JSON version) and the keyring (one entry) are one value anyway. Tokens come from the
+environment variable ``token_env`` names (defaults below), never from the file; :func:`binding`
+tells a pipeline what a sink reads and writes.
 """
 
 from __future__ import annotations
@@ -26,26 +34,27 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol
 
-from .credentials import env_suffix
+from .credentials import env_suffix, join_pair, pair_var
 from .errors import ConfigError, CredentialError
 from .secrets import Secret
 
 _VARS = {"id_var": None, "secret_var": None}
+_PAIR = {"pair_var": None, **_VARS}
 # type -> {field: default (None = optional, REQUIRED = must be given)}
 REQUIRED = object()
 FIELDS: dict[str, dict[str, Any]] = {
     "dotenv": {"path": None, **_VARS},
     "keyring": {"profile": None},
     "github": {"repo": REQUIRED, "environment": None, "token_env": "GITHUB_TOKEN", "api_url": "https://api.github.com",
-               **_VARS},
+               **_PAIR},
     "gitlab": {"project": None, "group": None, "environment_scope": "*", "protected": False, "masked": True,
-               "token_env": "GITLAB_TOKEN", "url": "https://gitlab.com", **_VARS},
+               "token_env": "GITLAB_TOKEN", "url": "https://gitlab.com", **_PAIR},
     "jenkins": {"url": REQUIRED, "credential_id": REQUIRED, "store": "system", "domain": "_",
                 "user_env": "JENKINS_USER", "token_env": "JENKINS_TOKEN"},
     "bitbucket": {"workspace": REQUIRED, "repo": REQUIRED, "deployment": None, "token_env": "BITBUCKET_TOKEN",
-                  "api_url": "https://api.bitbucket.org/2.0", **_VARS},
+                  "api_url": "https://api.bitbucket.org/2.0", **_PAIR},
     "circleci": {"project": None, "context": None, "token_env": "CIRCLECI_TOKEN",
-                 "api_url": "https://circleci.com/api/v2", **_VARS},
+                 "api_url": "https://circleci.com/api/v2", **_PAIR},
     "kms": {"secret_name": REQUIRED, "region": None, "endpoint": None, "protocol": "https"},
     "yunxiao": {"group": REQUIRED, "organization": None, "token_env": "YUNXIAO_TOKEN",
                 "url": "https://openapi-rdc.aliyuncs.com", **_VARS},
@@ -80,6 +89,9 @@ class Sink(Protocol):
     def read_back(self, key_id: str, secret: Secret) -> bool | None:
         """True if the sink now holds this key, False if not, None if the sink cannot tell."""
 
+    def held_id(self) -> str | None:
+        """The key id the sink holds now, where it can be read (None: nothing, or not readable)."""
+
 
 def parse(entries, *, profile: str, env_name: str, where: str) -> list[SinkSpec]:
     """Validated specs of ``entries`` (the env file's ``credentials.sinks``), or ConfigError (exit 2)."""
@@ -113,6 +125,8 @@ def _one(entry: dict, index: int, profile: str, env_name: str, where: str) -> Si
     if missing:
         raise ConfigError(f"{at}: a {kind} sink needs {', '.join(missing)}.")
     suffix = env_suffix(profile)
+    if "pair_var" in fields:
+        fields["pair_var"] = fields["pair_var"] or pair_var(profile)
     if "id_var" in fields:
         fields["id_var"] = fields["id_var"] or f"ALIYUN_ACCESS_KEY_ID_{suffix}"
         fields["secret_var"] = fields["secret_var"] or f"ALIYUN_ACCESS_KEY_SECRET_{suffix}"
@@ -137,6 +151,37 @@ def _name(kind: str, f: Mapping[str, Any]) -> str:
         "yunxiao": lambda: f"variable group {f['group']}",
     }[kind]()
     return f"{kind}:{target}"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a pipeline's rotate job must give a sink, and what its other jobs read from it."""
+
+    token_envs: tuple[str, ...]  # environment variables the sink's API token (and user) come from
+    variables: tuple[str, ...]  # the variables it writes (a pipeline maps them into its jobs)
+    credential_id: str | None = None  # Jenkins: the Username-with-password credential it writes
+
+
+def binding(spec: SinkSpec) -> Binding:
+    """What ``spec``'s sink reads from the job's environment and writes, for the pipeline renderers."""
+    tokens = tuple(spec[f] for f in ("user_env", "token_env") if f in spec.fields)
+    if "pair_var" in spec.fields:
+        names: tuple[str, ...] = (spec["pair_var"],)
+    elif "id_var" in spec.fields:
+        names = (spec["id_var"], spec["secret_var"])
+    else:
+        names = ()
+    return Binding(tokens, names, spec.fields.get("credential_id"))
+
+
+def pair_writes(spec: SinkSpec, key_id: str, secret: Secret, present: set[str]) -> list[tuple[str, str]]:
+    """What a one-variable sink writes, in order: the pair first (one request; the chain reads it
+    first), then the separate id and secret variables where the sink already has them (``present``):
+    a job mapping only those keeps working, though between those two requests it could read a torn
+    pair, which is what the pair variable is for."""
+    writes = [(spec["pair_var"], join_pair(key_id, secret.reveal()))]
+    return writes + [(name, value) for name, value in ((spec["id_var"], key_id), (spec["secret_var"], secret.reveal()))
+                     if name in present]
 
 
 def token(spec: SinkSpec, environ: Mapping[str, str], var_field: str = "token_env") -> Secret:

@@ -98,6 +98,30 @@ def attach_policy_to_user(state: State, caller: str, params: Mapping[str, str]) 
     return {}
 
 
+def create_policy(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    """A custom policy with its document (one version, v1); the local account enforces none."""
+    name, document = params.get("PolicyName", ""), params.get("PolicyDocument", "")
+    policies = state.account.setdefault("policies", {})
+    if not name or not document:
+        raise ApiError(400, "MissingParameter", "PolicyName and PolicyDocument are required.")
+    if name in policies:
+        raise ApiError(409, "EntityAlreadyExists.Policy", f"The policy already exists: {name}.")
+    policies[name] = {"PolicyName": name, "PolicyType": "Custom", "DefaultVersion": "v1",
+                      "Description": params.get("Description", ""), "CreateDate": now_iso(), "Document": document}
+    state.save()
+    return {"Policy": {k: v for k, v in policies[name].items() if k != "Document"}}
+
+
+def get_policy(state: State, caller: str, params: Mapping[str, str]) -> dict:
+    name = params.get("PolicyName", "")
+    found = state.account.get("policies", {}).get(name) if params.get("PolicyType") == "Custom" else None
+    if found is None:
+        raise ApiError(404, "EntityNotExist.Policy", f"The policy does not exist: {name}.")
+    return {"Policy": {k: v for k, v in found.items() if k != "Document"},
+            "DefaultPolicyVersion": {"VersionId": "v1", "IsDefaultVersion": True, "CreateDate": found["CreateDate"],
+                                     "PolicyDocument": found["Document"]}}
+
+
 def get_caller_identity(state: State, caller: str, params: Mapping[str, str]) -> dict:
     if state.keys[caller].get("role"):  # temporary credentials: the assumed role's session
         return federation.role_identity(state, state.keys[caller])
@@ -116,6 +140,8 @@ ACTIONS = {
     ("2015-05-01", "GetUser"): get_user,
     ("2015-05-01", "ListPoliciesForUser"): list_policies_for_user,
     ("2015-05-01", "AttachPolicyToUser"): attach_policy_to_user,
+    ("2015-05-01", "CreatePolicy"): create_policy,
+    ("2015-05-01", "GetPolicy"): get_policy,
     ("2015-04-01", "GetCallerIdentity"): get_caller_identity,
     **federation.ACTIONS,
 }

@@ -42,7 +42,8 @@ def diagnose(session: Any, *, fix: bool = False) -> Diagnosis:
             role = federation.plan(session.env, session.ci, session.environ)
             if role is not None:
                 found.add(_guard("trust policy", lambda: _trust(session, role)))
-    found.policy = policy.minimal_policy(session.env, account_id=identity.get("AccountId"))
+    found.policy = policy.minimal_policy(session.env, account_id=identity.get("AccountId"),
+                                         caller_user=user_from_arn(str(identity.get("Arn") or "")))
     return found
 
 
@@ -206,4 +207,11 @@ def _privilege(session: Any, identity: dict) -> Check:
     if broad:
         return Check("least privilege", WARN, f"RAM user {user} has {', '.join(broad)} (attached: {names})",
                      f"detach {', '.join(broad)} and attach a custom policy with the minimal document below")
+    minting = [p.name for p in attached if p.type == "Custom" and
+               policy.manages_others_keys(session.policy_document(p), user)]
+    if minting:
+        return Check("least privilege", WARN, f"{', '.join(minting)} let RAM user {user}'s key create, change or "
+                     "delete the AccessKeys of any RAM user, administrators included",
+                     f"scope their ram:*AccessKey actions to acs:ram::<account>:user/{user}, as the minimal "
+                     "document below does")
     return Check("least privilege", OK, f"RAM user {user}: no administrator or full-access policy (attached: {names})")

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..core import rotation, rotation_journal
-from ..core.errors import ConfigError, CredentialError, ResourceFailedError
+from ..core import lock, rotation, rotation_journal
+from ..core.errors import BusyError, ConfigError, CredentialError, ResourceFailedError
 from ..core.rotation import Facts, Options, Step, describe, mask_id
 from ..core.rotation_journal import Journal
 from ..core.secrets import Secret
@@ -105,6 +105,25 @@ def rotate(run: Rotation) -> Outcome:
         records.release()
 
 
+def rotation_running(store: StateStore, now: datetime, ci) -> BusyError | None:
+    """The BusyError (exit 7) of a rotation a live run holds in ``store``, if any (a holder on this
+    host whose process is gone is not live, as :class:`Records` judges it). A run whose key that
+    rotation has already deactivated fails on its first RAM call: that is the busy environment's
+    doing, not a credentials problem."""
+    for key in store.list("locks/rotate-"):
+        raw = store.get(key)
+        try:
+            holder = lock.Lock.from_json(raw) if raw else None
+        except (ValueError, KeyError, TypeError):
+            continue
+        if holder is not None and not lock.is_stale(holder, now) and \
+                not Records(store, holder.env, ci)._dead(holder):
+            return BusyError("Another rotation is running: " + lock.busy_message(holder, now) + " It deactivated "
+                             "the key this run started with, after its new key reached the sinks; rerun once it "
+                             "is done.")
+    return None
+
+
 class _Runner:
     def __init__(self, run: Rotation, records: Records) -> None:
         self.r, self.records = run, records
@@ -119,10 +138,14 @@ class _Runner:
     def run(self) -> Outcome:
         old = self.journal.old_id if self.journal else None
         while True:
-            self._use_new_key()
             keys = self.r.ram.list_keys(self.r.user)
-            facts = _facts(self.r, self.journal, self.r.now(), secret=self.secret is not None, started=self.started)
+            self._use_new_key(keys)
+            facts = replace(_facts(self.r, self.journal, self.r.now(), secret=self.secret is not None,
+                                   started=self.started), signing_id=self.r.ram.credentials.access_key_id.reveal())
             step = rotation.decide(keys, self.journal, facts, self.r.options)
+            if step.kind == "delete":  # never a key a sink holds: look at the sinks that can be read
+                facts = replace(facts, held=self._held())
+                step = rotation.decide(keys, self.journal, facts, self.r.options)
             if step.kind == "refuse":
                 raise _EXIT_ERRORS.get(step.exit_code, ResourceFailedError)(
                     f"rotate-keys for RAM user '{self.r.user}' stopped: {step.reason}. Nothing more was changed.")
@@ -155,6 +178,8 @@ class _Runner:
         elif step.kind == "verify":
             self._verify(step)
         elif step.kind == "write":
+            assert self.journal is not None and step.sink is not None
+            self._save(rotation.touch(self.journal, step.sink))  # from now on the sink may hold the new key
             self._write(step)
         elif step.kind == "wait":
             self._wait(step.until)
@@ -165,13 +190,18 @@ class _Runner:
         self._save(rotation.record(self.journal, step, replace(facts, now=self.r.now()), keys, **extra))
         self.r.observe(step, self.journal)
 
-    def _use_new_key(self) -> None:
+    def _held(self) -> frozenset[str]:
+        return frozenset(i for i in (sink.held_id() for sink in self.r.sinks) if i)
+
+    def _use_new_key(self, keys) -> None:
         j = self.journal
-        if self.secret is not None and j and j.new_id and j.phase in ("verified", "written") and \
+        new_id = j.new_id if j is not None else None
+        live = any(k.id == new_id and k.status == rotation_journal.ACTIVE for k in keys)  # not one deleted by hand
+        if self.secret is not None and j and new_id and live and j.phase in ("verified", "written") and \
                 self.r.ram.credentials.access_key_id.reveal() == j.old_id:
-            self.r.ram.switch(j.new_id, self.secret)
+            self.r.ram.switch(new_id, self.secret)
             if self.r.rekey is not None:
-                self.r.store = self.records.store = self.r.rekey(j.new_id, self.secret)
+                self.r.store = self.records.store = self.r.rekey(new_id, self.secret)
 
     def _new_key(self, step: Step) -> tuple[str, Secret]:
         # decide() asks to verify or write only a key that exists and whose secret is known

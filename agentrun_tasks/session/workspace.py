@@ -29,13 +29,26 @@ if TYPE_CHECKING:
     from ..flows.notify import Notifier
 
 def sts_endpoint(env: EnvConfig) -> str:
-    """Where STS is called for ``env``: beside its control plane. A ``control_endpoint`` of the
-    form ``agentrun<-variant>.<region>.aliyuncs.com`` (a VPC endpoint) gives ``sts<-variant>...``;
-    any other host (a gateway, a private proxy, a local fake) serves STS too."""
+    """Where STS is called for ``env``: ``credentials.sts_endpoint`` if set, else beside its control
+    plane. A ``control_endpoint`` of the form ``agentrun<-variant>.<region>.aliyuncs.com`` (a VPC
+    endpoint) gives ``sts<-variant>...``; any other host (a gateway, a private proxy, a local fake)
+    serves STS too."""
     host = env.control_endpoint
+    if env.credentials.sts_endpoint:
+        return env.credentials.sts_endpoint
     if not host:
         return f"sts.{env.region}.aliyuncs.com"
     return "sts" + host[len("agentrun"):] if host.startswith("agentrun") and ".aliyuncs.com" in host else host
+
+
+def ram_endpoint(env: EnvConfig) -> str:
+    """Where RAM is called for ``env``: ``credentials.ram_endpoint`` if set; else the global
+    ``ram.aliyuncs.com``, unless ``control_endpoint`` is a host outside ``aliyuncs.com`` (a gateway,
+    a private proxy, a local fake), which serves RAM too, as it serves STS."""
+    host = env.control_endpoint
+    if env.credentials.ram_endpoint:
+        return env.credentials.ram_endpoint
+    return host if host and ".aliyuncs.com" not in host else "ram.aliyuncs.com"
 
 
 @dataclass
@@ -129,15 +142,24 @@ class Session:
 
     def attached_policies(self, user: str) -> list[Attached]:
         """The RAM policies attached to ``user`` (RAM ListPoliciesForUser; the emulator serves RAM)."""
-        from ..adapters.openapi_connection import Connection
         from ..adapters.ram_policies import attached_policies
+
+        return attached_policies(self._ram_connection(), user, self.env.retry_policy)
+
+    def policy_document(self, attached: Attached) -> str:
+        """A custom RAM policy's document (RAM GetPolicy)."""
+        from ..adapters.ram_policies import policy_document
+
+        return policy_document(self._ram_connection(), attached, self.env.retry_policy)
+
+    def _ram_connection(self):
+        from ..adapters.openapi_connection import Connection
 
         env = self.env
         local = env.emulator
-        endpoint = f"127.0.0.1:{self._emulator_info().port}" if local else "ram.aliyuncs.com"
-        connection = Connection(endpoint=endpoint, protocol="http" if local else env.protocol, region=env.region,
-                                credentials=self.credentials())
-        return attached_policies(connection, user, env.retry_policy)
+        endpoint = f"127.0.0.1:{self._emulator_info().port}" if local else ram_endpoint(env)
+        return Connection(endpoint=endpoint, protocol="http" if local else env.protocol, region=env.region,
+                          credentials=self.credentials())
 
     def role_document(self, role_arn: str) -> dict:
         """RAM GetRole of ``role_arn`` (``invoke doctor`` reads its trust policy), called as this
@@ -260,7 +282,7 @@ class Session:
         if env.emulator:
             ram = sts = f"127.0.0.1:{self._emulator_info().port}"
         else:
-            ram, sts = "ram.aliyuncs.com", f"sts.{env.region}.aliyuncs.com"
+            ram, sts = ram_endpoint(env), sts_endpoint(env)
         return RamKeys(self.credentials(), region=env.region, ram_endpoint=ram, sts_endpoint=sts,
                        protocol="http" if env.emulator else env.protocol, policy=env.retry_policy)
 

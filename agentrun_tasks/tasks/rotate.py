@@ -24,9 +24,10 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     """Rotate the environment's RAM AccessKey and write the new one to every sink.
 
     Steps: check every sink in credentials.sinks is writable and the RAM user's keys are
-    understood (an inactive leftover is deleted; an unknown active second key stops the run
-    unless --force); create one new key; verify it with STS GetCallerIdentity (polling while RAM
-    propagates it; on failure it is deleted and the old key kept); write it to every sink and read
+    understood (a second key no rotation journal records stops the run unless --force; a key the
+    run signs with or a readable sink holds is never deleted); create one new key; verify it with
+    STS GetCallerIdentity (polling while RAM propagates it; on failure it is deleted and the old
+    key kept); write it to every sink (one request each: a job never reads half a pair) and read
     it back where the sink allows; after --grace deactivate the old key; delete it on the next run
     (or --delete-after later; until then re-enabling it in RAM rolls back). A journal in the release
     state store lets any rerun resume; one rotation per RAM user runs at a time (exit 7 otherwise).
@@ -34,9 +35,11 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     The RAM user is credentials.ram_user, else the user owning the environment's key. Without
     credentials.sinks the key goes back where it came from (the .env file or keyring entry).
     Key ids print as ****abcd; secrets never print. Exit codes: 2 bad input (unknown sink type,
-    missing RAM user), 3 credentials (a missing or refused sink token, a new key that does not
-    work), 5 platform failure, 7 busy.
+    missing RAM user, a sink that cannot be written, an unrecorded second key, an edited journal),
+    3 credentials (a missing or refused sink token, a new key that does not work), 5 platform
+    failure (the journal's new key gone from RAM), 7 busy (another rotation runs).
     """
+    from ..core.errors import CredentialError
     from ..core.rotation import Options, default_grace
     from ..flows.rotate import Rotation, plan, rotate
     from ..session import open_session
@@ -51,8 +54,18 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
                       delete_after=delete_after, force=force)
     try:  # a scheduled job's failure is announced, whatever stopped it (a sink token gone stale, ...)
         ram = session.ram_keys()
-        user = session.env.credentials.ram_user or ram.caller_user()
-        ram.require_user(user)
+        try:
+            user = session.env.credentials.ram_user or ram.caller_user()
+            ram.require_user(user)
+        except CredentialError as refused:  # a key another rotation has just deactivated: that run's doing?
+            busy = _running_elsewhere(c, env, session)
+            if busy is not None:
+                raise busy from None
+            if ".Inactive" in str(refused):
+                raise CredentialError(f"{refused} This environment's key is inactive: a rotation deactivates the old "
+                                      "key once every sink has the new one. If one is running, wait for it; "
+                                      "otherwise use the new key the sinks hold.") from None
+            raise
         run = Rotation(user=user, ram=ram, store=session.state_store(), sinks=session.sinks(),
                        credentials=session.credentials(), ci=session.ci, reporter=session.reporter, options=options,
                        verify_timeout=timeout, rekey=session.use_key)
@@ -65,6 +78,26 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
         _announce(session, "rotation.done", outcome.message, None)
     session.reporter.summary(outcome.summary(session.env.name))
     return session.reporter.result({"env": session.env.name, **outcome.to_dict()}, _show)
+
+
+def _running_elsewhere(c, env, session):
+    """The BusyError of a rotation that holds this environment's RAM user now, if the state store
+    can still be read: with the key the environment resolves *now* (a rotation that has written
+    ``.env.<env>`` or the keyring already), else with the one this run started with."""
+    from datetime import datetime, timezone
+
+    from ..core.errors import AgentrunTasksError
+    from ..flows.rotate import rotation_running
+    from ..session import open_session
+
+    for opened in (lambda: open_session(c, env, json=True, mutating=False), lambda: session):
+        try:
+            found = rotation_running(opened().state_store(), datetime.now(timezone.utc), session.ci)
+        except AgentrunTasksError:
+            continue
+        if found is not None:
+            return found
+    return None
 
 
 def _announce(session, kind: str, reason: str, error) -> None:

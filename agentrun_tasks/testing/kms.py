@@ -1,7 +1,8 @@
 """A local KMS 2016-01-20 for the rotation's KMS sink: ``DescribeSecret``, ``PutSecretValue`` and
 ``GetSecretValue`` over RPC (``POST /``, action in ``x-acs-action``, parameters in the query and
 the form body), with the ACS3-HMAC-SHA256 signature the official SDK sends checked
-against the caller's secret, as KMS does.
+against the caller's secret, as KMS does. As KMS, a repeated ``PutSecretValue`` of the same version
+and value is accepted and ignored; the same version with another value is ``Rejected.ResourceExist``.
 
     with KmsFake(secret_of=emulator_secrets(root), secrets=("agentrun/prod",)).serving() as kms:
         ...  # kms.endpoint for the sink's ``endpoint:``, kms.versions["agentrun/prod"]
@@ -86,10 +87,12 @@ class KmsFake:
         if action == "DescribeSecret":
             return web.json_response({"SecretName": name, "SecretType": "Generic", "RequestId": request_id})
         if action == "PutSecretValue":
-            if any(v == params.get("VersionId") for v, _ in self.versions[name]):
+            same = [data for v, data in self.versions[name] if v == params.get("VersionId")]
+            if same and same[0] != params.get("SecretData"):
                 return web.json_response({"Code": "Rejected.ResourceExist", "Message": "The version exists.",
                                           "RequestId": request_id}, status=400)
-            self.versions[name].append((params["VersionId"], params["SecretData"]))
+            if not same:  # as KMS: the same version with the same value again is accepted and ignored
+                self.versions[name].append((params["VersionId"], params["SecretData"]))
             return web.json_response({"SecretName": name, "VersionId": params["VersionId"],
                                       "VersionStages": {"VersionStage": ["ACSCurrent"]}, "RequestId": request_id})
         if action == "GetSecretValue":

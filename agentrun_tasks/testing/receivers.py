@@ -10,6 +10,9 @@ status texts)::
         ...  # post to r.url
         assert r.messages[0]["msgtype"] == "markdown"
 
+As the platforms do, DingTalk and WeCom robots accept 20 messages a minute (then errcode 130101 /
+45009), and Feishu refuses a request body over 20 KB (code 9499); ``clock`` is the robots' time.
+
 ``fail_next(n, how)`` makes the next ``n`` requests fail (``"500"``, ``"429"`` with Retry-After,
 or ``"busy"``: the platform's retryable body code); ``always`` makes every request fail with 503;
 ``delay`` holds every answer back that many seconds.
@@ -26,12 +29,14 @@ import secrets as pysecrets
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from aiohttp import web
 
 from .aio import serving
 
+PER_MINUTE = 20  # DingTalk and WeCom robots
+FEISHU_BODY = 20 * 1024  # bytes
 PATHS = {"slack": "/services/T0001/B0002/{token}", "dingtalk": "/robot/send?access_token={token}",
          "feishu": "/open-apis/bot/v2/hook/{token}", "wecom": "/cgi-bin/webhook/send?key={token}",
          "webhook": "/hooks/{token}"}
@@ -49,7 +54,17 @@ class Robot:
     rejected: list = field(default_factory=list)  # (status, answer) of refused requests
     always: bool = False
     delay: float = 0.0  # seconds before each answer (a robot that hangs)
+    clock: Callable[[], float] = time.monotonic  # for the per-minute limit
     _failures: list = field(default_factory=list)
+    _accepted_at: list = field(default_factory=list)
+
+    def too_fast(self) -> bool:
+        """DingTalk and WeCom: a 21st message within a minute is refused."""
+        if self.kind not in ("dingtalk", "wecom"):
+            return False
+        now = self.clock()
+        self._accepted_at = [t for t in self._accepted_at if now - t < 60.0]
+        return len(self._accepted_at) >= PER_MINUTE
 
     def fail_next(self, n: int, how: str = "500") -> None:
         self._failures += [how] * n
@@ -116,10 +131,13 @@ def _answer(kind: str, what: str, detail: str = "") -> web.Response:
         return web.Response(status=status, text=text, headers={"Retry-After": "0"} if what == "busy" else None)
     field_ = {"dingtalk": "errcode", "feishu": "code", "wecom": "errcode"}[kind]
     message = "errmsg" if kind != "feishu" else "msg"
-    codes = {"dingtalk": {"ok": 0, "token": 300001, "sign": 310000, "keyword": 310000, "shape": 40035, "busy": -1},
+    codes = {"dingtalk": {"ok": 0, "token": 300001, "sign": 310000, "keyword": 310000, "shape": 40035, "busy": -1,
+                          "limit": 130101},
              "feishu": {"ok": 0, "token": 19001, "sign": 19021, "keyword": 19024, "shape": 9499, "busy": 11232},
-             "wecom": {"ok": 0, "token": 93000, "shape": 40008, "busy": -1}}[kind]
+             "wecom": {"ok": 0, "token": 93000, "shape": 40008, "busy": -1, "limit": 45009}}[kind]
     texts = {"ok": "ok", "token": "token is not exist", "keyword": "keywords not in content",
+             "limit": "send too fast, exceed 20 times per minute" if kind == "dingtalk" else
+             "api freq out of limit",
              "sign": "sign not match" if kind == "dingtalk" else
              "sign match fail or timestamp is not within one hour from current time", "busy": "system busy"}
     return web.json_response({field_: codes[what], message: detail or texts[what]})
@@ -140,7 +158,10 @@ def _app(robot: Robot) -> web.Application:
             return web.Response(status=500, text="oops") if how == "500" else _answer(robot.kind, "busy")
         raw = await request.read()
         what, detail = _judge(robot, request, raw)
+        if what == "ok" and robot.too_fast():
+            what = "limit"
         if what == "ok":
+            robot._accepted_at.append(robot.clock())
             robot.messages.append(json.loads(raw))
         else:
             robot.rejected.append((what, detail))
@@ -156,6 +177,8 @@ def _judge(robot: Robot, request: web.Request, raw: bytes) -> tuple[str, str]:
     token = request.match_info.get("token") or request.query.get("access_token") or request.query.get("key")
     if token != robot.token:
         return "token", ""
+    if robot.kind == "feishu" and len(raw) > FEISHU_BODY:
+        return "shape", "request body exceeds 20KB"
     try:
         body = json.loads(raw)
     except ValueError:

@@ -5,6 +5,7 @@ error), retries of transient failures only, Retry-After, the rate limiter and th
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 
@@ -130,3 +131,42 @@ def test_mentions_reach_the_dingtalk_robot():
     with robot("dingtalk") as r:
         assert deliver("dingtalk", r.url, mention=Mention(mobiles=("13800000000",))).ok
         assert r.messages[0]["at"]["atMobiles"] == ["13800000000"] and "@13800000000" in r.messages[0]["markdown"]["text"]
+
+
+@pytest.mark.parametrize("kind, code", [("dingtalk", "130101"), ("wecom", "45009")])
+def test_the_robot_fakes_refuse_a_21st_message_within_a_minute_as_the_platforms_do(kind, code):
+    import httpx
+
+    body = render(EVENT, ChannelConfig(kind, kind, Secret("x")))
+    with robot(kind) as r:
+        now = [1000.0]
+        r.clock = lambda: now[0]
+        answers = [httpx.post(r.url, json=body).json()["errcode"] for _ in range(21)]
+        assert answers == [0] * 20 + [int(code)] and len(r.messages) == 20
+        now[0] += 60.0  # a minute later the robot takes messages again
+        assert httpx.post(r.url, json=body).json()["errcode"] == 0
+
+
+def test_a_feishu_card_is_bounded_to_the_20_kb_feishu_accepts():
+    from dataclasses import replace
+
+    from agentrun_tasks.core.notify import AnalysisRow
+
+    row = AnalysisRow(*(["x" * 40] * len(AnalysisRow.__dataclass_fields__)))
+    huge = replace(EVENT, reason="配置错误 " * 4000, analysis=(row,) * 400)
+    for style in ("card", "post"):
+        config = ChannelConfig("feishu", "feishu", Secret("x"), style=style)
+        body = render(huge, config)
+        assert len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()) <= 20 * 1024 - 256
+        with robot("feishu", secret="SECa1b2c3d4e5f6a7b8") as r:
+            channel = open_channel("feishu", "feishu", Secret(r.url), Secret("SECa1b2c3d4e5f6a7b8"))
+
+            async def go(channel=channel, body=body):
+                async with aiohttp.ClientSession() as session:
+                    return await channel.send(body, session=session, deadline=time.monotonic() + 5)
+
+            assert asyncio.run(go()).ok, r.rejected
+            # ... and the fake refuses what Feishu refuses: a body over 20 KB (code 9499)
+            import httpx
+
+            assert httpx.post(r.url, content=b'{"msg_type":"text","x":"' + b"y" * 21000 + b'"}').json()["code"] == 9499

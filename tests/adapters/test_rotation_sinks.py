@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agentrun_tasks.adapters.sinks import open_sink
-from agentrun_tasks.core.errors import ConfigError, CredentialError
+from agentrun_tasks.core.errors import ConfigError, CredentialError, ResourceFailedError
 from agentrun_tasks.core.retry import RetryPolicy
 from agentrun_tasks.core.secrets import Secret
 from agentrun_tasks.core.sinks import parse
@@ -15,6 +15,7 @@ from agentrun_tasks.testing.platforms import BitbucketFake, CircleCIFake, GitHub
 
 KEY_ID, SECRET = "LTAIFAKEsinktest000001", Secret("sinkTestSecretValue+/=0123456789", source="test")
 ID_VAR, SECRET_VAR = "ALIYUN_ACCESS_KEY_ID_PROD", "ALIYUN_ACCESS_KEY_SECRET_PROD"
+PAIR_VAR, PAIR = "ALIYUN_ACCESS_KEY_PAIR_PROD", f"{KEY_ID}:{SECRET.reveal()}"
 
 
 class Creds:
@@ -39,7 +40,7 @@ def test_github_sealed_boxes_decrypt_to_the_key_in_both_scopes():
         for extra, target in (({}, "org/app"), ({"environment": "prod"}, "org/app environment prod")):
             s = sink({"type": "github", "repo": "org/app", "api_url": gh.url, **extra}, {"GITHUB_TOKEN": "tok"})
             written(s)
-            assert gh.values[target] == {ID_VAR: KEY_ID, SECRET_VAR: SECRET.reveal()}
+            assert gh.values[target] == {PAIR_VAR: PAIR}  # one secret: one PUT replaces the pair whole
             assert s.read_back(KEY_ID, SECRET) is None
         with pytest.raises(CredentialError, match="token was refused"):
             sink({"type": "github", "repo": "org/app", "api_url": gh.url}, {"GITHUB_TOKEN": "bad"}).preflight()
@@ -52,12 +53,12 @@ def test_gitlab_project_and_group_masked_values_in_the_body_read_back():
         s = sink({"type": "gitlab", "project": "42", "environment_scope": "prod", "url": gl.url},
                  {"GITLAB_TOKEN": "tok"})
         written(s)
-        assert gl.values["projects 42 scope prod"] == {ID_VAR: KEY_ID, SECRET_VAR: SECRET.reveal()}
+        assert gl.values["projects 42 scope prod"] == {PAIR_VAR: PAIR}
         assert s.read_back(KEY_ID, SECRET) is True and s.read_back(KEY_ID, Secret("other-value-0001")) is False
         assert not any(SECRET.reveal() in r for r in gl.requests)  # never in a URL
         g = sink({"type": "gitlab", "group": "7", "url": gl.url}, {"GITLAB_TOKEN": "tok"})
         written(g)
-        assert gl.values["groups 7 scope *"][ID_VAR] == KEY_ID
+        assert gl.values["groups 7 scope *"][PAIR_VAR] == PAIR
         with pytest.raises(CredentialError):
             sink({"type": "gitlab", "project": "42", "url": gl.url}, {"GITLAB_TOKEN": "bad"}).preflight()
 
@@ -83,8 +84,8 @@ def test_bitbucket_repository_and_deployment_variables_are_secured():
             s = sink({"type": "bitbucket", "workspace": "team", "repo": "app", "api_url": bb.url, **extra},
                      {"BITBUCKET_TOKEN": "tok"})
             written(s)
-            assert bb.values[target] == {ID_VAR: KEY_ID, SECRET_VAR: SECRET.reveal()}
-            assert all(v["secured"] for v in bb.meta[target].values()) and len(bb.meta[target]) == 2
+            assert bb.values[target] == {PAIR_VAR: PAIR}
+            assert all(v["secured"] for v in bb.meta[target].values()) and len(bb.meta[target]) == 1
             assert s.read_back(KEY_ID, SECRET) is None
 
 
@@ -92,10 +93,10 @@ def test_circleci_project_reads_back_the_last_four_and_contexts_are_written():
     with CircleCIFake("tok").serving() as cc:
         s = sink({"type": "circleci", "project": "gh/org/app", "api_url": cc.url}, {"CIRCLECI_TOKEN": "tok"})
         written(s)
-        assert s.read_back(KEY_ID, SECRET) is True and s.read_back("LTAIzzzz", SECRET) is False
+        assert s.read_back(KEY_ID, SECRET) is True and s.read_back(KEY_ID, Secret("another-secret-zzzz")) is False
         c = sink({"type": "circleci", "context": "ctx", "api_url": cc.url}, {"CIRCLECI_TOKEN": "tok"})
         written(c)
-        assert cc.values["context ctx"][SECRET_VAR] == SECRET.reveal() and c.read_back(KEY_ID, SECRET) is None
+        assert cc.values["context ctx"] == {PAIR_VAR: PAIR} and c.read_back(KEY_ID, SECRET) is None
 
 
 def test_kms_put_secret_value_signed_by_the_sdk_and_read_back():
@@ -106,6 +107,9 @@ def test_kms_put_secret_value_signed_by_the_sdk_and_read_back():
         written(s)
         assert kms.current("agentrun/prod") == {"AccessKeyId": KEY_ID, "AccessKeySecret": SECRET.reveal()}
         assert len(kms.versions["agentrun/prod"]) == 1 and s.read_back(KEY_ID, SECRET) is True
+        with pytest.raises(ConfigError, match="ResourceExist"):  # the same version, another value: refused
+            s.write(KEY_ID, Secret("another-secret-value-0001"))
+        assert kms.current("agentrun/prod")["AccessKeySecret"] == SECRET.reveal()
         with pytest.raises(ConfigError):
             sink({**entry, "secret_name": "missing"}, {}, credentials=Creds).preflight()
         secrets[Creds.access_key_id.reveal()] = "another-secret"
@@ -150,3 +154,135 @@ def test_yunxiao_variable_group_replaced_with_encrypted_values_in_the_body():
             sink({**entry, "group": "99"}, {"YUNXIAO_TOKEN": "tok"}).preflight()
         with pytest.raises(CredentialError):
             sink(entry, {"YUNXIAO_TOKEN": "bad"}).preflight()
+
+
+def test_github_environment_names_are_url_encoded_and_secret_names_checked():
+    with GitHubFake("tok").serving() as gh:
+        s = sink({"type": "github", "repo": "org/app", "environment": "prod/cn", "api_url": gh.url},
+                 {"GITHUB_TOKEN": "tok"})
+        written(s)
+        assert gh.values["org/app environment prod/cn"] == {PAIR_VAR: PAIR}
+        assert any("/environments/prod%2Fcn/" in r for r in gh.requests)
+        for bad in ("GITHUB_KEY", "1KEY", "MY-KEY"):  # as GitHub refuses them (422)
+            named = sink({"type": "github", "repo": "org/app", "api_url": gh.url, "pair_var": bad},
+                         {"GITHUB_TOKEN": "tok"})
+            with pytest.raises(ResourceFailedError, match="422"):
+                named.write(KEY_ID, SECRET)
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab", "bitbucket", "circleci"])
+def test_separate_variables_a_sink_already_has_follow_the_pair(kind):
+    # A setup made by hand holds ID/SECRET: they are updated after the pair, so a job that maps only
+    # them keeps working; a setup without them gets the one pair variable only.
+    fake = {"github": GitHubFake, "gitlab": GitLabFake, "bitbucket": BitbucketFake, "circleci": CircleCIFake}[kind]("tok")
+    environ = {"GITHUB_TOKEN": "tok", "GITLAB_TOKEN": "tok", "BITBUCKET_TOKEN": "tok", "CIRCLECI_TOKEN": "tok"}
+    entry, target = {"github": ({"repo": "org/app"}, "org/app"), "gitlab": ({"project": "42"}, "projects 42 scope *"),
+                     "bitbucket": ({"workspace": "t", "repo": "a"}, "t/a"),
+                     "circleci": ({"project": "gh/o/a"}, "project gh/o/a")}[kind]
+    url = "url" if kind == "gitlab" else "api_url"
+    with fake.serving():
+        s = sink({"type": kind, url: fake.url, **entry}, environ)
+        s.write("LTAIFAKEold0000000001", Secret("oldSecretValue00000001"))
+        assert set(fake.values[target]) == {PAIR_VAR}
+        old = {ID_VAR: "LTAIFAKEold0000000001", SECRET_VAR: "oldSecretValue00000001"}
+        if kind == "bitbucket":  # made through the API, as a person would in the UI
+            for name, value in old.items():
+                fake_sink = sink({"type": kind, url: fake.url, **entry, "pair_var": name}, environ)
+                fake_sink.api.call("POST", fake_sink.base, json={"key": name, "value": value, "secured": True})
+        else:
+            fake.values[target].update(old)
+        s.write(KEY_ID, SECRET)
+        assert fake.values[target] == {PAIR_VAR: PAIR, ID_VAR: KEY_ID, SECRET_VAR: SECRET.reveal()}
+
+
+def test_gitlab_same_key_in_two_scopes_is_never_confused():
+    with GitLabFake("tok").serving() as gl:
+        gl.values["projects 42 scope dev"] = {PAIR_VAR: "LTAIdevkey:devsecret"}
+        gl.values["projects 42 scope prod"] = {PAIR_VAR: "LTAIprodold:prodold"}
+        s = sink({"type": "gitlab", "project": "42", "environment_scope": "prod", "url": gl.url},
+                 {"GITLAB_TOKEN": "tok"})
+        written(s)
+        assert gl.values["projects 42 scope dev"] == {PAIR_VAR: "LTAIdevkey:devsecret"}
+        assert gl.values["projects 42 scope prod"] == {PAIR_VAR: PAIR} and s.held_id() == KEY_ID
+
+
+def test_gitlab_group_before_16_9_is_refused_when_another_scope_holds_the_key():
+    with GitLabFake("tok", version="16.8.1").serving() as gl:
+        gl.values["groups 7 scope dev"] = {PAIR_VAR: "LTAIdevkey:devsecret"}
+        entry = {"type": "gitlab", "group": "7", "environment_scope": "prod", "url": gl.url}
+        with pytest.raises(ConfigError, match="16.9"):
+            sink(entry, {"GITLAB_TOKEN": "tok"}).preflight()
+        assert gl.values == {"groups 7 scope dev": {PAIR_VAR: "LTAIdevkey:devsecret"}}
+        gl.version = "16.9.0"
+        written(sink(entry, {"GITLAB_TOKEN": "tok"}))
+        assert gl.values["groups 7 scope dev"] == {PAIR_VAR: "LTAIdevkey:devsecret"}
+        assert gl.values["groups 7 scope prod"] == {PAIR_VAR: PAIR}
+
+
+def test_the_gitlab_fake_refuses_an_ambiguous_key_as_gitlab_does():
+    import httpx
+
+    with GitLabFake("tok").serving() as gl:
+        gl.values["projects 42 scope dev"] = {"K": "a"}
+        gl.values["projects 42 scope prod"] = {"K": "b"}
+        answer = httpx.put(f"{gl.url}/api/v4/projects/42/variables/K", json={"value": "c"},
+                           headers={"PRIVATE-TOKEN": "tok"})
+        assert answer.status_code == 409 and gl.values["projects 42 scope dev"] == {"K": "a"}
+
+
+@pytest.mark.parametrize("where", ["proc", "through-a-file", "a-folder", "read-only-folder"])
+def test_a_dotenv_path_that_cannot_hold_a_temp_file_fails_preflight(tmp_path, where):
+    import os
+
+    (tmp_path / "file").write_text("A=1\n")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "ro").mkdir()
+    path = {"proc": "/proc/version", "through-a-file": "file/.env.prod", "a-folder": "folder",
+            "read-only-folder": "ro/.env.prod"}[where]
+    if where == "read-only-folder":
+        if os.geteuid() == 0:
+            pytest.skip("root writes a read-only folder")
+        (tmp_path / "ro").chmod(0o500)
+    spec = parse([{"type": "dotenv", "path": path}], profile="prod", env_name="prod", where="x")[0]
+    with pytest.raises(ConfigError, match="cannot be written"):
+        open_sink(spec, root=tmp_path, environ={}).preflight()
+    assert not [p for p in (tmp_path / "ro").iterdir()] if where == "read-only-folder" else True
+
+
+def test_every_platform_sink_writes_the_key_in_one_request():
+    # One request per write: a job reading the sink between two requests cannot exist.
+    from agentrun_tasks.testing.platforms import YunxiaoFake
+
+    fakes = {"github": GitHubFake("tok"), "gitlab": GitLabFake("tok"), "bitbucket": BitbucketFake("tok"),
+             "circleci": CircleCIFake("tok"), "jenkins": JenkinsFake("tok", user="rotator"),
+             "yunxiao": YunxiaoFake("tok")}
+    environ = {"GITHUB_TOKEN": "tok", "GITLAB_TOKEN": "tok", "BITBUCKET_TOKEN": "tok", "CIRCLECI_TOKEN": "tok",
+               "JENKINS_USER": "rotator", "JENKINS_TOKEN": "tok", "YUNXIAO_TOKEN": "tok"}
+    entries = {"github": [{"repo": "org/app"}, {"repo": "org/app", "environment": "prod"}],
+               "gitlab": [{"project": "42"}, {"group": "7", "environment_scope": "prod"}],
+               "bitbucket": [{"workspace": "t", "repo": "a"}, {"workspace": "t", "repo": "a", "deployment": "{e}"}],
+               "circleci": [{"project": "gh/o/a"}, {"context": "c1"}],
+               "jenkins": [{"credential_id": "aliyun"}], "yunxiao": [{"group": "1234", "organization": "o"}]}
+    for kind, fake in fakes.items():
+        with fake.serving():
+            url_field = {"github": "api_url", "bitbucket": "api_url", "circleci": "api_url"}.get(kind, "url")
+            for extra in entries[kind]:
+                s = sink({"type": kind, url_field: fake.url, **extra}, environ)
+                for _ in range(2):  # a first write and a rewrite
+                    seen = len(fake.requests)
+                    s.write(KEY_ID, SECRET)
+                    writes = [r for r in fake.requests[seen:] if not r.startswith("GET")]
+                    assert len(writes) == 1, (kind, extra, writes)
+
+
+def test_a_key_found_as_one_pair_variable_goes_back_as_one(tmp_path):
+    from agentrun_tasks.core.sinks import from_source
+
+    (tmp_path / ".env.prod").write_text("ALIYUN_ACCESS_KEY_PAIR_PROD='LTAIold:oldsecret'\n")
+    entries = from_source({"access_key_id": ".env.prod ALIYUN_ACCESS_KEY_PAIR_PROD",
+                           "access_key_secret": ".env.prod ALIYUN_ACCESS_KEY_PAIR_PROD"}, "prod")
+    s = open_sink(parse(entries, profile="prod", env_name="prod", where="x")[0], root=tmp_path, environ={})
+    assert s.held_id() == "LTAIold"
+    written(s)
+    assert (tmp_path / ".env.prod").read_text() == f"ALIYUN_ACCESS_KEY_PAIR_PROD='{PAIR}'\n"
+    assert s.read_back(KEY_ID, SECRET) is True and s.held_id() == KEY_ID

@@ -326,3 +326,16 @@ def test_file_keyring_is_private_and_needs_its_directory(tmp_path, monkeypatch):
     store.set("dev", {"access_key_id": "LTAIFAKEfile", "access_key_secret": "FAKEfilesecret"})
     assert stat.S_IMODE((tmp_path / "keyring.json").stat().st_mode) == 0o600
     assert KeyStore(FileKeyring(tmp_path)).get("dev")["access_key_secret"] == "FAKEfilesecret"
+
+
+def test_the_pair_variable_rotation_writes_wins_over_the_separate_names(tmp_path):
+    # A CI platform holds the rotated key as one variable (written in one request) beside a stale
+    # pair of separate variables: the one variable is read, so a job never mixes the two.
+    environ = {**pair("ALIYUN", tag="stale"), "ALIYUN_ACCESS_KEY_PAIR_PROD": "LTAIFAKEnewid0000:FAKEnewsecret0000"}
+    creds = resolve(make_env(tmp_path), environ=environ, root=tmp_path)
+    assert (creds.access_key_id.reveal(), creds.access_key_secret.reveal()) == ("LTAIFAKEnewid0000",
+                                                                                "FAKEnewsecret0000")
+    assert creds.sources["access_key_id"] == "env ALIYUN_ACCESS_KEY_PAIR_PROD"
+    with pytest.raises(CredentialError, match="ALIYUN_ACCESS_KEY_PAIR_PROD in env is not") as bad:
+        resolve(make_env(tmp_path), environ={"ALIYUN_ACCESS_KEY_PAIR_PROD": "FAKEnocolonsecret"}, root=tmp_path)
+    assert "FAKEnocolonsecret" not in str(bad.value)

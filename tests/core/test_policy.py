@@ -49,8 +49,10 @@ def test_tasks_choose_statements_and_unknown_scopes_are_wildcards():
     found = actions(minimal_policy(cfg, account_id=None, tasks=["deploy", "logs"]))
     assert set(found) == {"acs:agentrun:cn-shanghai:*:*", "acs:fc:cn-shanghai:*:*", "acs:log:cn-shanghai:*:project/*"}
     assert "agentrun:PublishRuntimeVersion" not in found["acs:agentrun:cn-shanghai:*:*"]
-    assert minimal_policy(cfg, account_id="9", tasks=["rotate-keys"])["Statement"][0]["Resource"] == [
-        "acs:ram::9:user/*"]
+    # Key management is never user/*: the key's own user (from STS), or no statement at all.
+    assert minimal_policy(cfg, account_id="9", caller_user="ci-bot", tasks=["rotate-keys"])["Statement"][0][
+        "Resource"] == ["acs:ram::9:user/ci-bot"]
+    assert minimal_policy(cfg, account_id="9", tasks=["rotate-keys"])["Statement"] == []
 
 
 def test_logconfig_auto_scopes_logs_to_the_project_deploy_makes_and_lets_deploy_make_it():
@@ -63,3 +65,25 @@ def test_logconfig_auto_scopes_logs_to_the_project_deploy_makes_and_lets_deploy_
     s_driver = actions(minimal_policy(env(driver="serverless-devs", agent={"name": "bot", "logConfig": "auto"}),
                                       account_id="123", tasks=["deploy"]))
     assert not any(a.startswith("log:") for acts in s_driver.values() for a in acts)  # the component makes it
+
+
+def _doc(action, resource, effect="Allow"):
+    import json
+
+    return json.dumps({"Version": "1", "Statement": [{"Effect": effect, "Action": action, "Resource": resource}]})
+
+
+@pytest.mark.parametrize("action, resource, flagged", [
+    (["ram:CreateAccessKey", "ram:DeleteAccessKey"], "acs:ram::123:user/*", True),
+    ("ram:*", "*", True),
+    ("*", "*", True),
+    ("ram:*AccessKey", ["acs:ram:*:*:user/*"], True),
+    ("ram:UpdateAccessKey", "acs:ram::123:user/ci", False),  # its own user only
+    ("ram:ListAccessKeys", "acs:ram::123:user/*", False),  # reading is not minting
+    ("ram:CreateAccessKey", "acs:oss:*:123:bucket/*", False),
+], ids=["user-star", "ram-star", "star", "wildcard-action", "own-user", "read-only", "other-service"])
+def test_a_policy_that_lets_a_key_mint_keys_for_any_user_is_flagged(action, resource, flagged):
+    from agentrun_tasks.core.policy import manages_others_keys
+
+    assert manages_others_keys(_doc(action, resource), "ci") is flagged
+    assert manages_others_keys(_doc(action, resource, effect="Deny"), "ci") is False

@@ -63,3 +63,24 @@ def test_serverless_devs_without_s_says_how_to_get_it_and_fix_installs_it(projec
     assert found["s"]["status"] == "ok" and found["s"]["fixed"], found["s"]
     assert (project.root / ".agentrun/tools/s/node_modules/.bin/s").exists()
     assert fixed.returncode == 3  # the dev environment still has no credentials here
+
+
+def test_key_management_is_scoped_to_the_keys_own_user_and_a_user_star_policy_is_flagged(project):
+    first = project.invoke("doctor", "--json")
+    assert first.returncode == 0, first.stderr
+    ram_statements = [s for s in json.loads(first.stdout)["minimal_policy"]["Statement"]
+                      if any(a.startswith("ram:") for a in s["Action"])]
+    assert [s["Resource"] for s in ram_statements] == [[f"acs:ram::{ram_statements[0]['Resource'][0].split(':')[3]}"
+                                                         f":user/{BOOTSTRAP_USER}"]]
+    minting = json.dumps({"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["ram:CreateAccessKey"],
+                                                         "Resource": "acs:ram::*:user/*"}]})
+    with running_emulator(project.root) as emu:  # the one doctor started
+        client = RamClient(emu.openapi_config())
+        client.create_policy(ram.CreatePolicyRequest(policy_name="ci-keys", policy_document=minting))
+        client.attach_policy_to_user(ram.AttachPolicyToUserRequest(policy_name="ci-keys", policy_type="Custom",
+                                                                   user_name=BOOTSTRAP_USER))
+        again = project.invoke("doctor", "--json")
+    assert again.returncode == 0, again.stderr  # a warning, not a failure
+    found = checks(again)["least privilege"]
+    assert found["status"] == "warn" and "ci-keys" in found["detail"] and "any RAM user" in found["detail"]
+    assert f"user/{BOOTSTRAP_USER}" in found["fix"]

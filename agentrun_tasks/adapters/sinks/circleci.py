@@ -2,7 +2,9 @@
 
 Project: ``POST /project/{slug}/envvar`` replaces a variable of the same name; ``GET`` returns it
 masked to its last four characters, which is what is read back. Context:
-``PUT /context/{id}/environment-variable/{name}`` (values are never returned). Auth: the
+``PUT /context/{id}/environment-variable/{name}`` (values are never returned). One variable,
+``<id>:<secret>``, so one request replaces the key whole (then separate id/secret variables, where
+they exist). Auth: the
 ``Circle-Token`` header from ``CIRCLECI_TOKEN``.
 """
 
@@ -11,14 +13,14 @@ from __future__ import annotations
 from typing import Mapping
 
 from ...core.secrets import Secret
-from ...core.sinks import SinkSpec, token
+from ...core.sinks import SinkSpec, pair_writes, token
 from .http import Api
 
 
 class CircleCISink:
     def __init__(self, spec: SinkSpec, environ: Mapping[str, str]) -> None:
         self.name = spec.name
-        self.names = (spec["id_var"], spec["secret_var"])
+        self.spec, self.var = spec, spec["pair_var"]
         self.project, self.context = spec["project"], spec["context"]
         tok = token(spec, environ)
         self.api = Api(spec["api_url"], {"Circle-Token": tok.reveal()}, what="CircleCI")
@@ -30,8 +32,17 @@ class CircleCISink:
     def preflight(self) -> None:
         self.api.call("GET", self._list_path())
 
+    def _names(self) -> set[str]:
+        names, page_token = set(), None
+        while True:
+            doc = self.api.json("GET", self._list_path(), params={"page-token": page_token} if page_token else None)
+            names |= {item.get("name") or item.get("variable") for item in doc.get("items", [])}
+            page_token = doc.get("next_page_token")
+            if not page_token:
+                return names
+
     def write(self, key_id: str, secret: Secret) -> None:
-        for name, value in zip(self.names, (key_id, secret.reveal())):
+        for name, value in pair_writes(self.spec, key_id, secret, self._names()):
             if self.project:
                 self.api.call("POST", f"/project/{self.project}/envvar", json={"name": name, "value": value})
             else:
@@ -40,9 +51,10 @@ class CircleCISink:
     def read_back(self, key_id: str, secret: Secret) -> bool | None:
         if not self.project:
             return None
-        shown = []
-        for name in self.names:
-            response = self.api.call("GET", f"/project/{self.project}/envvar/{name}", missing_ok=True)
-            shown.append(response.json().get("value", "") if response is not None else "")
-        # CircleCI masks values as "xxxx" + their last four characters.
-        return all(s.endswith(v[-4:]) for s, v in zip(shown, (key_id, secret.reveal())))
+        response = self.api.call("GET", f"/project/{self.project}/envvar/{self.var}", missing_ok=True)
+        shown = response.json().get("value", "") if response is not None else ""
+        # CircleCI masks values as "xxxx" + their last four characters (the secret's).
+        return bool(shown) and shown.endswith(secret.reveal()[-4:])
+
+    def held_id(self) -> str | None:
+        return None

@@ -68,3 +68,6 @@ class JenkinsSink:
         if self._current().findtext("username") != key_id:
             return False
         return None  # the password is redacted: only the id can be checked
+
+    def held_id(self) -> str | None:
+        return self._current().findtext("username") or None

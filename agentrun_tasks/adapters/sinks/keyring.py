@@ -31,3 +31,6 @@ class KeyringSink:
     def read_back(self, key_id: str, secret: Secret) -> bool | None:
         entry = self.store.get(self.profile) or {}
         return entry.get("access_key_id") == key_id and entry.get("access_key_secret") == secret.reveal()
+
+    def held_id(self) -> str | None:
+        return (self.store.get(self.profile) or {}).get("access_key_id")

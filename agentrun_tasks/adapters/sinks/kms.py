@@ -70,7 +70,7 @@ class KmsSink:
             if "Rejected.ResourceExist" not in str(exc) or not self.read_back(key_id, secret):
                 raise  # an earlier attempt of this very write already stored it otherwise
 
-    def read_back(self, key_id: str, secret: Secret) -> bool | None:
+    def _current(self) -> dict:
         from alibabacloud_kms20160120 import models as m
 
         body = self._call("GetSecretValue", lambda: self.client.get_secret_value(m.GetSecretValueRequest(
@@ -78,5 +78,12 @@ class KmsSink:
         try:
             doc = json.loads(body.secret_data or "{}")
         except ValueError:
-            return False
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def read_back(self, key_id: str, secret: Secret) -> bool | None:
+        doc = self._current()
         return doc.get("AccessKeyId") == key_id and doc.get("AccessKeySecret") == secret.reveal()
+
+    def held_id(self) -> str | None:
+        return self._current().get("AccessKeyId")

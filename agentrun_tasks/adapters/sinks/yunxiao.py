@@ -51,3 +51,6 @@ class YunxiaoSink:
     def read_back(self, key_id: str, secret: Secret) -> bool | None:
         present = {v["name"] for v in self._group().get("variables") or []}
         return None if set(self.names) <= present else False
+
+    def held_id(self) -> str | None:
+        return None  # encrypted values are not returned
