@@ -114,8 +114,9 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     Tests on every push and PR/MR; develop deploys to dev; main, master, hotfix/* and v* tags
     release to prod behind the platform's approval and one-at-a-time control; a preview runtime
     per feature branch or PR (removed when it closes, where the platform says so); manual
-    rollback and promote; a weekly `invoke rotate-keys --min-age 90d`. The install step uses uv
-    and caches on requirements.lock (make it with the command in the file's header).
+    rollback and promote; a weekly `invoke rotate-keys --min-age 90d` given the API tokens
+    envs/prod.yaml's credentials.sinks read. Jobs install with uv from requirements.lock (the
+    test job from requirements-test.lock); make them with the commands in the file's header.
     An existing file is never overwritten without --force (exit 2); --check compares instead
     and exits 2 naming each file that is out of date. docs/ci.md: secrets, approvals, schedules.
     """
@@ -123,10 +124,12 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
 
     if not platform:
         raise ConfigError(f"--platform is required: {PLATFORM_HELP}.")
-    options = pipelines.Options(kinds=pipelines.parse_kinds(jobs), python=python or pipelines.Options.python)
+    kinds = pipelines.parse_kinds(jobs)
+    ctx = open_context(c)
+    options = pipelines.Options(kinds=kinds, python=python or pipelines.Options.python,
+                                sinks=pipelines.prod_sinks(ctx.root, ctx.environ))
     command = pipelines.command_line(platform, options)
     files = pipelines.render(platform, options, command)
-    ctx = open_context(c)
     root = Path(out) if out else ctx.root
     if check:
         stale = [s for f in files if (s := pipelines.out_of_date(f, _read(root / f.path))) is not None]

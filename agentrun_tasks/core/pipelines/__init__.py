@@ -7,18 +7,22 @@ them, or compares them with the committed ones (``--check``). Pure: text in, tex
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 from types import ModuleType
+from typing import Mapping
 
 from ..errors import ConfigError
 from . import bitbucket, circleci, github, gitlab, jenkins, yunxiao
-from .model import KINDS, GeneratedFile, Options
+from .model import KINDS, GeneratedFile, Options, SinkNeeds, sink_needs
 
 PLATFORMS: dict[str, ModuleType] = {
     "github": github, "gitlab": gitlab, "jenkins": jenkins,
     "yunxiao": yunxiao, "bitbucket": bitbucket, "circleci": circleci,
 }
 
-__all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "command_line", "out_of_date", "parse_kinds", "render"]
+__all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "SinkNeeds", "command_line", "out_of_date", "parse_kinds",
+           "prod_sinks", "render"]
+PROD_ENV = "prod"  # the environment the generated release, rollback and rotation jobs act on
 
 
 def parse_kinds(text: str | None) -> tuple[str, ...]:
@@ -31,6 +35,19 @@ def parse_kinds(text: str | None) -> tuple[str, ...]:
         raise ConfigError(f"--jobs takes a comma-separated list of {', '.join(KINDS)}; "
                           f"got {text!r}{' (unknown: ' + ', '.join(unknown) + ')' if unknown else ''}.")
     return tuple(kind for kind in KINDS if kind in wanted)
+
+
+def prod_sinks(root: Path, environ: Mapping[str, str]) -> SinkNeeds:
+    """What envs/prod.yaml's ``credentials.sinks`` need from the pipeline (none without the file):
+    the rendered rotation job binds exactly these, so ``ci.init --check`` sees a sink change."""
+    from .. import config, sinks
+
+    if not (root / "envs" / f"{PROD_ENV}.yaml").is_file():
+        return SinkNeeds()
+    env = config.load_env(PROD_ENV, root=root, environ=environ)
+    entries = env.credentials.sinks
+    return sink_needs(sinks.parse(entries, profile=env.credentials.profile, env_name=env.name,
+                                  where=env.path.name)) if entries else SinkNeeds()
 
 
 def render(platform: str, options: Options, command: str) -> list[GeneratedFile]:

@@ -11,8 +11,11 @@ repository, and a pipeline has one code source, so each flow is its own pipeline
 - ``rotate-keys.yml``: run by a timer trigger (weekly, set in the console; the grammar has no
   schedule).
 
-One change at a time is ``concurrencyConfig`` (one running instance; a second is refused). Secrets are
-secret (私密) pipeline variables with the library's names, or a variable group shared by the three.
+One change at a time is ``concurrencyConfig.maxRunningJobInstances: 1``: a job waits while the
+same job of another run is running (runs themselves are never refused: ``rejectNew`` would throw
+a push or a release away). Secrets are secret (私密) pipeline variables with the library's names,
+or a variable group shared by the three. uv's cache is ``/root/.cache/uv``, which Flow caches
+by default.
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ RUNS_ON = "public/cn-beijing"
 SOURCE = {"repo": {"type": "codeup", "name": "agentrun", "endpoint": "https://codeup.aliyun.com/<org>/<repo>.git",
                    "branch": "main", "triggerEvents": ["push"],
                    "certificate": {"type": "serviceConnection", "serviceConnection": "<service-connection-id>"}}}
-# A second run is refused while one is running (the library's own lock would refuse it with exit 7).
-ONE_AT_A_TIME = {"maxRunningPipelineInstances": 1, "pipelineMaxRunningBehavior": "rejectNew"}
+# The same job of two runs waits for the other; no limit on runs (at the limit, Flow's only
+# choices are to refuse the new run or cancel the oldest).
+ONE_AT_A_TIME = {"maxRunningJobInstances": 1}
 
 
-def _job(opts: m.Options, name: str, command: str, **extra) -> dict:
-    steps = {"install": {"name": "install", "step": "Command", "with": {"run": "\n".join(opts.install_lines)}},
+def _job(opts: m.Options, name: str, command: str, lock: str = m.RUNTIME_LOCK, **extra) -> dict:
+    steps = {"install": {"name": "install", "step": "Command", "with": {"run": "\n".join(opts.install_lines(lock))}},
              "run": {"name": command.split()[1], "step": "Command", "with": {"run": command}}}
     return {"name": name, "runsOn": RUNS_ON, **extra, "steps": steps}
 
@@ -49,11 +53,11 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
     files: list[m.GeneratedFile] = []
 
     def add(path: str, doc: dict) -> None:
-        files.append(m.GeneratedFile(path, m.header("yunxiao", command, opts.lock_command) + m.dump_yaml(doc)))
+        files.append(m.GeneratedFile(path, m.header("yunxiao", command, opts) + m.dump_yaml(doc)))
 
     ci: dict = {}
     if opts.has("test"):
-        ci["test"] = {"name": "test", "jobs": {"test": _job(opts, "test", m.TEST)}}
+        ci["test"] = {"name": "test", "jobs": {"test": _job(opts, "test", m.TEST, lock=m.TEST_LOCK)}}
     deploy: dict = {}
     needs = {"needs": "test"} if opts.has("test") else {}
     if opts.has("dev"):
@@ -69,7 +73,7 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
     if opts.has("prod"):
         release: dict = {}
         if opts.has("test"):
-            release["test"] = {"name": "test", "jobs": {"test": _job(opts, "test", m.TEST)}}
+            release["test"] = {"name": "test", "jobs": {"test": _job(opts, "test", m.TEST, lock=m.TEST_LOCK)}}
         jobs = {"approve": {**_approval("approve release"), **needs},
                 "release_prod": _job(opts, "release prod", m.RELEASE_PROD, needs="approve")}
         if opts.has("manual"):
