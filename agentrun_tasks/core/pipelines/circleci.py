@@ -20,9 +20,8 @@ SERIAL = "<< pipeline.project.slug >>/prod-"
 RELEASE_SERIAL = SERIAL + "release-<< pipeline.git.branch >><< pipeline.git.tag >>"
 ACTION = "<< pipeline.parameters.action >>"
 SCHEDULED = {"equal": ["scheduled_pipeline", "<< pipeline.trigger_source >>"]}
-ALL_TAGS = {"tags": {"only": "/.*/"}}
-PROD_FILTERS = {"branches": {"only": [*m.PROD_BRANCHES, f"/{m.HOTFIX_PREFIX.rstrip('/')}\\/.*/"]},
-                "tags": {"only": f"/{m.TAG_REGEX}.*/"}}
+RELEASE_TAGS = {"tags": {"only": f"/{m.TAG_REGEX}.*/"}}  # CircleCI builds no tag a job does not name
+PROD_FILTERS = {"branches": {"only": [*m.PROD_BRANCHES, f"/{m.HOTFIX_PREFIX.rstrip('/')}\\/.*/"]}, **RELEASE_TAGS}
 
 
 def _context(env: str) -> str:
@@ -66,7 +65,7 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
     flow: list = []
     if opts.has("test"):
         jobs["test"] = _job(m.TEST, install="install-test")
-        flow.append({"test": {"filters": ALL_TAGS}})
+        flow.append({"test": {"filters": RELEASE_TAGS}})
     needs = ["test"] if opts.has("test") else []
     if opts.has("dev"):
         jobs["deploy-dev"] = _job(m.DEPLOY_DEV)

@@ -38,7 +38,8 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
             {"if": f"({DEPLOY_BRANCH}) && {PUSH}"},
             # Any other branch with an open MR runs the MR pipeline only, not a second one.
             {"if": "$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS && " + PUSH, "when": "never"},
-            {"if": "$CI_COMMIT_BRANCH"}, {"if": "$CI_COMMIT_TAG"}]},
+            # Only release tags start a pipeline, as on the other platforms.
+            {"if": "$CI_COMMIT_BRANCH"}, {"if": f"$CI_COMMIT_TAG =~ /{m.TAG_REGEX}/"}]},
         "stages": ["test", "deploy", "release", "manage"],
         "variables": {**m.CI_ENV, "UV_CACHE_DIR": "$CI_PROJECT_DIR/.uv-cache", "UV_LINK_MODE": "copy"},
         "default": {
