@@ -252,21 +252,27 @@ def github(files: Mapping[str, str], event: Event) -> dict[str, str]:
             return {}
         ctx = {"github.event_name": "workflow_dispatch", "github.ref": f"refs/heads/{event.ref}",
                "inputs.action": event.action}
+    running = _running({n: (github_if(j.get("if", "true"), ctx), j.get("needs", [])) for n, j in doc["jobs"].items()})
+    # Jobs in the prod environment wait for its required reviewers (docs/ci.md); prod-rotation has none.
+    return {canonical(n): "approval" if environment(j) == "prod" else ""
+            for n, j in doc["jobs"].items() if n in running}
+
+
+def _running(jobs: Mapping[str, tuple[bool, list[str]]]) -> set[str]:
+    """The jobs that run: their own condition holds and every job they need runs (a skipped
+    need skips the job on GitHub and CircleCI alike; the files use no status functions)."""
     ran: dict[str, bool] = {}
 
     def runs(name: str) -> bool:
         if name not in ran:
-            job = doc["jobs"][name]
-            needs = job.get("needs", [])
-            ran[name] = all(runs(n) for n in needs) and github_if(job.get("if", "true"), ctx)
+            ok, needs = jobs[name]
+            ran[name] = ok and all(runs(n) for n in needs)
         return ran[name]
 
-    # Jobs in the prod environment wait for its required reviewers (docs/ci.md); prod-rotation has none.
-    return {canonical(n): "approval" if _environment(j) == "prod" else ""
-            for n, j in doc["jobs"].items() if runs(n)}
+    return {name for name in jobs if runs(name)}
 
 
-def _environment(job: dict) -> str | None:
+def environment(job: dict) -> str | None:
     env = job.get("environment")
     return env.get("name") if isinstance(env, dict) else env
 
@@ -334,8 +340,7 @@ def jenkins(files: Mapping[str, str], event: Event) -> dict[str, str]:
             when = stage.child("when")
             if name == "Install" or (when and not _jenkins_block(when, build)):
                 continue
-            out[canonical(name.replace(" prod", "") if name.startswith(("Rollback", "Promote")) else name)] = \
-                "approval" if stage.child("input") else ""
+            out[canonical(name)] = "approval" if stage.child("input") else ""
     return out
 
 
@@ -370,8 +375,7 @@ def bitbucket(files: Mapping[str, str], event: Event) -> dict[str, str]:
         steps = pipelines.get("custom", {}).get(event.action)
     else:
         steps = None
-    return {canonical(s["step"]["name"].replace(" prod", "") if s["step"]["name"].startswith(("rollback", "promote"))
-                      else s["step"]["name"]): "approval" if s["step"].get("trigger") == "manual" else ""
+    return {canonical(s["step"]["name"]): "approval" if s["step"].get("trigger") == "manual" else ""
             for s in steps or [] if "step" in s}
 
 
@@ -424,16 +428,9 @@ def circleci(files: Mapping[str, str], event: Event) -> dict[str, str]:
             else:
                 ok = _circle_filter(filters.get("branches"), branch) is not False
             entries[name] = (spec or {}, ok)
-        ran: dict[str, bool] = {}
-
-        def runs(name: str) -> bool:
-            if name not in ran:
-                spec, ok = entries[name]
-                ran[name] = ok and all(runs(r) for r in spec.get("requires", []))
-            return ran[name]
-
+        running = _running({name: (ok, spec.get("requires", [])) for name, (spec, ok) in entries.items()})
         for name, (spec, _) in entries.items():
-            if runs(name) and spec.get("type") != "approval":
+            if name in running and spec.get("type") != "approval":
                 approval = any(entries[r][0].get("type") == "approval" for r in spec.get("requires", []))
                 out[canonical(name)] = "approval" if approval else ""
     return out

@@ -5,10 +5,10 @@ Approval is an ``type: approval`` job the release requires; one change at a time
 skips a job of an older pipeline that arrives after a newer one: that is right only when the
 newer one contains the older, so releases are grouped per ref (a newer push to the same branch
 supersedes), and rollback, promote and rotation each have their own group; two prod changes
-from different groups meet the library's own lock (exit 7, a red job to rerun, never a skip). Secrets are contexts (``agentrun-dev``,
-``agentrun-prod``; restrict the prod one to a security group). Rollback, promote and preview
-removal are pipelines triggered with the ``action`` parameter (API or "Trigger Pipeline");
-the weekly rotation is a schedule trigger named ``rotate-keys`` (project settings, not YAML).
+from different groups meet the library's own lock (exit 7, a red job to rerun, never a skip).
+Secrets are contexts (``agentrun-dev``, ``agentrun-prod``; restrict the prod one to a security
+group). Rollback, promote and preview removal are pipelines triggered with the ``action``
+parameter (API or "Trigger Pipeline"); the weekly rotation is a schedule trigger named ``rotate-keys`` (project settings, not YAML).
 """
 
 from __future__ import annotations
