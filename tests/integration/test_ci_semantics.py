@@ -275,3 +275,23 @@ def test_deploy_release_rollback_and_rotate_jobs_install_no_test_tools(platform)
             assert f"-r {model.TEST_LOCK} " in text, text
         else:
             assert f"-r {model.RUNTIME_LOCK} " in text and model.TEST_LOCK not in text, (job, text)
+
+
+def test_gitlab_ci_local_creates_the_jobs_the_evaluator_reads(tmp_path):
+    """gitlab-ci-local (run by .ci/run, which caches it) agrees with pipeline_eval's GitLab reading
+    on every GitLab event of the table, and catches the workflow this issue replaced."""
+    from agentrun_tasks.testing import gitlab_ci_local
+
+    tool = gitlab_ci_local.binary()
+    if not tool.exists():
+        pytest.skip(f"gitlab-ci-local {gitlab_ci_local.VERSION} is not cached (.ci/run installs it)")
+    text = generated("gitlab")[".gitlab-ci.yml"]
+    for name, event in pe.EVENTS.items():
+        if event.kind == "mr_closed":
+            continue
+        theirs = gitlab_ci_local.jobs(tool, text, event, tmp_path)
+        ours = pe.jobs("gitlab", {".gitlab-ci.yml": text}, event)
+        assert {pe.canonical(j) for j in theirs or {}} == set(ours), (name, theirs, ours)
+    doc = pe.load(text)
+    doc["workflow"]["rules"] = [r for r in doc["workflow"]["rules"] if "develop" not in r.get("if", "")]
+    assert gitlab_ci_local.jobs(tool, model.dump_yaml(doc), pe.Event("push", "develop", mr_open=True), tmp_path) is None
