@@ -229,7 +229,7 @@ def github_if(expression: str, context: Mapping[str, object]) -> bool:
 
 def github(files: Mapping[str, str], event: Event) -> dict[str, str]:
     doc = load(files[".github/workflows/agentrun.yml"])
-    on = doc.get("on") or doc.get(True)  # YAML 1.1 readers turn the key `on` into True
+    on: dict = doc.get("on") or doc.get(True) or {}  # YAML 1.1 readers turn the key `on` into True
     ctx: dict[str, object] = {}
     if event.kind in ("push", "tag"):
         kind, patterns = ("tags", on["push"].get("tags", [])) if event.kind == "tag" else \
@@ -332,11 +332,13 @@ def jenkins_builds(event: Event) -> list[dict[str, str]]:
 
 
 def jenkins(files: Mapping[str, str], event: Event) -> dict[str, str]:
-    stages = jenkinsfile.parse(files["Jenkinsfile"]).child("pipeline").child("stages").children
+    pipeline = jenkinsfile.parse(files["Jenkinsfile"]).child("pipeline")
+    stages = pipeline.child("stages") if pipeline else None
+    assert stages is not None, "no pipeline { stages { ... } }"
     out: dict[str, str] = {}
     for build in jenkins_builds(event):
-        for stage in stages:
-            name = re.fullmatch(r"stage\('([^']+)'\)", stage.head).group(1)
+        for stage in stages.children:
+            name = stage.head.split("'")[1]  # stage('Name')
             when = stage.child("when")
             if name == "Install" or (when and not _jenkins_block(when, build)):
                 continue

@@ -21,12 +21,13 @@ PATH = "bitbucket-pipelines.yml"
 TAG_GLOB = m.TAG_PREFIX + "{%s}*" % ",".join("0123456789")
 
 
-def _step(opts: m.Options, name: str, command: str, lock: str = m.RUNTIME_LOCK, **extra) -> dict:
+def _step(opts: m.Options, name: str, command: str, **extra) -> dict:
+    lock = m.TEST_LOCK if command == m.TEST else m.RUNTIME_LOCK  # only the test step gets the test tools
     return {"step": {"name": name, "caches": ["uv"], **extra, "script": [*opts.install_lines(lock), command]}}
 
 
 def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
-    test = [_step(opts, "test", m.TEST, lock=m.TEST_LOCK)] if opts.has("test") else []
+    test = [_step(opts, "test", m.TEST)] if opts.has("test") else []
     branches: dict = {}
     if opts.has("dev"):
         branches[m.DEV_BRANCH] = test + [_step(opts, "deploy dev", m.DEPLOY_DEV, deployment="dev",

@@ -8,7 +8,8 @@ supersedes), and rollback, promote and rotation each have their own group; two p
 from different groups meet the library's own lock (exit 7, a red job to rerun, never a skip).
 Secrets are contexts (``agentrun-dev``, ``agentrun-prod``; restrict the prod one to a security
 group). Rollback, promote and preview removal are pipelines triggered with the ``action``
-parameter (API or "Trigger Pipeline"); the weekly rotation is a schedule trigger named ``rotate-keys`` (project settings, not YAML).
+parameter (API or "Trigger Pipeline"); the weekly rotation is a schedule trigger named
+``rotate-keys`` (project settings, not YAML).
 """
 
 from __future__ import annotations
