@@ -18,6 +18,9 @@ from typing import Callable, Mapping
 from ruamel.yaml import YAML
 
 from . import jenkinsfile
+from .ci_expressions import github_glob, github_if, gitlab_if
+
+__all__ = ["EVENTS", "Event", "canonical", "cell", "github_glob", "github_if", "gitlab_if", "gitlab_variables", "jobs"]
 
 
 @dataclass(frozen=True)
@@ -57,65 +60,6 @@ def load(text: str) -> dict:
 
 
 # -- GitLab ---------------------------------------------------------------------------------------
-_GL_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||==|!=|=~|!~|\$[A-Za-z_]\w*|\"[^\"]*\"|'[^']*'|/(?:\\.|[^/])*/|null)")
-
-
-def gitlab_if(expression: str, variables: Mapping[str, str]) -> bool:
-    """GitLab's ``rules:if``: $VAR, "string", /regex/, ==, !=, =~, !~, &&, ||, parentheses;
-    a variable that is unset or empty is false on its own and null in a comparison."""
-    tokens, pos = [], 0
-    while pos < len(expression):
-        m = _GL_TOKEN.match(expression, pos)
-        if not m:
-            if expression[pos:].strip():
-                raise ValueError(f"cannot read {expression[pos:]!r}")
-            break
-        tokens.append(m.group(1))
-        pos = m.end()
-    tokens.reverse()
-
-    def value(tok: str):
-        if tok.startswith("$"):
-            return variables.get(tok[1:]) or None
-        if tok == "null":
-            return None
-        return tok[1:-1]
-
-    def primary():
-        tok = tokens.pop()
-        if tok == "(":
-            result = disjunction()
-            assert tokens.pop() == ")"
-            return result
-        left = value(tok)
-        if tokens and tokens[-1] in ("==", "!=", "=~", "!~"):
-            op, right = tokens.pop(), tokens.pop()
-            if op in ("==", "!="):
-                return (left == value(right)) == (op == "==")
-            found = left is not None and re.search(right[1:-1], left) is not None
-            return found == (op == "=~")
-        return bool(left)
-
-    def conjunction():
-        result = primary()
-        while tokens and tokens[-1] == "&&":
-            tokens.pop()
-            result = primary() and result
-        return result
-
-    def disjunction():
-        result = conjunction()
-        while tokens and tokens[-1] == "||":
-            tokens.pop()
-            result = conjunction() or result
-        return result
-
-    result = disjunction()
-    if tokens:
-        raise ValueError(f"left over in {expression!r}: {tokens}")
-    return result
-
-
 def gitlab_rules(rules: list[dict], variables: Mapping[str, str]) -> dict | None:
     """The first rule that matches (``if`` true or absent), or None: GitLab's rule order."""
     return next((r for r in rules if "if" not in r or gitlab_if(r["if"], variables)), None)
@@ -160,73 +104,6 @@ def gitlab(files: Mapping[str, str], event: Event) -> dict[str, str]:
 
 
 # -- GitHub ---------------------------------------------------------------------------------------
-def github_glob(pattern: str, ref: str) -> bool:
-    """GitHub's filter patterns: ``*`` stops at /, ``**`` does not, ``[0-9]`` is a class."""
-    rx = ""
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            rx, i = rx + ".*", i + 2
-        elif pattern[i] == "*":
-            rx, i = rx + "[^/]*", i + 1
-        elif pattern[i] == "[":
-            end = pattern.index("]", i)
-            rx, i = rx + pattern[i:end + 1], end + 1
-        else:
-            rx, i = rx + re.escape(pattern[i]), i + 1
-    return re.fullmatch(rx, ref) is not None
-
-
-_GH_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||==|!=|!|,|'[^']*'|[A-Za-z_][\w.-]*)")
-
-
-def github_if(expression: str, context: Mapping[str, object]) -> bool:
-    """GitHub's expressions as the generated files use them: contexts, 'strings', ==, !=, !, &&,
-    ||, parentheses and startsWith(); comparisons of strings ignore case, as GitHub's do."""
-    tokens = [m.group(1) for m in _GH_TOKEN.finditer(expression)]
-    tokens.reverse()
-
-    def atom():
-        tok = tokens.pop()
-        if tok == "(":
-            result = disjunction()
-            tokens.pop()
-            return result
-        if tok == "!":
-            return not atom()
-        if tok == "startsWith":
-            tokens.pop()
-            text, _, prefix = str(atom()), tokens.pop(), str(atom())
-            tokens.pop()
-            return text.lower().startswith(prefix.lower())
-        if tok.startswith("'"):
-            return tok[1:-1]
-        return context.get(tok, "")
-
-    def comparison():
-        left = atom()
-        if tokens and tokens[-1] in ("==", "!="):
-            op, right = tokens.pop(), atom()
-            return (str(left).lower() == str(right).lower()) == (op == "==")
-        return bool(left)
-
-    def conjunction():
-        result = comparison()
-        while tokens and tokens[-1] == "&&":
-            tokens.pop()
-            result = comparison() and result
-        return result
-
-    def disjunction():
-        result = conjunction()
-        while tokens and tokens[-1] == "||":
-            tokens.pop()
-            result = conjunction() or result
-        return result
-
-    return bool(disjunction())
-
-
 def github(files: Mapping[str, str], event: Event) -> dict[str, str]:
     doc = load(files[".github/workflows/agentrun.yml"])
     on: dict = doc.get("on") or doc.get(True) or {}  # YAML 1.1 readers turn the key `on` into True

@@ -188,6 +188,25 @@ def test_gitlab_expressions_follow_gitlabs_rules(expression, variables, expected
     assert pe.gitlab_if(expression, variables) is expected
 
 
+@pytest.mark.parametrize("expression, expected", [
+    ("github.event_name == 'push' && github.ref == 'refs/heads/develop'", True),
+    ("github.event_name == 'PUSH'", True),  # GitHub compares strings ignoring case
+    ("startsWith(github.ref, 'refs/tags/v')", False),
+    ("github.event_name == 'pull_request' || (github.event_name == 'push' && !startsWith(github.ref, 'refs/tags/'))",
+     True),
+])
+def test_github_expressions_follow_githubs_rules(expression, expected):
+    context = {"github.event_name": "push", "github.ref": "refs/heads/develop"}
+    assert pe.github_if(expression, context) is expected
+
+
+def test_expressions_the_evaluators_cannot_read_raise():
+    with pytest.raises(ValueError):
+        pe.gitlab_if('$A == "x" ## comment', {})
+    with pytest.raises(ValueError):
+        pe.github_if("github.ref =~ 'x'", {})
+
+
 def test_no_github_prod_job_can_lose_its_pending_run_and_the_cache_keeps_its_wheels():
     doc = pe.load(generated("github")[".github/workflows/agentrun.yml"])
     prod = {name: job for name, job in doc["jobs"].items() if pe.environment(job) in ("prod", "prod-rotation")}
