@@ -11,9 +11,6 @@ in order, none cancels a pending one. A cancelled run gets SIGINT, then SIGTERM 
 
 from __future__ import annotations
 
-import re
-
-from ..errors import ConfigError
 from . import model as m
 
 PATH = ".github/workflows/agentrun.yml"
@@ -30,9 +27,6 @@ TAG_GLOB = m.TAG_PREFIX + "[0-9]*"
 def secret_name(variable: str) -> str:
     """The secret that holds ``variable``: GitHub refuses secret names starting with ``GITHUB_``
     (and the workflow's own GITHUB_TOKEN cannot write secrets), so those get an AGENTRUN_ prefix."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", variable):
-        raise ConfigError(f"envs/prod.yaml: a sink reads its token from {variable!r}, which is no name GitHub "
-                          "allows for a secret (letters, digits and _, not starting with a digit); rename it.")
     return f"AGENTRUN_{variable}" if variable.upper().startswith("GITHUB_") else variable
 
 

@@ -9,6 +9,7 @@ platform and refuses what the environment's protection refuses). Pure: builds te
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -75,11 +76,18 @@ class SinkNeeds:
 
 
 def sink_needs(specs: Iterable[SinkSpec]) -> SinkNeeds:
+    """The tokens and the Jenkins credential of validated sink specs; ConfigError (exit 2) for a
+    token variable no CI platform can hold (every one takes letters, digits and _, no leading
+    digit) or for two jenkins sinks (the prod stages can read one credential)."""
     tokens: list[str] = []
     credentials = []
     for spec in specs:
         for field in ("user_env", "token_env"):
             name = spec.fields.get(field)
+            if name and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ConfigError(f"envs/prod.yaml: the {spec.name} sink reads its token from {name!r}, which no CI "
+                                  "platform allows as a secret's name (letters, digits and _, not starting with a "
+                                  f"digit); name another variable with {field}:.")
             if name and name not in tokens:
                 tokens.append(name)
         if spec.type == "jenkins":
