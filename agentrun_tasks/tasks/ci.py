@@ -127,7 +127,7 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     kinds = pipelines.parse_kinds(jobs)
     ctx = open_context(c)
     options = pipelines.Options(kinds=kinds, python=python or pipelines.Options.python,
-                                sinks=pipelines.prod_sinks(ctx.root, ctx.environ))
+                                sinks=pipelines.prod_sinks(ctx.root))
     command = pipelines.command_line(platform, options)
     files = pipelines.render(platform, options, command)
     root = Path(out) if out else ctx.root

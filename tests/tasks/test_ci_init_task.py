@@ -127,6 +127,8 @@ def test_check_notices_when_the_prod_sinks_change(tmp_path):
     sinks = prod.replace("credentials:\n", "credentials:\n  sinks:\n    - {type: github, repo: org/app, "
                          "environment: prod-rotation}\n", 1)
     assert sinks != prod
+    # Read as written: a variable the environment needs (unset here) does not stop the generator.
+    sinks = sinks.replace("agent:\n", "agent:\n  runtime_tag: ${env('AGENTRUN_UNSET_IN_THIS_TEST')}\n", 1)
     (tmp_path / "envs" / "prod.yaml").write_text(sinks)
     check = invoke("ci.init", "--platform", "github", "--check", cwd=tmp_path)
     assert check.returncode == 2 and ".github/workflows/agentrun.yml: out of date" in check.stderr, check.stderr
@@ -138,3 +140,7 @@ def test_check_notices_when_the_prod_sinks_change(tmp_path):
     bad = invoke("ci.init", "--platform", "gitlab", cwd=tmp_path)
     assert bad.returncode == 2 and "Did you mean 'github'" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / ".gitlab-ci.yml").exists()
+    (tmp_path / "envs" / "prod.yaml").write_text(sinks.replace("environment: prod-rotation}",
+                                                               "environment: prod-rotation, token_env: \"${env('T')}\"}"))
+    templated = invoke("ci.init", "--platform", "gitlab", cwd=tmp_path)
+    assert templated.returncode == 2 and "write the name itself" in templated.stderr
