@@ -16,7 +16,10 @@ from __future__ import annotations
 from . import model as m
 
 PATH = "Jenkinsfile"
-LOCK = "agentrun-prod"
+LOCK = "'agentrun-prod'"
+# A feature branch with an open PR builds twice (the branch and PR-n, both its preview): the two
+# deploys take turns instead of one meeting the other's lock (exit 7).
+PREVIEW_LOCK = '"agentrun-preview-${env.CHANGE_BRANCH ?: env.BRANCH_NAME}"'
 # The release tag rule as a REGEXP (the default GLOB comparator has no character classes).
 TAG_WHEN = f"tag pattern: '{m.TAG_REGEX.lstrip('^')}.*', comparator: 'REGEXP'"
 PROD_WHEN = ["branch '%s'" % b for b in m.PROD_BRANCHES] + [f"branch '{m.HOTFIX_PREFIX}*'", TAG_WHEN]
@@ -60,7 +63,7 @@ def _steps(command: str, opts: m.Options, env: str | None, rotation: bool, pad: 
 
 
 def _stage(name: str, command: str, opts: m.Options, *, when: list[str], env: str | None = None,
-           approval: str | None = None, lock: bool = False, rotation: bool = False) -> str:
+           approval: str | None = None, lock: str | None = None, rotation: bool = False) -> str:
     """One stage. With an approval the input is asked in this stage and the lock is taken by a
     nested one, so nobody holds the prod lock while a release waits for its approver."""
     conditions = "\n".join(f"                    {c}" for c in when)
@@ -71,7 +74,7 @@ def _stage(name: str, command: str, opts: m.Options, *, when: list[str], env: st
            conditions,
            "                }",
            "            }"]
-    locked = ["            options {", f"                lock(resource: '{LOCK}')", "            }"] if lock else []
+    locked = ["            options {", f"                lock(resource: {lock})", "            }"] if lock else []
     if approval:
         out += ["            input {",
                 f"                message '{approval}'",
@@ -121,22 +124,22 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
                              when=[pipeline_run, not_timer, f"branch '{m.DEV_BRANCH}'"]))
     if opts.has("preview"):
         prefixes = [f"branch '{p}*'" for p in m.PREVIEW_PREFIXES]
-        stages.append(_stage("Preview", m.DEPLOY_PREVIEW, opts, env="preview",
+        stages.append(_stage("Preview", m.DEPLOY_PREVIEW, opts, env="preview", lock=PREVIEW_LOCK,
                              when=[pipeline_run, not_timer, _any("changeRequest()", *prefixes)]))
         # Multibranch has no branch-deleted hook: build the branch with ACTION=remove-preview first.
-        stages.append(_stage("Remove preview", m.REMOVE_PREVIEW, opts, env="preview",
+        stages.append(_stage("Remove preview", m.REMOVE_PREVIEW, opts, env="preview", lock=PREVIEW_LOCK,
                              when=["expression { params.ACTION == 'remove-preview' }",
                                    _any("changeRequest()", *prefixes)]))
     if opts.has("prod"):
-        stages.append(_stage("Release prod", m.RELEASE_PROD, opts, env="prod", approval="Release to prod?", lock=True,
+        stages.append(_stage("Release prod", m.RELEASE_PROD, opts, env="prod", approval="Release to prod?", lock=LOCK,
                              when=[pipeline_run, not_timer, _any(*PROD_WHEN)]))
     if opts.has("manual"):
         for action, line in (("rollback", m.ROLLBACK), ("promote", m.PROMOTE)):
-            stages.append(_stage(f"{action.capitalize()} prod", line, opts, env="prod", lock=True,
+            stages.append(_stage(f"{action.capitalize()} prod", line, opts, env="prod", lock=LOCK,
                                  approval=f"{action.capitalize()} prod?",
                                  when=[f"expression {{ params.ACTION == '{action}' }}", _any(*PROD_WHEN[:2])]))
     if opts.has("rotate"):
-        stages.append(_stage("Rotate keys", m.ROTATE, opts, env="prod", lock=True, rotation=True,
+        stages.append(_stage("Rotate keys", m.ROTATE, opts, env="prod", lock=LOCK, rotation=True,
                              when=["triggeredBy 'TimerTrigger'", _any(*PROD_WHEN[:2])]))
     actions = (["pipeline"] + (["rollback", "promote"] if opts.has("manual") else [])
                + (["remove-preview"] if opts.has("preview") else []))
