@@ -168,6 +168,8 @@ def _jenkins_condition(statement: str, build: Mapping[str, str]) -> bool:
         return "TAG_NAME" in build and re.fullmatch(m.group(1), build["TAG_NAME"]) is not None
     if statement == "changeRequest()":
         return "CHANGE_ID" in build
+    if statement == "buildingTag()":
+        return "TAG_NAME" in build
     m = re.fullmatch(r"triggeredBy '(\w+)'", statement)
     if m:
         return build.get("CAUSE") == m.group(1)

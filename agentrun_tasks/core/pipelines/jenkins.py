@@ -108,6 +108,8 @@ def _any(*conditions: str) -> str:
 def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
     pipeline_run = "expression { params.ACTION == 'pipeline' }"
     not_timer = "not { triggeredBy 'TimerTrigger' }"
+    # Tag builds test only release tags: the one tag rule of every platform.
+    release_tag_or_branch = _any("not { buildingTag() }", TAG_WHEN)
     stages = []
     if opts.has("test"):
         # The test tools go in here, not in the Install stage that every build runs.
@@ -118,6 +120,7 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
                         f"                sh '{m.TEST}'", "            }"]
         stages.append("\n".join(["        stage('Test') {", "            when {", "                allOf {",
                                   f"                    {pipeline_run}", f"                    {not_timer}",
+                                  f"                    {release_tag_or_branch}",
                                   "                }", "            }", *test_env, *test_install, "        }"]))
     if opts.has("dev"):
         stages.append(_stage("Deploy dev", m.DEPLOY_DEV, opts, env="dev",
