@@ -320,7 +320,8 @@ def circleci(files: Mapping[str, str], event: Event) -> dict[str, str]:
 # -- Yunxiao (the code source's trigger filters are set in the console, as docs/ci.md says) ------
 YUNXIAO_TRIGGERS = {  # pipeline file -> (event kinds, ref filter as a regex)
     ".yunxiao/ci.yml": (("push",), r".*"),
-    ".yunxiao/release.yml": (("push", "tag", "manual"), r"main|master|hotfix/.*|v[0-9].*"),
+    ".yunxiao/release.yml": (("push", "tag"), r"main|master|hotfix/.*|v[0-9].*"),
+    ".yunxiao/manage.yml": (("manual",), r"main"),
     ".yunxiao/rotate-keys.yml": (("schedule",), r"main"),
 }
 

@@ -31,7 +31,7 @@ def test_this_repositorys_workflow_is_up_to_date():
 
 @pytest.mark.parametrize("platform, paths", [
     ("gitlab", [".gitlab-ci.yml"]), ("jenkins", ["Jenkinsfile"]),
-    ("yunxiao", [".yunxiao/ci.yml", ".yunxiao/release.yml", ".yunxiao/rotate-keys.yml"]),
+    ("yunxiao", [".yunxiao/ci.yml", ".yunxiao/release.yml", ".yunxiao/manage.yml", ".yunxiao/rotate-keys.yml"]),
 ])
 def test_writes_refuses_to_overwrite_and_checks(platform, paths, tmp_path):
     proc = invoke("ci.init", "--platform", platform, "--out", str(tmp_path))

@@ -1,20 +1,22 @@
-"""Yunxiao Flow (云效): three pipelines under ``.yunxiao/``, pasted into Flow's YAML editor (or
+"""Yunxiao Flow (云效): four pipelines under ``.yunxiao/``, pasted into Flow's YAML editor (or
 given to the OpenAPI / ROS ``ALIYUN::DEVOPS::Pipeline``): Flow documents no file name in the
-repository, and a pipeline has one code source, so each flow is its own pipeline.
+repository, and a pipeline has one code source and one trigger set, so each flow is its own
+pipeline.
 
 - ``ci.yml``: every push: tests; ``develop`` deploys to dev. Preview deploy and removal are
   manual jobs (``driven: manual``): Flow documents no merge-request variables, and its job
   conditions document only comparisons, not prefix matches.
 - ``release.yml``: its code source triggers on ``main``/``master``/``hotfix/*`` pushes and
-  ``v*`` tags (set the filters on the source's trigger in the console); the release waits for
-  a ``ManualValidate`` job; rollback and promote are manual jobs.
+  ``v`` + digit tags (set the filters on the source's trigger in the console); the release
+  waits for a ``ManualValidate`` job.
+- ``manage.yml``: run by hand on ``main``: rollback and promote, each a manual job.
 - ``rotate-keys.yml``: run by a timer trigger (weekly, set in the console; the grammar has no
   schedule).
 
 One change at a time is ``concurrencyConfig.maxRunningJobInstances: 1``: a job waits while the
 same job of another run is running (runs themselves are never refused: ``rejectNew`` would throw
 a push or a release away). Secrets are secret (私密) pipeline variables with the library's names,
-or a variable group shared by the three. uv's cache is ``/root/.cache/uv``, which Flow caches
+or a variable group shared by them. uv's cache is ``/root/.cache/uv``, which Flow caches
 by default.
 """
 
@@ -76,12 +78,16 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
             release["test"] = {"name": "test", "jobs": {"test": _job(opts, "test", m.TEST, lock=m.TEST_LOCK)}}
         jobs = {"approve": {**_approval("approve release"), **needs},
                 "release_prod": _job(opts, "release prod", m.RELEASE_PROD, needs="approve")}
-        if opts.has("manual"):
-            # A rollback is for emergencies: no approval, but only people allowed to run the pipeline.
-            jobs["rollback_prod"] = _job(opts, "rollback prod", m.ROLLBACK, driven="manual")
-            jobs["promote_prod"] = _job(opts, "promote prod", m.PROMOTE, driven="manual")
         release["release"] = {"name": "release", "jobs": jobs}
         add(".yunxiao/release.yml", _pipeline("agentrun-release", release, events=("push", "tagPush")))
+    if opts.has("manual"):
+        # Its own pipeline, run by hand on main: a rollback neither re-runs the tests nor waits on a
+        # release approval. A rollback is for emergencies: no approval, but only people allowed to
+        # run the pipeline.
+        manage = {"rollback_prod": _job(opts, "rollback prod", m.ROLLBACK, driven="manual"),
+                  "promote_prod": _job(opts, "promote prod", m.PROMOTE, driven="manual")}
+        add(".yunxiao/manage.yml", _pipeline("agentrun-manage", {"manage": {"name": "manage", "jobs": manage}},
+                                             events=()))
     if opts.has("rotate"):
         add(".yunxiao/rotate-keys.yml", _pipeline(
             "agentrun-rotate-keys", {"rotate": {"name": "rotate keys",
