@@ -17,6 +17,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from agentrun_tasks.core import pipelines
+from agentrun_tasks.core import sinks as sinks_mod
+from agentrun_tasks.core.errors import ConfigError
 from agentrun_tasks.core.pipelines import model
 from agentrun_tasks.testing import jenkinsfile
 from agentrun_tasks.testing.pipeline_lint import lint
@@ -122,8 +124,15 @@ def test_jenkinsfile_parses_as_groovy_and_has_the_declarative_shape():
     assert [s.head for s in stages] == ["stage('Install')", "stage('Test')", "stage('Deploy dev')",
                                         "stage('Preview')", "stage('Remove preview')", "stage('Release prod')", "stage('Rollback prod')",
                                         "stage('Promote prod')", "stage('Rotate keys')"]
-    release = stages[5]
-    assert release.child("input") and "lock(resource: 'agentrun-prod')" in release.child("options").statements
+    # The approval is asked in the outer stage, the prod lock taken by the nested one: an
+    # unapproved release holds no lock (declarative applies a stage's options before its input).
+    for release in stages[5:8]:
+        assert release.child("input") and release.child("options") is None, release.head
+        (locked,) = release.child("stages").children
+        assert "lock(resource: 'agentrun-prod')" in locked.child("options").statements
+        assert locked.child("steps") and locked.child("input") is None
+    rotate = stages[8]
+    assert rotate.child("input") is None and "lock(resource: 'agentrun-prod')" in rotate.child("options").statements
 
 
 @pytest.mark.parametrize("broken, problem", [
@@ -135,8 +144,8 @@ def test_jenkinsfile_parses_as_groovy_and_has_the_declarative_shape():
 def test_jenkins_structure_check_catches_what_groovy_syntax_allows(broken, problem):
     (f,) = generated("jenkins", "all")
     problems = jenkinsfile.check(f.text.replace(*broken, 1) if broken[0] != "steps {" else
-                                 f.text.replace("            steps {\n                sh 'invoke ci.test'",
-                                                "            stepz {\n                sh 'invoke ci.test'"))
+                                 f.text.replace("            steps {\n                withCredentials",
+                                                "            stepz {\n                withCredentials", 1))
     assert any(problem in p for p in problems), problems
 
 
@@ -219,3 +228,68 @@ def test_rendering_is_deterministic_and_options_change_the_header():
     (f,) = pipelines.render("gitlab", options, pipelines.command_line("gitlab", options))
     assert "invoke ci.init --platform gitlab --jobs test,prod --python 3.11" in f.text
     assert "python:3.11-slim" in f.text and "deploy-dev" not in f.text
+
+
+# -- the rotation job binds what envs/prod.yaml's sinks read and write -----------------------------
+
+SINKS = [{"type": "github", "repo": "org/app", "environment": "prod-rotation"},
+         {"type": "jenkins", "url": "https://ci.example.com", "credential_id": "aliyun-prod-ci"},
+         {"type": "gitlab", "project": "group/app", "token_env": "GL_ROTATE_TOKEN"},
+         {"type": "dotenv", "path": ".env.prod"}]
+
+
+def with_sinks(entries=SINKS) -> pipelines.Options:
+    specs = sinks_mod.parse(entries, profile="prod", env_name="prod", where="prod.yaml")
+    return pipelines.Options(sinks=model.sink_needs(specs))
+
+
+def test_the_sinks_name_the_tokens_the_rotation_needs():
+    needs = with_sinks().sinks
+    assert needs.tokens == ("GITHUB_TOKEN", "JENKINS_USER", "JENKINS_TOKEN", "GL_ROTATE_TOKEN")
+    assert needs.jenkins_credential == "aliyun-prod-ci"
+    two = SINKS + [{"type": "jenkins", "url": "https://ci2.example.com", "credential_id": "other"}]
+    with pytest.raises(ConfigError, match="keep one jenkins sink"):
+        with_sinks(two)
+
+
+def test_github_rotate_job_gets_a_token_that_may_write_secrets_and_only_it_does():
+    options = with_sinks()
+    (f,) = pipelines.render("github", options, "invoke ci.init --platform github")
+    jobs = load(f.text)["jobs"]
+    env = jobs["rotate-keys"]["env"]
+    # Not the workflow's own token, and no secret named GITHUB_* (GitHub refuses those names).
+    assert env["GITHUB_TOKEN"] == "${{ secrets.AGENTRUN_GITHUB_TOKEN }}"
+    assert env["JENKINS_USER"] == "${{ secrets.JENKINS_USER }}" and env["GL_ROTATE_TOKEN"] == "${{ secrets.GL_ROTATE_TOKEN }}"
+    assert "secrets.GITHUB_" not in f.text
+    for name, job in jobs.items():  # exactly: no other job sees a sink token
+        if name != "rotate-keys":
+            assert not set(job["env"]) & set(options.sinks.tokens), name
+    with pytest.raises(ConfigError, match="no CI platform allows"):
+        with_sinks([{"type": "github", "repo": "o/a", "token_env": "MY-TOKEN"}])
+
+
+def test_jenkinsfile_reads_the_credential_the_jenkins_sink_writes():
+    options = with_sinks()
+    (f,) = pipelines.render("jenkins", options, "invoke ci.init --platform jenkins")
+    assert jenkinsfile.check(f.text) == []
+    stages = {s.head.split("'")[1]: s for s in jenkinsfile.parse(f.text).child("pipeline").child("stages").children}
+    sink_binding = ("usernamePassword(credentialsId: 'aliyun-prod-ci', usernameVariable: 'ALIYUN_ACCESS_KEY_ID_PROD', "
+                    "passwordVariable: 'ALIYUN_ACCESS_KEY_SECRET_PROD')")
+    text_of = {name: f.text[f.text.index(f"stage('{name}')"):] for name in stages}
+    for name in ("Release prod", "Rollback prod", "Promote prod", "Rotate keys"):
+        body = text_of[name][:text_of[name].index("sh '")]
+        assert sink_binding in body and "aliyun-prod-credentials-access-key" not in body, name
+    rotate = text_of["Rotate keys"]
+    for token in options.sinks.tokens:
+        assert f"string(credentialsId: 'agentrun-{token.lower().replace('_', '-')}', variable: '{token}')" in rotate
+    release = text_of["Release prod"][:text_of["Release prod"].index("stage('Rollback prod')")]
+    assert "JENKINS_TOKEN" not in release
+    # Without a jenkins sink the guide's three Secret-text credentials stay.
+    (plain,) = pipelines.render("jenkins", pipelines.Options(), "x")
+    assert "usernamePassword" not in plain.text and "aliyun-prod-credentials-access-key-id" in plain.text
+
+
+@pytest.mark.parametrize("platform", ["gitlab", "bitbucket", "circleci", "yunxiao"])
+def test_the_other_platforms_name_the_sink_tokens_in_the_header(platform):
+    for f in pipelines.render(platform, with_sinks(), "x"):
+        assert "API tokens in GITHUB_TOKEN, JENKINS_USER, JENKINS_TOKEN, GL_ROTATE_TOKEN." in f.text, f.path

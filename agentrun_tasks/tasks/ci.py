@@ -134,8 +134,9 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     Tests on every push and PR/MR; develop deploys to dev; main, master, hotfix/* and v* tags
     release to prod behind the platform's approval and one-at-a-time control; a preview runtime
     per feature branch or PR (removed when it closes, where the platform says so); manual
-    rollback and promote; a weekly `invoke rotate-keys --min-age 90d`. The install step uses uv
-    and caches on requirements.lock (make it with the command in the file's header).
+    rollback and promote; a weekly `invoke rotate-keys --min-age 90d` given the API tokens
+    envs/prod.yaml's credentials.sinks read. Jobs install with uv from requirements.lock (the
+    test job from requirements-test.lock); make them with the commands in the file's header.
     Environments whose env file sets credentials.oidc get the OIDC form (GitHub `permissions:
     id-token: write` on their jobs only, GitLab `id_tokens:`, Bitbucket `oidc: true`) and no
     AccessKey secrets; with an OIDC prod there is no key to rotate, so no rotate-keys job.
@@ -152,7 +153,8 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     ctx = open_context(c)
     oidc = _oidc_envs(ctx.root)
     kinds = tuple(k for k in pipelines.parse_kinds(jobs) if not (k == "rotate" and "prod" in oidc))
-    options = pipelines.Options(kinds=kinds, python=python or pipelines.Options.python, oidc=oidc)
+    options = pipelines.Options(kinds=kinds, python=python or pipelines.Options.python, oidc=oidc,
+                                sinks=pipelines.prod_sinks(ctx.root))
     command = pipelines.command_line(platform, options)
     files = pipelines.render(platform, options, command)
     root = Path(out) if out else ctx.root

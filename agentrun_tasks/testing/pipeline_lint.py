@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Iterable, Iterator
 
-from ..core.pipelines.model import Options
+from ..core.pipelines.model import TEST_LOCK, Options
 
 BITBUCKET_STEP_KEYS = {"name", "script", "caches", "deployment", "trigger", "max-time", "concurrency-group",
                        "image", "services", "artifacts", "after-script", "size", "clone", "oidc",
@@ -42,6 +42,7 @@ def _gitlab(doc: dict, install: list[str]) -> Iterator[str]:
     jobs = {k: v for k, v in doc.items() if isinstance(v, dict) and "script" in v}
     yield from _invoke_only("default.before_script", doc["default"]["before_script"], install)
     for name, job in jobs.items():
+        yield from _invoke_only(f"{name}.before_script", job.get("before_script", []), install)
         yield from _missing(name, job.get("needs"), set(jobs))
         stop = (job.get("environment") or {}).get("on_stop")
         if stop:
@@ -73,8 +74,9 @@ def _bitbucket(doc: dict, install: list[str]) -> Iterator[str]:
 
 def _circleci(doc: dict, install: list[str]) -> Iterator[str]:
     jobs = doc["jobs"]
-    yield from _invoke_only("commands.install", [s["run"]["command"] for s in doc["commands"]["install"]["steps"]
-                                                 if isinstance(s, dict) and "run" in s], install)
+    for cname, command in doc["commands"].items():
+        yield from _invoke_only(f"commands.{cname}", [s["run"]["command"] for s in command["steps"]
+                                                      if isinstance(s, dict) and "run" in s], install)
     for name, job in jobs.items():
         runs = [s["run"]["command"] for s in job["steps"] if isinstance(s, dict) and "run" in s]
         yield from _invoke_only(f"jobs.{name}", runs, install)
@@ -131,4 +133,5 @@ LINTERS: dict[str, Callable[[Any, list[str]], Iterator[str]]] = {
 def lint(platform: str, document: object, options: Options | None = None) -> list[str]:
     """Problems in one generated file (a parsed YAML document, or a Jenkinsfile's text)."""
     options = options or Options()
-    return list(LINTERS[platform](document, options.install_lines))
+    install = [*options.install_lines(), options.install_project(TEST_LOCK)]
+    return list(LINTERS[platform](document, install))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from agentrun_tasks.core.pipelines import model
 from agentrun_tasks.testing.project import clean_environ
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ def test_this_repositorys_workflow_is_up_to_date():
 
 @pytest.mark.parametrize("platform, paths", [
     ("gitlab", [".gitlab-ci.yml"]), ("jenkins", ["Jenkinsfile"]),
-    ("yunxiao", [".yunxiao/ci.yml", ".yunxiao/release.yml", ".yunxiao/rotate-keys.yml"]),
+    ("yunxiao", [".yunxiao/ci.yml", ".yunxiao/release.yml", ".yunxiao/manage.yml", ".yunxiao/rotate-keys.yml"]),
 ])
 def test_writes_refuses_to_overwrite_and_checks(platform, paths, tmp_path):
     proc = invoke("ci.init", "--platform", platform, "--out", str(tmp_path))
@@ -83,14 +84,22 @@ def _names(requirements: list[str]) -> set[str]:
     return {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower().replace("_", "-").replace(".", "-") for r in requirements}
 
 
-def test_the_lock_file_covers_every_dependency():
+def _locked(name: str) -> set[str]:
+    return {line.split("==")[0].lower().replace("_", "-").replace(".", "-")
+            for line in (ROOT / name).read_text().splitlines() if "==" in line}
+
+
+def test_the_runtime_lock_has_no_test_tools_and_the_test_lock_has_everything():
+    """What .ci/run's drift check does with the index (compile again, compare), offline: each lock
+    covers what pyproject.toml names for it, and the runtime one nothing of the test extra."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = _names(project["dependencies"] + project["optional-dependencies"]["test"])
-    locked = {line.split("==")[0].lower().replace("_", "-").replace(".", "-")
-              for line in (ROOT / "requirements.lock").read_text().splitlines() if "==" in line}
-    missing = sorted(wanted - locked)
-    assert not missing, (f"requirements.lock lacks {missing}: run "
-                         "`uv pip compile pyproject.toml --extra test --universal -o requirements.lock`")
+    runtime, test = _names(project["dependencies"]), _names(project["optional-dependencies"]["test"])
+    fix = "; ".join(model.LOCK_COMMANDS)
+    assert not runtime - _locked(model.RUNTIME_LOCK), f"{model.RUNTIME_LOCK} is stale: run {fix}"
+    assert not (runtime | test) - _locked(model.TEST_LOCK), f"{model.TEST_LOCK} is stale: run {fix}"
+    assert not test & _locked(model.RUNTIME_LOCK), "the runtime lock installs test tools into deploy jobs"
+    for lock, command in zip((model.RUNTIME_LOCK, model.TEST_LOCK), model.LOCK_COMMANDS):
+        assert command in (ROOT / lock).read_text().splitlines()[1], lock  # made by the command the header names
 
 
 def test_generated_files_reference_secrets_and_never_hold_them(tmp_path):
@@ -98,9 +107,40 @@ def test_generated_files_reference_secrets_and_never_hold_them(tmp_path):
     sentinel = "SENTINEL-ci-init-4b3a2c1d0e9f"
     proc = subprocess.run([sys.executable, "-m", "invoke", "ci.init", "--platform", "github", "--out", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=60,
-                          env=clean_environ(ALIYUN_ACCESS_KEY_SECRET_PROD=sentinel, ALIYUN_ACCESS_KEY_SECRET_DEV=sentinel))
+                          env=clean_environ(ALIYUN_ACCESS_KEY_SECRET_PROD=sentinel, ALIYUN_ACCESS_KEY_SECRET_DEV=sentinel,
+                                            GITHUB_TOKEN=sentinel, JENKINS_TOKEN=sentinel))
     assert proc.returncode == 0, proc.stderr
     text = (tmp_path / ".github" / "workflows" / "agentrun.yml").read_text()
     assert "${{ secrets.ALIYUN_ACCESS_KEY_SECRET_PROD }}" in text
     assert sentinel not in text + proc.stdout + proc.stderr
     assert (tmp_path / ".github" / "workflows" / "agentrun.yml").stat().st_mode & 0o777 == 0o644
+
+
+def test_check_notices_when_the_prod_sinks_change(tmp_path):
+    """The rotate job binds the tokens envs/prod.yaml's sinks read: a new sink makes --check fail."""
+    (tmp_path / "tasks.py").write_text("from agentrun_tasks.tasks import ns  # noqa: F401\n")
+    (tmp_path / "envs").mkdir()
+    prod = (ROOT / "envs" / "prod.yaml").read_text()
+    (tmp_path / "envs" / "prod.yaml").write_text(prod)
+    assert invoke("ci.init", "--platform", "github", cwd=tmp_path).returncode == 0
+    assert invoke("ci.init", "--platform", "github", "--check", cwd=tmp_path).returncode == 0
+    sinks = prod.replace("credentials:\n", "credentials:\n  sinks:\n    - {type: github, repo: org/app, "
+                         "environment: prod-rotation}\n", 1)
+    assert sinks != prod
+    # Read as written: a variable the environment needs (unset here) does not stop the generator.
+    sinks = sinks.replace("agent:\n", "agent:\n  runtime_tag: ${env('AGENTRUN_UNSET_IN_THIS_TEST')}\n", 1)
+    (tmp_path / "envs" / "prod.yaml").write_text(sinks)
+    check = invoke("ci.init", "--platform", "github", "--check", cwd=tmp_path)
+    assert check.returncode == 2 and ".github/workflows/agentrun.yml: out of date" in check.stderr, check.stderr
+    assert invoke("ci.init", "--platform", "github", "--force", cwd=tmp_path).returncode == 0
+    text = (tmp_path / ".github" / "workflows" / "agentrun.yml").read_text()
+    assert "GITHUB_TOKEN: ${{ secrets.AGENTRUN_GITHUB_TOKEN }}" in text
+    # A sink entry that is wrong is one paragraph, exit 2, nothing written.
+    (tmp_path / "envs" / "prod.yaml").write_text(sinks.replace("type: github", "type: githb"))
+    bad = invoke("ci.init", "--platform", "gitlab", cwd=tmp_path)
+    assert bad.returncode == 2 and "Did you mean 'github'" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / ".gitlab-ci.yml").exists()
+    (tmp_path / "envs" / "prod.yaml").write_text(sinks.replace("environment: prod-rotation}",
+                                                               "environment: prod-rotation, token_env: \"${env('T')}\"}"))
+    templated = invoke("ci.init", "--platform", "gitlab", cwd=tmp_path)
+    assert templated.returncode == 2 and "write the name itself" in templated.stderr

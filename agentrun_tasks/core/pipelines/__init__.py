@@ -1,24 +1,28 @@
 """Complete CI pipelines, one module per platform, rendered from one model (:mod:`.model`).
 
-``render(platform, options, command)`` returns the files to write; ``invoke ci.init`` writes
-them, or compares them with the committed ones (``--check``). Pure: text in, text out.
+``render(platform, options, command)`` returns the files to write (pure: text in, text out);
+``prod_sinks(root)`` reads what the rotation job must bind from envs/prod.yaml. ``invoke ci.init``
+writes the files, or compares them with the committed ones (``--check``).
 """
 
 from __future__ import annotations
 
 import difflib
+from pathlib import Path
 from types import ModuleType
 
 from ..errors import ConfigError
 from . import bitbucket, circleci, github, gitlab, jenkins, yunxiao
-from .model import KINDS, GeneratedFile, Options
+from .model import KINDS, GeneratedFile, Options, SinkNeeds, sink_needs
 
 PLATFORMS: dict[str, ModuleType] = {
     "github": github, "gitlab": gitlab, "jenkins": jenkins,
     "yunxiao": yunxiao, "bitbucket": bitbucket, "circleci": circleci,
 }
 
-__all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "command_line", "out_of_date", "parse_kinds", "render"]
+__all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "SinkNeeds", "command_line", "out_of_date", "parse_kinds",
+           "prod_sinks", "render"]
+PROD_ENV = "prod"  # the environment the generated release, rollback and rotation jobs act on
 
 
 def parse_kinds(text: str | None) -> tuple[str, ...]:
@@ -31,6 +35,34 @@ def parse_kinds(text: str | None) -> tuple[str, ...]:
         raise ConfigError(f"--jobs takes a comma-separated list of {', '.join(KINDS)}; "
                           f"got {text!r}{' (unknown: ' + ', '.join(unknown) + ')' if unknown else ''}.")
     return tuple(kind for kind in KINDS if kind in wanted)
+
+
+def prod_sinks(root: Path) -> SinkNeeds:
+    """What envs/prod.yaml's ``credentials.sinks`` need from the pipeline (none without the file):
+    the rendered rotation job binds exactly these, so ``ci.init --check`` sees a sink change.
+    Read as written, not loaded: generating a pipeline must not need the variables, s.yaml or
+    credentials that loading the environment would (a sink naming its token with ``${...}`` is
+    refused, the pipeline has to name the variable)."""
+    from .. import sinks
+    from ..yamlfile import load_yaml
+
+    path = root / "envs" / f"{PROD_ENV}.yaml"
+    if not path.is_file():
+        return SinkNeeds()
+    doc = load_yaml(path, f"envs/{PROD_ENV}.yaml")
+    credentials = (doc.get("credentials") if isinstance(doc, dict) else None) or {}
+    entries = credentials.get("sinks") if isinstance(credentials, dict) else None
+    if not entries:
+        return SinkNeeds()
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ConfigError(f"envs/{PROD_ENV}.yaml: credentials.sinks must be a list of mappings ({{type: ..., ...}}).")
+    for entry in entries:
+        templated = sorted(k for k in ("token_env", "user_env", "credential_id") if "${" in str(entry.get(k, "")))
+        if templated:
+            raise ConfigError(f"envs/{PROD_ENV}.yaml: a {entry.get('type')} sink's {', '.join(templated)} uses "
+                              "${...}; the generated pipeline binds these by name, so write the name itself.")
+    profile = str(credentials.get("profile") or PROD_ENV)
+    return sink_needs(sinks.parse(entries, profile=profile, env_name=PROD_ENV, where=f"{PROD_ENV}.yaml"))
 
 
 def render(platform: str, options: Options, command: str) -> list[GeneratedFile]:

@@ -1,10 +1,15 @@
 """CircleCI: ``.circleci/config.yml``.
 
 Approval is an ``type: approval`` job the release requires; one change at a time is
-``serial-group`` on every job that changes prod. Secrets are contexts (``agentrun-dev``,
-``agentrun-prod``; restrict the prod one to a security group). Rollback, promote and preview
-removal are pipelines triggered with the ``action`` parameter (API or "Trigger Pipeline");
-the weekly rotation is a schedule trigger named ``rotate-keys`` (project settings, not YAML).
+``serial-group`` on every job that changes prod. A serial group runs pipelines in order and
+skips a job of an older pipeline that arrives after a newer one: that is right only when the
+newer one contains the older, so releases are grouped per ref (a newer push to the same branch
+supersedes), and rollback, promote and rotation each have their own group; two prod changes
+from different groups meet the library's own lock (exit 7, a red job to rerun, never a skip).
+Secrets are contexts (``agentrun-dev``, ``agentrun-prod``; restrict the prod one to a security
+group). Rollback, promote and preview removal are pipelines triggered with the ``action``
+parameter (API or "Trigger Pipeline"); the weekly rotation is a schedule trigger named
+``rotate-keys`` (project settings, not YAML).
 """
 
 from __future__ import annotations
@@ -12,21 +17,34 @@ from __future__ import annotations
 from . import model as m
 
 PATH = ".circleci/config.yml"
-SERIAL = "<< pipeline.project.slug >>/prod"
+SERIAL = "<< pipeline.project.slug >>/prod-"
+RELEASE_SERIAL = SERIAL + "release-<< pipeline.git.branch >><< pipeline.git.tag >>"
 ACTION = "<< pipeline.parameters.action >>"
 SCHEDULED = {"equal": ["scheduled_pipeline", "<< pipeline.trigger_source >>"]}
-ALL_TAGS = {"tags": {"only": "/.*/"}}
-PROD_FILTERS = {"branches": {"only": [*m.PROD_BRANCHES, f"/{m.HOTFIX_PREFIX.rstrip('/')}\\/.*/"]},
-                "tags": {"only": f"/^{m.TAG_PREFIX}[0-9].*/"}}
+RELEASE_TAGS = {"tags": {"only": f"/{m.TAG_REGEX}.*/"}}  # CircleCI builds no tag a job does not name
+PROD_FILTERS = {"branches": {"only": [*m.PROD_BRANCHES, f"/{m.HOTFIX_PREFIX.rstrip('/')}\\/.*/"]}, **RELEASE_TAGS}
 
 
 def _context(env: str) -> str:
     return "agentrun-prod" if env == "prod" else "agentrun-dev"
 
 
-def _job(command: str, extra_env: dict | None = None) -> dict:
+def _job(command: str, extra_env: dict | None = None, install: str = "install") -> dict:
     return {"executor": "python", "environment": {**m.CI_ENV, **(extra_env or {})},
-            "steps": ["install", {"run": {"name": command.split()[1], "command": command}}]}
+            "steps": [install, {"run": {"name": command.split()[1], "command": command}}]}
+
+
+def _install(opts: m.Options, lock: str) -> dict:
+    """Checkout and the install from ``lock``, with uv's cache keyed on it; the fallback key
+    restores the newest cache of any lock, so a changed lock downloads only what changed."""
+    prefix = f"uv-py{opts.python}-{lock}-"
+    key = prefix + f"{{{{ checksum \"{lock}\" }}}}"
+    return {"steps": [
+        "checkout",
+        {"restore_cache": {"keys": [key, prefix]}},
+        {"run": {"name": "install", "command": "\n".join(opts.install_lines(lock))}},
+        {"save_cache": {"key": key, "paths": ["~/.cache/uv"]}},
+    ]}
 
 
 def _manual_workflow(action: str, job: str, env: str, approve: bool) -> dict:
@@ -37,7 +55,7 @@ def _manual_workflow(action: str, job: str, env: str, approve: bool) -> dict:
     if approve:
         spec["requires"] = [f"approve-{action}"]
     if env == "prod":
-        spec["serial-group"] = SERIAL
+        spec["serial-group"] = SERIAL + action
     jobs.append({job: spec})
     return {"when": {"equal": [action, ACTION]}, "jobs": jobs}
 
@@ -47,8 +65,8 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
     jobs: dict = {}
     flow: list = []
     if opts.has("test"):
-        jobs["test"] = _job(m.TEST)
-        flow.append({"test": {"filters": ALL_TAGS}})
+        jobs["test"] = _job(m.TEST, install="install-test")
+        flow.append({"test": {"filters": RELEASE_TAGS}})
     needs = ["test"] if opts.has("test") else []
     if opts.has("dev"):
         jobs["deploy-dev"] = _job(m.DEPLOY_DEV)
@@ -58,7 +76,7 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
         jobs["release-prod"] = _job(m.RELEASE_PROD)
         flow.append({"approve-release": {"type": "approval", "requires": needs, "filters": PROD_FILTERS}})
         flow.append({"release-prod": {"requires": ["approve-release"], "context": "agentrun-prod",
-                                      "serial-group": SERIAL, "filters": PROD_FILTERS}})
+                                      "serial-group": RELEASE_SERIAL, "filters": PROD_FILTERS}})
     if opts.has("preview"):
         jobs["preview"] = _job(m.DEPLOY_PREVIEW)
         jobs["remove-preview"] = _job(m.REMOVE_PREVIEW)
@@ -80,7 +98,7 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
         jobs["rotate-keys"] = _job(m.ROTATE)
         workflows["rotate-keys"] = {
             "when": {"and": [SCHEDULED, {"equal": ["rotate-keys", "<< pipeline.schedule.name >>"]}]},
-            "jobs": [{"rotate-keys": {"context": "agentrun-prod", "serial-group": SERIAL}}]}
+            "jobs": [{"rotate-keys": {"context": "agentrun-prod", "serial-group": SERIAL + "rotate-keys"}}]}
     doc = {
         "version": 2.1,
         "parameters": {
@@ -90,14 +108,9 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
                            "description": "rollback: the version to send all traffic to (default: the stable one)"},
         },
         "executors": {"python": {"docker": [{"image": f"cimg/python:{opts.python}"}]}},
-        "commands": {"install": {"steps": [
-            "checkout",
-            {"restore_cache": {"keys": [f"uv-py{opts.python}-{{{{ checksum \"{opts.lock}\" }}}}"]}},
-            {"run": {"name": "install", "command": "\n".join(opts.install_lines)}},
-            {"save_cache": {"key": f"uv-py{opts.python}-{{{{ checksum \"{opts.lock}\" }}}}",
-                            "paths": ["~/.cache/uv"]}},
-        ]}},
+        "commands": {"install": _install(opts, m.RUNTIME_LOCK),
+                     **({"install-test": _install(opts, m.TEST_LOCK)} if opts.has("test") else {})},
         "jobs": jobs,
         "workflows": workflows,
     }
-    return [m.GeneratedFile(PATH, m.header("circleci", command, opts.lock_command) + m.dump_yaml(doc))]
+    return [m.GeneratedFile(PATH, m.header("circleci", command, opts) + m.dump_yaml(doc))]

@@ -17,9 +17,10 @@ PATH = ".gitlab-ci.yml"
 
 PUSH = '$CI_PIPELINE_SOURCE == "push"'
 MR = '$CI_PIPELINE_SOURCE == "merge_request_event"'
-PROD_REF = " || ".join([f'$CI_COMMIT_BRANCH == "{b}"' for b in m.PROD_BRANCHES]
-                       + [f"$CI_COMMIT_BRANCH =~ /^{m.HOTFIX_PREFIX.rstrip('/')}\\//",
-                          f"$CI_COMMIT_TAG =~ /^{m.TAG_PREFIX}[0-9]/"])
+PROD_BRANCH = " || ".join([f'$CI_COMMIT_BRANCH == "{b}"' for b in m.PROD_BRANCHES]
+                          + [f"$CI_COMMIT_BRANCH =~ /^{m.HOTFIX_PREFIX.rstrip('/')}\\//"])
+PROD_REF = f"{PROD_BRANCH} || $CI_COMMIT_TAG =~ /{m.TAG_REGEX}/"
+DEPLOY_BRANCH = f'$CI_COMMIT_BRANCH == "{m.DEV_BRANCH}" || {PROD_BRANCH}'
 PREVIEW_BRANCH = "$CI_COMMIT_BRANCH =~ /^(%s)\\//" % "|".join(p.rstrip("/") for p in m.PREVIEW_PREFIXES)
 WEB = '$CI_PIPELINE_SOURCE == "web"'
 SCHEDULE = '$CI_PIPELINE_SOURCE == "schedule" && $AGENTRUN_SCHEDULE == "rotate-keys"'
@@ -33,22 +34,27 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
     doc: dict = {
         "workflow": {"rules": [
             {"if": MR},
-            # A branch with an open MR runs the MR pipeline only, not a second branch pipeline.
+            # Git Flow keeps develop->main and hotfix->main MRs open, and an MR pipeline has no
+            # $CI_COMMIT_BRANCH: a push to a branch that deploys always gets its branch pipeline.
+            {"if": f"({DEPLOY_BRANCH}) && {PUSH}"},
+            # Any other branch with an open MR runs the MR pipeline only, not a second one.
             {"if": "$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS && " + PUSH, "when": "never"},
-            {"if": "$CI_COMMIT_BRANCH"}, {"if": "$CI_COMMIT_TAG"}]},
+            # Only release tags start a pipeline, as on the other platforms.
+            {"if": "$CI_COMMIT_BRANCH"}, {"if": f"$CI_COMMIT_TAG =~ /{m.TAG_REGEX}/"}]},
         "stages": ["test", "deploy", "release", "manage"],
         "variables": {**m.CI_ENV, "UV_CACHE_DIR": "$CI_PROJECT_DIR/.uv-cache", "UV_LINK_MODE": "copy"},
         "default": {
             "image": f"python:{opts.python}-slim",
             "interruptible": False,  # a newer pipeline never cancels a running deployment
-            "cache": {"key": {"files": [opts.lock], "prefix": f"uv-py{opts.python}"}, "paths": [".uv-cache"]},
-            "before_script": opts.install_lines,
+            "cache": {"key": {"files": list(opts.locks), "prefix": f"uv-py{opts.python}"}, "paths": [".uv-cache"]},
+            "before_script": opts.install_lines(),
         },
     }
     dotenv = {"reports": {"dotenv": "agentrun.env"}}  # endpoint_url and version for later jobs
     if opts.has("test"):
         doc["test"] = _job("test", m.TEST, [{"if": SCHEDULE, "when": "never"}, {"if": WEB, "when": "never"},
-                                            {"when": "on_success"}], interruptible=True)
+                                            {"when": "on_success"}], interruptible=True,
+                             before_script=opts.install_lines(m.TEST_LOCK))
     if opts.has("dev"):
         doc["deploy-dev"] = _job("deploy", m.DEPLOY_DEV, [{"if": f'$CI_COMMIT_BRANCH == "{m.DEV_BRANCH}" && {PUSH}'}],
                                  environment={"name": "dev"}, resource_group="dev", artifacts=dotenv)
@@ -81,4 +87,4 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
         doc["rotate-keys"] = _job("manage", m.ROTATE, [{"if": SCHEDULE}], resource_group="prod",
                                   environment={"name": "prod", "action": "access"})
     oidc.gitlab(doc, opts)
-    return [m.GeneratedFile(PATH, m.header("gitlab", command, opts.lock_command) + m.dump_yaml(doc))]
+    return [m.GeneratedFile(PATH, m.header("gitlab", command, opts) + m.dump_yaml(doc))]

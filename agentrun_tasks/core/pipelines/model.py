@@ -11,9 +11,13 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
+from typing import Iterable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
+
+from ..errors import ConfigError
+from ..sinks import SinkSpec
 
 # -- the commands (every step after the install step is one of these) -------------------------
 TEST = "invoke ci.test"
@@ -32,7 +36,10 @@ DEV_BRANCH = "develop"
 PROD_BRANCHES = ("main", "master")
 HOTFIX_PREFIX = "hotfix/"
 PREVIEW_PREFIXES = ("feature/", "bugfix/")
-TAG_PREFIX = "v"  # v1.2.3 tags release to prod (the map says tag:v[0-9]*)
+# A release tag is "v" then a digit (v1.2.3), the branch map's tag:v[0-9]*, spelled on each
+# platform in its own pattern language (glob, regex, brace list) but always the same rule.
+TAG_PREFIX = "v"
+TAG_REGEX = "^v[0-9]"
 
 # Weekly, Monday 03:17 UTC (off the top of the hour, where schedulers are crowded);
 # rotate-keys --min-age 90d turns a weekly run into a quarterly rotation.
@@ -52,15 +59,54 @@ def secret_names(env: str) -> tuple[str, str, str]:
 NOTIFY_SECRETS = ("DINGTALK_WEBHOOK", "DINGTALK_SECRET", "SLACK_WEBHOOK")
 
 
+RUNTIME_LOCK = "requirements.lock"  # what deploy, release, rollback and rotation install: no test tools
+TEST_LOCK = "requirements-test.lock"  # what the test job installs: the runtime plus the test extra
+LOCK_COMMANDS = (f"uv pip compile pyproject.toml --universal -o {RUNTIME_LOCK}",
+                 f"uv pip compile pyproject.toml --extra test --universal -o {TEST_LOCK}")
+
+
+@dataclass(frozen=True)
+class SinkNeeds:
+    """What the prod rotation job needs from the platform, read from ``credentials.sinks`` of
+    envs/prod.yaml: the environment variables its sinks read API tokens from, and the Jenkins
+    credential a ``jenkins`` sink writes (every prod stage must read the key from that one)."""
+
+    tokens: tuple[str, ...] = ()
+    jenkins_credential: str | None = None
+
+
+def sink_needs(specs: Iterable[SinkSpec]) -> SinkNeeds:
+    """The tokens and the Jenkins credential of validated sink specs; ConfigError (exit 2) for a
+    token variable no CI platform can hold (every one takes letters, digits and _, no leading
+    digit) or for two jenkins sinks (the prod stages can read one credential)."""
+    tokens: list[str] = []
+    credentials = []
+    for spec in specs:
+        for field in ("user_env", "token_env"):
+            name = spec.fields.get(field)
+            if name and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise ConfigError(f"envs/prod.yaml: the {spec.name} sink reads its token from {name!r}, which no CI "
+                                  "platform allows as a secret's name (letters, digits and _, not starting with a "
+                                  f"digit); name another variable with {field}:.")
+            if name and name not in tokens:
+                tokens.append(name)
+        if spec.type == "jenkins":
+            credentials.append(spec["credential_id"])
+    if len(set(credentials)) > 1:
+        raise ConfigError(f"envs/prod.yaml names {len(credentials)} jenkins sinks ({', '.join(credentials)}); the "
+                          "Jenkinsfile's prod stages read the key from one credential, so keep one jenkins sink.")
+    return SinkNeeds(tuple(tokens), credentials[0] if credentials else None)
+
+
 @dataclass(frozen=True)
 class Options:
     """What ``invoke ci.init`` lets a project choose. The same options give the same bytes."""
 
     python: str = "3.12"
-    lock: str = "requirements.lock"
     kinds: tuple[str, ...] = KINDS
     uv: str = "uv>=0.9,<1"
     oidc: tuple[str, ...] = ()  # environments whose jobs get a CI OIDC token instead of AccessKeys
+    sinks: SinkNeeds = SinkNeeds()
 
     def has(self, kind: str) -> bool:
         return kind in self.kinds
@@ -70,38 +116,42 @@ class Options:
         """Where the platform has no uv of its own (GitHub has astral-sh/setup-uv)."""
         return f'python -m pip install --quiet --disable-pip-version-check "{self.uv}"'
 
-    @property
-    def install_project(self) -> str:
-        """uv into the job's Python from the lock file, then the project itself, cache first.
+    def install_project(self, lock: str = RUNTIME_LOCK) -> str:
+        """uv into the job's Python from a lock file, then the project itself without resolving again.
 
         ``--system`` because each job is a fresh container or runner: no venv to activate in every
         later step (Jenkins cannot even change PATH inside a container). uv's cache, keyed on the
-        lock file, makes a warm install a matter of linking files.
+        lock files, makes a warm install a matter of linking files; ``--compile-bytecode`` writes
+        the SDKs' bytecode once, so each ``invoke`` in the job does not recompile them.
+        ``--no-deps``: the lock already names every package, nothing is left to resolve.
         """
-        install = f"uv pip install --system -r {self.lock} -e ."
+        install = f"uv pip install --system --compile-bytecode -r {lock} --no-deps -e ."
         # Offline first: with the cache restored, asking the index again about every pinned
-        # package is most of a warm install's time (128 s against 13 s here); a cold or stale
-        # cache makes the offline attempt fail before anything is installed, and the second one
-        # downloads.
+        # package is most of a warm install's time; a cold or stale cache makes the offline
+        # attempt fail before anything is installed, and the second one downloads.
         return f"{install.replace('--system', '--system --offline')} || {install}"
 
-    @property
-    def install_lines(self) -> list[str]:
-        return [self.install_uv, self.install_project]
+    def install_lines(self, lock: str = RUNTIME_LOCK) -> list[str]:
+        return [self.install_uv, self.install_project(lock)]
 
     @property
-    def lock_command(self) -> str:
-        return f"uv pip compile pyproject.toml --extra test --universal -o {self.lock}"
+    def locks(self) -> tuple[str, ...]:
+        """The lock files the jobs install from: the test lock only where a test job exists."""
+        return (RUNTIME_LOCK, TEST_LOCK) if self.has("test") else (RUNTIME_LOCK,)
 
 
 CI_ENV = {"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}  # CI machines have no keyring
 
 
-def header(platform: str, command: str, lock_command: str, comment: str = "#") -> str:
-    """The first lines of every generated file: where it came from and how to refresh it."""
+def header(platform: str, command: str, options: Options, comment: str = "#") -> str:
+    """The first lines of every generated file: where it came from, how to refresh it, and the
+    secrets the rotation job needs beyond the keys (they follow envs/prod.yaml's sinks)."""
     lines = [f"Generated by `{command}` (agentrun-tasks); edit the options, not this file,",
              f"and check it with `{command} --check`. Secrets, approvals and schedules: docs/ci.md ({platform}).",
-             f"The install step is keyed on the lock file: `{lock_command}`."]
+             "The install steps are keyed on the lock files: " + "; ".join(f"`{c}`" for c in LOCK_COMMANDS) + "."]
+    if options.has("rotate") and options.sinks.tokens:
+        lines.append("rotate-keys writes the new key to envs/prod.yaml's credentials.sinks, with the API tokens in "
+                     + ", ".join(options.sinks.tokens) + ".")
     return "".join(f"{comment} {line}\n" for line in lines)
 
 
