@@ -64,6 +64,9 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return max(2, min(8, 2 * (os.cpu_count() or 1)))
 
 
+# First: xdist's worker reads the xdist_group marks in its own hook, and the root conftest.py is
+# registered before that hook's plugin, so without tryfirst xdist would run first and see none.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath)).resolve()
@@ -77,11 +80,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _uses_a_shared_fixture(item: pytest.Item) -> bool:
-    """Whether the test takes a module- or class-scoped fixture (an emulator, runs or an install the
-    module's tests share): its module then runs on one worker, which sets the fixture up once
-    (``--dist loadgroup``). pytest exposes a test's fixture definitions only as ``_fixtureinfo``."""
+    """Whether the test takes a fixture wider than itself (an emulator, runs or an install the
+    module's tests share, in an order they may rely on): its module then runs on one worker, which
+    sets the fixture up once (``--dist loadgroup``). pytest exposes a test's fixture definitions
+    only as ``_fixtureinfo``."""
     definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-    return any(defs and defs[-1].scope in ("module", "class") for defs in definitions.values())
+    return any(defs and defs[-1].scope in ("module", "class", "package", "session") for defs in definitions.values())
 
 
 def _start_rank(item: pytest.Item) -> int:

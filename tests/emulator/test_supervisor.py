@@ -52,13 +52,23 @@ def get(url: str) -> tuple[dict, dict]:
         return dict(response.headers), json.loads(response.read())
 
 
+# Processes this worker ran before the test (another module's emulator, on a shared xdist
+# worker): only processes a test starts are its to stop.
+_BEFORE: set[int] = set()
+
+
 def children() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE]
+    """Live processes this test started (and not yet stopped), children of their children too."""
+    return [p for p in psutil.Process().children(recursive=True)
+            if p.pid not in _BEFORE and p.status() != psutil.STATUS_ZOMBIE]
 
 
 @pytest.fixture
 def run(tmp_path):
     """Run a coroutine with a fresh Supervisor; stop_all afterwards whatever happened."""
+    _BEFORE.clear()
+    _BEFORE.update(p.pid for p in psutil.Process().children(recursive=True))
+
     def runner(body, **kwargs):
         async def main():
             supervisor = Supervisor(tmp_path / "logs", **kwargs)

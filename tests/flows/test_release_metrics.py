@@ -15,6 +15,7 @@ from agentrun_tasks.adapters.emulator_logs import EmulatorLogs
 from agentrun_tasks.core.errors import GateFailed
 from agentrun_tasks.core.metrics import Metric
 from agentrun_tasks.core.report import Reporter
+from agentrun_tasks.emulator import admin
 from agentrun_tasks.flows.release import metrics
 from agentrun_tasks.flows.release.canary import Canary, state_of
 
@@ -26,7 +27,7 @@ def canary(driver, runtime, emu, *wanted: Metric):
     env = env_with()
     env = dataclasses.replace(env, release=dataclasses.replace(
         env.release, analysis=dataclasses.replace(env.release.analysis, metrics=wanted)))
-    logs = EmulatorLogs(emu.url)
+    logs = EmulatorLogs(emu.url, headers=admin.headers(emu.root))
     read = lambda query, since, until: logs.metric(query, since, until, runtime=runtime.name)  # noqa: E731
     recording = Recording(driver)
     out = io.StringIO()

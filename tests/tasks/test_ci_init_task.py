@@ -122,6 +122,8 @@ def test_check_notices_when_the_prod_sinks_change(tmp_path):
     (tmp_path / "envs").mkdir()
     prod = (ROOT / "envs" / "prod.yaml").read_text()
     (tmp_path / "envs" / "prod.yaml").write_text(prod)
+    for name in ("pyproject.toml", "requirements.lock", "requirements-test.lock"):  # what the jobs install
+        (tmp_path / name).write_text((ROOT / name).read_text())
     assert invoke("ci.init", "--platform", "github", cwd=tmp_path).returncode == 0
     assert invoke("ci.init", "--platform", "github", "--check", cwd=tmp_path).returncode == 0
     sinks = prod.replace("credentials:\n", "credentials:\n  sinks:\n    - {type: github, repo: org/app, "
