@@ -10,6 +10,7 @@ process or ``invoke`` subprocess. ``-p no:xdist`` (or ``-n 0``) runs in one proc
 from __future__ import annotations
 
 import compileall
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -32,16 +33,24 @@ INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "project", "driver", "runti
 # of them while the others have run dry: greedy longest-first keeps the wall near the longest test.
 LONGEST_FIRST = (
     "tests/integration/test_serverless_devs_release.py",  # ~100 s: ~60 real `s` (node) processes
-    "tests/test_pipelines.py::test_jenkinsfile_parses_as_groovy",  # ~40 s of CPU per Groovy parse
-    "tests/integration/test_release.py",
-    "tests/integration/test_real_traffic.py",
-    "tests/integration/test_deploy_results.py",
-    "tests/integration/test_deploy.py",
-    "tests/test_no_secret_leaks.py",
-    "tests/integration/test_logs.py",
+    "tests/journeys/test_migrate.py",  # a venv, a wheel, uv and the generated jobs' every line
+    "tests/test_pipelines.py::test_jenkinsfile_parses_as_groovy",  # ~25 s of CPU: one Groovy parse
+    "tests/journeys/test_release_life.py",
     "tests/integration/test_cloud_latency.py",
+    "tests/integration/test_real_traffic.py",
+    "tests/integration/test_release.py",
+    "tests/tasks/test_invoke_usage_errors.py",  # one module-scoped set of invoke runs
+    "tests/integration/test_ci_semantics.py",  # one module-scoped checkout
+    "tests/integration/test_deploy_results.py",
     "tests/integration/test_release_interrupt.py",
-    "tests/flows/test_rotate.py",
+    "tests/integration/test_logs.py",
+    "tests/test_no_secret_leaks.py",
+    "tests/integration/test_notify.py",
+    "tests/journeys",
+    "tests/integration",
+    "tests/flows/test_rotate_faults.py",
+    "tests/tasks/test_rotate_task.py",
+    "tests/hostile",
 )
 
 # Bytecode: a machine that sets PYTHONDONTWRITEBYTECODE (this build machine does) would compile
@@ -80,12 +89,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _uses_a_shared_fixture(item: pytest.Item) -> bool:
-    """Whether the test takes a fixture wider than itself (an emulator, runs or an install the
-    module's tests share, in an order they may rely on): its module then runs on one worker, which
-    sets the fixture up once (``--dist loadgroup``). pytest exposes a test's fixture definitions
-    only as ``_fixtureinfo``."""
+    """Whether the test takes a fixture wider than itself that its module's tests share, maybe in
+    an order they rely on: any module- or class-scoped one (an emulator, runs or an install), and a
+    session-scoped one this suite defines (the contract targets); pytest's own (``tmp_path_factory``)
+    and the library's session fixtures (``s_reference``) are safe on every worker. Its module then
+    runs on one worker, which sets the fixture up once (``--dist loadgroup``). pytest exposes a
+    test's fixture definitions only as ``_fixtureinfo``."""
     definitions = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
-    return any(defs and defs[-1].scope in ("module", "class", "package", "session") for defs in definitions.values())
+    return any(defs and (defs[-1].scope in ("module", "class") or (
+        defs[-1].scope in ("package", "session") and _defined_in_tests(defs[-1].func)))
+        for defs in definitions.values())
+
+
+def _defined_in_tests(function: object) -> bool:
+    try:
+        return Path(inspect.getfile(function)).resolve().is_relative_to(TESTS)  # type: ignore[arg-type]
+    except TypeError:
+        return False
 
 
 def _start_rank(item: pytest.Item) -> int:

@@ -20,16 +20,17 @@ def test_check_reports_the_install_inputs_a_project_lacks(tmp_path):
     (tmp_path / "tasks.py").write_text("from agentrun_tasks.tasks import ns  # noqa: F401\n")
     wrote = invoke("ci.init", "--platform", "gitlab", cwd=tmp_path)
     assert wrote.returncode == 0, wrote.stderr
-    assert "warning: the install step reads requirements.lock, pyproject.toml, which the project lacks" in wrote.stderr
+    assert "warning: the install step reads requirements.lock, pyproject.toml, requirements-test.lock, which the project lacks" in wrote.stderr
 
     check = invoke("ci.init", "--platform", "gitlab", "--check", cwd=tmp_path)
     assert check.returncode == 2 and "Traceback" not in check.stderr
-    assert "its install step reads requirements.lock, pyproject.toml, which the project lacks" in check.stderr
+    assert "its install step reads requirements.lock, pyproject.toml, requirements-test.lock, which the project lacks" in check.stderr
     assert "uv pip compile pyproject.toml -o requirements.lock" in check.stderr
     assert "--force" not in check.stderr  # the pipeline file itself is up to date
 
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\nversion = '0'\n")
     (tmp_path / "requirements.lock").write_text("")
+    (tmp_path / "requirements-test.lock").write_text("")
     check = invoke("ci.init", "--platform", "gitlab", "--check", cwd=tmp_path)
     assert check.returncode == 0, check.stderr
 
