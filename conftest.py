@@ -62,8 +62,6 @@ sys.dont_write_bytecode = False
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "integration: starts an emulator, an agent process or an invoke "
-                                       "subprocess (deselect with -m 'not integration')")
     if not hasattr(config, "workerinput"):  # once, in the controlling process
         compileall.compile_dir(str(Path(__file__).resolve().parent / "agentrun_tasks"), quiet=1)
 

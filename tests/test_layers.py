@@ -93,6 +93,60 @@ def test_no_import_crosses_a_forbidden_edge():
     assert violations() == []
 
 
+# What a driver writes: a task leaves each of these to a flow (it may read, to show what is there).
+DRIVER_WRITES = {"create_runtime", "update_runtime", "delete_runtime", "publish_version", "put_endpoint",
+                 "delete_endpoint"}
+
+
+def driver_writes_in_tasks(package: Path = PACKAGE) -> list[str]:
+    """``<x>.<write>(...)`` calls in task modules, as ``module:line name``."""
+    found = []
+    for module, path in modules(package).items():
+        if layer_of(module) != "tasks":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in DRIVER_WRITES:
+                found.append(f"{module}:{node.lineno} {node.func.attr}")
+    return found
+
+
+def flow_package_reaches(package: Path = PACKAGE) -> list[str]:
+    """A flow importing a module inside another flow package (``flows.release.records`` from
+    ``flows.deploy``): a package's modules are its own; others use what it exports or a shared
+    flow module (``flows.records``)."""
+    found = []
+    for source, target in edges(package):
+        if layer_of(source) != "flows" or layer_of(target) != "flows":
+            continue
+        parts = target.split(".")
+        inner = len(parts) > 3 and (package / parts[1] / parts[2]).is_dir()
+        if inner and not source.startswith(".".join(parts[:3]) + ".") and source != ".".join(parts[:3]):
+            found.append(f"{source} -> {target}")
+    return found
+
+
+def test_tasks_write_through_flows_and_flows_keep_out_of_each_others_packages():
+    assert driver_writes_in_tasks() == []
+    assert flow_package_reaches() == []
+
+
+@pytest.mark.parametrize("module, source, caught", [
+    ("tasks.endpoint", "def publish(driver):\n    driver.put_endpoint('rt', 'prod', target_version='1')\n", True),
+    ("tasks.endpoint", "def show(driver):\n    return driver.list_endpoints('rt')\n", False),
+    ("flows.deploy", "def later():\n    from .release.records import Records\n", True),
+    ("flows.deploy", "def later():\n    from .records import Records\n", False),
+], ids=["task-writes", "task-reads", "flow-reaches-in", "shared-flow-module"])
+def test_the_task_and_flow_rules_themselves(tmp_path, module, source, caught):
+    package = tmp_path / "agentrun_tasks"
+    for name in ("tasks/__init__", "flows/__init__", "flows/records", "flows/release/__init__", "flows/release/records"):
+        path = package / f"{name}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    (package / "__init__.py").touch()
+    (package / f"{module.replace('.', '/')}.py").write_text(source)
+    assert bool(driver_writes_in_tasks(package) + flow_package_reaches(package)) is caught
+
+
 def test_core_imports_neither_invoke_nor_subprocess_nor_network():
     banned = {"invoke", "subprocess", "socket", "urllib.request", "aiohttp", "http.client"}
     for module, path in modules().items():

@@ -28,7 +28,7 @@ from ..core.resources import READY, Endpoint, Runtime
 from . import endpoints
 
 if TYPE_CHECKING:
-    from .release.records import Records
+    from .records import Records
 
 
 @dataclass

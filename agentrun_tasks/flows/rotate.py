@@ -28,7 +28,7 @@ from ..core.rotation import Facts, Options, Step, describe, mask_id
 from ..core.rotation_journal import Journal
 from ..core.secrets import Secret
 from ..core.sinks import Sink
-from .release.records import Records
+from .records import Records
 
 if TYPE_CHECKING:
     from ..adapters.ram_keys import RamKeys

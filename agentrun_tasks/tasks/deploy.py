@@ -27,7 +27,7 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     from ..core.results import TaskResult
     from ..flows.build import build_artifact
     from ..flows.deploy import deploy_session
-    from ..flows.release.records import Records
+    from ..flows.records import Records
     from ..session import open_control
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)

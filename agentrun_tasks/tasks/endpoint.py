@@ -23,16 +23,16 @@ def publish(c, env=None, name=None, target_version="LATEST", canary_version=None
     weight (or a weight without a canary, the usual guide's broken form), or a version that is
     not published exit 2 with nothing changed.
     """
-    from ..core.routing import canary_weights, parse_weight, require_versions
+    from ..core.routing import canary_weights, parse_weight
+    from ..flows import endpoints
     from ..session import open_runtime
 
     target_version = version_flag(target_version, "--target-version")
     canary_version = version_flag(canary_version, "--canary-version", latest=False)
     weights = canary_weights(str(target_version), canary_version, parse_weight(weight))
     session, driver, runtime = open_runtime(c, env, json=json, mutating=True, yes=yes)
-    require_versions([str(target_version), *weights], [v.version for v in driver.list_versions(runtime.id)])
-    endpoint = driver.put_endpoint(runtime.id, name or session.env.release.endpoint, target_version=str(target_version),
-                                   weights=weights, description=description)
+    endpoint = endpoints.publish(driver, runtime, name or session.env.release.endpoint,
+                                 target_version=str(target_version), weights=weights, description=description)
     session.reporter.output("endpoint_url", endpoint.url)
     return session.reporter.result(endpoint.to_dict(), _show)
 
@@ -75,17 +75,15 @@ def list_(c, env=None, json=False):
 def remove(c, env=None, name=None, yes=False, json=False):
     """Delete an endpoint (asks first unless --yes). A missing endpoint is not an error."""
     from ..core.errors import ConfigError
+    from ..flows import endpoints
     from ..session import open_control
 
     if not name:
         raise ConfigError("`invoke endpoint.remove` needs --name: the endpoint to delete.")
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes,
                                    destructive=lambda cfg: f"Delete endpoint {name!r} of '{cfg.name}'?")
-    runtime = driver.require_runtime(session.env.agent_name)
-    endpoint = driver.find_endpoint(runtime.id, name)
-    if endpoint is not None:
-        driver.delete_endpoint(runtime.id, endpoint.id)
-    return session.reporter.result({"removed": endpoint is not None, "name": name})
+    removed = endpoints.remove(driver, session.env.agent_name, name)
+    return session.reporter.result({"removed": removed, "name": name})
 
 
 ns = collection("endpoint", publish, get, list_, remove)

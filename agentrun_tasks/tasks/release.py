@@ -10,7 +10,7 @@ from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, vers
 
 
 def _records(session):
-    from ..flows.release.records import Records
+    from ..flows.records import Records
 
     return Records.of(session)
 

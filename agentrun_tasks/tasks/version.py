@@ -12,12 +12,13 @@ from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 @cli_errors
 def publish(c, env=None, description=None, json=False, yes=False):
     """Publish the runtime's current code (LATEST) as a new immutable version."""
+    from ..flows.endpoints import publish_version
     from ..flows.release.candidate import provenance
     from ..session import open_runtime
 
     session, driver, runtime = open_runtime(c, env, json=json, mutating=True, yes=yes)
     text = description or ", ".join(["published by agentrun-tasks", *provenance(session.ci)])
-    version = driver.publish_version(runtime.id, text)
+    version = publish_version(driver, runtime, text)
     session.reporter.output("version", version.version)
     return session.reporter.result(version.to_dict())
 

@@ -51,7 +51,7 @@ def test_an_unchanged_deploy_needs_no_lock_and_a_changing_one_waits_for_it(proje
     with (project.root / "tasks.py").open("a") as tasks:
         tasks.write(textwrap.dedent(f'''
             from invoke import task as _task
-            from agentrun_tasks.flows.release.records import Records
+            from agentrun_tasks.flows.records import Records
             from agentrun_tasks.session import open_session
 
 

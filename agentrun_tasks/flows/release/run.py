@@ -20,11 +20,11 @@ from ...core.notify import step_event
 from ...core.rollout import EndpointState
 from ...core.webhooks import POST_ROLLOUT
 from .. import deploy as deploy_flow
+from ..records import Records
 from . import candidate as candidates
 from . import metrics
 from .canary import Canary, state_of
 from .checks import Acceptance
-from .records import Records
 from .webhooks import Hooks
 
 if TYPE_CHECKING:

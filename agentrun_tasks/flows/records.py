@@ -10,14 +10,14 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from ...core import history, lock
-from ...core.cienv import who
-from ...core.errors import ConfigError
-from ...core.history import Record
+from ..core import history, lock
+from ..core.cienv import who
+from ..core.errors import ConfigError
+from ..core.history import Record
 
 if TYPE_CHECKING:
-    from ...core.cienv import CIContext
-    from ...core.ports import StateStore, Workspace
+    from ..core.cienv import CIContext
+    from ..core.ports import StateStore, Workspace
 
 
 class Records:

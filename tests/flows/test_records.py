@@ -1,4 +1,4 @@
-"""release.records.Records over the local state store (the same contract as the OSS one)."""
+"""flows.records.Records over the local state store (the same contract as the OSS one)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from agentrun_tasks.adapters.file_store import FileStateStore
 from agentrun_tasks.core import lock
 from agentrun_tasks.core.cienv import CIContext
 from agentrun_tasks.core.errors import BusyError, ConfigError
-from agentrun_tasks.flows.release.records import Records
+from agentrun_tasks.flows.records import Records
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 CI = CIContext(platform="github", is_ci=True, actor="ci-bot", sha="0123456789abcdef",
