@@ -6,7 +6,7 @@ what the generated files need; anything else raises, so a new construct cannot p
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from typing import Callable, Mapping
 
 
 def _tokens(pattern: re.Pattern, expression: str) -> list[str]:
@@ -22,6 +22,23 @@ def _tokens(pattern: re.Pattern, expression: str) -> list[str]:
 
 
 _GL_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||==|!=|=~|!~|\$[A-Za-z_]\w*|\"[^\"]*\"|'[^']*'|/(?:\\.|[^/])*/|null)")
+
+
+def _either(tokens: list[str], operand: Callable[[], object]) -> object:
+    """``a && b || c`` over ``operand`` (which pops its own tokens from the end of ``tokens``),
+    ``&&`` binding tighter, as both GitLab and GitHub read it."""
+    def both() -> object:
+        result = operand()
+        while tokens and tokens[-1] == "&&":
+            tokens.pop()
+            result = operand() and result
+        return result
+
+    result = both()
+    while tokens and tokens[-1] == "||":
+        tokens.pop()
+        result = both() or result
+    return result
 
 
 def gitlab_if(expression: str, variables: Mapping[str, str]) -> bool:
@@ -51,19 +68,8 @@ def gitlab_if(expression: str, variables: Mapping[str, str]) -> bool:
             return found == (op == "=~")
         return bool(left)
 
-    def conjunction():
-        result = primary()
-        while tokens and tokens[-1] == "&&":
-            tokens.pop()
-            result = primary() and result
-        return result
-
     def disjunction():
-        result = conjunction()
-        while tokens and tokens[-1] == "||":
-            tokens.pop()
-            result = conjunction() or result
-        return result
+        return _either(tokens, primary)
 
     result = disjunction()
     if tokens:
@@ -120,18 +126,7 @@ def github_if(expression: str, context: Mapping[str, object]) -> bool:
             return (str(left).lower() == str(right).lower()) == (op == "==")
         return bool(left)
 
-    def conjunction():
-        result = comparison()
-        while tokens and tokens[-1] == "&&":
-            tokens.pop()
-            result = comparison() and result
-        return result
-
     def disjunction():
-        result = conjunction()
-        while tokens and tokens[-1] == "||":
-            tokens.pop()
-            result = conjunction() or result
-        return result
+        return _either(tokens, comparison)
 
     return bool(disjunction())
