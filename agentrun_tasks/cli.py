@@ -18,7 +18,6 @@ The tasks validate their own values, so a bad value exits 2 under either.
 from __future__ import annotations
 
 import difflib
-import inspect
 import re
 import sys
 from contextlib import contextmanager
@@ -119,14 +118,19 @@ def exit_2_on_usage_errors() -> None:
 
 
 def _invoke_loading_tasks() -> Program | None:
-    """invoke's own program if its ``load_collection`` is importing the caller now, else None."""
+    """invoke's own program if it is loading a tasks collection from disk right now, else None.
+
+    Told from the program's public state, not from stack frames: ``Program.load_collection``
+    imports ``tasks.py`` after ``parse_core`` set ``argv`` and before it assigns ``collection``, and
+    only when the program was given no ``namespace``. This is the one place agentrun-tasks leans on
+    how invoke orders its steps; ``tests/tasks/test_invoke_usage_errors.py`` runs plain ``invoke``
+    with refused command lines and fails (exit 1, not 2) if a release of invoke changes the order.
+    """
     main = sys.modules.get("invoke.main")  # what `invoke`, `inv` and `python -m invoke` run
     program = getattr(main, "program", None)
-    frame = inspect.currentframe()
-    while isinstance(program, Program) and frame is not None:
-        if frame.f_code is Program.load_collection.__code__ and frame.f_locals.get("self") is program:
-            return program
-        frame = frame.f_back
+    if (isinstance(program, Program) and program.namespace is None and program.argv
+            and "collection" not in vars(program)):
+        return program
     return None
 
 

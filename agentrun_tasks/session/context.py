@@ -27,6 +27,9 @@ def project_root(c=None) -> Path:
     invoke loaded (so ``invoke -r DIR`` from anywhere uses DIR), or above the current directory
     when no collection was loaded (a task called from Python)."""
     config = c.config if c is not None else None
+    # invoke records where it loaded tasks.py only as the private ``_project_prefix`` (set by its
+    # public ``Config.set_project_location``, with no public getter): the one private attribute
+    # read here, held by tests/tasks/test_cli_contract.py (``invoke -r DIR`` from another folder).
     loaded = getattr(config, "_project_prefix", None) if config is not None else None
     start = Path(loaded).resolve() if loaded else Path.cwd().resolve()
     configured = (config.get("agentrun") or {}).get("root") if config is not None else None
