@@ -1,7 +1,8 @@
 """Running the Serverless Devs CLI ``s``: where it is, installing it, and one call of it classified.
 
 ``s`` is the project-local install (``.agentrun/tools/s``, put there by ``invoke doctor --fix``)
-or the one on PATH. Its quirks (agentrun-and-serverless-devs.md §4-5) decide the shape of a call:
+or the one on PATH. Its quirks (README.md, "driver: serverless-devs"; the recorded runs in tests/fixtures/s/) decide
+the shape of a call:
 
 - credentials only through its environment (``AccountID``, ``AccessKeyID``, ``AccessKeySecret``,
   which beat any ``-a``/``access:``), or, with an STS token, the ``<name>_serverless_devs_key``

@@ -1,7 +1,7 @@
 """Where are we running, and which environment does that mean?
 
-:func:`detect` reads the CI platform's variables (ci-platforms.md §1) into a :class:`CIContext`;
-:func:`choose_env` turns that into an environment name with a human reason; :func:`slug` makes
+:func:`detect` reads the CI platform's variables (each platform's documented set; recorded runs in
+``tests/fixtures/cienv/``) into a :class:`CIContext`; :func:`choose_env` turns that into an environment name with a human reason; :func:`slug` makes
 a branch name safe for preview runtime names. Pure: no subprocess, no network. On a laptop (or
 a CI that names no branch) the branch and commit are read from the ``.git`` files (:mod:`.gitrefs`).
 
@@ -203,7 +203,7 @@ def _yunxiao(env: Mapping[str, str], cwd: Path) -> dict:
 
 
 _PLATFORMS: tuple[tuple[str, Callable[[Mapping[str, str]], bool], Callable[[Mapping[str, str], Path], dict]], ...] = (
-    # Order matters (ci-platforms.md §1): Yunxiao shares CI_COMMIT_* with GitLab and BUILD_NUMBER with Jenkins.
+    # Order matters: Yunxiao shares CI_COMMIT_* with GitLab and BUILD_NUMBER with Jenkins.
     ("github", lambda e: _true(e.get("GITHUB_ACTIONS")), _github),
     ("gitlab", lambda e: _true(e.get("GITLAB_CI")), _gitlab),
     ("circleci", lambda e: _true(e.get("CIRCLECI")), _circleci),

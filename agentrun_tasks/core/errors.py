@@ -1,4 +1,4 @@
-"""Exception hierarchy whose exit codes are the contract with CI (see DESIGN.md)."""
+"""Exception hierarchy whose exit codes are the contract with CI (the table in README.md, "Exit codes")."""
 
 from __future__ import annotations
 
