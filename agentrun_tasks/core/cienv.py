@@ -1,9 +1,10 @@
 """Where are we running, and which environment does that mean?
 
 :func:`detect` reads the CI platform's variables (each platform's documented set; recorded runs in
-``tests/fixtures/cienv/``) into a :class:`CIContext`; :func:`choose_env` turns that into an environment name with a human reason; :func:`slug` makes
-a branch name safe for preview runtime names. Pure: no subprocess, no network. On a laptop (or
-a CI that names no branch) the branch and commit are read from the ``.git`` files (:mod:`.gitrefs`).
+``tests/fixtures/cienv/``) into a :class:`CIContext`; :func:`choose_env` turns that into an
+environment name with a human reason; :func:`slug` makes a branch name safe for preview runtime
+names. Pure: no subprocess, no network. On a laptop (or a CI that names no branch) the branch and
+commit are read from the ``.git`` files (:mod:`.gitrefs`).
 
 Refs are matched as the branch name (``feature/login``) or, for a tag, ``tag:<name>``
 (``tag:v1.2.0``); git forbids ``:`` in ref names, so the two can never be confused.
