@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .credentials import Credentials
     from .model import EnvConfig
     from .report import Reporter
+    from .secrets import Secret
 
 # (since, until) -> (candidate samples, stable samples) from the platform's request log.
 LogWindow = Callable[[float, float], "tuple[list[Sample], list[Sample]]"]
@@ -25,6 +26,18 @@ LogWindow = Callable[[float, float], "tuple[list[Sample], list[Sample]]"]
 LogSource = Callable[[str, str], LogWindow]
 # (SLS project, logstore) -> None, once both exist and the logstore is searchable.
 LogStores = Callable[[str, str], None]
+
+
+class AccessKey(Protocol):
+    """What signs an Alibaba Cloud call: a resolved :class:`~.credentials.Credentials`, or a role's
+    current session (``adapters.federation.RoleCredentials``, which also offers ``sdk_credential``)."""
+
+    @property
+    def access_key_id(self) -> Secret: ...
+    @property
+    def access_key_secret(self) -> Secret: ...
+    @property
+    def security_token(self) -> Secret | None: ...
 
 
 class Driver(Protocol):
