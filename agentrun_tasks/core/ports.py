@@ -42,6 +42,13 @@ class AccessKey(Protocol):
     def security_token(self) -> Secret | None: ...
 
 
+class AccountKey(AccessKey, Protocol):
+    """An AccessKey with the account it belongs to, where known (``s`` is told both)."""
+
+    @property
+    def account_id(self) -> str | None: ...
+
+
 class Driver(Protocol):
     """AgentRun's control plane: runtimes, versions, endpoints and the caller's identity."""
 

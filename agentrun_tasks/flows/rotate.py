@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from ..adapters.ram_keys import RamKeys
     from ..core.cienv import CIContext
-    from ..core.ports import StateStore
+    from ..core.ports import AccessKey, StateStore
     from ..core.report import Reporter
 
 LOCK_TTL = 900.0
@@ -50,8 +50,8 @@ class Rotation:
     ram: RamKeys
     store: StateStore  # the release state store: the journal and the lock
     sinks: Sequence[Sink]
-    credentials: Any  # the environment's resolved Credentials (the rotating identity)
-    ci: Any  # the CI context (actor, run URL) the lock records
+    credentials: AccessKey  # the environment's resolved credentials (the rotating identity)
+    ci: Any  # the CI context (actor, run URL) the lock records; testing.rotation passes a stand-in
     reporter: Reporter
     options: Options = field(default_factory=Options)
     verify_timeout: float = 60.0
