@@ -6,8 +6,9 @@ read, and leaves traffic on a version that was verified.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ...core.errors import (
     AgentrunTasksError,
@@ -39,6 +40,28 @@ if TYPE_CHECKING:
 STRATEGIES = ("canary", "blue-green", "direct")
 
 
+@dataclass(frozen=True)
+class Released:
+    """What a release did; :meth:`to_dict` is the document ``invoke release --json`` prints."""
+
+    env: str
+    strategy: str
+    candidate: str
+    stable: str | None  # the version the candidate replaced, as the strategy reports it
+    outcome: Mapping[str, Any]  # the strategy's report: result, steps, and its own facts (blue-green's colours)
+    url: str | None  # the release endpoint's, the one users call
+    timings: dict[str, float]
+
+    @property
+    def result(self) -> str:
+        """``promoted``, ``switched``, ``first-release``, ...: how the candidate got all traffic."""
+        return str(self.outcome.get("result", ""))
+
+    def to_dict(self) -> dict:
+        return {"env": self.env, "strategy": self.strategy, "candidate": self.candidate, "stable": self.stable,
+                **self.outcome, "url": self.url, "timings": self.timings}
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -52,7 +75,7 @@ def check_health(env: EnvConfig, url: str, reporter: Reporter) -> None:
 
 
 def release(session: Workspace, driver: Driver, records: Records, *, version: str | None, strategy: str | None,
-            force: bool, build: Callable[[], Artifact], deploy: Callable[[Artifact], DeployResult]) -> dict:
+            force: bool, build: Callable[[], Artifact], deploy: Callable[[Artifact], DeployResult]) -> Released:
     """Ensure a candidate version, then roll it out with the environment's strategy."""
     env, reporter = session.env, session.reporter
     strategy = strategy or env.release.strategy
@@ -111,8 +134,8 @@ def release(session: Workspace, driver: Driver, records: Records, *, version: st
         records.release()
     records.finish(entry, result="ok", reason=outcome.get("result", ""), analysis=outcome.get("steps"))
     reporter.output("version", candidate)
-    return {"env": env.name, "strategy": strategy, "candidate": candidate, "stable": stable, **outcome,
-            "url": _url(driver, runtime, env), "timings": {"total": round((_now() - started).total_seconds(), 3)}}
+    return Released(env.name, strategy, candidate, outcome.get("stable", stable), outcome, _url(driver, runtime, env),
+                    {"total": round((_now() - started).total_seconds(), 3)})
 
 
 def _url(driver: Driver, runtime: Runtime, env: EnvConfig) -> str | None:
