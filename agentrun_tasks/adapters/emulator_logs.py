@@ -8,7 +8,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Mapping
+from typing import Any, Mapping
 
 from ..core.errors import NotFoundError, ResourceFailedError
 from ..core.logs import LogQuery
@@ -45,7 +45,7 @@ class EmulatorLogs:
             params["version"] = query.version
         return self._get("/_emulator/output", params)
 
-    def _get(self, path: str, params: dict):
+    def _get(self, path: str, params: dict) -> Any:
         request = urllib.request.Request(f"{self.url}{path}?{urllib.parse.urlencode(params)}",
                                          headers={k: v.reveal() for k, v in self.headers.items()})
         try:

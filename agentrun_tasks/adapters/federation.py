@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 from urllib.parse import quote
 
 from ..core.childenv import allowed
@@ -28,6 +28,9 @@ from ..core.federation import GITHUB_TOKEN, RolePlan, TokenSource
 from ..core.retry import RetryPolicy
 from ..core.secrets import Secret, redact
 from .openapi_errors import translate
+
+if TYPE_CHECKING:
+    import alibabacloud_oss_v2 as oss
 
 REFRESH_FRACTION = 0.25  # assume again when a quarter of the session is left (15 min of an hour)
 _TRUST = "check the role's trust policy (`invoke doctor --env <env>` reads it)"
@@ -166,7 +169,7 @@ class RoleCredentials:
                 "access_key_id": key_id.masked, "access_key_secret": "****", "security_token": "set",
                 "account_id": self.account_id, "sources": dict(self.sources), "warnings": []}
 
-    def sdk_credential(self):
+    def sdk_credential(self) -> object:
         """For tea-openapi ``Config(credential=...)``: asked before every request, so long-lived
         clients sign with the current session."""
         from alibabacloud_credentials.models import CredentialModel
@@ -181,14 +184,14 @@ class RoleCredentials:
 
         return _Current()
 
-    def oss_provider(self):
+    def oss_provider(self) -> oss.credentials.CredentialsProvider:
         """For alibabacloud-oss-v2's ``credentials_provider``: the current session per request."""
         import alibabacloud_oss_v2 as oss
 
         owner = self
 
         class _Current(oss.credentials.CredentialsProvider):
-            def get_credentials(self):
+            def get_credentials(self) -> oss.credentials.Credentials:
                 key_id, secret, token = owner._fields()
                 return oss.credentials.Credentials(key_id.reveal(), secret.reveal(), token.reveal())
 
@@ -221,7 +224,7 @@ def sts_assumer(env_name: str, *, endpoint: str, protocol: str, region: str, bas
                 role_arn=plan.role_arn, role_session_name=plan.session_name, duration_seconds=plan.duration_s,
                 external_id=plan.external_id))
 
-        def attempt():
+        def attempt() -> Any:
             try:
                 return call().body.credentials
             except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised

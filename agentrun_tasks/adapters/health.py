@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Callable, Mapping
 
 from ..core.health import judge, request_body
 from ..core.model import HealthConfig
@@ -24,7 +25,7 @@ API_KEY_VAR = "AGENTRUN_API_KEY"
 API_KEY_HEADER = "X-API-Key"
 
 
-def data_plane_headers(env_name: str | None = None, environ=os.environ) -> dict[str, Secret]:
+def data_plane_headers(env_name: str | None = None, environ: Mapping[str, str] = os.environ) -> dict[str, Secret]:
     """``{"X-API-Key": key}`` from ``AGENTRUN_API_KEY_<ENV>``, else ``AGENTRUN_API_KEY``; ``{}``
     when neither is set (an agent without ``credentialName`` needs none)."""
     names = ([f"{API_KEY_VAR}_{env_name.upper()}"] if env_name else []) + [API_KEY_VAR]
@@ -71,7 +72,8 @@ def chat_once(url: str, cfg: HealthConfig, timeout: float = 10.0,
     return (status if verdict.ok else None), verdict.detail, _ms(started), version
 
 
-def check(url: str, cfg: HealthConfig, *, on_attempt=None, sleep=time.sleep,
+def check(url: str, cfg: HealthConfig, *, on_attempt: Callable[[int, int | None], None] | None = None,
+          sleep: Callable[[float], None] = time.sleep,
           headers: dict[str, Secret] | None = None) -> HealthResult:
     """Ask until one request succeeds or ``cfg.timeout`` seconds have passed."""
     started = time.monotonic()

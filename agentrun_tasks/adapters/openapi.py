@@ -20,13 +20,16 @@ flows need not know it:
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from ..core.errors import NotFoundError, ResourceFailedError, WaitTimeoutError
 from ..core.resources import Endpoint, Runtime, Version, required, settle_endpoint
 from ..core.retry import RetryPolicy
 from .openapi_calls import PAGE, POLL_FIRST, POLL_MAX, OpenApiCalls
 from .openapi_connection import Connection
+
+if TYPE_CHECKING:
+    from alibabacloud_agentrun20250910.client import Client
 
 __all__ = ["Connection", "OpenApiDriver"]
 
@@ -44,7 +47,7 @@ class OpenApiDriver(OpenApiCalls):
         self._client = None
 
     @property
-    def client(self):
+    def client(self) -> Client:
         if self._client is None:
             from alibabacloud_agentrun20250910.client import Client
 

@@ -41,7 +41,7 @@ class OpenApiCalls:
     def _call(self, what: str, fn: Callable[[], Any]) -> dict:
         """``fn()`` under the retry policy; a write refused as not READY is sent again once the
         change in its way had time to finish, until ``busy_timeout``."""
-        def attempt():
+        def attempt() -> dict:
             try:
                 response = fn()
             except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
@@ -71,7 +71,7 @@ class OpenApiCalls:
         attempts = 0
         found: list = []
 
-        def counted():
+        def counted() -> Any:
             nonlocal attempts
             attempts += 1
             if attempts > 1:

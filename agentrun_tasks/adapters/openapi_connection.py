@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alibabacloud_tea_openapi.utils_models import Config
+
+    from ..core.ports import AccessKey
 
 __all__ = ["Connection"]
 
@@ -16,10 +21,10 @@ class Connection:
     endpoint: str
     protocol: str
     region: str
-    credentials: Any  # core.credentials.Credentials
+    credentials: AccessKey
     sts_endpoint: str | None = None
 
-    def sdk_config(self, endpoint: str | None = None):
+    def sdk_config(self, endpoint: str | None = None) -> Config:
         from alibabacloud_tea_openapi.utils_models import Config
 
         creds = self.credentials

@@ -14,6 +14,7 @@ import alibabacloud_oss_v2 as oss
 from alibabacloud_oss_v2 import exceptions as oss_errors
 
 from ..core.errors import (
+    AgentrunTasksError,
     ConfigError,
     CredentialError,
     ResourceFailedError,
@@ -147,7 +148,7 @@ class OssStateStore:
                 raise self._translate(what, exc) from None
         return self._retry.call(attempt)
 
-    def _translate(self, what: str, exc: Exception):
+    def _translate(self, what: str, exc: Exception) -> AgentrunTasksError:
         """One paragraph per failure, scrubbed of secrets, naming the operation and the store."""
         err = _service(exc)
         if err is None:

@@ -16,7 +16,7 @@ import math
 import time
 import urllib.parse
 import urllib.request
-from typing import Any, Coroutine, Iterable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Coroutine, Iterable, Mapping, TypeVar
 
 import aiohttp
 
@@ -25,6 +25,9 @@ from ..core.health import judge, request_body
 from ..core.model import HealthConfig
 from ..core.secrets import Secret
 from .health import data_plane_headers
+
+if TYPE_CHECKING:
+    from ..core.ports import LogWindow
 
 T = TypeVar("T")
 
@@ -63,7 +66,7 @@ async def probe(
 
 
 async def probe_pair(
-    candidate_url: str, stable_url: str, *, duration: float, rate: float, **kwargs,
+    candidate_url: str, stable_url: str, *, duration: float, rate: float, **kwargs: Any,
 ) -> tuple[list[Sample], list[Sample]]:
     """Probe both endpoints concurrently with the same schedule: ``(candidate, stable)`` samples."""
     async with _session(2 * max(1, math.ceil(duration * rate))) as session:
@@ -104,13 +107,13 @@ def samples_from_request_log(rows: Iterable[Mapping], version: str | None = None
 
 
 def emulator_log_source(emulator_url: str, runtime: str, endpoint: str, stable: str, candidate: str,
-                        headers: Mapping[str, Secret] | None = None):
+                        headers: Mapping[str, Secret] | None = None) -> LogWindow:
     """A ``release.gates.LogSource`` over the emulator's log of ``endpoint`` (``GET
     /_emulator/requests``: real traffic, not the probe's): ``(since, until) -> (candidate, stable)``.
     ``headers`` carry the emulator's admin token, revealed only into the request."""
     sent = {k: v.reveal() for k, v in (headers or {}).items()}
 
-    def source(since: float, until: float):
+    def source(since: float, until: float) -> tuple[list[Sample], list[Sample]]:
         query = urllib.parse.urlencode({"runtime": runtime, "endpoint": endpoint, "since": since, "until": until})
         request = urllib.request.Request(f"{emulator_url}/_emulator/requests?{query}", headers=sent)
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -125,7 +128,8 @@ def _session(limit: int) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=min(limit, 256), force_close=False))
 
 
-async def _run(session, target, health, headers, count, rate, timeout) -> list[Sample]:
+async def _run(session: aiohttp.ClientSession, target: str, health: HealthConfig, headers: Mapping[str, str],
+               count: int, rate: float, timeout: float) -> list[Sample]:
     loop = asyncio.get_running_loop()
     start = loop.time()
     tasks = []
@@ -137,7 +141,7 @@ async def _run(session, target, health, headers, count, rate, timeout) -> list[S
     return list(await asyncio.gather(*tasks))
 
 
-async def _one(session: aiohttp.ClientSession, target: str, health: HealthConfig, headers,
+async def _one(session: aiohttp.ClientSession, target: str, health: HealthConfig, headers: Mapping[str, str],
                timeout: float) -> Sample:
     ts = time.time()
     began = time.perf_counter()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..core.errors import ConfigError, CredentialError, NotFoundError, TransientError
 from ..core.retry import RetryPolicy
@@ -21,27 +21,34 @@ from ..core.secrets import Secret
 from .openapi_connection import Connection
 from .openapi_errors import translate
 
+if TYPE_CHECKING:
+    from alibabacloud_ram20150501.client import Client as RamClient
+    from alibabacloud_sts20150401.client import Client as StsClient
+    from alibabacloud_tea_openapi.utils_models import Config
+
+    from ..core.ports import AccessKey
+
 
 class RamKeys:
     """One RAM endpoint and one STS endpoint, called as ``credentials`` (the rotating identity)."""
 
-    def __init__(self, credentials, *, region: str, ram_endpoint: str, sts_endpoint: str, protocol: str = "https",
-                 policy: RetryPolicy = RetryPolicy()) -> None:
-        self.credentials = credentials
+    def __init__(self, credentials: AccessKey, *, region: str, ram_endpoint: str, sts_endpoint: str,
+                 protocol: str = "https", policy: RetryPolicy = RetryPolicy()) -> None:
+        self.credentials: AccessKey = credentials
         self.region, self.protocol, self.policy = region, protocol, policy
         self.ram_endpoint, self.sts_endpoint = ram_endpoint, sts_endpoint
-        self._ram = None
+        self._ram: RamClient | None = None
 
     def switch(self, key_id: str, secret: Secret) -> None:
         """Call RAM as the verified new key from now on (before the old one is deactivated)."""
         self.credentials = _Credentials(Secret(key_id, source="rotation"), secret, None)
         self._ram = None
 
-    def _config(self, endpoint: str, credentials):
+    def _config(self, endpoint: str, credentials: AccessKey) -> Config:
         return Connection(endpoint, self.protocol, self.region, credentials).sdk_config()
 
     @property
-    def ram(self):
+    def ram(self) -> RamClient:
         if self._ram is None:
             from alibabacloud_ram20150501.client import Client
 
@@ -49,7 +56,7 @@ class RamKeys:
         return self._ram
 
     def _call(self, what: str, fn: Callable[[], Any], policy: RetryPolicy | None = None) -> Any:
-        def attempt():
+        def attempt() -> Any:
             try:
                 return fn().body
             except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
@@ -113,13 +120,13 @@ class RamKeys:
             pass  # already gone: a repeated delete after a crash
 
     # -- verification ------------------------------------------------------------------------
-    def _sts(self, credentials):
+    def _sts(self, credentials: AccessKey) -> StsClient:
         from alibabacloud_sts20150401.client import Client
 
         return Client(self._config(self.sts_endpoint, credentials))
 
-    def verify(self, key_id: str, secret: Secret, *, timeout: float = 60.0, sleep=time.sleep,
-               clock=time.monotonic) -> str:
+    def verify(self, key_id: str, secret: Secret, *, timeout: float = 60.0,
+               sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> str:
         """Poll GetCallerIdentity signed with the new key until it answers (RAM propagates new keys
         with a delay), with exponential backoff; the identity's ARN, or CredentialError at ``timeout``."""
         client = self._sts(_Credentials(Secret(key_id, source="rotation"), secret, None))

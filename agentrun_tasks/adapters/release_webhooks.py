@@ -32,7 +32,7 @@ def call(url: Secret, body: dict, *, secret: Secret | None, timeout: float) -> t
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
         return None
 
 

@@ -22,7 +22,7 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ..core import secrets
 from ..core.childenv import allowed
@@ -36,6 +36,9 @@ from ..core.errors import (
 )
 from ..core.retry import RetryPolicy
 from . import command
+
+if TYPE_CHECKING:
+    from ..core.ports import AccountKey
 
 S_VERSION = "3.1.10"  # @serverless-devs/s, the version these rules were observed with
 COMPONENT = "agentrun@1.0.12"  # devsapp/agentrun, pinned in every s.yaml the driver writes
@@ -110,7 +113,7 @@ def tool_environ(environ: Mapping[str, str]) -> dict:
     return allowed(environ, names=_CHILD_NAMES, prefixes=_CHILD_PREFIXES)
 
 
-def child_environ(environ: Mapping[str, str], credentials: Any) -> tuple[dict, list[str]]:
+def child_environ(environ: Mapping[str, str], credentials: AccountKey) -> tuple[dict, list[str]]:
     """The environment for ``s`` and the extra arguments that pick its credentials (no secret in them)."""
     env = tool_environ(environ)
     account = credentials.account_id or ""
@@ -130,7 +133,7 @@ class SCli:
     binary: Path
     template: Path  # the s.yaml passed with -t
     environ: Mapping[str, str]  # the parent environment (credential variables are replaced)
-    credentials: Any  # core.credentials.Credentials
+    credentials: AccountKey
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float = 1200.0  # s deploy itself waits up to 15 min for READY
 

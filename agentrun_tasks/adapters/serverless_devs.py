@@ -22,7 +22,7 @@ from base64 import b64decode
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..core.errors import ConfigError, NotFoundError
 from ..core.fileio import write_atomic
@@ -30,15 +30,18 @@ from ..core.model import EnvConfig
 from ..core.resources import Endpoint, Runtime, Version, required
 from . import s_cli
 
+if TYPE_CHECKING:
+    from ..core.ports import AccountKey, Driver
+
 
 class ServerlessDevsDriver:
-    def __init__(self, cli: s_cli.SCli, env: EnvConfig, workdir: Path, identity: Any) -> None:
+    def __init__(self, cli: s_cli.SCli, env: EnvConfig, workdir: Path, identity: Driver) -> None:
         self.cli, self.env, self.workdir, self.identity = cli, env, workdir, identity
         self._endpoint_names: dict[str, str] = {}  # endpoint id -> name (the component takes names)
 
     @classmethod
-    def open(cls, env: EnvConfig, root: Path, environ: Mapping[str, str], credentials: Any, *,
-             identity: Any) -> "ServerlessDevsDriver":
+    def open(cls, env: EnvConfig, root: Path, environ: Mapping[str, str], credentials: AccountKey, *,
+             identity: Driver) -> ServerlessDevsDriver:
         """The driver for ``env``; ``identity`` answers ``caller_identity`` (``s`` has no such command)."""
         binary = s_cli.locate(root, environ)
         if binary is None:

@@ -8,13 +8,16 @@ generic translation would call a 403 read-quota refusal a credentials problem).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..core import secrets
 from ..core.errors import AgentrunTasksError, ConfigError, CredentialError, TransientError
 from ..core.retry import RetryPolicy
 from .openapi_connection import Connection
 from .openapi_errors import translate
+
+if TYPE_CHECKING:
+    from alibabacloud_sls20201230.client import Client
 
 # https://help.aliyun.com/zh/sls/developer-reference/error-codes
 _TRANSIENT = ("ReadQuotaExceed", "WriteQuotaExceed", "QpsLimitExceeded", "ServerBusy", "RequestTimeout",
@@ -30,7 +33,7 @@ class SlsProject:
         self._client: Any = None
 
     @property
-    def client(self):
+    def client(self) -> Client:
         if self._client is None:
             from alibabacloud_sls20201230.client import Client
 
@@ -47,7 +50,7 @@ class SlsProject:
 
         options = RuntimeOptions(connect_timeout=5000, read_timeout=30000)
 
-        def attempt():
+        def attempt() -> Any:
             try:
                 return getattr(fn(self.client, options), "body", None)
             except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised

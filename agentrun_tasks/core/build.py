@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .errors import ConfigError
 from .package_files import SourceFile
@@ -122,7 +122,7 @@ def inputs_hash(files: Iterable[SourceFile], requirements: str, target: Target) 
 
 
 @lru_cache(maxsize=1)
-def _crc64_fun():
+def _crc64_fun() -> Callable[[bytes, int], int]:
     import crcmod
 
     return crcmod.mkCrcFun(CRC64_POLY, initCrc=0, xorOut=0xFFFFFFFFFFFFFFFF, rev=True)

@@ -25,11 +25,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from . import secrets
 from .analysis import FAIL, PASS, MetricRow
-from .validate import Loc, boolean, choice, integer, mapping, number, seq, string
+from .validate import Loc, Validator, boolean, choice, integer, mapping, number, seq, string
 
 PRE_ROLLOUT, EACH_STEP = "pre-rollout", "each-step"
 PHASES = (PRE_ROLLOUT, EACH_STEP)
@@ -131,7 +131,7 @@ _COMMON = {"name": string(pattern=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
            "when": seq(choice(PHASES), min_len=1)}
 
 
-def schema(duration) -> Any:
+def schema(duration: Validator) -> Validator:
     """The validator of ``release.checks``; ``duration`` checks a ``timeout`` like ``30s``."""
     prompt = mapping({**_COMMON, "prompt": _non_empty, "messages": seq(_MESSAGE, min_len=1), "model": string(),
                       "stream": boolean(), "expect": _EXPECT, "timeout": duration}, required=("name",))
@@ -262,7 +262,7 @@ def _field(document: Any, path: str) -> tuple[bool, Any]:
     return True, document
 
 
-def rows(outcomes) -> list:
+def rows(outcomes: Iterable[Outcome]) -> list[MetricRow]:
     """The checks as rows of the step table (:class:`.analysis.MetricRow`): latency, the bound
     (``max_ms``), pass or fail, and what was expected and came back."""
     return [MetricRow(f"check {o.name}", o.latency_ms, None, o.max_ms, PASS if o.ok else FAIL, o.detail, "checks",

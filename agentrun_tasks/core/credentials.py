@@ -15,7 +15,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Protocol
+from typing import Iterator, Mapping, Protocol
 
 from .errors import CredentialError
 from .fileio import write_atomic
@@ -206,7 +206,9 @@ def resolve(
     raise MissingCredentials(env, attempts, warnings)
 
 
-def _sources(env, environ, root, keystore, explicit, warnings, families):
+def _sources(env: EnvConfig, environ: Mapping[str, str], root: Path, keystore: KeySource | None,
+             explicit: Mapping[str, str | None], warnings: list[str],
+             families: tuple[Family, ...]) -> Iterator[_Source]:
     """Yield the sources lazily: a later one (a file, the keyring) is read only if needed."""
     yield _Source("argument", explicit, (FIELD_FAMILY,))
     yield _Source("env", environ, families)
@@ -229,7 +231,7 @@ def _sources(env, environ, root, keystore, explicit, warnings, families):
         yield _Source(label, entry, (FIELD_FAMILY,), per_name=False)
 
 
-def _dotenv_source(path: Path, env: EnvConfig, families, warnings: list[str]) -> _Source:
+def _dotenv_source(path: Path, env: EnvConfig, families: tuple[Family, ...], warnings: list[str]) -> _Source:
     label = path.name
     if not env.credentials.allow_dotenv:
         return _Source(label, None, (), note=f"not read (credentials.allow_dotenv is false in {env.path.name})")

@@ -14,6 +14,7 @@ from .syaml import AGENT, REGIONS
 from .units import MAX_WAIT, parse_duration, parse_size
 from .validate import (
     Loc,
+    Validator,
     boolean,
     choice,
     integer,
@@ -97,7 +98,7 @@ def _emulator_metrics(data: dict, node: Any, loc: Loc) -> None:
             raise at.error(str(unsupported)) from None
 
 
-def _host_port(example: str):
+def _host_port(example: str) -> Validator:
     return nullable(string(pattern=r"[A-Za-z0-9.-]+(:\d{1,5})?",
                            fix=f"Write host[:port] without a scheme ({example})."))
 

@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
+
+class Report(Protocol):
+    """What a failed gate saw, as its ``--json`` document carries it."""
+
+    def to_dict(self) -> dict: ...
+
 
 class AgentrunTasksError(Exception):
     """Base class. An unclassified failure is a bug: exit 1.
@@ -13,7 +21,7 @@ class AgentrunTasksError(Exception):
     exit_code = 1
     hint = "This is a bug in agentrun-tasks: rerun with INVOKE_DEBUG=1 and report the output."
 
-    def __init__(self, *args, hint: str | None = None) -> None:
+    def __init__(self, *args: object, hint: str | None = None) -> None:
         super().__init__(*args)
         if hint is not None:
             self.hint = hint
@@ -47,7 +55,7 @@ class GateFailed(AgentrunTasksError):
     hint = ("Look at the failing metric in the analysis; the version is marked failed "
             "(`invoke release --force` retries it).")
 
-    def __init__(self, message: str, *, report=None, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, report: Report | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.report = report
 

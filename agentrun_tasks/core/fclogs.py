@@ -21,7 +21,7 @@ for the first run against a real account.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 FRAMING = re.compile(r"^\s*FC Invoke (Start|End) RequestId:")
 
@@ -85,7 +85,8 @@ def output_blocks(rows: Iterable[Mapping], *, version: str | None, lines: int) -
             for name, found in sorted(by_version.items())]
 
 
-def _number(value) -> float | None:
+def _number(value: Any) -> float | None:
+    """A log field as a number (SLS sends strings, the emulator numbers); None when absent or not one."""
     try:
         return float(value) if value not in (None, "") else None
     except (TypeError, ValueError):

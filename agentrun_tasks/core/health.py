@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TypedDict
 
 from .model import HealthConfig
 
@@ -21,7 +22,12 @@ class Judgement:
     detail: str  # the answer's text, or why it is not a good one
 
 
-def client_urls(endpoint_url: str, cfg: HealthConfig) -> dict[str, str | None]:
+class ClientUrls(TypedDict):
+    chat_url: str
+    base_url: str | None
+
+
+def client_urls(endpoint_url: str, cfg: HealthConfig) -> ClientUrls:
     """The URLs a client calls as printed: ``chat_url`` (what curl POSTs to: the endpoint plus the
     health path, the agent's own route) and ``base_url`` (an OpenAI client's ``base_url``: the
     chat URL without ``/chat/completions``; None when the agent is no chat-completion server)."""

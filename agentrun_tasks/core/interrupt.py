@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
+from types import FrameType
 from typing import Iterator
 
 from .errors import Interrupted
@@ -23,7 +24,7 @@ def interruptible() -> Iterator[None]:
         return
     previous = {signum: signal.getsignal(signum) for signum in SIGNALS}
 
-    def raise_interrupted(signum, _frame) -> None:
+    def raise_interrupted(signum: int, _frame: FrameType | None) -> None:
         for other in SIGNALS:
             signal.signal(other, signal.SIG_IGN)
         raise Interrupted(signum, signal.Signals(signum).name)

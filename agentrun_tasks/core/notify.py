@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, overload
+from typing import Any, Callable, Iterable, Mapping, overload
 from urllib.parse import urlsplit
 
 from . import secrets
-from .cienv import who
-from .model import NotifyConfig
+from .cienv import CIContext, who
+from .model import EnvConfig, NotifyConfig
 from .secrets import Secret
-from .validate import Loc, Substituted, Unset, boolean, choice, mapping, parsed, seq, string
+from .validate import Loc, Substituted, Unset, Validator, boolean, choice, mapping, parsed, seq, string
 
 TYPES = ("slack", "dingtalk", "feishu", "wecom", "webhook")
 
@@ -149,7 +149,7 @@ class Event:
         return "failure" if self.kind in FAILURE else "success" if self.kind in SUCCESS else "info"
 
 
-def expand(names) -> frozenset[str]:
+def expand(names: Iterable[str]) -> frozenset[str]:
     """Event kinds named by ``on:`` entries (kinds or groups)."""
     kinds: set[str] = set()
     for name in names:
@@ -157,13 +157,13 @@ def expand(names) -> frozenset[str]:
     return frozenset(kinds)
 
 
-def event_from_ci(kind: str, env, ci, **facts: Any) -> Event:
-    """An event of ``env`` (an EnvConfig) stamped with the CI facts (commit, actor, run URL)."""
+def event_from_ci(kind: str, env: EnvConfig, ci: CIContext, **facts: Any) -> Event:
+    """An event of ``env`` stamped with the CI facts (commit, actor, run URL)."""
     return Event(kind=kind, env=env.name, agent=env.agent_name, commit=ci.sha, actor=who(ci), run_url=ci.run_url,
                  **facts)
 
 
-def analysis_rows(table) -> tuple[tuple[AnalysisRow, ...], Gate | None]:
+def analysis_rows(table: Iterable[Mapping[str, Any]] | None) -> tuple[tuple[AnalysisRow, ...], Gate | None]:
     """A step's analysis table (``MetricRow`` dicts, as a release report holds them), formatted,
     and the first failing gate."""
     from .analysis import MetricRow, Verdict, format_rows
@@ -176,7 +176,7 @@ def analysis_rows(table) -> tuple[tuple[AnalysisRow, ...], Gate | None]:
     return rows, gate
 
 
-def step_event(env, ci, candidate: str, stable: str | None, step: Mapping[str, Any]) -> Event:
+def step_event(env: EnvConfig, ci: CIContext, candidate: str, stable: str | None, step: Mapping[str, Any]) -> Event:
     """A canary step that passed (``step``: one entry of the release report's ``steps``)."""
     rows, _gate = analysis_rows(step.get("table"))
     return event_from_ci(STEP_PASSED, env, ci, version=candidate, from_version=stable, weight=step.get("weight"),
@@ -184,12 +184,12 @@ def step_event(env, ci, candidate: str, stable: str | None, step: Mapping[str, A
 
 
 @overload
-def release_event(env, ci, outcome: Mapping[str, Any]) -> Event: ...
+def release_event(env: EnvConfig, ci: CIContext, outcome: Mapping[str, Any]) -> Event: ...
 @overload
-def release_event(env, ci, *, error: BaseException) -> Event | None: ...
+def release_event(env: EnvConfig, ci: CIContext, *, error: BaseException) -> Event | None: ...
 
 
-def release_event(env, ci, outcome: Mapping[str, Any] | None = None,
+def release_event(env: EnvConfig, ci: CIContext, outcome: Mapping[str, Any] | None = None,
                   error: BaseException | None = None) -> Event | None:
     """The event that ends a release: promoted (``outcome``, the release's result), rolled back
     naming the failing gate, or aborted (``error``). ``None`` for a release refused before it
@@ -213,7 +213,7 @@ def release_event(env, ci, outcome: Mapping[str, Any] | None = None,
                          weight=steps[-1].get("weight") if steps else None, **facts)
 
 
-def by_hand_event(env, ci, command: str, result: Mapping[str, Any]) -> Event | None:
+def by_hand_event(env: EnvConfig, ci: CIContext, command: str, result: Mapping[str, Any]) -> Event | None:
     """``invoke rollback`` or ``invoke promote`` (``command``) by hand; None if nothing changed."""
     if result.get("result") == "already-rolled-back":
         return None
@@ -228,7 +228,7 @@ def by_hand_event(env, ci, command: str, result: Mapping[str, Any]) -> Event | N
 
 # --- validation of the notify: block ------------------------------------------------------------
 
-def secret_setting(what: str):
+def secret_setting(what: str) -> Validator:
     """A validator of a secret value: ``${env('NAME')}`` (no default) or ``{keyring: entry}``."""
     def check(value: Any, loc: Loc) -> Secret | KeyringRef | Unset:
         if isinstance(value, Mapping):
@@ -307,7 +307,7 @@ def _unique_names(block: dict, node: Any, loc: Loc) -> None:
         raise loc.child(node, "channels").error(f"two channels are named '{duplicate}'.", "Give each a distinct name:.")
 
 
-def notify_block(parse_duration) -> Any:
+def notify_block(parse_duration: Callable[[Any], Any]) -> Validator:
     """The validator of ``notify:`` (``parse_duration`` comes from core.env_schema: core.units owns durations)."""
     return mapping({"timeout": parsed(parse_duration, minimum=0.1), "channels": seq(CHANNEL)}, after=_unique_names)
 

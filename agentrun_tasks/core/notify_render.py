@@ -19,7 +19,7 @@ import json
 from dataclasses import asdict, replace
 from typing import Any
 
-from .notify import TEST, ChannelConfig, Event
+from .notify import TEST, ChannelConfig, Event, Mention
 from .report import format_table
 
 SCHEMA = "agentrun-tasks.notify/v1"
@@ -71,7 +71,7 @@ def facts(event: Event) -> list[tuple[str, str, str | None]]:
     return [(label, text, link) for label, text, link in rows if text]
 
 
-def _mentions(event: Event, channel: ChannelConfig):
+def _mentions(event: Event, channel: ChannelConfig) -> Mention | None:
     return channel.mention if channel.mention and event.status == "failure" else None
 
 
@@ -83,7 +83,7 @@ def _md_link(text: str, link: str | None) -> str:
     return f"[{text}]({link})" if link else text
 
 
-def _md_facts(event: Event, bold=("**", "**")) -> list[str]:
+def _md_facts(event: Event, bold: tuple[str, str] = ("**", "**")) -> list[str]:
     return [f"- {bold[0]}{label}{bold[1]}: {_md_link(text, link)}" for label, text, link in facts(event)]
 
 

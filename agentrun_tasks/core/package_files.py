@@ -69,7 +69,7 @@ class IgnoreRules:
         return verdict
 
 
-def _compile(line: str):
+def _compile(line: str) -> tuple[str, bool, bool] | None:
     line = line.strip()
     if not line or line.startswith("#"):
         return None

@@ -87,7 +87,7 @@ def _reaches_another_user(resource: str, user: str) -> bool:
     return fnmatch.fnmatchcase(f"user/{user}-and-another", parts[4])
 
 
-def _listed(value) -> list[str]:
+def _listed(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
 
 

@@ -16,8 +16,11 @@ if TYPE_CHECKING:
     from .build import Artifact
     from .cienv import CIContext
     from .credentials import Credentials
+    from .logs import LogQuery
     from .model import EnvConfig
+    from .notify import Event
     from .report import Reporter
+    from .secrets import Secret
 
 # (since, until) -> (candidate samples, stable samples) from the platform's request log.
 LogWindow = Callable[[float, float], "tuple[list[Sample], list[Sample]]"]
@@ -25,6 +28,25 @@ LogWindow = Callable[[float, float], "tuple[list[Sample], list[Sample]]"]
 LogSource = Callable[[str, str], LogWindow]
 # (SLS project, logstore) -> None, once both exist and the logstore is searchable.
 LogStores = Callable[[str, str], None]
+
+
+class AccessKey(Protocol):
+    """What signs an Alibaba Cloud call: a resolved :class:`~.credentials.Credentials`, or a role's
+    current session (``adapters.federation.RoleCredentials``, which also offers ``sdk_credential``)."""
+
+    @property
+    def access_key_id(self) -> Secret: ...
+    @property
+    def access_key_secret(self) -> Secret: ...
+    @property
+    def security_token(self) -> Secret | None: ...
+
+
+class AccountKey(AccessKey, Protocol):
+    """An AccessKey with the account it belongs to, where known (``s`` is told both)."""
+
+    @property
+    def account_id(self) -> str | None: ...
 
 
 class Driver(Protocol):
@@ -66,6 +88,20 @@ class CodeStore(Protocol):
     def object_name(self, key: str) -> str: ...
 
 
+class LogReader(Protocol):
+    """A runtime's request log and agent output: the emulator's, or an SLS logstore."""
+
+    def requests(self, query: LogQuery, *, since: float | None = None, limit: int = 1000) -> list[dict]: ...
+    def output(self, query: LogQuery) -> list[dict]: ...
+    def metric(self, query: str, since: float, until: float, *, runtime: str) -> tuple[float | None, int]: ...
+
+
+class Announcer(Protocol):
+    """The environment's notification channels (``notify:``)."""
+
+    def send(self, event: Event, *, summary: bool = False) -> None: ...
+
+
 class Workspace(Protocol):
     """What a flow knows of the session that opened it: the environment, the CI run, the
     output, and the adapters it may ask for."""
@@ -75,9 +111,14 @@ class Workspace(Protocol):
     ci: CIContext
     reporter: Reporter
 
+    @property
+    def environ(self) -> Mapping[str, str]: ...
+
     def credentials(self) -> Credentials: ...
     def account_id(self) -> str | None: ...
     def state_store(self) -> StateStore: ...
     def code_store(self, artifact: Artifact) -> CodeStore | None: ...
     def log_source(self, runtime: Runtime) -> LogSource | None: ...
     def logstores(self) -> LogStores | None: ...
+    def log_reader(self, runtime: Runtime) -> LogReader: ...
+    def notifier(self) -> Announcer: ...

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Mapping, Sequence, TextIO
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TextIO
 
 from . import secrets
 from .ci_dialects import Dialect
@@ -22,6 +22,13 @@ from .ci_dialects import dialect_for as dialect_for  # re-exported: session/cont
 from .results import TaskResult
 
 HEARTBEAT_SECONDS = 30.0  # how often a long wait says it is alive in a CI log
+
+
+
+class ProgressUpdate(Protocol):
+    """What :meth:`Reporter.progress` yields: ``update(state, detail="")``."""
+
+    def __call__(self, state: str, detail: str = "") -> None: ...
 
 
 class Reporter:
@@ -120,7 +127,7 @@ class Reporter:
             self._write(self._human, command + "\n")
 
     @contextmanager
-    def section(self, title: str):
+    def section(self, title: str) -> Iterator[None]:
         """A collapsible section of the CI log (GitHub ::group::, GitLab section_start, Azure
         ##[group]); nothing extra elsewhere."""
         lines = self.dialect.section(title)
@@ -134,7 +141,8 @@ class Reporter:
 
     # -- progress --------------------------------------------------------------------------
     @contextmanager
-    def progress(self, label: str, *, every: float | None = None, clock: Callable[[], float] = time.monotonic):
+    def progress(self, label: str, *, every: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> Iterator[ProgressUpdate]:
         """Show a wait: one line redrawn in place on a terminal, plain lines otherwise (CI logs).
 
         Yields a callable ``update(state, detail="")``. A plain line is printed when the state

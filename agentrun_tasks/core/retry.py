@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, ParamSpec, TypeVar
 
 from .errors import TransientError
 
+if TYPE_CHECKING:
+    import tenacity
+
 logger = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def retry_after(exc: BaseException | None) -> float:
@@ -28,6 +34,14 @@ def throttled(exc: BaseException | None) -> bool:
     return bool(getattr(exc, "throttled", False))
 
 
+def _elapsed(state: tenacity.RetryCallState) -> float:
+    """Seconds since the first attempt began: set once an attempt has an outcome, as it has whenever
+    tenacity asks ``wait`` or ``stop``."""
+    elapsed = state.seconds_since_start
+    assert elapsed is not None
+    return elapsed
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with jitter, bounded by attempts (not for throttling) *and* total seconds."""
@@ -37,20 +51,20 @@ class RetryPolicy:
     maximum: float = 8.0
     total: float = 60.0
 
-    def retrying(self):
+    def retrying(self) -> tenacity.Retrying:
         """A ``tenacity.Retrying`` that retries only transient failures and re-raises the last."""
         import tenacity
 
         backoff = tenacity.wait_random_exponential(multiplier=self.initial, max=self.maximum)
 
-        def wait(state) -> float:
+        def wait(state: tenacity.RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
-            left = self.total - state.seconds_since_start
+            left = self.total - _elapsed(state)
             return max(0.0, min(max(backoff(state), retry_after(error)), left))
 
-        def stop(state) -> bool:
+        def stop(state: tenacity.RetryCallState) -> bool:
             error = state.outcome.exception() if state.outcome else None
-            if state.seconds_since_start >= self.total:
+            if _elapsed(state) >= self.total:
                 return True
             return not throttled(error) and state.attempt_number >= self.attempts
 
@@ -62,13 +76,13 @@ class RetryPolicy:
             reraise=True,
         )
 
-    def _log_retry(self, state) -> None:
+    def _log_retry(self, state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         budget = f"{self.total:.0f}s budget" if throttled(error) else f"of {self.attempts}"
         logger.warning("retrying in %.1fs (attempt %d %s): %s", state.next_action.sleep if state.next_action
                        else 0.0, state.attempt_number + 1, budget, error)
 
-    def call(self, fn, *args, **kwargs):
+    def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run ``fn`` under this policy."""
         return self.retrying()(fn, *args, **kwargs)
 

@@ -23,14 +23,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from .rotation_journal import ACTIVE, INACTIVE, Journal, Key
+
+if TYPE_CHECKING:
+    from .model import EnvConfig
 
 MAX_KEYS = 2
 
 
-def default_grace(env) -> float:
+def default_grace(env: EnvConfig) -> float:
     """How long the old key stays active once every sink has the new one, unless ``--grace`` says:
     the environment's ``deploy_timeout``, the longest a deploy that started with the old key can
     still run; nothing on the embedded emulator, whose key no other machine holds."""

@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .cienv import PROD_NAMES
 from .config import ENV_NAME_RE
@@ -178,7 +178,7 @@ def _env_name(path: str) -> str:
 
 
 def plan(sources: list[Source], *, project: str, inline: bool = False,
-         code_exists=lambda path: False, gitignore: str = "", pin: str = "",
+         code_exists: Callable[[str], bool] = lambda path: False, gitignore: str = "", pin: str = "",
          python_project: bool = False) -> dict[str, str]:
     """Every file to write (relative path -> text). ``gitignore`` is the current ``.gitignore``:
     the plan appends the missing entries to it. ``pin`` is agentrun-tasks' version range for

@@ -9,11 +9,12 @@ some library echoes it back in an error message.
 from __future__ import annotations
 
 import threading
+from typing import Callable, NoReturn
 
 _MIN_REDACT_LEN = 4
 _lock = threading.Lock()
 _registered: set[str] = set()
-_listeners: list = []
+_listeners: list[Callable[[str], None]] = []
 
 
 def mask(value: str) -> str:
@@ -41,7 +42,7 @@ def register(value: str) -> None:
         listener(value)
 
 
-def on_register(listener) -> None:
+def on_register(listener: Callable[[str], None]) -> None:
     """Call ``listener(value)`` for each secret registered from now on (used for ``::add-mask::``)."""
     with _lock:
         _listeners.append(listener)
@@ -104,5 +105,5 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a Secret is not pickled: it would leave the process unmasked")

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Any, Iterable, Mapping, Protocol
 
 from .credentials import env_suffix, join_pair, pair_var
 from .errors import ConfigError, CredentialError
@@ -93,7 +93,7 @@ class Sink(Protocol):
         """The key id the sink holds now, where it can be read (None: nothing, or not readable)."""
 
 
-def parse(entries, *, profile: str, env_name: str, where: str) -> list[SinkSpec]:
+def parse(entries: Iterable[Mapping[str, Any]], *, profile: str, env_name: str, where: str) -> list[SinkSpec]:
     """Validated specs of ``entries`` (the env file's ``credentials.sinks``), or ConfigError (exit 2)."""
     specs = [_one(dict(entry), i, profile, env_name, where) for i, entry in enumerate(entries)]
     names = [s.name for s in specs]

@@ -24,11 +24,14 @@ pre-/post-rollout hook that fails is a warning, never a failed release.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .notify import KeyringRef, secret_setting, webhook_url
 from .secrets import Secret
-from .validate import Loc, choice, mapping, seq, string
+from .validate import Loc, Validator, choice, mapping, seq, string
+
+if TYPE_CHECKING:
+    from .model import EnvConfig
 
 CONFIRM_ROLLOUT, CONFIRM_PROMOTION = "confirm-rollout", "confirm-promotion"
 PRE_ROLLOUT, POST_ROLLOUT = "pre-rollout", "post-rollout"
@@ -52,7 +55,7 @@ class Webhook:
         return self.type in CONFIRMS
 
 
-def schema(duration) -> Any:
+def schema(duration: Validator) -> Validator:
     """The validator of ``release.webhooks``; ``duration`` checks ``timeout`` and ``interval``."""
     hook = mapping({"type": choice(TYPES), "name": string(pattern=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
                                                           fix="A name holds letters, digits and . _ -."),
@@ -89,7 +92,7 @@ def build(data: Any) -> tuple[Webhook, ...]:
                          h.get("interval", CONFIRM_INTERVAL)) for h in data or ())
 
 
-def payload(kind: str, env, *, candidate: str, stable: str | None, weight: float | None = None,
+def payload(kind: str, env: EnvConfig, *, candidate: str, stable: str | None, weight: float | None = None,
             result: str | None = None, reason: str = "", steps: Any = ()) -> dict:
     """What every hook receives: what is being released where, and (pre-/post-rollout) what the
     checks and steps found (the release report's ``steps``)."""

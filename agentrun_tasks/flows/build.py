@@ -16,8 +16,9 @@ import os
 import shutil
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 from filelock import FileLock, Timeout
 
@@ -28,6 +29,9 @@ from ..core.build import Artifact
 from ..core.errors import BusyError, ConfigError
 from ..core.model import EnvConfig
 from ..core.report import Reporter
+
+# label -> a context yielding update(state): the reporter's progress line, or nothing shown.
+Progress = Callable[[str], AbstractContextManager[Callable[[str], None]]]
 
 KEEP_ARTIFACTS = 3  # per environment: the current one and the two most recently used before it
 LOCK_TIMEOUT = 600.0
@@ -103,7 +107,8 @@ def _check_inside_project(env: EnvConfig, code_dir: Path) -> None:
     )
 
 
-def _build(files, requirements, req_text, target, out_dir: Path, digest: str, say, progress) -> Artifact:
+def _build(files: list[package_files.SourceFile], requirements: Path, req_text: str, target: core.Target,
+           out_dir: Path, digest: str, say: Callable[[str], None], progress: Progress) -> Artifact:
     with tempfile.TemporaryDirectory(dir=out_dir, prefix="tmp-") as tmp_name:
         tmp = Path(tmp_name)
         deps: list[package_files.SourceFile] = []
@@ -150,7 +155,7 @@ def _portable_scripts(bin_dir: Path) -> None:
 
 
 @contextmanager
-def _silent_progress(label: str):
+def _silent_progress(label: str) -> Iterator[Callable[[str], None]]:
     yield lambda state: None
 
 

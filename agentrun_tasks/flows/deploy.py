@@ -22,12 +22,13 @@ from ..core.errors import (
     WaitTimeoutError,
 )
 from ..core.model import EnvConfig
-from ..core.ports import Driver, LogStores, Workspace
+from ..core.ports import CodeStore, Driver, LogStores, Workspace
 from ..core.report import HEARTBEAT_SECONDS, Reporter
 from ..core.resources import READY, Endpoint, Runtime
 from . import endpoints
 
 if TYPE_CHECKING:
+    from ..core.build import Artifact
     from .records import Records
 
 
@@ -46,7 +47,7 @@ class DeployResult:
                 "timings": {k: round(v, 3) for k, v in self.timings.items()}}
 
 
-def code_configuration(artifact, env: EnvConfig, code_store=None) -> dict:
+def code_configuration(artifact: Artifact, env: EnvConfig, code_store: CodeStore | None = None) -> dict:
     """Inline the zip when it is small enough; upload a larger one to the OSS ``code_store``.
 
     The object is named by the package's SHA-256, so a rerun uploads nothing new.
@@ -66,8 +67,8 @@ def code_configuration(artifact, env: EnvConfig, code_store=None) -> dict:
             "checksum": str(artifact.crc64)}
 
 
-def wait_ready(driver: Driver, runtime: Runtime, *, timeout: float, reporter: Reporter, clock=time.monotonic,
-               sleep=time.sleep) -> Runtime:
+def wait_ready(driver: Driver, runtime: Runtime, *, timeout: float, reporter: Reporter,
+               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> Runtime:
     """Poll until READY with growing intervals; a *_FAILED state is exit 5, the deadline exit 6."""
     deadline = clock() + timeout
     delay = 0.25
@@ -119,7 +120,7 @@ def check_health(url: str, env: EnvConfig, reporter: Reporter, label: str) -> he
 
 
 def _health_gate(checked: Endpoint, env: EnvConfig, reporter: Reporter, timings: dict[str, float], started: float,
-                 clock, consequence: str) -> health.HealthResult:
+                 clock: Callable[[], float], consequence: str) -> health.HealthResult:
     """Health-check ``checked`` into ``timings``; a failure is exit 4 ending with ``consequence``."""
     mark = clock()
     result = check_health(checked.url, env, reporter, f"health check {checked.name}")
@@ -132,9 +133,9 @@ def _health_gate(checked: Endpoint, env: EnvConfig, reporter: Reporter, timings:
     return result
 
 
-def deploy(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: str | None,
-           wait: bool = False, code_store=None, logstores: LogStores | None = None,
-           clock=time.monotonic) -> DeployResult:
+def deploy(driver: Driver, env: EnvConfig, artifact: Artifact, reporter: Reporter, *, account_id: str | None,
+           wait: bool = False, code_store: CodeStore | None = None, logstores: LogStores | None = None,
+           clock: Callable[[], float] = time.monotonic) -> DeployResult:
     """Create or update the runtime from ``artifact``, wait for READY, health-check it.
 
     ``logstores`` makes the SLS project and logstore ``logConfig: auto`` stands for before the
@@ -188,8 +189,8 @@ def deploy(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, acco
     return DeployResult(runtime, endpoint, checked, action, result, timings)
 
 
-def unchanged(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, account_id: str | None,
-              clock=time.monotonic) -> DeployResult | None:
+def unchanged(driver: Driver, env: EnvConfig, artifact: Artifact, reporter: Reporter, *, account_id: str | None,
+              clock: Callable[[], float] = time.monotonic) -> DeployResult | None:
     """The deploy when it would write nothing, decided from reads alone: the runtime READY with this
     package (by its checksum) and configuration, and an endpoint already serving LATEST, which is
     then health-checked. None when anything would be written: the caller then takes the
@@ -219,7 +220,7 @@ def unchanged(driver: Driver, env: EnvConfig, artifact, reporter: Reporter, *, a
     return DeployResult(runtime, endpoint, checked, "unchanged", result, timings)
 
 
-def deploy_session(session: Workspace, driver: Driver, artifact, *, wait: bool = False,
+def deploy_session(session: Workspace, driver: Driver, artifact: Artifact, *, wait: bool = False,
                    records: Callable[[], Records] | None = None) -> DeployResult:
     """:func:`deploy` with what a session opened: its env, reporter, account and code store.
 

@@ -10,20 +10,42 @@ from __future__ import annotations
 import re
 import sys
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Callable, Mapping, Protocol, cast
 
 from ..adapters import command, s_cli
 from ..adapters.ram_policies import user_from_arn
 from ..core import federation, policy, trust_policy
 from ..core.doctor import FAIL, OK, SKIP, WARN, Check, Diagnosis
 from ..core.errors import AgentrunTasksError, CredentialError
+from ..core.ports import Driver, Workspace
+
+if TYPE_CHECKING:
+    from ..adapters.sls_logs import SlsLogs
+    from ..core.policy import Attached
 
 NODE_MINIMUM = (18, 0)  # @serverless-devs/s 3 runs on Node 14.14+; 18 is the oldest Node still supported
 
 
-def diagnose(session: Any, *, fix: bool = False) -> Diagnosis:
-    """Run every check for ``session``'s environment (a :class:`agentrun_tasks.session.Session`,
-    which also offers ``attached_policies(user)``)."""
+class Running(Protocol):
+    """The local emulator, once started."""
+
+    @property
+    def url(self) -> str: ...
+
+
+class Diagnosed(Workspace, Protocol):
+    """What doctor asks of a session besides what every flow does: the adapters whose readiness
+    it checks, and the RAM reads behind the least-privilege and trust-policy checks."""
+
+    def driver(self) -> Driver: ...
+    def emulator(self) -> Running: ...
+    def role_document(self, role_arn: str) -> dict: ...
+    def attached_policies(self, user: str) -> list[Attached]: ...
+    def policy_document(self, attached: Attached) -> str: ...
+
+
+def diagnose(session: Diagnosed, *, fix: bool = False) -> Diagnosis:
+    """Run every check for ``session``'s environment (a :class:`agentrun_tasks.session.Session`)."""
     found = Diagnosis()
     found.add(_python())
     for check in _serverless_devs(session, fix):
@@ -62,7 +84,7 @@ def _python() -> Check:
     return Check("python", OK, shown)
 
 
-def _serverless_devs(session: Any, fix: bool) -> list[Check]:
+def _serverless_devs(session: Diagnosed, fix: bool) -> list[Check]:
     """Node, ``s``, the component cache and Docker: needed only by ``driver: serverless-devs``."""
     env, environ = session.env, session.environ
     if env.driver != "serverless-devs":
@@ -80,7 +102,7 @@ def _serverless_devs(session: Any, fix: bool) -> list[Check]:
     return checks
 
 
-def _s(session: Any, fix: bool) -> Check:
+def _s(session: Diagnosed, fix: bool) -> Check:
     root, environ = session.root, session.environ
     binary, fixed = s_cli.locate(root, environ), False
     if binary is None and fix:
@@ -95,7 +117,7 @@ def _s(session: Any, fix: bool) -> Check:
     return Check("s", OK, f"{shown} at {binary}", fixed=fixed)
 
 
-def _node(environ) -> Check:
+def _node(environ: Mapping[str, str]) -> Check:
     try:
         done = command.run(["node", "--version"], env=s_cli.tool_environ(environ), timeout=30)
     except AgentrunTasksError:
@@ -109,7 +131,7 @@ def _node(environ) -> Check:
     return Check("node", OK, shown)
 
 
-def _docker(environ) -> Check:
+def _docker(environ: Mapping[str, str]) -> Check:
     why = "needed only by a hand-run `s build`; agentrun-tasks builds without Docker"
     try:
         done = command.run(["docker", "version", "--format", "{{.Server.Version}}"],
@@ -121,7 +143,7 @@ def _docker(environ) -> Check:
     return Check("docker", OK, f"server {done.stdout.strip()} ({why})")
 
 
-def _credentials(session: Any) -> Check:
+def _credentials(session: Diagnosed) -> Check:
     creds = session.credentials()
     if hasattr(creds, "plan"):  # a role's temporary credentials
         shown = creds.masked()
@@ -135,17 +157,17 @@ def _credentials(session: Any) -> Check:
     return Check("credentials", OK, detail)
 
 
-def _emulator(session: Any) -> Check:
+def _emulator(session: Diagnosed) -> Check:
     info = session.emulator()  # starts it when it is not running
     return Check("emulator", OK, f"the local AgentRun answers at {info.url}")
 
 
-def _identity(session: Any, into: dict) -> Check:
+def _identity(session: Diagnosed, into: dict) -> Check:
     into.update(session.driver().caller_identity())
     return Check("identity", OK, f"account {into.get('AccountId')}, {into.get('Arn')}")
 
 
-def _runtime(session: Any) -> Check:
+def _runtime(session: Diagnosed) -> Check:
     name = session.env.agent_name
     runtime = session.driver().find_runtime(name)
     if runtime is None:
@@ -158,7 +180,7 @@ def _runtime(session: Any) -> Check:
     return Check("runtime", OK, f"{name} is {runtime.status}")
 
 
-def _logs(session: Any) -> Check:
+def _logs(session: Diagnosed) -> Check:
     """Can ``invoke logs`` and ``release.real_traffic`` read the runtime's SLS logstore? One
     search of an empty window proves the project, the logstore, its index and the key's access."""
     env = session.env
@@ -168,12 +190,12 @@ def _logs(session: Any) -> Check:
     if not (runtime.raw.get("logConfiguration") or env.agent.get("logConfig")):
         return Check("logs", WARN, f"{runtime.name} keeps no logs: invoke logs and release.real_traffic have "
                      "nothing to read", "set agent.logConfig ({project, logstore}, or auto) and deploy")
-    reader = session.log_reader(runtime)
+    reader = cast("SlsLogs", session.log_reader(runtime))  # not the emulator (returned above): SLS
     reader.request_rows(time.time())
     return Check("logs", OK, f"SLS project {reader.sls.project}, logstore {reader.logstore} can be searched")
 
 
-def _trust(session: Any, role: federation.RolePlan) -> Check:
+def _trust(session: Diagnosed, role: federation.RolePlan) -> Check:
     """Who else may assume the role: an OIDC role whose trust policy leaves ``oidc:sub``
     unrestricted lets any repository or branch of the provider deploy; an open ``oidc:aud``
     takes tokens minted for anything."""
@@ -192,7 +214,7 @@ def _trust(session: Any, role: federation.RolePlan) -> Check:
                  if role.provider_arn else f"{role.role_arn} is assumed with AssumeRole ({role.origin})")
 
 
-def _privilege(session: Any, identity: dict) -> Check:
+def _privilege(session: Diagnosed, identity: dict) -> Check:
     env = session.env
     if identity.get("IdentityType") == "AssumedRoleUser":
         return Check("least privilege", SKIP, f"a role session ({identity.get('Arn')}): the role's own policies "

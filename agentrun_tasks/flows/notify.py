@@ -21,7 +21,7 @@ import threading
 import time
 from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from ..adapters.channels import Channel, DeliveryResult
 from ..core import secrets
@@ -35,13 +35,17 @@ from ..core.validate import Unset
 if TYPE_CHECKING:
     import aiohttp
 
+    from ..core.model import EnvConfig
+    from ..core.report import Reporter
+
 INTERRUPTED_WAIT = 3.0  # seconds: GitHub sends SIGKILL 7.5 s after a cancel's SIGINT
 
 
 class Notifier:
     """Sends events to ``channels`` (pairs of their config and the opened channel)."""
 
-    def __init__(self, channels: Sequence[tuple[ChannelConfig, Channel]], reporter, *, timeout: float = 10.0) -> None:
+    def __init__(self, channels: Sequence[tuple[ChannelConfig, Channel]], reporter: Reporter, *,
+                 timeout: float = 10.0) -> None:
         self.channels = list(channels)
         self.reporter = reporter
         self.timeout = timeout
@@ -100,7 +104,7 @@ class Notifier:
         return results
 
     @contextmanager
-    def finishing(self, failed: Callable[[BaseException], Event | None] | None = None):
+    def finishing(self, failed: Callable[[BaseException], Event | None] | None = None) -> Iterator[Notifier]:
         """``finish`` on the way out of the block. On an error, first send ``failed(error)`` (also
         as the CI summary), and let the block's own error win over a required channel's."""
         try:
@@ -153,7 +157,7 @@ class Notifier:
                 loop.close()
 
 
-def resolve_secret(value: Secret | KeyringRef | Unset, what: str, *, env, where: str,
+def resolve_secret(value: Secret | KeyringRef | Unset, what: str, *, env: EnvConfig, where: str,
                    read_keyring: Callable[[str], str | None]) -> Secret:
     """A secret setting's value: as written (``${env(...)}``) or read from the OS keyring
     (``{keyring: entry}``); ``what`` "webhook" must be an http(s) URL. ``where`` names the block
@@ -177,12 +181,13 @@ def resolve_secret(value: Secret | KeyringRef | Unset, what: str, *, env, where:
     return Secret(text, source=f"keyring {value.entry}")
 
 
-def open_notifier(env, reporter, read_keyring: Callable[[str], str | None] = lambda entry: None) -> Notifier:
+def open_notifier(env: EnvConfig, reporter: Reporter,
+                  read_keyring: Callable[[str], str | None] = lambda entry: None) -> Notifier:
     """The environment's channels, opened. ``read_keyring(entry)`` gives the text of a value the
     env file keeps as ``{keyring: entry}`` (the session reads the OS keyring)."""
     from ..adapters.channels import open_channel
 
-    def resolve(value, what: str) -> Secret:
+    def resolve(value: Secret | KeyringRef | Unset, what: str) -> Secret:
         return resolve_secret(value, what, env=env, where="notify.channels", read_keyring=read_keyring)
 
     channels = []

@@ -8,7 +8,7 @@ import socket
 import threading
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..core import history, lock
 from ..core.cienv import who
@@ -24,7 +24,7 @@ class Records:
     """Lock, history and failed marks of one environment in one store."""
 
     def __init__(self, store: StateStore, env_name: str, ci: CIContext, *,
-                 now=lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
         self.store, self.env_name, self.ci, self.now = store, env_name, ci, now
         self.host = socket.gethostname()
         self.owner = f"{who(ci)}@{self.host}"
@@ -136,8 +136,8 @@ class Records:
         return frozenset(key.rsplit("/", 1)[-1] for key in self.store.list(self._unproven_prefix(runtime_id)))
 
     # -- history ---------------------------------------------------------------------------
-    def record(self, kind: str, *, from_version, to_version, result: str, reason: str = "",
-               analysis=None, started_at: datetime) -> Record:
+    def record(self, kind: str, *, from_version: str | None, to_version: str | None, result: str, reason: str = "",
+               analysis: Iterable[dict] | None = None, started_at: datetime) -> Record:
         entry = Record(kind=kind, env=self.env_name, actor=who(self.ci), commit=self.ci.sha,
                        ci_run=self.ci.run_url, from_version=from_version, to_version=to_version, result=result,
                        reason=reason, analysis=list(analysis or []), started_at=started_at,
@@ -145,7 +145,7 @@ class Records:
         history.save(self.store, entry)
         return entry
 
-    def start(self, kind: str, *, from_version, to_version, started_at: datetime) -> Record:
+    def start(self, kind: str, *, from_version: str | None, to_version: str | None, started_at: datetime) -> Record:
         """A running record (no end yet), saved now so a run killed later still leaves it."""
         entry = Record(kind=kind, env=self.env_name, actor=who(self.ci), commit=self.ci.sha,
                        ci_run=self.ci.run_url, from_version=from_version, to_version=to_version, result="running",
@@ -153,13 +153,14 @@ class Records:
         history.save(self.store, entry)
         return entry
 
-    def update(self, entry: Record, **changes) -> Record:
+    def update(self, entry: Record, **changes: Any) -> Record:
         """Save ``entry`` with ``changes`` again under its key."""
         entry = replace(entry, **changes)
         history.save(self.store, entry)
         return entry
 
-    def finish(self, entry: Record, *, result: str, reason: str = "", analysis=None, **changes) -> Record:
+    def finish(self, entry: Record, *, result: str, reason: str = "", analysis: Iterable[dict] | None = None,
+               **changes: Any) -> Record:
         """Save ``entry`` finished now with ``result`` (same key: it replaces the running record)."""
         return self.update(entry, result=result, reason=reason, analysis=list(analysis or []),
                            finished_at=self.now(), **changes)

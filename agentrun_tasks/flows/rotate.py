@@ -25,14 +25,17 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from ..core import lock, rotation, rotation_journal
 from ..core.errors import BusyError, ConfigError, CredentialError, ResourceFailedError
 from ..core.rotation import Facts, Options, Step, describe, mask_id
-from ..core.rotation_journal import Journal
+from ..core.rotation_journal import Journal, Key
 from ..core.secrets import Secret
 from ..core.sinks import Sink
 from .records import Records
 
 if TYPE_CHECKING:
+    from nacl.secret import SecretBox
+
     from ..adapters.ram_keys import RamKeys
-    from ..core.ports import StateStore
+    from ..core.cienv import CIContext
+    from ..core.ports import AccessKey, StateStore
     from ..core.report import Reporter
 
 LOCK_TTL = 900.0
@@ -47,8 +50,8 @@ class Rotation:
     ram: RamKeys
     store: StateStore  # the release state store: the journal and the lock
     sinks: Sequence[Sink]
-    credentials: Any  # the environment's resolved Credentials (the rotating identity)
-    ci: Any  # the CI context (actor, run URL) the lock records
+    credentials: AccessKey  # the environment's resolved credentials (the rotating identity)
+    ci: Any  # the CI context (actor, run URL) the lock records; testing.rotation passes a stand-in
     reporter: Reporter
     options: Options = field(default_factory=Options)
     verify_timeout: float = 60.0
@@ -105,7 +108,7 @@ def rotate(run: Rotation) -> Outcome:
         records.release()
 
 
-def rotation_running(store: StateStore, now: datetime, ci) -> BusyError | None:
+def rotation_running(store: StateStore, now: datetime, ci: CIContext) -> BusyError | None:
     """The BusyError (exit 7) of a rotation a live run holds in ``store``, if any (a holder on this
     host whose process is gone is not live, as :class:`Records` judges it). A run whose key that
     rotation has already deactivated fails on its first RAM call: that is the busy environment's
@@ -162,7 +165,7 @@ class _Runner:
                     _in_use(keys, facts)
             self._do(step, keys, facts)
 
-    def _do(self, step: Step, keys, facts: Facts) -> None:
+    def _do(self, step: Step, keys: Sequence[Key], facts: Facts) -> None:
         self.r.fault(step.kind, "before")
         extra = {}
         if step.kind == "create":
@@ -193,7 +196,7 @@ class _Runner:
     def _held(self) -> frozenset[str]:
         return frozenset(i for i in (sink.held_id() for sink in self.r.sinks) if i)
 
-    def _use_new_key(self, keys) -> None:
+    def _use_new_key(self, keys: Sequence[Key]) -> None:
         j = self.journal
         new_id = j.new_id if j is not None else None
         live = any(k.id == new_id and k.status == rotation_journal.ACTIVE for k in keys)  # not one deleted by hand
@@ -247,7 +250,7 @@ class _Runner:
         else:
             self.r.store.put(key, journal.to_json())
 
-    def _box(self, key_id: str):
+    def _box(self, key_id: str) -> SecretBox:
         from nacl.secret import SecretBox
 
         secret = self.r.credentials.access_key_secret.reveal().encode()
@@ -281,12 +284,13 @@ class _Runner:
                        self.read_back)
 
 
-def _facts(run: Rotation, journal: Journal | None, now: datetime, *, secret: bool, started: datetime | None = None):
+def _facts(run: Rotation, journal: Journal | None, now: datetime, *, secret: bool,
+           started: datetime | None = None) -> Facts:
     return Facts(user=run.user, current_id=run.credentials.access_key_id.reveal(),
                  sinks=tuple(s.name for s in run.sinks), now=now, run_started=started or now, secret_known=secret)
 
 
-def _in_use(keys, facts: Facts) -> str | None:
+def _in_use(keys: Sequence[Key], facts: Facts) -> str | None:
     ids = [k.id for k in keys]
     return facts.current_id if facts.current_id in ids else next(
         (k.id for k in keys if k.status == rotation_journal.ACTIVE), None)

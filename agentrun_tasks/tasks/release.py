@@ -69,15 +69,17 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     with notifier.finishing(failed=lambda error: release_event(session.env, session.ci, error=error)):
         # On exit 4 the --json error document carries the analysis and rollback time (GateFailed.details).
         with interruptible():  # SIGINT/SIGTERM: 100% back to stable, recorded aborted, exit 130/143
-            result = run_release(session, driver, _records(session), version=version, strategy=strategy,
-                                 force=force, build=build, deploy=deploy_artifact)
-        notifier.send(release_event(session.env, session.ci, result), summary=True)
-        result = {**result, **client_urls(result["url"], session.env.health)}
-        session.reporter.output("chat_url", result["chat_url"])
+            released = run_release(session, driver, _records(session), version=version, strategy=strategy,
+                                   force=force, build=build, deploy=deploy_artifact)
+        notifier.send(release_event(session.env, session.ci, released.to_dict()), summary=True)
+        assert released.url is not None  # the rollout's endpoint writes waited for READY with a URL
+        urls = client_urls(released.url, session.env.health)
+        session.reporter.output("chat_url", urls["chat_url"])
+        result = {**released.to_dict(), **urls}
         session.reporter.result(result, lambda r, d: r.line(
-            f"version {d['candidate']} serves 100% of {session.env.release.endpoint} ({d['result']}); "
-            f"chat: {d['chat_url']}"))
-    return TaskResult(result, url=result["url"], version=result["candidate"], timings=result["timings"])
+            f"version {released.candidate} serves 100% of {session.env.release.endpoint} ({released.result}); "
+            f"chat: {urls['chat_url']}"))
+    return TaskResult(result, url=released.url, version=released.candidate, timings=released.timings)
 
 
 @task(help={"env": ENV_HELP, "to_version": "the version to send all traffic to (default: the stable one)",

@@ -4,16 +4,19 @@ them are: a platform module says how to sign a request and how to read the answe
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Container, Mapping, Protocol
 
 from ...core.secrets import Secret
 from .delivery import DeliveryResult, RateLimiter, Reply, http_reply, limiter_for, post
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class Channel(Protocol):
     name: str
 
-    async def send(self, message: dict, *, session, deadline: float) -> DeliveryResult:
+    async def send(self, message: dict, *, session: aiohttp.ClientSession, deadline: float) -> DeliveryResult:
         """Deliver one rendered message (``session``: an aiohttp ClientSession; ``deadline``:
         monotonic seconds after which no attempt starts)."""
 
@@ -33,13 +36,13 @@ class RobotChannel:
     def judge_body(self, body: bytes) -> Reply:
         return Reply(True)
 
-    def judge(self, status: int, headers, body: bytes) -> Reply:
+    def judge(self, status: int, headers: Mapping[str, str], body: bytes) -> Reply:
         return http_reply(status, headers, body) or self.judge_body(body)
 
     def limiter(self) -> RateLimiter | None:
         return limiter_for(self.webhook.reveal(), *self.rate) if self.rate else None
 
-    async def send(self, message: dict, *, session, deadline: float) -> DeliveryResult:
+    async def send(self, message: dict, *, session: aiohttp.ClientSession, deadline: float) -> DeliveryResult:
         return await post(session, self.name, lambda: self.request(message), self.judge, deadline=deadline,
                           limiter=self.limiter())
 
@@ -48,7 +51,8 @@ def encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def coded_reply(data: dict, field: str, *, ok=(0,), transient=(), notes=None) -> Reply:
+def coded_reply(data: dict, field: str, *, ok: Container[object] = (0,), transient: Container[object] = (),
+                notes: Mapping[object, str] | None = None) -> Reply:
     """A platform's body verdict, from its error code ``field`` (``errcode``, ``code``, ...)."""
     code = data.get(field)
     if code in ok:

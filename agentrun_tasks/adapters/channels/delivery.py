@@ -21,7 +21,10 @@ import random
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+if TYPE_CHECKING:
+    import aiohttp
 
 ATTEMPTS = 4
 INITIAL_BACKOFF = 0.5
@@ -98,7 +101,7 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def http_reply(status: int, headers, body: bytes) -> Reply | None:
+def http_reply(status: int, headers: Mapping[str, str], body: bytes) -> Reply | None:
     """The verdict every platform shares: ``None`` for a 2xx answer (the platform reads its body)."""
     if 200 <= status < 300:
         return None
@@ -116,7 +119,8 @@ def json_body(body: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-async def post(session, name: str, make_request, judge, *, deadline: float,
+async def post(session: aiohttp.ClientSession, name: str, make_request: Callable[[], tuple[str, bytes, dict[str, str]]],
+               judge: Callable[[int, Mapping[str, str], bytes], Reply], *, deadline: float,
                limiter: RateLimiter | None = None) -> DeliveryResult:
     """POST until ``judge`` says ok, a failure is permanent, or the deadline leaves no time.
 

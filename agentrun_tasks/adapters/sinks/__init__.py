@@ -4,14 +4,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from ...core.retry import RetryPolicy
 from ...core.sinks import Sink, SinkSpec
 
+if TYPE_CHECKING:
+    from ...core.ports import AccessKey
 
-def open_sink(spec: SinkSpec, *, root: Path, environ: Mapping[str, str], credentials=None, region: str = "",
-              policy: RetryPolicy = RetryPolicy()) -> Sink:
+
+def open_sink(spec: SinkSpec, *, root: Path, environ: Mapping[str, str], credentials: AccessKey | None = None,
+              region: str = "", policy: RetryPolicy = RetryPolicy()) -> Sink:
     """The sink ``spec`` describes; a missing token is a CredentialError here, before anything changes."""
     if spec.type == "dotenv":
         from .dotenv import DotenvSink
@@ -21,6 +24,8 @@ def open_sink(spec: SinkSpec, *, root: Path, environ: Mapping[str, str], credent
         return KeyringSink(spec)
     if spec.type == "kms":
         from .kms import KmsSink
+
+        assert credentials is not None, "KMS is called as the environment's AccessKey: the session passes it"
         return KmsSink(spec, credentials, region=region, policy=policy)
     from .bitbucket import BitbucketSink
     from .circleci import CircleCISink

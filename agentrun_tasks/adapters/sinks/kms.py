@@ -10,6 +10,7 @@ calls are signed with the environment's own AccessKey, like every other Alibaba 
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any, Callable
 
 from ...core.errors import ConfigError
 from ...core.retry import RetryPolicy
@@ -18,9 +19,15 @@ from ...core.sinks import SinkSpec
 from ..openapi_connection import Connection
 from ..openapi_errors import translate
 
+if TYPE_CHECKING:
+    from alibabacloud_kms20160120.client import Client
+
+    from ...core.ports import AccessKey
+
 
 class KmsSink:
-    def __init__(self, spec: SinkSpec, credentials, *, region: str, policy: RetryPolicy = RetryPolicy()) -> None:
+    def __init__(self, spec: SinkSpec, credentials: AccessKey, *, region: str,
+                 policy: RetryPolicy = RetryPolicy()) -> None:
         self.name = spec.name
         self.secret_name = spec["secret_name"]
         self.region = spec["region"] or region
@@ -28,18 +35,18 @@ class KmsSink:
         self.protocol = spec["protocol"]
         self.credentials = credentials
         self.policy = policy
-        self._client = None
+        self._client: Client | None = None
 
     @property
-    def client(self):
+    def client(self) -> Client:
         if self._client is None:
             from alibabacloud_kms20160120.client import Client
 
             self._client = Client(Connection(self.endpoint, self.protocol, self.region, self.credentials).sdk_config())
         return self._client
 
-    def _call(self, what: str, fn):
-        def attempt():
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        def attempt() -> Any:
             try:
                 return fn()
             except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised

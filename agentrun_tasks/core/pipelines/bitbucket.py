@@ -12,6 +12,8 @@ the UI (Repository settings > Pipelines > Schedules: custom: rotate-keys, weekly
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import model as m
 from . import oidc
 
@@ -22,7 +24,7 @@ PATH = "bitbucket-pipelines.yml"
 TAG_GLOB = m.TAG_PREFIX + "{%s}*" % ",".join("0123456789")
 
 
-def _step(opts: m.Options, name: str, command: str, **extra) -> dict:
+def _step(opts: m.Options, name: str, command: str, **extra: Any) -> dict:
     lock = m.TEST_LOCK if command == m.TEST else m.RUNTIME_LOCK  # only the test step gets the test tools
     return {"step": {"name": name, "caches": ["uv"], **extra, "script": [*opts.install_lines(lock), command]}}
 

@@ -10,6 +10,8 @@ whose variable ``AGENTRUN_SCHEDULE`` is ``rotate-keys``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import model as m
 from . import oidc
 
@@ -26,7 +28,7 @@ WEB = '$CI_PIPELINE_SOURCE == "web"'
 SCHEDULE = '$CI_PIPELINE_SOURCE == "schedule" && $AGENTRUN_SCHEDULE == "rotate-keys"'
 
 
-def _job(stage: str, command: str, rules: list[dict], **extra) -> dict:
+def _job(stage: str, command: str, rules: list[dict], **extra: Any) -> dict:
     return {"stage": stage, "rules": rules, **extra, "script": [command]}
 
 

@@ -22,6 +22,8 @@ by default.
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import model as m
 
 RUNS_ON = "public/cn-beijing"
@@ -33,7 +35,7 @@ SOURCE = {"repo": {"type": "codeup", "name": "agentrun", "endpoint": "https://co
 ONE_AT_A_TIME = {"maxRunningJobInstances": 1}
 
 
-def _job(opts: m.Options, name: str, command: str, lock: str = m.RUNTIME_LOCK, **extra) -> dict:
+def _job(opts: m.Options, name: str, command: str, lock: str = m.RUNTIME_LOCK, **extra: Any) -> dict:
     steps = {"install": {"name": "install", "step": "Command", "with": {"run": "\n".join(opts.install_lines(lock))}},
              "run": {"name": command.split()[1], "step": "Command", "with": {"run": command}}}
     return {"name": name, "runsOn": RUNS_ON, **extra, "steps": steps}

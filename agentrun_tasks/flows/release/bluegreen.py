@@ -4,7 +4,7 @@ keeps the old version, so ``invoke rollback`` is one write back."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ...core.checks import EACH_STEP, PRE_ROLLOUT
 from ...core.errors import BusyError, GateFailed
@@ -20,12 +20,16 @@ if TYPE_CHECKING:
     from ...core.ports import Driver
     from ...core.report import Reporter
     from ...core.resources import Runtime
+    from .checks import Acceptance
+    from .metrics import MetricsFor
+    from .webhooks import Hooks
 
 COLOURS = ("blue", "green")
 
 
 def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter, *, candidate: str, force: bool,
-               health_check, acceptance=None, hooks=None, metrics_for=None) -> dict:
+               health_check: Callable[[str], None], acceptance: Acceptance | None = None,
+               hooks: Hooks | None = None, metrics_for: MetricsFor | None = None) -> dict:
     """``acceptance``, ``hooks`` and ``metrics_for`` as :class:`.canary.Canary` takes them: the
     verification on the idle colour is blue-green's one step."""
     name = env.release.endpoint
@@ -60,13 +64,13 @@ def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Repor
             raise GateFailed(f"version {candidate} was not switched to: {checked.reason}. Production still serves "
                              f"{old or 'nothing'}.", report=Rejection(candidate, old, checked))
     # The one verification of blue-green is its only step: each-step checks join it.
-    checked = acceptance.run(EACH_STEP, idle.url, active_url, show=False) \
+    each_step = acceptance.run(EACH_STEP, idle.url, active_url, show=False) \
         if acceptance is not None and acceptance.wants(EACH_STEP) else None
     outcome = gates.judge_step(candidate_url=idle.url, stable_url=active_url, interval=env.release.interval,
                                cfg=env.release.analysis, health=env.health,
                                max_extensions=env.release.max_extensions,
                                metrics=metrics_for(old, candidate) if metrics_for else None)
-    outcome = with_checks(outcome, checked) if checked is not None else outcome
+    outcome = with_checks(outcome, each_step) if each_step is not None else outcome
     gates.render(reporter, 0.0, outcome)
     if outcome.verdict.result == "fail":
         raise GateFailed(f"version {candidate} failed verification on the idle colour {plan.idle}: "

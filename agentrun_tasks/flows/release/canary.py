@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ...core.checks import EACH_STEP, PRE_ROLLOUT
 from ...core.errors import AgentrunTasksError, BusyError, GateFailed, ResourceFailedError, WaitTimeoutError
@@ -34,9 +34,12 @@ from .checks import with_checks
 
 if TYPE_CHECKING:
     from ...core.model import EnvConfig
-    from ...core.ports import Driver
+    from ...core.ports import Driver, LogSource
     from ...core.report import Reporter
     from ...core.resources import Endpoint, Runtime
+    from .checks import Acceptance
+    from .metrics import MetricsFor
+    from .webhooks import Hooks
 
 
 @dataclass
@@ -65,9 +68,12 @@ class Canary:
     """One canary release of ``candidate`` on the environment's release endpoint."""
 
     def __init__(self, driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter, *, candidate: str,
-                 force: bool = False, steps=None,
-                 log_source_for=None, health_check=None, still_wanted=lambda: None,
-                 on_step=lambda stable, step: None, acceptance=None, hooks=None, metrics_for=None) -> None:
+                 force: bool = False, steps: Sequence[float] | None = None,
+                 log_source_for: LogSource | None = None, health_check: Callable[[str], None] | None = None,
+                 still_wanted: Callable[[], None] = lambda: None,
+                 on_step: Callable[[str | None, dict], None] = lambda stable, step: None,
+                 acceptance: Acceptance | None = None, hooks: Hooks | None = None,
+                 metrics_for: MetricsFor | None = None) -> None:
         self.driver, self.runtime, self.env, self.reporter = driver, runtime, env, reporter
         self.on_step = on_step  # (stable, the step's report entry) after each step that passed: notifications
         self.candidate = candidate
@@ -138,7 +144,8 @@ class Canary:
         urls = self._side_urls(stable)
         release = self.env.release
         try:
-            checked = self.acceptance.run(EACH_STEP, *urls, show=False) if self._checks(EACH_STEP) else None
+            acceptance = self._checks(EACH_STEP)
+            checked = acceptance.run(EACH_STEP, *urls, show=False) if acceptance is not None else None
             if checked is not None and checked.failed:  # no need to wait out the window
                 outcome = gates.StepOutcome(checked.verdict, checked.seconds, 0, 0, 0)
             else:
@@ -190,7 +197,7 @@ class Canary:
                 self.reporter.line(f"rolled back: version {plan.stable} serves 100%")
             raise
 
-    def _side(self, suffix: str, version: str):
+    def _side(self, suffix: str, version: str) -> Endpoint:
         """The ``<endpoint>-<suffix>`` endpoint, routing only ``version``: no production traffic."""
         return self.driver.put_endpoint(self.runtime.id, f"{self.name}-{suffix}", target_version=version,
                                         weights={}, description=f"agentrun-tasks release: {suffix} only")
@@ -207,9 +214,10 @@ class Canary:
         if self.health_check is not None:
             self.health_check(endpoint.url)
         checked = None
-        if self._checks(PRE_ROLLOUT):
+        acceptance = self._checks(PRE_ROLLOUT)
+        if acceptance is not None:
             stable_url = self._side("stable", stable).url if stable else None
-            checked = self.acceptance.run(PRE_ROLLOUT, endpoint.url, stable_url)
+            checked = acceptance.run(PRE_ROLLOUT, endpoint.url, stable_url)
             report.steps.append(checked.to_dict())
         if self.hooks is not None:
             self.hooks.announce(PRE_ROLLOUT_HOOK, candidate=self.candidate, stable=stable, weight=0.0,
@@ -236,8 +244,9 @@ class Canary:
             raise WaitTimeoutError(f"{unconfirmed} Version {self.candidate} was not promoted; version {stable} "
                                    "serves 100%.") from None
 
-    def _checks(self, phase: str) -> bool:
-        return self.acceptance is not None and self.acceptance.wants(phase)
+    def _checks(self, phase: str) -> Acceptance | None:
+        """The acceptance checks, if any run in ``phase``."""
+        return self.acceptance if self.acceptance is not None and self.acceptance.wants(phase) else None
 
     def _resolve_conflict(self, conflict: Conflict, plan: Plan) -> EndpointState:
         message = (f"endpoint {self.name} is mid-rollout of version {conflict.in_flight_candidate} "

@@ -11,18 +11,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, AbstractSet, Any, Callable, Mapping, Sequence
 
 from ...core.errors import BusyError, NotFoundError
 
 if TYPE_CHECKING:
+    from ...core.build import Artifact
+    from ...core.cienv import CIContext
     from ...core.ports import Driver
-    from ...core.resources import Runtime
+    from ...core.report import Reporter
+    from ...core.resources import Runtime, Version
 
 _MARK = re.compile(r"\bsha256=([0-9a-f]{16})\b")
 
 
-def fingerprint(artifact, agent) -> str:
+def fingerprint(artifact: Artifact, agent: Mapping[str, Any]) -> str:
     """What a version is: its package and its runtime configuration."""
     blob = json.dumps({"package": artifact.sha256, "agent": agent}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -32,18 +35,18 @@ def marker(fingerprint_: str) -> str:
     return f"sha256={fingerprint_[:16]}"
 
 
-def provenance(ci) -> list[str]:
+def provenance(ci: CIContext) -> list[str]:
     """Where a version came from: commit, branch, CI run (what is known)."""
     return [part for part in (f"commit {ci.sha[:12]}{' (dirty)' if ci.dirty else ''}" if ci.sha else None,
                               f"branch {ci.branch}" if ci.branch else None, ci.run_url) if part]
 
 
-def describe(fingerprint_: str, ci) -> str:
+def describe(fingerprint_: str, ci: CIContext) -> str:
     """A version description: the fingerprint, then where it came from."""
     return "agentrun-tasks " + ", ".join([marker(fingerprint_), *provenance(ci)])
 
 
-def find_published(versions, fingerprint_: str, skip=frozenset()) -> str | None:
+def find_published(versions: Sequence[Version], fingerprint_: str, skip: AbstractSet[str] = frozenset()) -> str | None:
     """The newest published version whose description carries this fingerprint (but none in
     ``skip``: versions published while the runtime changed, which may hold other code)."""
     wanted = fingerprint_[:16]
@@ -56,8 +59,9 @@ def find_published(versions, fingerprint_: str, skip=frozenset()) -> str | None:
     return None
 
 
-def ensure_candidate(driver: Driver, runtime: Runtime, print_: str, ci, reporter, *, checksum: str,
-                     unproven=frozenset(), on_unproven=lambda version, reason: None) -> str:
+def ensure_candidate(driver: Driver, runtime: Runtime, print_: str, ci: CIContext, reporter: Reporter, *,
+                     checksum: str, unproven: AbstractSet[str] = frozenset(),
+                     on_unproven: Callable[[str, str], None] = lambda version, reason: None) -> str:
     """Publish LATEST as a version unless a version with this fingerprint already exists.
 
     A version is a snapshot of whatever the runtime holds when it is published, so the runtime's

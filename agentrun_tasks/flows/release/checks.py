@@ -11,7 +11,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from ...adapters import acceptance
 from ...adapters.health import API_KEY_VAR, data_plane_headers
@@ -19,6 +19,11 @@ from ...core import checks as core
 from ...core.analysis import FAIL, PASS, Verdict, format_rows
 from ...core.childenv import allowed
 from ...core.secrets import Secret
+
+if TYPE_CHECKING:
+    from ...core.model import EnvConfig
+    from ...core.report import Reporter
+    from .gates import StepOutcome
 
 CANDIDATE_URL, STABLE_URL = "AGENTRUN_CANDIDATE_URL", "AGENTRUN_STABLE_URL"
 
@@ -54,7 +59,7 @@ class CheckStep:
 class Acceptance:
     """The environment's checks, ready to run against any pair of side endpoints."""
 
-    def __init__(self, checks: tuple[core.Check, ...], *, env, root: Path, reporter,
+    def __init__(self, checks: tuple[core.Check, ...], *, env: EnvConfig, root: Path, reporter: Reporter,
                  headers: Mapping[str, Secret] | None = None, environ: Mapping[str, str] = os.environ,
                  ask: Callable[..., acceptance.Answer] = acceptance.ask,
                  execute: Callable[..., acceptance.Ran] = acceptance.execute) -> None:
@@ -120,7 +125,7 @@ class Rejection:
                 "steps": [self.step.to_dict()]}
 
 
-def with_checks(outcome, step: CheckStep):
+def with_checks(outcome: StepOutcome, step: CheckStep) -> StepOutcome:
     """A canary step's outcome (``gates.StepOutcome``) with the step's check rows first; a
     failed check fails the step."""
     rows = step.verdict.rows + outcome.verdict.rows

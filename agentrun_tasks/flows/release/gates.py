@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ...adapters.probe import probe, probe_pair, run
-from ...core.analysis import Verdict, analyse, format_rows
+from ...core.analysis import Sample, Verdict, analyse, format_rows
 from ...core.metrics import combine
 from ...core.model import AnalysisConfig, HealthConfig
 from ...core.ports import LogWindow
+from ...core.report import Reporter
+from .metrics import Rows
 
 CHUNK_SECONDS = 1.0
 _EARLY_GATES = frozenset({"max_error_rate", "max_error_rate_increase"})
@@ -44,7 +46,7 @@ class StepOutcome:
 
 def judge_step(*, candidate_url: str, stable_url: str | None, interval: float, cfg: AnalysisConfig,
                health: HealthConfig, max_extensions: int, log_source: LogWindow | None = None,
-               metrics: Callable[[float, float], list] | None = None,
+               metrics: Rows | None = None,
                on_tick: Callable[[str], None] = lambda heartbeat: None) -> StepOutcome:
     """Probe and analyse until the step passes (full interval), fails, or stays inconclusive.
 
@@ -97,7 +99,7 @@ def heartbeat(elapsed: float, remaining: float, candidate: list, stable: list | 
             f"candidate errors {rate}")
 
 
-def render(reporter, weight: float, outcome: StepOutcome) -> None:
+def render(reporter: Reporter, weight: float, outcome: StepOutcome) -> None:
     """The step table: metric, candidate, stable, threshold, verdict."""
     headers, rows = format_rows(outcome.verdict)
     real = "" if outcome.real_requests is None else f", {outcome.real_requests} of them real traffic"
@@ -112,13 +114,15 @@ def _decided_early(verdict: Verdict) -> bool:
     return any(r.verdict == "fail" and r.gate in _EARLY_GATES for r in verdict.rows)
 
 
-def _probe(candidate_url: str, stable_url: str | None, seconds: float, rate: float, health: HealthConfig):
+def _probe(candidate_url: str, stable_url: str | None, seconds: float, rate: float,
+           health: HealthConfig) -> tuple[list[Sample], list[Sample]]:
     if stable_url is None:
         return run(probe(candidate_url, duration=seconds, rate=rate, health=health)), []
     return run(probe_pair(candidate_url, stable_url, duration=seconds, rate=rate, health=health))
 
 
-def _with_log(candidate, stable, log_source, since, until):
+def _with_log(candidate: list[Sample], stable: list[Sample] | None, log_source: LogWindow | None, since: float,
+              until: float) -> tuple[list[Sample], list[Sample] | None]:
     if log_source is None:
         return candidate, stable
     logged_c, logged_s = log_source(since, until)

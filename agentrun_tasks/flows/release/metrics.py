@@ -11,9 +11,11 @@ from ...core.analysis import MetricRow
 from ...core.model import AnalysisConfig
 
 Read = Callable[[str, float, float], tuple]  # (query, since, until) -> (value, samples)
+Rows = Callable[[float, float], "list[MetricRow]"]  # (since, until) -> the step table's metric rows
+MetricsFor = Callable[[str | None, str], Rows]  # (stable, candidate) -> the rows of their windows
 
 
-def window(cfg: AnalysisConfig, read: Read, stable: str | None, candidate: str):
+def window(cfg: AnalysisConfig, read: Read, stable: str | None, candidate: str) -> Rows:
     """``(since, until) -> rows``: what the step table gains from the metrics, for one step."""
     def rows(since: float, until: float) -> list[MetricRow]:
         found = []

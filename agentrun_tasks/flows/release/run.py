@@ -6,8 +6,9 @@ read, and leaves traffic on a version that was verified.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ...core.errors import (
     AgentrunTasksError,
@@ -28,18 +29,44 @@ from .checks import Acceptance
 from .webhooks import Hooks
 
 if TYPE_CHECKING:
+    from ...core.build import Artifact
+    from ...core.history import Record
     from ...core.model import EnvConfig
     from ...core.ports import Driver, Workspace
+    from ...core.report import Reporter
     from ...core.resources import Runtime
+    from ..deploy import DeployResult
 
 STRATEGIES = ("canary", "blue-green", "direct")
+
+
+@dataclass(frozen=True)
+class Released:
+    """What a release did; :meth:`to_dict` is the document ``invoke release --json`` prints."""
+
+    env: str
+    strategy: str
+    candidate: str
+    stable: str | None  # the version the candidate replaced, as the strategy reports it
+    outcome: Mapping[str, Any]  # the strategy's report: result, steps, and its own facts (blue-green's colours)
+    url: str | None  # the release endpoint's, the one users call
+    timings: dict[str, float]
+
+    @property
+    def result(self) -> str:
+        """``promoted``, ``switched``, ``first-release``, ...: how the candidate got all traffic."""
+        return str(self.outcome.get("result", ""))
+
+    def to_dict(self) -> dict:
+        return {"env": self.env, "strategy": self.strategy, "candidate": self.candidate, "stable": self.stable,
+                **self.outcome, "url": self.url, "timings": self.timings}
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def check_health(env, url: str, reporter) -> None:
+def check_health(env: EnvConfig, url: str, reporter: Reporter) -> None:
     """The candidate alone must answer a real chat completion before it gets traffic."""
     result = deploy_flow.check_health(url, env, reporter, "health check of the candidate alone")
     if not result.ok:
@@ -47,8 +74,8 @@ def check_health(env, url: str, reporter) -> None:
                          f"{result.detail}. No traffic was moved.")
 
 
-def release(session, driver: Driver, records: Records, *, version: str | None, strategy: str | None, force: bool,
-            build, deploy) -> dict:
+def release(session: Workspace, driver: Driver, records: Records, *, version: str | None, strategy: str | None,
+            force: bool, build: Callable[[], Artifact], deploy: Callable[[Artifact], DeployResult]) -> Released:
     """Ensure a candidate version, then roll it out with the environment's strategy."""
     env, reporter = session.env, session.reporter
     strategy = strategy or env.release.strategy
@@ -107,8 +134,8 @@ def release(session, driver: Driver, records: Records, *, version: str | None, s
         records.release()
     records.finish(entry, result="ok", reason=outcome.get("result", ""), analysis=outcome.get("steps"))
     reporter.output("version", candidate)
-    return {"env": env.name, "strategy": strategy, "candidate": candidate, "stable": stable, **outcome,
-            "url": _url(driver, runtime, env), "timings": {"total": round((_now() - started).total_seconds(), 3)}}
+    return Released(env.name, strategy, candidate, outcome.get("stable", stable), outcome, _url(driver, runtime, env),
+                    {"total": round((_now() - started).total_seconds(), 3)})
 
 
 def _url(driver: Driver, runtime: Runtime, env: EnvConfig) -> str | None:
@@ -117,8 +144,8 @@ def _url(driver: Driver, runtime: Runtime, env: EnvConfig) -> str | None:
     return endpoint.url if endpoint is not None else None
 
 
-def _finish(records: Records, entry, started, *, from_version, to_version, result: str, reason: str,
-            analysis=None) -> None:
+def _finish(records: Records, entry: Record | None, started: datetime, *, from_version: str | None,
+            to_version: str | None, result: str, reason: str, analysis: Iterable[dict] | None = None) -> None:
     """End the running record (or, when the run failed before writing one, record it now)."""
     if entry is None:
         records.record("release", from_version=from_version, to_version=to_version, result=result, reason=reason,
@@ -128,7 +155,8 @@ def _finish(records: Records, entry, started, *, from_version, to_version, resul
                        to_version=to_version)
 
 
-def _abort(session, driver: Driver, records: Records, runtime, entry, started, *, stable, candidate, why: str) -> None:
+def _abort(session: Workspace, driver: Driver, records: Records, runtime: Runtime | None, entry: Record | None,
+           started: datetime, *, stable: str | None, candidate: str | None, why: str) -> None:
     """Stop on a signal: a candidate holding a share of the release endpoint loses it in one write
     (100% to stable), and the record says aborted. The lock is released by the caller's finally."""
     name, reporter = session.env.release.endpoint, session.reporter
@@ -143,8 +171,8 @@ def _abort(session, driver: Driver, records: Records, runtime, entry, started, *
     _finish(records, entry, started, from_version=stable, to_version=candidate, result="aborted", reason=reason)
 
 
-def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candidate: str, mark: str, strategy: str,
-              force: bool) -> dict:
+def _roll_out(session: Workspace, driver: Driver, records: Records, runtime: Runtime, candidate: str, mark: str,
+              strategy: str, force: bool) -> dict:
     env = session.env
     acceptance = Acceptance(env.release.checks, env=env, root=session.root, reporter=session.reporter,
                             environ=session.environ) if env.release.checks else None
@@ -177,7 +205,7 @@ def _roll_out(session, driver: Driver, records: Records, runtime: Runtime, candi
     return outcome
 
 
-def _metrics_for(session, runtime: Runtime):
+def _metrics_for(session: Workspace, runtime: Runtime) -> metrics.MetricsFor | None:
     """``release.analysis.metrics`` read from the runtime's request log (the emulator's, or SLS)."""
     analysis = session.env.release.analysis
     if not analysis.metrics:
@@ -187,7 +215,7 @@ def _metrics_for(session, runtime: Runtime):
     return lambda stable, candidate: metrics.window(analysis, read, stable, candidate)
 
 
-def _hooks(session) -> Hooks | None:
+def _hooks(session: Workspace) -> Hooks | None:
     """``release.webhooks``, a ``{keyring: entry}`` value read from the OS keyring."""
     from ...adapters.keyring_store import KeyStore
 
@@ -196,7 +224,7 @@ def _hooks(session) -> Hooks | None:
         entry)) if webhooks else None
 
 
-def _still_wanted(records: Records, candidate: str, mark: str, reporter):
+def _still_wanted(records: Records, candidate: str, mark: str, reporter: Reporter) -> Callable[[], None]:
     """The canary's check before and after each write: keep the lock alive (a release may run
     longer than its TTL), and stop once the candidate was rolled back by hand."""
     lost: list[bool] = []  # one entry once the lock was found broken: warn once

@@ -5,7 +5,7 @@ failure to tell them is a warning."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ...adapters.release_webhooks import call as http_call
 from ...core import webhooks as core
@@ -13,14 +13,21 @@ from ...core.errors import WaitTimeoutError
 from ...core.secrets import Secret
 from ..notify import resolve_secret
 
+if TYPE_CHECKING:
+    from ...core.model import EnvConfig
+    from ...core.notify import KeyringRef
+    from ...core.report import Reporter
+    from ...core.validate import Unset
+
 
 class Hooks:
     """The environment's webhooks, their secrets resolved (a keyring entry is read once, here)."""
 
-    def __init__(self, hooks: tuple[core.Webhook, ...], *, env, reporter,
+    def __init__(self, hooks: tuple[core.Webhook, ...], *, env: EnvConfig, reporter: Reporter,
                  read_keyring: Callable[[str], str | None] = lambda entry: None,
-                 call=http_call, sleep=time.sleep, clock=time.monotonic) -> None:
-        def resolve(value, what: str) -> Secret:
+                 call: Callable[..., tuple[int | None, str]] = http_call,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        def resolve(value: Secret | KeyringRef | Unset, what: str) -> Secret:
             return resolve_secret(value, what, env=env, where="release.webhooks", read_keyring=read_keyring)
 
         self.hooks = [(h, resolve(h.url, "webhook"), resolve(h.secret, "secret") if h.secret else None)
@@ -31,7 +38,7 @@ class Hooks:
     def wants(self, kind: str) -> bool:
         return any(h.type == kind for h, _url, _secret in self.hooks)
 
-    def confirm(self, kind: str, **facts) -> None:
+    def confirm(self, kind: str, **facts: Any) -> None:
         """Ask every ``kind`` hook in turn until it answers 2xx; raise WaitTimeoutError (exit 6)
         naming the first that does not within its timeout."""
         for hook, url, secret in (entry for entry in self.hooks if entry[0].type == kind):
@@ -53,7 +60,7 @@ class Hooks:
                     self.sleep(hook.interval)
             self.reporter.line(f"{kind} webhook '{hook.name}' confirmed")
 
-    def announce(self, kind: str, **facts) -> None:
+    def announce(self, kind: str, **facts: Any) -> None:
         """Tell every ``kind`` hook once; one that fails is a warning."""
         for hook, url, secret in (entry for entry in self.hooks if entry[0].type == kind):
             status, detail = self.call(url, core.payload(kind, self.env, **facts), secret=secret,
