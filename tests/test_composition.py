@@ -93,3 +93,8 @@ def test_invoke_env_vars_override_the_library_config_in_a_partial_composition(pr
                             text=True, timeout=120, stdin=subprocess.DEVNULL,
                             env={**os.environ, **env_var, "PYTHONPATH": str(installed)})
     assert result.returncode == 2 and "nowhere" in result.stdout + result.stderr
+
+
+def test_the_built_package_ships_its_types(installed):
+    """PEP 561: a user's mypy sees agentrun_tasks' annotations only if py.typed is in the wheel."""
+    assert (installed / "agentrun_tasks" / "py.typed").is_file()
