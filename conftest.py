@@ -26,7 +26,8 @@ INTEGRATION_FOLDERS = ("integration", "emulator", "contract", "hostile", "tasks"
 # Modules elsewhere whose tests run real processes: pip, check-jsonschema and groovy, the agent,
 # invoke, or the emulator behind a fault matrix.
 INTEGRATION_MODULES = frozenset({"test_no_secret_leaks.py", "test_pipelines.py", "test_example_agent.py",
-                                 "test_composition.py", "flows/test_rotate.py", "adapters/test_pip_target.py"})
+                                 "test_composition.py", "flows/test_rotate.py", "flows/test_rotate_faults.py",
+                                 "adapters/test_pip_target.py"})
 # Fixtures that start one (a test using any of them is an integration test wherever it lives).
 INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "project", "driver", "runtime", "s_reference"})
 # The longest tests (seconds, measured serially here), started first so that no worker begins one
