@@ -70,8 +70,8 @@ if __name__ == "__main__":
 '''
 PYPROJECT = '''# What this project installs: agentrun-tasks (its tasks, the embedded AgentRun) and, for
 # `invoke ci.test`, pytest. The generated pipelines install from the two lock files:
-#   uv pip compile pyproject.toml -o requirements.lock
-#   uv pip compile pyproject.toml --extra test -o requirements-test.lock
+#   uv pip compile pyproject.toml --universal -o requirements.lock
+#   uv pip compile pyproject.toml --extra test --universal -o requirements-test.lock
 # The agent's own packages are in code/requirements.txt (they are built into its package).
 [build-system]
 requires = ["setuptools>=68"]

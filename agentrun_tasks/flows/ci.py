@@ -13,14 +13,13 @@ from typing import Iterable, Mapping, TextIO
 
 from ..adapters import command
 from ..core.errors import ResourceFailedError
-from ..core.pipelines.model import GeneratedFile, install_inputs
+from ..core.pipelines.model import LOCK_COMMANDS, RUNTIME_LOCK, TEST_LOCK, GeneratedFile, install_inputs
 
 DEFAULT_TEST_COMMAND = "python -m pytest -q"
 
-# The generated pipelines' deploy jobs install the runtime lock, their test job the test lock.
-LOCKS = {"requirements.lock": ("uv", "pip", "compile", "pyproject.toml", "-o", "requirements.lock"),
-         "requirements-test.lock": ("uv", "pip", "compile", "pyproject.toml", "--extra", "test",
-                                    "-o", "requirements-test.lock")}
+# The generated pipelines' deploy jobs install the runtime lock, their test job the test lock,
+# made by the commands the pipelines' headers name.
+LOCKS = {lock: tuple(line.split()) for lock, line in zip((RUNTIME_LOCK, TEST_LOCK), LOCK_COMMANDS)}
 
 
 def run_tests(line: str, *, shell: str, env: Mapping[str, str] | None, out: TextIO | None,
