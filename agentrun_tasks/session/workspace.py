@@ -168,13 +168,7 @@ class Session:
         from .federated import role_document
 
         local = f"127.0.0.1:{self._emulator_info().port}" if self.env.emulator else None
-        return role_document(self.env, role_arn, self.credentials(), ram_endpoint=local or self._ram_host())
-
-    def _ram_host(self) -> str:
-        # As for STS: a control_endpoint that is not an aliyuncs.com host (a gateway, a local
-        # fake) serves RAM too.
-        host = self.env.control_endpoint
-        return host if host and ".aliyuncs.com" not in host else "ram.aliyuncs.com"
+        return role_document(self.env, role_arn, self.credentials(), ram_endpoint=local or ram_endpoint(self.env))
 
     def _oss(self) -> StateStore | None:
         """The environment's OSS store, or None when it names no bucket."""
