@@ -136,7 +136,7 @@ ENV_FILE = mapping({
             "provider_arn": string(pattern=PROVIDER_ARN, fix="Write acs:ram::<account>:oidc-provider/<name>."),
             "audience": string(),
             "duration": parsed(functools.partial(parse_duration, maximum=MAX_DURATION_S), minimum=MIN_DURATION_S),
-            "session_name": string(pattern=r"[\w.@-]{2,64}", fix="2-64 letters, digits, '.', '@', '-' or '_'."),
+            "session_name": string(pattern=r"[A-Za-z0-9_.@-]{2,64}", fix="2-64 letters, digits, '.', '@', '-' or '_'."),
             "token_file": string(),
             "token_env": string(pattern=r"[A-Za-z_][A-Za-z0-9_]*", fix="A variable name."),
         }, required=("role_arn", "provider_arn")),

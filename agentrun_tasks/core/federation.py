@@ -73,11 +73,11 @@ class RolePlan:
 
 def session_name(ci: CIContext, environ: Mapping[str, str], configured: str | None = None) -> str:
     """The RoleSessionName: configured, else ``<platform>-<run id>`` (``local`` outside CI), so
-    ActionTrail shows which CI run acted. STS allows 2-64 of ``[\\w.@-]``."""
+    ActionTrail shows which CI run acted. STS allows 2-64 of ``[A-Za-z0-9_.@-]``."""
     if configured:
         return configured
     run = ci.build_id or environ.get("GITHUB_RUN_ID") or ci.sha or "run"
-    name = re.sub(r"[^\w.@-]", "-", f"agentrun-{ci.platform}-{run}")
+    name = re.sub(r"[^A-Za-z0-9_.@-]", "-", f"agentrun-{ci.platform}-{run}")
     return name[:64]
 
 

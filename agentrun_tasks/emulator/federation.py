@@ -24,7 +24,7 @@ from .auth import ApiError
 from .state import State, now_iso
 
 MIN_DURATION_S, DEFAULT_DURATION_S = 900, 3600
-_SESSION_NAME = re.compile(r"^[\w.@-]{2,64}$")
+_SESSION_NAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")  # STS: ASCII only
 _ROLE_ARN = re.compile(r"^acs:ram::(\d+):role/([\w.-]{1,64})$", re.IGNORECASE)
 _PROVIDER_ARN = re.compile(r"^acs:ram::(\d+):oidc-provider/([\w.-]{1,128})$")
 _ALNUM = string.ascii_letters + string.digits
