@@ -55,14 +55,15 @@ def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Repor
     if hooks is not None:
         hooks.confirm(CONFIRM_ROLLOUT, candidate=candidate, stable=old, weight=0.0)
     health_check(idle.url)
-    if acceptance is not None and acceptance.wants(PRE_ROLLOUT):
-        checked = acceptance.run(PRE_ROLLOUT, idle.url, active_url)
-        if hooks is not None:
-            hooks.announce(PRE_ROLLOUT_HOOK, candidate=candidate, stable=old, weight=0.0,
-                           result=checked.verdict.result, reason=checked.reason, steps=[checked.to_dict()])
-        if checked.failed:
-            raise GateFailed(f"version {candidate} was not switched to: {checked.reason}. Production still serves "
-                             f"{old or 'nothing'}.", report=Rejection(candidate, old, checked))
+    checked = acceptance.run(PRE_ROLLOUT, idle.url, active_url) \
+        if acceptance is not None and acceptance.wants(PRE_ROLLOUT) else None
+    if hooks is not None:  # told before the switch whether or not checks ran, as the canary tells it
+        hooks.announce(PRE_ROLLOUT_HOOK, candidate=candidate, stable=old, weight=0.0,
+                       result=checked.verdict.result if checked else None, reason=checked.reason if checked else "",
+                       steps=[checked.to_dict()] if checked else [])
+    if checked is not None and checked.failed:
+        raise GateFailed(f"version {candidate} was not switched to: {checked.reason}. Production still serves "
+                         f"{old or 'nothing'}.", report=Rejection(candidate, old, checked))
     # The one verification of blue-green is its only step: each-step checks join it.
     each_step = acceptance.run(EACH_STEP, idle.url, active_url, show=False) \
         if acceptance is not None and acceptance.wants(EACH_STEP) else None
