@@ -65,7 +65,7 @@ def test_the_oidc_form_passes_the_schemas_and_lint(platform, tmp_path):
 
 
 def test_ci_init_reads_which_environments_use_oidc(tmp_path):
-    from agentrun_tasks.tasks.ci import _oidc_envs
+    from agentrun_tasks.core.pipelines import oidc_envs as _oidc_envs
 
     (tmp_path / "envs").mkdir()
     (tmp_path / "envs" / "prod.yaml").write_text("credentials:\n  oidc: {role_arn: a, provider_arn: b}\n")

@@ -102,22 +102,6 @@ def _show(reporter: Reporter, data: dict) -> None:
         reporter.line(f"{label:<13} {value if value not in (None, '') else '-'}")
 
 
-def _oidc_envs(root: Path) -> tuple[str, ...]:
-    """The pipeline's environments (dev, prod, preview) whose env file sets credentials.oidc."""
-    import yaml
-
-    found = []
-    for name in ("dev", "prod", "preview"):
-        try:
-            doc = yaml.safe_load((root / "envs" / f"{name}.yaml").read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            continue  # no such environment, or one `invoke` itself will refuse with a clear message
-        credentials = doc.get("credentials") if isinstance(doc, dict) else None
-        if isinstance(credentials, dict) and credentials.get("oidc"):
-            found.append(name)
-    return tuple(found)
-
-
 PLATFORM_HELP = "github, gitlab, jenkins, yunxiao, bitbucket or circleci"
 
 
@@ -151,7 +135,7 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     if not platform:
         raise ConfigError(f"--platform is required: {PLATFORM_HELP}.")
     ctx = open_context(c)
-    oidc = _oidc_envs(ctx.root)
+    oidc = pipelines.oidc_envs(ctx.root)
     kinds = tuple(k for k in pipelines.parse_kinds(jobs) if not (k == "rotate" and "prod" in oidc))
     options = pipelines.Options(kinds=kinds, python=python or pipelines.Options.python, oidc=oidc,
                                 sinks=pipelines.prod_sinks(ctx.root))

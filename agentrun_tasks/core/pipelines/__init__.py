@@ -20,8 +20,8 @@ PLATFORMS: dict[str, ModuleType] = {
     "yunxiao": yunxiao, "bitbucket": bitbucket, "circleci": circleci,
 }
 
-__all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "SinkNeeds", "command_line", "out_of_date", "parse_kinds",
-           "prod_sinks", "render"]
+__all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "SinkNeeds", "command_line", "oidc_envs", "out_of_date",
+           "parse_kinds", "prod_sinks", "render"]
 PROD_ENV = "prod"  # the environment the generated release, rollback and rotation jobs act on
 
 
@@ -35,6 +35,24 @@ def parse_kinds(text: str | None) -> tuple[str, ...]:
         raise ConfigError(f"--jobs takes a comma-separated list of {', '.join(KINDS)}; "
                           f"got {text!r}{' (unknown: ' + ', '.join(unknown) + ')' if unknown else ''}.")
     return tuple(kind for kind in KINDS if kind in wanted)
+
+
+def oidc_envs(root: Path) -> tuple[str, ...]:
+    """The pipeline's environments (dev, prod, preview) whose env file sets ``credentials.oidc``,
+    read as written (as :func:`prod_sinks` reads them): their jobs get the CI's OIDC token, not keys."""
+    from ..yamlfile import load_yaml
+
+    found = []
+    for name in ("dev", PROD_ENV, "preview"):
+        path = root / "envs" / f"{name}.yaml"
+        try:
+            doc = load_yaml(path, f"envs/{name}.yaml") if path.is_file() else None
+        except ConfigError:
+            continue  # an env file `invoke` itself refuses, with a clear message, when it is used
+        credentials = doc.get("credentials") if isinstance(doc, dict) else None
+        if isinstance(credentials, dict) and credentials.get("oidc"):
+            found.append(name)
+    return tuple(found)
 
 
 def prod_sinks(root: Path) -> SinkNeeds:
