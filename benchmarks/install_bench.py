@@ -1,11 +1,12 @@
 """A warm CI install beside ``npm install @serverless-devs/s``, interleaved, with spread.
 
 The install step is read from the workflow ``invoke ci.init --platform github`` renders: the
-deploy jobs' (``release-prod``: the runtime lock, no test tools) and the test job's (the test
-lock). Each is run in a fresh virtual environment (standing in for the runner's Python) from a
+deploy jobs' (``release-prod``: the runtime lock, no test tools), the same as rendered for a project
+without a package of its own (no ``-e .``: what ``agentrun-tasks init`` makes) and the test job's
+(the test lock). Each is run in a fresh virtual environment (standing in for the runner's Python) from a
 copy of this repository, with the uv cache a first, untimed run filled (what setup-uv restores,
 keyed on the lock file). The guide's CLI (pinned version) goes into a fresh npm prefix with the
-npm cache a first, untimed install filled. The rounds interleave the three, so a busy moment of
+npm cache a first, untimed install filled. The rounds interleave the four, so a busy moment of
 this shared machine hits all of them; the ratio is taken per round. Needs the package registries
 for the first runs; run it on demand:
 
@@ -35,9 +36,10 @@ from agentrun_tasks.core.pipelines.model import install_inputs
 REPO = Path(__file__).resolve().parents[1]
 
 
-def install_command(job: str) -> str:
-    """The ``install`` step of ``job`` in the generated GitHub workflow."""
-    options = pipelines.Options()
+def install_command(job: str, install_self: bool = True) -> str:
+    """The ``install`` step of ``job`` in the generated GitHub workflow; ``install_self=False``
+    as ``ci.init`` renders it for a project without a package (``agentrun-tasks init``'s)."""
+    options = pipelines.Options(install_self=install_self)
     (workflow,) = pipelines.render("github", options, pipelines.command_line("github", options))
     steps = YAML(typ="safe").load(workflow.text)["jobs"][job]["steps"]
     return next(step["run"] for step in steps if step.get("name") == "install")
@@ -101,8 +103,9 @@ def main() -> None:
     smoke.add_flag(parser)
     args = parser.parse_args()
     deploy, test = install_command("release-prod"), install_command("test")
+    bare = install_command("release-prod", install_self=False)
     if args.smoke:
-        return smoke_check([deploy, test])
+        return smoke_check([deploy, test, bare])
     print(f"deploy install: {deploy}\ntest install:   {test}\nnpm: npm install @serverless-devs/s@{S_VERSION}")
     have_npm = shutil.which("npm") is not None
     with tempfile.TemporaryDirectory(prefix="install-bench-") as tmp:
@@ -113,9 +116,11 @@ def main() -> None:
         if have_npm:
             npm_install(work, npm_cache)
         print(f"untimed warm-up: uv cold (test lock) {cold:.1f} s")
-        results: dict[str, list[float]] = {"uv warm, runtime lock": [], "uv warm, test lock": [], "npm warm": []}
+        results: dict[str, list[float]] = {"uv warm, runtime lock": [], "uv warm, runtime lock, no package": [],
+                                           "uv warm, test lock": [], "npm warm": []}
         for n in range(args.rounds):
             results["uv warm, runtime lock"].append(uv_install(work, uv_cache, deploy))
+            results["uv warm, runtime lock, no package"].append(uv_install(work, uv_cache, bare))
             if have_npm:
                 results["npm warm"].append(npm_install(work, npm_cache))
             results["uv warm, test lock"].append(uv_install(work, uv_cache, test))
@@ -124,8 +129,9 @@ def main() -> None:
         if values:
             print(f"{name}: {spread(values)}")
     if have_npm:
-        ratios = [u / n for u, n in zip(results["uv warm, runtime lock"], results["npm warm"])]
-        print(f"deploy install / npm, per round: {spread(ratios, unit='x')}")
+        for name in ("uv warm, runtime lock", "uv warm, runtime lock, no package"):
+            ratios = [u / n for u, n in zip(results[name], results["npm warm"])]
+            print(f"{name} / npm, per round: {spread(ratios, unit='x')}")
     else:
         print("npm not found: no comparison")
 

@@ -26,7 +26,6 @@ def installed(tmp_path_factory) -> Path:
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--disable-pip-version-check", "--target", str(target), str(REPO)],
                    check=True, capture_output=True, timeout=300)
-    shutil.rmtree(REPO / "build", ignore_errors=True)  # setuptools' scratch folder in the checkout
     return target
 
 

@@ -293,3 +293,33 @@ def test_jenkinsfile_reads_the_credential_the_jenkins_sink_writes():
 def test_the_other_platforms_name_the_sink_tokens_in_the_header(platform):
     for f in pipelines.render(platform, with_sinks(), "x"):
         assert "API tokens in GITHUB_TOKEN, JENKINS_USER, JENKINS_TOKEN, GL_ROTATE_TOKEN." in f.text, f.path
+
+
+@pytest.mark.parametrize(("pyproject", "expected"), [
+    (None, True),  # ci.init --check then names pyproject.toml as missing
+    ('[project]\nname = "bot"\n', True),
+    ('[tool.setuptools.packages.find]\ninclude = ["bot*"]\n', True),
+    ('[tool.setuptools]\npackages = []\npy-modules = ["helpers"]\n', True),
+    ('[tool.setuptools]\npackages = []\n', False),  # what agentrun-tasks init writes
+    ("[tool.uv]\npackage = false\n", False),
+])
+def test_the_jobs_build_the_project_only_where_it_has_a_package(tmp_path, pyproject, expected):
+    if pyproject is not None:
+        (tmp_path / "pyproject.toml").write_text(pyproject)
+    assert pipelines.installs_itself(tmp_path) is expected
+
+
+def test_a_pyproject_that_is_not_toml_is_refused_by_name(tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.setuptools\npackages = []\n")
+    with pytest.raises(ConfigError, match=r"pyproject.toml is not valid TOML"):
+        pipelines.installs_itself(tmp_path)
+
+
+@pytest.mark.parametrize("platform", sorted(pipelines.PLATFORMS))
+def test_without_a_package_every_install_reads_only_the_locks(platform):
+    options = pipelines.Options(install_self=False)
+    read = set()
+    for generated in pipelines.render(platform, options, pipelines.command_line(platform, options)):
+        assert " -e ." not in generated.text, generated.path
+        read.update(model.install_inputs(generated.text))
+    assert read == set(options.locks)

@@ -1,17 +1,24 @@
 """Complete CI pipelines, one module per platform, rendered from one model (:mod:`.model`).
 
 ``render(platform, options, command)`` returns the files to write (pure: text in, text out);
-``prod_sinks(root)`` reads what the rotation job must bind from envs/prod.yaml. ``invoke ci.init``
+``prod_sinks(root)`` reads what the rotation job must bind from envs/prod.yaml, ``installs_itself(root)``
+whether the install steps build the project itself. ``invoke ci.init``
 writes the files, or compares them with the committed ones (``--check``).
 """
 
 from __future__ import annotations
 
 import difflib
+import sys
 from pathlib import Path
 from types import ModuleType
 
 from ..errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 only
+    import tomli as tomllib
 from . import bitbucket, circleci, github, gitlab, jenkins, yunxiao
 from .model import KINDS, GeneratedFile, Options, SinkNeeds, sink_needs
 
@@ -20,8 +27,8 @@ PLATFORMS: dict[str, ModuleType] = {
     "yunxiao": yunxiao, "bitbucket": bitbucket, "circleci": circleci,
 }
 
-__all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "SinkNeeds", "command_line", "oidc_envs", "out_of_date",
-           "parse_kinds", "prod_sinks", "render"]
+__all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "SinkNeeds", "command_line", "installs_itself",
+           "oidc_envs", "out_of_date", "parse_kinds", "prod_sinks", "render"]
 PROD_ENV = "prod"  # the environment the generated release, rollback and rotation jobs act on
 
 
@@ -53,6 +60,24 @@ def oidc_envs(root: Path) -> tuple[str, ...]:
         if isinstance(credentials, dict) and credentials.get("oidc"):
             found.append(name)
     return tuple(found)
+
+
+def installs_itself(root: Path) -> bool:
+    """Whether the jobs install the project itself (``-e .``) after its lock: yes unless its
+    pyproject.toml says it has no package, as ``agentrun-tasks init`` writes it (setuptools'
+    ``packages = []``) or as uv spells it (``[tool.uv] package = false``). A project whose
+    ``tasks.py`` imports its own package keeps the install, and so does one without
+    pyproject.toml (``ci.init --check`` then names the file it lacks)."""
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        return True
+    try:
+        tool = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"pyproject.toml is not valid TOML ({exc}); fix it, then run ci.init again.") from None
+    setuptools, uv = tool.get("setuptools", {}), tool.get("uv", {})
+    declares_none = setuptools.get("packages") == [] and not setuptools.get("py-modules")
+    return not (declares_none or uv.get("package") is False)
 
 
 def prod_sinks(root: Path) -> SinkNeeds:

@@ -107,6 +107,7 @@ class Options:
     uv: str = "uv>=0.9,<1"
     oidc: tuple[str, ...] = ()  # environments whose jobs get a CI OIDC token instead of AccessKeys
     sinks: SinkNeeds = SinkNeeds()
+    install_self: bool = True  # False where pyproject.toml declares no package (see installs_itself)
 
     def has(self, kind: str) -> bool:
         return kind in self.kinds
@@ -126,8 +127,11 @@ class Options:
         (benchmarks/install_bench.py), while a job's ``invoke`` compiles only what it imports, once
         (about 1.5 s), and later ``invoke`` steps of the job reuse that.
         ``--no-deps``: the lock already names every package, nothing is left to resolve.
+        ``-e .`` only for a project with a package of its own: building one is most of a warm
+        install's time, and a project that declares none (``agentrun-tasks init`` writes
+        ``packages = []``) has nothing to build: its ``tasks.py`` is read in place.
         """
-        install = f"uv pip install --system -r {lock} --no-deps -e ."
+        install = f"uv pip install --system -r {lock} --no-deps" + (" -e ." if self.install_self else "")
         # Offline first: with the cache restored, asking the index again about every pinned
         # package is most of a warm install's time; a cold or stale cache makes the offline
         # attempt fail before anything is installed, and the second one downloads.
