@@ -8,7 +8,9 @@ run right before it, so a busy moment of this shared machine hits both sides of 
 It works in a throw-away copy of ``code/``, ``envs/`` and ``tasks.py`` with the integration tests'
 child environment (``agentrun_tasks.testing.project``), deploys once (untimed) so that every timed
 deploy finds the runtime unchanged, and reports the median of the per-pair ratios with their
-spread, with bytecode caches as this machine keeps them (warm: one untimed run of each first).
+spread (and, as a third row, the floor an unchanged deploy cannot go below: bare invoke plus
+importing the official AgentRun SDK's client), with bytecode caches as this machine keeps them
+(warm: one untimed run of each first).
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ from agentrun_tasks.testing.project import Project, clean_environ
 
 REPO = Path(__file__).resolve().parents[1]
 INVOKE = Path(sys.executable).with_name("invoke")
+# What an unchanged deploy cannot go below while its one code path reads through the official SDK:
+# bare invoke plus importing the SDK's client (tea-openapi, credentials, Tea.core with aiohttp).
+SDK_FLOOR = ("import alibabacloud_agentrun20250910.client\nfrom invoke.main import program\n"
+             "program.run(['invoke', '--version'])")
 
 
 def timed(argv: list[str], cwd: Path, env: dict) -> float:
@@ -61,7 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     count = 1 if args.smoke else args.pairs
     env = clean_environ(AGENTRUN_EMULATOR_FAULTS="latency=0")
-    commands = {"invoke --list": [str(INVOKE), "--list"], "unchanged invoke deploy": [str(INVOKE), "deploy"]}
+    commands = {"invoke --list": [str(INVOKE), "--list"], "unchanged invoke deploy": [str(INVOKE), "deploy"],
+                "floor: invoke --version + importing the AgentRun SDK": [sys.executable, "-c", SDK_FLOOR]}
     with tempfile.TemporaryDirectory(prefix="ratio-bench-") as tmp:
         project = Project.copy(REPO, Path(tmp) / "project")
         try:
