@@ -3,10 +3,11 @@
 :func:`resolve` walks the sources in precedence order (explicit task arguments, the process
 environment, ``<root>/.env.<env>``, ``<root>/.env``, the OS keyring) and, inside each source,
 the name families in order (``ALIYUN_ACCESS_KEY_ID_<PROFILE>``, then the standard
-``ALIBABA_CLOUD_ACCESS_KEY_ID``, then the CI guide's generic ``ALIYUN_ACCESS_KEY_ID``). The key
-id and its secret always come from one source and one family: a pair is never stitched
-together from two places. It reads the mappings and files it is given, never ``os.environ``,
-and never mutates anything; the keyring is reached only through the ``keystore`` it is passed.
+``ALIBABA_CLOUD_ACCESS_KEY_ID``, then the generic ``ALIYUN_ACCESS_KEY_ID`` of AgentRun's CI/CD
+guide, https://docs.agent.run/docs/tutorial/advanced/07.2-deploy-cicd). The key id and its secret
+always come from one source and one family: a pair is never stitched together from two places.
+It reads the mappings and files it is given, never ``os.environ``, and never mutates anything;
+the keyring is reached only through the ``keystore`` it is passed.
 """
 
 from __future__ import annotations
