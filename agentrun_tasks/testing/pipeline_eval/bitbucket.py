@@ -9,6 +9,8 @@ from typing import Mapping
 from .events import Event
 from .reading import canonical, load
 
+__all__ = ["jobs"]
+
 
 def _bb_glob(pattern: str, name: str) -> bool:
     """Bitbucket's globs: ``*`` stops at /, ``**`` does not, ``{a,b}`` alternatives."""

@@ -9,6 +9,8 @@ from typing import Mapping
 from .events import Event
 from .reading import canonical, load, running_jobs
 
+__all__ = ["jobs"]
+
 
 def _circle_when(condition: object, values: Mapping[str, str]) -> bool:
     if isinstance(condition, dict):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = ["EVENTS", "Event"]
+
 
 @dataclass(frozen=True)
 class Event:

@@ -9,6 +9,8 @@ from ..ci_expressions import github_glob, github_if
 from .events import Event
 from .reading import canonical, load, running_jobs
 
+__all__ = ["environment", "jobs"]
+
 
 def jobs(files: Mapping[str, str], event: Event) -> dict[str, str]:
     doc = load(files[".github/workflows/agentrun.yml"])

@@ -9,6 +9,8 @@ from ..ci_expressions import gitlab_if
 from .events import Event
 from .reading import canonical, load
 
+__all__ = ["gitlab_rules", "gitlab_variables", "jobs"]
+
 
 def gitlab_rules(rules: list[dict], variables: Mapping[str, str]) -> dict | None:
     """The first rule that matches (``if`` true or absent), or None: GitLab's rule order."""

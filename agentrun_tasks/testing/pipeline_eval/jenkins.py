@@ -11,6 +11,8 @@ from .. import jenkinsfile
 from .events import Event
 from .reading import canonical
 
+__all__ = ["jenkins_builds", "jobs"]
+
 
 def _ant(pattern: str, name: str) -> bool:
     return fnmatch.fnmatchcase(name, pattern)  # Jenkins' branch GLOB: * within the name

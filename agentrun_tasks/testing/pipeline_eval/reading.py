@@ -8,6 +8,8 @@ from typing import Mapping
 
 from ruamel.yaml import YAML
 
+__all__ = ["canonical", "load", "running_jobs"]
+
 _RENAME = {"rollback-prod": "rollback", "promote-prod": "promote"}
 
 

@@ -9,6 +9,8 @@ from typing import Mapping
 from .events import Event
 from .reading import canonical, load
 
+__all__ = ["YUNXIAO_TRIGGERS", "jobs"]
+
 YUNXIAO_TRIGGERS = {  # pipeline file -> (event kinds, ref filter as a regex)
     ".yunxiao/ci.yml": (("push",), r".*"),
     ".yunxiao/release.yml": (("push", "tag"), r"main|master|hotfix/.*|v[0-9].*"),
