@@ -28,6 +28,8 @@ from invoke.exceptions import Exit, ParseError
 
 from . import __version__
 
+__all__ = ["ContractProgram", "exit_2_on_usage_errors", "program"]
+
 USAGE = 2
 _NEEDS_VALUE = re.compile(r"Flag <Argument: (\w+)[^>]*> needed value and was not given one!")
 

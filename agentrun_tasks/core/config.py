@@ -53,7 +53,7 @@ Layout (every key is optional unless marked; defaults in brackets)::
       webhooks: [{type: confirm-promotion, url: "${env('APPROVE_URL')}"}]   # all keys: core/webhooks.py
     health: {path: /openai/v1/chat/completions, model: agent, prompt: ping, timeout: 2m,
              interval: 1s, expect_status: 200}
-    notify: {channels: [{type: slack, webhook: "${env('SLACK_WEBHOOK')}"}]}   # all keys: core/notify.py
+    notify: {channels: [{type: slack, webhook: "${env('SLACK_WEBHOOK')}"}]}   # all keys: core/notify/config.py
 
 Variables, in any string value: ``${env('X')}`` or ``${env(X)}`` (an error if X is unset or empty),
 ``${env('X', 'default')}``, and ``${ctx.branch_slug}`` and the other CI/Git facts the caller

@@ -25,8 +25,9 @@ def parse_weight(text: str | float | None) -> float | None:
 def canary_weights(target: str, canary: str | None, weight: float | None) -> dict[str, float]:
     """The ``versionWeights`` for a publish: the canary's share, the target takes the rest.
 
-    The usual guide's ``--target-version 2 --weight 0.1`` (no canary) is refused here as the
-    devsapp component refuses it, but before any call, with the fix in the message.
+    The usual CI guide's ``--target-version 2 --weight 0.1`` (no canary; README, "What it fixes in
+    the usual CI guide") is refused here as the devsapp component refuses it, but before any call,
+    with the fix in the message.
     """
     if weight is not None and canary is None:
         raise ConfigError(

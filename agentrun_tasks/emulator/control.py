@@ -26,9 +26,9 @@ import binascii
 import hashlib
 
 from ..core.build import crc64
+from .api_keys import ApiKeyRoutes
 from .auth import ApiError
 from .containers import container_snapshot
-from .credentials import CredentialRoutes
 from .endpoints import NAME, EndpointRoutes, name_matches, not_ready
 from .endpoints import invalid as _invalid
 from .endpoints import missing as _missing
@@ -45,7 +45,7 @@ BUSY = ("CREATING", "UPDATING")
 DEFAULT_PORT = 9000
 
 
-class ControlPlane(EndpointRoutes, CredentialRoutes, WorkspaceRoutes):
+class ControlPlane(EndpointRoutes, ApiKeyRoutes, WorkspaceRoutes):
     """Route handlers over one :class:`State` and the data plane's supervisor."""
 
     def __init__(self, state: State, supervisor, faults=Faults):

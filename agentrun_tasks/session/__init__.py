@@ -8,8 +8,10 @@ stores and probes at the emulator over http.
 
 The package's modules: :mod:`.context` (the invoke config, the project, the CI and the reporter,
 before an environment is chosen), :mod:`.opening` (choose, load and protect the environment),
-:mod:`.workspace` (the :class:`Session` that opens adapters for the flows) and :mod:`.local`
-(the embedded emulator's lifecycle, for ``local.up``/``local.down``).
+:mod:`.workspace` (the :class:`Session` that opens adapters for the flows), :mod:`.logs` (the
+log readers it opens), :mod:`.endpoints` (where RAM and STS are called), :mod:`.federated` (role
+credentials from STS) and :mod:`.local` (the embedded emulator's lifecycle, for
+``local.up``/``local.down``).
 """
 
 from .context import CONFIG_DEFAULTS, Context, open_context, project_root, settings

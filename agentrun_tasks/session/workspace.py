@@ -7,48 +7,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
-from ..core.errors import ConfigError
 from ..core.report import Reporter
 from ..core.secrets import Secret
+from . import logs
+from .endpoints import ram_endpoint, sts_endpoint
 from .local import EMULATOR_BUCKET, start_emulator
 
 if TYPE_CHECKING:
     from ..adapters.keyring_store import KeyStore
     from ..adapters.ram_keys import RamKeys
-    from ..adapters.sls_logs import SlsLogs
     from ..core.build import Artifact
     from ..core.cienv import CIContext
     from ..core.credentials import Credentials
     from ..core.model import EnvConfig
     from ..core.policy import Attached
-    from ..core.ports import CodeStore, Driver, LogSource, LogStores, StateStore
+    from ..core.ports import CodeStore, Driver, LogReader, LogSource, LogStores, StateStore
     from ..core.resources import Runtime
     from ..core.sinks import Sink
     from ..flows.notify import Notifier
-
-def sts_endpoint(env: EnvConfig) -> str:
-    """Where STS is called for ``env``: ``credentials.sts_endpoint`` if set, else beside its control
-    plane. A ``control_endpoint`` of the form ``agentrun<-variant>.<region>.aliyuncs.com`` (a VPC
-    endpoint) gives ``sts<-variant>...``; any other host (a gateway, a private proxy, a local fake)
-    serves STS too."""
-    host = env.control_endpoint
-    if env.credentials.sts_endpoint:
-        return env.credentials.sts_endpoint
-    if not host:
-        return f"sts.{env.region}.aliyuncs.com"
-    return "sts" + host[len("agentrun"):] if host.startswith("agentrun") and ".aliyuncs.com" in host else host
-
-
-def ram_endpoint(env: EnvConfig) -> str:
-    """Where RAM is called for ``env``: ``credentials.ram_endpoint`` if set; else the global
-    ``ram.aliyuncs.com``, unless ``control_endpoint`` is a host outside ``aliyuncs.com`` (a gateway,
-    a private proxy, a local fake), which serves RAM too, as it serves STS."""
-    host = env.control_endpoint
-    if env.credentials.ram_endpoint:
-        return env.credentials.ram_endpoint
-    return host if host and ".aliyuncs.com" not in host else "ram.aliyuncs.com"
 
 
 @dataclass
@@ -211,62 +189,17 @@ class Session:
         """Where the gates read the release endpoint's real traffic: the emulator's request log;
         on the cloud the runtime's SLS logstore with ``release.real_traffic``, else None (the
         probe alone decides)."""
-        env = self.env
-        if env.emulator:
-            from ..adapters.probe import emulator_log_source
+        return logs.log_source(self, runtime)
 
-            info, endpoint = self._emulator_info(), env.release.endpoint
-            return lambda stable, candidate: emulator_log_source(info.url, runtime.name, endpoint, stable, candidate,
-                                                                 info.admin_headers)
-        if not env.release.real_traffic:
-            return None
-        from ..adapters.sls_traffic import SlsTraffic
-
-        return SlsTraffic(self._sls_logs(runtime), env.release.endpoint).window
-
-    def log_reader(self, runtime: Runtime):
+    def log_reader(self, runtime: Runtime) -> LogReader:
         """What ``invoke logs`` reads: the emulator's request log and agent output locally; on the
         cloud the SLS logstore the runtime logs to (its live logConfiguration, else agent.logConfig)."""
-        if self.env.emulator:
-            from ..adapters.emulator_logs import EmulatorLogs
-
-            info = self._emulator_info()
-            return EmulatorLogs(info.url, headers=info.admin_headers)
-        return self._sls_logs(runtime)
-
-    def _sls_logs(self, runtime: Runtime) -> SlsLogs:
-        env = self.env
-        log = runtime.raw.get("logConfiguration") or env.agent.get("logConfig")
-        if log == "auto":  # `s info` does not say where auto went: where the component puts it
-            from ..core.agentspec import auto_log_config
-
-            log = auto_log_config(env.region, self.account_id())
-        if not isinstance(log, Mapping) or not log.get("project") or not log.get("logstore"):
-            raise ConfigError(
-                f"{env.name}'s runtime {runtime.name} keeps no logs: it has no SLS logConfiguration. Set "
-                f"agent.logConfig ({{project, logstore}}, or auto to have one made) in {env.path.name} and deploy.")
-        from ..adapters.sls_logs import SlsLogs
-
-        return SlsLogs(self._sls(log["project"]), log["logstore"], runtime.id)
+        return logs.log_reader(self, runtime)
 
     def logstores(self) -> LogStores | None:
         """What makes the SLS project and logstore of ``logConfig: auto`` (the openapi driver on the
         cloud; the serverless-devs component makes its own, the emulator keeps its own log)."""
-        if self.env.emulator or self.env.driver != "openapi":
-            return None
-        from ..adapters.sls_setup import ensure_logstore
-
-        return lambda project, logstore: ensure_logstore(
-            self._sls(project), logstore, description=f"agentrun-tasks: logConfig auto of {self.env.agent_name}")
-
-    def _sls(self, project: str):
-        from ..adapters.openapi_connection import Connection
-        from ..adapters.sls_client import SlsProject
-
-        env = self.env
-        endpoint = env.sls_endpoint or f"{env.region}.log.aliyuncs.com"
-        return SlsProject(Connection(endpoint, env.protocol, env.region, self.credentials()), project,
-                          policy=env.retry_policy)
+        return logs.logstores(self)
 
     def ram_keys(self) -> RamKeys:
         """RAM and STS for rotate-keys, called as the environment's own key (the emulator's, locally)."""

@@ -15,6 +15,8 @@ from typing import Iterator
 
 from aiohttp import web
 
+__all__ = ["serving"]
+
 
 @contextmanager
 def serving(app: web.Application) -> Iterator[str]:

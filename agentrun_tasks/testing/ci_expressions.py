@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Callable, Mapping
 
+__all__ = ["github_glob", "github_if", "gitlab_if"]
+
 
 def _tokens(pattern: re.Pattern, expression: str) -> list[str]:
     """The expression's tokens, last first (the parsers pop them); unreadable text raises."""

@@ -36,6 +36,8 @@ from ..core.secrets import Secret
 from ..emulator import admin, lifecycle
 from ..emulator.account import read_credentials
 
+__all__ = ["VERSION_AGENT", "RunningEmulator", "agent_zip", "emu", "emulator", "restore_emu_faults", "running_emulator"]
+
 VERSION_AGENT = """\
 import http.server, json, os
 class H(http.server.BaseHTTPRequestHandler):

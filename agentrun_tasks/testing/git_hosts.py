@@ -12,6 +12,8 @@ from nacl import encoding, public
 
 from .platform_fake import Fake
 
+__all__ = ["GitHubFake", "GitLabFake"]
+
 
 class GitHubFake(Fake):
     """Actions secrets, repository and environment scope, each scope with its own key pair. Secret

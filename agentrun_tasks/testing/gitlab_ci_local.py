@@ -27,6 +27,8 @@ from ..core.pipelines import Options, command_line, render
 from ..core.pipelines.model import dump_yaml
 from . import pipeline_eval
 
+__all__ = ["CASES", "VERSION", "binary", "ensure", "gitlab_variables", "jobs", "main"]
+
 # 4.74 and later need Node 22 (Set.prototype.union); Node 20 is what CI machines here have.
 VERSION = "4.72.0"
 CACHE_ENV = "AGENTRUN_TASKS_GCL_CACHE"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+__all__ = ["Block", "JenkinsfileError", "check", "parse"]
+
 PIPELINE_SECTIONS = {"agent", "options", "parameters", "triggers", "environment", "stages", "post", "tools",
                      "libraries"}
 STAGE_SECTIONS = {"agent", "when", "input", "options", "environment", "steps", "stages", "parallel", "post",

@@ -26,6 +26,8 @@ from keyring.errors import PasswordDeleteError
 
 from ..core.fileio import write_atomic
 
+__all__ = ["DIR_VAR", "FileKeyring", "MemoryKeyring", "file_keyring_env", "memory_keyring"]
+
 DIR_VAR = "AGENTRUN_TEST_KEYRING_DIR"
 
 

@@ -25,6 +25,8 @@ from ..emulator.auth import ApiError, canonical_request, parse_authorization, si
 from ..emulator.state import state_dir
 from .aio import serving
 
+__all__ = ["KmsFake", "emulator_secrets"]
+
 
 def emulator_secrets(root: Path) -> Callable[[str], str | None]:
     """The secret of an *active* key of the emulator on ``root`` (read live: keys rotate)."""

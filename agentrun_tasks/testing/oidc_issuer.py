@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+__all__ = ["GITHUB_TOKEN_PATH", "Issuer", "github_trust_policy", "oidc_issuer", "other_key", "register_federation"]
+
 GITHUB_TOKEN_PATH = "/_apis/idtoken"
 
 

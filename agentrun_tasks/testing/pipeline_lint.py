@@ -11,6 +11,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..core.pipelines.model import TEST_LOCK, Options
 
+__all__ = ["LINTERS", "jenkins_commands", "lint"]
+
 BITBUCKET_STEP_KEYS = {"name", "script", "caches", "deployment", "trigger", "max-time", "concurrency-group",
                        "image", "services", "artifacts", "after-script", "size", "clone", "oidc",
                        "output-variables", "runs-on", "condition", "fail-fast"}

@@ -10,6 +10,8 @@ from aiohttp import web
 
 from .aio import serving
 
+__all__ = ["Fake"]
+
 
 class Fake:
     """Shared plumbing: one token, the stored values, a served app, a log of requests."""

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+__all__ = ["Project", "chat", "clean_environ", "cloud_env_file"]
+
 # Variables that would make the child think it runs in CI or on another account.
 _DROP_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "CIRCLE", "BITBUCKET_", "BUILDKITE", "JENKINS_", "SYSTEM_",
                   "BUILD_", "PIPELINE_", "ALIBABA_CLOUD_", "ALIYUN_", "TF_BUILD", "INVOKE_")

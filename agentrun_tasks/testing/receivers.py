@@ -35,6 +35,8 @@ from aiohttp import web
 
 from .aio import serving
 
+__all__ = ["PATHS", "Robot", "robot"]
+
 PER_MINUTE = 20  # DingTalk and WeCom robots
 FEISHU_BODY = 20 * 1024  # bytes
 PATHS = {"slack": "/services/T0001/B0002/{token}", "dingtalk": "/robot/send?access_token={token}",

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from ..adapters.s_cli import COMPONENT
 
+__all__ = ["COMMANDS", "component_dir", "install", "main", "recorded"]
+
 CONFIG = "agentrun-tasks-test.json"
 COMMANDS = ("deploy", "info", "remove", "version", "endpoint", "logs", "build")
 

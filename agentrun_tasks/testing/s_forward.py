@@ -27,6 +27,8 @@ from ..core.resources import FAILED, READY
 from ..core.retry import RetryPolicy
 from ..core.secrets import Secret
 
+__all__ = ["forward"]
+
 
 def forward(settings: dict, request: dict) -> dict:
     credential = request["credential"]

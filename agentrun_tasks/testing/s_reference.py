@@ -24,6 +24,8 @@ from filelock import FileLock
 from ..adapters import command
 from ..adapters.s_cli import S_VERSION, install
 
+__all__ = ["Reference", "ensure", "s_reference"]
+
 CACHE_ENV = "AGENTRUN_TASKS_S_CACHE"
 
 

@@ -38,6 +38,8 @@ from aiohttp import ClientSession, web
 
 from .aio import serving
 
+__all__ = ["LocalSls", "local_sls"]
+
 _TOPIC = re.compile(r'^__topic__: "([^"]*)"$')
 MAX_LINE = 100
 _LOGSTORE_PATH = re.compile(r"/logstores/([^/]+)/(logs|index)")

@@ -262,7 +262,7 @@ def test_ram_and_sts_endpoints_follow_the_env_file():
     from types import SimpleNamespace
 
     from agentrun_tasks.core.model import CredentialsConfig
-    from agentrun_tasks.session.workspace import ram_endpoint, sts_endpoint
+    from agentrun_tasks.session.endpoints import ram_endpoint, sts_endpoint
 
     def env(control=None, **creds):
         return SimpleNamespace(region="cn-hangzhou", control_endpoint=control,

@@ -3,8 +3,9 @@
 Approval is a stage-level ``input`` (with ``submitter``); the prod lock
 (``lock(resource: 'agentrun-prod')``, Lockable Resources) is taken by a nested stage after it, so
 a release waiting for its approver blocks nobody. ``disableConcurrentBuilds()`` per branch.
-Secrets are credentials bound by ``withCredentials`` to the names the library reads: the guide's
-Secret-text ids, or for prod the Username-with-password credential a ``jenkins`` sink rotates.
+Secrets are credentials bound by ``withCredentials`` to the names the library reads: the
+Secret-text ids of the usual CI guide (README, "What it fixes in the usual CI guide"), or for prod
+the Username-with-password credential a ``jenkins`` sink rotates.
 Manual rollback/promote are the ``ACTION`` and ``TO_VERSION`` build parameters; the weekly
 rotation is a ``cron`` trigger on main. Tags build only with tag discovery and a tag build
 strategy (docs/ci.md). Aborting a build sends SIGTERM to ``sh`` steps, which the release turns
@@ -29,7 +30,7 @@ INDENT = " " * 20
 def _credentials(env: str, opts: m.Options, rotation: bool = False) -> str:
     """withCredentials bindings, named as the library reads them. Prod reads the credential the
     env file's jenkins sink writes, if it has one (a Username with password: id and secret), so a
-    rotation updates what every later stage reads; otherwise the guide's Secret-text ids."""
+    rotation updates what every later stage reads; otherwise the usual CI guide's Secret-text ids."""
     tier = "prod" if env == "prod" else "dev"
     key_id, secret, account = m.secret_names(env)
     sink = opts.sinks.jenkins_credential if env == "prod" else None

@@ -3,27 +3,24 @@
 :func:`resolve` walks the sources in precedence order (explicit task arguments, the process
 environment, ``<root>/.env.<env>``, ``<root>/.env``, the OS keyring) and, inside each source,
 the name families in order (``ALIYUN_ACCESS_KEY_ID_<PROFILE>``, then the standard
-``ALIBABA_CLOUD_ACCESS_KEY_ID``, then the CI guide's generic ``ALIYUN_ACCESS_KEY_ID``). The key
-id and its secret always come from one source and one family: a pair is never stitched
-together from two places. It reads the mappings and files it is given, never ``os.environ``,
-and never mutates anything; the keyring is reached only through the ``keystore`` it is passed.
+``ALIBABA_CLOUD_ACCESS_KEY_ID``, then the generic ``ALIYUN_ACCESS_KEY_ID`` of AgentRun's CI/CD
+guide, https://docs.agent.run/docs/tutorial/advanced/07.2-deploy-cicd). The key id and its secret
+always come from one source and one family: a pair is never stitched together from two places.
+It reads the mappings and files it is given, never ``os.environ``, and never mutates anything;
+the keyring is reached only through the ``keystore`` it is passed.
 """
 
 from __future__ import annotations
 
-import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Mapping, Protocol
 
-from .errors import CredentialError
-from .fileio import write_atomic
-from .model import EnvConfig
-from .secrets import Secret
-
-KEYRING_SERVICE = "agentrun-tasks"
-FIELDS = ("access_key_id", "access_key_secret", "security_token", "account_id")
+from ..errors import CredentialError
+from ..model import EnvConfig
+from ..secrets import Secret
+from .names import FIELD_FAMILY, KEYRING_SERVICE, Family, env_suffix, name_families, split_pair
 
 
 class KeySource(Protocol):
@@ -36,64 +33,6 @@ class KeySource(Protocol):
     warnings: list[str]
 
     def get(self, profile: str) -> Mapping[str, str] | None: ...
-
-
-@dataclass(frozen=True)
-class Family:
-    """The names of one credential set inside a source. ``pair`` names one variable holding
-    ``<id>:<secret>`` (what rotation writes to CI platforms that store one variable per request:
-    it changes in one write, so a job never reads a new id beside an old secret); when set it wins
-    over the two separate names."""
-
-    key_id: str
-    key_secret: str
-    security_token: str | None = None
-    account_id: str | None = None
-    pair_name: str | None = None
-
-    @property
-    def pair(self) -> str:
-        return f"{self.key_id} + {self.key_secret}"
-
-
-FIELD_FAMILY = Family(*FIELDS)  # explicit arguments and keyring entries use the field names
-STANDARD_FAMILY = Family("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-                         "ALIBABA_CLOUD_SECURITY_TOKEN")
-GENERIC_FAMILY = Family("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", None, "ALIYUN_ACCOUNT_ID")
-
-
-def env_suffix(profile: str) -> str:
-    """``prod-cn`` -> ``PROD_CN``: the suffix of the per-environment variable names."""
-    return re.sub(r"[^A-Za-z0-9]", "_", profile).upper()
-
-
-def name_families(env: EnvConfig) -> tuple[Family, ...]:
-    """The variable-name families consulted in the environment and ``.env`` files, in order.
-
-    An emulator environment skips the generic names, so a developer's real cloud keys
-    exported in their shell never reach the local emulator.
-    """
-    s = env_suffix(env.credentials.profile)
-    specific = Family(f"ALIYUN_ACCESS_KEY_ID_{s}", f"ALIYUN_ACCESS_KEY_SECRET_{s}", f"ALIYUN_SECURITY_TOKEN_{s}",
-                      f"ALIYUN_ACCOUNT_ID_{s}", pair_var(profile=env.credentials.profile))
-    return (specific,) if env.emulator else (specific, STANDARD_FAMILY, GENERIC_FAMILY)
-
-
-def pair_var(profile: str) -> str:
-    """``ALIYUN_ACCESS_KEY_PAIR_<PROFILE>``: the one variable holding ``<id>:<secret>``."""
-    return f"ALIYUN_ACCESS_KEY_PAIR_{env_suffix(profile)}"
-
-
-def join_pair(key_id: str, secret: str) -> str:
-    """The value of a pair variable. AccessKey ids and secrets are alphanumeric, so ``:`` splits
-    them unambiguously (and GitLab accepts it in a masked variable)."""
-    return f"{key_id}:{secret}"
-
-
-def split_pair(value: str | None) -> tuple[str, str] | None:
-    """``<id>:<secret>`` -> ``(id, secret)``; None for anything else."""
-    key_id, sep, secret = (value or "").strip().partition(":")
-    return (key_id, secret) if sep and key_id and secret else None
 
 
 @dataclass(frozen=True)
@@ -310,28 +249,3 @@ def _build(env: EnvConfig, source: _Source, fam: Family, pair: tuple[str, str], 
         sources=sources,
         warnings=tuple(warnings),
     )
-
-
-def write_dotenv(path: Path, updates: Mapping[str, str | Secret]) -> None:
-    """Set ``KEY=value`` lines in a ``.env`` file, keeping its other lines; the file ends up 0600.
-
-    Written with :func:`~agentrun_tasks.core.fileio.write_atomic`, so the secret is never on
-    disk with group/other read bits, even for a moment.
-    """
-    path = Path(path)
-    pending = {k: (v.reveal() if isinstance(v, Secret) else str(v)) for k, v in updates.items()}
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    out = []
-    for line in lines:
-        key = line.split("=", 1)[0].strip().removeprefix("export ").strip()
-        out.append(_dotenv_line(key, pending.pop(key)) if "=" in line and key in pending else line)
-    out += [_dotenv_line(k, v) for k, v in pending.items()]
-    write_atomic(path, ("\n".join(out) + "\n").encode("utf-8"))
-
-
-def _dotenv_line(key: str, value: str) -> str:
-    # Single quotes: python-dotenv takes the content literally (no escapes, no interpolation).
-    if "'" in value or "\n" in value:
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'{key}="{escaped}"'
-    return f"{key}='{value}'"

@@ -1,84 +1,18 @@
-"""Where are we running, and which environment does that mean?
-
-:func:`detect` reads the CI platform's variables (each platform's documented set; recorded runs in
-``tests/fixtures/cienv/``) into a :class:`CIContext`; :func:`choose_env` turns that into an
-environment name with a human reason; :func:`slug` makes a branch name safe for preview runtime
-names. Pure: no subprocess, no network. On a laptop (or a CI that names no branch) the branch and
-commit are read from the ``.git`` files (:mod:`.gitrefs`).
-
-Refs are matched as the branch name (``feature/login``) or, for a tag, ``tag:<name>``
-(``tag:v1.2.0``); git forbids ``:`` in ref names, so the two can never be confused.
+"""Where are we running? :func:`detect` reads the CI platform's variables (each platform's
+documented set; recorded runs in ``tests/fixtures/cienv/``) into a :class:`~.context.CIContext`.
+On a laptop (or a CI that names no branch) the branch and commit are read from the ``.git`` files
+(:mod:`agentrun_tasks.core.gitrefs`).
 """
 
 from __future__ import annotations
 
-import getpass
-import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Callable, Mapping
 
-from .errors import ConfigError
-from .gitrefs import read_head, ref_exists, strip_ref
-
-TAG_PREFIX = "tag:"
-
-# Git Flow. First match wins after exact names. release/* is the stabilisation branch that
-# is tested before it merges to main, so it goes to dev, not prod; v1.2.3-style tags release.
-DEFAULT_BRANCH_MAP: Mapping[str, str] = {
-    "main": "prod",
-    "master": "prod",
-    "hotfix/*": "prod",
-    "develop": "dev",
-    "release/*": "dev",
-    "feature/*": "preview",
-    "bugfix/*": "preview",
-    "tag:v[0-9]*": "prod",
-}
-PROD = "prod"  # the environment a PR/MR build never maps to
-PROD_NAMES = (PROD, "production")  # environments treated as production wherever it matters
-PR_ENV = "preview"  # where a PR/MR build goes instead
-
-
-@dataclass(frozen=True)
-class CIContext:
-    """What the platform (or the checkout) says about this run. Missing facts are ``None``."""
-
-    platform: str  # github|gitlab|jenkins|bitbucket|circleci|yunxiao|azure|buildkite|ci|local
-    is_ci: bool
-    branch: str | None = None  # on a PR/MR build: its source branch
-    tag: str | None = None
-    sha: str | None = None
-    actor: str | None = None
-    run_url: str | None = None
-    pr_number: str | None = None
-    pr_target: str | None = None
-    is_pr: bool = False
-    source: str | None = None  # where the branch or tag was read from, e.g. GITHUB_HEAD_REF
-    build_id: str | None = None
-    dirty: bool = False  # the checkout differs from ``sha`` (set by the session for changes it publishes)
-
-    @property
-    def ref(self) -> str | None:
-        """The name branch maps and protect patterns match: ``tag:<tag>`` or the branch."""
-        return TAG_PREFIX + self.tag if self.tag else self.branch
-
-    def to_dict(self) -> dict:
-        return {**asdict(self), "ref": self.ref}
-
-    def template_context(self) -> dict[str, str]:
-        """The ``${ctx.x}`` variables of env files: the known facts, plus ``branch_slug`` and
-        ``short_sha``. Unknown facts are left out, so using one is a clear config error."""
-        facts = {k: v for k, v in self.to_dict().items() if isinstance(v, str) and v}
-        name = self.branch or self.tag
-        if name:
-            facts["branch_slug"] = slug(name)
-        if self.sha:
-            facts["short_sha"] = self.sha[:8]
-        return facts
+from ..gitrefs import read_head, ref_exists, strip_ref
+from .context import CIContext
 
 
 def _true(value: str | None) -> bool:
@@ -217,16 +151,6 @@ _PLATFORMS: tuple[tuple[str, Callable[[Mapping[str, str]], bool], Callable[[Mapp
 )
 
 
-def who(ci: CIContext) -> str:
-    """Who acts: the CI platform's actor, else the local user (as history and notifications say)."""
-    if ci.actor:
-        return ci.actor
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 def detect(environ: Mapping[str, str], cwd: Path | None = None) -> CIContext:
     """Identify the platform and read branch, tag, commit, actor, run URL and PR/MR facts."""
     cwd = Path.cwd() if cwd is None else Path(cwd)
@@ -247,84 +171,3 @@ def detect(environ: Mapping[str, str], cwd: Path | None = None) -> CIContext:
         fields["sha"] = fields.get("sha") or head.sha
     fields["is_pr"] = bool(fields.get("is_pr") or fields.get("pr_number"))
     return CIContext(platform=platform, is_ci=platform != "local", **fields)
-
-
-# -- branch -> environment ------------------------------------------------------------------
-def _match(ref: str, mapping: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """(env, pattern): an exact name wins, then the first fnmatch pattern in mapping order."""
-    if ref in mapping:
-        return mapping[ref], ref
-    for pattern, env in mapping.items():
-        if fnmatchcase(ref, pattern):
-            return env, pattern
-    return None, None
-
-
-def _checked_map(branch_map: object) -> tuple[Mapping[str, str], str]:
-    if not branch_map:
-        return DEFAULT_BRANCH_MAP, "the default Git-Flow map"
-    # Duck-typed: invoke hands nested config over as a DataProxy, which is no Mapping.
-    items = getattr(branch_map, "items", None)
-    mapping = dict(items()) if callable(items) else None
-    if mapping is None or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
-        raise ConfigError(
-            f"invoke config 'agentrun.branch_map' must map branch patterns to environment names "
-            f"(e.g. {{'main': 'prod', 'feature/*': 'preview', 'tag:v*': 'prod'}}), got {branch_map!r}. "
-            f"Fix it in invoke.yaml.")
-    return mapping, "invoke config agentrun.branch_map"
-
-
-def choose_env(ci: CIContext, *, explicit: str | None, branch_map: object) -> tuple[str, str]:
-    """(environment name, why). ``--env`` wins; a laptop defaults to ``local``; CI maps its ref.
-
-    ``branch_map`` (invoke config ``agentrun.branch_map``: fnmatch pattern -> env, tags written
-    ``tag:<pattern>``) replaces :data:`DEFAULT_BRANCH_MAP`. A PR/MR build maps by its source
-    branch but never to ``prod`` (it gets ``preview``, also when its branch is unmapped). An
-    unmapped branch or tag of any other CI build is a :class:`ConfigError`.
-    """
-    if explicit is not None:
-        if not explicit.strip():
-            # An empty --env (an unset CI variable, say) must not fall back to the branch's environment.
-            raise ConfigError(f"--env {explicit!r} is empty: name an environment (envs/<name>.yaml), or leave "
-                              "--env out to use the default (local on a laptop, the branch's environment in CI).")
-        return explicit, "--env was given"
-    if not ci.is_ci:
-        return "local", "not running in CI (a laptop): the default is 'local'; pass --env to choose another"
-    mapping, where = _checked_map(branch_map)
-    ref = ci.ref
-    what = f"tag '{ci.tag}'" if ci.tag else f"branch '{ci.branch}'"
-    if ci.is_pr:
-        pr = f"{'PR/MR #' + ci.pr_number if ci.pr_number else 'a PR/MR build'} from branch '{ci.branch}'"
-        env, pattern = _match(ref, mapping) if ref else (None, None)
-        if env is None:
-            return PR_ENV, f"{pr} matches no pattern in {where}; a PR/MR build defaults to '{PR_ENV}'"
-        if env == PROD:
-            return PR_ENV, f"{pr} matches '{pattern}' -> '{PROD}' in {where}, but a PR/MR build never goes to '{PROD}'"
-        return env, f"{pr} matches '{pattern}' in {where}"
-    if ref is None:
-        raise ConfigError(
-            f"running in CI ({ci.platform}) but no branch or tag could be found (no branch variable, and the "
-            f"checkout's HEAD is detached or missing), so no environment can be chosen. Pass --env NAME, "
-            f"or check out a branch.")
-    env, pattern = _match(ref, mapping)
-    if env is None:
-        example = f"'{TAG_PREFIX}{ci.tag}'" if ci.tag else f"'{ci.branch}'"
-        raise ConfigError(
-            f"{what} ({ci.platform}) matches no pattern in {where} ({', '.join(mapping)}), so no environment "
-            f"can be chosen. Pass --env NAME, or map it in invoke.yaml under agentrun.branch_map, e.g. "
-            f"{example}: dev (fnmatch patterns; tags are written 'tag:<pattern>'; the map replaces the default).")
-    return env, f"{what} matches '{pattern}' in {where}"
-
-
-def slug(branch: str, max_len: int = 30) -> str:
-    """A DNS- and AgentRun-safe name part: lowercase ``[a-z0-9-]``, at most ``max_len`` characters.
-
-    A name that had to be shortened ends in a 6-character hash of the full branch name, so two
-    long branches with the same prefix still get different preview runtimes.
-    """
-    text = re.sub(r"[^a-z0-9]+", "-", branch.lower()).strip("-")
-    if text and len(text) <= max_len:
-        return text
-    digest = hashlib.sha256(branch.encode("utf-8")).hexdigest()[:6]
-    head = text[: max_len - len(digest) - 1].rstrip("-")
-    return f"{head}-{digest}" if head else digest

@@ -1,4 +1,5 @@
-"""Data-plane credentials (``/2025-09-10/agents/credentials``): what ``credentialName`` names.
+"""The data plane's API keys: AgentRun's "credentials" (``/2025-09-10/agents/credentials``), what
+a runtime's ``credentialName`` names. Not AccessKeys (those are :mod:`agentrun_tasks.core.credentials`).
 
 A runtime created with ``credentialName`` is called with the credential's secret in
 ``X-API-Key`` (or ``credentialPublicConfig.headerKey``); the data plane checks it. The secret
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 CREDENTIALS = "/2025-09-10/agents/credentials"
 
 
-class CredentialRoutes:
+class ApiKeyRoutes:
     """Mixed into the control plane, which provides ``state``."""
 
     state: State

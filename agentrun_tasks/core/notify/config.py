@@ -1,5 +1,5 @@
-"""Notifications: the events a task can announce, which channel wants which, and the ``notify:``
-block of an env file, validated in full.
+"""The ``notify:`` block of an env file, validated in full: which channels there are and which
+events each wants.
 
 An env file names channels; webhook URLs and signing secrets are secrets, so they are written
 only as ``${env('X')}`` (no default), or as ``{keyring: entry}``: an entry the session reads from
@@ -13,50 +13,30 @@ the OS keyring (store it with ``keyring set agentrun-tasks <entry>``)::
           webhook: "${env('DINGTALK_WEBHOOK')}"
           secret: "${env('DINGTALK_SECRET')}"     # signed mode (dingtalk, feishu; webhook: X-Signature)
           keyword: deploy          # keyword mode (dingtalk, feishu): every message contains it
-          on: [failure, rollback]  # [success, failure] event names or groups (see GROUPS)
+          on: [failure, rollback]  # [success, failure] event names or groups (see events.GROUPS)
           mention: {mobiles: ["13800000000"], user_ids: [u1], all: false}   # on failures only
           required: false          # true: a failed delivery makes the task exit 5
           style: card              # feishu only: card (interactive) | post
 
-Rendering lives in :mod:`.notify_render`; delivery in ``adapters/channels``.
+The events themselves are :mod:`.events`; rendering lives in :mod:`agentrun_tasks.core.notify_render`,
+delivery in ``adapters/channels``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, overload
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
-from . import secrets
-from .cienv import CIContext, who
-from .model import EnvConfig, NotifyConfig
-from .secrets import Secret
-from .validate import Loc, Substituted, Unset, Validator, boolean, choice, mapping, parsed, seq, string
+from .. import secrets
+from ..model import NotifyConfig
+from ..secrets import Secret
+from ..validate import Loc, Substituted, Unset, Validator, boolean, choice, mapping, parsed, seq, string
+from .events import GROUPS, KINDS, TEST, expand
 
 TYPES = ("slack", "dingtalk", "feishu", "wecom", "webhook")
 
-DEPLOY_STARTED, DEPLOY_SUCCEEDED, DEPLOY_FAILED = "deploy.started", "deploy.succeeded", "deploy.failed"
-STEP_PASSED, ROLLED_BACK = "release.step", "release.rolled-back"
-PROMOTED, ABORTED = "release.promoted", "release.aborted"
-ROTATION_DONE, ROTATION_FAILED = "rotation.done", "rotation.failed"
-PIPELINE_SUCCEEDED, PIPELINE_FAILED = "pipeline.succeeded", "pipeline.failed"  # invoke notify --status
-TEST = "test"  # invoke notify --test: every channel, whatever its `on:`
-
-SUCCESS = (DEPLOY_SUCCEEDED, PROMOTED, ROTATION_DONE, PIPELINE_SUCCEEDED)
-FAILURE = (DEPLOY_FAILED, ROLLED_BACK, ABORTED, ROTATION_FAILED, PIPELINE_FAILED)
-PROGRESS = (DEPLOY_STARTED, STEP_PASSED)
-KINDS = (*PROGRESS, *SUCCESS, *FAILURE)
-GROUPS = {
-    "all": KINDS,
-    "success": SUCCESS,
-    "failure": FAILURE,
-    "progress": PROGRESS,
-    "rollback": (ROLLED_BACK,),
-    "deploy": (DEPLOY_STARTED, DEPLOY_SUCCEEDED, DEPLOY_FAILED),
-    "release": (STEP_PASSED, ROLLED_BACK, PROMOTED, ABORTED),
-    "rotation": (ROTATION_DONE, ROTATION_FAILED),
-}
 DEFAULT_ON = ("success", "failure")
 DEFAULT_TIMEOUT = 10.0
 
@@ -103,130 +83,6 @@ class ChannelConfig:
     def wants(self, kind: str) -> bool:
         return kind == TEST or kind in expand(self.on)
 
-
-@dataclass(frozen=True)
-class AnalysisRow:
-    """One line of a release step's analysis table, already formatted for people."""
-
-    metric: str
-    candidate: str
-    stable: str
-    threshold: str
-    verdict: str
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class Gate:
-    """The gate that decided a rollback: its metric, the candidate's value and the threshold."""
-
-    metric: str
-    value: str
-    threshold: str
-    gate: str = ""  # the AnalysisConfig field, e.g. max_error_rate
-
-
-@dataclass(frozen=True)
-class Event:
-    """Something a task announces. Only ``kind`` and ``env`` are always known."""
-
-    kind: str
-    env: str
-    agent: str | None = None
-    version: str | None = None  # the version released / deployed
-    from_version: str | None = None  # the stable version it replaces (or returns to)
-    commit: str | None = None
-    actor: str | None = None
-    run_url: str | None = None
-    endpoint_url: str | None = None
-    reason: str = ""  # why it failed, or the text of `invoke notify --message`
-    weight: float | None = None  # a canary step's share of traffic
-    gate: Gate | None = None
-    analysis: tuple[AnalysisRow, ...] = ()
-
-    @property
-    def status(self) -> str:
-        return "failure" if self.kind in FAILURE else "success" if self.kind in SUCCESS else "info"
-
-
-def expand(names: Iterable[str]) -> frozenset[str]:
-    """Event kinds named by ``on:`` entries (kinds or groups)."""
-    kinds: set[str] = set()
-    for name in names:
-        kinds.update(GROUPS.get(name, (name,)))
-    return frozenset(kinds)
-
-
-def event_from_ci(kind: str, env: EnvConfig, ci: CIContext, **facts: Any) -> Event:
-    """An event of ``env`` stamped with the CI facts (commit, actor, run URL)."""
-    return Event(kind=kind, env=env.name, agent=env.agent_name, commit=ci.sha, actor=who(ci), run_url=ci.run_url,
-                 **facts)
-
-
-def analysis_rows(table: Iterable[Mapping[str, Any]] | None) -> tuple[tuple[AnalysisRow, ...], Gate | None]:
-    """A step's analysis table (``MetricRow`` dicts, as a release report holds them), formatted,
-    and the first failing gate."""
-    from .analysis import MetricRow, Verdict, format_rows
-
-    metric_rows = [MetricRow(**row) for row in table or ()]
-    _headers, lines = format_rows(Verdict("fail", metric_rows))
-    rows = tuple(AnalysisRow(*line) for line in lines)
-    failing = next(((r, line) for r, line in zip(metric_rows, lines) if r.verdict == "fail"), None)
-    gate = Gate(failing[0].metric, failing[1][1], failing[1][3], failing[0].gate) if failing else None
-    return rows, gate
-
-
-def step_event(env: EnvConfig, ci: CIContext, candidate: str, stable: str | None, step: Mapping[str, Any]) -> Event:
-    """A canary step that passed (``step``: one entry of the release report's ``steps``)."""
-    rows, _gate = analysis_rows(step.get("table"))
-    return event_from_ci(STEP_PASSED, env, ci, version=candidate, from_version=stable, weight=step.get("weight"),
-                         analysis=rows)
-
-
-@overload
-def release_event(env: EnvConfig, ci: CIContext, outcome: Mapping[str, Any]) -> Event: ...
-@overload
-def release_event(env: EnvConfig, ci: CIContext, *, error: BaseException) -> Event | None: ...
-
-
-def release_event(env: EnvConfig, ci: CIContext, outcome: Mapping[str, Any] | None = None,
-                  error: BaseException | None = None) -> Event | None:
-    """The event that ends a release: promoted (``outcome``, the release's result), rolled back
-    naming the failing gate, or aborted (``error``). ``None`` for a release refused before it
-    changed anything (bad input, or busy)."""
-    from .errors import BusyError, ConfigError
-
-    if error is not None and isinstance(error, (ConfigError, BusyError)):
-        return None
-    report: Mapping[str, Any] = (outcome or {}) if error is None else \
-        getattr(getattr(error, "report", None), "to_dict", dict)()
-    steps = report.get("steps") or []
-    rows, gate = analysis_rows(steps[-1].get("table") if steps else ())
-    facts = {"version": report.get("candidate"), "from_version": report.get("stable"), "analysis": rows,
-             "endpoint_url": report.get("url")}
-    if error is None:
-        return event_from_ci(PROMOTED, env, ci, **facts)
-    # A release its acceptance checks rejected is announced like a rollback, naming the check.
-    kind = ROLLED_BACK if report.get("result") in ("rolled-back", "rejected") else ABORTED
-    reason = f"aborted by {error or 'SIGINT'}" if isinstance(error, KeyboardInterrupt) else str(error)
-    return event_from_ci(kind, env, ci, reason=reason, gate=gate if kind == ROLLED_BACK else None,
-                         weight=steps[-1].get("weight") if steps else None, **facts)
-
-
-def by_hand_event(env: EnvConfig, ci: CIContext, command: str, result: Mapping[str, Any]) -> Event | None:
-    """``invoke rollback`` or ``invoke promote`` (``command``) by hand; None if nothing changed."""
-    if result.get("result") == "already-rolled-back":
-        return None
-    if command == "rollback":
-        canary = result.get("canary") or {}
-        left = max(canary, key=lambda v: (canary[v], v)) if canary else result.get("from")
-        return event_from_ci(ROLLED_BACK, env, ci, version=left, endpoint_url=result.get("url"),
-                             reason=f"rolled back by hand: version {result.get('to')} serves 100%")
-    return event_from_ci(PROMOTED, env, ci, version=result.get("to"), from_version=result.get("from"),
-                         endpoint_url=result.get("url"), reason="promoted by hand")
-
-
-# --- validation of the notify: block ------------------------------------------------------------
 
 def secret_setting(what: str) -> Validator:
     """A validator of a secret value: ``${env('NAME')}`` (no default) or ``{keyring: entry}``."""
