@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json as _json
+from typing import TYPE_CHECKING
 
 from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag, whole_number
+
+if TYPE_CHECKING:
+    from ..flows.release.by_hand import RolledBack
 
 
 def _records(session):
@@ -95,27 +99,28 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
     """
     from ..core.notify import by_hand_event
     from ..core.results import TaskResult
-    from ..flows.release.run import rollback as run_rollback
+    from ..flows.release.by_hand import rollback as run_rollback
     from ..session import open_control
 
     to_version = version_flag(to_version, "--to-version", latest=False)
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
-    result = run_rollback(session, driver, _records(session), to_version=to_version)
-    session.reporter.result(result, lambda r, d: r.line(_rolled_back(d)))
+    rolled = run_rollback(session, driver, to_version=to_version)
+    result = rolled.to_dict()
+    session.reporter.result(result, lambda r, _d: r.line(_rolled_back(rolled)))
     _announce(session, by_hand_event(session.env, session.ci, "rollback", result))
-    return TaskResult(result, url=result["url"], version=result["to"])
+    return TaskResult(result, url=rolled.url, version=rolled.to)
 
 
-def _rolled_back(d: dict) -> str:
-    if d["result"] != "rolled-back":
-        return (f"already rolled back: version {d['to']} serves 100% since the last rollback; nothing changed "
+def _rolled_back(rolled: RolledBack) -> str:
+    if rolled.result != "rolled-back":
+        return (f"already rolled back: version {rolled.to} serves 100% since the last rollback; nothing changed "
                 "(--to-version picks another version)")
-    if d["canary"]:  # mid-canary the endpoint's target was already the stable version: say what stopped
-        stopped = ", ".join(f"version {v} at {w:.0%}" for v, w in sorted(d["canary"].items()))
-        return f"version {d['to']} serves 100%; the canary ({stopped}) is stopped and marked failed"
-    if d["from"] in (None, d["to"]):
-        return f"version {d['to']} serves 100%"
-    return f"version {d['to']} serves 100% (was {d['from']}, now marked failed)"
+    if rolled.canary:  # mid-canary the endpoint's target was already the stable version: say what stopped
+        stopped = ", ".join(f"version {v} at {w:.0%}" for v, w in sorted(rolled.canary.items()))
+        return f"version {rolled.to} serves 100%; the canary ({stopped}) is stopped and marked failed"
+    if rolled.from_version in (None, rolled.to):
+        return f"version {rolled.to} serves 100%"
+    return f"version {rolled.to} serves 100% (was {rolled.from_version}, now marked failed)"
 
 
 @task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})
@@ -124,14 +129,16 @@ def promote(c, env=None, yes=False, json=False):
     """Skip the remaining canary steps: the version in flight takes 100% now."""
     from ..core.notify import by_hand_event
     from ..core.results import TaskResult
-    from ..flows.release.run import promote as run_promote
+    from ..flows.release.by_hand import promote as run_promote
     from ..session import open_control
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
-    result = run_promote(session, driver, _records(session))
-    session.reporter.result(result, lambda r, d: r.line(f"version {d['to']} serves 100% (was {d['from']})"))
+    promoted = run_promote(session, driver)
+    result = promoted.to_dict()
+    session.reporter.result(result, lambda r, _d: r.line(
+        f"version {promoted.to} serves 100% (was {promoted.from_version})"))
     _announce(session, by_hand_event(session.env, session.ci, "promote", result))
-    return TaskResult(result, url=result["url"], version=result["to"])
+    return TaskResult(result, url=promoted.url, version=promoted.to)
 
 
 @task(help={"env": ENV_HELP, "limit": "show at most this many entries, newest first (default 20)", "json": JSON_HELP})

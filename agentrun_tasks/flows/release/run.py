@@ -15,10 +15,8 @@ from ...core.errors import (
     BusyError,
     ConfigError,
     GateFailed,
-    NotFoundError,
 )
 from ...core.notify import step_event
-from ...core.rollout import EndpointState
 from ...core.webhooks import POST_ROLLOUT
 from .. import deploy as deploy_flow
 from ..records import Records
@@ -134,11 +132,11 @@ def release(session: Workspace, driver: Driver, records: Records, *, version: st
         records.release()
     records.finish(entry, result="ok", reason=outcome.get("result", ""), analysis=outcome.get("steps"))
     reporter.output("version", candidate)
-    return Released(env.name, strategy, candidate, outcome.get("stable", stable), outcome, _url(driver, runtime, env),
-                    {"total": round((_now() - started).total_seconds(), 3)})
+    return Released(env.name, strategy, candidate, outcome.get("stable", stable), outcome,
+                    release_url(driver, runtime, env), {"total": round((_now() - started).total_seconds(), 3)})
 
 
-def _url(driver: Driver, runtime: Runtime, env: EnvConfig) -> str | None:
+def release_url(driver: Driver, runtime: Runtime, env: EnvConfig) -> str | None:
     """The release endpoint's URL, the one users call."""
     endpoint = driver.find_endpoint(runtime.id, env.release.endpoint)
     return endpoint.url if endpoint is not None else None
@@ -243,80 +241,3 @@ def _not_rolled_back(records: Records, candidate: str, mark: str) -> None:
     reason = records.failed_reason(mark)
     if reason is not None:
         raise GateFailed(f"version {candidate} was marked failed while this release ran ({reason}); stopping.")
-
-
-def rollback(session: Workspace, driver: Driver, records: Records, *, to_version: str | None) -> dict:
-    """All traffic back to the stable (or given) version at once: one endpoint write, no analysis."""
-    env = session.env
-    started = _now()
-    runtime = driver.require_runtime(env.agent_name)
-    live = state_of(driver.find_endpoint(runtime.id, env.release.endpoint))
-    split = live.split()
-    history = records.history()
-    if not to_version and not split and _already_rolled_back(history, live):
-        return {"env": env.name, "from": live.target_version, "canary": {}, "to": live.target_version,
-                "result": "already-rolled-back", "url": _url(driver, runtime, env)}
-    target = str(to_version) if to_version else (live.target_version if split else _previous(history, live))
-    if not target:
-        raise ConfigError(f"endpoint {env.release.endpoint} has no canary split and no earlier version is recorded; "
-                          "name the version with --to-version.")
-    candidates.require_version(driver, runtime, target)
-    # No lock: rollback is the emergency path and must work while a release runs. Marking the
-    # version(s) being left failed first makes that release stop at its next check instead of
-    # resuming, and keeps them from being promoted again without --force.
-    leaving = list(split) if split else [v for v in (live.target_version,) if v and v != target]
-    for version in leaving:
-        records.mark_failed(candidates.failure_mark(driver, runtime, version), f"rolled back by {records.owner}")
-    endpoint = driver.put_endpoint(runtime.id, env.release.endpoint, target_version=target, weights={})
-    left = max(split, key=lambda v: (split[v], v)) if split else live.target_version or None  # the canary's
-    records.record("rollback", from_version=left, to_version=target, result="ok", reason="rollback",
-                   started_at=started)
-    return {"env": env.name, "from": live.target_version, "canary": split, "to": target, "result": "rolled-back",
-            "url": endpoint.url}
-
-
-def _already_rolled_back(history: list, live: EndpointState) -> bool:
-    """The newest entry put traffic back on what the endpoint serves: a rollback by hand to it, or
-    a release that rolled itself back (a gate failed, or it was interrupted) to its stable
-    version. Another rollback would go one version further back and condemn a healthy one."""
-    if not history:
-        return False
-    last = history[-1]
-    if last.kind == "rollback":
-        return last.to_version == live.target_version
-    return last.kind == "release" and last.result in ("rolled-back", "aborted") \
-        and last.from_version == live.target_version
-
-
-def _previous(history: list, live: EndpointState) -> str | None:
-    """The version that served before the current one, from history (releases and promotions:
-    a rollback's "from" is the version it left, not one to return to)."""
-    for entry in reversed(history):
-        if entry.kind == "rollback":
-            continue
-        # "running" (or "interrupted", closed by a later run) and serving its version: killed after
-        # its last endpoint write (or still going).
-        serving = entry.to_version == live.target_version and entry.from_version
-        if entry.result in ("ok", "running", "interrupted") and serving:
-            return entry.from_version
-    return None
-
-
-def promote(session: Workspace, driver: Driver, records: Records) -> dict:
-    """Skip the remaining canary steps: the in-flight candidate takes 100% now."""
-    env = session.env
-    started = _now()
-    runtime = driver.require_runtime(env.agent_name)
-    live = state_of(driver.find_endpoint(runtime.id, env.release.endpoint))
-    split = live.split()
-    if len(split) != 1:
-        raise NotFoundError(f"endpoint {env.release.endpoint} has no canary in flight (it routes "
-                            f"{live.target_version or 'LATEST'} only); nothing to promote.")
-    candidate = next(iter(split))
-    # Rolled back or failed a gate: never promoted by hand.
-    records.check_not_failed(candidate, candidates.failure_mark(driver, runtime, candidate), force=False)
-    # No lock, like rollback: a release still analysing this candidate finds it promoted and ends.
-    endpoint = driver.put_endpoint(runtime.id, env.release.endpoint, target_version=candidate, weights={})
-    records.record("promote", from_version=live.target_version, to_version=candidate, result="ok",
-                   reason="promoted by hand", started_at=started)
-    return {"env": env.name, "from": live.target_version, "to": candidate, "url": endpoint.url}
