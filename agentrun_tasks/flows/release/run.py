@@ -16,9 +16,11 @@ from ...core.errors import (
     ConfigError,
     GateFailed,
 )
+from ...core.interrupt import interruptible
 from ...core.notify import step_event
 from ...core.webhooks import POST_ROLLOUT
 from .. import deploy as deploy_flow
+from ..build import build_artifact
 from ..records import Records
 from . import candidate as candidates
 from . import metrics
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
     from ...core.ports import Driver, Workspace
     from ...core.report import Reporter
     from ...core.resources import Runtime
-    from ..deploy import DeployResult
 
 STRATEGIES = ("canary", "blue-green", "direct")
 
@@ -72,15 +73,30 @@ def check_health(env: EnvConfig, url: str, reporter: Reporter) -> None:
                          f"{result.detail}. No traffic was moved.")
 
 
-def release(session: Workspace, driver: Driver, records: Records, *, version: str | None, strategy: str | None,
-            force: bool, build: Callable[[], Artifact], deploy: Callable[[Artifact], DeployResult]) -> Released:
-    """Ensure a candidate version, then roll it out with the environment's strategy."""
+def release(session: Workspace, driver: Driver, *, version: str | None, strategy: str | None,
+            force: bool) -> Released:
+    """Ensure a candidate version (building and deploying the current code unless ``version`` names
+    one), then roll it out with the environment's strategy, holding the environment's lock.
+
+    SIGINT/SIGTERM during it send 100% back to stable and record the release aborted (exit 130/143).
+    """
+    with interruptible():
+        return _release(session, driver, Records.of(session), version=version, strategy=strategy, force=force)
+
+
+def _build(session: Workspace) -> Artifact:
+    with session.reporter.section("build"):
+        return build_artifact(session.env, root=session.root, reporter=session.reporter)
+
+
+def _release(session: Workspace, driver: Driver, records: Records, *, version: str | None, strategy: str | None,
+             force: bool) -> Released:
     env, reporter = session.env, session.reporter
     strategy = strategy or env.release.strategy
     if strategy not in STRATEGIES:
         raise ConfigError(f"--strategy {strategy!r} is not one of {', '.join(STRATEGIES)}.")
     started = _now()
-    artifact = None if version else build()
+    artifact = None if version else _build(session)
     print_ = None if artifact is None else candidates.fingerprint(artifact, env.agent)
     records.acquire(str(version) if print_ is None else candidates.marker(print_), ttl=env.release.lock_ttl,
                     force=force)
@@ -97,7 +113,9 @@ def release(session: Workspace, driver: Driver, records: Records, *, version: st
             assert runtime is not None  # require_runtime above raised otherwise
             candidate = candidates.require_version(driver, runtime, str(version))
         else:
-            runtime = deploy(artifact).runtime
+            # wait=True: the release holds the environment's lock, so a busy runtime is a killed
+            # release's deploy (or a plain `invoke deploy`), not a concurrent release; wait it out.
+            runtime = deploy_flow.deploy_session(session, driver, artifact, wait=True).runtime
             candidate = candidates.ensure_candidate(
                 driver, runtime, print_, session.ci, reporter, checksum=str(artifact.crc64),
                 unproven=records.unproven(runtime.id),
