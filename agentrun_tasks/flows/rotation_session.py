@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 from ..core.errors import AgentrunTasksError, BusyError, ConfigError, CredentialError
 from ..core.federation import plan as role_plan
 from ..core.ports import Workspace
-from .rotate import Outcome, Rotation, plan, rotate, rotation_running
+from .rotation import Outcome, Rotation, plan, rotate, rotation_running
 
 if TYPE_CHECKING:
     from ..adapters.ram_keys import RamKeys

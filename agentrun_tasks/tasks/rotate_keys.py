@@ -96,4 +96,4 @@ def _duration(value, flag: str) -> float | None:
         raise ConfigError(f"{flag}: {exc}") from None
 
 
-ns = collection("rotate", rotate_keys, default=rotate_keys)
+ns = collection("rotate-keys", rotate_keys, default=rotate_keys)
