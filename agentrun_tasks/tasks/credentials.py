@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ..core.report import Reporter
     from ..core.secrets import Secret
 
+__all__ = ["show", "set_", "check", "ns"]
+
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 @cli_errors

@@ -6,6 +6,8 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
+__all__ = ["deploy", "info", "remove", "ns"]
+
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,
             "force": "rebuild the package even when its inputs are unchanged",

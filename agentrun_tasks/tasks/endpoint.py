@@ -6,6 +6,8 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag
 
+__all__ = ["publish", "get", "list_", "remove", "ns"]
+
 NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
 
 

@@ -9,6 +9,8 @@ from invoke import task
 from ..core.errors import ConfigError
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection, version_flag, whole_number
 
+__all__ = ["logs", "ns"]
+
 
 @task(help={"env": ENV_HELP, "version": "only this version (a number, or LATEST)",
             "since": "how far back the request log goes: 30s, 10m, 2h (default 1h)",

@@ -7,6 +7,8 @@ from invoke import task
 from ..core.errors import ConfigError
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
+__all__ = ["rotate_keys", "ns"]
+
 
 @task(name="rotate-keys", help={
     "env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,

@@ -6,6 +6,8 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
+__all__ = ["publish", "list_", "ns"]
+
 
 @task(help={"env": ENV_HELP, "description": "what this version is (default: commit and CI run)",
             "json": JSON_HELP, "yes": YES_HELP})
