@@ -27,7 +27,7 @@ import smoke
 from agentrun_tasks.adapters.file_store import FileStateStore
 from agentrun_tasks.adapters.keyring_store import KeyStore
 from agentrun_tasks.core.report import Reporter
-from agentrun_tasks.flows.rotate import rotate
+from agentrun_tasks.flows.rotation import rotate
 from agentrun_tasks.testing.emulator import running_emulator
 from agentrun_tasks.testing.keyring import MemoryKeyring
 from agentrun_tasks.testing.rotation import SinkPlatforms, local_rotation

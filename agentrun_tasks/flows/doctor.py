@@ -162,8 +162,14 @@ def _emulator(session: Diagnosed) -> Check:
     return Check("emulator", OK, f"the local AgentRun answers at {info.url}")
 
 
+def identity(driver: Driver) -> dict:
+    """Who the environment's key is (STS GetCallerIdentity: account, ARN), the cheapest signed call
+    there is; a disabled, deleted or wrong key is exit 3 at once."""
+    return driver.caller_identity()
+
+
 def _identity(session: Diagnosed, into: dict) -> Check:
-    into.update(session.driver().caller_identity())
+    into.update(identity(session.driver()))
     return Check("identity", OK, f"account {into.get('AccountId')}, {into.get('Arn')}")
 
 

@@ -104,15 +104,17 @@ class Notifier:
         return results
 
     @contextmanager
-    def finishing(self, failed: Callable[[BaseException], Event | None] | None = None) -> Iterator[Notifier]:
+    def finishing(self, failed: Callable[[BaseException], Event | None] | None = None, *,
+                  summary: bool = True) -> Iterator[Notifier]:
         """``finish`` on the way out of the block. On an error, first send ``failed(error)`` (also
-        as the CI summary), and let the block's own error win over a required channel's."""
+        as the CI summary unless ``summary`` is False: a task that writes its own), and let the
+        block's own error win over a required channel's."""
         try:
             yield self
         except BaseException as exc:
             event = failed(exc) if failed is not None and isinstance(exc, (Exception, KeyboardInterrupt)) else None
             if event is not None:
-                self.send(event, summary=True)
+                self.send(event, summary=summary)
             self.finish(exc)
             raise
         self.finish()

@@ -10,9 +10,15 @@ subtree, and invoke only merges the collections on the path to the task that run
 
 from invoke import Collection
 
-from . import build, ci, credentials, deploy, doctor, endpoint, init, local, logs, notify, release, rotate, version
+from . import build, ci, credentials, deploy, doctor, endpoint, init, local, logs, notify, release, rotate_keys, version
 
-TOP_LEVEL = (build, deploy, doctor, init, logs, release, notify, rotate)
+__all__ = [  # the root collection, how it is made, and every module a user composes
+    "NAMESPACES", "TOP_LEVEL", "build_namespace", "ns",
+    "build", "ci", "credentials", "deploy", "doctor", "endpoint", "init", "local", "logs", "notify", "release",
+    "rotate_keys", "version",
+]
+
+TOP_LEVEL = (build, deploy, doctor, init, logs, release, notify, rotate_keys)
 NAMESPACES = (ci, credentials, endpoint, local, version)
 
 

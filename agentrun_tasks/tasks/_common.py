@@ -18,6 +18,11 @@ from invoke.exceptions import Exit
 from ..core.errors import AgentrunTasksError, ConfigError
 from ..core.settings import CONFIG_DEFAULTS
 
+__all__ = [  # what every task module shares: no tasks of its own
+    "ENV_HELP", "JSON_HELP", "PIPE_CLOSED", "YES_HELP", "Failure", "cli_errors", "collection", "version_flag",
+    "whole_number",
+]
+
 PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader closed the pipe
 
 

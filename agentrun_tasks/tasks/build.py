@@ -6,6 +6,8 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
+__all__ = ["build", "ns"]
+
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP,
             "force": "rebuild even when the inputs are unchanged"})

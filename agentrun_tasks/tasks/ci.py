@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from ..core import cienv
     from ..core.report import Reporter
 
+__all__ = ["env_", "init", "test_", "ns"]
+
 
 @task(name="env", help={"env": ENV_HELP, "json": JSON_HELP})
 @cli_errors

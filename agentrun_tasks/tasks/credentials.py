@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ..core.report import Reporter
     from ..core.secrets import Secret
 
+__all__ = ["show", "set_", "check", "ns"]
+
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})
 @cli_errors
@@ -147,12 +149,12 @@ def check(c, env=None, json=False):
     Resolves the key exactly as credentials.show does, then makes the cheapest signed call
     there is. A disabled, deleted or wrong key exits 3 at once (never retried).
     """
+    from ..flows.doctor import identity
     from ..session import open_control
 
     session, driver = open_control(c, env, json=json)
-    identity = driver.caller_identity()
     data = {"env": session.env.name, "access_key_id": session.credentials().access_key_id.masked,
-            "source": session.credentials().sources.get("access_key_id"), **identity}
+            "source": session.credentials().sources.get("access_key_id"), **identity(driver)}
     return session.reporter.result(data)
 
 

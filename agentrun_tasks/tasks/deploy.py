@@ -6,6 +6,8 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
+__all__ = ["deploy", "info", "remove", "ns"]
+
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,
             "force": "rebuild the package even when its inputs are unchanged",
@@ -75,12 +77,11 @@ def _show_deploy(reporter, data):
 def info(c, env=None, json=False):
     """Show the runtime, its versions and endpoints (with traffic split)."""
     from ..core.results import TaskResult
+    from ..flows.endpoints import describe
     from ..session import open_runtime
 
     session, driver, runtime = open_runtime(c, env, json=json)
-    data = {"runtime": runtime.to_dict(),
-            "versions": [v.to_dict() for v in driver.list_versions(runtime.id)],
-            "endpoints": [e.to_dict() for e in driver.list_endpoints(runtime.id)]}
+    data = describe(driver, runtime).to_dict()
     session.reporter.result(data, _show_info)
     return TaskResult(data)
 

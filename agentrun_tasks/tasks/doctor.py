@@ -8,6 +8,8 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
+__all__ = ["doctor", "ns"]
+
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP,
             "fix": "do what is safe: install the pinned Serverless Devs CLI into .agentrun/tools/s"})

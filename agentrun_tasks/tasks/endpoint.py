@@ -6,6 +6,8 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag
 
+__all__ = ["publish", "get", "list_", "remove", "ns"]
+
 NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
 
 
@@ -47,14 +49,11 @@ def _show(reporter, data):
 @cli_errors
 def get(c, env=None, name=None, json=False):
     """Show one endpoint: target version, canary weights, URL, status."""
-    from ..core.errors import NotFoundError
+    from ..flows import endpoints
     from ..session import open_runtime
 
     session, driver, runtime = open_runtime(c, env, json=json)
-    wanted = name or session.env.release.endpoint
-    endpoint = driver.find_endpoint(runtime.id, wanted)
-    if endpoint is None:
-        raise NotFoundError(f"endpoint {wanted!r} does not exist on runtime {runtime.name}.")
+    endpoint = endpoints.endpoint(driver, runtime, name or session.env.release.endpoint)
     return session.reporter.result(endpoint.to_dict(), _show)
 
 
@@ -63,11 +62,12 @@ def get(c, env=None, name=None, json=False):
 def list_(c, env=None, json=False):
     """List the runtime's endpoints with their traffic split."""
     from ..core.report import show_endpoints
+    from ..flows import endpoints
     from ..session import open_runtime
 
     session, driver, runtime = open_runtime(c, env, json=json)
-    endpoints = [e.to_dict() for e in driver.list_endpoints(runtime.id)]
-    return session.reporter.result(endpoints, show_endpoints)
+    listed = [e.to_dict() for e in endpoints.endpoints(driver, runtime)]
+    return session.reporter.result(listed, show_endpoints)
 
 
 @task(help={"env": ENV_HELP, "name": "endpoint to delete", "yes": YES_HELP, "json": JSON_HELP})

@@ -13,6 +13,8 @@ from ._common import cli_errors, collection
 if TYPE_CHECKING:
     from ..core.report import Reporter
 
+__all__ = ["init", "ns"]
+
 
 @task(iterable=["from_"], help={
     "from": "a Serverless Devs file to import, repeatable: s.prod.yaml, s.yaml=prod (env name), s.yaml#resource",

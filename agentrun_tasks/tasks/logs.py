@@ -9,6 +9,8 @@ from invoke import task
 from ..core.errors import ConfigError
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection, version_flag, whole_number
 
+__all__ = ["logs", "ns"]
+
 
 @task(help={"env": ENV_HELP, "version": "only this version (a number, or LATEST)",
             "since": "how far back the request log goes: 30s, 10m, 2h (default 1h)",
@@ -28,7 +30,7 @@ def logs(c, env=None, version=None, since=None, tail=False, errors=False, lines=
     from ..core.config import parse_duration
     from ..core.logs import LogQuery, output_lines, request_line
     from ..flows.logs import follow, read
-    from ..session import open_session
+    from ..session import open_runtime
 
     try:
         window = parse_duration(since) if since is not None else 3600.0
@@ -36,8 +38,7 @@ def logs(c, env=None, version=None, since=None, tail=False, errors=False, lines=
         raise ConfigError(f"--since: {exc}") from None
     version = version_flag(version, "--version")
     count = whole_number(lines, "--lines", default=50)
-    session = open_session(c, env, json=json)
-    runtime = session.driver().require_runtime(session.env.agent_name)
+    session, _driver, runtime = open_runtime(c, env, json=json)
     reader = session.log_reader(runtime)
     query = LogQuery(runtime.name, time.time() - window, version=version, errors=errors, lines=count)
     reporter = session.reporter

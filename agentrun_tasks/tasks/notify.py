@@ -6,6 +6,8 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, cli_errors, collection
 
+__all__ = ["notify", "ns"]
+
 _KINDS = {"success": "pipeline.succeeded", "failure": "pipeline.failed"}
 
 

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json as _json
+from typing import TYPE_CHECKING
 
 from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag, whole_number
 
+if TYPE_CHECKING:
+    from ..flows.release.by_hand import RolledBack
 
-def _records(session):
-    from ..flows.records import Records
-
-    return Records.of(session)
-
-
-def _announce(session, event) -> None:
-    """Send ``event`` (if any) to the env's notify: channels and the CI summary; exit 5 only for a
-    required channel, the change itself being done and recorded."""
-    if event is not None:
-        notifier = session.notifier()
-        notifier.send(event, summary=True)
-        notifier.finish()
+__all__ = ["release", "rollback", "promote", "history", "ns"]
 
 
 @task(help={"env": ENV_HELP, "version": "release this published version instead of the current code",
@@ -45,32 +36,17 @@ def release(c, env=None, version=None, strategy=None, force=False, yes=False, js
     the rollout is exit 4 with no traffic moved.
     """
     from ..core.health import client_urls
-    from ..core.interrupt import interruptible
     from ..core.notify import release_event
     from ..core.results import TaskResult
-    from ..flows.build import build_artifact
-    from ..flows.deploy import deploy_session
     from ..flows.release.run import release as run_release
     from ..session import open_control
 
     version = version_flag(version, "--version", latest=False)
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
-
-    def build():
-        with session.reporter.section("build"):
-            return build_artifact(session.env, root=session.root, reporter=session.reporter)
-
-    def deploy_artifact(artifact):
-        # wait=True: the release holds the environment's lock, so a busy runtime is a killed
-        # release's deploy (or a plain `invoke deploy`), not a concurrent release; wait it out.
-        return deploy_session(session, driver, artifact, wait=True)
-
     notifier = session.notifier()
     with notifier.finishing(failed=lambda error: release_event(session.env, session.ci, error=error)):
         # On exit 4 the --json error document carries the analysis and rollback time (GateFailed.details).
-        with interruptible():  # SIGINT/SIGTERM: 100% back to stable, recorded aborted, exit 130/143
-            released = run_release(session, driver, _records(session), version=version, strategy=strategy,
-                                   force=force, build=build, deploy=deploy_artifact)
+        released = run_release(session, driver, version=version, strategy=strategy, force=force)
         notifier.send(release_event(session.env, session.ci, released.to_dict()), summary=True)
         assert released.url is not None  # the rollout's endpoint writes waited for READY with a URL
         urls = client_urls(released.url, session.env.health)
@@ -95,27 +71,36 @@ def rollback(c, env=None, to_version=None, yes=False, json=False):
     """
     from ..core.notify import by_hand_event
     from ..core.results import TaskResult
-    from ..flows.release.run import rollback as run_rollback
+    from ..flows.release.by_hand import rollback as run_rollback
     from ..session import open_control
 
     to_version = version_flag(to_version, "--to-version", latest=False)
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
-    result = run_rollback(session, driver, _records(session), to_version=to_version)
-    session.reporter.result(result, lambda r, d: r.line(_rolled_back(d)))
-    _announce(session, by_hand_event(session.env, session.ci, "rollback", result))
-    return TaskResult(result, url=result["url"], version=result["to"])
+    rolled = run_rollback(session, driver, to_version=to_version)
+    result = rolled.to_dict()
+    session.reporter.result(result, lambda r, _d: r.line(_rolled_back(rolled)))
+    _announce_by_hand(session, by_hand_event(session.env, session.ci, "rollback", result))
+    return TaskResult(result, url=rolled.url, version=rolled.to)
 
 
-def _rolled_back(d: dict) -> str:
-    if d["result"] != "rolled-back":
-        return (f"already rolled back: version {d['to']} serves 100% since the last rollback; nothing changed "
+def _rolled_back(rolled: RolledBack) -> str:
+    if rolled.result != "rolled-back":
+        return (f"already rolled back: version {rolled.to} serves 100% since the last rollback; nothing changed "
                 "(--to-version picks another version)")
-    if d["canary"]:  # mid-canary the endpoint's target was already the stable version: say what stopped
-        stopped = ", ".join(f"version {v} at {w:.0%}" for v, w in sorted(d["canary"].items()))
-        return f"version {d['to']} serves 100%; the canary ({stopped}) is stopped and marked failed"
-    if d["from"] in (None, d["to"]):
-        return f"version {d['to']} serves 100%"
-    return f"version {d['to']} serves 100% (was {d['from']}, now marked failed)"
+    if rolled.canary:  # mid-canary the endpoint's target was already the stable version: say what stopped
+        stopped = ", ".join(f"version {v} at {w:.0%}" for v, w in sorted(rolled.canary.items()))
+        return f"version {rolled.to} serves 100%; the canary ({stopped}) is stopped and marked failed"
+    if rolled.from_version in (None, rolled.to):
+        return f"version {rolled.to} serves 100%"
+    return f"version {rolled.to} serves 100% (was {rolled.from_version}, now marked failed)"
+
+
+def _announce_by_hand(session, event) -> None:
+    """A change by hand is announced once it is done (``event``; None when nothing changed): the
+    channels are opened only then, so a broken chat robot never holds up the emergency path."""
+    if event is not None:
+        with session.notifier().finishing() as notifier:
+            notifier.send(event, summary=True)
 
 
 @task(help={"env": ENV_HELP, "yes": YES_HELP, "json": JSON_HELP})
@@ -124,14 +109,16 @@ def promote(c, env=None, yes=False, json=False):
     """Skip the remaining canary steps: the version in flight takes 100% now."""
     from ..core.notify import by_hand_event
     from ..core.results import TaskResult
-    from ..flows.release.run import promote as run_promote
+    from ..flows.release.by_hand import promote as run_promote
     from ..session import open_control
 
     session, driver = open_control(c, env, json=json, mutating=True, yes=yes)
-    result = run_promote(session, driver, _records(session))
-    session.reporter.result(result, lambda r, d: r.line(f"version {d['to']} serves 100% (was {d['from']})"))
-    _announce(session, by_hand_event(session.env, session.ci, "promote", result))
-    return TaskResult(result, url=result["url"], version=result["to"])
+    promoted = run_promote(session, driver)
+    result = promoted.to_dict()
+    session.reporter.result(result, lambda r, _d: r.line(
+        f"version {promoted.to} serves 100% (was {promoted.from_version})"))
+    _announce_by_hand(session, by_hand_event(session.env, session.ci, "promote", result))
+    return TaskResult(result, url=promoted.url, version=promoted.to)
 
 
 @task(help={"env": ENV_HELP, "limit": "show at most this many entries, newest first (default 20)", "json": JSON_HELP})
@@ -140,11 +127,12 @@ def history(c, env=None, limit=None, json=False):
     """Releases, promotions and rollbacks of the environment: who, commit, versions, result."""
     from ..core.history import format_table
     from ..core.results import TaskResult
+    from ..flows.records import Records
     from ..session import open_control
 
     limit = whole_number(limit, "--limit", default=20)
-    session, driver = open_control(c, env, json=json)
-    entries = _records(session).history(limit=limit)
+    session, _driver = open_control(c, env, json=json)  # opened as the other release tasks open it
+    entries = Records.of(session).history(limit=limit)
     data = [_json.loads(entry.to_json()) for entry in entries]
     session.reporter.result(data, lambda r, _d: r.table(*format_table(entries)))
     return TaskResult({"entries": data})

@@ -6,6 +6,8 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
+__all__ = ["publish", "list_", "ns"]
+
 
 @task(help={"env": ENV_HELP, "description": "what this version is (default: commit and CI run)",
             "json": JSON_HELP, "yes": YES_HELP})
@@ -27,10 +29,11 @@ def publish(c, env=None, description=None, json=False, yes=False):
 @cli_errors
 def list_(c, env=None, json=False):
     """List the runtime's published versions."""
+    from ..flows.endpoints import versions as published
     from ..session import open_runtime
 
     session, driver, runtime = open_runtime(c, env, json=json)
-    versions = [v.to_dict() for v in driver.list_versions(runtime.id)]
+    versions = [v.to_dict() for v in published(driver, runtime)]
     return session.reporter.result(versions, lambda r, rows: r.table(
         ["version", "published", "description"], [[v["version"], v["lastUpdatedAt"], v["description"]] for v in rows]))
 

@@ -30,7 +30,7 @@ from ..core.rotation_journal import Journal
 from ..core.secrets import Secret
 from ..emulator.account import BOOTSTRAP_USER, read_credentials
 from ..emulator.state import state_dir
-from ..flows.rotate import Rotation
+from ..flows.rotation import Rotation
 from .kms import KmsFake, emulator_secrets
 from .platforms import BitbucketFake, CircleCIFake, GitHubFake, GitLabFake, JenkinsFake, YunxiaoFake
 

@@ -16,7 +16,7 @@ from ..core.report import Reporter
 from ..core.rotation import Options
 from ..core.rotation_journal import Journal, journal_key
 from ..emulator.account import BOOTSTRAP_USER
-from ..flows.rotate import plan, rotate
+from ..flows.rotation import plan, rotate
 from .emulator import RunningEmulator, running_emulator
 from .keyring import MemoryKeyring
 from .rotation import (

@@ -8,7 +8,7 @@ import pytest
 
 from agentrun_tasks.core.history import Record
 from agentrun_tasks.core.rollout import EndpointState
-from agentrun_tasks.flows.release.run import _already_rolled_back, _previous
+from agentrun_tasks.flows.release.by_hand import _already_rolled_back, _previous
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -91,7 +91,7 @@ def test_force_never_deletes_a_key_a_sink_holds(world):
 
     run.credentials = LocalCredentials(Secret(other), secret)
     run.ram.switch(other, secret)
-    from agentrun_tasks.flows.rotate import rotate
+    from agentrun_tasks.flows.rotation import rotate
 
     with pytest.raises(ConfigError, match="a sink holds it"):
         rotate(run)
@@ -126,7 +126,7 @@ def test_a_github_sink_killed_right_after_its_first_write_holds_a_working_pair_a
             puts.append(response.request.url.path)
             raise Killed("killed right after the GitHub sink's first write")
     sink.api.client.event_hooks["response"].append(killed_after_the_first_put)
-    from agentrun_tasks.flows.rotate import rotate
+    from agentrun_tasks.flows.rotation import rotate
 
     with pytest.raises(Killed):
         rotate(run)

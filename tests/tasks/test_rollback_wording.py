@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from agentrun_tasks.flows.release.by_hand import RolledBack
 from agentrun_tasks.tasks.release import _rolled_back
 
 CASES = [
@@ -20,4 +21,6 @@ CASES = [
 
 @pytest.mark.parametrize("data, line", CASES, ids=["mid-canary", "after-a-release", "to-itself", "pressed-again"])
 def test_rollback_says_what_changed(data, line):
-    assert _rolled_back(data) == line
+    rolled = RolledBack(env="prod", from_version=data["from"], to=data["to"], result=data["result"], url=None,
+                        canary=data["canary"])
+    assert _rolled_back(rolled) == line

@@ -9,7 +9,7 @@ import pytest
 from agentrun_tasks.core.cienv import CIContext
 from agentrun_tasks.core.config import load_env
 from agentrun_tasks.core.errors import ConfigError
-from agentrun_tasks.tasks.rotate import _refuse_roles
+from agentrun_tasks.flows.rotation_session import refuse_roles as _refuse_roles
 
 BASE = "region: cn-hangzhou\nagent:\n  name: demo\n  code: {src: code, language: python3.12, command: [python3, app.py]}\n"
 ROLE = "acs:ram::1234567890123456:role/deployer"

@@ -15,12 +15,12 @@ from ...core.errors import (
     BusyError,
     ConfigError,
     GateFailed,
-    NotFoundError,
 )
+from ...core.interrupt import interruptible
 from ...core.notify import step_event
-from ...core.rollout import EndpointState
 from ...core.webhooks import POST_ROLLOUT
 from .. import deploy as deploy_flow
+from ..build import build_artifact
 from ..records import Records
 from . import candidate as candidates
 from . import metrics
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from ...core.ports import Driver, Workspace
     from ...core.report import Reporter
     from ...core.resources import Runtime
-    from ..deploy import DeployResult
 
 STRATEGIES = ("canary", "blue-green", "direct")
 
@@ -74,15 +73,30 @@ def check_health(env: EnvConfig, url: str, reporter: Reporter) -> None:
                          f"{result.detail}. No traffic was moved.")
 
 
-def release(session: Workspace, driver: Driver, records: Records, *, version: str | None, strategy: str | None,
-            force: bool, build: Callable[[], Artifact], deploy: Callable[[Artifact], DeployResult]) -> Released:
-    """Ensure a candidate version, then roll it out with the environment's strategy."""
+def release(session: Workspace, driver: Driver, *, version: str | None, strategy: str | None,
+            force: bool) -> Released:
+    """Ensure a candidate version (building and deploying the current code unless ``version`` names
+    one), then roll it out with the environment's strategy, holding the environment's lock.
+
+    SIGINT/SIGTERM during it send 100% back to stable and record the release aborted (exit 130/143).
+    """
+    with interruptible():
+        return _release(session, driver, Records.of(session), version=version, strategy=strategy, force=force)
+
+
+def _build(session: Workspace) -> Artifact:
+    with session.reporter.section("build"):
+        return build_artifact(session.env, root=session.root, reporter=session.reporter)
+
+
+def _release(session: Workspace, driver: Driver, records: Records, *, version: str | None, strategy: str | None,
+             force: bool) -> Released:
     env, reporter = session.env, session.reporter
     strategy = strategy or env.release.strategy
     if strategy not in STRATEGIES:
         raise ConfigError(f"--strategy {strategy!r} is not one of {', '.join(STRATEGIES)}.")
     started = _now()
-    artifact = None if version else build()
+    artifact = None if version else _build(session)
     print_ = None if artifact is None else candidates.fingerprint(artifact, env.agent)
     records.acquire(str(version) if print_ is None else candidates.marker(print_), ttl=env.release.lock_ttl,
                     force=force)
@@ -99,7 +113,9 @@ def release(session: Workspace, driver: Driver, records: Records, *, version: st
             assert runtime is not None  # require_runtime above raised otherwise
             candidate = candidates.require_version(driver, runtime, str(version))
         else:
-            runtime = deploy(artifact).runtime
+            # wait=True: the release holds the environment's lock, so a busy runtime is a killed
+            # release's deploy (or a plain `invoke deploy`), not a concurrent release; wait it out.
+            runtime = deploy_flow.deploy_session(session, driver, artifact, wait=True).runtime
             candidate = candidates.ensure_candidate(
                 driver, runtime, print_, session.ci, reporter, checksum=str(artifact.crc64),
                 unproven=records.unproven(runtime.id),
@@ -134,11 +150,11 @@ def release(session: Workspace, driver: Driver, records: Records, *, version: st
         records.release()
     records.finish(entry, result="ok", reason=outcome.get("result", ""), analysis=outcome.get("steps"))
     reporter.output("version", candidate)
-    return Released(env.name, strategy, candidate, outcome.get("stable", stable), outcome, _url(driver, runtime, env),
-                    {"total": round((_now() - started).total_seconds(), 3)})
+    return Released(env.name, strategy, candidate, outcome.get("stable", stable), outcome,
+                    release_url(driver, runtime, env), {"total": round((_now() - started).total_seconds(), 3)})
 
 
-def _url(driver: Driver, runtime: Runtime, env: EnvConfig) -> str | None:
+def release_url(driver: Driver, runtime: Runtime, env: EnvConfig) -> str | None:
     """The release endpoint's URL, the one users call."""
     endpoint = driver.find_endpoint(runtime.id, env.release.endpoint)
     return endpoint.url if endpoint is not None else None
@@ -243,80 +259,3 @@ def _not_rolled_back(records: Records, candidate: str, mark: str) -> None:
     reason = records.failed_reason(mark)
     if reason is not None:
         raise GateFailed(f"version {candidate} was marked failed while this release ran ({reason}); stopping.")
-
-
-def rollback(session: Workspace, driver: Driver, records: Records, *, to_version: str | None) -> dict:
-    """All traffic back to the stable (or given) version at once: one endpoint write, no analysis."""
-    env = session.env
-    started = _now()
-    runtime = driver.require_runtime(env.agent_name)
-    live = state_of(driver.find_endpoint(runtime.id, env.release.endpoint))
-    split = live.split()
-    history = records.history()
-    if not to_version and not split and _already_rolled_back(history, live):
-        return {"env": env.name, "from": live.target_version, "canary": {}, "to": live.target_version,
-                "result": "already-rolled-back", "url": _url(driver, runtime, env)}
-    target = str(to_version) if to_version else (live.target_version if split else _previous(history, live))
-    if not target:
-        raise ConfigError(f"endpoint {env.release.endpoint} has no canary split and no earlier version is recorded; "
-                          "name the version with --to-version.")
-    candidates.require_version(driver, runtime, target)
-    # No lock: rollback is the emergency path and must work while a release runs. Marking the
-    # version(s) being left failed first makes that release stop at its next check instead of
-    # resuming, and keeps them from being promoted again without --force.
-    leaving = list(split) if split else [v for v in (live.target_version,) if v and v != target]
-    for version in leaving:
-        records.mark_failed(candidates.failure_mark(driver, runtime, version), f"rolled back by {records.owner}")
-    endpoint = driver.put_endpoint(runtime.id, env.release.endpoint, target_version=target, weights={})
-    left = max(split, key=lambda v: (split[v], v)) if split else live.target_version or None  # the canary's
-    records.record("rollback", from_version=left, to_version=target, result="ok", reason="rollback",
-                   started_at=started)
-    return {"env": env.name, "from": live.target_version, "canary": split, "to": target, "result": "rolled-back",
-            "url": endpoint.url}
-
-
-def _already_rolled_back(history: list, live: EndpointState) -> bool:
-    """The newest entry put traffic back on what the endpoint serves: a rollback by hand to it, or
-    a release that rolled itself back (a gate failed, or it was interrupted) to its stable
-    version. Another rollback would go one version further back and condemn a healthy one."""
-    if not history:
-        return False
-    last = history[-1]
-    if last.kind == "rollback":
-        return last.to_version == live.target_version
-    return last.kind == "release" and last.result in ("rolled-back", "aborted") \
-        and last.from_version == live.target_version
-
-
-def _previous(history: list, live: EndpointState) -> str | None:
-    """The version that served before the current one, from history (releases and promotions:
-    a rollback's "from" is the version it left, not one to return to)."""
-    for entry in reversed(history):
-        if entry.kind == "rollback":
-            continue
-        # "running" (or "interrupted", closed by a later run) and serving its version: killed after
-        # its last endpoint write (or still going).
-        serving = entry.to_version == live.target_version and entry.from_version
-        if entry.result in ("ok", "running", "interrupted") and serving:
-            return entry.from_version
-    return None
-
-
-def promote(session: Workspace, driver: Driver, records: Records) -> dict:
-    """Skip the remaining canary steps: the in-flight candidate takes 100% now."""
-    env = session.env
-    started = _now()
-    runtime = driver.require_runtime(env.agent_name)
-    live = state_of(driver.find_endpoint(runtime.id, env.release.endpoint))
-    split = live.split()
-    if len(split) != 1:
-        raise NotFoundError(f"endpoint {env.release.endpoint} has no canary in flight (it routes "
-                            f"{live.target_version or 'LATEST'} only); nothing to promote.")
-    candidate = next(iter(split))
-    # Rolled back or failed a gate: never promoted by hand.
-    records.check_not_failed(candidate, candidates.failure_mark(driver, runtime, candidate), force=False)
-    # No lock, like rollback: a release still analysing this candidate finds it promoted and ends.
-    endpoint = driver.put_endpoint(runtime.id, env.release.endpoint, target_version=candidate, weights={})
-    records.record("promote", from_version=live.target_version, to_version=candidate, result="ok",
-                   reason="promoted by hand", started_at=started)
-    return {"env": env.name, "from": live.target_version, "to": candidate, "url": endpoint.url}

@@ -7,6 +7,8 @@ from invoke import task
 from ..core.errors import ConfigError
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
+__all__ = ["rotate_keys", "ns"]
+
 
 @task(name="rotate-keys", help={
     "env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,
@@ -39,9 +41,9 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     3 credentials (a missing or refused sink token, a new key that does not work), 5 platform
     failure (the journal's new key gone from RAM), 7 busy (another rotation runs).
     """
-    from ..core.errors import CredentialError
+    from ..core.notify import ROTATION_DONE, ROTATION_FAILED, event_from_ci
     from ..core.rotation import Options, default_grace
-    from ..flows.rotate import Rotation, plan, rotate
+    from ..flows.rotation_session import refuse_roles, rotate_session
     from ..session import open_session
 
     # Flags first: a bad one is exit 2 before any environment is opened.
@@ -49,66 +51,29 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
                                     _duration(delete_after, "--delete-after"))
     timeout = _duration(verify_timeout, "--verify-timeout") or 60.0
     session = open_session(c, env, json=json, mutating=not dry_run, yes=yes)
-    _refuse_roles(session)
+    refuse_roles(session)
     options = Options(min_age=min_age, grace=default_grace(session.env) if grace is None else grace,
                       delete_after=delete_after, force=force)
-    try:  # a scheduled job's failure is announced, whatever stopped it (a sink token gone stale, ...)
-        ram = session.ram_keys()
-        try:
-            user = session.env.credentials.ram_user or ram.caller_user()
-            ram.require_user(user)
-        except CredentialError as refused:  # a key another rotation has just deactivated: that run's doing?
-            busy = _running_elsewhere(c, env, session)
-            if busy is not None:
-                raise busy from None
-            if ".Inactive" in str(refused):
-                raise CredentialError(f"{refused} This environment's key is inactive: a rotation deactivates the old "
-                                      "key once every sink has the new one. If one is running, wait for it; "
-                                      "otherwise use the new key the sinks hold.") from None
-            raise
-        run = Rotation(user=user, ram=ram, store=session.state_store(), sinks=session.sinks(),
-                       credentials=session.credentials(), ci=session.ci, reporter=session.reporter, options=options,
-                       verify_timeout=timeout, rekey=session.use_key)
-        outcome = plan(run) if dry_run else rotate(run)
-    except Exception as exc:
-        if not dry_run:
-            _announce(session, "rotation.failed", str(exc), exc)
-        raise
-    if outcome.result == "rotated":
-        _announce(session, "rotation.done", outcome.message, None)
+
+    def run():
+        return rotate_session(session, options, dry_run=dry_run, verify_timeout=timeout,
+                              reopened=lambda: open_session(c, env, json=True, mutating=False).state_store())
+
+    def event(kind, reason):
+        return event_from_ci(kind, session.env, session.ci, reason=reason)
+
+    if dry_run:  # a plan changes nothing: nothing to announce
+        outcome = run()
+    else:
+        notifier = session.notifier()
+        # A scheduled job's failure is announced, whatever stopped it (a sink token gone stale, ...);
+        # the CI summary is the outcome's table below, not the event.
+        with notifier.finishing(failed=lambda error: event(ROTATION_FAILED, str(error)), summary=False):
+            outcome = run()
+            if outcome.result == "rotated":
+                notifier.send(event(ROTATION_DONE, outcome.message))
     session.reporter.summary(outcome.summary(session.env.name))
     return session.reporter.result({"env": session.env.name, **outcome.to_dict()}, _show)
-
-
-def _running_elsewhere(c, env, session):
-    """The BusyError of a rotation that holds this environment's RAM user now, if the state store
-    can still be read: with the key the environment resolves *now* (a rotation that has written
-    ``.env.<env>`` or the keyring already), else with the one this run started with."""
-    from datetime import datetime, timezone
-
-    from ..core.errors import AgentrunTasksError
-    from ..flows.rotate import rotation_running
-    from ..session import open_session
-
-    for opened in (lambda: open_session(c, env, json=True, mutating=False), lambda: session):
-        try:
-            found = rotation_running(opened().state_store(), datetime.now(timezone.utc), session.ci)
-        except AgentrunTasksError:
-            continue
-        if found is not None:
-            return found
-    return None
-
-
-def _announce(session, kind: str, reason: str, error) -> None:
-    """A notification of the rotation's outcome to the environment's channels, if it has any."""
-    if not session.env.notify.channels:
-        return
-    from ..core.notify import event_from_ci
-
-    notifier = session.notifier()
-    notifier.send(event_from_ci(kind, session.env, session.ci, reason=reason))
-    notifier.finish(error)
 
 
 def _show(reporter, data) -> None:
@@ -133,20 +98,4 @@ def _duration(value, flag: str) -> float | None:
         raise ConfigError(f"{flag}: {exc}") from None
 
 
-def _refuse_roles(session) -> None:
-    """A role's credentials are temporary: nothing to rotate here (exit 2, nothing changed)."""
-    from ..core.errors import ConfigError
-    from ..core.federation import plan as role_plan
-
-    role = role_plan(session.env, session.ci, session.environ)
-    if role is None:
-        return
-    if role.provider_arn:
-        why = "it holds no AccessKey: its OIDC token is exchanged for temporary credentials on each run"
-    else:
-        why = "its key only assumes the role; rotate that key with an environment that uses it directly"
-    raise ConfigError(f"Environment '{session.env.name}' assumes {role.role_arn} ({role.origin}), so there is "
-                      f"nothing to rotate: {why}. Nothing was changed.")
-
-
-ns = collection("rotate", rotate_keys, default=rotate_keys)
+ns = collection("rotate-keys", rotate_keys, default=rotate_keys)
