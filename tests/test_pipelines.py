@@ -220,6 +220,9 @@ def test_every_platform_runs_the_same_commands_and_names_the_same_secrets(platfo
     if platform in ("github", "jenkins"):  # the others take secrets from their settings, not the file
         for name in model.secret_names("prod") + model.secret_names("dev"):
             assert name in text
+    if platform == "github":  # the one secret rotation writes there: jobs get only what the file names
+        for env in ("prod", "dev"):
+            assert "${{ secrets.%s }}" % model.pair_secret(env) in text
 
 
 def test_rendering_is_deterministic_and_options_change_the_header():

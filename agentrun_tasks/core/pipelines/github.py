@@ -32,7 +32,7 @@ def secret_name(variable: str) -> str:
 
 
 def _secrets(env: str) -> dict:
-    names = m.secret_names(env) + m.NOTIFY_SECRETS
+    names = (*m.secret_names(env), m.pair_secret(env), *m.NOTIFY_SECRETS)
     return {name: "${{ secrets.%s }}" % name for name in names}
 
 

@@ -16,6 +16,7 @@ from typing import Iterable
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
+from ..credentials import pair_var
 from ..errors import ConfigError
 from ..sinks import SinkSpec
 
@@ -52,6 +53,14 @@ def secret_names(env: str) -> tuple[str, str, str]:
     """The per-environment names the library reads first (.env.example): preview uses dev's keys."""
     suffix = "PROD" if env == "prod" else "DEV"
     return (f"ALIYUN_ACCESS_KEY_ID_{suffix}", f"ALIYUN_ACCESS_KEY_SECRET_{suffix}", f"ALIYUN_ACCOUNT_ID_{suffix}")
+
+
+def pair_secret(env: str) -> str:
+    """The one-variable ``<id>:<secret>`` a rotation writes to platforms that store one value per
+    request (core.sinks); the credential chain reads it before the separate names. A platform whose
+    jobs get only the secrets the file names (GitHub) must name it too, or a rotated key never
+    reaches the jobs of a project that holds only the pair."""
+    return pair_var("prod" if env == "prod" else "dev")
 
 
 # Notification channels read their webhooks from the environment (notify: in envs/*.yaml with
