@@ -103,6 +103,20 @@ class RunningEmulator:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return json.loads(resp.read())
 
+    def state_bucket(self, bucket: str) -> str:
+        """Create ``bucket`` in this emulator's OSS (signed with the bootstrap key) and return the env
+        file's ``release:`` line that keeps a cloud environment's release state there (two steps, 1 s
+        apart), for environments that point their control plane at this emulator."""
+        from types import SimpleNamespace
+
+        from ..adapters.oss_store import OssStateStore
+
+        oss_url = lifecycle.status(self.root)["oss_url"]
+        key = SimpleNamespace(access_key_id=self.access_key_id, access_key_secret=self.access_key_secret,
+                              security_token=None)
+        OssStateStore(oss_url, bucket, "", key, "cn-hangzhou").ensure_bucket()
+        return f"release: {{steps: [0.5, 1.0], interval: 1s, state_bucket: {bucket}, state_endpoint: '{oss_url}'}}\n"
+
     def restart(self) -> None:
         """Stop and start the emulator on the same root (state persists; it listens on the same port)."""
         lifecycle.stop(self.root)

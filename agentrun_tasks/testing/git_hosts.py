@@ -25,6 +25,12 @@ class GitHubFake(Fake):
         self.repos = repos
         self.keys: dict[str, public.PrivateKey] = {}
 
+    def visible(self, repo: str, environment: str | None = None) -> dict[str, str]:
+        """The secrets (decrypted) a job of ``repo`` that names ``environment`` gets: the repository's,
+        overridden by the environment's, as GitHub resolves a name held in both."""
+        scoped = self.values.get(f"{repo} environment {environment}", {}) if environment else {}
+        return {**self.values.get(repo, {}), **scoped}
+
     def authorized(self, request):
         return request.headers.get("Authorization") == f"Bearer {self.token}" and \
             request.headers.get("X-GitHub-Api-Version") == "2022-11-28"
