@@ -117,6 +117,19 @@ class RunningEmulator:
         OssStateStore(oss_url, bucket, "", key, "cn-hangzhou").ensure_bucket()
         return f"release: {{steps: [0.5, 1.0], interval: 1s, state_bucket: {bucket}, state_endpoint: '{oss_url}'}}\n"
 
+    def backdate_key(self, key_id: str, days: float) -> None:
+        """Make AccessKey ``key_id`` ``days`` old (a rotation's ``--min-age`` reads its CreateDate):
+        the emulator is stopped, its state edited, and started again on the same port."""
+        import time
+
+        from ..emulator.state import State
+
+        lifecycle.stop(self.root)
+        state = State(self.root)
+        state.keys[key_id]["createDate"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - days * 86400))
+        state.save()
+        self.restart()
+
     def restart(self) -> None:
         """Stop and start the emulator on the same root (state persists; it listens on the same port)."""
         lifecycle.stop(self.root)

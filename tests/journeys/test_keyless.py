@@ -8,12 +8,8 @@ provider and role are registered through the official IMS and RAM clients on the
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import subprocess
 import sys
-import urllib.request
 
 from agentrun_tasks.emulator.state import State
 from agentrun_tasks.testing.ci_jobs import github_environ, github_job, github_lines, gitlab_environ, gitlab_lines
@@ -22,31 +18,11 @@ from agentrun_tasks.testing.oidc_issuer import oidc_issuer, register_federation
 from agentrun_tasks.testing.project import clean_environ, cloud_env_file
 from agentrun_tasks.testing.sentinels import Sentinels
 
+from .ci_steps import GITLAB_CI, WORKFLOW, answers, run_job
 from .conftest import ok
 
 GITHUB_SUB, GITLAB_SUB = "repo:acme/agent:*", "project_path:acme/agent:ref_type:branch:ref:main"
-WORKFLOW, GITLAB_CI = ".github/workflows/agentrun.yml", ".gitlab-ci.yml"
 KEY_NAMES = ("ALIYUN_ACCESS_KEY", "ALIBABA_CLOUD_ACCESS_KEY")
-
-
-def run_job(lines: list[str], cwd, env: dict, name: str, outputs: dict) -> str:
-    """The job's lines in order with bash -e, as the runner runs a step; all of their stdout."""
-    printed = ""
-    for i, line in enumerate(lines):
-        proc = subprocess.run(["bash", "-ec", line], cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
-                              stdin=subprocess.DEVNULL)
-        outputs[f"{name} line {i + 1}"] = proc
-        printed += ok(proc)
-    return printed
-
-
-def answers(printed: str) -> None:
-    """The chat URL the job printed answers an OpenAI chat-completion POST, as printed."""
-    chat_url = re.findall(r"\bchat:? +(http\S+/chat/completions)\b", printed)[-1]
-    body = json.dumps({"model": "agent", "messages": [{"role": "user", "content": "hi"}]}).encode()
-    posted = urllib.request.Request(chat_url, data=body, method="POST", headers={"content-type": "application/json"})
-    with urllib.request.urlopen(posted, timeout=30) as response:
-        assert json.loads(response.read())["choices"][0]["message"]["content"]
 
 
 def test_keyless(project, tmp_path):
