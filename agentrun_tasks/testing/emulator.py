@@ -111,7 +111,10 @@ class RunningEmulator:
 
         from ..adapters.oss_store import OssStateStore
 
-        oss_url = lifecycle.status(self.root)["oss_url"]
+        running = lifecycle.status(self.root)
+        if running is None:
+            raise RuntimeError(f"no emulator runs on {self.root}")
+        oss_url = running["oss_url"]
         key = SimpleNamespace(access_key_id=self.access_key_id, access_key_secret=self.access_key_secret,
                               security_token=None)
         OssStateStore(oss_url, bucket, "", key, "cn-hangzhou").ensure_bucket()
