@@ -225,6 +225,26 @@ def test_every_platform_runs_the_same_commands_and_names_the_same_secrets(platfo
             assert "${{ secrets.%s }}" % model.pair_secret(env) in text
 
 
+def test_jobs_map_the_key_variables_of_the_profile_their_env_file_names(tmp_path):
+    # The credential chain reads ALIYUN_ACCESS_KEY_*_<PROFILE> of the env file's credentials.profile
+    # (by default the env's name); the jobs must get those names, not the env's tier.
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "prod.yaml").write_text("credentials: {profile: prod-cn}\n")
+    (tmp_path / "envs" / "preview.yaml").write_text("region: cn-hangzhou\n")
+    profiles = pipelines.env_profiles(tmp_path)
+    assert profiles == (("prod", "prod-cn"), ("preview", "preview"))
+    options = pipelines.Options(profiles=profiles)
+    [workflow] = pipelines.render("github", options, "x")
+    jobs = YAML(typ="safe").load(workflow.text)["jobs"]
+    for job, suffix in (("release-prod", "PROD_CN"), ("preview", "PREVIEW"), ("deploy-dev", "DEV")):
+        keys = {k for k in jobs[job]["env"] if k.startswith("ALIYUN_")}
+        assert keys == {f"ALIYUN_ACCESS_KEY_{n}_{suffix}" for n in ("ID", "SECRET", "PAIR")} | {f"ALIYUN_ACCOUNT_ID_{suffix}"}
+    [jenkins] = pipelines.render("jenkins", pipelines.Options(profiles=profiles, sinks=pipelines.SinkNeeds(
+        jenkins_credential="aliyun-prod")), "x")
+    assert "usernameVariable: 'ALIYUN_ACCESS_KEY_ID_PROD_CN', passwordVariable: 'ALIYUN_ACCESS_KEY_SECRET_PROD_CN'" \
+        in jenkins.text
+
+
 def test_rendering_is_deterministic_and_options_change_the_header():
     assert generated("gitlab", "all") == generated("gitlab", "all")
     options = pipelines.Options(kinds=("test", "prod"), python="3.11")

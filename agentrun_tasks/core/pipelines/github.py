@@ -31,8 +31,9 @@ def secret_name(variable: str) -> str:
     return f"AGENTRUN_{variable}" if variable.upper().startswith("GITHUB_") else variable
 
 
-def _secrets(env: str) -> dict:
-    names = (*m.secret_names(env), m.pair_secret(env), *m.NOTIFY_SECRETS)
+def _secrets(opts: m.Options, env: str) -> dict:
+    profile = opts.profile(env)
+    names = (*m.secret_names(profile), m.pair_secret(profile), *m.NOTIFY_SECRETS)
     return {name: "${{ secrets.%s }}" % name for name in names}
 
 
@@ -64,7 +65,7 @@ def _job(opts: m.Options, command: str, *, when: str | None = None, env: str | N
         # queue: max: later runs wait in order; by default a third one cancels the pending second.
         job["concurrency"] = {"group": concurrency, "cancel-in-progress": False, "queue": "max"}
     job["timeout-minutes"] = timeout
-    variables = {**m.CI_ENV, **(_secrets(env) if env else {}), **(extra_env or {})}
+    variables = {**m.CI_ENV, **(_secrets(opts, env) if env else {}), **(extra_env or {})}
     job["env"] = variables
     job["steps"] = _install(opts, lock) + [{"name": command.split()[1], "run": command}]
     return job

@@ -16,7 +16,7 @@ from typing import Iterable
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from ..credentials import pair_var
+from ..credentials import env_suffix, pair_var
 from ..errors import ConfigError
 from ..sinks import SinkSpec
 
@@ -49,18 +49,19 @@ WEEKLY_CRON = "17 3 * * 1"
 KINDS = ("test", "dev", "prod", "preview", "manual", "rotate")  # the job groups --jobs selects
 
 
-def secret_names(env: str) -> tuple[str, str, str]:
-    """The per-environment names the library reads first (.env.example): preview uses dev's keys."""
-    suffix = "PROD" if env == "prod" else "DEV"
+def secret_names(profile: str) -> tuple[str, str, str]:
+    """The names the credential chain reads first for ``profile`` (``Options.profile`` gives an
+    environment's: prod's, dev's, preview's is dev's by default)."""
+    suffix = env_suffix(profile)
     return (f"ALIYUN_ACCESS_KEY_ID_{suffix}", f"ALIYUN_ACCESS_KEY_SECRET_{suffix}", f"ALIYUN_ACCOUNT_ID_{suffix}")
 
 
-def pair_secret(env: str) -> str:
+def pair_secret(profile: str) -> str:
     """The one-variable ``<id>:<secret>`` a rotation writes to platforms that store one value per
     request (core.sinks); the credential chain reads it before the separate names. A platform whose
     jobs get only the secrets the file names (GitHub) must name it too, or a rotated key never
     reaches the jobs of a project that holds only the pair."""
-    return pair_var("prod" if env == "prod" else "dev")
+    return pair_var(profile)
 
 
 # Notification channels read their webhooks from the environment (notify: in envs/*.yaml with
@@ -117,9 +118,16 @@ class Options:
     oidc: tuple[str, ...] = ()  # environments whose jobs get a CI OIDC token instead of AccessKeys
     sinks: SinkNeeds = SinkNeeds()
     install_self: bool = True  # False where pyproject.toml declares no package (see installs_itself)
+    profiles: tuple[tuple[str, str], ...] = ()  # (env, credentials.profile) of the env files that exist
 
     def has(self, kind: str) -> bool:
         return kind in self.kinds
+
+    def profile(self, env: str) -> str:
+        """The credential profile whose key variables ``env``'s jobs get: what its env file says (by
+        default the env's own name, as the credential chain reads it), else prod's for prod and dev's
+        for the others (a preview deploys with dev's keys)."""
+        return dict(self.profiles).get(env) or ("prod" if env == "prod" else "dev")
 
     @property
     def install_uv(self) -> str:
