@@ -31,8 +31,10 @@ def _load(text: str) -> dict:
 
 
 def github_job(workflow: str, name: str) -> dict:
-    """Job ``name`` of a workflow's text (KeyError if the workflow has none)."""
-    return _load(workflow)["jobs"][name]
+    """Job ``name`` of a workflow's text (KeyError if the workflow has none), with the workflow's
+    ``permissions`` where the job names none, as GitHub grants them."""
+    doc = _load(workflow)
+    return {"permissions": doc.get("permissions") or {}, **doc["jobs"][name]}
 
 
 def github_lines(job: dict) -> list[str]:

@@ -41,7 +41,10 @@ def test_keyless(project, tmp_path):
         job = github_job(workflow, "release-prod")
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
         assert not [name for name in job["env"] if name.startswith(KEY_NAMES)]
-        assert "permissions" not in github_job(workflow, "deploy-dev")
+        for name in ("test", "deploy-dev", "preview"):
+            assert "id-token" not in github_job(workflow, name)["permissions"], name
+        for name in ("rollback", "promote"):
+            assert github_job(workflow, name)["permissions"]["id-token"] == "write", name
         assert "invoke rotate-keys" not in workflow + (project.root / GITLAB_CI).read_text()
 
         # The repository's secrets: the account id, no AccessKey at all.
