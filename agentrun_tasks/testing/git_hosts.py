@@ -4,6 +4,7 @@ CI/CD variables, scoped by environment) for tests of the rotation sinks: see :mo
 from __future__ import annotations
 
 import base64
+import fnmatch
 import re
 from urllib.parse import unquote
 
@@ -90,6 +91,18 @@ class GitLabFake(Fake):
     def __init__(self, token: str = "good-token", version: str = "17.5.0") -> None:
         super().__init__(token)
         self.version = version
+
+    def visible(self, owner: str, environment: str) -> dict[str, str]:
+        """The variables a job of ``owner`` (``"projects 42"``, ``"groups 7"``) in ``environment`` gets:
+        those scoped ``*``, overridden by those whose scope matches the environment's name (a
+        wildcard scope such as ``preview/*`` matches ``preview/x``)."""
+        prefix = f"{owner} scope "
+        scopes = sorted((t[len(prefix):] for t in self.values if t.startswith(prefix)), key=lambda s: s != "*")
+        found: dict[str, str] = {}
+        for scope in scopes:
+            if fnmatch.fnmatchcase(environment, scope):
+                found.update(self.values[prefix + scope])
+        return found
 
     def authorized(self, request):
         return request.headers.get("PRIVATE-TOKEN") == self.token
