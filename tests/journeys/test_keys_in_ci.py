@@ -51,9 +51,9 @@ class Platform:
     prod_pair: Callable[[], str]  # the pair a prod job gets now
 
 
-def github(fake: GitHubFake, runner: dict) -> Platform:
+def github(fake: GitHubFake, runner: dict, account: str) -> Platform:
     def store(key_id: str, secret: str, token: str) -> None:
-        fake.values[GH_PROD] = {PAIR: f"{key_id}:{secret}", ACCOUNT: "1234"}
+        fake.values[GH_PROD] = {PAIR: f"{key_id}:{secret}", ACCOUNT: account}
         fake.values[GH_ROTATION] = {KEY_ID: key_id, KEY_SECRET: secret, "AGENTRUN_GITHUB_TOKEN": token}
 
     def job(name: str, event: str, workflow: str) -> tuple[list[str], dict]:
@@ -74,10 +74,10 @@ def github(fake: GitHubFake, runner: dict) -> Platform:
     return Platform(sinks, store, job, prod_pair)
 
 
-def gitlab(fake: GitLabFake, runner: dict) -> Platform:
+def gitlab(fake: GitLabFake, runner: dict, account: str) -> Platform:
     def store(key_id: str, secret: str, token: str) -> None:
         fake.values[f"{GL_PROJECT} scope prod"] = {PAIR: f"{key_id}:{secret}", "GITLAB_TOKEN": token}
-        fake.values[f"{GL_PROJECT} scope *"] = {ACCOUNT: "1234"}
+        fake.values[f"{GL_PROJECT} scope *"] = {ACCOUNT: account}
 
     def job(name: str, event: str, pipeline: str) -> tuple[list[str], dict]:
         variables = fake.visible(GL_PROJECT, gitlab_environment(pipeline, name))
@@ -110,7 +110,7 @@ def test_keys_in_ci(project, tmp_path, kind):
                                       PATH=path)}[kind]
     fake = GitHubFake(token) if kind == "github" else GitLabFake(token)
     with running_emulator(tmp_path / "cloud") as cloud, fake.serving():
-        platform = github(fake, runner) if kind == "github" else gitlab(fake, runner)
+        platform = (github if kind == "github" else gitlab)(fake, runner, cloud.account_id)
         key_a = cloud.access_key_id
         secret_a = sentinels.plant(cloud.access_key_secret.reveal(), "key A's secret")
         cloud.backdate_key(key_a, days=100)  # a quarterly rotation is due
