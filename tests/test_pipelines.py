@@ -291,6 +291,22 @@ def test_github_rotate_job_gets_a_token_that_may_write_secrets_and_only_it_does(
         with_sinks([{"type": "github", "repo": "o/a", "token_env": "MY-TOKEN"}])
 
 
+def test_ci_init_warns_when_github_sinks_leave_a_prod_job_with_the_old_key():
+    # The rotate job reads the key from prod-rotation, the other prod jobs from prod (docs/ci.md).
+    (gap,) = pipelines.warnings("github", with_sinks())  # SINKS write prod-rotation only
+    assert "release-prod, rollback, promote jobs read the prod key from the prod environment's" in gap
+    assert "environment: prod}" in gap
+    github = [{"type": "github", "repo": "org/app", "environment": e} for e in ("prod", "prod-rotation")]
+    assert with_sinks(github).sinks.github_environments == ("prod", "prod-rotation")
+    for entries in (github, [{"type": "github", "repo": "org/app"}], [{"type": "dotenv"}]):
+        assert pipelines.warnings("github", with_sinks(entries)) == [], entries
+    (gap,) = pipelines.warnings("github", with_sinks(github[:1]))
+    assert gap.startswith("the rotate-keys job reads the prod key from the prod-rotation environment's")
+    assert pipelines.warnings("gitlab", with_sinks()) == []
+    no_rotation = pipelines.Options(kinds=("test", "prod"), sinks=with_sinks().sinks)
+    assert pipelines.warnings("github", no_rotation) == []
+
+
 def test_jenkinsfile_reads_the_credential_the_jenkins_sink_writes():
     options = with_sinks()
     (f,) = pipelines.render("jenkins", options, "invoke ci.init --platform jenkins")

@@ -164,6 +164,8 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
         target.parent.mkdir(parents=True, exist_ok=True)
         fileio.write_atomic(target, f.text.encode("utf-8"), mode=0o644)
         ctx.reporter.line(f"wrote {target}")
+    for gap in pipelines.warnings(platform, options):
+        ctx.reporter.warn(gap)
     if missing:
         ctx.reporter.warn(f"the install step reads {', '.join(missing)}, which the project lacks: the pipeline "
                           f"would fail at its first step. {make}.")

@@ -117,7 +117,8 @@ def test_keys_in_ci(project, tmp_path, kind):
         (project.root / "envs" / "prod.yaml").write_text(cloud_env_file(
             cloud.port, "keys-journey", rest=f"credentials:\n  profile: prod\n  sinks:\n{platform.sinks}"
             + cloud.state_bucket("journey-state")))
-        outputs["ci.init"] = ok(project.invoke("ci.init", "--platform", kind, env=clean_environ()))
+        outputs["ci.init"] = project.invoke("ci.init", "--platform", kind, env=clean_environ())
+        assert "sink" not in ok(outputs["ci.init"]) + outputs["ci.init"].stderr  # the sinks cover every prod job
         text = (project.root / (WORKFLOW if kind == "github" else GITLAB_CI)).read_text()
         platform.store(key_a, secret_a, token)
 

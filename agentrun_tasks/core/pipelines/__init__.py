@@ -28,7 +28,7 @@ PLATFORMS: dict[str, ModuleType] = {
 }
 
 __all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "SinkNeeds", "command_line", "env_profiles",
-           "installs_itself", "oidc_envs", "out_of_date", "parse_kinds", "prod_sinks", "render"]
+           "installs_itself", "oidc_envs", "out_of_date", "parse_kinds", "prod_sinks", "render", "warnings"]
 PROD_ENV = "prod"  # the environment the generated release, rollback and rotation jobs act on
 
 
@@ -130,6 +130,12 @@ def render(platform: str, options: Options, command: str) -> list[GeneratedFile]
     if module is None:
         raise ConfigError(f"unknown CI platform {platform!r}: choose one of {', '.join(PLATFORMS)}.")
     return module.render(options, command)
+
+
+def warnings(platform: str, options: Options) -> list[str]:
+    """What ``platform``'s pipeline, as rendered, would get wrong for this project's settings, for
+    ``ci.init`` to say (each one sentence, with the fix)."""
+    return github.sink_gaps(options) if platform == "github" else []
 
 
 def command_line(platform: str, options: Options) -> str:

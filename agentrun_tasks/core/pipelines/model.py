@@ -83,6 +83,7 @@ class SinkNeeds:
 
     tokens: tuple[str, ...] = ()
     jenkins_credential: str | None = None
+    github_environments: tuple[str, ...] = ()  # what its github sinks write ("" = repository secrets)
 
 
 def sink_needs(specs: Iterable[SinkSpec]) -> SinkNeeds:
@@ -90,7 +91,7 @@ def sink_needs(specs: Iterable[SinkSpec]) -> SinkNeeds:
     token variable no CI platform can hold (every one takes letters, digits and _, no leading
     digit) or for two jenkins sinks (the prod stages can read one credential)."""
     tokens: list[str] = []
-    credentials = []
+    credentials, github = [], []
     for spec in specs:
         for field in ("user_env", "token_env"):
             name = spec.fields.get(field)
@@ -102,10 +103,12 @@ def sink_needs(specs: Iterable[SinkSpec]) -> SinkNeeds:
                 tokens.append(name)
         if spec.type == "jenkins":
             credentials.append(spec["credential_id"])
+        if spec.type == "github":
+            github.append(spec["environment"] or "")
     if len(set(credentials)) > 1:
         raise ConfigError(f"envs/prod.yaml names {len(credentials)} jenkins sinks ({', '.join(credentials)}); the "
                           "Jenkinsfile's prod stages read the key from one credential, so keep one jenkins sink.")
-    return SinkNeeds(tuple(tokens), credentials[0] if credentials else None)
+    return SinkNeeds(tuple(tokens), credentials[0] if credentials else None, tuple(dict.fromkeys(github)))
 
 
 @dataclass(frozen=True)
