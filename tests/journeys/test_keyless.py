@@ -4,7 +4,8 @@ lines then run with exactly what each platform would give them (the job's env ma
 repository secrets that hold no AccessKey, plus GitHub's ID-token endpoint, or the token in the
 variable GitLab's id_tokens: names), and the release answers at the URL it printed. The
 provider and role are registered through the official IMS and RAM clients on the embedded cloud
-(emulator), with a local HTTPS issuer. No secret (OIDC token, STS secret) reaches any output."""
+(emulator), with a local HTTPS issuer. No secret (OIDC token, STS secret) reaches any output.
+The jobs' install step is left out (the migrate journey runs it): invoke is this checkout's."""
 
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ GitHub: jobs get only the secrets the workflow maps (`${{ secrets.X }}` in `env:
 secrets overridden by their environment's; two sinks, `prod` and `prod-rotation` (docs/ci.md).
 `prod` holds only the pair (the setup the README recommends), `prod-rotation` the separate id and
 secret too (a setup made by hand, which the sink keeps up to date). GitLab: jobs get the CI/CD
-variables of their environment's scope. No key secret or API token in any output."""
+variables of their environment's scope. No key secret or API token in any output. The jobs'
+install step is left out (the migrate journey runs it): invoke is this checkout's."""
 
 from __future__ import annotations
 
