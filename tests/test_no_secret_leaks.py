@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets as pysecrets
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ import pytest
 
 from agentrun_tasks.adapters.keyring_store import KeyStore
 from agentrun_tasks.testing.keyring import FileKeyring, file_keyring_env
+from agentrun_tasks.testing.sentinels import Sentinels
 
 READ_ONLY = {"show", "list", "get", "env", "info", "status"}
 AGENT = "agent:\n  name: demo\n  code: {src: code, language: python3.12, command: [python3, app.py]}\n"
@@ -40,22 +40,6 @@ FIELDS = ("access_key_id", "access_key_secret", "security_token")
 def specific(profile: str) -> list[str]:
     s = profile.upper()
     return [f"ALIYUN_ACCESS_KEY_ID_{s}", f"ALIYUN_ACCESS_KEY_SECRET_{s}", f"ALIYUN_SECURITY_TOKEN_{s}"]
-
-
-class Sentinels:
-    """Fresh random values, each remembered with the place it was planted."""
-
-    def __init__(self) -> None:
-        self.planted: dict[str, str] = {}
-
-    def new(self, where: str) -> str:
-        value = f"LTAISNTL{pysecrets.token_hex(12)}"
-        self.planted[value] = where
-        return value
-
-    def leaks(self, text: str) -> list[str]:
-        # The middle is what a mask (LTAI****abcd) hides: finding it means a (partial) leak.
-        return [where for value, where in self.planted.items() if value in text or value[4:-4] in text]
 
 
 @pytest.fixture

@@ -220,6 +220,29 @@ def test_every_platform_runs_the_same_commands_and_names_the_same_secrets(platfo
     if platform in ("github", "jenkins"):  # the others take secrets from their settings, not the file
         for name in model.secret_names("prod") + model.secret_names("dev"):
             assert name in text
+    if platform == "github":  # the one secret rotation writes there: jobs get only what the file names
+        for env in ("prod", "dev"):
+            assert "${{ secrets.%s }}" % model.pair_secret(env) in text
+
+
+def test_jobs_map_the_key_variables_of_the_profile_their_env_file_names(tmp_path):
+    # The credential chain reads ALIYUN_ACCESS_KEY_*_<PROFILE> of the env file's credentials.profile
+    # (by default the env's name); the jobs must get those names, not the env's tier.
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "prod.yaml").write_text("credentials: {profile: prod-cn}\n")
+    (tmp_path / "envs" / "preview.yaml").write_text("region: cn-hangzhou\n")
+    profiles = pipelines.env_profiles(tmp_path)
+    assert profiles == (("prod", "prod-cn"), ("preview", "preview"))
+    options = pipelines.Options(profiles=profiles)
+    [workflow] = pipelines.render("github", options, "x")
+    jobs = YAML(typ="safe").load(workflow.text)["jobs"]
+    for job, suffix in (("release-prod", "PROD_CN"), ("preview", "PREVIEW"), ("deploy-dev", "DEV")):
+        keys = {k for k in jobs[job]["env"] if k.startswith("ALIYUN_")}
+        assert keys == {f"ALIYUN_ACCESS_KEY_{n}_{suffix}" for n in ("ID", "SECRET", "PAIR")} | {f"ALIYUN_ACCOUNT_ID_{suffix}"}
+    [jenkins] = pipelines.render("jenkins", pipelines.Options(profiles=profiles, sinks=pipelines.SinkNeeds(
+        jenkins_credential="aliyun-prod")), "x")
+    assert "usernameVariable: 'ALIYUN_ACCESS_KEY_ID_PROD_CN', passwordVariable: 'ALIYUN_ACCESS_KEY_SECRET_PROD_CN'" \
+        in jenkins.text
 
 
 def test_rendering_is_deterministic_and_options_change_the_header():
@@ -266,6 +289,22 @@ def test_github_rotate_job_gets_a_token_that_may_write_secrets_and_only_it_does(
             assert not set(job["env"]) & set(options.sinks.tokens), name
     with pytest.raises(ConfigError, match="no CI platform allows"):
         with_sinks([{"type": "github", "repo": "o/a", "token_env": "MY-TOKEN"}])
+
+
+def test_ci_init_warns_when_github_sinks_leave_a_prod_job_with_the_old_key():
+    # The rotate job reads the key from prod-rotation, the other prod jobs from prod (docs/ci.md).
+    (gap,) = pipelines.warnings("github", with_sinks())  # SINKS write prod-rotation only
+    assert "release-prod, rollback, promote jobs read the prod key from the prod environment's" in gap
+    assert "environment: prod}" in gap
+    github = [{"type": "github", "repo": "org/app", "environment": e} for e in ("prod", "prod-rotation")]
+    assert with_sinks(github).sinks.github_environments == ("prod", "prod-rotation")
+    for entries in (github, [{"type": "github", "repo": "org/app"}], [{"type": "dotenv"}]):
+        assert pipelines.warnings("github", with_sinks(entries)) == [], entries
+    (gap,) = pipelines.warnings("github", with_sinks(github[:1]))
+    assert gap.startswith("the rotate-keys job reads the prod key from the prod-rotation environment's")
+    assert pipelines.warnings("gitlab", with_sinks()) == []
+    no_rotation = pipelines.Options(kinds=("test", "prod"), sinks=with_sinks().sinks)
+    assert pipelines.warnings("github", no_rotation) == []
 
 
 def test_jenkinsfile_reads_the_credential_the_jenkins_sink_writes():

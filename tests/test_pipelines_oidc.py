@@ -34,7 +34,7 @@ def test_github_grants_id_token_to_prod_jobs_only_and_drops_their_keys():
         assert not [k for k in jobs[name]["env"] if k.startswith("ALIYUN_ACCESS_KEY")], name
     for name in ("test", "deploy-dev", "preview"):
         assert "permissions" not in jobs[name], name
-    assert "ALIYUN_ACCESS_KEY_SECRET_DEV" in jobs["deploy-dev"]["env"]
+    assert {"ALIYUN_ACCESS_KEY_SECRET_DEV", "ALIYUN_ACCESS_KEY_PAIR_DEV"} <= set(jobs["deploy-dev"]["env"])
 
 
 def test_gitlab_and_bitbucket_ask_for_the_token_on_prod_jobs_only():

@@ -140,7 +140,8 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     oidc = pipelines.oidc_envs(ctx.root)
     kinds = tuple(k for k in pipelines.parse_kinds(jobs) if not (k == "rotate" and "prod" in oidc))
     options = pipelines.Options(kinds=kinds, python=python or pipelines.Options.python, oidc=oidc,
-                                sinks=pipelines.prod_sinks(ctx.root), install_self=pipelines.installs_itself(ctx.root))
+                                sinks=pipelines.prod_sinks(ctx.root), install_self=pipelines.installs_itself(ctx.root),
+                                profiles=pipelines.env_profiles(ctx.root))
     command = pipelines.command_line(platform, options)
     files = pipelines.render(platform, options, command)
     root = Path(out) if out else ctx.root
@@ -165,6 +166,8 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
         target.parent.mkdir(parents=True, exist_ok=True)
         fileio.write_atomic(target, f.text.encode("utf-8"), mode=0o644)
         ctx.reporter.line(f"wrote {target}")
+    for gap in pipelines.warnings(platform, options):
+        ctx.reporter.warn(gap)
     if missing:
         ctx.reporter.warn(f"the install step reads {', '.join(missing)}, which the project lacks: the pipeline "
                           f"would fail at its first step. {make}.")

@@ -103,6 +103,36 @@ class RunningEmulator:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return json.loads(resp.read())
 
+    def state_bucket(self, bucket: str) -> str:
+        """Create ``bucket`` in this emulator's OSS (signed with the bootstrap key) and return the env
+        file's ``release:`` line that keeps a cloud environment's release state there (two steps, 1 s
+        apart), for environments that point their control plane at this emulator."""
+        from types import SimpleNamespace
+
+        from ..adapters.oss_store import OssStateStore
+
+        running = lifecycle.status(self.root)
+        if running is None:
+            raise RuntimeError(f"no emulator runs on {self.root}")
+        oss_url = running["oss_url"]
+        key = SimpleNamespace(access_key_id=self.access_key_id, access_key_secret=self.access_key_secret,
+                              security_token=None)
+        OssStateStore(oss_url, bucket, "", key, "cn-hangzhou").ensure_bucket()
+        return f"release: {{steps: [0.5, 1.0], interval: 1s, state_bucket: {bucket}, state_endpoint: '{oss_url}'}}\n"
+
+    def backdate_key(self, key_id: str, days: float) -> None:
+        """Make AccessKey ``key_id`` ``days`` old (a rotation's ``--min-age`` reads its CreateDate):
+        the emulator is stopped, its state edited, and started again on the same port."""
+        import time
+
+        from ..emulator.state import State
+
+        lifecycle.stop(self.root)
+        state = State(self.root)
+        state.keys[key_id]["createDate"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - days * 86400))
+        state.save()
+        self.restart()
+
     def restart(self) -> None:
         """Stop and start the emulator on the same root (state persists; it listens on the same port)."""
         lifecycle.stop(self.root)

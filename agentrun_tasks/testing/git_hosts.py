@@ -4,6 +4,7 @@ CI/CD variables, scoped by environment) for tests of the rotation sinks: see :mo
 from __future__ import annotations
 
 import base64
+import fnmatch
 import re
 from urllib.parse import unquote
 
@@ -24,6 +25,12 @@ class GitHubFake(Fake):
         super().__init__(token)
         self.repos = repos
         self.keys: dict[str, public.PrivateKey] = {}
+
+    def visible(self, repo: str, environment: str | None = None) -> dict[str, str]:
+        """The secrets (decrypted) a job of ``repo`` that names ``environment`` gets: the repository's,
+        overridden by the environment's, as GitHub resolves a name held in both."""
+        scoped = self.values.get(f"{repo} environment {environment}", {}) if environment else {}
+        return {**self.values.get(repo, {}), **scoped}
 
     def authorized(self, request):
         return request.headers.get("Authorization") == f"Bearer {self.token}" and \
@@ -84,6 +91,18 @@ class GitLabFake(Fake):
     def __init__(self, token: str = "good-token", version: str = "17.5.0") -> None:
         super().__init__(token)
         self.version = version
+
+    def visible(self, owner: str, environment: str) -> dict[str, str]:
+        """The variables a job of ``owner`` (``"projects 42"``, ``"groups 7"``) in ``environment`` gets:
+        those scoped ``*``, overridden by those whose scope matches the environment's name (a
+        wildcard scope such as ``preview/*`` matches ``preview/x``)."""
+        prefix = f"{owner} scope "
+        scopes = sorted((t[len(prefix):] for t in self.values if t.startswith(prefix)), key=lambda s: s != "*")
+        found: dict[str, str] = {}
+        for scope in scopes:
+            if fnmatch.fnmatchcase(environment, scope):
+                found.update(self.values[prefix + scope])
+        return found
 
     def authorized(self, request):
         return request.headers.get("PRIVATE-TOKEN") == self.token

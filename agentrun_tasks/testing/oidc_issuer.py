@@ -169,10 +169,10 @@ def other_key() -> rsa.RSAPrivateKey:
     return _rsa_key()
 
 
-def github_trust_policy(provider_arn: str, issuer_url: str, *, sub: str = "repo:acme/agent:*",
+def github_trust_policy(provider_arn: str, issuer_url: str, *, sub: str | list[str] = "repo:acme/agent:*",
                         audience: str = "sts.aliyuncs.com") -> str:
     """The trust policy GitHub's Alibaba Cloud guide writes: the provider as the federated
-    principal, the issuer and audience exact, the subject a StringLike pattern."""
+    principal, the issuer and audience exact, the subject a StringLike pattern (or a list of them)."""
     return json.dumps({"Version": "1", "Statement": [{
         "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Federated": [provider_arn]},
         "Condition": {"StringEquals": {"oidc:iss": issuer_url, "oidc:aud": audience},
@@ -180,7 +180,8 @@ def github_trust_policy(provider_arn: str, issuer_url: str, *, sub: str = "repo:
 
 
 def register_federation(config, issuer: Issuer, *, role: str = "agentrun-deployer", provider: str = "github",
-                        sub: str = "repo:acme/agent:*", audience: str = "sts.aliyuncs.com") -> tuple[str, str]:
+                        sub: str | list[str] = "repo:acme/agent:*",
+                        audience: str = "sts.aliyuncs.com") -> tuple[str, str]:
     """Register ``issuer`` as an OIDC provider (IMS) and a role trusting it (RAM), through the
     official SDKs signed with ``config`` (a tea-openapi Config). ``(role_arn, provider_arn)``."""
     from alibabacloud_ims20190815 import models as ims_models

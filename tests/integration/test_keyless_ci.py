@@ -10,8 +10,6 @@ import pytest
 from alibabacloud_ram20150501 import models as ram
 from alibabacloud_ram20150501.client import Client as RamClient
 
-from agentrun_tasks.adapters.oss_store import OssStateStore
-from agentrun_tasks.emulator import lifecycle
 from agentrun_tasks.emulator.state import State
 from agentrun_tasks.testing.emulator import running_emulator
 from agentrun_tasks.testing.oidc_issuer import oidc_issuer, other_key, register_federation
@@ -20,23 +18,14 @@ from agentrun_tasks.testing.project import clean_environ, cloud_env_file
 SUB = "repo:acme/agent:environment:prod"
 
 
-class Key:
-    """The cloud account's own key, used only to set the test up (never given to invoke)."""
-
-    def __init__(self, cloud) -> None:
-        self.access_key_id, self.access_key_secret, self.security_token = cloud.access_key_id, cloud.access_key_secret, None
-
-
 @pytest.fixture
 def keyless(project, tmp_path):
     """(project, cloud emulator, issuer, role_arn, provider_arn) with envs/ci.yaml using OIDC."""
     with running_emulator(project.root / ".cloud") as cloud, oidc_issuer(tmp_path) as issuer:
         role_arn, provider_arn = register_federation(cloud.openapi_config(), issuer, sub="repo:acme/agent:*")
         # Release state in the cloud's OSS, which then takes the role's temporary credentials too.
-        oss_url = lifecycle.status(cloud.root)["oss_url"]
-        OssStateStore(oss_url, "keyless-state", "", Key(cloud), "cn-hangzhou").ensure_bucket()
         rest = (f"credentials:\n  oidc:\n    role_arn: {role_arn}\n    provider_arn: {provider_arn}\n"
-                f"release: {{steps: [0.5, 1.0], interval: 1s, state_bucket: keyless-state, state_endpoint: '{oss_url}'}}\n")
+                + cloud.state_bucket("keyless-state"))
         (project.root / "envs" / "ci.yaml").write_text(cloud_env_file(cloud.port, "keyless-demo", rest=rest))
         yield project, cloud, issuer, role_arn, provider_arn
 

@@ -27,8 +27,8 @@ PLATFORMS: dict[str, ModuleType] = {
     "yunxiao": yunxiao, "bitbucket": bitbucket, "circleci": circleci,
 }
 
-__all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "SinkNeeds", "command_line", "installs_itself",
-           "oidc_envs", "out_of_date", "parse_kinds", "prod_sinks", "render"]
+__all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "SinkNeeds", "command_line", "env_profiles",
+           "installs_itself", "oidc_envs", "out_of_date", "parse_kinds", "prod_sinks", "render", "warnings"]
 PROD_ENV = "prod"  # the environment the generated release, rollback and rotation jobs act on
 
 
@@ -44,22 +44,38 @@ def parse_kinds(text: str | None) -> tuple[str, ...]:
     return tuple(kind for kind in KINDS if kind in wanted)
 
 
-def oidc_envs(root: Path) -> tuple[str, ...]:
-    """The pipeline's environments (dev, prod, preview) whose env file sets ``credentials.oidc``,
-    read as written (as :func:`prod_sinks` reads them): their jobs get the CI's OIDC token, not keys."""
+def _env_credentials(root: Path) -> dict[str, dict]:
+    """The ``credentials:`` mapping of each pipeline environment (dev, prod, preview) whose env file
+    exists, read as written (as :func:`prod_sinks` reads it; ``{}`` where it sets none). A file
+    `invoke` itself refuses, with a clear message when it is used, is left out."""
     from ..yamlfile import load_yaml
 
-    found = []
+    found = {}
     for name in ("dev", PROD_ENV, "preview"):
         path = root / "envs" / f"{name}.yaml"
+        if not path.is_file():
+            continue
         try:
-            doc = load_yaml(path, f"envs/{name}.yaml") if path.is_file() else None
+            doc = load_yaml(path, f"envs/{name}.yaml")
         except ConfigError:
-            continue  # an env file `invoke` itself refuses, with a clear message, when it is used
+            continue
         credentials = doc.get("credentials") if isinstance(doc, dict) else None
-        if isinstance(credentials, dict) and credentials.get("oidc"):
-            found.append(name)
-    return tuple(found)
+        found[name] = credentials if isinstance(credentials, dict) else {}
+    return found
+
+
+def oidc_envs(root: Path) -> tuple[str, ...]:
+    """The pipeline's environments whose env file sets ``credentials.oidc``: their jobs get the CI's
+    OIDC token, not keys."""
+    return tuple(name for name, credentials in _env_credentials(root).items() if credentials.get("oidc"))
+
+
+def env_profiles(root: Path) -> tuple[tuple[str, str], ...]:
+    """``(env, profile)`` for each pipeline environment's env file: ``credentials.profile``, by default
+    the env's name, as loading the environment sets it. The jobs map the key variables of that
+    profile (``ALIYUN_ACCESS_KEY_ID_<PROFILE>``, the pair), the names the credential chain reads there."""
+    found = _env_credentials(root)
+    return tuple((name, str(credentials.get("profile") or name)) for name, credentials in found.items())
 
 
 def installs_itself(root: Path) -> bool:
@@ -114,6 +130,12 @@ def render(platform: str, options: Options, command: str) -> list[GeneratedFile]
     if module is None:
         raise ConfigError(f"unknown CI platform {platform!r}: choose one of {', '.join(PLATFORMS)}.")
     return module.render(options, command)
+
+
+def warnings(platform: str, options: Options) -> list[str]:
+    """What ``platform``'s pipeline, as rendered, would get wrong for this project's settings, for
+    ``ci.init`` to say (each one sentence, with the fix)."""
+    return github.sink_gaps(options) if platform == "github" else []
 
 
 def command_line(platform: str, options: Options) -> str:

@@ -31,9 +31,26 @@ def secret_name(variable: str) -> str:
     return f"AGENTRUN_{variable}" if variable.upper().startswith("GITHUB_") else variable
 
 
-def _secrets(env: str) -> dict:
-    names = m.secret_names(env) + m.NOTIFY_SECRETS
+def _secrets(opts: m.Options, env: str) -> dict:
+    profile = opts.profile(env)
+    names = (*m.secret_names(profile), m.pair_secret(profile), *m.NOTIFY_SECRETS)
     return {name: "${{ secrets.%s }}" % name for name in names}
+
+
+def sink_gaps(opts: m.Options) -> list[str]:
+    """The environments whose jobs would keep the old key after a rotation: the rotate job reads
+    its key from ``prod-rotation``, the other prod jobs from ``prod``; a github sink writes one
+    environment's secrets (or the repository's, which every job reads). None without github sinks."""
+    written = opts.sinks.github_environments
+    if not written or "" in written or not opts.has("rotate"):
+        return []
+    readers = {"prod": ["release-prod"] * opts.has("prod") + ["rollback", "promote"] * opts.has("manual"),
+               "prod-rotation": ["rotate-keys"]}
+    return [f"the {', '.join(jobs)} job{'s' * (len(jobs) > 1)} read{'s' * (len(jobs) == 1)} the prod key from the "
+            f"{env} environment's secrets, and no github sink of envs/prod.yaml writes there: after a rotation "
+            f"{'they' if len(jobs) > 1 else 'it'} would sign with the old, deactivated key. Add "
+            f"{{type: github, repo: ..., environment: {env}}} to credentials.sinks (docs/ci.md)."
+            for env, jobs in readers.items() if jobs and env not in written]
 
 
 def _install(opts: m.Options, lock: str) -> list[dict]:
@@ -64,7 +81,7 @@ def _job(opts: m.Options, command: str, *, when: str | None = None, env: str | N
         # queue: max: later runs wait in order; by default a third one cancels the pending second.
         job["concurrency"] = {"group": concurrency, "cancel-in-progress": False, "queue": "max"}
     job["timeout-minutes"] = timeout
-    variables = {**m.CI_ENV, **(_secrets(env) if env else {}), **(extra_env or {})}
+    variables = {**m.CI_ENV, **(_secrets(opts, env) if env else {}), **(extra_env or {})}
     job["env"] = variables
     job["steps"] = _install(opts, lock) + [{"name": command.split()[1], "run": command}]
     return job

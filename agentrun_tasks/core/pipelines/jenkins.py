@@ -32,7 +32,7 @@ def _credentials(env: str, opts: m.Options, rotation: bool = False) -> str:
     env file's jenkins sink writes, if it has one (a Username with password: id and secret), so a
     rotation updates what every later stage reads; otherwise the usual CI guide's Secret-text ids."""
     tier = "prod" if env == "prod" else "dev"
-    key_id, secret, account = m.secret_names(env)
+    key_id, secret, account = m.secret_names(opts.profile(env))
     sink = opts.sinks.jenkins_credential if env == "prod" else None
     if sink:
         bindings = [f"usernamePassword(credentialsId: '{sink}', usernameVariable: '{key_id}', "

@@ -16,6 +16,7 @@ from typing import Iterable
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString
 
+from ..credentials import env_suffix, pair_var
 from ..errors import ConfigError
 from ..sinks import SinkSpec
 
@@ -48,10 +49,19 @@ WEEKLY_CRON = "17 3 * * 1"
 KINDS = ("test", "dev", "prod", "preview", "manual", "rotate")  # the job groups --jobs selects
 
 
-def secret_names(env: str) -> tuple[str, str, str]:
-    """The per-environment names the library reads first (.env.example): preview uses dev's keys."""
-    suffix = "PROD" if env == "prod" else "DEV"
+def secret_names(profile: str) -> tuple[str, str, str]:
+    """The names the credential chain reads first for ``profile`` (``Options.profile`` gives an
+    environment's: prod's, dev's, preview's is dev's by default)."""
+    suffix = env_suffix(profile)
     return (f"ALIYUN_ACCESS_KEY_ID_{suffix}", f"ALIYUN_ACCESS_KEY_SECRET_{suffix}", f"ALIYUN_ACCOUNT_ID_{suffix}")
+
+
+def pair_secret(profile: str) -> str:
+    """The one-variable ``<id>:<secret>`` a rotation writes to platforms that store one value per
+    request (core.sinks); the credential chain reads it before the separate names. A platform whose
+    jobs get only the secrets the file names (GitHub) must name it too, or a rotated key never
+    reaches the jobs of a project that holds only the pair."""
+    return pair_var(profile)
 
 
 # Notification channels read their webhooks from the environment (notify: in envs/*.yaml with
@@ -73,6 +83,7 @@ class SinkNeeds:
 
     tokens: tuple[str, ...] = ()
     jenkins_credential: str | None = None
+    github_environments: tuple[str, ...] = ()  # what its github sinks write ("" = repository secrets)
 
 
 def sink_needs(specs: Iterable[SinkSpec]) -> SinkNeeds:
@@ -80,7 +91,7 @@ def sink_needs(specs: Iterable[SinkSpec]) -> SinkNeeds:
     token variable no CI platform can hold (every one takes letters, digits and _, no leading
     digit) or for two jenkins sinks (the prod stages can read one credential)."""
     tokens: list[str] = []
-    credentials = []
+    credentials, github = [], []
     for spec in specs:
         for field in ("user_env", "token_env"):
             name = spec.fields.get(field)
@@ -92,10 +103,12 @@ def sink_needs(specs: Iterable[SinkSpec]) -> SinkNeeds:
                 tokens.append(name)
         if spec.type == "jenkins":
             credentials.append(spec["credential_id"])
+        if spec.type == "github":
+            github.append(spec["environment"] or "")
     if len(set(credentials)) > 1:
         raise ConfigError(f"envs/prod.yaml names {len(credentials)} jenkins sinks ({', '.join(credentials)}); the "
                           "Jenkinsfile's prod stages read the key from one credential, so keep one jenkins sink.")
-    return SinkNeeds(tuple(tokens), credentials[0] if credentials else None)
+    return SinkNeeds(tuple(tokens), credentials[0] if credentials else None, tuple(dict.fromkeys(github)))
 
 
 @dataclass(frozen=True)
@@ -108,9 +121,16 @@ class Options:
     oidc: tuple[str, ...] = ()  # environments whose jobs get a CI OIDC token instead of AccessKeys
     sinks: SinkNeeds = SinkNeeds()
     install_self: bool = True  # False where pyproject.toml declares no package (see installs_itself)
+    profiles: tuple[tuple[str, str], ...] = ()  # (env, credentials.profile) of the env files that exist
 
     def has(self, kind: str) -> bool:
         return kind in self.kinds
+
+    def profile(self, env: str) -> str:
+        """The credential profile whose key variables ``env``'s jobs get: what its env file says (by
+        default the env's own name, as the credential chain reads it), else prod's for prod and dev's
+        for the others (a preview deploys with dev's keys)."""
+        return dict(self.profiles).get(env) or ("prod" if env == "prod" else "dev")
 
     @property
     def install_uv(self) -> str:

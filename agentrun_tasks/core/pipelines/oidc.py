@@ -26,7 +26,8 @@ def github(jobs: dict, opts: m.Options) -> None:
     for job in jobs.values():
         env = _env_of(job.get("environment"))
         if env in opts.oidc:
-            keys = set(m.secret_names(env)[:2])
+            profile = opts.profile(env)
+            keys = {*m.secret_names(profile)[:2], m.pair_secret(profile)}
             job["env"] = {k: v for k, v in job.get("env", {}).items() if k not in keys}
             job["permissions"] = {"contents": "read", "id-token": "write"}
 
