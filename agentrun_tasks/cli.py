@@ -20,8 +20,8 @@ from __future__ import annotations
 import difflib
 import re
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from invoke import Program
 from invoke.exceptions import Exit, ParseError

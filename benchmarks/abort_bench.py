@@ -75,7 +75,8 @@ def main() -> None:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 runs.append(interrupt_once(project, signum, f"abort {n} {signum.name}"))
     if args.smoke:
-        assert [r["exit_code"] for r in runs] == [130, 143] and all(r["stable"] is not None for r in runs), runs
+        assert [r["exit_code"] for r in runs] == [130, 143], runs
+        assert all(r["stable"] is not None for r in runs), runs
         return smoke.passed("SIGINT and SIGTERM during a canary: back on stable, exit 130 and 143")
     rows = []
     for name in ("SIGINT", "SIGTERM"):

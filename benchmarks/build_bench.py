@@ -37,7 +37,7 @@ def generate(root: Path, count: int, seed: int = 4) -> int:
     code = root / "code"
     total = 0
     for i in range(count):
-        share, ext, median = rng.choices(KINDS, weights=[k[0] for k in KINDS])[0]
+        _share, ext, median = rng.choices(KINDS, weights=[k[0] for k in KINDS])[0]
         size = min(int(rng.lognormvariate(0, 0.8) * median), 50 * median)
         folder = code / f"pkg{i % 40:02d}" / f"sub{i % 7}"
         folder.mkdir(parents=True, exist_ok=True)

@@ -79,11 +79,11 @@ async def chat_ok(url: str) -> None:
     """One chat completion POST that must answer 200 with a completion (the smoke check)."""
     import aiohttp
 
-    async with aiohttp.ClientSession() as session:
-        async with session.post(url, json={"model": "example-agent",
-                                           "messages": [{"role": "user", "content": "ping"}]}) as answer:
-            body = await answer.json()
-            assert answer.status == 200 and body["choices"][0]["message"]["content"], (answer.status, body)
+    async with aiohttp.ClientSession() as session, session.post(url, json={"model": "example-agent",
+                                       "messages": [{"role": "user", "content": "ping"}]}) as answer:
+        body = await answer.json()
+        assert answer.status == 200, (answer.status, body)
+        assert body["choices"][0]["message"]["content"], (answer.status, body)
 
 
 async def bench(duration: int, connection_counts: list[int], smoke_only: bool = False) -> list[dict]:

@@ -37,7 +37,7 @@ from deploy_bench import throwaway_project, timed_invoke
 from startup_bench import quantiles
 
 from agentrun_tasks.core.report import format_table
-from agentrun_tasks.testing.project import Project, chat  # noqa: E402
+from agentrun_tasks.testing.project import Project, chat
 
 FLAGGER_SECONDS = 60.0  # interval 1m x threshold 1
 ROLLED_BACK = re.compile(r"rolled back: version (\S+) serves 100% \(([\d.]+)s after the step began\)")

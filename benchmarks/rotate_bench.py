@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import statistics
 import tempfile
@@ -61,7 +62,7 @@ def main() -> None:
             totals.append(time.perf_counter() - started)
             assert outcome.result == "rotated", outcome
             spent: dict[str, float] = defaultdict(float)  # seconds per step kind in this run
-            for (what, at), (after, end) in zip(marks, marks[1:]):
+            for (what, at), (after, end) in itertools.pairwise(marks):
                 if what.endswith("before") and after == what.replace("before", "after"):
                     spent[what.split()[0]] += end - at
             for kind, seconds in spent.items():

@@ -62,7 +62,8 @@ def main() -> None:
                 began = time.perf_counter()
                 found = reader.requests(LogQuery(RUNTIME, now - 3600)), reader.output(LogQuery(RUNTIME, now - 3600))
                 times.append((time.perf_counter() - began) * 1000)
-            assert len(found[0]) == requests and found[1], (len(found[0]), requests)
+            assert len(found[0]) == requests, (len(found[0]), requests)
+            assert found[1], (len(found[0]), requests)
             if args.smoke:
                 return smoke.passed(f"{requests} requests and their output lines read back from SLS")
             pages = (len(sls.calls) - calls) // args.runs

@@ -43,7 +43,8 @@ def refused(path: Path) -> None:
     try:
         load_yaml(path, path.name)
     except ConfigError as exc:
-        assert exc.exit_code == 2
+        if exc.exit_code != 2:
+            raise AssertionError(f"{path.name}: exit code {exc.exit_code}, not 2") from exc
         return
     raise AssertionError(f"{path.name} was accepted")
 

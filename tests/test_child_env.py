@@ -40,8 +40,10 @@ def test_pip_child_sees_its_settings_but_no_tokens(tmp_path, monkeypatch):
     pip_target.install(req, tmp_path / "out", target, env={"PIP_FIND_LINKS": "/wheels"}, python=str(fake_python))
     seen = json.loads(dump.read_text())
     assert not set(SENTINELS) & set(seen)
-    assert seen["PIP_INDEX_URL"] == "http://127.0.0.1:9/simple" and seen["HTTPS_PROXY"] == "http://127.0.0.1:9"
-    assert seen["PIP_FIND_LINKS"] == "/wheels" and seen["PATH"]
+    assert seen["PIP_INDEX_URL"] == "http://127.0.0.1:9/simple"
+    assert seen["HTTPS_PROXY"] == "http://127.0.0.1:9"
+    assert seen["PIP_FIND_LINKS"] == "/wheels"
+    assert seen["PATH"]
 
 
 def test_emulator_daemon_gets_no_cloud_keys_nor_ci_tokens(tmp_path, monkeypatch):
@@ -54,4 +56,5 @@ def test_emulator_daemon_gets_no_cloud_keys_nor_ci_tokens(tmp_path, monkeypatch)
     finally:
         lifecycle.stop(tmp_path)
     assert not set(SENTINELS) & set(seen), sorted(set(SENTINELS) & set(seen))
-    assert seen["AGENTRUN_EMULATOR_FAULTS"] == "throttle=0" and "PATH" in seen
+    assert seen["AGENTRUN_EMULATOR_FAULTS"] == "throttle=0"
+    assert "PATH" in seen

@@ -82,7 +82,8 @@ def test_the_own_task_uses_the_url_deploy_returned_and_config_is_honoured(projec
     result = invoke(project, installed, "smoke", "--env", "local")
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"http://127\.0\.0\.1:\d+\S* answered: ", result.stdout)
-    assert (project / "agent" / ".agentrun").is_dir() and not (project / ".agentrun").exists()
+    assert (project / "agent" / ".agentrun").is_dir()
+    assert not (project / ".agentrun").exists()
 
 
 def test_invoke_env_vars_override_the_library_config_in_a_partial_composition(project, installed):
@@ -91,7 +92,8 @@ def test_invoke_env_vars_override_the_library_config_in_a_partial_composition(pr
     result = subprocess.run([sys.executable, "-m", "invoke", "ship.info"], cwd=project, capture_output=True,
                             text=True, timeout=120, stdin=subprocess.DEVNULL,
                             env={**os.environ, **env_var, "PYTHONPATH": str(installed)})
-    assert result.returncode == 2 and "nowhere" in result.stdout + result.stderr
+    assert result.returncode == 2
+    assert "nowhere" in result.stdout + result.stderr
 
 
 def test_the_built_package_ships_its_types(installed):

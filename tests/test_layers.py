@@ -139,7 +139,7 @@ def test_tasks_call_drivers_through_flows_and_flows_keep_out_of_each_others_pack
     assert flow_package_reaches() == []
 
 
-@pytest.mark.parametrize("module, source, caught", [
+@pytest.mark.parametrize(("module", "source", "caught"), [
     ("tasks.endpoint", "def publish(driver):\n    driver.put_endpoint('rt', 'prod', target_version='1')\n", True),
     ("tasks.endpoint", "def show(driver):\n    return driver.list_endpoints('rt')\n", True),
     ("tasks.logs", "def logs(session):\n    return session.driver().require_runtime('agent')\n", True),
@@ -170,7 +170,7 @@ def test_core_imports_neither_invoke_nor_subprocess_nor_network():
         assert not (names & banned), f"{module} imports {sorted(names & banned)}"
 
 
-@pytest.mark.parametrize("source,target,allowed", [
+@pytest.mark.parametrize(("source", "target", "allowed"), [
     ("agentrun_tasks.core.config", "agentrun_tasks.adapters.openapi", False),
     ("agentrun_tasks.adapters.probe", "agentrun_tasks.flows.release.gates", False),
     ("agentrun_tasks.flows.deploy", "agentrun_tasks.session", False),

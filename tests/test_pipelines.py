@@ -62,7 +62,7 @@ def test_builtin_schema_accepts_every_variant(platform, tmp_path):
     assert json.loads(proc.stdout)["status"] == "ok"
 
 
-@pytest.mark.parametrize("platform, broken", [
+@pytest.mark.parametrize(("platform", "broken"), [
     ("github", ("runs-on:", "runs-onn:")),
     ("gitlab", ("resource_group:", "resource_grup:")),
     ("bitbucket", ("trigger: manual", "trigger: manul")),
@@ -86,7 +86,8 @@ def test_actionlint_accepts_the_workflows_and_catches_an_injection(tmp_path):
     bad = f.text.replace('${TO_VERSION:+--to-version "$TO_VERSION"}', '--to-version ${{ github.event.head_commit.message }}')
     proc = subprocess.run(["actionlint", str(write(tmp_path / "bad", [pipelines.GeneratedFile(f.path, bad)])[0])],
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1 and "injection" in proc.stdout
+    assert proc.returncode == 1
+    assert "injection" in proc.stdout
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -127,15 +128,18 @@ def test_jenkinsfile_parses_as_groovy_and_has_the_declarative_shape():
     # The approval is asked in the outer stage, the prod lock taken by the nested one: an
     # unapproved release holds no lock (declarative applies a stage's options before its input).
     for release in stages[5:8]:
-        assert release.child("input") and release.child("options") is None, release.head
+        assert release.child("input"), release.head
+        assert release.child("options") is None, release.head
         (locked,) = release.child("stages").children
         assert "lock(resource: 'agentrun-prod')" in locked.child("options").statements
-        assert locked.child("steps") and locked.child("input") is None
+        assert locked.child("steps")
+        assert locked.child("input") is None
     rotate = stages[8]
-    assert rotate.child("input") is None and "lock(resource: 'agentrun-prod')" in rotate.child("options").statements
+    assert rotate.child("input") is None
+    assert "lock(resource: 'agentrun-prod')" in rotate.child("options").statements
 
 
-@pytest.mark.parametrize("broken, problem", [
+@pytest.mark.parametrize(("broken", "problem"), [
     (("steps {", "stepz {"), "needs exactly one of steps"),
     (("when {", "whenever {"), "is not a stage section"),
     (("branch 'develop'", "brunch 'develop'"), "unknown when condition 'brunch'"),
@@ -190,7 +194,7 @@ def _yunxiao_bad(doc):
     doc["stages"]["deploy"]["jobs"]["deploy_dev"]["needs"] = "unit_test"
 
 
-@pytest.mark.parametrize("platform, mutate, expected", [
+@pytest.mark.parametrize(("platform", "mutate", "expected"), [
     ("github", _github_bad, ["depends on 'tests'", "neither the install step nor an invoke line"]),
     ("bitbucket", _bitbucket_bad, ["unknown step key 'concurency-group'", "'s deploy -t s.dev.yaml'"]),
     ("circleci", _circleci_bad, ["type 'aproval'", "unknown key 'requirez'", "depends on 'tst'"]),
@@ -222,7 +226,7 @@ def test_every_platform_runs_the_same_commands_and_names_the_same_secrets(platfo
             assert name in text
     if platform == "github":  # the one secret rotation writes there: jobs get only what the file names
         for env in ("prod", "dev"):
-            assert "${{ secrets.%s }}" % model.pair_secret(env) in text
+            assert f"${{{{ secrets.{model.pair_secret(env)} }}}}" in text
 
 
 def test_jobs_map_the_key_variables_of_the_profile_their_env_file_names(tmp_path):
@@ -250,7 +254,8 @@ def test_rendering_is_deterministic_and_options_change_the_header():
     options = pipelines.Options(kinds=("test", "prod"), python="3.11")
     (f,) = pipelines.render("gitlab", options, pipelines.command_line("gitlab", options))
     assert "invoke ci.init --platform gitlab --jobs test,prod --python 3.11" in f.text
-    assert "python:3.11-slim" in f.text and "deploy-dev" not in f.text
+    assert "python:3.11-slim" in f.text
+    assert "deploy-dev" not in f.text
 
 
 # -- the rotation job binds what envs/prod.yaml's sinks read and write -----------------------------
@@ -270,7 +275,7 @@ def test_the_sinks_name_the_tokens_the_rotation_needs():
     needs = with_sinks().sinks
     assert needs.tokens == ("GITHUB_TOKEN", "JENKINS_USER", "JENKINS_TOKEN", "GL_ROTATE_TOKEN")
     assert needs.jenkins_credential == "aliyun-prod-ci"
-    two = SINKS + [{"type": "jenkins", "url": "https://ci2.example.com", "credential_id": "other"}]
+    two = [*SINKS, {"type": "jenkins", "url": "https://ci2.example.com", "credential_id": "other"}]
     with pytest.raises(ConfigError, match="keep one jenkins sink"):
         with_sinks(two)
 
@@ -282,7 +287,8 @@ def test_github_rotate_job_gets_a_token_that_may_write_secrets_and_only_it_does(
     env = jobs["rotate-keys"]["env"]
     # Not the workflow's own token, and no secret named GITHUB_* (GitHub refuses those names).
     assert env["GITHUB_TOKEN"] == "${{ secrets.AGENTRUN_GITHUB_TOKEN }}"
-    assert env["JENKINS_USER"] == "${{ secrets.JENKINS_USER }}" and env["GL_ROTATE_TOKEN"] == "${{ secrets.GL_ROTATE_TOKEN }}"
+    assert env["JENKINS_USER"] == "${{ secrets.JENKINS_USER }}"
+    assert env["GL_ROTATE_TOKEN"] == "${{ secrets.GL_ROTATE_TOKEN }}"
     assert "secrets.GITHUB_" not in f.text
     for name, job in jobs.items():  # exactly: no other job sees a sink token
         if name != "rotate-keys":
@@ -317,7 +323,8 @@ def test_jenkinsfile_reads_the_credential_the_jenkins_sink_writes():
     text_of = {name: f.text[f.text.index(f"stage('{name}')"):] for name in stages}
     for name in ("Release prod", "Rollback prod", "Promote prod", "Rotate keys"):
         body = text_of[name][:text_of[name].index("sh '")]
-        assert sink_binding in body and "aliyun-prod-credentials-access-key" not in body, name
+        assert sink_binding in body, name
+        assert "aliyun-prod-credentials-access-key" not in body, name
     rotate = text_of["Rotate keys"]
     for token in options.sinks.tokens:
         assert f"string(credentialsId: 'agentrun-{token.lower().replace('_', '-')}', variable: '{token}')" in rotate
@@ -325,7 +332,8 @@ def test_jenkinsfile_reads_the_credential_the_jenkins_sink_writes():
     assert "JENKINS_TOKEN" not in release
     # Without a jenkins sink the guide's three Secret-text credentials stay.
     (plain,) = pipelines.render("jenkins", pipelines.Options(), "x")
-    assert "usernamePassword" not in plain.text and "aliyun-prod-credentials-access-key-id" in plain.text
+    assert "usernamePassword" not in plain.text
+    assert "aliyun-prod-credentials-access-key-id" in plain.text
 
 
 @pytest.mark.parametrize("platform", ["gitlab", "bitbucket", "circleci", "yunxiao"])

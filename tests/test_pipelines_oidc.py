@@ -40,8 +40,9 @@ def test_github_grants_id_token_to_prod_jobs_only_and_drops_their_keys():
 def test_gitlab_and_bitbucket_ask_for_the_token_on_prod_jobs_only():
     _, gitlab = _doc("gitlab")
     assert gitlab["release-prod"]["id_tokens"] == {"ALIBABA_CLOUD_OIDC_TOKEN": {"aud": "sts.aliyuncs.com"}}
-    assert "id_tokens" not in gitlab["deploy-dev"] and "id_tokens" not in gitlab["preview"]
-    file, bitbucket = _doc("bitbucket")
+    assert "id_tokens" not in gitlab["deploy-dev"]
+    assert "id_tokens" not in gitlab["preview"]
+    _file, bitbucket = _doc("bitbucket")
     steps = [s["step"] for group in bitbucket["pipelines"].values() for seq in
              (group.values() if isinstance(group, dict) else [group]) for s in seq if "step" in s]
     assert {s["name"]: s.get("oidc", False) for s in steps if s.get("deployment")} == {
@@ -58,7 +59,8 @@ def test_the_oidc_form_passes_the_schemas_and_lint(platform, tmp_path):
     path.write_text(file.text, encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", *BUILTIN[platform],
                            "--output-format", "json", str(path)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0 and json.loads(proc.stdout)["status"] == "ok", proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout)["status"] == "ok", proc.stdout + proc.stderr
     if platform == "github" and shutil.which("actionlint"):
         linted = subprocess.run(["actionlint", str(path)], capture_output=True, text=True, timeout=120)
         assert linted.returncode == 0, linted.stdout

@@ -51,7 +51,7 @@ def test_a_module_waiting_for_its_all_is_taken_off_the_list_once_it_has_one(name
         f"{name} declares __all__ now: take it off NOT_YET"
 
 
-@pytest.mark.parametrize("exported, expected", [
+@pytest.mark.parametrize(("exported", "expected"), [
     (None, ["declares no __all__"]),
     ("here", ["__all__ is not a list of names: 'here'"]),
     (["here", "gone"], ["gone is in __all__ but not in the module"]),

@@ -9,6 +9,7 @@ not a copy of this process's (a CI job's tokens stay here).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -16,9 +17,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from ..core.errors import ConfigError
 from ..core.secrets import Secret
@@ -80,10 +81,8 @@ def execute(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, timeout: 
 
 
 def _stop(child: subprocess.Popen) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(child.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _ms(started: float) -> float:

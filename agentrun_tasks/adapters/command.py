@@ -16,9 +16,10 @@ import logging
 import shlex
 import subprocess
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Mapping, Sequence, TextIO
+from typing import IO, TextIO
 
 from ..core.errors import ConfigError, WaitTimeoutError
 

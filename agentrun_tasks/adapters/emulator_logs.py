@@ -8,7 +8,8 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..core.errors import NotFoundError, ResourceFailedError
 from ..core.logs import LogQuery

@@ -18,8 +18,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..core.childenv import allowed
@@ -227,7 +228,7 @@ def sts_assumer(env_name: str, *, endpoint: str, protocol: str, region: str, bas
         def attempt() -> Any:
             try:
                 return call().body.credentials
-            except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
+            except Exception as exc:  # SDK failures are classified, anything else re-raised
                 raise _refused(exc, plan, env_name) from None
 
         return policy.call(attempt)

@@ -14,8 +14,8 @@ import os
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 from ..core.health import judge, request_body
 from ..core.model import HealthConfig

@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..core.credentials import FIELDS, KEYRING_SERVICE
 from ..core.errors import ConfigError

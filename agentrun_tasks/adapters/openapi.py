@@ -20,7 +20,8 @@ flows need not know it:
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import NotFoundError, ResourceFailedError, WaitTimeoutError
 from ..core.resources import Endpoint, Runtime, Version, required, settle_endpoint

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..core.errors import WaitTimeoutError
 from ..core.retry import RetryPolicy
@@ -44,7 +45,7 @@ class OpenApiCalls:
         def attempt() -> dict:
             try:
                 response = fn()
-            except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
+            except Exception as exc:  # SDK failures are classified, anything else re-raised
                 error = translate(exc, what)
                 if error is None:
                     raise

@@ -8,7 +8,8 @@ OSS) makes atomic. Keys are relative to ``prefix``. SDK errors become the exit-c
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Protocol, TypeVar
 
 import alibabacloud_oss_v2 as oss
 from alibabacloud_oss_v2 import exceptions as oss_errors

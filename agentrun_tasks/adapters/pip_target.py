@@ -11,8 +11,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..core.build import Target
 from ..core.childenv import allowed
@@ -55,7 +55,7 @@ def pip_argv(requirements: Path, target_dir: Path, target: Target, *, python: st
             "--no-input", "--disable-pip-version-check", "--no-warn-script-location"]
     for platform in target.platforms:
         argv += ["--platform", platform]
-    return argv + ["-r", str(requirements)]
+    return [*argv, "-r", str(requirements)]
 
 
 def _requirement(stderr: str) -> str | None:

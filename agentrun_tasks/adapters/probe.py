@@ -16,7 +16,8 @@ import math
 import time
 import urllib.parse
 import urllib.request
-from typing import TYPE_CHECKING, Any, Coroutine, Iterable, Mapping, TypeVar
+from collections.abc import Coroutine, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 

@@ -9,10 +9,12 @@ Every call runs under the environment's retry policy; SDK errors become the exit
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError, CredentialError, NotFoundError, TransientError
 from ..core.retry import RetryPolicy
@@ -59,7 +61,7 @@ class RamKeys:
         def attempt() -> Any:
             try:
                 return fn().body
-            except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
+            except Exception as exc:  # SDK failures are classified, anything else re-raised
                 error = translate(exc, what)
                 if error is None:
                     raise
@@ -113,11 +115,9 @@ class RamKeys:
     def delete_key(self, user: str, key_id: str) -> None:
         from alibabacloud_ram20150501 import models as m
 
-        try:
+        with contextlib.suppress(NotFoundError):  # already gone: a repeated delete after a crash
             self._call("RAM DeleteAccessKey", lambda: self.ram.delete_access_key(m.DeleteAccessKeyRequest(
                 user_name=user, user_access_key_id=key_id)))
-        except NotFoundError:
-            pass  # already gone: a repeated delete after a crash
 
     # -- verification ------------------------------------------------------------------------
     def _sts(self, credentials: AccessKey) -> StsClient:

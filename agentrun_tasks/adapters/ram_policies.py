@@ -6,7 +6,8 @@ The call runs under the environment's retry policy; SDK errors become the exit-c
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..core.policy import Attached
 from ..core.retry import RetryPolicy
@@ -47,7 +48,7 @@ def _call(connection: Connection, policy: RetryPolicy, what: str, request: Calla
     def attempt() -> dict:
         try:
             return request(client).body.to_map()
-        except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
+        except Exception as exc:  # SDK failures are classified, anything else re-raised
             error = translate(exc, what)
             if error is None:
                 raise

@@ -23,7 +23,7 @@ def get_role(connection: Connection, name: str, policy: RetryPolicy) -> dict:
     def attempt() -> dict:
         try:
             return client.get_role(m.GetRoleRequest(role_name=name)).body.role.to_map()
-        except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
+        except Exception as exc:  # SDK failures are classified, anything else re-raised
             error = translate(exc, f"RAM GetRole {name}")
             if error is None:
                 raise

@@ -19,10 +19,11 @@ import json
 import shutil
 import zipfile
 from base64 import b64decode
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError, NotFoundError
 from ..core.fileio import write_atomic

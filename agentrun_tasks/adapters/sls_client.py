@@ -8,7 +8,8 @@ generic translation would call a 403 read-quota refusal a credentials problem).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..core import secrets
 from ..core.errors import AgentrunTasksError, ConfigError, CredentialError, TransientError
@@ -53,7 +54,7 @@ class SlsProject:
         def attempt() -> Any:
             try:
                 return getattr(fn(self.client, options), "body", None)
-            except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
+            except Exception as exc:  # SDK failures are classified, anything else re-raised
                 code = str(getattr(exc, "code", ""))
                 if code in accept:
                     return None

@@ -10,7 +10,7 @@ mean what, :mod:`.sls_client` how a call is made and retried.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..core import fclogs
 from ..core.logs import LogQuery

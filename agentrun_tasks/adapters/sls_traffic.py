@@ -16,7 +16,7 @@ mapping would count one version's traffic as another's.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..core import fclogs
 from ..core.analysis import Sample

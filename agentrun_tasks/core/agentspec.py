@@ -6,7 +6,8 @@ agent imported from an existing ``s.yaml`` deploys the same runtime the componen
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .errors import ConfigError
 from .validate import Unset

@@ -30,9 +30,9 @@ tasks never analyse anything.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from statistics import NormalDist
-from typing import Sequence
 
 from .model import AnalysisConfig
 

@@ -14,10 +14,10 @@ import os
 import re
 import stat
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
 
 from .errors import ConfigError
 from .package_files import SourceFile

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import secrets
 
@@ -27,7 +27,7 @@ class Dialect:
 
     name = "local"
 
-    def __init__(self, environ: Mapping[str, str]):
+    def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
 
     def mask_line(self, value: str) -> str | None:

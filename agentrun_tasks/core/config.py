@@ -74,8 +74,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from . import checks, metrics, notify, webhooks
 from .cienv import PROD_NAMES

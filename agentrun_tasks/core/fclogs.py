@@ -21,7 +21,8 @@ for the first run against a real account.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 FRAMING = re.compile(r"^\s*FC Invoke (Start|End) RequestId:")
 

@@ -15,8 +15,8 @@ Two forms, both chosen per environment:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from .cienv import CIContext
 from .errors import CredentialError

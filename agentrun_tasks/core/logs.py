@@ -8,9 +8,9 @@ opens the reader, :mod:`agentrun_tasks.flows.logs` polls it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Mapping
 
 # What marks an agent's output line as an error when --errors asks for them.
 ERROR_LINE = re.compile(r"error|exception|traceback|fatal|critical|panic", re.IGNORECASE)

@@ -7,9 +7,10 @@ everything downstream reads only these frozen values. ``agent`` keeps the Server
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .retry import RetryPolicy
 

@@ -125,7 +125,7 @@ def render_dingtalk(event: Event, channel: ChannelConfig) -> dict:
     head = headline(event, channel)
     lines = [f"#### {head}", ""] + ([event.reason, ""] if event.reason else []) + _md_facts(event)
     if event.analysis:
-        lines += ["", "**Analysis**", ""] + _md_analysis(event)
+        lines += ["", "**Analysis**", "", *_md_analysis(event)]
     at: dict[str, Any] = {"atMobiles": [], "atUserIds": [], "isAtAll": False}
     mention = _mentions(event, channel)
     if mention:
@@ -192,7 +192,7 @@ def render_wecom(event: Event, channel: ChannelConfig) -> dict:
     head = f'<font color="{_WECOM_COLOUR[event.status]}">{headline(event, channel)}</font>'
     lines = [f"### {head}"] + ([f"> {event.reason}"] if event.reason else []) + _md_facts(event)
     if event.analysis:
-        lines += ["**Analysis**"] + _md_analysis(event)
+        lines += ["**Analysis**", *_md_analysis(event)]
     mention = _mentions(event, channel)
     if mention:
         lines.append(" ".join(f"<@{u}>" for u in mention.user_ids))

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from .errors import ConfigError
 
@@ -53,7 +53,7 @@ class IgnoreRules:
         self._rules = [(re.compile("|".join(bodies)), negated, dir_only) for bodies, negated, dir_only in groups]
 
     @classmethod
-    def for_dir(cls, code_dir: Path) -> "IgnoreRules":
+    def for_dir(cls, code_dir: Path) -> IgnoreRules:
         """The default ignores plus the directory's ``.agentrunignore``, if any."""
         extra: list[str] = []
         ignore_file = code_dir / IGNORE_FILE

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 from .agentspec import auto_log_config
 from .model import EnvConfig
@@ -42,7 +42,7 @@ class Attached:
     type: str  # System | Custom
 
     @classmethod
-    def from_wire(cls, item: Mapping) -> "Attached":
+    def from_wire(cls, item: Mapping) -> Attached:
         return cls(name=str(item.get("PolicyName", "")), type=str(item.get("PolicyType", "")))
 
 

@@ -6,8 +6,9 @@ driver, such as Serverless Devs) swaps an implementation without touching a flow
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .resources import Endpoint, Runtime, Version
 

@@ -13,8 +13,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TextIO
+from typing import Any, Protocol, TextIO
 
 from . import secrets
 from .ci_dialects import Dialect
@@ -98,7 +99,7 @@ class Reporter:
         self.line(format_table(headers, rows))
 
     # -- machine output --------------------------------------------------------------------
-    def result(self, data: Any, human: Callable[["Reporter", Any], object] | None = None) -> TaskResult:
+    def result(self, data: Any, human: Callable[[Reporter, Any], object] | None = None) -> TaskResult:
         """The task's result: JSON under ``--json``, else ``human(self, data)`` or key: value lines;
         returned as a :class:`TaskResult` for the task to hand back to its caller (a list is its
         ``items``)."""
@@ -248,7 +249,7 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row)]
-    fmt = "  ".join("{:<%d}" % w for w in widths)
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     lines = [fmt.format(*headers).rstrip(), fmt.format(*("-" * w for w in widths)).rstrip()]
     lines += [fmt.format(*row).rstrip() for row in rows]
     return "\n".join(lines)

@@ -10,8 +10,9 @@ with a tolerance wider than float32's error.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from .errors import NotFoundError, ResourceFailedError, WaitTimeoutError
 
@@ -61,7 +62,7 @@ class Runtime(_Status):
                 "createdAt": self.created_at, "lastUpdatedAt": self.updated_at}
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> "Runtime":
+    def from_wire(cls, data: Mapping[str, Any]) -> Runtime:
         code = data.get("codeConfiguration") or {}
         return cls(
             id=data.get("agentRuntimeId", ""), name=data.get("agentRuntimeName", ""),
@@ -82,7 +83,7 @@ class Version:
         return {"version": self.version, "description": self.description, "lastUpdatedAt": self.updated_at}
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> "Version":
+    def from_wire(cls, data: Mapping[str, Any]) -> Version:
         return cls(version=str(data.get("agentRuntimeVersion", "")), description=data.get("description") or "",
                    updated_at=data.get("lastUpdatedAt") or "")
 
@@ -120,7 +121,7 @@ class Endpoint(_Status):
         return shares
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> "Endpoint":
+    def from_wire(cls, data: Mapping[str, Any]) -> Endpoint:
         routing = data.get("routingConfiguration") or {}
         weights = {str(w["version"]): round(float(w.get("weight") or 0.0), WEIGHT_DIGITS)
                    for w in routing.get("versionWeights") or [] if w.get("version") and (w.get("weight") or 0) > 0}
@@ -132,9 +133,9 @@ class Endpoint(_Status):
         )
 
 
-def settle_endpoint(read: Callable[[], "Endpoint | None"], name: str, *, timeout: float,
+def settle_endpoint(read: Callable[[], Endpoint | None], name: str, *, timeout: float,
                     clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                    first: float = 0.1, longest: float = 2.0) -> "Endpoint":
+                    first: float = 0.1, longest: float = 2.0) -> Endpoint:
     """``read()`` until the endpoint is READY with its URL (the answer to a write is CREATING or
     UPDATING, its URL possibly empty): *_FAILED or gone is exit 5, the deadline exit 6."""
     deadline, delay = clock() + timeout, first

@@ -9,8 +9,9 @@ The object is also a read-only mapping of the task's ``--json`` document (``resu
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

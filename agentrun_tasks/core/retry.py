@@ -11,8 +11,9 @@ the platform only asks to come back later. Other transient failures (5xx, resets
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from .errors import TransientError
 

@@ -25,8 +25,8 @@ interrupted is never promoted unanalysed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 _EPS = 1e-9  # weights are floats from JSON: 0.25 may come back as 0.25000000000000006
 

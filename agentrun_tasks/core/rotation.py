@@ -21,9 +21,10 @@ opaque here: the flow seals it with the rotating key) and only until the old key
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from .rotation_journal import ACTIVE, INACTIVE, Journal, Key
 
@@ -232,7 +233,7 @@ def record(journal: Journal | None, step: Step, facts: Facts, keys: Iterable[Key
     if step.kind == "verify":
         return replace(journal, phase="verified")
     if step.kind == "write":
-        written = journal.written + (step.sink or "",)
+        written = (*journal.written, step.sink or "")
         return replace(journal, written=written)
     if step.kind == "written":
         return replace(journal, phase="written", written_at=now)

@@ -9,7 +9,8 @@ some library echoes it back in an error message.
 from __future__ import annotations
 
 import threading
-from typing import Callable, NoReturn
+from collections.abc import Callable
+from typing import NoReturn
 
 _MIN_REDACT_LEN = 4
 _lock = threading.Lock()

@@ -31,8 +31,9 @@ tells a pipeline what a sink reads and writes.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 from .credentials import env_suffix, join_pair, pair_var
 from .errors import ConfigError, CredentialError

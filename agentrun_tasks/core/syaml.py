@@ -12,9 +12,10 @@ s.yaml's ``vars:``; ``code.src`` resolves from the s.yaml's folder.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .build import OTHER_LANGUAGES, PYTHON_LANGUAGES
 from .errors import ConfigError

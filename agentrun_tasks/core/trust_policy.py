@@ -17,9 +17,10 @@ A condition value may be one string or a list (any one matches); ``StringLike`` 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import ConfigError
 

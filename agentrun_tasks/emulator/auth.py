@@ -22,7 +22,7 @@ import calendar
 import hashlib
 import hmac
 import time
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import quote
 
 ALGORITHM = "ACS3-HMAC-SHA256"
@@ -54,7 +54,7 @@ def canonical_request(method: str, path: str, query: Mapping[str, str], headers:
 
 def sign(secret: str, canonical: str) -> str:
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    return hmac.new(secret.encode("utf-8"), f"{ALGORITHM}\n{digest}".encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(secret.encode("utf-8"), f"{ALGORITHM}\n{digest}".encode(), hashlib.sha256).hexdigest()
 
 
 def parse_authorization(value: str) -> tuple[str, list[str], str]:

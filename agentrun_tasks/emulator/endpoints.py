@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .auth import ApiError
 from .state import LATEST, new_id, now_iso, public

@@ -28,8 +28,8 @@ change:
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Mapping
 
 from .auth import ApiError
 
@@ -53,7 +53,7 @@ class Faults:
     idle_stop: float = 300.0
 
     @classmethod
-    def parse(cls, text: str) -> "Faults":
+    def parse(cls, text: str) -> Faults:
         """``"throttle=0.3,latency=0"``; raises ValueError naming the bad part."""
         values = {}
         for part in filter(None, (p.strip() for p in (text or "").split(","))):
@@ -62,10 +62,10 @@ class Faults:
         return cls.from_mapping(values)
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, object]) -> "Faults":
+    def from_mapping(cls, values: Mapping[str, object]) -> Faults:
         return cls().updated(values)
 
-    def updated(self, values: Mapping[str, object]) -> "Faults":
+    def updated(self, values: Mapping[str, object]) -> Faults:
         """These settings with ``values`` changed; raises ValueError for an unknown or bad value."""
         known = [f.name for f in fields(self)]
         unknown = set(values) - set(known)

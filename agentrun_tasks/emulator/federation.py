@@ -15,7 +15,8 @@ import re
 import secrets as _random
 import string
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..core import trust_policy
 from ..core.errors import ConfigError

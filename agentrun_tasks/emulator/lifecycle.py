@@ -24,10 +24,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import psutil
 
@@ -193,23 +193,17 @@ def _stop(root: Path, timeout: float) -> bool:
         agents = [child.pid for child in psutil.Process(pid).children(recursive=True)]
     except psutil.NoSuchProcess:
         agents = []
-    try:
+    with suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
+    with suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
         psutil.Process(pid).wait(timeout)
-    except (psutil.NoSuchProcess, psutil.TimeoutExpired):
-        pass
     # Whatever did not stop in time goes now: the emulator's group, then each agent's group
     # (agents run in sessions of their own, so the emulator's group does not hold them).
     for group in [pid, *agents]:
         _kill_group(group)
     for leftover in [pid, *agents]:
-        try:
+        with suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
             psutil.Process(leftover).wait(5)
-        except (psutil.NoSuchProcess, psutil.TimeoutExpired):
-            pass
     _sweep_agents(state_dir(root))  # agents the emulator started but no longer parents
     _info_path(root).unlink(missing_ok=True)
     return True
@@ -257,10 +251,8 @@ def _running(proc: psutil.Process) -> bool:
 
 
 def _kill_group(pgid: int) -> None:
-    try:
+    with suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _tail(path: Path, lines: int = 15) -> str:

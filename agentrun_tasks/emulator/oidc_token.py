@@ -15,7 +15,8 @@ import http.client
 import json
 import ssl
 import time
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import jwt

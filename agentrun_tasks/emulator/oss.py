@@ -17,10 +17,10 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 

@@ -14,9 +14,9 @@ import base64
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Callable
 from urllib.parse import quote
 
 from aiohttp import web

@@ -8,7 +8,7 @@ change state save it themselves.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from . import account, federation
 from .auth import ApiError

@@ -134,7 +134,7 @@ class Emulator:
             try:
                 await self.supervisor.stop_idle(self.state.routed_keys() | self.control.deploying(),
                                                 self.faults.idle_stop)
-            except Exception:  # noqa: BLE001 - a sweep failing must not end the sweeps
+            except Exception:  # a sweep failing must not end the sweeps
                 log.exception("idle agent sweep failed")
 
     # -- admin ---------------------------------------------------------------------------------

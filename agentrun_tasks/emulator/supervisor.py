@@ -212,10 +212,8 @@ class Supervisor:
         """SIGTERM the process group, SIGKILL it after a grace period, then sweep stragglers."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(process.wait(), STOP_GRACE_S)
-        except asyncio.TimeoutError:
-            pass
         # The group outlives its leader while any child the agent forked is alive.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

@@ -8,8 +8,9 @@ is the one step every generated pipeline runs, and this repository's is ``bash .
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Iterable, Mapping, TextIO
+from typing import TextIO
 
 from ..adapters import command
 from ..core.errors import ResourceFailedError

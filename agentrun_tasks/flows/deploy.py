@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from ..adapters import health
 from ..core.agentspec import cleared, needs_account_id, needs_update, runtime_input

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 import sys
 import time
-from typing import TYPE_CHECKING, Callable, Mapping, Protocol, cast
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Protocol, cast
 
 from ..adapters import command, s_cli
 from ..adapters.ram_policies import user_from_arn
@@ -79,8 +80,6 @@ def _guard(name: str, check: Callable[[], Check]) -> Check:
 
 def _python() -> Check:
     shown = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info < (3, 10):
-        return Check("python", FAIL, shown, "agentrun-tasks needs Python 3.10 or later")
     return Check("python", OK, shown)
 
 

@@ -5,8 +5,8 @@ CREATING/UPDATING with an empty URL)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 from ..core.errors import NotFoundError
 from ..core.ports import Driver

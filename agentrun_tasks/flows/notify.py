@@ -19,9 +19,10 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from ..adapters.channels import Channel, DeliveryResult
 from ..core import secrets

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 import socket
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..core import history, lock
 from ..core.cienv import who

@@ -18,9 +18,10 @@ import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..core import lock, rotation, rotation_journal
 from ..core.errors import BusyError, ConfigError, CredentialError, ResourceFailedError
@@ -181,14 +182,15 @@ class _Runner:
         elif step.kind == "verify":
             self._verify(step)
         elif step.kind == "write":
-            assert self.journal is not None and step.sink is not None
+            assert self.journal is not None
+            assert step.sink is not None
             self._save(rotation.touch(self.journal, step.sink))  # from now on the sink may hold the new key
             self._write(step)
         elif step.kind == "wait":
             self._wait(step.until)
-        elif step.kind == "deactivate":
-            if step.key_id and any(k.id == step.key_id and k.status == rotation_journal.ACTIVE for k in keys):
-                self.r.ram.set_status(self.r.user, step.key_id, rotation_journal.INACTIVE)
+        elif step.kind == "deactivate" and step.key_id and any(
+                k.id == step.key_id and k.status == rotation_journal.ACTIVE for k in keys):
+            self.r.ram.set_status(self.r.user, step.key_id, rotation_journal.INACTIVE)
         self.r.fault(step.kind, "after")
         self._save(rotation.record(self.journal, step, replace(facts, now=self.r.now()), keys, **extra))
         self.r.observe(step, self.journal)
@@ -208,7 +210,8 @@ class _Runner:
 
     def _new_key(self, step: Step) -> tuple[str, Secret]:
         # decide() asks to verify or write only a key that exists and whose secret is known
-        assert step.key_id is not None and self.secret is not None
+        assert step.key_id is not None
+        assert self.secret is not None
         return step.key_id, self.secret
 
     def _verify(self, step: Step) -> None:

@@ -4,8 +4,9 @@ another rotation has just deactivated is that rotation's doing, not a credential
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from ..core.errors import AgentrunTasksError, BusyError, ConfigError, CredentialError
 from ..core.federation import plan as role_plan

@@ -3,7 +3,8 @@ emulator) and, for ``AssumeRole``, the key the usual chain finds to sign it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..adapters.federation import RoleCredentials

@@ -4,7 +4,8 @@ log; on the cloud the runtime's SLS logstore."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ..core.errors import ConfigError
 

@@ -4,9 +4,10 @@ its protection and confirmation, and hand back the :class:`~.workspace.Session`.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
 
 from ..core.errors import ConfigError
 from ..core.report import Reporter

@@ -13,9 +13,23 @@ from invoke import Collection
 from . import build, ci, credentials, deploy, doctor, endpoint, init, local, logs, notify, release, rotate_keys, version
 
 __all__ = [  # the root collection, how it is made, and every module a user composes
-    "NAMESPACES", "TOP_LEVEL", "build_namespace", "ns",
-    "build", "ci", "credentials", "deploy", "doctor", "endpoint", "init", "local", "logs", "notify", "release",
-    "rotate_keys", "version",
+    "NAMESPACES",
+    "TOP_LEVEL",
+    "build",
+    "build_namespace",
+    "ci",
+    "credentials",
+    "deploy",
+    "doctor",
+    "endpoint",
+    "init",
+    "local",
+    "logs",
+    "notify",
+    "ns",
+    "release",
+    "rotate_keys",
+    "version",
 ]
 
 TOP_LEVEL = (build, deploy, doctor, init, logs, release, notify, rotate_keys)

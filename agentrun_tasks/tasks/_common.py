@@ -9,8 +9,8 @@ import inspect
 import json
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from invoke import Collection
 from invoke.exceptions import Exit

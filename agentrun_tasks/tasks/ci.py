@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..core import cienv
     from ..core.report import Reporter
 
-__all__ = ["env_", "init", "test_", "ns"]
+__all__ = ["env_", "init", "ns", "test_"]
 
 
 @task(name="env", help={"env": ENV_HELP, "json": JSON_HELP})

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..core.report import Reporter
     from ..core.secrets import Secret
 
-__all__ = ["show", "set_", "check", "ns"]
+__all__ = ["check", "ns", "set_", "show"]
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP})

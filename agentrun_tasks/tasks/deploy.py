@@ -6,7 +6,7 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
-__all__ = ["deploy", "info", "remove", "ns"]
+__all__ = ["deploy", "info", "ns", "remove"]
 
 
 @task(help={"env": ENV_HELP, "json": JSON_HELP, "yes": YES_HELP,

@@ -6,7 +6,7 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, version_flag
 
-__all__ = ["publish", "get", "list_", "remove", "ns"]
+__all__ = ["get", "list_", "ns", "publish", "remove"]
 
 NAME_HELP = "endpoint name (default: release.endpoint of the env file)"
 

@@ -12,7 +12,7 @@ from invoke import task
 from ..core.errors import ConfigError
 from ._common import JSON_HELP, cli_errors, collection
 
-__all__ = ["up", "down", "status", "ns"]
+__all__ = ["down", "ns", "status", "up"]
 
 
 @task(help={"port": "TCP port on 127.0.0.1 (default: any free port)"})

@@ -12,7 +12,7 @@ from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection, vers
 if TYPE_CHECKING:
     from ..flows.release.by_hand import RolledBack
 
-__all__ = ["release", "rollback", "promote", "history", "ns"]
+__all__ = ["history", "ns", "promote", "release", "rollback"]
 
 
 @task(help={"env": ENV_HELP, "version": "release this published version instead of the current code",

@@ -7,7 +7,7 @@ from invoke import task
 from ..core.errors import ConfigError
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
-__all__ = ["rotate_keys", "ns"]
+__all__ = ["ns", "rotate_keys"]
 
 
 @task(name="rotate-keys", help={

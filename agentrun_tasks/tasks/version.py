@@ -6,7 +6,7 @@ from invoke import task
 
 from ._common import ENV_HELP, JSON_HELP, YES_HELP, cli_errors, collection
 
-__all__ = ["publish", "list_", "ns"]
+__all__ = ["list_", "ns", "publish"]
 
 
 @task(help={"env": ENV_HELP, "description": "what this version is (default: commit and CI run)",

@@ -6,7 +6,7 @@ what the generated files need; anything else raises, so a new construct cannot p
 from __future__ import annotations
 
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 __all__ = ["github_glob", "github_if", "gitlab_if"]
 

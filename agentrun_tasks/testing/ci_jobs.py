@@ -14,7 +14,7 @@ fresh virtualenv; a journey that uses this checkout's package starts at the job'
 from __future__ import annotations
 
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from ruamel.yaml import YAML
 

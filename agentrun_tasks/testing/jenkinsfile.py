@@ -31,7 +31,7 @@ class JenkinsfileError(ValueError):
 class Block:
     head: str  # "stage('Test')", "pipeline", ...
     line: int
-    children: list["Block"] = field(default_factory=list)
+    children: list[Block] = field(default_factory=list)
     statements: list[str] = field(default_factory=list)
 
     @property
@@ -39,7 +39,7 @@ class Block:
         word = re.match(r"[A-Za-z_]\w*", self.head)
         return word.group(0) if word else self.head
 
-    def child(self, name: str) -> "Block | None":
+    def child(self, name: str) -> Block | None:
         return next((c for c in self.children if c.name == name), None)
 
 

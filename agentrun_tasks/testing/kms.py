@@ -14,9 +14,9 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -50,7 +50,7 @@ class KmsFake:
         return json.loads(self.versions[name][-1][1]) if self.versions.get(name) else None
 
     @contextmanager
-    def serving(self) -> Iterator["KmsFake"]:
+    def serving(self) -> Iterator[KmsFake]:
         app = web.Application()
         app.router.add_post("/", self.rpc)
         with serving(app) as url:

@@ -24,11 +24,12 @@ import secrets
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -103,7 +104,7 @@ class Issuer:
 
 def _handler(issuer_ref: list[Issuer]):
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:  # the stdlib's name
             issuer = issuer_ref[0]
             parts = urlsplit(self.path)
             if parts.path == "/.well-known/openid-configuration":

@@ -7,7 +7,8 @@ problems found, one line each; an empty list is a pass.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from ..core.pipelines.model import TEST_LOCK, Options
 

@@ -3,8 +3,8 @@ an aiohttp app served on 127.0.0.1 that refuses a wrong token as the platform do
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from aiohttp import web
 
@@ -32,7 +32,7 @@ class Fake:
         return web.json_response({"message": "Bad credentials"}, status=401)
 
     @contextmanager
-    def serving(self) -> Iterator["Fake"]:
+    def serving(self) -> Iterator[Fake]:
         @web.middleware
         async def gate(request, handler):
             self.requests.append(f"{request.method} {request.path_qs}")

@@ -11,10 +11,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["Project", "chat", "clean_environ", "cloud_env_file"]
 
@@ -43,7 +43,7 @@ class Project:
     root: Path
 
     @classmethod
-    def copy(cls, repo: Path, root: Path, *, with_package: bool = False) -> "Project":
+    def copy(cls, repo: Path, root: Path, *, with_package: bool = False) -> Project:
         """``code/``, ``envs/`` and ``tasks.py`` of ``repo`` in ``root`` (and ``agentrun_tasks/``,
         for benchmarks that must know the state of its .pyc caches)."""
         root.mkdir(parents=True)
@@ -57,7 +57,7 @@ class Project:
 
     @classmethod
     @contextmanager
-    def throwaway(cls, repo: Path, root: Path) -> Iterator["Project"]:
+    def throwaway(cls, repo: Path, root: Path) -> Iterator[Project]:
         """A copy of ``repo`` in ``root`` whose emulator (if a task started one) is stopped at the end."""
         from ..emulator import lifecycle
 

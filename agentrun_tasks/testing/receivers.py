@@ -27,9 +27,9 @@ import hmac
 import json
 import secrets as pysecrets
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from aiohttp import web
 

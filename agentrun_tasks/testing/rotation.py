@@ -11,11 +11,11 @@ right before its n-th write (RAM, a sink's request, the journal), deterministica
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Callable, Iterator
 
 from dotenv import dotenv_values
 
@@ -59,7 +59,7 @@ class SinkPlatforms:
         self.kms = KmsFake(emulator_secrets(self.root), secrets=("agentrun/local",))
 
     @contextmanager
-    def serving(self) -> Iterator["SinkPlatforms"]:
+    def serving(self) -> Iterator[SinkPlatforms]:
         with ExitStack() as stack:
             for fake in (self.github, self.gitlab, self.jenkins, self.bitbucket, self.circleci, self.yunxiao,
                          self.kms):

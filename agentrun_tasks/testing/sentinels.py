@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets as pysecrets
 import subprocess
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["Sentinels"]
 

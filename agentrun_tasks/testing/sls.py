@@ -29,10 +29,10 @@ import hmac
 import json
 import re
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Iterator
 
 from aiohttp import ClientSession, web
 
@@ -251,11 +251,11 @@ async def _forward(request: web.Request) -> web.Response:
     if host.rsplit(":", 1)[0] not in ("127.0.0.1", "localhost"):
         return web.Response(status=502, text=f"this test proxy reaches only loopback hosts, not {host}.")
     headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-    async with ClientSession(auto_decompress=False) as session:
-        async with session.request(request.method, f"http://{host}{request.path_qs}", headers=headers,
-                                   data=await request.read(), allow_redirects=False) as answer:
-            kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
-            return web.Response(status=answer.status, body=await answer.read(), headers=kept)
+    async with ClientSession(auto_decompress=False) as session, session.request(
+            request.method, f"http://{host}{request.path_qs}", headers=headers, data=await request.read(),
+            allow_redirects=False) as answer:
+        kept = {k: v for k, v in answer.headers.items() if k.lower() not in _HOP_BY_HOP}
+        return web.Response(status=answer.status, body=await answer.read(), headers=kept)
 
 
 @contextmanager

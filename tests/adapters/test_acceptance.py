@@ -41,14 +41,17 @@ def test_a_prompt_check_judges_what_the_example_agent_says(example_agent, stream
     assert judge(greets, answer.status, answer.body, answer.latency_ms).ok
     answer = ask(example_agent, request_body(refunds, "agent"), headers={}, timeout=10)
     failed = judge(refunds, answer.status, answer.body, answer.latency_ms)
-    assert not failed.ok and "got HTTP 500" in failed.detail and "AGENT_FAULT_MATCH" in failed.detail
+    assert not failed.ok
+    assert "got HTTP 500" in failed.detail
+    assert "AGENT_FAULT_MATCH" in failed.detail
 
 
 def test_no_answer_is_a_failed_check_not_an_exception():
     check = build([{"name": "c", "prompt": "hi"}])[0]
     answer = ask("http://127.0.0.1:9/openai/v1/chat/completions", request_body(check, "agent"), headers={},
                  timeout=2)
-    assert answer.status is None and answer.error
+    assert answer.status is None
+    assert answer.error
     assert "got no answer" in judge(check, answer.status, answer.body, answer.latency_ms, answer.error).detail
 
 
@@ -59,7 +62,8 @@ def test_a_command_past_its_time_bound_is_stopped_with_its_children(tmp_path):
             f"open({str(pid_file)!r}, 'w').write(str(child.pid)); print('evals running', flush=True); "
             "time.sleep(300)")
     ran = execute([sys.executable, "-c", code], env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path, timeout=3)
-    assert ran.returncode is None and "evals running" in ran.output
+    assert ran.returncode is None
+    assert "evals running" in ran.output
     grandchild = Path(f"/proc/{pid_file.read_text()}/status")
     deadline = time.monotonic() + 30  # SIGKILL closes its files before the process is gone: let it finish dying
     while grandchild.exists() and "\nState:\tZ" not in grandchild.read_text() and time.monotonic() < deadline:
@@ -70,4 +74,6 @@ def test_a_command_past_its_time_bound_is_stopped_with_its_children(tmp_path):
 def test_a_command_gets_only_the_environment_it_is_given(tmp_path):
     ran = execute([sys.executable, "-c", "import os; print(sorted(os.environ))"], env={"PATH": "/usr/bin:/bin",
                   "AGENTRUN_CANDIDATE_URL": "http://x"}, cwd=tmp_path, timeout=30)
-    assert ran.returncode == 0 and "AGENTRUN_CANDIDATE_URL" in ran.output and "HOME" not in ran.output
+    assert ran.returncode == 0
+    assert "AGENTRUN_CANDIDATE_URL" in ran.output
+    assert "HOME" not in ran.output

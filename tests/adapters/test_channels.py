@@ -39,18 +39,24 @@ def test_each_platform_accepts_the_message_it_documents(kind):
     secret = "SECa1b2c3d4e5f6a7b8" if kind in SIGNED else None
     with robot(kind, secret=secret) as r:
         result = deliver(kind, r.url, secret=secret)
-        assert result.ok and result.attempts == 1, (result, r.rejected)
-        assert len(r.messages) == 1 and "demo" in str(r.messages[0])
+        assert result.ok, (result, r.rejected)
+        assert result.attempts == 1, (result, r.rejected)
+        assert len(r.messages) == 1
+        assert "demo" in str(r.messages[0])
 
 
-@pytest.mark.parametrize("kind, error", [("dingtalk", "errcode 310000: sign not match"),
+@pytest.mark.parametrize(("kind", "error"), [("dingtalk", "errcode 310000: sign not match"),
                                          ("feishu", "code 19021: sign match fail"),
                                          ("webhook", "HTTP 401 bad signature")])
 def test_a_wrong_signature_is_refused_and_not_retried(kind, error):
     with robot(kind, secret="SECthe-right-one-123") as r:
         result = deliver(kind, r.url, secret="SECa-wrong-one-4567")
-        assert not result.ok and result.attempts == 1 and error in result.detail
-        assert r.messages == [] and r.requests == 1 and r.rejected[0][0] == "sign"
+        assert not result.ok
+        assert result.attempts == 1
+        assert error in result.detail
+        assert r.messages == []
+        assert r.requests == 1
+        assert r.rejected[0][0] == "sign"
 
 
 def test_an_unsigned_message_to_a_signed_robot_is_refused():
@@ -62,14 +68,18 @@ def test_an_unsigned_message_to_a_signed_robot_is_refused():
 def test_keyword_mode_needs_the_keyword_which_the_channel_adds(kind):
     with robot(kind, keyword="agentrun-release") as r:
         refused = deliver(kind, r.url)
-        assert not refused.ok and ("310000" in refused.detail or "19024" in refused.detail)
-        assert deliver(kind, r.url, keyword="agentrun-release").ok and len(r.messages) == 1
+        assert not refused.ok
+        assert ("310000" in refused.detail or "19024" in refused.detail)
+        assert deliver(kind, r.url, keyword="agentrun-release").ok
+        assert len(r.messages) == 1
 
 
 def test_a_wrong_token_is_the_platforms_body_error():
     with robot("wecom") as r:
         result = deliver("wecom", r.url.replace(r.token, "0" * 32))
-        assert not result.ok and "errcode 93000" in result.detail and result.attempts == 1
+        assert not result.ok
+        assert "errcode 93000" in result.detail
+        assert result.attempts == 1
 
 
 @pytest.mark.parametrize("how", ["500", "429", "busy"])
@@ -81,7 +91,9 @@ def test_two_transient_failures_then_success_deliver_exactly_one_message(kind, h
     with robot(kind, secret=secret) as r:
         r.fail_next(2, how)
         result = deliver(kind, r.url, secret=secret)
-        assert result.ok and result.attempts == 3 and r.requests == 3, result
+        assert result.ok, result
+        assert result.attempts == 3, result
+        assert r.requests == 3, result
         assert len(r.messages) == 1
 
 
@@ -91,7 +103,9 @@ def test_retry_after_is_honoured_and_parsed():
         started = time.monotonic()
         assert deliver("slack", r.url).ok
         assert time.monotonic() - started >= 0.2
-    assert retry_after("3") == 3.0 and retry_after(None) is None and retry_after("soon") is None
+    assert retry_after("3") == 3.0
+    assert retry_after(None) is None
+    assert retry_after("soon") is None
     assert 0 <= retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
@@ -102,7 +116,9 @@ def test_a_receiver_that_always_fails_gives_up_within_the_deadline():
         result = deliver("webhook", r.url, timeout=1.0)
         # Retries stop at the 1 s deadline: a few requests, not the retry policy's full schedule
         # (the bound is 10x the deadline so a loaded machine cannot fail it).
-        assert not result.ok and "HTTP 503" in result.detail and time.monotonic() - started < 10
+        assert not result.ok
+        assert "HTTP 503" in result.detail
+        assert time.monotonic() - started < 10
         assert 1 <= r.requests <= 4
 
 
@@ -111,7 +127,9 @@ def test_a_dead_port_is_a_connection_failure_without_the_url():
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/robot/send?access_token=tok-0123456789abcdef"
         result = deliver("dingtalk", url, timeout=1.0)
-    assert not result.ok and "connection failed" in result.detail and "tok-0123456789abcdef" not in result.detail
+    assert not result.ok
+    assert "connection failed" in result.detail
+    assert "tok-0123456789abcdef" not in result.detail
 
 
 def test_the_rate_limiter_paces_and_refuses_past_the_deadline():
@@ -130,10 +148,11 @@ def test_the_rate_limiter_paces_and_refuses_past_the_deadline():
 def test_mentions_reach_the_dingtalk_robot():
     with robot("dingtalk") as r:
         assert deliver("dingtalk", r.url, mention=Mention(mobiles=("13800000000",))).ok
-        assert r.messages[0]["at"]["atMobiles"] == ["13800000000"] and "@13800000000" in r.messages[0]["markdown"]["text"]
+        assert r.messages[0]["at"]["atMobiles"] == ["13800000000"]
+        assert "@13800000000" in r.messages[0]["markdown"]["text"]
 
 
-@pytest.mark.parametrize("kind, code", [("dingtalk", "130101"), ("wecom", "45009")])
+@pytest.mark.parametrize(("kind", "code"), [("dingtalk", "130101"), ("wecom", "45009")])
 def test_the_robot_fakes_refuse_a_21st_message_within_a_minute_as_the_platforms_do(kind, code):
     import httpx
 
@@ -142,7 +161,8 @@ def test_the_robot_fakes_refuse_a_21st_message_within_a_minute_as_the_platforms_
         now = [1000.0]
         r.clock = lambda: now[0]
         answers = [httpx.post(r.url, json=body).json()["errcode"] for _ in range(21)]
-        assert answers == [0] * 20 + [int(code)] and len(r.messages) == 20
+        assert answers == [0] * 20 + [int(code)]
+        assert len(r.messages) == 20
         now[0] += 60.0  # a minute later the robot takes messages again
         assert httpx.post(r.url, json=body).json()["errcode"] == 0
 

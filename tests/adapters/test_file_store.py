@@ -33,7 +33,7 @@ def test_put_get_list_delete(tmp_path):
 
 
 def test_keys_cannot_leave_the_folder(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="leaves the store"):
         FileStateStore(tmp_path / "state").put("../escape", b"x")
 
 
@@ -69,7 +69,8 @@ def test_write_atomic_sets_the_mode_whatever_the_umask_and_replaces_whole(tmp_pa
         write_atomic(tmp_path / "public.txt", b"x", mode=0o644)
     finally:
         os.umask(old)
-    assert path.read_bytes() == b"new" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_bytes() == b"new"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "public.txt").stat().st_mode) == 0o644
     assert sorted(os.listdir(tmp_path)) == ["f.json", "public.txt"]
 

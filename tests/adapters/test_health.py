@@ -25,7 +25,10 @@ def completion(text: str):
 def test_a_completion_is_healthy_whatever_its_text_says():
     with serving(app_answering(completion("invalid: a word the agent may well say"))) as url:
         result = check(url, FAST)
-    assert result.ok and result.status == 200 and result.version == "3" and result.attempts == 1
+    assert result.ok
+    assert result.status == 200
+    assert result.version == "3"
+    assert result.attempts == 1
     assert result.detail.startswith("invalid: a word")
 
 
@@ -35,7 +38,9 @@ def test_a_200_that_is_no_chat_completion_is_not_healthy():
 
     with serving(app_answering(html)) as url:
         result = check(url, FAST)
-    assert not result.ok and result.attempts > 1 and "not an OpenAI chat completion" in result.detail
+    assert not result.ok
+    assert result.attempts > 1
+    assert "not an OpenAI chat completion" in result.detail
 
 
 def test_errors_are_retried_until_the_timeout():
@@ -44,4 +49,6 @@ def test_errors_are_retried_until_the_timeout():
 
     with serving(app_answering(broken)) as url:
         result = check(url, FAST)
-    assert not result.ok and result.status == 500 and result.attempts >= 2
+    assert not result.ok
+    assert result.status == 500
+    assert result.attempts >= 2

@@ -23,11 +23,13 @@ def test_github_endpoint_with_the_audience(tmp_path, monkeypatch):
         source = TokenSource("github", env["ACTIONS_ID_TOKEN_REQUEST_URL"])
         token = read_token(source, "sts.aliyuncs.com", env)
         claims = jwt.decode(token.reveal(), options={"verify_signature": False})
-        assert claims["aud"] == "sts.aliyuncs.com" and claims["sub"] == issuer.github_subject
+        assert claims["aud"] == "sts.aliyuncs.com"
+        assert claims["sub"] == issuer.github_subject
         assert token.reveal() not in repr(token)
         with pytest.raises(CredentialError) as refused:
             read_token(source, "sts.aliyuncs.com", {**env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "stale"})
-        assert refused.value.exit_code == 3 and "id-token: write" in str(refused.value)
+        assert refused.value.exit_code == 3
+        assert "id-token: write" in str(refused.value)
         assert "stale" not in str(refused.value)
 
 

@@ -104,7 +104,7 @@ def fake_driver(client) -> OpenApiDriver:
     return driver
 
 
-@pytest.mark.parametrize("count, report_total, wanted, pages", [
+@pytest.mark.parametrize(("count", "report_total", "wanted", "pages"), [
     (250, True, "rt-249", [1, 2, 3]),
     (200, True, "rt-199", [1, 2]),       # total reached: no third request
     (200, False, "rt-199", [1, 2, 3]),   # no total: stop at the first short (here empty) page

@@ -30,7 +30,7 @@ def _unretryable(inner: Exception) -> UnretryableException:
     return UnretryableException(RetryPolicyContext(exception=inner))
 
 
-@pytest.mark.parametrize("exc, expected", [
+@pytest.mark.parametrize(("exc", "expected"), [
     (ThrottlingException(status_code=429, code="Throttling.User", message="slow down", retry_after=1), TransientError),
     (ServerException(status_code=503, code="ServiceUnavailable", message="busy"), TransientError),
     (ServerException(status_code=500, code="InternalError", message="oops"), TransientError),
@@ -74,7 +74,8 @@ def test_bugs_are_not_translated(exc):
 def test_translated_messages_never_carry_a_secret(make):
     secret = Secret("SENTINEL-sdk-errors-0123456789")
     error = translate(make(secret.reveal()), "update")
-    assert error is not None and secret.reveal() not in str(error)
+    assert error is not None
+    assert secret.reveal() not in str(error)
 
 
 class _Creds:

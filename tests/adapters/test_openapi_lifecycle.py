@@ -6,6 +6,7 @@ float32 weights and trusted a split to be cleared."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -47,7 +48,7 @@ class Counting:
         return call
 
 
-@pytest.mark.parametrize("status, cls", [(400, ClientException), (409, ClientException), (500, ServerException)])
+@pytest.mark.parametrize(("status", "cls"), [(400, ClientException), (409, ClientException), (500, ServerException)])
 def test_already_exists_is_classified_on_the_message_whatever_the_status(status, cls):
     exc = cls(status_code=status, code="ERR_X", message=f"code: {status}, AgentRuntime x already exists.")
     assert isinstance(translate(exc, "create"), AlreadyExists)
@@ -61,7 +62,9 @@ def test_a_400_for_a_runtime_that_is_not_ready_means_busy_not_bad_input():
 
 def test_throttling_carries_the_servers_retry_after_in_seconds():
     error = translate(ThrottlingException(status_code=429, code="Throttling", message="slow", retry_after=1500), "x")
-    assert isinstance(error, TransientError) and error.throttled and error.retry_after == 1.5
+    assert isinstance(error, TransientError)
+    assert error.throttled
+    assert error.retry_after == 1.5
 
 
 def test_throttled_calls_are_retried_for_the_time_budget_not_the_attempts():
@@ -76,8 +79,9 @@ def test_throttled_calls_are_retried_for_the_time_budget_not_the_attempts():
         return "done"
 
     assert RetryPolicy(attempts=3, initial=0.001, maximum=0.002, total=10).call(throttled) == "done"
-    gaps = [b - a for a, b in zip(calls, calls[1:])]
-    assert len(calls) == 10 and min(gaps) >= 0.05  # beyond 3 attempts, each wait at least retry-after
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    assert len(calls) == 10
+    assert min(gaps) >= 0.05
 
 
 def test_a_server_error_still_stops_at_the_attempts():
@@ -108,8 +112,10 @@ def test_put_endpoint_returns_it_ready_with_its_url_and_skips_a_write_that_chang
 def test_placeholder_entries_are_no_split():
     endpoint = Endpoint.from_wire({"targetVersion": "1", "status": "READY", "routingConfiguration": {
         "versionWeights": [{"version": "", "weight": 0}]}})
-    assert endpoint.weights == {} and endpoint.routes_like("1", {})
-    assert same_weights({"2": 0.3499999940395355}, {"2": 0.35}) and not same_weights({"2": 0.34}, {"2": 0.35})
+    assert endpoint.weights == {}
+    assert endpoint.routes_like("1", {})
+    assert same_weights({"2": 0.3499999940395355}, {"2": 0.35})
+    assert not same_weights({"2": 0.34}, {"2": 0.35})
 
 
 def test_an_endpoint_write_during_a_runtime_update_waits_and_gets_through(emu, runtime):
@@ -119,7 +125,8 @@ def test_an_endpoint_write_during_a_runtime_update_waits_and_gets_through(emu, r
     updating = driver.update_runtime(runtime.id, {"description": "a deploy in flight"})
     assert updating.status == "UPDATING"
     endpoint = driver.put_endpoint(runtime.id, "rollback", target_version="1", weights={})
-    assert endpoint.weights == {} and endpoint.status == "READY"
+    assert endpoint.weights == {}
+    assert endpoint.status == "READY"
     assert driver.get_runtime(runtime.id).status == "READY"
 
 
@@ -130,7 +137,8 @@ def test_a_publish_whose_answer_is_lost_is_not_published_twice(emu, runtime):
     version = driver.publish_version(runtime.id, "lost answer")
     emu.set_faults(lose_answer=0.0)
     versions = driver.list_versions(runtime.id)
-    assert len(versions) == before + 1 and versions[-1].version == version.version
+    assert len(versions) == before + 1
+    assert versions[-1].version == version.version
     assert version.description == "lost answer"
 
 
@@ -186,7 +194,8 @@ def test_a_workspace_object_is_resolved_to_its_id_and_scopes_runtime_lookups(emu
     scoped.workspace = {"name": "team"}
     assert scoped.find_runtime("in-default") is None  # another workspace's runtime is not ours
     created = scoped.create_runtime({**runtime_spec("in-team"), "workspaceId": {"name": "team"}})
-    assert created.raw["workspaceId"] == team and scoped.workspace_id() == team
+    assert created.raw["workspaceId"] == team
+    assert scoped.workspace_id() == team
     assert scoped.find_runtime("in-team").id == created.id
     wait_ready(scoped, created.id)
     with pytest.raises(NotFoundError, match="workspace 'nope'"):

@@ -85,7 +85,7 @@ def test_lock_contention_between_two_runners(url):
     key = "locks/prod.json"
     held = lock.acquire(a, key, lock.Lock.new("runner-a", "prod", "4", ttl=600, now=NOW, ci_run="run 1"),
                         force=False, now=NOW)
-    with pytest.raises(BusyError, match="runner-a.*run 1.*--force"):
+    with pytest.raises(BusyError, match=r"runner-a.*run 1.*--force"):
         lock.acquire(b, key, lock.Lock.new("runner-b", "prod", "5", ttl=600, now=NOW), force=False, now=NOW)
     # After the TTL the holder is presumed dead and b breaks the stale lock without --force.
     later = held.expires_at + timedelta(seconds=1)
@@ -95,7 +95,8 @@ def test_lock_contention_between_two_runners(url):
     forced = lock.acquire(a, key, lock.Lock.new("runner-a", "prod", "6", ttl=600, now=later), force=True, now=later)
     assert lock.release(b, key, taken) is False
     assert lock.Lock.from_json(b.get(key)) == forced
-    assert lock.release(a, key, forced) is True and a.get(key) is None
+    assert lock.release(a, key, forced) is True
+    assert a.get(key) is None
 
 
 def test_history_written_by_one_runner_is_read_by_another(url):
@@ -131,9 +132,8 @@ def test_throttling_and_connection_errors_are_transient_and_retried():
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", busy)
-    with serving(app) as base:
-        with pytest.raises(TransientError, match="503 ServiceUnavailable"):
-            store(base).get("x")
+    with serving(app) as base, pytest.raises(TransientError, match="503 ServiceUnavailable"):
+        store(base).get("x")
     assert len(calls) == FAST.attempts  # retried by our policy, not by the SDK
     with pytest.raises(TransientError, match="network"):
         store(base).get("x")  # the server is gone now: connection refused
@@ -147,7 +147,7 @@ def test_secret_never_appears_in_errors_or_logs(url, caplog, capsys):
                lambda: store(url, ak="LTAIunknown").get("k"), lambda: store("http://127.0.0.1:9", prefix="p").list()):
         try:
             op()
-        except Exception as exc:  # noqa: BLE001 - every failure's text is checked
+        except Exception as exc:  # every failure's text is checked
             messages.append(f"{exc!s} {exc!r} {exc.__cause__!r} {exc.__context__!r}")
     s = store(url)
     messages.append(f"{s.__dict__!r} {s!r}")

@@ -92,7 +92,8 @@ def test_no_wheel_for_the_target_is_a_config_error_naming_the_package(tmp_path, 
     with pytest.raises(ConfigError) as info:
         pip_target.install(req, tmp_path / "out", TARGET, env=offline_env(index))
     assert info.value.exit_code == 2
-    assert f"'{package}'" in str(info.value) and "python3.12" in str(info.value)
+    assert f"'{package}'" in str(info.value)
+    assert "python3.12" in str(info.value)
     assert "\n" not in str(info.value)  # one paragraph
 
 
@@ -100,11 +101,12 @@ def test_a_pin_that_does_not_exist_names_the_versions_there_are(tmp_path, index)
     req = write_requirements(tmp_path, "tinydep==9.9\n")
     with pytest.raises(ConfigError) as info:
         pip_target.install(req, tmp_path / "out", TARGET, env=offline_env(index))
-    assert "'tinydep==9.9'" in str(info.value) and "the versions that have one are: 1.0" in str(info.value)
+    assert "'tinydep==9.9'" in str(info.value)
+    assert "the versions that have one are: 1.0" in str(info.value)
     assert "no binary wheel" not in str(info.value)
 
 
-@pytest.mark.parametrize("stderr,name", [
+@pytest.mark.parametrize(("stderr", "name"), [
     ("ERROR: Could not find a version that satisfies the requirement numpy==9.9 (from versions: none)\n"
      "ERROR: No matching distribution found for numpy==9.9\n", "numpy"),
     ("ERROR: No matching distribution found for Foo.Bar[extra]>=1\n", "Foo.Bar"),
@@ -124,7 +126,8 @@ def test_index_credentials_stay_out_of_argv_and_errors(tmp_path):
     assert sentinel not in " ".join(argv)
     with pytest.raises(ResourceFailedError) as info:  # unreachable index: not "no wheel"
         pip_target.install(req, tmp_path / "out", TARGET, env=env)
-    assert sentinel not in str(info.value) and "Connection refused" in str(info.value)
+    assert sentinel not in str(info.value)
+    assert "Connection refused" in str(info.value)
 
 
 def test_builder_packages_the_installed_dependencies(tmp_path, index, monkeypatch):

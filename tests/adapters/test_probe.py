@@ -75,10 +75,12 @@ def test_healthy_agent_steady_rate_and_request_shape():
             return await probe(f"{base}/healthy/", duration=1.0, rate=10), seen
 
     samples, seen = run(go())
-    assert len(samples) == 10 and all(s.ok for s in samples)
+    assert len(samples) == 10
+    assert all(s.ok for s in samples)
     assert all(s.latency_ms > 0 for s in samples)
     stamps = [s.ts for s in samples]
-    assert stamps == sorted(stamps) and stamps[-1] - stamps[0] >= 0.9 - 0.05  # 10 sends, 0.1 s apart
+    assert stamps == sorted(stamps)
+    assert stamps[-1] - stamps[0] >= 0.9 - 0.05
     assert seen["healthy"][0]["body"] == request_body(HealthConfig())
 
 
@@ -88,7 +90,8 @@ def test_faulty_agent_gives_failed_samples():
             return await probe(f"{base}/faulty", duration=1.0, rate=20)
 
     samples = run(go())
-    assert len(samples) == 20 and sum(not s.ok for s in samples) == 6
+    assert len(samples) == 20
+    assert sum(not s.ok for s in samples) == 6
 
 
 def test_slow_agent_latency_is_measured():
@@ -97,7 +100,8 @@ def test_slow_agent_latency_is_measured():
             return await probe(f"{base}/slow", duration=0.5, rate=10)
 
     samples = run(go())
-    assert len(samples) == 5 and all(s.ok and s.latency_ms >= 500 for s in samples)
+    assert len(samples) == 5
+    assert all(s.ok and s.latency_ms >= 500 for s in samples)
 
 
 def test_timeouts_and_refused_connections_are_failed_samples_not_errors():
@@ -111,8 +115,10 @@ def test_timeouts_and_refused_connections_are_failed_samples_not_errors():
                                         probe(closed, duration=0.2, rate=10, timeout=1))
 
     hung, refused = run(go())
-    assert len(hung) == 2 and not any(s.ok for s in hung)
-    assert len(refused) == 2 and not any(s.ok for s in refused)
+    assert len(hung) == 2
+    assert not any(s.ok for s in hung)
+    assert len(refused) == 2
+    assert not any(s.ok for s in refused)
 
 
 def test_custom_request_and_secret_header(caplog, capsys):
@@ -128,8 +134,10 @@ def test_custom_request_and_secret_header(caplog, capsys):
     with caplog.at_level(logging.DEBUG):
         seen = run(go())
     got = seen["healthy"][0]
-    assert got["body"]["model"] == "m" and got["body"]["messages"] == [{"role": "user", "content": "hi"}]
-    assert got["headers"]["Authorization"] == sentinel and got["headers"]["X-Trace"] == "probe"
+    assert got["body"]["model"] == "m"
+    assert got["body"]["messages"] == [{"role": "user", "content": "hi"}]
+    assert got["headers"]["Authorization"] == sentinel
+    assert got["headers"]["X-Trace"] == "probe"
     out = capsys.readouterr()
     assert sentinel not in out.out + out.err + caplog.text
 
@@ -145,7 +153,8 @@ def test_probe_follows_the_health_block_like_the_health_check():
             return good, default_on_custom, seen
 
     good, default_on_custom, seen = run(go())
-    assert len(seen["healthz"]) == 2 and all(s.ok for s in good)
+    assert len(seen["healthz"]) == 2
+    assert all(s.ok for s in good)
     assert not any(s.ok for s in default_on_custom)  # the agent has no chat path: 404s
 
 
@@ -157,7 +166,7 @@ def test_a_2xx_that_is_no_chat_completion_is_a_failed_sample():
     assert not any(s.ok for s in run(go()))
 
 
-@pytest.mark.parametrize("kind,gate", [("faulty", "max_error_rate"), ("slow", "max_latency_increase_ms")])
+@pytest.mark.parametrize(("kind", "gate"), [("faulty", "max_error_rate"), ("slow", "max_latency_increase_ms")])
 def test_probe_pair_feeds_analysis_that_catches_a_bad_candidate(kind, gate):
     async def go():
         async with agents() as (base, seen):
@@ -167,7 +176,8 @@ def test_probe_pair_feeds_analysis_that_catches_a_bad_candidate(kind, gate):
     (candidate, stable), seen = run(go())
     assert len(candidate) == len(stable) == 30 == len(seen[kind]) == len(seen["healthy"])
     verdict = analyse(candidate, stable, AnalysisConfig())
-    assert verdict.result == "fail" and gate in verdict.reason
+    assert verdict.result == "fail"
+    assert gate in verdict.reason
 
 
 def test_probe_pair_of_healthy_agents_passes():
@@ -180,7 +190,7 @@ def test_probe_pair_of_healthy_agents_passes():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be positive"):
         run(probe("http://127.0.0.1:1", duration=0, rate=5))
 
 
@@ -211,7 +221,8 @@ def test_emulator_log_source_asks_for_the_endpoint_and_window_and_splits_by_vers
     with serving(app) as url:
         candidate, stable = emulator_log_source(url, "rt", "prod", stable="3", candidate="4")(1.5, 6.0)
     assert asked == [{"runtime": "rt", "endpoint": "prod", "since": "1.5", "until": "6.0"}]
-    assert [(s.ts, s.ok) for s in candidate] == [(5.0, False)] and [(s.ts, s.ok) for s in stable] == [(4.0, True)]
+    assert [(s.ts, s.ok) for s in candidate] == [(5.0, False)]
+    assert [(s.ts, s.ok) for s in stable] == [(4.0, True)]
 
 
 async def _dropped_future(exception: BaseException) -> None:

@@ -53,12 +53,16 @@ def test_refresh_before_expiry_keeps_long_lived_clients_working(emulator, tmp_pa
         assert sts.get_caller_identity().body.identity_type == "AssumedRoleUser"
         clock.now += 2000  # well inside the session: no new token, no new session
         sts.get_caller_identity()
-        assert creds.assumed == 1 and len(issuer.issued) == 1
+        assert creds.assumed == 1
+        assert len(issuer.issued) == 1
         clock.now += 800  # past three quarters of the hour: assumed again, with a fresh token
         assert sts.get_caller_identity().body.arn.endswith("/agentrun-github-1")
         assert store.get("a.json") == b"{}"
-        assert creds.assumed == 2 and len(issuer.issued) == 2 and creds.access_key_id.reveal() != first
-        assert creds.masked()["source"] == "oidc" and creds.masked()["expiration"].endswith("Z")
+        assert creds.assumed == 2
+        assert len(issuer.issued) == 2
+        assert creds.access_key_id.reveal() != first
+        assert creds.masked()["source"] == "oidc"
+        assert creds.masked()["expiration"].endswith("Z")
 
 
 def test_assume_role_from_a_key_with_external_id(emulator):
@@ -81,11 +85,13 @@ def test_assume_role_from_a_key_with_external_id(emulator):
 
     creds = RoleCredentials(plan("tools-42"), "prod", _assumer(emulator, lambda: Key), environ={})
     identity = StsClient(Connection(emulator.endpoint, "http", "cn-hangzhou", creds).sdk_config()).get_caller_identity()
-    assert identity.body.arn == f"{role.arn}/tools" and creds.masked()["source"] == "assume-role"
+    assert identity.body.arn == f"{role.arn}/tools"
+    assert creds.masked()["source"] == "assume-role"
     wrong = RoleCredentials(plan("other"), "prod", _assumer(emulator, lambda: Key), environ={})
     with pytest.raises(CredentialError) as refused:
         wrong.ensure()
-    assert "NoPermission" in str(refused.value) and "external_id" in str(refused.value)
+    assert "NoPermission" in str(refused.value)
+    assert "external_id" in str(refused.value)
 
 
 def test_fields_read_one_by_one_never_mix_two_sessions():

@@ -54,7 +54,8 @@ def test_gitlab_project_and_group_masked_values_in_the_body_read_back():
                  {"GITLAB_TOKEN": "tok"})
         written(s)
         assert gl.values["projects 42 scope prod"] == {PAIR_VAR: PAIR}
-        assert s.read_back(KEY_ID, SECRET) is True and s.read_back(KEY_ID, Secret("other-value-0001")) is False
+        assert s.read_back(KEY_ID, SECRET) is True
+        assert s.read_back(KEY_ID, Secret("other-value-0001")) is False
         assert not any(SECRET.reveal() in r for r in gl.requests)  # never in a URL
         g = sink({"type": "gitlab", "group": "7", "url": gl.url}, {"GITLAB_TOKEN": "tok"})
         written(g)
@@ -69,7 +70,8 @@ def test_jenkins_updates_an_existing_credential_with_the_crumb():
         s = sink({"type": "jenkins", "url": jk.url, "credential_id": "aliyun"}, env)
         written(s)
         assert jk.values["aliyun"] == {"username": KEY_ID, "password": SECRET.reveal()}
-        assert s.read_back(KEY_ID, SECRET) is None and s.read_back("LTAIother", SECRET) is False
+        assert s.read_back(KEY_ID, SECRET) is None
+        assert s.read_back("LTAIother", SECRET) is False
         with pytest.raises(ConfigError, match="create a 'Username with password' credential"):
             sink({"type": "jenkins", "url": jk.url, "credential_id": "missing"}, env).preflight()
         jk.crumbs.clear()
@@ -85,7 +87,8 @@ def test_bitbucket_repository_and_deployment_variables_are_secured():
                      {"BITBUCKET_TOKEN": "tok"})
             written(s)
             assert bb.values[target] == {PAIR_VAR: PAIR}
-            assert all(v["secured"] for v in bb.meta[target].values()) and len(bb.meta[target]) == 1
+            assert all(v["secured"] for v in bb.meta[target].values())
+            assert len(bb.meta[target]) == 1
             assert s.read_back(KEY_ID, SECRET) is None
 
 
@@ -93,10 +96,12 @@ def test_circleci_project_reads_back_the_last_four_and_contexts_are_written():
     with CircleCIFake("tok").serving() as cc:
         s = sink({"type": "circleci", "project": "gh/org/app", "api_url": cc.url}, {"CIRCLECI_TOKEN": "tok"})
         written(s)
-        assert s.read_back(KEY_ID, SECRET) is True and s.read_back(KEY_ID, Secret("another-secret-zzzz")) is False
+        assert s.read_back(KEY_ID, SECRET) is True
+        assert s.read_back(KEY_ID, Secret("another-secret-zzzz")) is False
         c = sink({"type": "circleci", "context": "ctx", "api_url": cc.url}, {"CIRCLECI_TOKEN": "tok"})
         written(c)
-        assert cc.values["context ctx"] == {PAIR_VAR: PAIR} and c.read_back(KEY_ID, SECRET) is None
+        assert cc.values["context ctx"] == {PAIR_VAR: PAIR}
+        assert c.read_back(KEY_ID, SECRET) is None
 
 
 def test_kms_put_secret_value_signed_by_the_sdk_and_read_back():
@@ -106,7 +111,8 @@ def test_kms_put_secret_value_signed_by_the_sdk_and_read_back():
         s = sink(entry, {}, credentials=Creds)
         written(s)
         assert kms.current("agentrun/prod") == {"AccessKeyId": KEY_ID, "AccessKeySecret": SECRET.reveal()}
-        assert len(kms.versions["agentrun/prod"]) == 1 and s.read_back(KEY_ID, SECRET) is True
+        assert len(kms.versions["agentrun/prod"]) == 1
+        assert s.read_back(KEY_ID, SECRET) is True
         with pytest.raises(ConfigError, match="ResourceExist"):  # the same version, another value: refused
             s.write(KEY_ID, Secret("another-secret-value-0001"))
         assert kms.current("agentrun/prod")["AccessKeySecret"] == SECRET.reveal()
@@ -123,7 +129,8 @@ def test_dotenv_is_atomic_0600_and_keeps_other_lines(tmp_path):
     spec = parse([{"type": "dotenv"}], profile="prod", env_name="prod", where="x")[0]
     s = open_sink(spec, root=tmp_path, environ={})
     written(s)
-    assert path.stat().st_mode & 0o777 == 0o600 and path.read_text().startswith("OTHER=1\n")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert path.read_text().startswith("OTHER=1\n")
     assert s.read_back(KEY_ID, SECRET) is True
 
 
@@ -148,7 +155,8 @@ def test_yunxiao_variable_group_replaced_with_encrypted_values_in_the_body():
         written(s)
         assert yx.values["1234"] == {"REGION": "cn-hangzhou", ID_VAR: KEY_ID, SECRET_VAR: SECRET.reveal()}
         assert all(v["isEncrypted"] for v in yx.groups["1234"]["variables"] if v["name"] != "REGION")
-        assert s.read_back(KEY_ID, SECRET) is None and not any(SECRET.reveal() in r for r in yx.requests)
+        assert s.read_back(KEY_ID, SECRET) is None
+        assert not any(SECRET.reveal() in r for r in yx.requests)
         yx.groups["99"]["variables"] = [{"name": "OTHER_SECRET", "value": "x" * 12, "isEncrypted": True}]
         with pytest.raises(ConfigError, match="a variable group of its own"):
             sink({**entry, "group": "99"}, {"YUNXIAO_TOKEN": "tok"}).preflight()
@@ -203,14 +211,15 @@ def test_gitlab_same_key_in_two_scopes_is_never_confused():
                  {"GITLAB_TOKEN": "tok"})
         written(s)
         assert gl.values["projects 42 scope dev"] == {PAIR_VAR: "LTAIdevkey:devsecret"}
-        assert gl.values["projects 42 scope prod"] == {PAIR_VAR: PAIR} and s.held_id() == KEY_ID
+        assert gl.values["projects 42 scope prod"] == {PAIR_VAR: PAIR}
+        assert s.held_id() == KEY_ID
 
 
 def test_gitlab_group_before_16_9_is_refused_when_another_scope_holds_the_key():
     with GitLabFake("tok", version="16.8.1").serving() as gl:
         gl.values["groups 7 scope dev"] = {PAIR_VAR: "LTAIdevkey:devsecret"}
         entry = {"type": "gitlab", "group": "7", "environment_scope": "prod", "url": gl.url}
-        with pytest.raises(ConfigError, match="16.9"):
+        with pytest.raises(ConfigError, match=r"16.9"):
             sink(entry, {"GITLAB_TOKEN": "tok"}).preflight()
         assert gl.values == {"groups 7 scope dev": {PAIR_VAR: "LTAIdevkey:devsecret"}}
         gl.version = "16.9.0"
@@ -227,7 +236,8 @@ def test_the_gitlab_fake_refuses_an_ambiguous_key_as_gitlab_does():
         gl.values["projects 42 scope prod"] = {"K": "b"}
         answer = httpx.put(f"{gl.url}/api/v4/projects/42/variables/K", json={"value": "c"},
                            headers={"PRIVATE-TOKEN": "tok"})
-        assert answer.status_code == 409 and gl.values["projects 42 scope dev"] == {"K": "a"}
+        assert answer.status_code == 409
+        assert gl.values["projects 42 scope dev"] == {"K": "a"}
 
 
 @pytest.mark.parametrize("where", ["proc", "through-a-file", "a-folder", "read-only-folder"])
@@ -285,4 +295,5 @@ def test_a_key_found_as_one_pair_variable_goes_back_as_one(tmp_path):
     assert s.held_id() == "LTAIold"
     written(s)
     assert (tmp_path / ".env.prod").read_text() == f"ALIYUN_ACCESS_KEY_PAIR_PROD='{PAIR}'\n"
-    assert s.read_back(KEY_ID, SECRET) is True and s.held_id() == KEY_ID
+    assert s.read_back(KEY_ID, SECRET) is True
+    assert s.held_id() == KEY_ID

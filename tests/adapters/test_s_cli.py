@@ -29,7 +29,7 @@ def test_the_error_message_block_is_read_from_stdout():
     assert error_message("one\ntwo\n") == "one two"
 
 
-@pytest.mark.parametrize("code,message,kind", [
+@pytest.mark.parametrize(("code", "message", "kind"), [
     (101, "agent runtime bot not found", errors.NotFoundError),
     (101, "Endpoint canary not found", errors.NotFoundError),
     (101, "Not found access: default", errors.CredentialError),
@@ -45,9 +45,11 @@ def test_the_error_message_block_is_read_from_stdout():
 def test_classification(code, message, kind):
     error = classify(done(code, FAILED_101.format(message=message)))
     assert type(error) is kind
-    assert f"(exit {code})" in str(error) and message in str(error)
+    assert f"(exit {code})" in str(error)
+    assert message in str(error)
 
 
 def test_a_registry_failure_says_what_s_needed():
     error = classify(done(1, "", "Error: getaddrinfo ENOTFOUND api.devsapp.cn"))
-    assert "registry or network" in str(error) and "agentrun@1.0.12" in str(error)
+    assert "registry or network" in str(error)
+    assert "agentrun@1.0.12" in str(error)

@@ -64,11 +64,14 @@ def test_reads_run_with_o_json_silent_and_credentials_only_in_the_environment(ri
     assert (runtime.id, runtime.name, runtime.status, runtime.updated_at) == (
         "ar-1a2b", "bot", "READY", "2026-01-02T00:00:00Z")
     [call] = calls()
-    assert call["command"] == "info" and contains(call["args"], ["-o", "json", "--silent"])
+    assert call["command"] == "info"
+    assert contains(call["args"], ["-o", "json", "--silent"])
     assert call["credential"] == {"AccountID": "1234", "AccessKeyID": KEY_ID, "AccessKeySecret": SECRET}
-    assert call["props"]["region"] == "cn-hangzhou" and call["props"]["agent"]["name"] == "bot"
+    assert call["props"]["region"] == "cn-hangzhou"
+    assert call["props"]["agent"]["name"] == "bot"
     assert call["props"]["agent"]["code"]["src"] == str(rig.root / "code")
-    assert SECRET not in json.dumps(call["args"]) and KEY_ID not in json.dumps(call["args"])
+    assert SECRET not in json.dumps(call["args"])
+    assert KEY_ID not in json.dumps(call["args"])
     template = rig.root / ".agentrun" / "s" / "dev" / "s.yaml"
     assert stat.S_IMODE(template.stat().st_mode) == 0o600  # it holds the agent's environment variables
     assert json.loads(template.read_text())["resources"]["agent"]["component"] == "agentrun@1.0.12"
@@ -80,8 +83,10 @@ def test_an_sts_token_goes_through_the_serverless_devs_key_variable(rig):
     driver, calls = rig({"version list": [{"output": shape("version-list")}]}, token=TOKEN)
     assert [v.version for v in driver.list_versions("ar-1a2b")] == ["1", "2"]
     [call] = calls()
-    assert call["credential"]["SecurityToken"] == TOKEN and call["credential"]["AccessKeySecret"] == SECRET
-    assert s_cli.KEY_ALIAS in call["args"] and TOKEN not in json.dumps(call["args"])
+    assert call["credential"]["SecurityToken"] == TOKEN
+    assert call["credential"]["AccessKeySecret"] == SECRET
+    assert s_cli.KEY_ALIAS in call["args"]
+    assert TOKEN not in json.dumps(call["args"])
 
 
 def test_child_environment_is_an_allow_list_with_the_credentials():
@@ -98,7 +103,8 @@ def test_a_missing_runtime_is_none_learned_from_the_same_read_without_o(rig):
     driver, calls = rig({"info": [{"error": "agent runtime bot not found"}]})
     assert driver.find_runtime("bot") is None
     first, second = calls()  # under -o the failure exits 0 with no output, so it is read again without -o
-    assert "-o" in first["args"] and "-o" not in second["args"]
+    assert "-o" in first["args"]
+    assert "-o" not in second["args"]
 
 
 def test_endpoint_publish_uses_canary_version_with_weight_and_no_o(rig):
@@ -109,7 +115,8 @@ def test_endpoint_publish_uses_canary_version_with_weight_and_no_o(rig):
     publish, get = calls()
     assert publish["args"][:11] == ["publish", "--endpoint-name", "prod", "--target-version", "1",
                                     "--canary-version", "2", "--weight", "0.05", "--description", "canary"]
-    assert "-o" not in publish["args"] and get["args"][:3] == ["get", "--endpoint-name", "prod"]
+    assert "-o" not in publish["args"]
+    assert get["args"][:3] == ["get", "--endpoint-name", "prod"]
 
 
 def test_a_publish_without_canary_clears_a_split_the_platform_kept(rig):
@@ -118,7 +125,8 @@ def test_a_publish_without_canary_clears_a_split_the_platform_kept(rig):
     driver, calls = rig({"endpoint publish": [{"output": shape("endpoint-publish")}],
                          "endpoint get": [{"output": shape("endpoint-get")}, {"output": cleared}]})
     endpoint = driver.put_endpoint("ar-1a2b", "prod", target_version="2")
-    assert endpoint.target_version == "2" and dict(endpoint.weights) == {}
+    assert endpoint.target_version == "2"
+    assert dict(endpoint.weights) == {}
     publishes = [c["args"] for c in calls() if c["args"][0] == "publish"]
     assert "--canary-version" not in publishes[0]
     assert publishes[1][5:9] == ["--canary-version", "2", "--weight", "0"]
@@ -128,7 +136,8 @@ def test_a_failing_mutation_keeps_exit_101_its_stdout_message_and_is_not_retried
     driver, calls = rig({"endpoint publish": [{"error": "targetVersion 9 is not a published version of bot"}]})
     with pytest.raises(ResourceFailedError) as failure:
         driver.put_endpoint("ar-1a2b", "prod", target_version="9")
-    assert "exit 101" in str(failure.value) and "targetVersion 9 is not a published version" in str(failure.value)
+    assert "exit 101" in str(failure.value)
+    assert "targetVersion 9 is not a published version" in str(failure.value)
     assert len(calls()) == 1
     assert SECRET not in str(failure.value)
 
@@ -153,7 +162,8 @@ def test_rejected_credentials_fail_at_once_with_exit_3(rig):
     driver, calls = rig({"info": [{"error": "InvalidAccessKeyId.NotFound: Specified access key is not found."}]})
     with pytest.raises(CredentialError) as failure:
         driver.find_runtime("bot")
-    assert failure.value.exit_code == 3 and len(calls()) == 2
+    assert failure.value.exit_code == 3
+    assert len(calls()) == 2
 
 
 def test_an_uncached_component_is_a_registry_failure_retried_then_reported(rig):
@@ -162,8 +172,10 @@ def test_an_uncached_component_is_a_registry_failure_retried_then_reported(rig):
     lock.unlink()  # s now asks the registry for agentrun@1.0.12, which this machine cannot reach
     with pytest.raises(TransientError) as failure:
         driver.delete_runtime("ar-1a2b")
-    assert "exit 1" in str(failure.value) and "registry or network" in str(failure.value)
-    assert failure.value.exit_code == 5 and calls() == []
+    assert "exit 1" in str(failure.value)
+    assert "registry or network" in str(failure.value)
+    assert failure.value.exit_code == 5
+    assert calls() == []
 
 
 def test_logs_take_iso_times_and_the_failure_filter(rig):
@@ -187,7 +199,9 @@ def test_deploy_hands_s_the_built_package_and_waits_for_info(rig, tmp_path):
         "zipFile": base64.b64encode(buffer.getvalue()).decode(), "language": "python3.12", "command": ["python3", "app.py"]}}
     assert driver.create_runtime(spec).status == "READY"
     deploy, _info = calls()
-    assert deploy["command"] == "deploy" and "--assume-yes" in deploy["args"] and "-o" not in deploy["args"]
+    assert deploy["command"] == "deploy"
+    assert "--assume-yes" in deploy["args"]
+    assert "-o" not in deploy["args"]
     src = Path(deploy["props"]["agent"]["code"]["src"])
     assert (src / "app.py").read_text() == "print('built')\n"
     assert deploy["props"]["agent"]["environmentVariables"]["MODEL_API_KEY"] == MODEL_KEY

@@ -60,8 +60,10 @@ def test_requests_page_past_100_rows_oldest_first_and_filter_version_and_errors(
     sls.put("proj", "store", [_line(0, "not a request")])  # another topic: never a request record
     reader = _reader()
     every = reader.requests(LogQuery(RUNTIME, NOW))
-    assert len(every) == 250 and [r["request_id"] for r in every] == [f"r-{i}" for i in range(250)]
-    assert len(sls.calls) == 3 and all(c["body"]["line"] == PAGE for c in sls.calls)
+    assert len(every) == 250
+    assert [r["request_id"] for r in every] == [f"r-{i}" for i in range(250)]
+    assert len(sls.calls) == 3
+    assert all(c["body"]["line"] == PAGE for c in sls.calls)
     assert {r["version"] for r in reader.requests(LogQuery(RUNTIME, NOW, version="3"))} == {"3"}
     failed = reader.requests(LogQuery(RUNTIME, NOW, errors=True))
     assert [r["request_id"] for r in failed] == [f"r-{i}" for i in range(0, 250, 7)]
@@ -94,7 +96,7 @@ def test_busy_sls_is_retried_and_a_wrong_secret_is_exit_3_without_the_secret(sls
 
 def test_a_logstore_that_does_not_exist_is_a_config_error_naming_it(sls):
     sls.put("proj", "store", [])
-    with pytest.raises(ConfigError, match="logstore missing: it does not exist .LogStoreNotExist"):
+    with pytest.raises(ConfigError, match=r"logstore missing: it does not exist .LogStoreNotExist"):
         _reader(logstore="missing").requests(LogQuery(RUNTIME, NOW))
 
 
@@ -106,7 +108,8 @@ def test_ensure_logstore_makes_a_searchable_logstore_once_and_accepts_what_exist
     assert actions == ["CreateProject", "CreateLogStore", "CreateIndex"]
     assert sls.calls[0]["body"]["projectName"] == "aliyun-serverless-1234-cn-hangzhou"
     assert sls.calls[1]["body"] == {"logstoreName": "default-logs", "ttl": 30, "shardCount": 2}
-    assert sls.calls[2]["body"]["line"]["token"] and sls.calls[2]["body"]["line"]["caseSensitive"] is False
+    assert sls.calls[2]["body"]["line"]["token"]
+    assert sls.calls[2]["body"]["line"]["caseSensitive"] is False
     reader = SlsLogs(made, "default-logs", RUNTIME, clock=lambda: NOW + 60)
     assert reader.requests(LogQuery(RUNTIME, NOW)) == []
 

@@ -54,7 +54,8 @@ def test_the_release_endpoints_rows_become_samples_per_version_and_late_rows_cou
     calls = len(sls.calls)
     now[0] += 5
     candidate, _ = read(NOW, now[0])
-    assert len(sls.calls) == calls + 1 and len(candidate) == 3
+    assert len(sls.calls) == calls + 1
+    assert len(candidate) == 3
     sls.put("proj", "store", [row(5, at=NOW + 2)])  # the same request again: counted once
     now[0] += 5
     assert len(read(NOW, now[0])[0]) == 3

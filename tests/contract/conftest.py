@@ -80,9 +80,9 @@ def _clean_up(target: Target) -> None:
                 try:
                     target.client.delete_agent_runtime(runtime_id)
                     break
-                except Exception:  # noqa: BLE001 - endpoints still deleting: try again
+                except Exception:  # endpoints still deleting: try again
                     time.sleep(5)
-        except Exception as exc:  # noqa: BLE001 - report, do not fail the run over clean-up
+        except Exception as exc:  # report, do not fail the run over clean-up
             print(f"contract clean-up of {runtime_id} failed: {exc}")
 
 

@@ -115,7 +115,8 @@ def test_publish_gives_increasing_versions_and_pages_list_them(target, runtime):
     assert numbers[1] > numbers[0]
     page = target.client.list_agent_runtime_versions(runtime, ar.ListAgentRuntimeVersionsRequest(
         page_number=1, page_size=1)).body.data
-    assert len(page.items) == 1 and page.total >= 2
+    assert len(page.items) == 1
+    assert page.total >= 2
     target.observe("versions published", numbers)
 
 
@@ -133,7 +134,8 @@ def test_an_endpoint_is_created_without_a_url_then_ready_with_one(target, runtim
                    {"status": created.status, "url": created.endpoint_public_url or ""})
     ready = settled_endpoint(target, runtime, created.agent_runtime_endpoint_id)
     target.observe("create endpoint: settled status", ready.status)
-    assert ready.status == "READY" and ready.endpoint_public_url
+    assert ready.status == "READY"
+    assert ready.endpoint_public_url
 
 
 def test_a_split_its_weight_scale_float32_and_clearing_it(target, runtime):
@@ -146,7 +148,8 @@ def test_a_split_its_weight_scale_float32_and_clearing_it(target, runtime):
     split = settled_endpoint(target, runtime, created.agent_runtime_endpoint_id)
     target.observe("weight 0.35 read back", weights_of(split))
     [entry] = [w for w in weights_of(split) if w.get("version")]
-    assert entry["version"] == canary and abs(entry["weight"] - 0.35) < 1e-5  # a ratio, maybe float32
+    assert entry["version"] == canary
+    assert abs(entry["weight"] - 0.35) < 1e-5
 
     def update(weights: dict | None):
         body = ar.UpdateAgentRuntimeEndpointInput(target_version=stable, routing_configuration=None if weights is None
@@ -176,9 +179,12 @@ def test_already_exists_and_not_found_answers(target, runtime):
     for question, exc in (("runtime already exists", again), ("endpoint already exists", twice),
                           ("runtime not found", missing)):
         target.observe(question, described(exc))
-    assert again is not None and "already exists" in again.message.lower()
-    assert twice is not None and "already exists" in twice.message.lower()
-    assert missing is not None and missing.status_code == 404
+    assert again is not None
+    assert "already exists" in again.message.lower()
+    assert twice is not None
+    assert "already exists" in twice.message.lower()
+    assert missing is not None
+    assert missing.status_code == 404
 
 
 SLS_WHERE = "AGENTRUN_CONTRACT_SLS"  # <project>/<logstore>: an indexed logstore in the region, on an account

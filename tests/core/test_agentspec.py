@@ -35,10 +35,11 @@ def test_logconfig_auto_names_the_components_project_and_logstore():
 
 
 def test_a_short_role_or_logconfig_auto_needs_the_account_id():
-    assert needs_account_id({"role": "r"}) and needs_account_id({"logConfig": "auto"})
+    assert needs_account_id({"role": "r"})
+    assert needs_account_id({"logConfig": "auto"})
     assert not needs_account_id({"role": "acs:ram::1:role/r", "logConfig": {"project": "p", "logstore": "l"}})
     for agent in ({"name": "d", "role": "r"}, {"name": "d", "logConfig": "auto"}):
-        with pytest.raises(ConfigError, match="credentials.account_id"):
+        with pytest.raises(ConfigError, match=r"credentials.account_id"):
             runtime_input(agent, account_id=None, region="cn-hangzhou", code={"checksum": "1"})
 
 
@@ -100,4 +101,5 @@ def test_fields_the_platform_fills_in_itself_are_not_changes():
     wanted = runtime_input(AGENT, account_id="1", code={"checksum": "42"})
     live = {**live_of(wanted), "workspaceId": "ws-default", "protocolConfiguration": {"type": "HTTP"},
             "healthCheckConfiguration": {"httpGetUrl": "/ready"}}
-    assert needs_update(live, wanted) == [] and cleared(live, wanted) == {}
+    assert needs_update(live, wanted) == []
+    assert cleared(live, wanted) == {}

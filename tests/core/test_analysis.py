@@ -40,7 +40,7 @@ CASES = [
     ("first-release-no-stable", window(30, seed=1), None, CFG, "pass", []),
     ("p99-absolute", window(40, ms=2500, seed=1), None, CFG, "fail", ["max_p99_ms"]),
     ("one-slow-request-does-not-fail-p99",
-     window(39, seed=1) + [Sample(True, 5000.0, 2000.0)], None, CFG, "pass", []),
+     [*window(39, seed=1), Sample(True, 5000.0, 2000.0)], None, CFG, "pass", []),
     ("p50-absolute", window(40, ms=300, seed=1), None, AnalysisConfig(max_p50_ms=200), "fail", ["max_p50_ms"]),
     ("tiny-significant-shift-passes", window(400, ms=110, jitter=5, seed=1), window(400, ms=80, jitter=5, seed=2),
      CFG, "pass", []),
@@ -52,7 +52,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("candidate,stable,cfg,result,failing", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("candidate", "stable", "cfg", "result", "failing"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_verdicts(candidate, stable, cfg, result, failing):
     verdict = analyse(candidate, stable, cfg)
     assert verdict.result == result, verdict.reason
@@ -70,7 +70,8 @@ def test_error_gate_reason_names_the_gate_and_threshold():
 
 def test_latency_gate_reason_names_the_gate():
     verdict = analyse(window(50, ms=580, seed=3), window(50, seed=4), CFG)
-    assert "max_latency_increase_ms" in verdict.reason and "latency" in verdict.reason
+    assert "max_latency_increase_ms" in verdict.reason
+    assert "latency" in verdict.reason
 
 
 def test_inconclusive_reason_says_why():
@@ -78,7 +79,7 @@ def test_inconclusive_reason_says_why():
     assert verdict.reason == "requests inconclusive: only 8 candidate requests (min_requests >= 20)"
 
 
-@pytest.mark.parametrize("errors,n,expected", [(0, 20, 0.0), (1, 20, 0.0112), (7, 25, 0.1595), (20, 20, 0.8806)])
+@pytest.mark.parametrize(("errors", "n", "expected"), [(0, 20, 0.0), (1, 20, 0.0112), (7, 25, 0.1595), (20, 20, 0.8806)])
 def test_wilson_lower_bound(errors, n, expected):
     assert wilson_lower(errors, n, 0.95) == pytest.approx(expected, abs=5e-4)
 
@@ -100,10 +101,11 @@ def test_rows_render_and_serialise():
     verdict = analyse(window(50, errors=0.3), window(50, seed=2), CFG)
     headers, rows = format_rows(verdict)
     assert headers[:5] == ["metric", "candidate", "stable", "threshold", "verdict"]
-    assert ["error rate", "30.0%", "0.0%", "<= 5.0%", "fail"] == rows[1][:5]
+    assert rows[1][:5] == ["error rate", "30.0%", "0.0%", "<= 5.0%", "fail"]
     assert "p50 latency vs stable" in format_table(headers, rows)
     data = json.loads(json.dumps(verdict.to_dict()))
-    assert data["result"] == "fail" and data["rows"][1]["gate"] == "max_error_rate"
+    assert data["result"] == "fail"
+    assert data["rows"][1]["gate"] == "max_error_rate"
 
 
 def test_scipy_is_not_imported_by_the_module():

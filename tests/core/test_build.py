@@ -57,7 +57,8 @@ def test_crc64_continues_across_chunks_and_file_digest_is_decimal(tmp_path):
     assert core.crc64(data[1000:], core.crc64(data[:1000])) == core.crc64(data)
     (tmp_path / "f").write_bytes(data)
     sha, crc, size = core.file_digests(tmp_path / "f")
-    assert crc == str(core.crc64(data)) and size == len(data)
+    assert crc == str(core.crc64(data))
+    assert size == len(data)
     assert sha == __import__("hashlib").sha256(data).hexdigest()
 
 
@@ -83,7 +84,7 @@ IGNORE_CASES = [
 ]
 
 
-@pytest.mark.parametrize("patterns,path,is_dir,ignored", IGNORE_CASES,
+@pytest.mark.parametrize(("patterns", "path", "is_dir", "ignored"), IGNORE_CASES,
                          ids=[f"{'|'.join(c[0])}~{c[1]}" for c in IGNORE_CASES])
 def test_ignore_rules(patterns, path, is_dir, ignored):
     assert package_files.IgnoreRules(patterns).ignored(path, is_dir) is ignored
@@ -166,7 +167,7 @@ def test_later_file_with_same_name_wins(tmp_path):
 
 
 def test_unknown_language_is_a_config_error():
-    with pytest.raises(ConfigError, match="python3.12"):
+    with pytest.raises(ConfigError, match=r"python3.12"):
         core.target_for("python2.7")
 
 
@@ -185,7 +186,8 @@ def test_two_builds_are_byte_identical(project, tmp_path_factory):
 def test_unchanged_inputs_reuse_force_rebuilds_and_a_change_rebuilds(project):
     env = make_env(project)
     built = build_artifact(env, root=project)
-    assert not built.reused and built.path == project / ".agentrun/build/dev" / f"{built.inputs_hash}.zip"
+    assert not built.reused
+    assert built.path == project / ".agentrun/build/dev" / f"{built.inputs_hash}.zip"
     assert built.file_count == len(AGENT)
     assert built.size == built.path.stat().st_size
     sha, crc, _ = core.file_digests(built.path)
@@ -193,15 +195,18 @@ def test_unchanged_inputs_reuse_force_rebuilds_and_a_change_rebuilds(project):
 
     os.utime(project / "code" / "app.py", (1_000_000_000, 1_000_000_000))  # touch alone: no rebuild
     reused = build_artifact(env, root=project)
-    assert reused.reused and (reused.path, reused.sha256, reused.crc64) == (built.path, built.sha256, built.crc64)
+    assert reused.reused
+    assert (reused.path, reused.sha256, reused.crc64) == (built.path, built.sha256, built.crc64)
 
     forced = build_artifact(env, root=project, force=True)
-    assert not forced.reused and forced.path.read_bytes() == built.path.read_bytes()
+    assert not forced.reused
+    assert forced.path.read_bytes() == built.path.read_bytes()
 
     with open(project / "code" / "app.py", "a") as fh:
         fh.write("print('one more line')\n")
     changed = build_artifact(env, root=project)
-    assert not changed.reused and changed.inputs_hash != built.inputs_hash
+    assert not changed.reused
+    assert changed.inputs_hash != built.inputs_hash
     assert b"one more line" in zipfile.ZipFile(changed.path).read("app.py")
 
 
@@ -211,7 +216,8 @@ def test_damaged_artifact_is_rebuilt(project):
     good = built.path.read_bytes()
     built.path.write_bytes(good[:100])
     again = build_artifact(env, root=project)
-    assert not again.reused and again.path.read_bytes() == good
+    assert not again.reused
+    assert again.path.read_bytes() == good
 
 
 def test_old_artifacts_are_pruned(project):
@@ -245,7 +251,7 @@ def test_node_code_is_packaged_as_is_without_pip(project, monkeypatch):
 
 def test_missing_code_dir_is_a_config_error(tmp_path):
     (tmp_path / "envs").mkdir()
-    with pytest.raises(ConfigError, match="agent.code.src"):
+    with pytest.raises(ConfigError, match=r"agent.code.src"):
         build_artifact(make_env(tmp_path), root=tmp_path)
 
 

@@ -46,7 +46,8 @@ def test_a_sparse_11_gib_file_is_refused_unread_naming_the_biggest_files(project
     message = str(info.value)
     assert message.startswith("the code package would unpack to 11.0 GiB, over the 10.0 GiB an AgentRun instance")
     assert "'data/huge.bin' (11.0 GiB), 'data/model.pt' (2.9 KiB), 'app.js' (18 bytes)" in message
-    assert message.endswith("Nothing was built.") and built(project) == []
+    assert message.endswith("Nothing was built.")
+    assert built(project) == []
 
 
 def test_a_package_over_the_zipped_limit_is_refused_and_removed(project, monkeypatch):
@@ -61,7 +62,8 @@ def test_a_package_over_the_zipped_limit_is_refused_and_removed(project, monkeyp
 def test_a_package_within_the_limits_builds(project):
     (project / "code" / "data" / "table.csv").write_text("a,b\n" * 1000)
     artifact = build_artifact(make_env(project), root=project)
-    assert artifact.file_count == 2 and built(project) == [f"{artifact.inputs_hash}.json", artifact.path.name]
+    assert artifact.file_count == 2
+    assert built(project) == [f"{artifact.inputs_hash}.json", artifact.path.name]
 
 
 def test_the_biggest_files_come_first_and_only_three():
@@ -80,7 +82,8 @@ def test_a_file_name_with_a_control_character_is_refused(tmp_path, name):
     (tmp_path / name).write_text("x = 2\n")
     with pytest.raises(ConfigError) as info:
         package_files.select_files(tmp_path)
-    assert repr(name) in str(info.value) and "control character" in str(info.value)
+    assert repr(name) in str(info.value)
+    assert "control character" in str(info.value)
     assert "\n" not in str(info.value)
 
 

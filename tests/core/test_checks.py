@@ -53,16 +53,24 @@ def test_checks_load_with_their_defaults(tmp_path):
       when: [pre-rollout, each-step]
 """)
     greets, system, evals = cfg.release.checks
-    assert greets.kind == "prompt" and greets.messages == (("user", "你好，请介绍一下你自己"),)
-    assert greets.when == (PRE_ROLLOUT,) and greets.timeout == 30.0 and greets.expect.contains == ("你好",)
-    assert greets.expect.max_ms == 5000 and greets.expect.status == 200
-    assert system.messages[0] == ("system", "Be brief.") and system.stream and system.timeout == 5.0
-    assert system.when == (EACH_STEP, PRE_ROLLOUT) and system.model == "gpt"
-    assert evals.kind == "command" and evals.command == ("python", "-m", "pytest", "-q", "evals/")
+    assert greets.kind == "prompt"
+    assert greets.messages == (("user", "你好，请介绍一下你自己"),)
+    assert greets.when == (PRE_ROLLOUT,)
+    assert greets.timeout == 30.0
+    assert greets.expect.contains == ("你好",)
+    assert greets.expect.max_ms == 5000
+    assert greets.expect.status == 200
+    assert system.messages[0] == ("system", "Be brief.")
+    assert system.stream
+    assert system.timeout == 5.0
+    assert system.when == (EACH_STEP, PRE_ROLLOUT)
+    assert system.model == "gpt"
+    assert evals.kind == "command"
+    assert evals.command == ("python", "-m", "pytest", "-q", "evals/")
     assert evals.timeout == 300.0
 
 
-@pytest.mark.parametrize("checks, problem", [
+@pytest.mark.parametrize(("checks", "problem"), [
     pytest.param("    - name: a\n      prompt: hi\n      expected: {}\n",
                  "release.checks[0].expected: unknown key 'expected'. Did you mean 'expect'?", id="unknown-field"),
     pytest.param("    - name: a\n      prompt: hi\n      expect: {contain: [x]}\n",
@@ -93,11 +101,12 @@ def test_checks_load_with_their_defaults(tmp_path):
 def test_bad_checks_fail_at_load_naming_the_field(tmp_path, checks, problem):
     with pytest.raises(ConfigError) as error:
         load(tmp_path, checks)
-    assert problem in str(error.value) and "envs/dev.yaml, line" in str(error.value)
+    assert problem in str(error.value)
+    assert "envs/dev.yaml, line" in str(error.value)
     assert error.value.exit_code == 2
 
 
-@pytest.mark.parametrize("expect, status, body, latency, ok, says", [
+@pytest.mark.parametrize(("expect", "status", "body", "latency", "ok", "says"), [
     ({}, 200, completion("Hello"), 10, True, 'HTTP 200: "Hello"'),
     ({}, 500, b'{"error": "boom"}', 10, False, "expected HTTP 200; got HTTP 500"),
     ({"status": 404}, 404, b"nope", 10, True, "HTTP 404"),
@@ -119,7 +128,8 @@ def test_bad_checks_fail_at_load_naming_the_field(tmp_path, checks, problem):
         "not-json", "json-fields", "json-field-differs", "json-field-missing", "too-slow"])
 def test_the_verdict_on_one_answer(expect, status, body, latency, ok, says):
     outcome = judge(check(**expect), status, body, latency)
-    assert outcome.ok is ok and says in outcome.detail
+    assert outcome.ok is ok
+    assert says in outcome.detail
 
 
 def test_a_streamed_answer_is_judged_on_its_joined_chunks():
@@ -132,12 +142,14 @@ def test_a_streamed_answer_is_judged_on_its_joined_chunks():
 
 def test_no_answer_says_why():
     outcome = judge(check(), None, b"", 3000.0, "timed out")
-    assert not outcome.ok and outcome.detail == "expected HTTP 200; got no answer (timed out)"
+    assert not outcome.ok
+    assert outcome.detail == "expected HTTP 200; got no answer (timed out)"
 
 
 def test_a_long_answer_is_quoted_short():
     outcome = judge(check(contains=["never"]), 200, completion("x" * 5000), 5)
-    assert len(outcome.detail) < 300 and outcome.detail.endswith('..."')
+    assert len(outcome.detail) < 300
+    assert outcome.detail.endswith('..."')
 
 
 def test_a_secret_in_what_came_back_is_masked():
@@ -146,7 +158,9 @@ def test_a_secret_in_what_came_back_is_masked():
     leaked = judge(check(not_contains=["sk-"]), 200, completion(f"my key is {sentinel}"), 5)
     ran = judge_exit(build([{"name": "e", "command": ["x"]}])[0], 1, f"token {sentinel}\n", 1.0)
     for outcome in (leaked, ran):
-        assert not outcome.ok and sentinel not in outcome.detail and sentinel not in json.dumps(outcome.to_dict())
+        assert not outcome.ok
+        assert sentinel not in outcome.detail
+        assert sentinel not in json.dumps(outcome.to_dict())
         assert sentinel[-4:] in outcome.detail  # masked, not dropped: still recognisable
 
 
@@ -154,9 +168,12 @@ def test_a_command_passes_on_exit_0_only():
     evals = build([{"name": "evals", "command": ["pytest"], "timeout": 60}])[0]
     assert judge_exit(evals, 0, "5 passed", 2.0).ok
     failed = judge_exit(evals, 1, "1 failed, 4 passed\n", 2.0)
-    assert not failed.ok and failed.detail == 'exit 1, expected 0 ("1 failed, 4 passed")'
+    assert not failed.ok
+    assert failed.detail == 'exit 1, expected 0 ("1 failed, 4 passed")'
     stopped = judge_exit(evals, None, "", 60.0)
-    assert not stopped.ok and "within 60s" in stopped.detail and "no output" in stopped.detail
+    assert not stopped.ok
+    assert "within 60s" in stopped.detail
+    assert "no output" in stopped.detail
 
 
 def test_outcomes_are_rows_of_the_step_table():

@@ -70,14 +70,17 @@ def test_explicit_env_wins_everywhere():
 
 def test_laptop_defaults_to_local_whatever_the_branch():
     env, reason = choose_env(CIContext("local", False, branch="main"), explicit=None, branch_map=None)
-    assert env == "local" and "laptop" in reason
+    assert env == "local"
+    assert "laptop" in reason
 
 
 def test_unmapped_branch_in_ci_says_which_branch_and_how_to_map_it():
     with pytest.raises(ConfigError) as err:
         choose_env(CIContext("jenkins", True, branch="experiment/x"), explicit=None, branch_map=None)
     text = str(err.value)
-    assert "'experiment/x'" in text and "agentrun.branch_map" in text and "--env" in text
+    assert "'experiment/x'" in text
+    assert "agentrun.branch_map" in text
+    assert "--env" in text
     assert ConfigError.exit_code == 2
 
 
@@ -92,13 +95,13 @@ def test_custom_map_exact_name_beats_an_earlier_pattern():
 
 
 def test_custom_map_replaces_the_default():
-    with pytest.raises(ConfigError, match="invoke config agentrun.branch_map"):
+    with pytest.raises(ConfigError, match=r"invoke config agentrun.branch_map"):
         choose_env(CIContext("gitlab", True, branch="develop"), explicit=None, branch_map={"main": "prod"})
 
 
 @pytest.mark.parametrize("bad", [["main"], {"main": 3}, {"main": ""}], ids=["list", "int-value", "empty-value"])
 def test_malformed_branch_map_is_a_config_error(bad):
-    with pytest.raises(ConfigError, match="agentrun.branch_map' must map"):
+    with pytest.raises(ConfigError, match=r"agentrun.branch_map' must map"):
         choose_env(CIContext("github", True, branch="main"), explicit=None, branch_map=bad)
 
 
@@ -169,7 +172,8 @@ def test_generic_ci_with_a_checked_out_branch_maps_it(repo):
 def test_worktree_git_file_is_followed(repo, tmp_path):
     git(repo, "worktree", "add", "-q", "-b", "feature/wt", str(tmp_path / "wt"))
     ci = detect({}, cwd=tmp_path / "wt")
-    assert ci.branch == "feature/wt" and ci.sha == git(repo, "rev-parse", "HEAD")
+    assert ci.branch == "feature/wt"
+    assert ci.sha == git(repo, "rev-parse", "HEAD")
 
 
 def test_yunxiao_ref_name_that_is_a_tag_in_the_checkout_is_a_tag(repo):
@@ -198,7 +202,7 @@ def test_template_context_feeds_env_file_variables():
     assert "branch_slug" not in CIContext("ci", True).template_context()
 
 
-@pytest.mark.parametrize("branch, expected", [
+@pytest.mark.parametrize(("branch", "expected"), [
     ("main", "main"),
     ("feature/Login_Page", "feature-login-page"),
     ("--weird//name--", "weird-name"),
@@ -210,7 +214,8 @@ def test_slug_is_dns_safe_short_and_stable(branch, expected):
     assert value == slug(branch)
     assert 0 < len(value) <= 30
     assert all(ch.isascii() and (ch.isalnum() or ch == "-") and not ch.isupper() for ch in value)
-    assert not value.startswith("-") and not value.endswith("-")
+    assert not value.startswith("-")
+    assert not value.endswith("-")
     if expected is not None:
         assert value == expected
 
@@ -218,11 +223,13 @@ def test_slug_is_dns_safe_short_and_stable(branch, expected):
 def test_slug_keeps_long_branches_with_a_shared_prefix_apart():
     a = slug("feature/a-very-long-branch-name-that-goes-on-and-on-1")
     b = slug("feature/a-very-long-branch-name-that-goes-on-and-on-2")
-    assert a != b and a.startswith("feature-a-very-long")
+    assert a != b
+    assert a.startswith("feature-a-very-long")
 
 
 def test_default_map_is_git_flow():
-    assert cienv.DEFAULT_BRANCH_MAP["develop"] == "dev" and cienv.DEFAULT_BRANCH_MAP["main"] == "prod"
+    assert cienv.DEFAULT_BRANCH_MAP["develop"] == "dev"
+    assert cienv.DEFAULT_BRANCH_MAP["main"] == "prod"
 
 
 def test_branch_map_given_as_invoke_dataproxy_is_accepted(tmp_path):

@@ -54,9 +54,13 @@ def test_repository_env_files_match_golden(name):
 def test_repository_env_files_say_what_the_brief_asks():
     envs = {n: load_env(n, root=REPO, environ={}, context=CONTEXT) for n in list_envs(REPO)}
     assert sorted(envs) == ["dev", "local", "preview", "prod"]
-    assert envs["local"].emulator and envs["local"].protocol == "http" and not envs["prod"].emulator
-    assert envs["prod"].protect.branches[:3] == ("main", "master", "hotfix/*") and envs["prod"].protect.confirm
-    assert envs["prod"].credentials.allow_dotenv is False and envs["dev"].credentials.allow_dotenv is True
+    assert envs["local"].emulator
+    assert envs["local"].protocol == "http"
+    assert not envs["prod"].emulator
+    assert envs["prod"].protect.branches[:3] == ("main", "master", "hotfix/*")
+    assert envs["prod"].protect.confirm
+    assert envs["prod"].credentials.allow_dotenv is False
+    assert envs["dev"].credentials.allow_dotenv is True
     assert envs["dev"].agent["cpu"] < envs["prod"].agent["cpu"]
     assert envs["preview"].agent_name == "agentrun-tasks-example-feature-login"
     assert all(e.agent["port"] == 9000 and e.code_dir == REPO / "code" for e in envs.values())
@@ -71,8 +75,10 @@ def test_defaults_come_from_the_model(tmp_path):
     name = write_env(tmp_path, "region: cn-beijing\n" + AGENT)
     cfg = load_env(name, root=tmp_path, environ={})
     assert (cfg.driver, cfg.protocol, cfg.emulator, cfg.control_endpoint) == ("openapi", "https", False, None)
-    assert cfg.credentials.profile == "dev" and cfg.credentials.allow_dotenv is True
-    assert cfg.release.steps == (0.05, 0.25, 0.5, 1.0) and cfg.release.analysis.min_requests == 20
+    assert cfg.credentials.profile == "dev"
+    assert cfg.credentials.allow_dotenv is True
+    assert cfg.release.steps == (0.05, 0.25, 0.5, 1.0)
+    assert cfg.release.analysis.min_requests == 20
     assert cfg.path == tmp_path.resolve() / "envs" / "dev.yaml"
 
 
@@ -80,7 +86,8 @@ def test_prod_defaults_to_no_dotenv_and_scalars_are_parsed(tmp_path):
     body = ("region: cn-hangzhou\ninline_zip_limit: 512KB\ndeploy_timeout: 1h\ncontrol_endpoint: 127.0.0.1:8080\n"
             "protocol: http\nretry: {attempts: 3, initial: 250ms, total: 2m}\n" + AGENT)
     cfg = load_env(write_env(tmp_path, body, "prod"), root=tmp_path, environ={})
-    assert cfg.credentials.allow_dotenv is False and cfg.credentials.profile == "prod"
+    assert cfg.credentials.allow_dotenv is False
+    assert cfg.credentials.profile == "prod"
     assert (cfg.inline_zip_limit, cfg.deploy_timeout, cfg.control_endpoint) == (524288, 3600.0, "127.0.0.1:8080")
     assert cfg.retry == {"attempts": 3, "initial": 0.25, "total": 120.0}
 
@@ -104,7 +111,8 @@ def test_secret_from_env_never_shows(tmp_path):
     bad = "region: cn-hangzhou\n" + AGENT.replace("cpu: 1", "cpu: ${env('API_KEY')}")
     with pytest.raises(ConfigError) as info:
         load_env(write_env(tmp_path, bad), root=tmp_path, environ={"API_KEY": sentinel})
-    assert "${env('API_KEY')}" in str(info.value) and sentinel not in str(info.value)
+    assert "${env('API_KEY')}" in str(info.value)
+    assert sentinel not in str(info.value)
 
 
 @pytest.mark.parametrize("where", ["deploy_timeout: ${env('TOK')}\n", "inline_zip_limit: ${env('TOK')}\n"])
@@ -113,7 +121,8 @@ def test_a_secret_in_a_parsed_setting_is_named_by_its_template(tmp_path, where):
     body = "region: cn-hangzhou\n" + where + AGENT
     with pytest.raises(ConfigError) as info:
         load_env(write_env(tmp_path, body), root=tmp_path, environ={"TOK": sentinel})
-    assert "${env('TOK')}" in str(info.value) and sentinel not in str(info.value)
+    assert "${env('TOK')}" in str(info.value)
+    assert sentinel not in str(info.value)
 
 
 def test_settings_and_defaults_are_not_masked(tmp_path):
@@ -177,19 +186,20 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("body, expected", [pytest.param(b, e, id=i) for i, b, e in BAD])
+@pytest.mark.parametrize(("body", "expected"), [pytest.param(b, e, id=i) for i, b, e in BAD])
 def test_bad_env_file(tmp_path, body, expected):
     name = write_env(tmp_path, body)
     with pytest.raises(ConfigError) as info:
         load_env(name, root=tmp_path, environ={})
     message = str(info.value)
     assert info.value.exit_code == 2
-    assert message.startswith("envs/dev.yaml") and "\n" not in message
+    assert message.startswith("envs/dev.yaml")
+    assert "\n" not in message
     for part in expected:
         assert part in message
 
 
-@pytest.mark.parametrize("body, line, problem", [
+@pytest.mark.parametrize(("body", "line", "problem"), [
     pytest.param("region: cn-hangzhou\nagent: [name: x\n", 2, "not valid YAML", id="unclosed-bracket"),
     pytest.param("region: cn-hangzhou\nagent:\n  name: a\n name: b\n", 4, "not valid YAML", id="bad-indent"),
     pytest.param("region: cn-hangzhou\nregion: cn-beijing\n", 2, "duplicate key", id="duplicate-key"),
@@ -201,7 +211,9 @@ def test_malformed_yaml(tmp_path, body, line, problem):
     with pytest.raises(ConfigError) as info:
         load_env(name, root=tmp_path, environ={})
     message = str(info.value)
-    assert message.startswith("envs/dev.yaml") and problem in message and "\n" not in message
+    assert message.startswith("envs/dev.yaml")
+    assert problem in message
+    assert "\n" not in message
     if line:
         assert f"line {line}" in message
 
@@ -235,7 +247,7 @@ def test_list_envs(tmp_path):
     assert list_envs(tmp_path) == ["dev", "prod"]
 
 
-@pytest.mark.parametrize("text, seconds", [
+@pytest.mark.parametrize(("text", "seconds"), [
     ("30s", 30.0), ("5m", 300.0), ("1h", 3600.0), ("1h30m", 5400.0), ("250ms", 0.25), ("2d", 172800.0),
     ("90", 90.0), ("1.5", 1.5), (45, 45.0), (0.5, 0.5), (" 10S ", 10.0),
 ])
@@ -243,7 +255,7 @@ def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text, seconds", [("1m30s250ms", 90.25), ("1.5h", 5400.0), ("2h0m", 7200.0)])
+@pytest.mark.parametrize(("text", "seconds"), [("1m30s250ms", 90.25), ("1.5h", 5400.0), ("2h0m", 7200.0)])
 def test_parse_duration_compound(text, seconds):
     assert parse_duration(text) == seconds
 
@@ -255,7 +267,7 @@ def test_parse_duration_rejects(text):
         parse_duration(text)
 
 
-@pytest.mark.parametrize("text, size", [
+@pytest.mark.parametrize(("text", "size"), [
     ("512KB", 524288), ("20MB", 20 * 1024**2), ("1GB", 1024**3), ("20MiB", 20 * 1024**2), ("20m", 20 * 1024**2),
     ("100", 100), ("100B", 100), (4096, 4096), ("1.5KB", 1536),
 ])

@@ -69,7 +69,7 @@ def plant(tmp_path, store, present):
 
 
 @pytest.mark.parametrize(
-    "present, expected",
+    ("present", "expected"),
     [
         (SOURCES, "argument access_key_id"),
         (SOURCES[1:], "env ALIYUN_ACCESS_KEY_ID_PROD"),
@@ -90,7 +90,7 @@ def test_chain_order(tmp_path, memory_keyring, present, expected):
 
 
 @pytest.mark.parametrize(
-    "names, expected",
+    ("names", "expected"),
     [
         ({**pair("ALIYUN"), **pair("ALIBABA_CLOUD", ""), **pair("ALIYUN", "")}, "ALIYUN_ACCESS_KEY_ID_PROD"),
         ({**pair("ALIBABA_CLOUD", ""), **pair("ALIYUN", "")}, "ALIBABA_CLOUD_ACCESS_KEY_ID"),
@@ -121,7 +121,8 @@ def test_id_and_secret_never_come_from_two_sources(tmp_path):
     text = str(info.value)
     assert info.value.exit_code == 3
     assert "ALIYUN_ACCESS_KEY_ID_PROD is set but ALIYUN_ACCESS_KEY_SECRET_PROD is not" in text
-    assert "LTAIFAKEfromenv" not in text and "FAKEsecretfromfile" not in text
+    assert "LTAIFAKEfromenv" not in text
+    assert "FAKEsecretfromfile" not in text
 
 
 def test_id_and_secret_never_come_from_two_families(tmp_path):
@@ -214,7 +215,8 @@ def test_missing_lists_every_source_and_name_but_no_value(tmp_path, memory_keyri
                  "invoke credentials.set --env prod"):  # the one next step; every name tried is in details
         assert name in text
     tried = " ".join(name for attempt in err.details["tried"] for name in attempt["names"])
-    assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in tried and "ALIYUN_ACCESS_KEY_SECRET" in tried
+    assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in tried
+    assert "ALIYUN_ACCESS_KEY_SECRET" in tried
     for value in list(planted.values()) + list(pair("ALIYUN", "_DEV", tag="devfile").values()):
         assert value not in text
     assert "\n" not in text  # one paragraph
@@ -249,7 +251,8 @@ def test_write_dotenv_is_private_keeps_other_lines_and_round_trips(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text()
-    assert text.startswith("# keep me\nOTHER=1\n") and text.count("ALIYUN_ACCESS_KEY_ID_LOCAL") == 1
+    assert text.startswith("# keep me\nOTHER=1\n")
+    assert text.count("ALIYUN_ACCESS_KEY_ID_LOCAL") == 1
     values = dotenv_values(path, interpolate=False)
     assert values["ALIYUN_ACCESS_KEY_ID_LOCAL"] == "LTAIFAKEnew"
     assert values["ALIYUN_ACCESS_KEY_SECRET_LOCAL"] == tricky
@@ -265,7 +268,8 @@ def test_keystore_round_trip(memory_keyring):
     store.set("dev", {"access_key_id": "LTAIFAKEks", "access_key_secret": "FAKEkssecret", "account_id": None})
     assert store.get("dev") == {"access_key_id": "LTAIFAKEks", "access_key_secret": "FAKEkssecret"}
     assert list(memory_keyring.entries) == [("agentrun-tasks", "dev")]  # one JSON entry per profile
-    assert store.delete("dev") is True and store.delete("dev") is False
+    assert store.delete("dev") is True
+    assert store.delete("dev") is False
     assert store.warnings == []
 
 

@@ -23,7 +23,7 @@ def _env(tmp_path, credentials: str = "", name: str = "ci"):
 OIDC = f"credentials:\n  oidc:\n    role_arn: {ROLE}\n    provider_arn: {PROVIDER}\n"
 
 
-@pytest.mark.parametrize("platform, environ, kind, where", [
+@pytest.mark.parametrize(("platform", "environ", "kind", "where"), [
     ("github", {"ACTIONS_ID_TOKEN_REQUEST_URL": "https://x/idtoken?api-version=2.0",
                 "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t"}, "github", "https://x/idtoken?api-version=2.0"),
     ("gitlab", {"ALIBABA_CLOUD_OIDC_TOKEN": "jwt"}, "env", "ALIBABA_CLOUD_OIDC_TOKEN"),
@@ -34,7 +34,8 @@ OIDC = f"credentials:\n  oidc:\n    role_arn: {ROLE}\n    provider_arn: {PROVIDE
 ], ids=lambda v: v if isinstance(v, str) and "/" not in v else None)
 def test_token_source_per_platform(tmp_path, platform, environ, kind, where):
     plan = federation.plan(_env(tmp_path, OIDC), CIContext(platform, platform != "local", build_id="77"), environ)
-    assert plan is not None and plan.token == federation.TokenSource(kind, where)
+    assert plan is not None
+    assert plan.token == federation.TokenSource(kind, where)
     assert (plan.kind, plan.role_arn, plan.provider_arn, plan.audience, plan.duration_s) == (
         "oidc", ROLE, PROVIDER, "sts.aliyuncs.com", 3600)
     assert plan.session_name == f"agentrun-{platform}-77"
@@ -52,7 +53,9 @@ def test_standard_variables_need_all_three_and_never_reach_the_emulator(tmp_path
                 "ALIBABA_CLOUD_OIDC_TOKEN_FILE": "/t"}
     env, ci = _env(tmp_path), CIContext("local", False)
     plan = federation.plan(env, ci, standard)
-    assert plan is not None and plan.origin.startswith("ALIBABA_CLOUD_ROLE_ARN") and plan.token.kind == "file"
+    assert plan is not None
+    assert plan.origin.startswith("ALIBABA_CLOUD_ROLE_ARN")
+    assert plan.token.kind == "file"
     assert federation.plan(env, ci, {k: v for k, v in standard.items() if "FILE" not in k}) is None
     local = _env(tmp_path, "emulator: true\n", name="local")
     assert federation.plan(local, ci, standard) is None
@@ -64,14 +67,16 @@ def test_assume_role_from_a_key(tmp_path):
     assert (plan.kind, plan.external_id, plan.token, plan.provider_arn) == ("assume-role", "abc", None, None)
 
 
-@pytest.mark.parametrize("platform, fix", [
+@pytest.mark.parametrize(("platform", "fix"), [
     ("github", "permissions: id-token: write"), ("gitlab", "id_tokens:"), ("bitbucket", "oidc: true"),
     ("circleci", "context"), ("local", "token_file"), ("jenkins", "use an AccessKey"),
 ])
 def test_no_token_is_exit_3_naming_the_fix(tmp_path, platform, fix):
     with pytest.raises(CredentialError) as refused:
         federation.plan(_env(tmp_path, OIDC), CIContext(platform, platform != "local"), {})
-    assert refused.value.exit_code == 3 and fix in str(refused.value) and "ci.yaml" in str(refused.value)
+    assert refused.value.exit_code == 3
+    assert fix in str(refused.value)
+    assert "ci.yaml" in str(refused.value)
 
 
 @pytest.mark.parametrize("text", [

@@ -88,7 +88,8 @@ def test_saving_a_finished_record_again_overwrites_the_running_one():
     save(store, running)
     save(store, record(T0, id=running.id))
     (only,) = load(store, "prod")
-    assert only.finished_at is not None and only.result == "rolled-back"
+    assert only.finished_at is not None
+    assert only.result == "rolled-back"
 
 
 def test_a_running_record_that_changed_nothing_is_deleted():
@@ -106,4 +107,6 @@ def test_format_table_rows():
     assert headers == HEADERS
     assert rows[0] == ("2025-03-01 09:30:05Z", "release", "3", "4", "rolled-back", "alice", "01234567", "gh 77",
                        "95s", "error_rate 0.31 > 0.05")
-    assert rows[1][1:4] == ("rollback", "-", "4") and rows[1][6] == "-" and rows[1][8] == "running"
+    assert rows[1][1:4] == ("rollback", "-", "4")
+    assert rows[1][6] == "-"
+    assert rows[1][8] == "running"

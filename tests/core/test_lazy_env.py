@@ -35,7 +35,8 @@ def test_an_unset_notify_variable_loads_and_fails_when_the_channel_opens(tmp_pat
         open_notifier(env, reporter=None)
     message = str(caught.value)
     assert "line 5: notify.channels[0].webhook: ${env('HOOK_NOT_SET')} needs the environment variable" in message
-    assert message.endswith(HINT.format("HOOK_NOT_SET")) and "default" not in message
+    assert message.endswith(HINT.format("HOOK_NOT_SET"))
+    assert "default" not in message
 
 
 def test_an_unset_agent_variable_loads_and_fails_when_deployed(tmp_path):

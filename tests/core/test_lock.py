@@ -113,7 +113,8 @@ def test_force_breaks_a_live_lock():
     store = DictStore()
     acquire(store, KEY, lock("holder"), force=False, now=NOW)
     mine = acquire(store, KEY, lock("breaker", "4"), force=True, now=NOW)
-    assert Lock.from_json(store.get(KEY)).owner == "breaker" and mine.owner == "breaker"
+    assert Lock.from_json(store.get(KEY)).owner == "breaker"
+    assert mine.owner == "breaker"
 
 
 def test_a_rerun_of_the_same_ci_run_takes_over_but_another_candidate_does_not():
@@ -160,7 +161,9 @@ def test_refresh_keeps_a_long_run_from_looking_stale():
     held = acquire(store, KEY, lock("long-run", ttl=600), force=False, now=NOW)
     later = NOW + timedelta(minutes=9)
     renewed = refresh(store, KEY, held, ttl=600, now=later)
-    assert renewed is not None and renewed.token == held.token and renewed.acquired_at == held.acquired_at
+    assert renewed is not None
+    assert renewed.token == held.token
+    assert renewed.acquired_at == held.acquired_at
     assert renewed.expires_at == later + timedelta(seconds=600)
     assert Lock.from_json(store.get(KEY)) == renewed
     past_first_ttl = NOW + timedelta(minutes=11)  # would have been stale without the refresh
@@ -175,14 +178,17 @@ def test_refresh_of_a_broken_lock_leaves_the_new_holder_alone():
     assert refresh(store, KEY, held, ttl=600, now=NOW + timedelta(minutes=1)) is None
     assert Lock.from_json(store.get(KEY)) == breaker
     store.delete(KEY)
-    assert refresh(store, KEY, breaker, ttl=600, now=NOW) is None and store.get(KEY) is None
+    assert refresh(store, KEY, breaker, ttl=600, now=NOW) is None
+    assert store.get(KEY) is None
 
 
 def test_release_deletes_only_the_holders_lock():
     store = DictStore()
     held = acquire(store, KEY, lock("owner"), force=False, now=NOW)
-    assert release(store, KEY, lock("someone-else")) is False and store.get(KEY) is not None
-    assert release(store, KEY, held) is True and store.get(KEY) is None
+    assert release(store, KEY, lock("someone-else")) is False
+    assert store.get(KEY) is not None
+    assert release(store, KEY, held) is True
+    assert store.get(KEY) is None
     assert release(store, KEY, held) is False
 
 
@@ -200,5 +206,7 @@ def test_the_busy_message_says_a_live_holder_renews_when_a_dead_ones_lock_expire
     with pytest.raises(BusyError) as err:
         acquire(store, KEY, lock("laptop"), force=False, now=NOW + timedelta(seconds=30))
     message = str(err.value)
-    assert "renewing" in message and first.expires_at.isoformat(timespec="seconds") in message
-    assert "in 2 min 30 s" in message and "--force to take the lock over now" in message
+    assert "renewing" in message
+    assert first.expires_at.isoformat(timespec="seconds") in message
+    assert "in 2 min 30 s" in message
+    assert "--force to take the lock over now" in message

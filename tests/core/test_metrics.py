@@ -34,7 +34,7 @@ def load(tmp_path: Path, metrics: str, emulator: bool = False):
     return load_env("dev", root=tmp_path, environ={})
 
 
-@pytest.mark.parametrize("query, value, samples", [
+@pytest.mark.parametrize(("query", "value", "samples"), [
     (P50.replace("{version}", "2"), 90.0, 4),  # nearest rank: the 2nd of 1, 90, 100, 110
     ("select avg(durationMs) as value, count(*) as samples where versionId = '1' and statusCode < 500", 20.0, 2),
     ("__topic__: FCRequestMetrics | select count_if(statusCode >= 500) as value, count(*) as samples "
@@ -46,7 +46,7 @@ def test_the_emulator_answers_its_subset_over_the_request_log(query, value, samp
     assert parse(query).answer(ROWS) == (value, samples)
 
 
-@pytest.mark.parametrize("query, part", [
+@pytest.mark.parametrize(("query", "part"), [
     ("* | select stddev(durationMs) as value, count(*) as samples", "the function stddev()"),
     ("* | select avg(tokens) as value, count(*) as samples", "the column 'tokens'"),
     ("* | select avg(durationMs) as value, count(*) as samples group by versionId", "'group'"),
@@ -57,7 +57,8 @@ def test_the_emulator_answers_its_subset_over_the_request_log(query, value, samp
 def test_anything_outside_the_subset_is_a_config_error_naming_the_part(query, part):
     with pytest.raises(ConfigError) as error:
         parse(query)
-    assert part in str(error.value) and "outside the subset" in str(error.value)
+    assert part in str(error.value)
+    assert "outside the subset" in str(error.value)
 
 
 def test_metrics_load_and_fill_their_placeholders(tmp_path):
@@ -65,11 +66,13 @@ def test_metrics_load_and_fill_their_placeholders(tmp_path):
                          f"      - {{name: p50-vs-stable, query: \"{P50} and __time__ >= {{from}}\", max: 1.5, "
                          "relative: true}\n")
     p50, relative = cfg.release.analysis.metrics
-    assert p50 == Metric("p50", P50, 800.0, None, False, 5) and relative.relative and relative.min_samples is None
+    assert p50 == Metric("p50", P50, 800.0, None, False, 5)
+    assert relative.relative
+    assert relative.min_samples is None
     assert fill(relative.query, "7", 100.9, 160.2).endswith("versionId = '7' and __time__ >= 100")
 
 
-@pytest.mark.parametrize("metric, problem", [
+@pytest.mark.parametrize(("metric", "problem"), [
     ("{name: a, query: \"* | select count(*) as value, count(*) as samples\", max: 1}", "names no {version}"),
     ("{name: a, query: \"select count(*) as value, count(*) as samples where versionId = '{version}' and "
      "__time__ > {since}\", max: 1}", "{since} is not a placeholder"),
@@ -83,7 +86,8 @@ def test_metrics_load_and_fill_their_placeholders(tmp_path):
 def test_bad_metrics_fail_at_load_naming_the_field(tmp_path, metric, problem):
     with pytest.raises(ConfigError) as error:
         load(tmp_path, f"      - {metric}\n")
-    assert problem in str(error.value) and "release.analysis.metrics" in str(error.value)
+    assert problem in str(error.value)
+    assert "release.analysis.metrics" in str(error.value)
 
 
 def test_on_the_emulator_an_unsupported_query_fails_at_load_and_on_the_cloud_it_goes_to_sls(tmp_path):
@@ -92,11 +96,12 @@ def test_on_the_emulator_an_unsupported_query_fails_at_load_and_on_the_cloud_it_
     assert load(tmp_path, metric).release.analysis.metrics[0].name == "tokens"  # SLS knows its own columns
     with pytest.raises(ConfigError) as error:
         load(tmp_path, metric, emulator=True)
-    assert "release.analysis.metrics[0].query:" in str(error.value) and "the column 'tokens'" in str(error.value)
+    assert "release.analysis.metrics[0].query:" in str(error.value)
+    assert "the column 'tokens'" in str(error.value)
     assert error.value.exit_code == 2
 
 
-@pytest.mark.parametrize("metric, candidate, stable, verdict, detail", [
+@pytest.mark.parametrize(("metric", "candidate", "stable", "verdict", "detail"), [
     (Metric("p50", "q", max=100), Reading(80, 30), None, "pass", "30 samples"),
     (Metric("p50", "q", max=100), Reading(120, 30), None, "fail", "30 samples"),
     (Metric("ok", "q", min=0.9), Reading(0.8, 30), None, "fail", ""),
@@ -111,7 +116,8 @@ def test_on_the_emulator_an_unsupported_query_fails_at_load_and_on_the_cloud_it_
         "relative-thin-stable", "relative-zero"])
 def test_a_metric_is_judged_only_on_enough_samples(metric, candidate, stable, verdict, detail):
     row = judge(metric, candidate, stable, min_requests=20)
-    assert row.verdict == verdict and detail in row.detail
+    assert row.verdict == verdict
+    assert detail in row.detail
 
 
 def test_metric_rows_join_the_step_verdict_and_table():
@@ -119,7 +125,8 @@ def test_metric_rows_join_the_step_verdict_and_table():
     floor = judge(Metric("ok", "q", min=0.5, relative=True), Reading(90, 30), Reading(100, 30), 20)
     step = Verdict("pass", [])
     failed = combine(step, [floor, ceiling])
-    assert failed.result == "fail" and failed.reason.startswith("metric p50 is 120, beyond its bound 100")
+    assert failed.result == "fail"
+    assert failed.reason.startswith("metric p50 is 120, beyond its bound 100")
     assert [line[3] for line in format_rows(failed)[1]] == [">= 0.5x stable", "<= 100"]
     thin = judge(Metric("p50", "q", max=100), Reading(1, 2), None, 20)
     assert combine(step, [floor, thin]).result == "inconclusive"

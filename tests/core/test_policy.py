@@ -17,7 +17,7 @@ def env(**changes) -> EnvConfig:
     return replace(base, **changes)
 
 
-@pytest.mark.parametrize("names,broad", [
+@pytest.mark.parametrize(("names", "broad"), [
     (["AdministratorAccess"], ["AdministratorAccess"]),
     (["AliyunOSSFullAccess", "AliyunSTSAssumeRoleAccess"], ["AliyunOSSFullAccess"]),
     (["AliyunAgentRunReadOnlyAccess", "agentrun-deploy"], []),
@@ -34,11 +34,13 @@ def actions(doc: dict) -> dict[str, list[str]]:
 def test_each_statement_is_scoped_to_what_the_env_file_names():
     cfg = env(credentials=CredentialsConfig(ram_user="ci"), release=ReleaseConfig(state_bucket="rel-state"))
     doc = minimal_policy(cfg, account_id="123")
-    assert doc["Version"] == "1" and all(s["Effect"] == "Allow" for s in doc["Statement"])
+    assert doc["Version"] == "1"
+    assert all(s["Effect"] == "Allow" for s in doc["Statement"])
     found = actions(doc)
     assert "agentrun:PublishRuntimeVersion" in found["acs:agentrun:cn-shanghai:123:*"]
     assert "agentrun:DeleteAgentRuntime" not in found["acs:agentrun:cn-shanghai:123:*"]  # remove is not in the list
-    assert found["acs:ram::123:user/ci"][0] == "ram:GetUser" and "ram:CreateAccessKey" in found["acs:ram::123:user/ci"]
+    assert found["acs:ram::123:user/ci"][0] == "ram:GetUser"
+    assert "ram:CreateAccessKey" in found["acs:ram::123:user/ci"]
     assert found["acs:oss:*:123:rel-state/agentrun-tasks/*"] == ["oss:GetObject", "oss:PutObject", "oss:DeleteObject"]
     assert found["acs:log:cn-shanghai:123:project/p1/logstore/s1"] == ["log:GetLogStoreLogs"]
     assert not any(a.startswith("fc:") for acts in found.values() for a in acts)  # only the s driver needs FC
@@ -73,7 +75,7 @@ def _doc(action, resource, effect="Allow"):
     return json.dumps({"Version": "1", "Statement": [{"Effect": effect, "Action": action, "Resource": resource}]})
 
 
-@pytest.mark.parametrize("action, resource, flagged", [
+@pytest.mark.parametrize(("action", "resource", "flagged"), [
     (["ram:CreateAccessKey", "ram:DeleteAccessKey"], "acs:ram::123:user/*", True),
     ("ram:*", "*", True),
     ("*", "*", True),

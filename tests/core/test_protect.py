@@ -30,7 +30,7 @@ def test_allowed_branches_pass(ci):
     protect.check(make_env(), ci)
 
 
-@pytest.mark.parametrize("ci, fragment", [
+@pytest.mark.parametrize(("ci", "fragment"), [
     (CIContext("github", True, branch="feature/login"), "branch 'feature/login' in github"),
     (CIContext("local", False, branch="develop"), "branch 'develop' on this laptop"),
     (CIContext("gitlab", True, tag="v1.0.0"), "'tag:<name>'"),
@@ -40,7 +40,9 @@ def test_other_branches_are_refused_with_branch_env_and_patterns(ci, fragment):
         protect.check(make_env(), ci)
     text = str(err.value)
     assert fragment in text
-    assert "'prod'" in text and "'main', 'hotfix/*'" in text and "/p/envs/prod.yaml" in text
+    assert "'prod'" in text
+    assert "'main', 'hotfix/*'" in text
+    assert "/p/envs/prod.yaml" in text
     assert err.value.exit_code == 2
 
 
@@ -72,7 +74,7 @@ def test_unprotected_env_takes_anything():
     protect.check(env, CIContext("ci", True))
 
 
-@pytest.mark.parametrize("is_ci, confirm, yes, expected", [
+@pytest.mark.parametrize(("is_ci", "confirm", "yes", "expected"), [
     (False, True, False, True),
     (False, True, True, False),
     (False, False, False, False),

@@ -64,5 +64,7 @@ def test_on_a_terminal_a_wait_is_one_line_redrawn_in_place():
         for second in range(5):
             update("analysing", f"{second}s elapsed, {60 - second}s left; {second * 4} candidate requests")
     text = out.getvalue()
-    assert text.count("\n") == 1 and text.endswith("\n") and text.count("\r") >= 5
+    assert text.count("\n") == 1
+    assert text.endswith("\n")
+    assert text.count("\r") >= 5
     assert "step 5%: analysing, 4s elapsed, 56s left; 16 candidate requests" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 from agentrun_tasks.core.ci_dialects import dialect_for
 from agentrun_tasks.core.report import Reporter
@@ -38,7 +39,8 @@ def test_gitlab_sections_are_collapsed_section_markers():
         r.line("table")
     start, body, end = out.getvalue().rstrip("\n").split("\n")
     assert re.fullmatch(r"\x1b\[0Ksection_start:\d+:step_5_analysis\[collapsed=true\]\r\x1b\[0KStep 5%: analysis", start)
-    assert body == "table" and re.fullmatch(r"\x1b\[0Ksection_end:\d+:step_5_analysis\r\x1b\[0K", end)
+    assert body == "table"
+    assert re.fullmatch(r"\x1b\[0Ksection_end:\d+:step_5_analysis\r\x1b\[0K", end)
 
 
 def test_azure_uploads_a_summary_file_and_groups(tmp_path):
@@ -46,7 +48,7 @@ def test_azure_uploads_a_summary_file_and_groups(tmp_path):
     r.summary("### done\n")
     command = without_masks(out.getvalue()).strip()
     assert command.startswith("##vso[task.uploadsummary]")
-    assert open(command.split("]", 1)[1]).read() == "### done\n"
+    assert Path(command.split("]", 1)[1]).read_text() == "### done\n"
     with r.section("x"):
         pass
     assert out.getvalue().endswith("##[group]x\n##[endgroup]\n")

@@ -49,12 +49,12 @@ NEXT = [
 ]
 
 
-@pytest.mark.parametrize("state,verified,expected", [c[1:] for c in NEXT], ids=[c[0] for c in NEXT])
+@pytest.mark.parametrize(("state", "verified", "expected"), [c[1:] for c in NEXT], ids=[c[0] for c in NEXT])
 def test_next_action(state, verified, expected):
     assert next_action(state, PLAN, verified=verified) == expected
 
 
-@pytest.mark.parametrize("state,expected", [
+@pytest.mark.parametrize(("state", "expected"), [
     (es(""), FirstRelease()),
     (es("4"), Done()),  # killed after the first release's promotion
 ], ids=["new-endpoint", "first-release-done"])
@@ -112,7 +112,7 @@ def test_rollback():
 
 @pytest.mark.parametrize("steps", [(), (0.5, 0.25), (0.0, 1.0), (0.5, 1.5), (0.5, 0.5)])
 def test_bad_steps_are_refused(steps):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ascending weights"):
         Plan(stable="3", candidate="4", steps=steps)
 
 
@@ -135,7 +135,7 @@ BLUE_GREEN = [
 ]
 
 
-@pytest.mark.parametrize("prod,blue,green,expected", [c[1:] for c in BLUE_GREEN], ids=[c[0] for c in BLUE_GREEN])
+@pytest.mark.parametrize(("prod", "blue", "green", "expected"), [c[1:] for c in BLUE_GREEN], ids=[c[0] for c in BLUE_GREEN])
 def test_blue_green(prod, blue, green, expected):
     plan = bg(prod, blue, green)
     assert (plan.active, plan.idle, plan.publish, plan.done, plan.rollback_to) == expected
@@ -144,9 +144,10 @@ def test_blue_green(prod, blue, green, expected):
 
 def test_blue_green_refuses_a_production_mid_canary():
     plan = bg(es("3", v5=0.25), "3", "2")
-    assert plan.conflict == Conflict("5", 0.25) and not plan.done
+    assert plan.conflict == Conflict("5", 0.25)
+    assert not plan.done
 
 
 def test_blue_green_needs_two_colours():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="exactly two colours"):
         plan_blue_green(es("3"), {"blue": None}, "4")

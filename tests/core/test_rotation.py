@@ -92,19 +92,22 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("keys, jr, changes, opts, kind, target", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("keys", "jr", "changes", "opts", "kind", "target"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_decide(keys, jr, changes, opts, kind, target):
     step = decide(keys, jr, replace(FACTS, **changes), opts)
     assert step.kind == kind, step
     if target is not None:
         assert target in (step.key_id, step.sink)
-    assert OLD.id not in step.reason and NEW.id not in step.reason  # ids only masked
+    assert OLD.id not in step.reason
+    assert NEW.id not in step.reason
     describe(step)
 
 
 def test_refusals_carry_exit_codes_and_say_why():
     step = decide([OLD, NEW], None, FACTS, Options())
-    assert step.exit_code == 2 and "--force" in step.reason and mask_id(NEW.id) in step.reason
+    assert step.exit_code == 2
+    assert "--force" in step.reason
+    assert mask_id(NEW.id) in step.reason
 
 
 def run(keys, journal_, facts, opts, fail_at=None):
@@ -135,11 +138,14 @@ def run(keys, journal_, facts, opts, fail_at=None):
 def test_a_whole_run_then_the_next_run():
     keys, jr, steps = run([OLD], None, FACTS, Options(grace=30))
     assert steps == ["create", "verify", "write", "write", "written", "wait", "deactivate", "done"]
-    assert [k.status for k in keys] == [INACTIVE, ACTIVE] and jr.phase == "deactivated"
+    assert [k.status for k in keys] == [INACTIVE, ACTIVE]
+    assert jr.phase == "deactivated"
     later = replace(FACTS, now=NOW + timedelta(days=7), run_started=NOW + timedelta(days=7),
                     current_id=keys[1].id)
     keys, jr, steps = run(keys, jr, later, Options(min_age=90 * 86400))
-    assert steps == ["delete", "done"] and [k.id for k in keys] == [jr.new_id] and jr.phase == "done"
+    assert steps == ["delete", "done"]
+    assert [k.id for k in keys] == [jr.new_id]
+    assert jr.phase == "done"
 
 
 def test_dry_run_plan_changes_nothing_and_names_every_step():
@@ -150,7 +156,9 @@ def test_dry_run_plan_changes_nothing_and_names_every_step():
 
 def test_abandon_returns_to_the_old_key():
     j = abandon(journal("created"))
-    assert j.phase == "done" and j.new_id == OLD.id and j.pending is None
+    assert j.phase == "done"
+    assert j.new_id == OLD.id
+    assert j.pending is None
 
 
 def test_journal_round_trip_and_corruption():
@@ -163,7 +171,8 @@ def test_journal_round_trip_and_corruption():
 
 
 def test_mask_id_shows_last_four_only():
-    assert mask_id("LTAIabcdefgh1234") == "****1234" and mask_id(None) == "-"
+    assert mask_id("LTAIabcdefgh1234") == "****1234"
+    assert mask_id(None) == "-"
 
 
 def test_default_grace_covers_a_deploy_that_started_with_the_old_key():

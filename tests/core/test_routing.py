@@ -4,7 +4,7 @@ from agentrun_tasks.core.errors import ConfigError, NotFoundError
 from agentrun_tasks.core.routing import canary_weights, parse_weight, require_versions
 
 
-@pytest.mark.parametrize("text, expected", [("0.05", 0.05), ("5%", 0.05), ("0", 0.0), ("1", 1.0), ("100%", 1.0),
+@pytest.mark.parametrize(("text", "expected"), [("0.05", 0.05), ("5%", 0.05), ("0", 0.0), ("1", 1.0), ("100%", 1.0),
                                             (None, None), ("", None)])
 def test_parse_weight_accepts_ratios_and_percentages(text, expected):
     assert parse_weight(text) == expected

@@ -22,8 +22,10 @@ def test_from_nothing_an_example_project_with_dev_prod_and_local():
     assert set(files) == {"tasks.py", "envs/dev.yaml", "envs/prod.yaml", "envs/local.yaml", ".env.example",
                           "code/app.py", "code/requirements.txt", ".gitignore", "pyproject.toml",
                           "tests/test_agent_smoke.py"}
-    assert "emulator: true" in files["envs/local.yaml"] and '"My-App"' in files["envs/local.yaml"]
-    assert "confirm: true" in files["envs/prod.yaml"] and "allow_dotenv: false" in files["envs/prod.yaml"]
+    assert "emulator: true" in files["envs/local.yaml"]
+    assert '"My-App"' in files["envs/local.yaml"]
+    assert "confirm: true" in files["envs/prod.yaml"]
+    assert "allow_dotenv: false" in files["envs/prod.yaml"]
     assert "ALIYUN_ACCESS_KEY_ID_PROD" in files[".env.example"]
     assert files[".gitignore"].splitlines()[-len(GITIGNORE):] == list(GITIGNORE)
 
@@ -31,28 +33,35 @@ def test_from_nothing_an_example_project_with_dev_prod_and_local():
 def test_existing_code_and_gitignore_entries_are_kept():
     files = plan([], project="x", code_exists=lambda src: True, gitignore="node_modules/\n.env\n")
     assert "code/app.py" not in files
-    assert files[".gitignore"].startswith("node_modules/\n.env\n") and files[".gitignore"].count(".env\n") == 1
+    assert files[".gitignore"].startswith("node_modules/\n.env\n")
+    assert files[".gitignore"].count(".env\n") == 1
     assert "gitignore" not in str(plan([], project="x", gitignore="\n".join(GITIGNORE)).keys())
 
 
-@pytest.mark.parametrize("spec,env", [("deploy/s.dev.yaml", "dev"), ("s.yaml", "dev"), ("s.yaml=staging", "staging"),
+@pytest.mark.parametrize(("spec", "env"), [("deploy/s.dev.yaml", "dev"), ("s.yaml", "dev"), ("s.yaml=staging", "staging"),
                                       ("s.prod.yaml#bot", "prod")])
 def test_environment_names_come_from_the_file_name_or_the_spec(spec, env):
-    assert source(spec, DEV).env == env and source(spec, DEV).resource == "bot"
+    assert source(spec, DEV).env == env
+    assert source(spec, DEV).resource == "bot"
 
 
 def test_import_keeps_the_s_yaml_as_the_one_description():
     files = plan([source("deploy/s.dev.yaml", DEV)], project="x")
     assert "s_yaml:\n  path: deploy/s.dev.yaml\n  resource: bot\n" in files["envs/dev.yaml"]
-    assert "s_yaml:" in files["envs/local.yaml"] and "emulator: true" in files["envs/local.yaml"]
+    assert "s_yaml:" in files["envs/local.yaml"]
+    assert "emulator: true" in files["envs/local.yaml"]
     assert "deploy/src/app.py" in files  # code.src is relative to the s.yaml's folder
-    assert "# MODEL_KEY=" in files[".env.example"] and "# MODE=" in files[".env.example"]
+    assert "# MODEL_KEY=" in files[".env.example"]
+    assert "# MODE=" in files[".env.example"]
 
 
 def test_inline_replaces_vars_keeping_types_and_normalises_env():
     text = plan([source("s.dev.yaml", DEV)], project="x", inline=True)["envs/dev.yaml"]
-    assert 'region: "cn-beijing"' in text and 'name: "bot-cn-beijing"' in text and "cpu: 0.5" in text
-    assert "KEY: \"${env('MODEL_KEY')}\"" in text and "MODE: \"${env('MODE', 'fast')}\"" in text
+    assert 'region: "cn-beijing"' in text
+    assert 'name: "bot-cn-beijing"' in text
+    assert "cpu: 0.5" in text
+    assert "KEY: \"${env('MODEL_KEY')}\"" in text
+    assert "MODE: \"${env('MODE', 'fast')}\"" in text
     assert 'src: "src"' in text
 
 
@@ -64,7 +73,7 @@ def test_inline_refuses_what_an_env_file_cannot_hold(value):
         plan([source("s.yaml", doc)], project="x", inline=True)
 
 
-@pytest.mark.parametrize("specs,message", [
+@pytest.mark.parametrize(("specs", "message"), [
     (["s.yaml", "s.dev.yaml"], "same environment"),
     (["s.local.yaml"], "'local' is the emulator's"),
 ])

@@ -18,11 +18,12 @@ def test_defaults_follow_the_profile_and_environment():
     assert spec["pair_var"] == "ALIYUN_ACCESS_KEY_PAIR_PROD_CN"  # one variable: written in one request
     assert (one({"type": "dotenv"})["id_var"], one({"type": "dotenv"})["secret_var"]) == (
         "ALIYUN_ACCESS_KEY_ID_PROD_CN", "ALIYUN_ACCESS_KEY_SECRET_PROD_CN")
-    assert one({"type": "dotenv"})["path"] == ".env.prod" and one({"type": "keyring"})["profile"] == "prod-cn"
+    assert one({"type": "dotenv"})["path"] == ".env.prod"
+    assert one({"type": "keyring"})["profile"] == "prod-cn"
     assert one({"type": "gitlab", "project": "g/p"})["environment_scope"] == "*"
 
 
-@pytest.mark.parametrize("entry, says", [
+@pytest.mark.parametrize(("entry", "says"), [
     ({"type": "githb", "repo": "o/r"}, "Did you mean 'github'"),
     ({"repo": "o/r"}, "unknown sink type None"),
     ({"type": "github", "repo": "o/r", "enviroment": "prod"}, "Did you mean 'environment'"),
@@ -34,7 +35,8 @@ def test_defaults_follow_the_profile_and_environment():
 def test_bad_entries_are_config_errors_naming_the_entry(entry, says):
     with pytest.raises(ConfigError) as err:
         one(entry)
-    assert says in str(err.value) and "envs/prod.yaml: credentials.sinks[0]" in str(err.value)
+    assert says in str(err.value)
+    assert "envs/prod.yaml: credentials.sinks[0]" in str(err.value)
 
 
 def test_the_same_sink_twice_is_refused():

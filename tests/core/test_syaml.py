@@ -37,7 +37,8 @@ def test_imports_region_and_agent_with_variables(project):
     assert cfg.agent["description"] == "deployed by ci"
     assert cfg.agent["cpu"] == 0.5  # a whole-value ${vars.cpu} keeps its number type
     assert cfg.agent["environmentVariables"] == {"MODEL_API_KEY": "none"}
-    assert cfg.s_yaml == project / "s.dev.yaml" and cfg.s_yaml_resource == "example-agent"
+    assert cfg.s_yaml == project / "s.dev.yaml"
+    assert cfg.s_yaml_resource == "example-agent"
     assert cfg.credentials.profile == "dev"
 
 
@@ -99,7 +100,7 @@ def test_secret_through_a_var_is_masked_too(project):
 
 
 @pytest.mark.parametrize(
-    "body, environ, expected",
+    ("body", "environ", "expected"),
     [
         pytest.param("s_yaml: {path: s.fc3-only.yaml}\n", {},
                      ["s.fc3-only.yaml", "resources", "no resource whose component is agentrun",
@@ -129,12 +130,13 @@ def test_bad_imports(project, body, environ, expected):
     with pytest.raises(ConfigError) as info:
         load_env(name, root=project, environ=environ)
     message = str(info.value)
-    assert info.value.exit_code == 2 and "\n" not in message
+    assert info.value.exit_code == 2
+    assert "\n" not in message
     for part in expected:
         assert part in message
 
 
-@pytest.mark.parametrize("component, expected", [
+@pytest.mark.parametrize(("component", "expected"), [
     ("agentrun", True), ("agentrun@1.0.12", True), ("devsapp/agentrun", True), ("devsapp/agentrun@dev", True),
     ("fc3", False), ("agentrun-helper", False), ("my/agentrun", False), (None, False),
 ])

@@ -66,15 +66,18 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize("value, path, why", HOSTILE, ids=[h[0] for h in HOSTILE])
+@pytest.mark.parametrize(("value", "path", "why"), HOSTILE, ids=[h[0] for h in HOSTILE])
 def test_a_file_outside_the_folder_or_private_is_refused_naming_function_and_path(tmp_path, value, path, why):
     root = project(tmp_path, value)
     with pytest.raises(ConfigError) as info:
         prompt(root)
     message = str(info.value)
-    assert info.value.exit_code == 2 and "\n" not in message
+    assert info.value.exit_code == 2
+    assert "\n" not in message
     assert message.startswith("deploy/s.yaml, line 14: resources.chat.props.agent.environmentVariables.PROMPT:")
-    assert value in message and path in message and why in message, message
+    assert value in message, message
+    assert path in message, message
+    assert why in message, message
     assert SENTINEL not in message
 
 
@@ -118,9 +121,10 @@ def test_the_env_file_opts_in_for_a_named_path(tmp_path):
 
 def test_an_opt_in_names_one_path_not_its_neighbours(tmp_path):
     root = project(tmp_path, "${file('../.env.local')}", allow="[shared/prompt.txt]")
-    with pytest.raises(ConfigError, match="outside the s.yaml's folder") as info:
+    with pytest.raises(ConfigError, match=r"outside the s.yaml's folder") as info:
         prompt(root)
-    assert "s_yaml.allow_paths" in str(info.value) and SENTINEL not in str(info.value)
+    assert "s_yaml.allow_paths" in str(info.value)
+    assert SENTINEL not in str(info.value)
 
 
 def test_an_opt_in_folder_covers_what_is_inside_it(tmp_path):

@@ -51,7 +51,8 @@ def field_diff(mine, theirs, path: str = "") -> list[str]:
 def test_corpus_resolves_as_s_preview(template, s_reference):
     env = case_env(template)
     preview = s_reference.preview(template, env)
-    assert preview.returncode == 0 and preview.stdout.strip(), preview.stdout[-2000:] + preview.stderr[-2000:]
+    assert preview.returncode == 0, preview.stdout[-2000:] + preview.stderr[-2000:]
+    assert preview.stdout.strip(), preview.stdout[-2000:] + preview.stderr[-2000:]
     expected = json.loads(preview.stdout)
     doc = load_yaml(template, template.name)
     mine = plain(render(doc, path=template, display=template.name, environ=env, access=access_from(env)))
@@ -106,15 +107,18 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize("name, s_says, we_say", REFUSED, ids=[r[0] for r in REFUSED])
+@pytest.mark.parametrize(("name", "s_says", "we_say"), REFUSED, ids=[r[0] for r in REFUSED])
 def test_what_s_refuses_is_refused(name, s_says, we_say, s_reference):
     template = FIXTURES / "refused" / name
     preview = s_reference.preview(template, {})
-    assert preview.returncode != 0 and s_says in preview.stdout + preview.stderr
+    assert preview.returncode != 0
+    assert s_says in preview.stdout + preview.stderr
     with pytest.raises(ConfigError) as info:
         import_syaml(template, display=name, environ={})
     message = str(info.value)
-    assert info.value.exit_code == 2 and "\n" not in message and message.startswith(f"{name}, line ")
+    assert info.value.exit_code == 2
+    assert "\n" not in message
+    assert message.startswith(f"{name}, line ")
     assert we_say in message
 
 

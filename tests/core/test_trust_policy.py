@@ -24,7 +24,7 @@ GITHUB = {"StringEquals": {"oidc:iss": ISS, "oidc:aud": "sts.aliyuncs.com"},
           "StringLike": {"oidc:sub": ["repo:acme/agent:ref:refs/heads/main", "repo:acme/agent:environment:*"]}}
 
 
-@pytest.mark.parametrize("sub, aud, allowed", [
+@pytest.mark.parametrize(("sub", "aud", "allowed"), [
     ("repo:acme/agent:ref:refs/heads/main", "sts.aliyuncs.com", True),
     ("repo:acme/agent:environment:prod", "sts.aliyuncs.com", True),
     ("repo:acme/agent:ref:refs/heads/feature", "sts.aliyuncs.com", False),
@@ -54,7 +54,7 @@ def test_external_id_for_plain_assume_role():
     assert not trust_policy.allows(policy, ram, {"sts:ExternalId": []})
 
 
-@pytest.mark.parametrize("condition, problems", [
+@pytest.mark.parametrize(("condition", "problems"), [
     (GITHUB, []),
     (None, ["oidc:sub", "oidc:aud"]),
     ({"StringEquals": {"oidc:aud": "sts.aliyuncs.com"}, "StringLike": {"oidc:sub": "repo:*"}}, ["oidc:sub"]),

@@ -40,13 +40,18 @@ def test_hooks_load_with_their_defaults(tmp_path):
 """)
     rollout, promotion, pre, post = cfg.release.webhooks
     assert (rollout.name, rollout.timeout, rollout.interval) == ("confirm-rollout", 600.0, 10.0)
-    assert isinstance(rollout.url, Secret) and rollout.url.reveal() == URL and URL not in repr(rollout)
-    assert isinstance(rollout.secret, Secret) and rollout.secret.reveal() == "s3cret-signing-key"
+    assert isinstance(rollout.url, Secret)
+    assert rollout.url.reveal() == URL
+    assert URL not in repr(rollout)
+    assert isinstance(rollout.secret, Secret)
+    assert rollout.secret.reveal() == "s3cret-signing-key"
     assert (promotion.name, promotion.timeout, promotion.interval) == ("approve", 1800.0, 60.0)
-    assert pre.url == KeyringRef("hooks/pre") and pre.timeout == 10.0 and post.timeout == 3.0
+    assert pre.url == KeyringRef("hooks/pre")
+    assert pre.timeout == 10.0
+    assert post.timeout == 3.0
 
 
-@pytest.mark.parametrize("hooks, problem", [
+@pytest.mark.parametrize(("hooks", "problem"), [
     pytest.param("    - {type: confirm-rollout, url: 'https://hooks.example.com/x'}\n",
                  "release.webhooks[0].url: a webhook URL is a secret", id="url-in-the-file"),
     pytest.param("    - {type: confirm-rolout, url: \"${env('GATE_URL')}\"}\n",
@@ -66,8 +71,10 @@ def test_hooks_load_with_their_defaults(tmp_path):
 def test_bad_hooks_fail_at_load_naming_the_field(tmp_path, hooks, problem):
     with pytest.raises(ConfigError) as error:
         load(tmp_path, hooks)
-    assert problem in str(error.value) and error.value.exit_code == 2
-    assert "s3cret-signing-key" not in str(error.value) and "0123456789abcdef0123" not in str(error.value)
+    assert problem in str(error.value)
+    assert error.value.exit_code == 2
+    assert "s3cret-signing-key" not in str(error.value)
+    assert "0123456789abcdef0123" not in str(error.value)
 
 
 def test_the_payload_says_what_is_released_where(tmp_path):

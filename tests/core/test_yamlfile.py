@@ -38,7 +38,7 @@ def test_lines_of_keys_items_and_merged_keys(tmp_path):
     assert (line_of(data, "m"), line_of(data["m"], "y"), line_of(data["m"], "x"), line_of(data["l"], 1)) == (2, 4, 1, 7)
 
 
-@pytest.mark.parametrize("text, line, problem", [
+@pytest.mark.parametrize(("text", "line", "problem"), [
     pytest.param("a: 1\nb:\n  c: 2\n  c: 3\n", 4, "duplicate key 'c' (first at line 3)", id="duplicate"),
     pytest.param("a: !Ref b\n", 1, "YAML tag !Ref", id="custom-tag"),
     pytest.param("a: !!binary aGk=\n", 1, "YAML tag", id="binary-tag"),
@@ -52,7 +52,8 @@ def test_lines_of_keys_items_and_merged_keys(tmp_path):
 def test_refused_documents(tmp_path, text, line, problem):
     with pytest.raises(ConfigError) as info:
         load_yaml(write(tmp_path, text), "doc.yaml")
-    assert info.value.exit_code == 2 and str(info.value).startswith(f"doc.yaml, line {line}: ")
+    assert info.value.exit_code == 2
+    assert str(info.value).startswith(f"doc.yaml, line {line}: ")
     assert problem in str(info.value)
 
 
@@ -62,12 +63,14 @@ def test_alias_bomb_fails_fast_with_exit_2(tmp_path):
     started = time.perf_counter()
     with pytest.raises(ConfigError, match=f"expands to more than {MAX_NODES:,} values") as info:
         load_yaml(write(tmp_path, text), "doc.yaml")
-    assert info.value.exit_code == 2 and time.perf_counter() - started < 2  # measured: ~10 ms
+    assert info.value.exit_code == 2
+    assert time.perf_counter() - started < 2
 
 
 def test_a_few_anchors_still_work(tmp_path):
     data = load_yaml(write(tmp_path, alias_bomb(levels=2)), "doc.yaml")
-    assert len(data["a2"]) == 9 and data["a2"][0][0] == ["lol"] * 9
+    assert len(data["a2"]) == 9
+    assert data["a2"][0][0] == ["lol"] * 9
 
 
 def test_alias_bomb_in_an_env_file_is_exit_2(tmp_path):
@@ -87,7 +90,7 @@ TYPOS = [
 ]
 
 
-@pytest.mark.parametrize("text, line", [t[1:] for t in TYPOS], ids=[t[0] for t in TYPOS])
+@pytest.mark.parametrize(("text", "line"), [t[1:] for t in TYPOS], ids=[t[0] for t in TYPOS])
 def test_a_syntax_error_names_the_line_of_the_typo(tmp_path, text, line):
     path = tmp_path / "dev.yaml"
     path.write_text(text)

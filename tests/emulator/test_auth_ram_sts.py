@@ -23,12 +23,15 @@ def test_bootstrap_account_and_caller_identity(emulator):
     assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
     state_file = emulator.root / ".agentrun" / "local" / "state.json"  # holds the secrets it verifies with
     assert stat.S_IMODE(os.stat(state_file).st_mode) == 0o600
-    assert emulator.access_key_id.startswith("LTAI") and len(emulator.access_key_secret.reveal()) == 30
-    assert len(emulator.account_id) == 16 and emulator.account_id.isdigit()
+    assert emulator.access_key_id.startswith("LTAI")
+    assert len(emulator.access_key_secret.reveal()) == 30
+    assert len(emulator.account_id) == 16
+    assert emulator.account_id.isdigit()
     identity = StsClient(emulator.openapi_config()).get_caller_identity().body
     assert identity.account_id == emulator.account_id
     assert identity.arn == f"acs:ram::{emulator.account_id}:user/{BOOTSTRAP_USER}"
-    assert identity.identity_type == "RAMUser" and identity.request_id
+    assert identity.identity_type == "RAMUser"
+    assert identity.request_id
     # The secret never reaches the emulator's log.
     log = (emulator.root / ".agentrun" / "local" / "emulator.log").read_text()
     assert emulator.access_key_secret.reveal() not in log
@@ -40,17 +43,20 @@ def test_bootstrap_writes_env_local_as_the_credential_chain_reads_it(tmp_path):
     state = State(tmp_path)
     assert account.bootstrap(state) is True
     text = env_file.read_text()
-    assert text.startswith("# mine\n") and text.count("ALIYUN_ACCESS_KEY_ID_LOCAL") == 1
+    assert text.startswith("# mine\n")
+    assert text.count("ALIYUN_ACCESS_KEY_ID_LOCAL") == 1
     assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
     key_id, secret, account_id = account.read_credentials(tmp_path)
-    assert state.keys[key_id]["secret"] == secret.reveal() and account_id == state.account["id"]
+    assert state.keys[key_id]["secret"] == secret.reveal()
+    assert account_id == state.account["id"]
     assert "OTHER='a $b'" in text
 
 
 def test_key_rotation_rules(emulator):
     client = RamClient(emulator.openapi_config())
     created = client.create_access_key(ram.CreateAccessKeyRequest(user_name=BOOTSTRAP_USER)).body.access_key
-    assert created.status == "Active" and created.access_key_id.startswith("LTAI")
+    assert created.status == "Active"
+    assert created.access_key_id.startswith("LTAI")
     with pytest.raises(ClientException) as limit:
         client.create_access_key(ram.CreateAccessKeyRequest(user_name=BOOTSTRAP_USER))
     assert limit.value.code == "LimitExceeded.User.AccessKey"
@@ -107,7 +113,8 @@ def test_secret_never_in_error_output(emulator):
     client = StsClient(emulator.openapi_config(access_key_secret=sentinel))
     with pytest.raises(ClientException) as refused:
         client.get_caller_identity()
-    assert sentinel not in str(refused.value) and sentinel not in str(refused.value.data)
+    assert sentinel not in str(refused.value)
+    assert sentinel not in str(refused.value.data)
     log = (emulator.root / ".agentrun" / "local" / "emulator.log").read_text()
     assert sentinel not in log
 
@@ -115,7 +122,8 @@ def test_secret_never_in_error_output(emulator):
 def test_get_user_and_a_user_that_does_not_exist(emulator):
     client = RamClient(emulator.openapi_config())
     user = client.get_user(ram.GetUserRequest(user_name=BOOTSTRAP_USER)).body.user
-    assert user.user_name == BOOTSTRAP_USER and user.user_id
+    assert user.user_name == BOOTSTRAP_USER
+    assert user.user_id
     for call in (lambda: client.get_user(ram.GetUserRequest(user_name="nobody")),
                  lambda: client.create_access_key(ram.CreateAccessKeyRequest(user_name="nobody")),
                  lambda: client.list_access_keys(ram.ListAccessKeysRequest(user_name="nobody"))):

@@ -40,7 +40,8 @@ def create(client: AgentRunClient, name: str, data: bytes | None = None, **kwarg
                                       cpu=1.0, memory=2048, port=9000, artifact_type="Code",
                                       environment_variables={"GREETING": "hi"})
     created = client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=body)).body
-    assert created.code == "SUCCESS" and created.request_id
+    assert created.code == "SUCCESS"
+    assert created.request_id
     assert created.data.status == "CREATING"
     return wait_final(client, created.data.agent_runtime_id)
 
@@ -49,7 +50,8 @@ def test_runtime_versions_and_canary_endpoint_round_trip(emulator):
     client = AgentRunClient(emulator.openapi_config())
     runtime = create(client, "demo-agent")
     assert runtime.status == "READY", runtime.status_reason
-    assert runtime.environment_variables == {"GREETING": "hi"} and runtime.port == 9000
+    assert runtime.environment_variables == {"GREETING": "hi"}
+    assert runtime.port == 9000
     rid = runtime.agent_runtime_id
     v1 = client.publish_runtime_version(rid, ar.PublishRuntimeVersionRequest(
         body=ar.PublishRuntimeVersionInput(description="first", publisher="ci"))).body.data
@@ -57,16 +59,20 @@ def test_runtime_versions_and_canary_endpoint_round_trip(emulator):
         body=ar.PublishRuntimeVersionInput(description="second"))).body.data
     assert (v1.agent_runtime_version, v2.agent_runtime_version) == ("1", "2")
     versions = client.list_agent_runtime_versions(rid, ar.ListAgentRuntimeVersionsRequest()).body.data
-    assert [v.agent_runtime_version for v in versions.items] == ["1", "2"] and versions.total == 2
+    assert [v.agent_runtime_version for v in versions.items] == ["1", "2"]
+    assert versions.total == 2
 
     routing = ar.RoutingConfiguration(version_weights=[ar.VersionWeight(version="2", weight=0.2)])
     endpoint = client.create_agent_runtime_endpoint(rid, ar.CreateAgentRuntimeEndpointRequest(
         body=ar.CreateAgentRuntimeEndpointInput(agent_runtime_endpoint_name="prod", target_version="1",
                                                 routing_configuration=routing, description="users"))).body.data
     # As on the cloud, the answer to a create is not READY and has no URL yet.
-    assert endpoint.status == "CREATING" and not endpoint.endpoint_public_url
+    assert endpoint.status == "CREATING"
+    assert not endpoint.endpoint_public_url
     got = wait_endpoint(client, rid, endpoint.agent_runtime_endpoint_id)
-    assert got.target_version == "1" and got.description == "users" and got.status == "READY"
+    assert got.target_version == "1"
+    assert got.description == "users"
+    assert got.status == "READY"
     # 0.2 comes back as the float32 the wire holds.
     assert got.routing_configuration.to_map() == {"versionWeights": [{"version": "2", "weight": 0.20000000298023224}]}
     assert got.endpoint_public_url == f"{emulator.url}/agent-runtimes/demo-agent/endpoints/prod/invocations"
@@ -79,7 +85,8 @@ def test_runtime_versions_and_canary_endpoint_round_trip(emulator):
     updated = client.update_agent_runtime_endpoint(rid, endpoint.agent_runtime_endpoint_id,
                                                    ar.UpdateAgentRuntimeEndpointRequest(
         body=ar.UpdateAgentRuntimeEndpointInput(target_version="2"))).body.data
-    assert updated.target_version == "2" and updated.routing_configuration is None
+    assert updated.target_version == "2"
+    assert updated.routing_configuration is None
     assert updated.status == "UPDATING"
     assert wait_endpoint(client, rid, endpoint.agent_runtime_endpoint_id).status == "READY"
 
@@ -141,7 +148,8 @@ def test_errors_map_to_client_exception_codes(emulator):
 def test_failed_start_and_update_conflict(emulator):
     client = AgentRunClient(emulator.openapi_config())
     broken = create(client, "broken", data=agent_zip("raise SystemExit('no config: boom')\n"))
-    assert broken.status == "CREATE_FAILED" and "boom" in broken.status_reason
+    assert broken.status == "CREATE_FAILED"
+    assert "boom" in broken.status_reason
 
     slow = agent_zip("import time; time.sleep(3)\n" + VERSION_AGENT)
     runtime = client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=ar.CreateAgentRuntimeInput(
@@ -158,7 +166,8 @@ def test_faults_raise_the_sdks_throttling_and_server_exceptions(emulator):
     emulator.set_faults(throttle=1.0)
     with pytest.raises(ThrottlingException) as throttled:
         client.list_agent_runtimes(ar.ListAgentRuntimesRequest())
-    assert throttled.value.status_code == 429 and throttled.value.code == "Throttling"
+    assert throttled.value.status_code == 429
+    assert throttled.value.code == "Throttling"
     emulator.set_faults(error5xx=1.0)
     with pytest.raises(ServerException) as failed:
         client.list_agent_runtimes(ar.ListAgentRuntimesRequest())
@@ -169,11 +178,12 @@ def test_faults_raise_the_sdks_throttling_and_server_exceptions(emulator):
 
 def test_fault_spec_from_environment_is_validated():
     assert Faults.parse("throttle=0.3, error5xx=0.1") == Faults(throttle=0.3, error5xx=0.1)
-    assert Faults.parse("") == Faults() and Faults().latency == 1.0
+    assert Faults.parse("") == Faults()
+    assert Faults().latency == 1.0
     assert Faults.parse("latency=0,sticky_split=1").updated({"throttle": 0.5}) == Faults(
         latency=0.0, sticky_split=1.0, throttle=0.5)
     for bad in ("throttle=2", "slow=0.1", "error5xx=x"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=r"outside \[0, 1\]|unknown fault|not a number"):
             Faults.parse(bad)
 
 

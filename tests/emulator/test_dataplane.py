@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import itertools
 import json
 import random
 import textwrap
@@ -134,7 +135,7 @@ def test_a_20_percent_split_serves_version_2_within_a_99_percent_binomial_interv
     connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
     served = []
     for _ in range(1000):
-        response, body = post(connection, target.path + "/openai/v1/chat/completions", CHAT)
+        response, _body = post(connection, target.path + "/openai/v1/chat/completions", CHAT)
         assert response.status == 200
         # The header the proxy adds and the version the agent process was started with agree.
         assert response.getheader("x-agentrun-version") == response.getheader("x-agent-version")
@@ -169,18 +170,17 @@ def test_server_sent_events_arrive_one_by_one(emulator, tmp_path):
 
     async def read_events():
         arrivals = []
-        async with aiohttp.ClientSession() as session:
-            async with session.get(emulator.endpoint() + "/slow-sse") as response:
-                assert response.headers["Content-Type"] == "text/event-stream"
-                async for line in response.content:
-                    if line.startswith(b"data: "):
-                        arrivals.append((line.strip(), time.monotonic()))
+        async with aiohttp.ClientSession() as session, session.get(emulator.endpoint() + "/slow-sse") as response:
+            assert response.headers["Content-Type"] == "text/event-stream"
+            async for line in response.content:
+                if line.startswith(b"data: "):
+                    arrivals.append((line.strip(), time.monotonic()))
         return arrivals
 
     arrivals = asyncio.run(read_events())
     assert [event for event, _ in arrivals] == [b"data: 0", b"data: 1", b"data: 2"]
     # The agent sleeps 0.3 s between events: a buffering proxy would deliver them together.
-    gaps = [b - a for (_, a), (_, b) in zip(arrivals, arrivals[1:])]
+    gaps = [b - a for (_, a), (_, b) in itertools.pairwise(arrivals)]
     assert min(gaps) > 0.15
 
 
@@ -207,7 +207,8 @@ def test_unknown_endpoint_is_a_404_in_the_clouds_error_shape(emulator):
     response, body = post(connection, target.path + "/openai/v1/chat/completions", CHAT)
     error = json.loads(body)
     assert response.status == 404
-    assert error["code"] == "EndpointNotFound" and "'nope'" in error["message"]
+    assert error["code"] == "EndpointNotFound"
+    assert "'nope'" in error["message"]
     assert error["requestId"]
 
 
@@ -222,7 +223,8 @@ def test_a_version_that_cannot_start_answers_503_with_the_reason_and_is_logged_a
     assert response.status == 503
     assert response.getheader("x-agentrun-version") == "5"
     assert error["code"] == "AgentStartFailed"
-    assert "exited with code 1" in error["message"] and "cannot load weights.bin" in error["message"]
+    assert "exited with code 1" in error["message"]
+    assert "cannot load weights.bin" in error["message"]
     assert [r["outcome"] for r in emulator.requestlog.query(version="5")] == ["fail"]
 
 
@@ -243,13 +245,15 @@ def test_injected_faults_are_recorded_as_fail_and_served_by_the_log_endpoint(emu
         return response.status, json.loads(response.read())
 
     status, failed = log(f"runtime=rt&endpoint=ep&outcome=fail&since={started}")
-    assert status == 200 and len(failed) == 20
+    assert status == 200
+    assert len(failed) == 20
     assert {(r["version"], r["status"], r["outcome"]) for r in failed} == {("6", 500, "fail")}
     assert log("runtime=rt&endpoint=ep&outcome=success")[1] == []
     assert len(log("runtime=rt&endpoint=other&outcome=success&limit=3")[1]) == 3
     assert log("until=2000-01-01T00:00:00Z")[1] == []
     status, error = log("outcome=maybe")
-    assert status == 400 and error["code"] == "InvalidParameter"
+    assert status == 400
+    assert error["code"] == "InvalidParameter"
     connection.close()
 
 
@@ -332,7 +336,8 @@ def test_routes_for_sees_a_changed_endpoint_weight_on_the_next_call(tmp_path):
     del state.endpoints["ep"]
     state.save()
     assert state.routes_for("agent", "prod") is None
-    assert state.routes_for("agent", "no-such-endpoint") is None and state.routes_for("nobody", "prod") is None
+    assert state.routes_for("agent", "no-such-endpoint") is None
+    assert state.routes_for("nobody", "prod") is None
 
 
 def test_routes_for_follows_new_latest_code_before_it_is_saved(tmp_path):
@@ -361,7 +366,8 @@ def test_admin_routes_need_loopback_and_the_admin_token(tmp_path):
     token_file = tmp_path / ".agentrun" / "local" / admin.TOKEN_FILE
     assert token_file.stat().st_mode & 0o777 == 0o600
     token = admin.plain(admin.headers(tmp_path))[admin.HEADER]
-    assert token == emulator.admin_token and len(token) >= 32
+    assert token == emulator.admin_token
+    assert len(token) >= 32
 
     async def scenario() -> dict[str, int]:
         app = build_app(emulator)
@@ -406,5 +412,6 @@ def test_a_token_file_others_could_read_is_replaced(tmp_path):
     assert admin.ensure_token(directory) == first  # kept across restarts
     (directory / admin.TOKEN_FILE).chmod(0o644)
     second = admin.ensure_token(directory)
-    assert second != first and (directory / admin.TOKEN_FILE).stat().st_mode & 0o777 == 0o600
+    assert second != first
+    assert (directory / admin.TOKEN_FILE).stat().st_mode & 0o777 == 0o600
     assert admin.headers(tmp_path) == {}  # no emulator state under tmp_path: nothing to send

@@ -69,13 +69,16 @@ def test_provider_and_role_read_back_through_the_sdks(emu, issuer, federation):
 def test_assumed_credentials_work_until_they_expire(emu, issuer, federation):
     body = _assume(emu, federation, issuer.token(sub=SUB), duration_seconds=900)
     creds = body.credentials
-    assert creds.access_key_id.startswith("STS.") and creds.security_token
-    assert body.oidctoken_info.subject == SUB and body.assumed_role_user.arn.endswith("/agentrun-deployer/github-4242")
+    assert creds.access_key_id.startswith("STS.")
+    assert creds.security_token
+    assert body.oidctoken_info.subject == SUB
+    assert body.assumed_role_user.arn.endswith("/agentrun-deployer/github-4242")
     config = Config(access_key_id=creds.access_key_id, access_key_secret=creds.access_key_secret,
                     security_token=creds.security_token, endpoint=emu.endpoint, protocol="http",
                     region_id="cn-hangzhou")
     identity = StsClient(config).get_caller_identity().body
-    assert identity.identity_type == "AssumedRoleUser" and identity.account_id == emu.account_id
+    assert identity.identity_type == "AssumedRoleUser"
+    assert identity.account_id == emu.account_id
     # Without its token, or with another one, the temporary key is refused.
     for token, code in ((None, "MissingSecurityToken"), ("CAISforged", "InvalidSecurityToken.MismatchWithAccessKey")):
         bad = Config(access_key_id=creds.access_key_id, access_key_secret=creds.access_key_secret,
@@ -118,7 +121,7 @@ def _oss_put(emu, creds, token) -> int:
     return client.put_object(oss.PutObjectRequest(bucket="sts-bucket", key="k", body=b"v")).status_code
 
 
-@pytest.mark.parametrize("case, code", [
+@pytest.mark.parametrize(("case", "code"), [
     ("subject", "AuthenticationFail.NoPermission"),
     ("expired", "AuthenticationFail.OIDCToken.Expired"),
     ("other-key", "AuthenticationFail.OIDCToken.InvalidSignature"),

@@ -15,7 +15,7 @@ from alibabacloud_agentrun20250910 import models as ar
 from alibabacloud_agentrun20250910.client import Client as AgentRunClient
 from alibabacloud_ram20150501 import models as ram
 from alibabacloud_ram20150501.client import Client as RamClient
-from test_control_sdk import create  # noqa: E402 (tests/emulator is on sys.path)
+from test_control_sdk import create  # tests/emulator is on sys.path
 
 from agentrun_tasks.emulator import lifecycle
 from agentrun_tasks.testing.emulator import running_emulator
@@ -83,7 +83,8 @@ def test_restart_keeps_all_state_and_serves_again(emulator):
 
     old_pid = emulator.pid
     emulator.restart()
-    assert emulator.pid != old_pid and not _alive(old_pid)
+    assert emulator.pid != old_pid
+    assert not _alive(old_pid)
 
     client = AgentRunClient(emulator.openapi_config(second.access_key_id, second.access_key_secret))
     again = client.get_agent_runtime(rid, ar.GetAgentRuntimeRequest()).body.data
@@ -103,7 +104,8 @@ def test_stop_leaves_no_process_or_port(tmp_path):
         client = AgentRunClient(emu.openapi_config())
         assert create(client, "agent").status == "READY"
         agents = list(lifecycle.status(tmp_path)["agents"].values())
-        assert agents and all(_alive(pid) for pid in agents)
+        assert agents
+        assert all(_alive(pid) for pid in agents)
         pids, port = [emu.pid, *agents], emu.port
     assert not any(_alive(pid) for pid in pids)
     assert not _listening(port)
@@ -125,7 +127,8 @@ def _sigkill_emulator_with_an_agent(emu) -> list[int]:
     """Deploy an agent, then SIGKILL the emulator: the agent's pids, orphaned."""
     create(AgentRunClient(emu.openapi_config()), "agent")
     agents = list(lifecycle.status(emu.root)["agents"].values())
-    assert agents and all(_alive(pid) for pid in agents)
+    assert agents
+    assert all(_alive(pid) for pid in agents)
     psutil.Process(emu.pid).kill()
     psutil.Process(emu.pid).wait(10)
     return agents
@@ -168,7 +171,8 @@ def test_another_projects_emulator_under_a_recorded_pid_is_left_alone(tmp_path):
         stale.write_bytes((theirs / ".agentrun" / "local" / "emulator.json").read_bytes())
         assert lifecycle.status(mine) is None
         assert lifecycle.stop(mine, timeout=1) is False
-        assert _alive(emu.pid) and lifecycle.status(theirs)["pid"] == emu.pid
+        assert _alive(emu.pid)
+        assert lifecycle.status(theirs)["pid"] == emu.pid
 
 
 def test_local_tasks_up_status_down(tmp_path):
@@ -182,7 +186,8 @@ def test_local_tasks_up_status_down(tmp_path):
         up = inv("local.up")
         assert up.returncode == 0, up.stderr
         status = json.loads(inv("local.status", "--json").stdout)
-        assert status["running"] is True and status["url"].startswith("http://127.0.0.1:")
+        assert status["running"] is True
+        assert status["url"].startswith("http://127.0.0.1:")
         assert inv("local.down").returncode == 0
         assert json.loads(inv("local.status", "--json").stdout) == {"running": False}
         assert not _alive(status["pid"])

@@ -45,9 +45,12 @@ def test_put_get_head_delete_round_trip(url, tmp_path):
     assert put.etag == f'"{hashlib.md5(b"zip-bytes").hexdigest().upper()}"'
     assert put.hash_crc64 == str(crc64(b"zip-bytes"))
     got = c.get_object(oss.GetObjectRequest(bucket=BUCKET, key=key))  # the SDK checks the CRC-64 header
-    assert got.body.content == b"zip-bytes" and got.etag == put.etag and got.hash_crc64 == put.hash_crc64
+    assert got.body.content == b"zip-bytes"
+    assert got.etag == put.etag
+    assert got.hash_crc64 == put.hash_crc64
     head = c.head_object(oss.HeadObjectRequest(bucket=BUCKET, key=key))
-    assert head.content_length == len(b"zip-bytes") and head.etag == put.etag
+    assert head.content_length == len(b"zip-bytes")
+    assert head.etag == put.etag
     assert read_object(tmp_path, BUCKET, key) == b"zip-bytes"  # what the control plane reads for ossObjectName
 
     assert c.delete_object(oss.DeleteObjectRequest(bucket=BUCKET, key=key)).status_code == 204
@@ -77,7 +80,9 @@ def test_list_objects_v2_prefix_and_pages(url):
     for key in keys:
         c.put_object(oss.PutObjectRequest(bucket=BUCKET, key=key, body=b"{}"))
     first = c.list_objects_v2(oss.ListObjectsV2Request(bucket=BUCKET, prefix="history/prod/", max_keys=3))
-    assert first.is_truncated and first.key_count == 3 and first.next_continuation_token
+    assert first.is_truncated
+    assert first.key_count == 3
+    assert first.next_continuation_token
     pages = list(c.list_objects_v2_paginator().iter_page(
         oss.ListObjectsV2Request(bucket=BUCKET, prefix="history/prod/", max_keys=3)))
     assert [len(p.contents) for p in pages] == [3, 3, 1]

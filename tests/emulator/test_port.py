@@ -52,7 +52,8 @@ def test_a_restart_keeps_the_oss_port_and_a_taken_one_is_a_warning(emulator):
         squatter.listen()
         with pytest.warns(UserWarning, match=f"last OSS port {old_port} is taken"):
             info = lifecycle.ensure_running(emulator.root)
-    assert info.port == emulator.port and info.oss_url != oss
+    assert info.port == emulator.port
+    assert info.oss_url != oss
     lifecycle.stop(emulator.root)
     assert lifecycle.ensure_running(emulator.root).oss_url == info.oss_url  # the new one is remembered
 

@@ -85,7 +85,8 @@ def test_writes_while_the_runtime_updates_are_refused_with_400(emu, client, rid)
     for write in writes:
         with pytest.raises(ClientException) as refused:
             write()
-        assert refused.value.status_code == 400 and "requires status READY" in refused.value.message
+        assert refused.value.status_code == 400
+        assert "requires status READY" in refused.value.message
     assert wait_final(client, rid).status == "READY"
 
 
@@ -149,7 +150,8 @@ def test_a_runtime_keeps_its_endpoints_until_their_deletion_finished(emu, client
     assert deleting.status == "DELETING"
     with pytest.raises(ClientException) as refused:
         client.delete_agent_runtime(ident)
-    assert refused.value.status_code == 400 and "still has endpoints" in refused.value.message
+    assert refused.value.status_code == 400
+    assert "still has endpoints" in refused.value.message
     time.sleep(0.5)
     client.delete_agent_runtime(ident)
 
@@ -187,7 +189,8 @@ def test_a_small_zip_that_unpacks_beyond_the_code_size_cap_is_refused(client):
     with pytest.raises(ClientException) as refused:
         client.create_agent_runtime(ar.CreateAgentRuntimeRequest(body=ar.CreateAgentRuntimeInput(
             agent_runtime_name="bomb", code_configuration=code(bomb), port=9000)))
-    assert refused.value.status_code == 400 and "unpacks to more than" in refused.value.message
+    assert refused.value.status_code == 400
+    assert "unpacks to more than" in refused.value.message
 
 
 def test_unpacking_counts_the_bytes_written_not_the_sizes_declared(tmp_path):
@@ -197,7 +200,8 @@ def test_unpacking_counts_the_bytes_written_not_the_sizes_declared(tmp_path):
     assert store_zip(tmp_path, "written", data)
     with pytest.raises(CodeTooLarge):
         unpack(tmp_path, "written", limit=2 << 20)
-    assert not (tmp_path / "written").exists() and not list(tmp_path.glob(".*"))
+    assert not (tmp_path / "written").exists()
+    assert not list(tmp_path.glob(".*"))
 
 
 def versions_running(emu, data: bytes) -> set[str]:
@@ -275,7 +279,8 @@ def test_a_container_agent_runs_its_command_as_a_local_process_or_is_refused_pre
 
     with pytest.raises(ClientException) as refused:
         container("no-command", None)
-    assert refused.value.status_code == 400 and "no container engine" in refused.value.message
+    assert refused.value.status_code == 400
+    assert "no container engine" in refused.value.message
     runtime = wait_final(client, container("boxed", ["python3", str(example)]).body.data.agent_runtime_id)
     assert runtime.status == "READY", runtime.status_reason
     assert runtime.container_configuration.image.endswith("agent:1")

@@ -213,5 +213,6 @@ def test_ensure_repeats_a_recent_start_failure_without_relaunching(tmp_path, run
         return reasons
 
     reasons = run(body)
-    assert len(set(reasons)) == 1 and "exited with code 4" in reasons[0]
+    assert len(set(reasons)) == 1
+    assert "exited with code 4" in reasons[0]
     assert (tmp_path / "logs" / f"{spec.key}.log").read_text().count("launched") == 1

@@ -37,4 +37,5 @@ def test_follow_prints_each_record_and_line_once_and_reads_output_from_shortly_b
 
 def test_new_lines_of_a_tail():
     assert new_lines(["a", "b"], ["b", "c", "d"]) == ["c", "d"]
-    assert new_lines([], ["a"]) == ["a"] and new_lines(["x"], ["a", "b"]) == ["a", "b"]
+    assert new_lines([], ["a"]) == ["a"]
+    assert new_lines(["x"], ["a", "b"]) == ["a", "b"]

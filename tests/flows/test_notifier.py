@@ -44,7 +44,8 @@ def test_each_channel_gets_only_the_events_it_wants_in_order():
         n.send(SUCCEEDED)
         assert all(r.ok for r in n.finish())
     assert [m["event"] for m in everything.messages] == ["deploy.failed", "deploy.succeeded"]
-    assert len(failures.messages) == 1 and "failed" in failures.messages[0]["markdown"]["content"]
+    assert len(failures.messages) == 1
+    assert "failed" in failures.messages[0]["markdown"]["content"]
 
 
 def test_a_receiver_failing_twice_then_succeeding_gets_exactly_one_message():
@@ -53,7 +54,10 @@ def test_a_receiver_failing_twice_then_succeeding_gets_exactly_one_message():
         n, err = notifier(r)
         n.send(FAILED)
         (result,) = n.finish()
-    assert result.ok and result.attempts == 3 and len(r.messages) == 1 and err.getvalue() == ""
+    assert result.ok
+    assert result.attempts == 3
+    assert len(r.messages) == 1
+    assert err.getvalue() == ""
 
 
 def test_an_always_failing_channel_is_a_warning_unless_required():
@@ -62,7 +66,8 @@ def test_an_always_failing_channel_is_a_warning_unless_required():
         n, err = notifier(r, timeout=1.0)
         n.send(SUCCEEDED)
         (result,) = n.finish()
-        assert not result.ok and "warning: notification 'deploy.succeeded' to feishu channel" in err.getvalue()
+        assert not result.ok
+        assert "warning: notification 'deploy.succeeded' to feishu channel" in err.getvalue()
         required, _ = notifier(r, timeout=1.0, required=True)
         required.send(SUCCEEDED)
         with pytest.raises(ResourceFailedError, match="required notification channel") as info:
@@ -76,10 +81,9 @@ def test_finishing_passes_the_tasks_own_error_on():
     with robot("slack") as r:
         r.always = True
         n, _ = notifier(r, timeout=0.5, required=True)
-        with pytest.raises(ValueError):
-            with n.finishing():
-                n.send(FAILED)
-                raise ValueError("gate failed")
+        with pytest.raises(ValueError, match="gate failed"), n.finishing():  # noqa: PT012 - the error leaves the block
+            n.send(FAILED)
+            raise ValueError("gate failed")
 
 # How long the test robots hold an answer: far beyond any wait the notifier may do, so a bound
 # against it separates "waited for the robot" from "did not" on any machine, however loaded.
@@ -89,21 +93,23 @@ HOLD = 60.0
 def test_sending_does_not_wait_and_finishing_waits_at_most_the_timeout():
     with robot("slack") as r:
         r.delay = HOLD
-        n, err = notifier(r, timeout=1.0)
+        n, _err = notifier(r, timeout=1.0)
         started = time.monotonic()
         n.send(SUCCEEDED)
         # Bounds against the robot's hold, not a speed: a send or finish that waited for the robot
         # would take all of HOLD (how fast they are is benchmarks/notify_bench.py's question).
         assert time.monotonic() - started < HOLD / 2  # the task goes on at once
         (result,) = n.finish()
-        assert time.monotonic() - started < HOLD / 2 and not result.ok
+        assert time.monotonic() - started < HOLD / 2
+        assert not result.ok
         assert "timed out" in result.detail or "not delivered within 1s" in result.detail
 
 
 def test_no_channels_is_a_silent_no_op():
     n = Notifier([], Reporter(out=io.StringIO(), err=io.StringIO()))
     n.send(FAILED)
-    assert not n and n.finish() == []
+    assert not n
+    assert n.finish() == []
 
 
 def keyring_env():
@@ -116,8 +122,9 @@ def test_values_kept_in_the_keyring_are_read_through_the_keystore():
     backend.set_password(KEYRING_SERVICE, "notify/hook", "http://127.0.0.1:9/hooks/kr0123456789abcdef0123")
     backend.set_password(KEYRING_SERVICE, "notify/sign", "SECkeyring0123456789")
     reporter = Reporter(out=io.StringIO(), err=io.StringIO())
-    (cfg, channel), = open_notifier(keyring_env(), reporter, KeyStore(backend).read).channels
-    assert channel.webhook.reveal().endswith("/hooks/kr0123456789abcdef0123") and channel.secret.reveal().startswith("SEC")
+    (_cfg, channel), = open_notifier(keyring_env(), reporter, KeyStore(backend).read).channels
+    assert channel.webhook.reveal().endswith("/hooks/kr0123456789abcdef0123")
+    assert channel.secret.reveal().startswith("SEC")
     with pytest.raises(ConfigError, match=r"no entry agentrun-tasks/notify/hook\. Store it with `keyring set"):
         open_notifier(keyring_env(), reporter, KeyStore(MemoryKeyring()).read)
     backend.set_password(KEYRING_SERVICE, "notify/hook", "not a url")
@@ -131,8 +138,9 @@ def test_an_interrupted_task_still_says_so_but_waits_only_briefly():
         r.delay = HOLD
         n, _ = notifier(r, timeout=HOLD / 2)
         started = time.monotonic()
-        with pytest.raises(KeyboardInterrupt):
-            with n.finishing(failed=lambda error: Event("release.aborted", "prod", reason=f"aborted by {error}")):
-                raise KeyboardInterrupt("SIGTERM")
+        with pytest.raises(KeyboardInterrupt), n.finishing(
+                failed=lambda error: Event("release.aborted", "prod", reason=f"aborted by {error}")):
+            raise KeyboardInterrupt("SIGTERM")
         # The message left and nobody waited out the notify timeout (HOLD / 2), let alone the robot.
-        assert time.monotonic() - started < HOLD / 4 and r.requests == 1
+        assert time.monotonic() - started < HOLD / 4
+        assert r.requests == 1

@@ -38,7 +38,8 @@ def test_refresh_keeps_the_lock_of_a_release_longer_than_its_ttl(tmp_path):
         clock.now += timedelta(minutes=9)
         assert mine.refresh() is True
     held = lock.Lock.from_json(store.get(mine.lock_key))
-    assert held.expires_at == clock.now + timedelta(seconds=600) and held.acquired_at == T0
+    assert held.expires_at == clock.now + timedelta(seconds=600)
+    assert held.acquired_at == T0
     other = records(store, clock, CIContext(platform="local", is_ci=False, actor="bob"))
     with pytest.raises(BusyError):
         other.acquire("3", ttl=600, force=False)
@@ -71,7 +72,8 @@ def test_a_release_record_is_saved_running_and_finished_under_the_same_key(tmp_p
     (done,) = mine.history()
     assert (done.id, done.from_version, done.to_version, done.result, done.reason, done.analysis) == (
         entry.id, "1", "2", "ok", "promoted", [{"weight": 0.5}])
-    assert done.finished_at == clock.now and done.started_at == T0
+    assert done.finished_at == clock.now
+    assert done.started_at == T0
     other = mine.start("release", from_version="2", to_version="3", started_at=clock.now)
     mine.discard(other)
     assert mine.history() == [done]
@@ -108,8 +110,10 @@ def test_taking_the_lock_closes_the_records_a_killed_run_left_running(tmp_path):
     rerun.acquire("2", ttl=600, force=False)
     rerun.release()
     closed = {entry.id: entry for entry in rerun.history()}
-    assert closed[left.id].result == "interrupted" and closed[left.id].finished_at == clock.now
-    assert "killed" in closed[left.id].reason and (closed[left.id].from_version, closed[left.id].to_version) == (
+    assert closed[left.id].result == "interrupted"
+    assert closed[left.id].finished_at == clock.now
+    assert "killed" in closed[left.id].reason
+    assert (closed[left.id].from_version, closed[left.id].to_version) == (
         "1", "2")
     assert closed[done.id] == done
 
@@ -134,4 +138,5 @@ def test_versions_published_while_the_runtime_changed_are_remembered_per_runtime
     assert mine.unproven("rt-1") == frozenset()
     mine.mark_unproven("rt-1", "3", "runtime changed while version 3 was published")
     mine.mark_unproven("rt-1", "12", "runtime changed while version 12 was published")
-    assert mine.unproven("rt-1") == {"3", "12"} and mine.unproven("rt-2") == frozenset()
+    assert mine.unproven("rt-1") == {"3", "12"}
+    assert mine.unproven("rt-2") == frozenset()

@@ -86,7 +86,8 @@ def test_a_healthy_candidate_is_health_checked_alone_then_stepped_and_promoted(d
     set_endpoint(driver, runtime, "1")
     checked = []
     report = canary(driver, runtime, health_check=checked.append).run()
-    assert report.result == "promoted" and [s["weight"] for s in report.steps] == [0.5, 1.0]
+    assert report.result == "promoted"
+    assert [s["weight"] for s in report.steps] == [0.5, 1.0]
     assert live(driver, runtime) == ("2", {})
     assert checked == [driver.find_endpoint(runtime.id, f"{ENDPOINT}-candidate").url]
 

@@ -48,10 +48,12 @@ def test_a_runtime_holding_other_code_than_this_release_built_publishes_nothing(
     reporter = Reporter(interactive=False)
     with pytest.raises(BusyError, match="changed under this release before publishing") as refused:
         candidates.ensure_candidate(driver, runtime, "a" * 64, CI, reporter, checksum="12345")
-    assert runtime.checksum in str(refused.value) and "12345" in str(refused.value)
+    assert runtime.checksum in str(refused.value)
+    assert "12345" in str(refused.value)
     assert driver.list_versions(runtime.id) == []
     version = candidates.ensure_candidate(driver, runtime, "a" * 64, CI, reporter, checksum=runtime.checksum)
-    assert version == "1" and candidates.marker("a" * 64) in driver.list_versions(runtime.id)[0].description
+    assert version == "1"
+    assert candidates.marker("a" * 64) in driver.list_versions(runtime.id)[0].description
 
 
 def test_a_failure_mark_names_the_runtime_and_the_code_not_the_version_number(driver):

@@ -130,18 +130,25 @@ def test_a_prompt_check_the_candidate_fails_stops_the_release_before_any_traffic
     with pytest.raises(GateFailed) as failed:
         canary.run()
     message = str(failed.value)
-    assert "acceptance check 'handles-refunds' failed" in message and "expected HTTP 200" in message
-    assert "got HTTP 500" in message and "injected fault" in message and "No traffic reached it" in message
+    assert "acceptance check 'handles-refunds' failed" in message
+    assert "expected HTTP 200" in message
+    assert "got HTTP 500" in message
+    assert "injected fault" in message
+    assert "No traffic reached it" in message
     assert recording.writes == []  # the release endpoint was never written: never routed to version 2
     assert state_of(driver.find_endpoint(runtime.id, ENDPOINT)).split() == {}
     report = failed.value.report.to_dict()
     assert report["result"] == "rejected"
     [step] = report["steps"]
-    assert step["phase"] == "pre-rollout" and step["result"] == "fail"
-    assert step["table"][0]["metric"] == "check handles-refunds" and step["table"][0]["verdict"] == "fail"
-    assert "check handles-refunds" in out.getvalue() and "0 of 1 passed" in out.getvalue()
+    assert step["phase"] == "pre-rollout"
+    assert step["result"] == "fail"
+    assert step["table"][0]["metric"] == "check handles-refunds"
+    assert step["table"][0]["verdict"] == "fail"
+    assert "check handles-refunds" in out.getvalue()
+    assert "0 of 1 passed" in out.getvalue()
     event = release_event(env_with(), CI, error=failed.value)
-    assert event.kind == ROLLED_BACK and event.gate.metric == "check handles-refunds"
+    assert event.kind == ROLLED_BACK
+    assert event.gate.metric == "check handles-refunds"
     assert [row.metric for row in event.analysis] == ["check handles-refunds"]
 
 
@@ -149,7 +156,7 @@ def test_the_same_check_passes_a_healthy_candidate_which_is_released(driver, run
     driver.put_endpoint(runtime.id, ENDPOINT, target_version="1", weights={})
     checks = (prompt("handles-refunds", "I want a refund", contains=["Hello from 3"], max_ms=5000),
               prompt("answers-json", "answer in json", json_fields={"version": "3"}))
-    canary, recording, out = release(driver, runtime, "3", *checks, tmp_path=tmp_path)
+    canary, _recording, out = release(driver, runtime, "3", *checks, tmp_path=tmp_path)
     report = canary.run()
     assert report.result == "promoted"
     assert [s.get("phase", s["weight"]) for s in report.steps] == ["pre-rollout", 0.5, 1.0]
@@ -175,14 +182,15 @@ def test_a_command_check_that_exits_0_sees_the_candidate_url_and_lets_the_releas
             "body = json.dumps({'messages': [{'role': 'user', 'content': 'who'}]}).encode(); "
             "answer = json.loads(urllib.request.urlopen(urllib.request.Request(url, data=body)).read()); "
             f"json.dump({{'env': dict(os.environ), 'answer': answer}}, open({str(seen)!r}, 'w'))")
-    canary, recording, _out = release(driver, runtime, "3", command("evals", code), tmp_path=tmp_path,
+    canary, _recording, _out = release(driver, runtime, "3", command("evals", code), tmp_path=tmp_path,
                                       environ={"PATH": "/usr/bin:/bin", "GITHUB_TOKEN": "ghp_not_for_children",
                                                "AGENTRUN_API_KEY_TEST": "sk-data-plane-key-0001"})
     assert canary.run().result == "promoted"
     facts = json.loads(seen.read_text())
     candidate = driver.find_endpoint(runtime.id, f"{ENDPOINT}-candidate").url
     stable = driver.find_endpoint(runtime.id, f"{ENDPOINT}-stable").url
-    assert facts["env"][CANDIDATE_URL] == candidate and facts["env"]["AGENTRUN_STABLE_URL"] == stable
+    assert facts["env"][CANDIDATE_URL] == candidate
+    assert facts["env"]["AGENTRUN_STABLE_URL"] == stable
     assert facts["answer"]["choices"][0]["message"]["content"].startswith("Hello from 3")
     assert facts["env"]["AGENTRUN_API_KEY"] == "sk-data-plane-key-0001"  # the endpoint's data-plane key
     assert "GITHUB_TOKEN" not in facts["env"]  # an allow-list, not a copy of the job's environment
@@ -198,7 +206,8 @@ def test_an_each_step_check_that_fails_at_a_step_rolls_back_like_any_gate(driver
     assert state_of(driver.find_endpoint(runtime.id, ENDPOINT)).split() == {}
     assert [w["weights"] for w in recording.writes] == [{"3": 0.5}, {}]
     step = failed.value.report.to_dict()["steps"][-1]
-    assert step["weight"] == 0.5 and step["table"][0]["metric"] == "check smoke"
+    assert step["weight"] == 0.5
+    assert step["table"][0]["metric"] == "check smoke"
     assert "check smoke" in out.getvalue()
 
 
@@ -220,9 +229,11 @@ def test_each_step_checks_that_pass_are_rows_of_every_step_table(driver, runtime
     check = build([{"name": "answers", "prompt": "hello", "when": ["each-step"], "expect": {"contains": ["from 3"]}}])[0]
     canary, _recording, _out = release(driver, runtime, "3", check, tmp_path=tmp_path)
     report = canary.run()
-    assert report.result == "promoted" and [s["weight"] for s in report.steps] == [0.5, 1.0]  # no pre-rollout step
+    assert report.result == "promoted"
+    assert [s["weight"] for s in report.steps] == [0.5, 1.0]
     for step in report.steps:
-        assert step["table"][0]["metric"] == "check answers" and step["table"][0]["verdict"] == "pass"
+        assert step["table"][0]["metric"] == "check answers"
+        assert step["table"][0]["verdict"] == "pass"
         assert step["table"][1]["metric"] == "requests"  # the probe's gates follow
 
 
@@ -238,4 +249,5 @@ def test_blue_green_runs_the_pre_rollout_checks_on_the_idle_colour_and_does_not_
         blue_green(Recording(driver), runtime, env, reporter, candidate="2", force=False,
                    health_check=lambda url: None, acceptance=acceptance)
     assert state_of(driver.find_endpoint(runtime.id, ENDPOINT)).target_version == "1"
-    assert no.value.details["result"] == "rejected" and no.value.details["steps"][0]["phase"] == "pre-rollout"
+    assert no.value.details["result"] == "rejected"
+    assert no.value.details["steps"][0]["phase"] == "pre-rollout"

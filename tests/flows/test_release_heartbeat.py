@@ -70,10 +70,13 @@ def test_each_probe_chunk_reports_elapsed_remaining_requests_and_error_rate(flak
                      max_extensions=0, on_tick=beats.append)
     parsed = [re.fullmatch(r"(\d+)s elapsed, (\d+)s left; (\d+) candidate requests; candidate errors (\S+)%", b)
               for b in beats]
-    assert len(beats) >= 2 and all(parsed), beats
+    assert len(beats) >= 2, beats
+    assert all(parsed), beats
     requests = [int(m.group(3)) for m in parsed]
-    assert requests == sorted(requests) and requests[-1] >= 16
-    assert parsed[-1].group(2) == "0" and 20.0 <= float(parsed[-1].group(4)) <= 30.0
+    assert requests == sorted(requests)
+    assert requests[-1] >= 16
+    assert parsed[-1].group(2) == "0"
+    assert 20.0 <= float(parsed[-1].group(4)) <= 30.0
 
 
 def test_a_health_check_in_a_ci_log_prints_each_new_answer_once_not_each_attempt(starting_agent):
@@ -81,7 +84,8 @@ def test_a_health_check_in_a_ci_log_prints_each_new_answer_once_not_each_attempt
     reporter = Reporter(out=out, err=io.StringIO(), interactive=False)
     env = SimpleNamespace(health=HealthConfig(interval=0.05, timeout=30))
     result = check_health(starting_agent, env, reporter, "health check prod")
-    assert result.ok and result.attempts == 8
+    assert result.ok
+    assert result.attempts == 8
     lines = out.getvalue().splitlines()
     assert [line.rsplit(" (", 1)[0] for line in lines] == ["health check prod: HTTP 503, attempt 1",
                                                            "health check prod: HTTP 200, attempt 8"]

@@ -44,10 +44,12 @@ def test_metrics_within_their_bounds_are_rows_of_every_step(driver, runtime, emu
     assert report.result == "promoted"
     for step in report.steps:
         rows = {row["metric"]: row for row in step["table"]}
-        assert rows["metric p50"]["verdict"] == "pass" and rows["metric p50"]["candidate"] > 0
+        assert rows["metric p50"]["verdict"] == "pass"
+        assert rows["metric p50"]["candidate"] > 0
         assert rows["metric p50-vs-stable vs stable"]["verdict"] == "pass"
         assert rows["metric p50-vs-stable vs stable"]["stable"] > 0  # stable's own value, from its own rows
-    assert "metric p50" in out.getvalue() and "<= 60000" in out.getvalue()
+    assert "metric p50" in out.getvalue()
+    assert "<= 60000" in out.getvalue()
 
 
 def test_a_metric_beyond_its_bound_rolls_the_step_back(driver, runtime, emu):
@@ -68,4 +70,5 @@ def test_blue_green_judges_its_verification_by_the_metrics_too(driver, runtime, 
     with pytest.raises(GateFailed, match=r"failed verification on the idle colour .*metric p50 is"):
         blue_green(recording, runtime, run.env, run.reporter, candidate="3", force=True,
                    health_check=lambda url: None, metrics_for=run.metrics_for)
-    assert recording.writes == [] and state_of(driver.find_endpoint(runtime.id, ENDPOINT)).target_version == "1"
+    assert recording.writes == []
+    assert state_of(driver.find_endpoint(runtime.id, ENDPOINT)).target_version == "1"

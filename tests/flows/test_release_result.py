@@ -21,4 +21,5 @@ def test_a_blue_green_document_keeps_its_colours_and_the_stable_version_it_repor
     released = Released("prod", "blue-green", "1", None, outcome, None, {"total": 0.2})
     assert list(released.to_dict()) == ["env", "strategy", "candidate", "stable", "result", "active", "rollback_to",
                                         "steps", "url", "timings"]
-    assert released.to_dict()["stable"] is None and released.result == "switched"
+    assert released.to_dict()["stable"] is None
+    assert released.result == "switched"

@@ -47,4 +47,5 @@ def test_a_long_release_refreshes_its_role_session(emulator, tmp_path, monkeypat
         before = creds.assumed
         report = Canary(driver, runtime, ENV, Reporter(out=io.StringIO(), err=io.StringIO()), candidate="2").run()
         assert report.result == "promoted"
-        assert creds.assumed > before + 2 and len(issuer.issued) == creds.assumed
+        assert creds.assumed > before + 2
+        assert len(issuer.issued) == creds.assumed

@@ -47,7 +47,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("entries,target,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("entries", "target", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_where_a_rollback_without_a_split_goes(entries, target, expected):
     live = EndpointState(target)
     assert (_already_rolled_back(entries, live), _previous(entries, live)) == expected

@@ -52,8 +52,11 @@ def test_confirm_hooks_are_asked_until_they_answer_and_the_pre_rollout_hook_gets
     assert [m["type"] for m in receiver.messages] == ["confirm-rollout", "pre-rollout", "confirm-promotion"]
     assert receiver.requests == 5
     notice = receiver.messages[1]
-    assert notice["schema"] == webhooks.SCHEMA and notice["candidate"] == "3" and notice["stable"] == "1"
-    assert notice["result"] == "pass" and notice["steps"][0]["table"][0]["metric"] == "check greets"
+    assert notice["schema"] == webhooks.SCHEMA
+    assert notice["candidate"] == "3"
+    assert notice["stable"] == "1"
+    assert notice["result"] == "pass"
+    assert notice["steps"][0]["table"][0]["metric"] == "check greets"
     assert receiver.messages[2]["weight"] == 1.0
 
 
@@ -66,7 +69,8 @@ def test_an_unconfirmed_rollout_moves_no_traffic_and_is_exit_6(driver, runtime):
         with pytest.raises(WaitTimeoutError, match=r"the confirm-rollout webhook 'confirm-rollout' did not answer "
                                                     r"2xx within 0.3s .*last: HTTP 503 unavailable") as timed_out:
             canary.run()
-    assert timed_out.value.exit_code == 6 and receiver.requests >= 2
+    assert timed_out.value.exit_code == 6
+    assert receiver.requests >= 2
     assert recording.writes == []
     assert receiver.url not in str(timed_out.value)
 
@@ -105,7 +109,8 @@ def test_blue_green_asks_its_confirm_hooks_and_an_unconfirmed_switch_leaves_prod
         receiver.fail_next(1, "500")  # confirm-rollout: no, then yes; confirm-promotion: yes
         result = blue_green(Recording(driver), runtime, env, hooks.reporter, candidate="3", force=False,
                             health_check=lambda url: None, hooks=hooks)
-        assert result["result"] == "switched" and result["stable"] == "1"
+        assert result["result"] == "switched"
+        assert result["stable"] == "1"
         assert [m["type"] for m in receiver.messages] == ["confirm-rollout", "confirm-promotion"]
         receiver.always = True
         recording = Recording(driver)

@@ -31,19 +31,25 @@ def statuses(w) -> dict[str, str]:
 def test_dry_run_then_a_full_rotation_then_the_next_run_deletes_the_old_key(world):
     before, held = statuses(world), world.platforms.held()
     planned = world.run(dry=True)
-    assert planned.result == "planned" and statuses(world) == before and world.platforms.held() == held
+    assert planned.result == "planned"
+    assert statuses(world) == before
+    assert world.platforms.held() == held
     assert [s.split(":")[0] for s in planned.steps][:3] == ["create a new key", "verify key <new key> with STS "
                                                            "GetCallerIdentity", "write key <new key> to dotenv"]
     (old_id,) = before
     outcome = world.run()
-    assert outcome.result == "rotated" and outcome.old_key == f"****{old_id[-4:]}"
+    assert outcome.result == "rotated"
+    assert outcome.old_key == f"****{old_id[-4:]}"
     assert all(ok is not False for ok in outcome.read_back.values())
-    assert outcome.read_back["dotenv:.env.local"] is True and outcome.read_back["kms:agentrun/local"] is True
-    assert statuses(world)[old_id] == "Inactive" and not world.problems()
+    assert outcome.read_back["dotenv:.env.local"] is True
+    assert outcome.read_back["kms:agentrun/local"] is True
+    assert statuses(world)[old_id] == "Inactive"
+    assert not world.problems()
     with pytest.raises(CredentialError):  # the old key is refused by STS now
         local_ram(world.emu.root, world.emu.endpoint).verify(old_id, Secret(held["dotenv"][1]), timeout=0.1)
     again = world.run(options=NEXT_RUN)
-    assert again.result == "nothing-to-do" and "younger than --min-age" in again.message
+    assert again.result == "nothing-to-do"
+    assert "younger than --min-age" in again.message
     assert old_id not in converged(world)
 
 
@@ -74,9 +80,11 @@ def test_an_unknown_second_key_stops_the_run_unless_force(world):
     before = statuses(world)
     with pytest.raises(ConfigError, match="--force") as refused:
         world.run()
-    assert statuses(world) == before and stranger not in str(refused.value)
+    assert statuses(world) == before
+    assert stranger not in str(refused.value)
     outcome = world.run(options=Options(force=True))
-    assert outcome.result == "rotated" and stranger not in world.keys()
+    assert outcome.result == "rotated"
+    assert stranger not in world.keys()  # noqa: SIM118 - reads RAM
     world.run(options=NEXT_RUN)
     converged(world)
 
@@ -133,9 +141,11 @@ def test_a_github_sink_killed_right_after_its_first_write_holds_a_working_pair_a
     new_id = world.journal().new_id
     assert puts == [f"/repos/org/app/actions/secrets/{PAIR_VAR}"]  # the pair goes first, in one request
     reads = job_reads(github.values["org/app"])  # a job mapping the pair (the chain reads it first)
-    assert reads[0] == new_id and world.keys()[new_id]["secret"] == reads[1]
+    assert reads[0] == new_id
+    assert world.keys()[new_id]["secret"] == reads[1]
     only_separate = job_reads({k: v for k, v in github.values["org/app"].items() if k != PAIR_VAR})
-    assert only_separate == (old_id, old_secret) and world.keys()[old_id]["status"] == "Active"
+    assert only_separate == (old_id, old_secret)
+    assert world.keys()[old_id]["status"] == "Active"
     assert not world.problems()  # every sink works at once
     world.run(options=NEXT_RUN)
     world.run(options=NEXT_RUN)

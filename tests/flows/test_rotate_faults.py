@@ -77,7 +77,7 @@ def test_killed_at_every_write_then_rerun(small_world, at):
     if at == KILLED_INSIDE_CREATE:  # the only state the journal cannot explain, and it says so
         assert problems == [UNPROVEN]
         assert w.env_key_works()
-        with pytest.raises(ConfigError, match="left alone.*--force"):
+        with pytest.raises(ConfigError, match=r"left alone.*--force"):
             w.run(options=NEXT_RUN)
         assert w.problems() == [UNPROVEN]  # the refusal changed nothing
         w.run(options=Options(min_age=NEXT_RUN.min_age, force=True))  # what the message tells the operator
@@ -104,17 +104,23 @@ def test_killed_before_create_then_rotated_by_hand_then_rerun_keeps_the_hand_mad
     (old,) = w.keys()
     with pytest.raises(Killed):
         w.run(switch=KillSwitch(WRITES.index("ram CreateAccessKey")))
-    assert w.journal().phase == "creating" and w.journal().new_id is None
+    assert w.journal().phase == "creating"
+    assert w.journal().new_id is None
     mine = hand_rotate(w)
     with pytest.raises(ConfigError, match="left alone") as stopped:
         w.run()
-    assert "drop the interrupted rotation" in w.output.getvalue() and "Traceback" not in str(stopped.value)
+    assert "drop the interrupted rotation" in w.output.getvalue()
+    assert "Traceback" not in str(stopped.value)
     keys = w.keys()
-    assert set(keys) == {old, mine} and all(k["status"] == "Active" for k in keys.values())
-    assert w.env_key_works() and not w.problems()  # the other sinks still hold the old key, which still works
+    assert set(keys) == {old, mine}
+    assert all(k["status"] == "Active" for k in keys.values())
+    assert w.env_key_works()
+    assert not w.problems()
     # Once the operator retires the old key, the next run rotates the hand-made one normally.
     local_ram(w.emu.root, w.emu.endpoint).delete_key(BOOTSTRAP_USER, old)
-    assert w.run().result == "rotated" and mine in w.keys() and w.keys()[mine]["status"] == "Inactive"
+    assert w.run().result == "rotated"
+    assert mine in w.keys()  # noqa: SIM118 - reads RAM
+    assert w.keys()[mine]["status"] == "Inactive"
 
 
 def test_an_edited_journal_never_deletes_a_key(small_world):
@@ -125,10 +131,11 @@ def test_an_edited_journal_never_deletes_a_key(small_world):
     mine = hand_rotate(w)
     with pytest.raises(ConfigError, match="left alone"):
         w.run()
-    assert set(w.keys()) == {old, mine} and w.env_key_works()
+    assert set(w.keys()) == {old, mine}
+    assert w.env_key_works()
 
 
-@pytest.mark.parametrize("content, says", [
+@pytest.mark.parametrize(("content", "says"), [
     (b"{not json", "not valid"),
     (json.dumps({"user": "admin", "phase": "verified", "old_id": "LTAIx", "new_id": "LTAIy"}).encode(),
      "names the user 'admin'"),
@@ -142,7 +149,9 @@ def test_a_corrupted_or_foreign_journal_stops_with_exit_2_and_changes_nothing(sm
     w.store.put(journal_key(BOOTSTRAP_USER), content)
     with pytest.raises(ConfigError, match=says) as stopped:
         w.run()
-    assert stopped.value.exit_code == 2 and statuses() == before and w.platforms.held() == held
+    assert stopped.value.exit_code == 2
+    assert statuses() == before
+    assert w.platforms.held() == held
 
 
 def test_a_journal_naming_an_unknown_new_key_after_sinks_had_it_is_a_platform_error(small_world):
@@ -153,7 +162,8 @@ def test_a_journal_naming_an_unknown_new_key_after_sinks_had_it_is_a_platform_er
     w.store.put(journal_key(BOOTSTRAP_USER), json.dumps(journal).encode())
     with pytest.raises(ResourceFailedError, match="gone from RAM") as stopped:
         w.run()
-    assert stopped.value.exit_code == 5 and set(w.keys()) == {old}
+    assert stopped.value.exit_code == 5
+    assert set(w.keys()) == {old}
 
 
 def test_the_new_key_deleted_by_hand_before_any_sink_had_it_starts_over(small_world):
@@ -162,7 +172,8 @@ def test_the_new_key_deleted_by_hand_before_any_sink_had_it_starts_over(small_wo
     with pytest.raises(Killed):
         w.run(switch=KillSwitch(WRITES.index("sink dotenv")))
     local_ram(w.emu.root, w.emu.endpoint).delete_key(BOOTSTRAP_USER, w.journal().new_id)
-    assert set(w.keys()) == {old} and not w.problems()
+    assert set(w.keys()) == {old}
+    assert not w.problems()
     w.run(options=NEXT_RUN)
     w.run(options=NEXT_RUN)
     assert old not in converged(w)
@@ -197,4 +208,7 @@ def test_a_key_that_never_works_is_deleted_with_the_old_one_kept(small_world):
     held = w.platforms.held()
     with pytest.raises(CredentialError, match="was deleted; the old key stays in use"):
         w.run(fault=break_the_new_key, verify_timeout=1.0)
-    assert w.platforms.held() == held and len(w.keys()) == 1 and w.journal().phase == "done" and not w.problems()
+    assert w.platforms.held() == held
+    assert len(w.keys()) == 1
+    assert w.journal().phase == "done"
+    assert not w.problems()

@@ -78,7 +78,7 @@ def decision(data: dict) -> tuple:
     return data["env"], protection.get("allowed"), protection.get("detail", "").split(":")[0]
 
 
-@pytest.mark.parametrize("platform, scenario", CASES, ids=[f"{p}-{s}" for p, s in CASES])
+@pytest.mark.parametrize(("platform", "scenario"), CASES, ids=[f"{p}-{s}" for p, s in CASES])
 def test_the_same_command_makes_the_same_decision(platform, scenario, checkout, tmp_path):
     mapped, passed = SCENARIOS[scenario]
     environ = recorded(RECORDED[platform][scenario], tmp_path)
@@ -161,7 +161,8 @@ def test_gitlab_deploy_branches_with_an_open_mr_deploy_and_mr_pipelines_never_to
     assert pe.jobs("gitlab", files, pe.Event("push", "main", mr_open=True))["release-prod"] == "approval"
     for ref in ("feature/x", "develop", "hotfix/x", "main", "master"):
         mr = pe.jobs("gitlab", files, pe.Event("mr", ref))
-        assert "test" in mr and not set(mr) & PROD_JOBS, (ref, mr)
+        assert "test" in mr, (ref, mr)
+        assert not set(mr) & PROD_JOBS, (ref, mr)
     # A feature branch with an open MR runs one pipeline (the MR's), not two.
     assert pe.jobs("gitlab", files, pe.Event("push", "feature/x", mr_open=True)) == {}
     # The evaluator fails the workflow this replaced: open MR -> no branch pipeline -> no deploy.
@@ -173,7 +174,7 @@ def test_gitlab_deploy_branches_with_an_open_mr_deploy_and_mr_pipelines_never_to
     assert "deploy-dev" in pe.jobs("gitlab", broken, pe.Event("push", "develop"))
 
 
-@pytest.mark.parametrize("expression, variables, expected", [
+@pytest.mark.parametrize(("expression", "variables", "expected"), [
     ('$A == "x"', {"A": "x"}, True),
     ('$A == "x"', {}, False),
     ('$A != "x"', {}, True),
@@ -188,7 +189,7 @@ def test_gitlab_expressions_follow_gitlabs_rules(expression, variables, expected
     assert pe.gitlab_if(expression, variables) is expected
 
 
-@pytest.mark.parametrize("expression, expected", [
+@pytest.mark.parametrize(("expression", "expected"), [
     ("github.event_name == 'push' && github.ref == 'refs/heads/develop'", True),
     ("github.event_name == 'PUSH'", True),  # GitHub compares strings ignoring case
     ("startsWith(github.ref, 'refs/tags/v')", False),
@@ -201,9 +202,9 @@ def test_github_expressions_follow_githubs_rules(expression, expected):
 
 
 def test_expressions_the_evaluators_cannot_read_raise():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot read ' ## comment'"):
         pe.gitlab_if('$A == "x" ## comment', {})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot read \" =~ 'x'\""):
         pe.github_if("github.ref =~ 'x'", {})
 
 
@@ -215,7 +216,8 @@ def test_no_github_prod_job_can_lose_its_pending_run_and_the_cache_keeps_its_whe
         assert job["concurrency"] == {"group": "prod", "cancel-in-progress": False, "queue": "max"}, name
     for name, job in doc["jobs"].items():
         (setup,) = [s for s in job["steps"] if s.get("uses", "").startswith("astral-sh/setup-uv")]
-        assert setup["with"]["prune-cache"] is False and setup["with"]["enable-cache"] is True
+        assert setup["with"]["prune-cache"] is False
+        assert setup["with"]["enable-cache"] is True
         install = next(s["run"] for s in job["steps"] if s.get("name") == "install")
         assert f"-r {setup['with']['cache-dependency-glob']} " in install, name  # the cache is keyed on what it installs
 
@@ -233,7 +235,8 @@ def test_no_yunxiao_pipeline_rejects_a_new_run():
     for path, text in generated("yunxiao").items():
         config = pe.load(text)["concurrencyConfig"]
         assert config == {"maxRunningJobInstances": 1}, path
-        assert "rejectNew" not in text and "preemptOldest" not in text
+        assert "rejectNew" not in text
+        assert "preemptOldest" not in text
 
 
 def test_one_release_tag_rule_everywhere():
@@ -289,11 +292,13 @@ def test_deploy_release_rollback_and_rotate_jobs_install_no_test_tools(platform)
     installs = _job_installs(platform, generated(platform))
     assert {"test", "deploy-dev", "release-prod", "rollback", "rotate-keys"} <= set(installs), installs
     for job, text in installs.items():
-        assert "--no-deps -e ." in text and "--compile-bytecode" not in text, (job, text)
+        assert "--no-deps -e ." in text, (job, text)
+        assert "--compile-bytecode" not in text, (job, text)
         if job == "test":
             assert f"-r {model.TEST_LOCK} " in text, text
         else:
-            assert f"-r {model.RUNTIME_LOCK} " in text and model.TEST_LOCK not in text, (job, text)
+            assert f"-r {model.RUNTIME_LOCK} " in text, (job, text)
+            assert model.TEST_LOCK not in text, (job, text)
 
 
 def test_gitlab_ci_local_creates_the_jobs_the_evaluator_reads(tmp_path):

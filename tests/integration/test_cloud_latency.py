@@ -52,10 +52,12 @@ def test_deploy_list_restart_release_and_rollback_at_cloud_like_latencies(projec
 
     run_json(project, "endpoint.publish", "--target-version", "1", "--canary-version", "2", "--weight", "0.35")
     split = run_json(project, "endpoint.get")
-    assert split["weights"] == {"2": 0.35} and split["status"] == "READY"
+    assert split["weights"] == {"2": 0.35}
+    assert split["status"] == "READY"
     assert run_json(project, "rollback")["to"] == "1"
     back = run_json(project, "endpoint.get")
-    assert back["traffic"] == {"1": 1.0} and back["status"] == "READY"
+    assert back["traffic"] == {"1": 1.0}
+    assert back["status"] == "READY"
 
     # A platform that keeps the split an empty versionWeights should clear: rollback says so, exit 5.
     run_json(project, "endpoint.publish", "--target-version", "1", "--canary-version", "2", "--weight", "0.35")
@@ -86,7 +88,9 @@ def test_a_rollback_issued_while_a_deploy_updates_the_runtime_leaves_100_percent
         threading.Timer(1.5, hold.unlink).start()  # the runtime becomes READY while rollback waits
         started = time.monotonic()
         rolled = run_json(project, "rollback")
-        assert rolled["to"] == "1" and time.monotonic() - started >= 1.0  # it waited, then wrote
+        assert rolled["to"] == "1"
+        assert time.monotonic() - started >= 1.0
         deploy.wait(120)
     endpoint = run_json(project, "endpoint.get")
-    assert endpoint["traffic"] == {"1": 1.0} and endpoint["status"] == "READY"
+    assert endpoint["traffic"] == {"1": 1.0}
+    assert endpoint["status"] == "READY"

@@ -29,13 +29,16 @@ def test_fresh_deploy_prints_an_endpoint_that_answers_chat_completions(project):
 
 def test_unchanged_rerun_skips_build_and_update_and_a_one_line_change_is_served(project):
     first = project.invoke_json("deploy")
-    assert first["action"] == "created" and first["artifact"]["reused"] is False
+    assert first["action"] == "created"
+    assert first["artifact"]["reused"] is False
     again = project.invoke_json("deploy")
-    assert again["action"] == "unchanged" and again["artifact"]["reused"] is True
+    assert again["action"] == "unchanged"
+    assert again["artifact"]["reused"] is True
     assert again["artifact"]["sha256"] == first["artifact"]["sha256"]
     project.set_greeting("Hello from the changed agent")
     changed = project.invoke_json("deploy")
-    assert changed["action"] == "updated" and changed["artifact"]["reused"] is False
+    assert changed["action"] == "updated"
+    assert changed["artifact"]["reused"] is False
     _, _, body = chat(changed["url"])
     assert body["choices"][0]["message"]["content"].startswith("Hello from the changed agent")
 
@@ -72,7 +75,8 @@ def test_an_unchanged_deploy_needs_no_lock_and_a_changing_one_waits_for_it(proje
             time.sleep(0.05)
         assert project.state_object("locks/local.json") is not None
         again = project.invoke_json("deploy")
-        assert again["action"] == "unchanged" and again["health"]["status"] == 200
+        assert again["action"] == "unchanged"
+        assert again["health"]["status"] == 200
         project.set_greeting("Hello while a release holds the lock")
         busy = project.invoke("deploy")
     assert busy.returncode == 7, busy.stderr + busy.stdout
@@ -84,7 +88,8 @@ def test_an_agent_that_crashes_on_start_fails_with_the_platforms_reason(project)
     app.write_text("raise SystemExit('missing MODEL_API_KEY')\n" + app.read_text())
     proc = project.invoke("deploy")
     assert proc.returncode == 5, proc.stderr
-    assert "CREATE_FAILED" in proc.stderr and "missing MODEL_API_KEY" in proc.stderr
+    assert "CREATE_FAILED" in proc.stderr
+    assert "missing MODEL_API_KEY" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -96,10 +101,11 @@ def test_a_failing_health_check_fails_the_task(project):
     env_file.write_text(env_file.read_text().replace("timeout: 60s", "timeout: 3s"))
     proc = project.invoke("deploy")
     assert proc.returncode == 4, proc.stderr + proc.stdout
-    assert "health check" in proc.stderr and "500" in proc.stderr
+    assert "health check" in proc.stderr
+    assert "500" in proc.stderr
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(("args", "message"), [
     (["--target-version", "1", "--canary-version", "2", "--weight", "1.5"], "outside [0, 1]"),
     (["--target-version", "1", "--canary-version", "2"], "needs --weight"),
     (["--target-version", "2", "--weight", "0.1"], "needs --canary-version"),
@@ -109,9 +115,11 @@ def test_bad_endpoint_publish_exits_2_and_changes_nothing(project, args, message
     deployed = project.invoke_json("deploy")
     proc = project.invoke("endpoint.publish", *args)
     assert proc.returncode == 2, proc.stderr
-    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
     after = project.invoke_json("endpoint.get")
-    assert after["targetVersion"] == deployed["endpoint"]["targetVersion"] and after["weights"] == {}
+    assert after["targetVersion"] == deployed["endpoint"]["targetVersion"]
+    assert after["weights"] == {}
 
 
 def test_versions_and_a_canary_split_round_trip_through_the_tasks(project):
@@ -168,7 +176,8 @@ def test_throttling_is_retried_and_the_deploy_succeeds(project):
     project.set_greeting("Deployed through throttling")
     proc = project.invoke("deploy")
     assert proc.returncode == 0, proc.stderr
-    assert "warning: retrying in" in proc.stderr and "throttled" in proc.stderr
+    assert "warning: retrying in" in proc.stderr
+    assert "throttled" in proc.stderr
 
 
 def test_a_deactivated_key_fails_at_once_with_exit_3_and_no_retries(project):
@@ -187,7 +196,8 @@ def test_a_deactivated_key_fails_at_once_with_exit_3_and_no_retries(project):
     assert "retrying" not in proc.stderr
     assert "rejected the credentials" in proc.stderr or "Check the AccessKey" in proc.stderr, proc.stderr
     check = project.invoke("credentials.check")
-    assert check.returncode == 3 and "Inactive" in check.stderr
+    assert check.returncode == 3
+    assert "Inactive" in check.stderr
     assert spare.access_key_secret not in proc.stderr + proc.stdout + check.stderr + check.stdout
 
 
@@ -201,21 +211,26 @@ def test_a_killed_deploy_is_busy_while_the_platform_works_and_a_rerun_with_wait_
         os.killpg(child.pid, signal.SIGKILL)
     busy = project.invoke("deploy")
     assert busy.returncode == 7, busy.stderr
-    assert "another deploy is running" in busy.stderr and "--wait" in busy.stderr
+    assert "another deploy is running" in busy.stderr
+    assert "--wait" in busy.stderr
     hold.unlink()
     converged = project.invoke_json("deploy", "--wait")
-    assert converged["action"] == "unchanged" and converged["runtime"]["status"] == "READY"
+    assert converged["action"] == "unchanged"
+    assert converged["runtime"]["status"] == "READY"
     assert chat(converged["url"])[0] == 200
 
 
 def test_a_confirmation_question_quotes_user_input_verbatim(project):
     proc = project.invoke("endpoint.remove", "--name", "{x}")
     assert proc.returncode == 2, proc.stderr
-    assert "Delete endpoint '{x}'" in proc.stderr and "--yes" in proc.stderr and "Traceback" not in proc.stderr
+    assert "Delete endpoint '{x}'" in proc.stderr
+    assert "--yes" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_deploy_warns_when_the_credentials_file_is_readable_by_others(project):
     project.invoke_json("deploy")
     (project.root / ".env.local").chmod(0o644)
     proc = project.invoke("deploy")
-    assert proc.returncode == 0 and "chmod 600" in proc.stderr
+    assert proc.returncode == 0
+    assert "chmod 600" in proc.stderr

@@ -23,10 +23,12 @@ def test_removed_environment_variables_are_cleared_on_the_runtime_and_its_next_v
     env_file.write_text(env_file.read_text().replace('    AGENT_FAULT_RATE: "0.5"\n', ""))
     assert project.invoke_json("deploy")["action"] == "updated"  # it said "already matches" before
     runtime = runtime_record(project)
-    assert runtime["environmentVariables"] == {"KEEP": "1"} and runtime["_spec"]["env"] == {"KEEP": "1"}
+    assert runtime["environmentVariables"] == {"KEEP": "1"}
+    assert runtime["_spec"]["env"] == {"KEEP": "1"}
     env_file.write_text(env_file.read_text().replace('  environmentVariables:\n    KEEP: "1"\n', ""))
     assert project.invoke_json("deploy")["action"] == "updated"
-    assert not runtime_record(project)["environmentVariables"] and runtime_record(project)["_spec"]["env"] == {}
+    assert not runtime_record(project)["environmentVariables"]
+    assert runtime_record(project)["_spec"]["env"] == {}
     assert project.invoke_json("deploy")["action"] == "unchanged"
     project.invoke_json("version.publish")
     state = json.loads((project.root / ".agentrun" / "local" / "state.json").read_text())
@@ -74,8 +76,10 @@ def test_a_users_own_task_uses_the_url_version_and_timings_deploy_and_release_re
     assert proc.returncode == 0, proc.stderr + proc.stdout
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     url, version, timings = seen["deploy"]
-    assert version == "LATEST" and {"total", "build", "ready", "health"} <= set(timings)
-    assert seen["release"][1:] == ["1", "first-release"] and seen["release"][0] == url
+    assert version == "LATEST"
+    assert {"total", "build", "ready", "health"} <= set(timings)
+    assert seen["release"][1:] == ["1", "first-release"]
+    assert seen["release"][0] == url
     assert chat(url)[0] == 200
 
 
@@ -103,5 +107,8 @@ def test_every_read_task_returns_its_json_document_as_a_result(project):
     assert proc.returncode == 0, proc.stderr + proc.stdout
     keys = json.loads(proc.stdout.strip().splitlines()[-1])
     assert {"runtime", "versions", "endpoints"} <= set(keys["info"])
-    assert keys["versions"] == ["items"] and keys["endpoints"] == ["items"]
-    assert {"url", "pid"} <= set(keys["status"]) and "env" in keys["ci"] and "env" in keys["show"]
+    assert keys["versions"] == ["items"]
+    assert keys["endpoints"] == ["items"]
+    assert {"url", "pid"} <= set(keys["status"])
+    assert "env" in keys["ci"]
+    assert "env" in keys["show"]

@@ -23,15 +23,18 @@ def test_the_local_environment_passes_and_an_administrator_policy_is_flagged(pro
     assert first.returncode == 0, first.stderr
     found = checks(first)
     assert {found[n]["status"] for n in ("python", "emulator", "credentials", "identity")} == {"ok"}
-    assert found["runtime"]["status"] == "warn" and found["runtime"]["fix"] == "invoke deploy"
-    assert found["node"]["status"] == "skip" and found["least privilege"]["status"] == "ok"
+    assert found["runtime"]["status"] == "warn"
+    assert found["runtime"]["fix"] == "invoke deploy"
+    assert found["node"]["status"] == "skip"
+    assert found["least privilege"]["status"] == "ok"
     with running_emulator(project.root) as emu:  # the one doctor started
         RamClient(emu.openapi_config()).attach_policy_to_user(ram.AttachPolicyToUserRequest(
             policy_name="AdministratorAccess", policy_type="System", user_name=BOOTSTRAP_USER))
         secret = emu.access_key_secret.reveal()
         again = project.invoke("doctor")
     assert again.returncode == 0, again.stderr  # a warning, not a failure
-    assert "AdministratorAccess" in again.stdout and "detach AdministratorAccess" in again.stdout
+    assert "AdministratorAccess" in again.stdout
+    assert "detach AdministratorAccess" in again.stdout
     assert '"agentrun:PublishRuntimeVersion"' in again.stdout  # the minimal policy document
     for proc in (first, again):
         assert secret not in proc.stdout + proc.stderr
@@ -44,7 +47,8 @@ def test_missing_cloud_credentials_fail_with_exit_3_and_say_what_to_do(project):
     assert found["credentials"]["status"] == "fail"
     assert "ALIYUN_ACCESS_KEY_ID_DEV" in found["credentials"]["fix"]
     assert "identity" not in found  # nothing is called without a key
-    assert "doctor: 1 check(s) failed (credentials)" in proc.stderr and "Traceback" not in proc.stderr
+    assert "doctor: 1 check(s) failed (credentials)" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_serverless_devs_without_s_says_how_to_get_it_and_fix_installs_it(project):
@@ -55,12 +59,14 @@ def test_serverless_devs_without_s_says_how_to_get_it_and_fix_installs_it(projec
     proc = project.invoke("doctor", "--env", "dev", "--json", env=environ)
     found = checks(proc)
     assert found["node"]["status"] == "ok"
-    assert found["s"]["status"] == "fail" and "invoke doctor --fix" in found["s"]["fix"]
+    assert found["s"]["status"] == "fail"
+    assert "invoke doctor --fix" in found["s"]["fix"]
     assert found["component cache"]["status"] == "warn"
     fixed = project.invoke("doctor", "--env", "dev", "--fix", "--json", env={**environ, "PATH": os.environ["PATH"]},
                            timeout=600)
     found = checks(fixed)
-    assert found["s"]["status"] == "ok" and found["s"]["fixed"], found["s"]
+    assert found["s"]["status"] == "ok", found["s"]
+    assert found["s"]["fixed"], found["s"]
     assert (project.root / ".agentrun/tools/s/node_modules/.bin/s").exists()
     assert fixed.returncode == 3  # the dev environment still has no credentials here
 
@@ -82,5 +88,7 @@ def test_key_management_is_scoped_to_the_keys_own_user_and_a_user_star_policy_is
         again = project.invoke("doctor", "--json")
     assert again.returncode == 0, again.stderr  # a warning, not a failure
     found = checks(again)["least privilege"]
-    assert found["status"] == "warn" and "ci-keys" in found["detail"] and "any RAM user" in found["detail"]
+    assert found["status"] == "warn"
+    assert "ci-keys" in found["detail"]
+    assert "any RAM user" in found["detail"]
     assert f"user/{BOOTSTRAP_USER}" in found["fix"]

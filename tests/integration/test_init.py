@@ -54,13 +54,18 @@ def test_init_never_overwrites_without_force_and_inline_is_valid(folder):
     (folder / "envs" / "dev.yaml").write_text("# mine\n")
     before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     again = run(folder, *CLI, "init", "--no-locks")
-    assert again.returncode == 2 and "tasks.py already exists (and" in again.stderr and "Traceback" not in again.stderr
+    assert again.returncode == 2
+    assert "tasks.py already exists (and" in again.stderr
+    assert "Traceback" not in again.stderr
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
     shutil.copy(CORPUS / "guide-dev" / "s.dev.yaml", folder / "s.yaml")
     forced = run(folder, *CLI, "init", "--from", "s.yaml=staging", "--inline", "--force", "--no-locks")
     assert forced.returncode == 0, forced.stderr
     staging = load_env("staging", root=folder, environ={})
-    assert staging.agent["cpu"] == 0.5 and staging.region == "cn-hangzhou" and staging.s_yaml is None
+    assert staging.agent["cpu"] == 0.5
+    assert staging.region == "cn-hangzhou"
+    assert staging.s_yaml is None
     assert (folder / ".gitignore").read_text().count(".agentrun/") == 1
     missing = run(folder, *CLI, "init", "--from", "nope.yaml", "--force", "--no-locks")
-    assert missing.returncode == 2 and "nope.yaml does not exist" in missing.stderr
+    assert missing.returncode == 2
+    assert "nope.yaml does not exist" in missing.stderr

@@ -52,12 +52,14 @@ def test_keyless_deploy_from_github_actions_variables(keyless):
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
     assert (data["source"], data["role_arn"]) == ("oidc", role_arn)
-    assert data["expiration"].endswith("Z") and data["access_key_id"].startswith("STS.")
+    assert data["expiration"].endswith("Z")
+    assert data["access_key_id"].startswith("STS.")
     assert data["session_name"] == "agentrun-github-4242"
     checked = project.invoke("credentials.check", "--env", "ci", "--json", env=env)
     assert checked.returncode == 0, checked.stderr
     identity = json.loads(checked.stdout)
-    assert identity["IdentityType"] == "AssumedRoleUser" and identity["Arn"] == f"{role_arn}/agentrun-github-4242"
+    assert identity["IdentityType"] == "AssumedRoleUser"
+    assert identity["Arn"] == f"{role_arn}/agentrun-github-4242"
     human = project.invoke("credentials.show", "--env", "ci", env=env)
     assert "OIDC, token from GitHub Actions' ID-token endpoint" in human.stdout
     # The audience GitHub was asked for is STS's, and no secret reached the output or a file.
@@ -67,15 +69,17 @@ def test_keyless_deploy_from_github_actions_variables(keyless):
     output = "".join(p.stdout + p.stderr for p in (deployed, released, checked, shown, human))
     # In GitHub Actions each one is masked (::add-mask::, which the runner swallows) before use.
     masked = {line.removeprefix("::add-mask::") for line in output.splitlines() if line.startswith("::add-mask::")}
-    assert set(sts_secrets) <= masked and {i["token"] for i in issuer.issued} <= masked
+    assert set(sts_secrets) <= masked
+    assert {i["token"] for i in issuer.issued} <= masked
     shown_lines = "\n".join(line for line in output.splitlines() if not line.startswith("::add-mask::"))
-    assert sts_secrets and not [s for s in secrets if s in shown_lines]
+    assert sts_secrets
+    assert not [s for s in secrets if s in shown_lines]
     local = project.root / ".agentrun"
     written = [p for p in local.rglob("*") if p.is_file()] if local.exists() else []
     assert not [p for p in written for s in secrets if s.encode() in p.read_bytes()]
 
 
-@pytest.mark.parametrize("case, said", [
+@pytest.mark.parametrize(("case", "said"), [
     ("subject", "trust policy does not accept this token"),
     ("expired", "the OIDC token has expired"),
     ("other-key", "not signed by a key the provider publishes"),
@@ -103,7 +107,9 @@ def test_refused_tokens_exit_3_in_one_paragraph(keyless, tmp_path, case, said):
     ci_yaml.write_text(text.replace("    provider_arn:", f"    token_file: {token_file}\n    provider_arn:", 1))
     refused = project.invoke("deploy", "--env", "ci", env=env)
     assert refused.returncode == 3, refused.stderr
-    assert "Traceback" not in refused.stderr and said in refused.stderr and role_arn in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert said in refused.stderr
+    assert role_arn in refused.stderr
     visible = [line for line in (refused.stdout + refused.stderr).splitlines()
                if line.strip() and not line.startswith("::add-mask::")]  # the runner swallows those
     assert not [line for line in visible if token in line]
@@ -114,7 +120,9 @@ def test_refused_tokens_exit_3_in_one_paragraph(keyless, tmp_path, case, said):
 def test_an_oidc_environment_outside_ci_without_a_token_exits_3(keyless):
     project, *_ = keyless
     refused = project.invoke("deploy", "--env", "ci", env=clean_environ())
-    assert refused.returncode == 3 and "has no OIDC token" in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.returncode == 3
+    assert "has no OIDC token" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def test_doctor_reads_the_trust_policy_and_warns_when_it_is_open(keyless):
@@ -133,12 +141,14 @@ def test_doctor_reads_the_trust_policy_and_warns_when_it_is_open(keyless):
         return {c["check"]: c for c in json.loads(done.stdout)["checks"]}
 
     restricted = checks("ci")
-    assert restricted["trust policy"]["status"] == "ok" and restricted["credentials"]["detail"].startswith(
+    assert restricted["trust policy"]["status"] == "ok"
+    assert restricted["credentials"]["detail"].startswith(
         "temporary credentials of acs:ram::")
     assert restricted["least privilege"]["status"] == "skip"
     opened = checks("open")["trust policy"]
     assert opened["status"] == "warn"
-    assert "oidc:sub is not restricted" in opened["detail"] and "audience (oidc:aud) is open" in opened["detail"]
+    assert "oidc:sub is not restricted" in opened["detail"]
+    assert "audience (oidc:aud) is open" in opened["detail"]
 
 
 def test_assume_role_from_a_key_of_another_account(keyless):
@@ -158,8 +168,11 @@ def test_assume_role_from_a_key_of_another_account(keyless):
     shown = project.invoke("credentials.show", "--env", "tools", "--json", env=env)
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
-    assert (data["source"], data["role_arn"]) == ("assume-role", role.arn) and secret not in shown.stdout
+    assert (data["source"], data["role_arn"]) == ("assume-role", role.arn)
+    assert secret not in shown.stdout
     deployed = project.invoke("deploy", "--env", "tools", env=env)
     assert deployed.returncode == 0, deployed.stderr
     refused = project.invoke("deploy", "--env", "wrong", env=env)
-    assert refused.returncode == 3 and "external_id" in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.returncode == 3
+    assert "external_id" in refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -3,6 +3,7 @@ environment (the runtime's SLS logstore): redacted, failures only with --errors.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import urllib.error
@@ -27,19 +28,21 @@ def test_logs_show_requests_and_agent_output_with_secrets_redacted(project):
     assert deployed.returncode == 0, deployed.stderr
     url = json.loads(deployed.stdout)["url"]
     assert chat(url, "hi")[0] == 200
-    try:
-        chat(url.replace("/endpoints/", "/endpoints/nosuch-") , "hi")
-    except urllib.error.HTTPError:
-        pass  # a request that fails, for --errors
+    with contextlib.suppress(urllib.error.HTTPError):  # a request that fails, for --errors
+        chat(url.replace("/endpoints/", "/endpoints/nosuch-"), "hi")
 
     shown = project.invoke("logs", "--since", "10m", env=env)
     assert shown.returncode == 0, shown.stderr
-    assert "HTTP 200" in shown.stdout and "[version LATEST] model key" in shown.stdout
+    assert "HTTP 200" in shown.stdout
+    assert "[version LATEST] model key" in shown.stdout
     assert SENTINEL not in shown.stdout + shown.stderr  # the agent printed it; the task never shows it
     document = json.loads(project.invoke("logs", "--json", env=env).stdout)
-    assert {r["status"] for r in document["requests"]} >= {200} and document["output"]
+    assert {r["status"] for r in document["requests"]} >= {200}
+    assert document["output"]
     errors = project.invoke("logs", "--errors", env=env)
-    assert errors.returncode == 0 and "HTTP 200" not in errors.stdout and "model key" not in errors.stdout
+    assert errors.returncode == 0
+    assert "HTTP 200" not in errors.stdout
+    assert "model key" not in errors.stdout
 
 
 def test_logs_refuse_bad_input(project):
@@ -82,7 +85,7 @@ def test_logs_on_a_cloud_environment_read_the_runtimes_sls_logstore(project):
         with local_sls({cloud.access_key_id: secret}) as sls:
             env.update(sls.proxy_env())
             missing = json.loads(project.invoke("doctor", "--env", "cloud", "--json", env=env).stdout)["checks"]
-            assert [c["detail"] for c in missing if c["check"] == "logs" and c["status"] == "fail"][0].endswith(
+            assert next(c["detail"] for c in missing if c["check"] == "logs" and c["status"] == "fail").endswith(
                 "does not exist (ProjectNotExist). Check agent.logConfig in the env file and the region (sls_endpoint).")
             sls.put("agent-logs", "runtime", _rows(runtime_id, int(time.time())))
             shown = project.invoke("logs", "--env", "cloud", "--since", "10m", env=env)
@@ -90,21 +93,27 @@ def test_logs_on_a_cloud_environment_read_the_runtimes_sls_logstore(project):
             lines = shown.stdout.splitlines()
             assert [line.split("  ")[1:4] for line in lines[:2]] == [["prod", "version 1", "HTTP 200"],
                                                                      ["prod", "version 1", "HTTP 503"]]
-            assert "[version 1] model key" in shown.stdout and "FC Invoke" not in shown.stdout
-            assert SENTINEL not in shown.stdout + shown.stderr and secret not in shown.stdout + shown.stderr
+            assert "[version 1] model key" in shown.stdout
+            assert "FC Invoke" not in shown.stdout
+            assert SENTINEL not in shown.stdout + shown.stderr
+            assert secret not in shown.stdout + shown.stderr
             errors = project.invoke("logs", "--env", "cloud", "--errors", "--json", env=env)
             document = json.loads(errors.stdout)
             assert [r["status"] for r in document["requests"]] == [503]
             assert [b["lines"] for b in document["output"]] == [["Traceback (most recent call last): boom"]]
             other = json.loads(project.invoke("logs", "--env", "cloud", "--version", "2", "--json", env=env).stdout)
-            assert other["requests"] == [] and other["output"] == []
-            assert sls.calls and {c["project"] for c in sls.calls} == {"agent-logs"}
+            assert other["requests"] == []
+            assert other["output"] == []
+            assert sls.calls
+            assert {c["project"] for c in sls.calls} == {"agent-logs"}
             checks = json.loads(project.invoke("doctor", "--env", "cloud", "--json", env=env).stdout)["checks"]
             assert {c["check"]: c["status"] for c in checks}["logs"] == "ok"
 
             project.invoke("deploy", "--env", "nolog", env=env)
             nolog = project.invoke("logs", "--env", "nolog", env=env)
-            assert nolog.returncode == 2 and "keeps no logs" in nolog.stderr and "Traceback" not in nolog.stderr
+            assert nolog.returncode == 2
+            assert "keeps no logs" in nolog.stderr
+            assert "Traceback" not in nolog.stderr
             checks = json.loads(project.invoke("doctor", "--env", "nolog", "--json", env=env).stdout)["checks"]
             assert {c["check"]: c["status"] for c in checks}["logs"] == "warn"
 
@@ -138,7 +147,8 @@ def test_logconfig_auto_makes_the_components_logstore_once_and_logs_read_it(proj
             assert live.execution_role_arn == f"acs:ram::{cloud.account_id}:role/agent-role"
 
             again = project.invoke("deploy", "--env", "auto", env=env)
-            assert again.returncode == 0 and len(sls.calls) == 3  # already logging there: nothing made twice
+            assert again.returncode == 0
+            assert len(sls.calls) == 3
             sls.put(made, "default-logs", _rows(runtime_id, int(time.time())))
             document = json.loads(project.invoke("logs", "--env", "auto", "--json", env=env).stdout)
             assert [r["status"] for r in document["requests"]] == [200, 503]

@@ -37,11 +37,15 @@ def test_a_faulty_release_sends_one_rolled_back_message_naming_the_gate(project)
         proc = project.invoke("release", env=environ)
         assert proc.returncode == 4, proc.stderr + proc.stdout
         assert "warning: notification" not in proc.stderr
-    assert len(ding.messages) == 1 and ding.rejected == []
+    assert len(ding.messages) == 1
+    assert ding.rejected == []
     text = ding.messages[0]["markdown"]["text"]
-    assert "rolled back: error rate" in text and "max_error_rate" in text and "version 2" in text
+    assert "rolled back: error rate" in text
+    assert "max_error_rate" in text
+    assert "version 2" in text
     kinds = [m["event"] for m in everything.messages]
-    assert kinds.count("release.rolled-back") == 1 and kinds[-1] == "release.rolled-back"
+    assert kinds.count("release.rolled-back") == 1
+    assert kinds[-1] == "release.rolled-back"
     assert "release.promoted" in kinds  # the first release
     assert everything.messages[-1]["gate"]["gate"] == "max_error_rate"
 
@@ -58,7 +62,8 @@ def test_a_dead_channel_warns_and_a_required_one_exits_5_after_the_deploy(projec
         env_file.write_text(env_file.read_text().replace("type: slack", "type: slack, required: true"))
         proc = project.invoke("deploy", env=environ)
         assert proc.returncode == 5, proc.stderr + proc.stdout
-        assert "endpoint" in proc.stdout and "required notification channel(s) slack" in proc.stderr
+        assert "endpoint" in proc.stdout
+        assert "required notification channel(s) slack" in proc.stderr
         assert dead.messages == []
 
 
@@ -72,10 +77,12 @@ def test_notify_test_and_status(project):
         assert sorted((s["channel"], s["ok"]) for s in json.loads(proc.stdout)["sent"]) == [("feishu", True), ("wecom", True)]
         proc = project.invoke("notify", "--status", "failure", "--message", "smoke tests failed", env=environ)
         assert proc.returncode == 0, proc.stderr + proc.stdout
-        assert len(wecom.messages) == 2 and "smoke tests failed" in wecom.messages[1]["markdown"]["content"]
+        assert len(wecom.messages) == 2
+        assert "smoke tests failed" in wecom.messages[1]["markdown"]["content"]
         assert len(feishu.messages) == 2  # the default on: [success, failure] takes a pipeline failure too
     usage = project.invoke("notify", "--status", "maybe", env=environ)
-    assert usage.returncode == 2 and "success, failure" in usage.stderr
+    assert usage.returncode == 2
+    assert "success, failure" in usage.stderr
 
 
 def test_the_webhook_url_and_secret_never_appear_in_output_or_files(project, tmp_path):
@@ -92,7 +99,8 @@ def test_the_webhook_url_and_secret_never_appear_in_output_or_files(project, tmp
         runs = [project.invoke(*args, env=environ) for args in
                 (("deploy", "--env", "local"), ("notify", "--env", "local", "--test"),
                  ("notify", "--env", "local", "--status", "success", "--message", f"see {dead.url}"))]
-        assert len(ding.messages) >= 3 and summary.read_text().count("### ") >= 1
+        assert len(ding.messages) >= 3
+        assert summary.read_text().count("### ") >= 1
     assert [r.returncode for r in runs] == [0, 5, 0], [r.stderr for r in runs]
     dead_token = dead.url.rsplit("/", 1)[1]
     for value in (token, secret, dead_token, ding.url, dead.url):
@@ -108,12 +116,15 @@ def test_a_typo_in_a_channel_is_exit_2_with_a_hint_and_no_traceback(project):
     add_channels(project, "{tpye: dingtalk}")
     proc = project.invoke("notify", "--test")
     assert proc.returncode == 2, proc.stderr + proc.stdout
-    assert "envs/local.yaml, line" in proc.stderr and "Traceback" not in proc.stderr
+    assert "envs/local.yaml, line" in proc.stderr
+    assert "Traceback" not in proc.stderr
     assert "notify.channels[0].tpye: unknown key 'tpye'. Did you mean 'type'?" in proc.stderr
 
 
 def test_without_channels_a_status_sends_nothing_and_a_test_is_exit_2(project):
     proc = project.invoke("notify", "--status", "success", "--json")
-    assert proc.returncode == 0 and json.loads(proc.stdout) == {"sent": []}, proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"sent": []}, proc.stderr
     proc = project.invoke("notify", "--test")
-    assert proc.returncode == 2 and "names no notification channels" in proc.stderr
+    assert proc.returncode == 2
+    assert "names no notification channels" in proc.stderr

@@ -25,15 +25,18 @@ def test_a_feature_branch_gets_its_own_runtime_and_remove_deletes_it(project):
     assert proc.returncode == 0, proc.stderr
     # The key is masked on GitHub before anything else prints; under --json the mask command goes
     # to stderr (the runner reads commands there too), so stdout stays one JSON document.
-    assert "::add-mask::" in proc.stderr and "::add-mask::" not in proc.stdout
+    assert "::add-mask::" in proc.stderr
+    assert "::add-mask::" not in proc.stdout
     assert json.loads(proc.stdout)["candidate"] == "1"
     info = project.invoke("info", "--json", env=env)
     assert '"name": "agentrun-tasks-example-feature-login"' in info.stdout
     assert "version=1" in (project.root / "github_output").read_text()
     removed = project.invoke("remove", "--yes", "--json", env=env)
-    assert removed.returncode == 0 and "runtime agentrun-tasks-example-feature-login" in removed.stdout
+    assert removed.returncode == 0
+    assert "runtime agentrun-tasks-example-feature-login" in removed.stdout
     gone = project.invoke("info", env=env)
-    assert gone.returncode == 2 and "does not exist" in gone.stderr
+    assert gone.returncode == 2
+    assert "does not exist" in gone.stderr
 
 
 def test_the_official_openai_client_talks_to_a_deployed_endpoint(project):

@@ -9,6 +9,7 @@ late as FC's are; a client thread plays the users.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -75,10 +76,8 @@ def users(url: str):
         while not stopped.wait(0.05):
             request = urllib.request.Request(url + "/openai/v1/chat/completions", data=body,
                                              headers={"Content-Type": "application/json"})
-            try:
+            with contextlib.suppress(urllib.error.URLError, OSError):  # a failed request is what the gates are for
                 urllib.request.urlopen(request, timeout=10).read()
-            except (urllib.error.URLError, OSError):
-                pass  # a failed request is what the gates are for
     return work
 
 
@@ -109,9 +108,11 @@ def test_real_traffic_rolls_back_what_only_users_hit_and_the_probe_alone_promote
         with running(ship(cloud.url, cloud.admin_headers(), "traffic-demo", runtime_id, sls)), running(users(url)):
             judged = project.invoke("release", "--env", "cloud", "--json", env=env)
             assert judged.returncode == 4, judged.stderr + judged.stdout
-            assert "failed at 50%" in judged.stderr and "max_error_rate" in judged.stderr
+            assert "failed at 50%" in judged.stderr
+            assert "max_error_rate" in judged.stderr
             report = json.loads(judged.stdout)
-            assert report["result"] == "rolled-back" and report["steps"][0]["real_requests"] > 0
+            assert report["result"] == "rolled-back"
+            assert report["steps"][0]["real_requests"] > 0
             assert project.invoke_json("endpoint.get", "--env", "cloud", env=env)["targetVersion"] == "1"
 
             envs.write_text(cloud_env(cloud.port, fault="checkout", real=False))
@@ -130,7 +131,8 @@ def test_real_traffic_that_cannot_be_read_stops_before_traffic_moves_or_puts_it_
         env.update(sls.proxy_env())
         missing = project.invoke("release", "--env", "cloud", env=env)  # the logstore does not exist
         assert missing.returncode == 2, missing.stderr
-        assert "agent-logs" in missing.stderr and "does not exist" in missing.stderr
+        assert "agent-logs" in missing.stderr
+        assert "does not exist" in missing.stderr
         assert "step 50%" not in missing.stdout  # no traffic moved
         assert project.invoke_json("endpoint.get", "--env", "cloud", env=env)["weights"] == {}
 
@@ -138,10 +140,12 @@ def test_real_traffic_that_cannot_be_read_stops_before_traffic_moves_or_puts_it_
         with project.background("release", "--env", "cloud", env=env) as running_release:
             deadline = time.monotonic() + 120
             while not project.invoke_json("endpoint.get", "--env", "cloud", env=env)["weights"]:
-                assert time.monotonic() < deadline and running_release.poll() is None
+                assert time.monotonic() < deadline
+                assert running_release.poll() is None
                 time.sleep(0.2)
             sls.fail_next(10_000, "Unauthorized", 401)  # the key loses SLS access mid-step
             assert running_release.wait(timeout=120) == 5
         endpoint = project.invoke_json("endpoint.get", "--env", "cloud", env=env)
-        assert endpoint["targetVersion"] == "1" and endpoint["weights"] == {}
+        assert endpoint["targetVersion"] == "1"
+        assert endpoint["weights"] == {}
         assert project.invoke_json("history", "--env", "cloud", env=env)[-1]["result"] == "failed"

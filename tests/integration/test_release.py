@@ -14,7 +14,8 @@ from agentrun_tasks.testing.project import chat, clean_environ
 
 def first_release(project) -> dict:
     result = project.invoke_json("release")
-    assert result["candidate"] == "1" and result["result"] == "first-release"
+    assert result["candidate"] == "1"
+    assert result["result"] == "first-release"
     return result
 
 
@@ -31,11 +32,14 @@ def test_a_healthy_candidate_goes_from_5_to_100_percent_and_is_promoted(project)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     for step in ("step 5%", "step 25%", "step 50%", "step 100%", "promoted version 2 to 100%"):
         assert step in proc.stdout
-    assert "metric" in proc.stdout and "error rate vs stable" in proc.stdout
+    assert "metric" in proc.stdout
+    assert "error rate vs stable" in proc.stdout
     endpoint = project.invoke_json("endpoint.get")
-    assert endpoint["targetVersion"] == "2" and endpoint["weights"] == {}
+    assert endpoint["targetVersion"] == "2"
+    assert endpoint["weights"] == {}
     _, headers, body = chat(endpoint["url"])
-    assert headers["x-agentrun-version"] == "2" and body["choices"][0]["message"]["content"].startswith("Hello from version 2")
+    assert headers["x-agentrun-version"] == "2"
+    assert body["choices"][0]["message"]["content"].startswith("Hello from version 2")
     entries = project.invoke_json("history")
     assert [(e["from_version"], e["to_version"], e["result"]) for e in entries] == [(None, "1", "ok"), ("1", "2", "ok")]
 
@@ -47,15 +51,21 @@ def test_a_candidate_with_50_percent_errors_is_rolled_back_at_the_first_step(pro
     project.configure_release(agent_env={"AGENT_FAULT_RATE": "0.5"})
     proc = project.invoke("release", "--json")
     assert proc.returncode == 4, proc.stderr + proc.stdout
-    assert "failed at 5%" in proc.stderr and "max_error_rate" in proc.stderr
+    assert "failed at 5%" in proc.stderr
+    assert "max_error_rate" in proc.stderr
     assert "step 25%" not in proc.stderr
     report = json.loads(proc.stdout)  # the analysis and the rollback time, for CI, even on exit 4
-    assert report["result"] == "rolled-back" and report["rollback_seconds"] > 0
-    assert [s["weight"] for s in report["steps"]] == [0.05] and report["steps"][0]["result"] == "fail"
+    assert report["result"] == "rolled-back"
+    assert report["rollback_seconds"] > 0
+    assert [s["weight"] for s in report["steps"]] == [0.05]
+    assert report["steps"][0]["result"] == "fail"
     endpoint = project.invoke_json("endpoint.get")
-    assert endpoint["targetVersion"] == "1" and endpoint["weights"] == {}
+    assert endpoint["targetVersion"] == "1"
+    assert endpoint["weights"] == {}
     again = project.invoke("release")
-    assert again.returncode == 2 and "failed a release" in again.stderr and "--force" in again.stderr
+    assert again.returncode == 2
+    assert "failed a release" in again.stderr
+    assert "--force" in again.stderr
     assert project.invoke_json("history")[-1]["result"] == "rolled-back"
 
 
@@ -65,7 +75,8 @@ def test_a_candidate_500ms_slower_is_rolled_back_by_the_latency_gate(project):
     project.configure_release(agent_env={"AGENT_LATENCY_MS": "500"})
     proc = project.invoke("release")
     assert proc.returncode == 4, proc.stderr + proc.stdout
-    assert "latency" in proc.stderr and "failed at 5%" in proc.stderr
+    assert "latency" in proc.stderr
+    assert "failed at 5%" in proc.stderr
     assert project.invoke_json("endpoint.get")["targetVersion"] == "1"
 
 
@@ -94,7 +105,8 @@ def test_a_release_killed_during_a_step_finishes_when_rerun(project):
     assert weights(project.endpoint_state()).get("2", 0) >= 0.25  # left mid-rollout
     rerun = project.invoke("release")
     assert rerun.returncode == 0, rerun.stderr + rerun.stdout
-    assert "step 5%" not in rerun.stdout and "promoted version 2 to 100%" in rerun.stdout
+    assert "step 5%" not in rerun.stdout
+    assert "promoted version 2 to 100%" in rerun.stdout
     assert project.invoke_json("endpoint.get")["targetVersion"] == "2"
 
 
@@ -106,7 +118,8 @@ def test_a_concurrent_second_release_is_refused_with_exit_7(project):
         wait_for_canary(project, "2", 0.05)
         second = project.invoke("release")
         assert second.returncode == 7, second.stderr + second.stdout
-        assert "locked by" in second.stderr and "--force" in second.stderr
+        assert "locked by" in second.stderr
+        assert "--force" in second.stderr
         assert child.wait(timeout=120) == 0
 
 
@@ -121,17 +134,22 @@ def test_rollback_and_promote_flip_a_canary_in_one_write(project):
     assert {k: promoted[k] for k in ("env", "from", "to")} == {"env": "local", "from": "1", "to": "2"}
     assert promoted["url"] == project.invoke_json("endpoint.get")["url"]
     back = project.invoke_json("rollback")  # no split now: back to the version before, from history
-    assert back["to"] == "1" and project.invoke_json("endpoint.get")["targetVersion"] == "1"
+    assert back["to"] == "1"
+    assert project.invoke_json("endpoint.get")["targetVersion"] == "1"
     kinds = [e["kind"] for e in project.invoke_json("history")]
     assert kinds == ["release", "promote", "rollback"]
     again = project.invoke("rollback")  # not back to 2, the version the last rollback left
-    assert again.returncode == 0 and "already rolled back" in again.stdout, again.stderr + again.stdout
-    assert project.invoke_json("endpoint.get")["targetVersion"] == "1" and len(project.invoke_json("history")) == 3
+    assert again.returncode == 0, again.stderr + again.stdout
+    assert "already rolled back" in again.stdout, again.stderr + again.stdout
+    assert project.invoke_json("endpoint.get")["targetVersion"] == "1"
+    assert len(project.invoke_json("history")) == 3
     refused = project.invoke("release", "--version", "2")  # the version left is marked failed
-    assert refused.returncode == 2 and "failed a release" in refused.stderr
+    assert refused.returncode == 2
+    assert "failed a release" in refused.stderr
     project.invoke_json("endpoint.publish", "--target-version", "1", "--canary-version", "2", "--weight", "0.25")
     refused = project.invoke("promote")  # nor promoted by hand
-    assert refused.returncode == 2 and "failed a release" in refused.stderr
+    assert refused.returncode == 2
+    assert "failed a release" in refused.stderr
     assert project.invoke_json("rollback")["to"] == "1"
     last = project.invoke_json("history")[-1]
     assert (last["kind"], last["from_version"], last["to_version"]) == ("rollback", "2", "1")  # the canary left
@@ -140,10 +158,13 @@ def test_rollback_and_promote_flip_a_canary_in_one_write(project):
 def test_blue_green_verifies_the_idle_colour_then_switches(project):
     project.configure_release(strategy="blue-green")
     first = project.invoke_json("release")
-    assert first["candidate"] == "1" and first["result"] == "switched" and first["rollback_to"] is None
+    assert first["candidate"] == "1"
+    assert first["result"] == "switched"
+    assert first["rollback_to"] is None
     project.set_greeting("Green")
     result = project.invoke_json("release")
-    assert result["result"] == "switched" and result["rollback_to"] == "1"
+    assert result["result"] == "switched"
+    assert result["rollback_to"] == "1"
     endpoints = {e["name"]: e["targetVersion"] for e in project.invoke_json("endpoint.list")}
     assert endpoints["prod"] == "2"
     assert sorted(v for k, v in endpoints.items() if k in ("prod-blue", "prod-green")) == ["1", "2"]
@@ -169,7 +190,8 @@ def test_a_release_killed_during_its_deploy_waits_for_that_deploy_when_rerun(pro
         if rerun.poll() is None:
             os.killpg(rerun.pid, signal.SIGKILL)
             rerun.wait(timeout=30)
-    assert not hold.exists() and rerun.returncode == 0, "".join(seen) + out + err
+    assert not hold.exists(), "".join(seen) + out + err
+    assert rerun.returncode == 0, "".join(seen) + out + err
     assert "first release: version 1 now serves 100%" in out
 
 
@@ -192,4 +214,5 @@ def test_a_release_whose_deploy_fails_its_health_check_is_recorded_failed_and_js
     assert proc.returncode == 4, proc.stderr + proc.stdout
     assert "health check" in json.loads(proc.stdout)["error"]
     (entry,) = project.invoke_json("history")
-    assert (entry["result"], entry["to_version"]) == ("failed", None) and entry["finished_at"]
+    assert (entry["result"], entry["to_version"]) == ("failed", None)
+    assert entry["finished_at"]

@@ -60,20 +60,27 @@ def test_a_prompt_check_stops_a_candidate_failing_one_word_before_any_traffic_an
     proc, routed = release_watching_the_endpoint(project, "--env", "local", "--json", env=environ)
     assert proc.returncode == 4, proc.stderr + proc.stdout
     assert routed == {"1"}  # the release endpoint never routed to version 2, not for a moment
-    assert "acceptance check 'handles-refunds' failed" in proc.stderr and "got HTTP 500" in proc.stderr
-    assert "injected fault (AGENT_FAULT_MATCH)" in proc.stderr and "No traffic reached it" in proc.stderr
-    assert "Traceback" not in proc.stderr and "step 50%" not in proc.stderr
+    assert "acceptance check 'handles-refunds' failed" in proc.stderr
+    assert "got HTTP 500" in proc.stderr
+    assert "injected fault (AGENT_FAULT_MATCH)" in proc.stderr
+    assert "No traffic reached it" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "step 50%" not in proc.stderr
     report = json.loads(proc.stdout)
-    assert report["exit_code"] == 4 and report["result"] == "rejected"
+    assert report["exit_code"] == 4
+    assert report["result"] == "rejected"
     [step] = report["steps"]
-    assert step["phase"] == "pre-rollout" and step["table"][0]["metric"] == "check handles-refunds"
-    assert "check handles-refunds" in summary.read_text() and "expected HTTP 200" in summary.read_text()
+    assert step["phase"] == "pre-rollout"
+    assert step["table"][0]["metric"] == "check handles-refunds"
+    assert "check handles-refunds" in summary.read_text()
+    assert "expected HTTP 200" in summary.read_text()
     assert project.invoke_json("history")[-1]["result"] == "failed"
 
     set_agent_env(project, "AGENT_FAULT_MATCH", "")  # fixed: version 3
     proc = project.invoke("release")
     assert proc.returncode == 0, proc.stderr + proc.stdout
-    assert "pre-rollout checks: 1 of 1 passed" in proc.stdout and "check handles-refunds" in proc.stdout
+    assert "pre-rollout checks: 1 of 1 passed" in proc.stdout
+    assert "check handles-refunds" in proc.stdout
     assert "promoted version 3 to 100%" in proc.stdout
     assert project.invoke_json("endpoint.get")["targetVersion"] == "3"
 
@@ -95,7 +102,8 @@ def test_a_command_check_that_exits_1_stops_the_release_and_one_that_exits_0_see
     proc, routed = release_watching_the_endpoint(project)
     assert proc.returncode == 4, proc.stderr + proc.stdout
     assert routed == {"1"}
-    assert "acceptance check 'evals' failed: exit 1, expected 0" in proc.stderr and "Broken" in proc.stderr
+    assert "acceptance check 'evals' failed: exit 1, expected 0" in proc.stderr
+    assert "Broken" in proc.stderr
     project.set_greeting("Fixed")
     proc = project.invoke("release")
     assert proc.returncode == 0, proc.stderr + proc.stdout
@@ -103,7 +111,8 @@ def test_a_command_check_that_exits_1_stops_the_release_and_one_that_exits_0_see
     state = json.loads((project.root / ".agentrun" / "local" / "state.json").read_text())
     urls = {e["agentRuntimeEndpointName"]: e["endpointPublicUrl"]
             for e in state["endpoints"].values()}
-    assert seen["url"].rstrip("/") == urls["prod-candidate"].rstrip("/") and seen["text"].startswith("Fixed")
+    assert seen["url"].rstrip("/") == urls["prod-candidate"].rstrip("/")
+    assert seen["text"].startswith("Fixed")
     assert seen["stable"].rstrip("/") == urls["prod-stable"].rstrip("/")
     assert project.invoke_json("endpoint.get")["targetVersion"] == "3"
 

@@ -42,13 +42,15 @@ def test_an_interrupted_release_puts_stable_back_records_aborted_and_frees_the_l
     finally:
         out, err = finish(child)
     assert child.returncode == code, out + err
-    assert "Traceback" not in err and f"aborted by {signal.Signals(signum).name}" in out
+    assert "Traceback" not in err
+    assert f"aborted by {signal.Signals(signum).name}" in out
     endpoint = project.invoke_json("endpoint.get")
     assert (endpoint["targetVersion"], endpoint["weights"]) == ("1", {})
     assert project.state_object("locks/local.json") is None
     last = project.invoke_json("history")[-1]
     assert (last["from_version"], last["to_version"], last["result"]) == ("1", "2", "aborted")
-    assert last["finished_at"] and signal.Signals(signum).name in last["reason"]
+    assert last["finished_at"]
+    assert signal.Signals(signum).name in last["reason"]
 
 
 def test_a_rerun_that_takes_the_lock_closes_the_killed_runs_record_as_interrupted(project):
@@ -71,13 +73,15 @@ def test_a_deploy_while_a_release_waits_for_its_runtime_is_refused_and_the_relea
         project.set_greeting("Code B")
         racing = project.invoke("deploy", "--wait", timeout=60)
         assert racing.returncode == 7, racing.stderr + racing.stdout
-        assert "locked by" in racing.stderr and "--force" in racing.stderr
+        assert "locked by" in racing.stderr
+        assert "--force" in racing.stderr
         hold.unlink()
     finally:
         out, err = finish(release)
     assert release.returncode == 0, out + err
     result = json.loads(out)
-    assert result["candidate"] == "2" and result["url"]
+    assert result["candidate"] == "2"
+    assert result["url"]
     _, headers, body = chat(result["url"])
     assert headers["x-agentrun-version"] == "2"
     assert body["choices"][0]["message"]["content"].startswith("Code A")

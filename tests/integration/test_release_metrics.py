@@ -34,7 +34,8 @@ def test_a_candidate_beyond_a_relative_metric_is_rolled_back_naming_it(project):
     assert "failed at 50%: metric p50-duration vs stable is" in proc.stderr
     step = json.loads(proc.stdout)["steps"][-1]
     row = next(r for r in step["table"] if r["metric"] == "metric p50-duration vs stable")
-    assert row["verdict"] == "fail" and row["candidate"] > 300 > row["stable"]
+    assert row["verdict"] == "fail"
+    assert row["candidate"] > 300 > row["stable"]
     assert project.invoke_json("endpoint.get")["targetVersion"] == "1"
 
 
@@ -42,6 +43,7 @@ def test_a_query_the_emulator_cannot_answer_is_exit_2_naming_the_part(project):
     use_metrics(project, SLOW.replace("approx_percentile(durationMs, 0.5)", "avg(outputTokens)"))
     proc = project.invoke("release")
     assert proc.returncode == 2, proc.stderr + proc.stdout
-    assert "release.analysis.metrics[0].query:" in proc.stderr and "the column 'outputTokens'" in proc.stderr
+    assert "release.analysis.metrics[0].query:" in proc.stderr
+    assert "the column 'outputTokens'" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (project.root / ".agentrun" / "local" / "state.json").exists()

@@ -37,9 +37,12 @@ def test_a_release_asks_its_confirm_hook_and_tells_its_hooks_what_the_checks_and
     assert [m["type"] for m in receiver.messages] == ["confirm-rollout", "pre-rollout", "post-rollout"]
     assert "confirm-rollout webhook 'confirm-rollout' confirmed" in proc.stdout
     pre, post = receiver.messages[1], receiver.messages[2]
-    assert pre["candidate"] == "2" and pre["stable"] == "1" and pre["result"] == "pass"
+    assert pre["candidate"] == "2"
+    assert pre["stable"] == "1"
+    assert pre["result"] == "pass"
     assert pre["steps"][0]["table"][0]["metric"] == "check greets"
-    assert post["result"] == "promoted" and [s.get("phase", s["weight"]) for s in post["steps"]] == [
+    assert post["result"] == "promoted"
+    assert [s.get("phase", s["weight"]) for s in post["steps"]] == [
         "pre-rollout", 0.5, 1.0]
     token = receiver.url.rsplit("/", 1)[1]
     for value in (secret, token):

@@ -35,10 +35,12 @@ def test_deploy_and_a_canary_release_through_s(project, tmp_path, s_reference):
         project.set_greeting("Hello from version 2")
         second = project.invoke("release", "--env", "sdev", env=environ, timeout=600)
         assert second.returncode == 0, second.stderr + second.stdout
-        assert "step 25%" in second.stdout and "promoted version 2 to 100%" in second.stdout
+        assert "step 25%" in second.stdout
+        assert "promoted version 2 to 100%" in second.stdout
         endpoint = project.invoke_json("endpoint.get", "--env", "sdev", env=environ, timeout=300)
-        assert endpoint["targetVersion"] == "2" and endpoint["weights"] == {}
-        _, headers, body = chat(endpoint["url"])
+        assert endpoint["targetVersion"] == "2"
+        assert endpoint["weights"] == {}
+        _, headers, _body = chat(endpoint["url"])
         assert headers["x-agentrun-version"] == "2"
         secret = emu.access_key_secret.reveal()
     calls = s_component.recorded(record)

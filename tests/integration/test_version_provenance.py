@@ -21,7 +21,8 @@ def test_published_version_says_dirty_when_the_checkout_is(project):
     git(project.root, "commit", "-q", "-m", "start")
     assert project.invoke("deploy").returncode == 0
     clean = project.invoke_json("version.publish")
-    assert "commit " in clean["description"] and "dirty" not in clean["description"]
+    assert "commit " in clean["description"]
+    assert "dirty" not in clean["description"]
     app = project.root / "code" / "app.py"
     app.write_text(app.read_text() + "\n# an uncommitted change\n")
     dirty = project.invoke_json("version.publish")

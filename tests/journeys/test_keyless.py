@@ -75,7 +75,8 @@ def test_keyless(project, tmp_path):
                              CI_PIPELINE_ID="90", CI_COMMIT_SHA="c" * 40, CI_PROJECT_DIR=str(project.root),
                              SSL_CERT_FILE=str(issuer.ca_file), PATH=path)
         env = gitlab_environ(pipeline, "release-prod", variables=held, base=base, id_token=gitlab_token)
-        assert gitlab_tokens and not [k for k, v in env.items() if k.startswith(KEY_NAMES) and v]
+        assert gitlab_tokens
+        assert not [k for k, v in env.items() if k.startswith(KEY_NAMES) and v]
         answers(run_job(gitlab_lines(pipeline, "release-prod"), project.root, env, "gitlab release-prod", outputs))
 
         for token in (*(i["token"] for i in issuer.issued), *gitlab_tokens):

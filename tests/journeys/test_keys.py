@@ -47,21 +47,25 @@ def test_keys(project, tmp_path):
         assert answer.choices[0].message.content
 
         first = json.loads(ok(project.invoke("rotate-keys", "--json", env=environ)))
-        assert first["result"] == "rotated" and set(first["read_back"]) == {"dotenv:.env.local", "keyring:agentrun-tasks/local"}
+        assert first["result"] == "rotated"
+        assert set(first["read_back"]) == {"dotenv:.env.local", "keyring:agentrun-tasks/local"}
         assert ok(project.invoke("deploy", env=environ))  # with the key the rotation wrote
         second = json.loads(ok(project.invoke("rotate-keys", "--json", env=environ)))
-        assert second["result"] == "rotated" and second["old_key"] == first["new_key"]
+        assert second["result"] == "rotated"
+        assert second["old_key"] == first["new_key"]
         statuses = sorted(k["status"] for k in ram_keys(project.root, BOOTSTRAP_USER).values())
         assert statuses == ["Active", "Inactive"]  # the first key deleted, the second soaking
         dotenv = (project.root / ".env.local").read_text()
         assert second["new_key"][-4:] in dotenv
 
         # Two deploys and two rotations announced, each naming who acted, as history does (not null).
-        assert len(hook.messages) >= 4 and all(m.get("actor") == getpass.getuser() for m in hook.messages)
+        assert len(hook.messages) >= 4
+        assert all(m.get("actor") == getpass.getuser() for m in hook.messages)
 
     # The channel's variable unset: reading tasks and a dry run still work (they send nothing).
     unset = clean_environ(**keyring)
     for task in (("info",), ("history",), ("rotate-keys", "--dry-run")):
         ok(project.invoke(*task, env=unset))
     refused = project.invoke("deploy", env=unset)  # a deploy notifies: it says which variable, exit 2
-    assert refused.returncode == 2 and "JOURNEY_HOOK, which is not set" in refused.stderr
+    assert refused.returncode == 2
+    assert "JOURNEY_HOOK, which is not set" in refused.stderr

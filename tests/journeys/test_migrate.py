@@ -86,7 +86,8 @@ def test_migrate(tmp_path):
         run([sys.executable, "-m", "invoke", "ci.init", "--platform", platform], app, tool)
         run([sys.executable, "-m", "invoke", "ci.init", "--platform", platform, "--check"], app, tool)
     lock = (app / "requirements.lock").read_text()
-    assert re.search(r"^agentrun-tasks==\d", lock, re.M) and "pytest" not in lock
+    assert re.search(r"^agentrun-tasks==\d", lock, re.M)
+    assert "pytest" not in lock
     assert re.search(r"^pytest==", (app / "requirements-test.lock").read_text(), re.M)
     # init's pyproject.toml declares no package, so no job builds the project: only the locks.
     assert not [line for line in job_lines(app) if " -e ." in line]

@@ -30,9 +30,11 @@ def test_preview(project, tmp_path):
     deployed = json.loads(ok(project.invoke("deploy", "--yes", "--json", env=push)))
     assert deployed["runtime"]["name"] == "agentrun-tasks-example-feature-x"
     outputs = dict(line.split("=", 1) for line in (tmp_path / "output").read_text().splitlines() if "=" in line)
-    assert outputs["chat_url"] == deployed["chat_url"] and outputs["endpoint_url"] == deployed["url"]
+    assert outputs["chat_url"] == deployed["chat_url"]
+    assert outputs["endpoint_url"] == deployed["url"]
     status, _, body = chat(deployed["url"])
-    assert status == 200 and body["choices"][0]["message"]["content"]
+    assert status == 200
+    assert body["choices"][0]["message"]["content"]
 
     assert previews(project) == ["agentrun-tasks-example-feature-x"]
 

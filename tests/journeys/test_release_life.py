@@ -53,7 +53,8 @@ def test_release_life(project):
     with project.background("release") as release:
         deadline = time.monotonic() + 120
         while serving(project)[1].get("4", 0) < 0.5:
-            assert time.monotonic() < deadline and release.poll() is None, "the fix never reached its canary"
+            assert time.monotonic() < deadline, "the fix never reached its canary"
+            assert release.poll() is None, "the fix never reached its canary"
             time.sleep(0.1)
         promoted = json.loads(ok(project.invoke("promote", "--json")))
         assert (promoted["from"], promoted["to"]) == ("2", "4")

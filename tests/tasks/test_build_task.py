@@ -53,7 +53,8 @@ def test_build_then_reuse_then_force(project):
     assert first.returncode == 0, first.stderr
     lines = dict(line.split(None, 1) for line in first.stdout.splitlines() if line.startswith(("package", "sha256", "crc64", "status")))
     path = Path(lines["package"])
-    assert path.parent == project / ".agentrun" / "build" / "dev" and path.is_file()
+    assert path.parent == project / ".agentrun" / "build" / "dev"
+    assert path.is_file()
     sha, crc, _ = core.file_digests(path)
     assert (lines["sha256"], lines["crc64"]) == (sha, crc)
     assert lines["status"].startswith("built")
@@ -68,7 +69,8 @@ def test_build_then_reuse_then_force(project):
     before = path.read_bytes()
     forced = invoke(project, "--force", "--json")
     assert forced.returncode == 0, forced.stderr
-    assert json.loads(forced.stdout)["status"] == "built" and path.read_bytes() == before
+    assert json.loads(forced.stdout)["status"] == "built"
+    assert path.read_bytes() == before
 
 
 def test_requirement_without_a_wheel_exits_2_naming_it(project):
@@ -77,6 +79,7 @@ def test_requirement_without_a_wheel_exits_2_naming_it(project):
     (project / "code" / "requirements.txt").write_text("sdistonly==2.0\n")
     proc = invoke(project)
     assert proc.returncode == 2
-    assert "'sdistonly'" in proc.stderr and "python3.12" in proc.stderr
+    assert "'sdistonly'" in proc.stderr
+    assert "python3.12" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not list((project / ".agentrun" / "build" / "dev").glob("*.zip"))

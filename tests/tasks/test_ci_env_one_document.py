@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GITHUB = {"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_SHA": "b" * 40}
 
 
-@pytest.mark.parametrize("variables, args", [
+@pytest.mark.parametrize(("variables", "args"), [
     ({"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/weird", "GITHUB_REF_NAME": "weird"}, ()),
     ({"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/tags/release-1", "GITHUB_REF_NAME": "release-1",
       "GITHUB_REF_TYPE": "tag"}, ()),
@@ -27,5 +27,7 @@ def test_one_document_when_refused(variables, args):
                           env=clean_environ(**GITHUB, **variables), capture_output=True, text=True, timeout=60)
     document, end = json.JSONDecoder().raw_decode(proc.stdout)
     assert proc.stdout[end:].strip() == ""  # nothing after the one document
-    assert proc.returncode == 2 == document["exit_code"] and document["platform"] == "github"
-    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 == document["exit_code"]
+    assert document["platform"] == "github"
+    assert proc.stderr.startswith("error: ")
+    assert "Traceback" not in proc.stderr

@@ -23,7 +23,8 @@ def test_check_reports_the_install_inputs_a_project_lacks(tmp_path):
     assert "warning: the install step reads requirements.lock, pyproject.toml, requirements-test.lock, which the project lacks" in wrote.stderr
 
     check = invoke("ci.init", "--platform", "gitlab", "--check", cwd=tmp_path)
-    assert check.returncode == 2 and "Traceback" not in check.stderr
+    assert check.returncode == 2
+    assert "Traceback" not in check.stderr
     assert "its install step reads requirements.lock, pyproject.toml, requirements-test.lock, which the project lacks" in check.stderr
     assert "uv pip compile pyproject.toml --universal -o requirements.lock" in check.stderr
     assert "--force" not in check.stderr  # the pipeline file itself is up to date

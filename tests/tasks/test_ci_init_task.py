@@ -30,7 +30,7 @@ def test_this_repositorys_workflow_is_up_to_date():
     assert "up to date: .github/workflows/agentrun.yml" in proc.stdout
 
 
-@pytest.mark.parametrize("platform, paths", [
+@pytest.mark.parametrize(("platform", "paths"), [
     ("gitlab", [".gitlab-ci.yml"]), ("jenkins", ["Jenkinsfile"]),
     ("yunxiao", [".yunxiao/ci.yml", ".yunxiao/release.yml", ".yunxiao/manage.yml", ".yunxiao/rotate-keys.yml"]),
 ])
@@ -42,12 +42,15 @@ def test_writes_refuses_to_overwrite_and_checks(platform, paths, tmp_path):
     (tmp_path / paths[0]).write_text(before[paths[0]] + "# a hand edit\n")
 
     again = invoke("ci.init", "--platform", platform, "--out", str(tmp_path))
-    assert again.returncode == 2 and "Traceback" not in again.stderr
-    assert str(tmp_path / paths[0]) in again.stderr and "--force" in again.stderr
+    assert again.returncode == 2
+    assert "Traceback" not in again.stderr
+    assert str(tmp_path / paths[0]) in again.stderr
+    assert "--force" in again.stderr
     assert (tmp_path / paths[0]).read_text().endswith("# a hand edit\n")  # nothing was written
 
     check = invoke("ci.init", "--platform", platform, "--out", str(tmp_path), "--check")
-    assert check.returncode == 2 and f"{paths[0]}: out of date (+0 -1 lines" in check.stderr
+    assert check.returncode == 2
+    assert f"{paths[0]}: out of date (+0 -1 lines" in check.stderr
 
     forced = invoke("ci.init", "--platform", platform, "--out", str(tmp_path), "--force")
     assert forced.returncode == 0, forced.stderr
@@ -57,19 +60,22 @@ def test_writes_refuses_to_overwrite_and_checks(platform, paths, tmp_path):
 
 def test_check_names_a_missing_file(tmp_path):
     proc = invoke("ci.init", "--platform", "circleci", "--out", str(tmp_path), "--check")
-    assert proc.returncode == 2 and ".circleci/config.yml: missing" in proc.stderr
+    assert proc.returncode == 2
+    assert ".circleci/config.yml: missing" in proc.stderr
     assert not (tmp_path / ".circleci").exists()
 
 
-@pytest.mark.parametrize("args, fragment", [
+@pytest.mark.parametrize(("args", "fragment"), [
     ((), "--platform is required"),
     (("--platform", "travis"), "unknown CI platform 'travis'"),
     (("--platform", "github", "--jobs", "test,canary"), "(unknown: canary)"),
 ])
 def test_bad_input_exits_2_with_one_paragraph(args, fragment, tmp_path):
     proc = invoke("ci.init", *args, "--out", str(tmp_path))
-    assert proc.returncode == 2 and fragment in proc.stderr
-    assert "Traceback" not in proc.stderr and list(tmp_path.iterdir()) == []
+    assert proc.returncode == 2
+    assert fragment in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_ci_test_runs_the_configured_command_and_keeps_its_exit_code(tmp_path):
@@ -78,7 +84,8 @@ def test_ci_test_runs_the_configured_command_and_keeps_its_exit_code(tmp_path):
     assert invoke("ci.test", cwd=tmp_path).returncode == 3
     (tmp_path / "invoke.yaml").write_text("ci:\n  test_command: python -c 'print(42)'\n")
     proc = invoke("ci.test", cwd=tmp_path)
-    assert proc.returncode == 0 and "42" in proc.stdout
+    assert proc.returncode == 0
+    assert "42" in proc.stdout
 
 
 def _names(requirements: list[str]) -> set[str]:
@@ -137,16 +144,20 @@ def test_check_notices_when_the_prod_sinks_change(tmp_path):
     sinks = sinks.replace("agent:\n", "agent:\n  runtime_tag: ${env('AGENTRUN_UNSET_IN_THIS_TEST')}\n", 1)
     (tmp_path / "envs" / "prod.yaml").write_text(sinks)
     check = invoke("ci.init", "--platform", "github", "--check", cwd=tmp_path)
-    assert check.returncode == 2 and ".github/workflows/agentrun.yml: out of date" in check.stderr, check.stderr
+    assert check.returncode == 2, check.stderr
+    assert ".github/workflows/agentrun.yml: out of date" in check.stderr, check.stderr
     assert invoke("ci.init", "--platform", "github", "--force", cwd=tmp_path).returncode == 0
     text = (tmp_path / ".github" / "workflows" / "agentrun.yml").read_text()
     assert "GITHUB_TOKEN: ${{ secrets.AGENTRUN_GITHUB_TOKEN }}" in text
     # A sink entry that is wrong is one paragraph, exit 2, nothing written.
     (tmp_path / "envs" / "prod.yaml").write_text(sinks.replace("type: github", "type: githb"))
     bad = invoke("ci.init", "--platform", "gitlab", cwd=tmp_path)
-    assert bad.returncode == 2 and "Did you mean 'github'" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2
+    assert "Did you mean 'github'" in bad.stderr
+    assert "Traceback" not in bad.stderr
     assert not (tmp_path / ".gitlab-ci.yml").exists()
     (tmp_path / "envs" / "prod.yaml").write_text(sinks.replace("environment: prod-rotation}",
                                                                "environment: prod-rotation, token_env: \"${env('T')}\"}"))
     templated = invoke("ci.init", "--platform", "gitlab", cwd=tmp_path)
-    assert templated.returncode == 2 and "write the name itself" in templated.stderr
+    assert templated.returncode == 2
+    assert "write the name itself" in templated.stderr

@@ -36,10 +36,12 @@ def test_github_pr_set_gives_json_with_platform_branch_pr_and_env(tmp_path):
                       extra={"ALIBABA_CLOUD_ACCESS_KEY_SECRET": SENTINEL, "ALIYUN_ACCESS_KEY_SECRET_PROD": SENTINEL})
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["platform"] == "github" and data["is_ci"] is True
+    assert data["platform"] == "github"
+    assert data["is_ci"] is True
     assert (data["branch"], data["is_pr"], data["pr_number"], data["pr_target"]) == ("feature/chat", True, "77", "develop")
     assert data["run_url"] == "https://github.com/acme/agent/actions/runs/9876543210"
-    assert data["env"] == "preview" and "feature/*" in data["reason"]
+    assert data["env"] == "preview"
+    assert "feature/*" in data["reason"]
     assert SENTINEL not in proc.stdout + proc.stderr
 
 
@@ -61,9 +63,12 @@ def test_unmapped_branch_exits_2_with_one_paragraph_and_still_prints_json(tmp_pa
     proc = run_ci_env(tmp_path, None, "ci.env", "--json", extra=SPIKE)
     assert proc.returncode == 2
     data = json.loads(proc.stdout)
-    assert data["platform"] == "gitlab" and data["env"] is None and "spike/x" in data["error"]
+    assert data["platform"] == "gitlab"
+    assert data["env"] is None
+    assert "spike/x" in data["error"]
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.strip().startswith("error: branch 'spike/x'") and "agentrun.branch_map" in proc.stderr
+    assert proc.stderr.strip().startswith("error: branch 'spike/x'")
+    assert "agentrun.branch_map" in proc.stderr
 
 
 def test_branch_map_from_invoke_config(tmp_path):
@@ -72,7 +77,8 @@ def test_branch_map_from_invoke_config(tmp_path):
     proc = run_ci_env(tmp_path, None, "-f", str(cfg), "ci.env", "--json", extra=SPIKE)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert data["env"] == "dev" and "agentrun.branch_map" in data["reason"]
+    assert data["env"] == "dev"
+    assert "agentrun.branch_map" in data["reason"]
 
 
 def test_explicit_env_wins_over_an_unmapped_branch(tmp_path):
@@ -96,7 +102,7 @@ def test_help_text_reads_well(tmp_path):
         assert fragment in proc.stdout
 
 
-@pytest.mark.parametrize("fixture, env, allowed, fragment", [
+@pytest.mark.parametrize(("fixture", "env", "allowed", "fragment"), [
     ("github-push-feature", "prod", False, "refused: environment 'prod' may only be changed from 'main', 'master', 'hotfix/*'"),
     ("gitlab-mr", "prod", False, "PR/MR #42"),
     ("github-push-main", None, True, "allowed"),

@@ -70,11 +70,16 @@ def test_errors_under_json_are_one_document_on_stdout(project):
     proc = run(project, "credentials.show", "--env", "nosuch", "--json")
     assert proc.returncode == 2
     document = json.loads(proc.stdout)
-    assert document["exit_code"] == 2 and "nosuch" in document["error"] and document["hint"]
+    assert document["exit_code"] == 2
+    assert "nosuch" in document["error"]
+    assert document["hint"]
     missing = run(project, "credentials.show", "--env", "prod", "--json")
     document = json.loads(missing.stdout)
-    assert missing.returncode == 3 and document["exit_code"] == 3 and "ALIYUN_ACCESS_KEY_ID_PROD" in document["hint"]
-    assert document["found"] is False and document["tried"]
+    assert missing.returncode == 3
+    assert document["exit_code"] == 3
+    assert "ALIYUN_ACCESS_KEY_ID_PROD" in document["hint"]
+    assert document["found"] is False
+    assert document["tried"]
 
 
 def test_invoke_r_uses_that_project_from_anywhere(project, tmp_path):
@@ -83,8 +88,10 @@ def test_invoke_r_uses_that_project_from_anywhere(project, tmp_path):
     try:
         up = run(elsewhere, "-r", str(project), "local.up")
         assert up.returncode == 0, up.stderr
-        assert (project / ".agentrun" / "local").is_dir() and (project / ".env.local").exists()
-        assert not (elsewhere / ".agentrun").exists() and not (elsewhere / ".env.local").exists()
+        assert (project / ".agentrun" / "local").is_dir()
+        assert (project / ".env.local").exists()
+        assert not (elsewhere / ".agentrun").exists()
+        assert not (elsewhere / ".env.local").exists()
     finally:
         down = run(elsewhere, "-r", str(project), "local.down")
     assert "stopped" in down.stdout
@@ -108,12 +115,15 @@ def test_local_tasks_say_what_they_do(project):
         assert first.returncode == 0, first.stderr
         port = int(first.stdout.split("127.0.0.1:")[1].split()[0])
         again = run(project, "local.up", "--port", str(port + 1 if port < 65535 else port - 1))
-        assert again.returncode == 0 and "was not used" in again.stderr  # a running emulator keeps its port
+        assert again.returncode == 0
+        assert "was not used" in again.stderr
         run(project, "local.down")
         info = run(project, "info", "--env", "local")
         assert "starting the local emulator" in info.stdout  # a read task never starts it silently
         removed = run(project, "remove", "--env", "local", "--yes")
-        assert removed.returncode == 0 and "nothing to remove" in removed.stdout and "[" not in removed.stdout
+        assert removed.returncode == 0
+        assert "nothing to remove" in removed.stdout
+        assert "[" not in removed.stdout
     finally:
         run(project, "local.down")
 
@@ -122,4 +132,6 @@ def test_a_usage_error_under_json_is_one_document_too(project):
     proc = run(project, "deploy", "--foo", "--json", program="agentrun-tasks")
     assert proc.returncode == 2
     document = json.loads(proc.stdout)
-    assert document["exit_code"] == 2 and "--foo" in document["error"] and document["hint"]
+    assert document["exit_code"] == 2
+    assert "--foo" in document["error"]
+    assert document["hint"]

@@ -52,13 +52,15 @@ def test_show_json_masked_with_sources(project):
     r = invoke(project, "credentials.show", "--env", "prod", "--json", env=env)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
-    assert data["found"] is True and data["env"] == "prod"
+    assert data["found"] is True
+    assert data["env"] == "prod"
     assert (data["access_key_id"], data["access_key_secret"]) == ("LTAI****id42", "****0077")
     assert data["account_id"] == "1234567890"
     assert data["sources"] == {"access_key_id": "env ALIYUN_ACCESS_KEY_ID_PROD",
                                "access_key_secret": "env ALIYUN_ACCESS_KEY_SECRET_PROD",
                                "account_id": "env ALIYUN_ACCOUNT_ID_PROD"}
-    assert ID not in r.stdout + r.stderr and SECRET not in r.stdout + r.stderr
+    assert ID not in r.stdout + r.stderr
+    assert SECRET not in r.stdout + r.stderr
 
 
 def test_show_missing_exits_3_and_lists_what_was_tried(project):
@@ -71,8 +73,10 @@ def test_show_missing_exits_3_and_lists_what_was_tried(project):
     assert "ALIYUN_ACCESS_KEY_SECRET_PROD + " not in r.stdout  # names are listed as pairs
     assert "ALIYUN_ACCESS_KEY_ID_PROD + ALIYUN_ACCESS_KEY_SECRET_PROD" in data["tried"][1]["names"]
     assert "allow_dotenv is false" in data["tried"][2]["note"]  # prod never reads .env by default
-    assert r.stderr.startswith("error: No credentials for environment 'prod'") and "Traceback" not in r.stderr
-    assert ID not in r.stdout + r.stderr and SECRET not in r.stdout + r.stderr
+    assert r.stderr.startswith("error: No credentials for environment 'prod'")
+    assert "Traceback" not in r.stderr
+    assert ID not in r.stdout + r.stderr
+    assert SECRET not in r.stdout + r.stderr
 
 
 def test_show_reads_the_keyring_and_warns_about_a_readable_dotenv(project):
@@ -81,15 +85,18 @@ def test_show_reads_the_keyring_and_warns_about_a_readable_dotenv(project):
     (project / ".env").chmod(0o644)
     r = invoke(project, "credentials.show", "--env", "dev")
     assert r.returncode == 0, r.stderr
-    assert "keyring agentrun-tasks/dev" in r.stdout and "LTAI****id42" in r.stdout
+    assert "keyring agentrun-tasks/dev" in r.stdout
+    assert "LTAI****id42" in r.stdout
     assert "readable by group/other (mode 0644)" in r.stderr
-    assert ID not in r.stdout + r.stderr and SECRET not in r.stdout + r.stderr
+    assert ID not in r.stdout + r.stderr
+    assert SECRET not in r.stdout + r.stderr
 
 
 def test_set_refuses_without_a_terminal(project):
     r = invoke(project, "credentials.set", "--env", "dev")
     assert r.returncode == 2
-    assert "needs a terminal" in r.stderr and "nothing was stored" in r.stderr
+    assert "needs a terminal" in r.stderr
+    assert "nothing was stored" in r.stderr
     assert not (project / "keyring" / "keyring.json").exists()
 
 
@@ -138,7 +145,9 @@ def test_set_stores_in_keyring_without_echo(project):
     answers = [("AccessKey ID: ", ID), ("AccessKey secret: ", SECRET), ("Account ID", "1234567890")]
     rc, output = run_in_pty(project, ["credentials.set", "--env", "dev"], answers, clean_env(project))
     assert rc == 0, output
-    assert ID not in output and SECRET not in output and "1234567890" not in output  # typed, never echoed
+    assert ID not in output
+    assert SECRET not in output
+    assert "1234567890" not in output
     assert "Stored LTAI****id42 in keyring agentrun-tasks/dev" in output
     assert KeyStore(FileKeyring(project / "keyring")).get("dev") == {
         "access_key_id": ID, "access_key_secret": SECRET, "account_id": "1234567890"}
@@ -159,7 +168,8 @@ def test_set_says_when_an_environment_variable_wins(project):
 def test_set_rejects_an_empty_secret(project):
     rc, output = run_in_pty(project, ["credentials.set", "--env", "dev"],
                             [("AccessKey ID: ", ID), ("AccessKey secret: ", "")], clean_env(project))
-    assert rc == 2 and "nothing was stored" in output
+    assert rc == 2
+    assert "nothing was stored" in output
     assert not (project / "keyring" / "keyring.json").exists()
 
 
@@ -168,14 +178,17 @@ def test_set_checks_the_keyring_before_asking(project):
     rc, output = run_in_pty(project, ["credentials.set", "--env", "dev"], [], env)
     assert rc == 2, output
     assert "AccessKey ID" not in output  # no secret is typed for a keyring that keeps nothing
-    assert "keyring.backends.null" in output and "Traceback" not in output
+    assert "keyring.backends.null" in output
+    assert "Traceback" not in output
 
 
 def test_set_end_of_input_at_a_prompt_exits_2_without_traceback(project):
     rc, output = run_in_pty(project, ["credentials.set", "--env", "dev"], [("AccessKey ID: ", "\x04")],
                             clean_env(project))
     assert rc == 2, output
-    assert "end of input" in output and "nothing was stored" in output and "Traceback" not in output
+    assert "end of input" in output
+    assert "nothing was stored" in output
+    assert "Traceback" not in output
     assert not (project / "keyring" / "keyring.json").exists()
 
 
@@ -184,7 +197,9 @@ def test_missing_credentials_is_one_short_paragraph_with_the_next_step(project):
     r = invoke(project, "credentials.show", "--env", "prod", env=env)
     assert r.returncode == 3
     error = [line for line in r.stderr.splitlines() if line.startswith("error:")]
-    assert len(error) == 1 and len(error[0]) < 400, r.stderr
-    assert error[0].count("Next:") == 1 and "ALIYUN_ACCESS_KEY_ID_PROD" in error[0]
+    assert len(error) == 1, r.stderr
+    assert len(error[0]) < 400, r.stderr
+    assert error[0].count("Next:") == 1
+    assert "ALIYUN_ACCESS_KEY_ID_PROD" in error[0]
     assert r.stderr.count("No recommended backend") == 1  # the keyring's warning once, not twice
     assert "https://pypi.org/projec" not in r.stderr.replace("https://pypi.org/project/", "")  # never cut mid-URL

@@ -14,7 +14,7 @@ from agentrun_tasks.testing.project import clean_environ
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("entry, argv, says", [
+@pytest.mark.parametrize(("entry", "argv", "says"), [
     ("invoke", ("deplyo",), "No idea what 'deplyo' is! Did you mean 'deploy'?"),
     ("agentrun_tasks", ("deploy", "--evn", "local"), "No idea what '--evn' is! Did you mean '--env'?"),
     ("invoke", ("rollback", "--to-verison", "2"), "Did you mean '--to-version'?"),
@@ -23,5 +23,6 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_typo_gets_the_closest_name(entry, argv, says):
     proc = subprocess.run([sys.executable, "-m", entry, *argv], cwd=ROOT, env=clean_environ(), capture_output=True,
                           text=True, timeout=60, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
     assert says in proc.stderr

@@ -131,7 +131,8 @@ def test_a_refused_command_line_exits_2_in_the_agentrun_tasks_paragraph(results,
     said = one_paragraph(guarded)  # invoke's own message is not printed as well
     binary = case.entry if case.entry != "-m" else "invoke"
     assert said == one_paragraph(contract).replace("`agentrun-tasks ", f"`{binary} ")
-    assert said.startswith("error: ") and f"See `{binary} --help <task>`" in said
+    assert said.startswith("error: ")
+    assert f"See `{binary} --help <task>`" in said
     if "--json" in case.argv:
         document = json.loads(guarded.stdout)
         assert document == {"error": said.removeprefix("error: "), "exit_code": 2,
@@ -144,7 +145,8 @@ def test_a_refused_command_line_exits_2_in_the_agentrun_tasks_paragraph(results,
 def test_an_accepted_command_line_runs_as_without_the_call(results, case):
     guarded, plain = results[case.id, "guarded"], results[case.id, "plain"]
     assert (guarded.returncode, guarded.stdout, guarded.stderr) == (plain.returncode, plain.stdout, plain.stderr)
-    assert guarded.returncode in (0, 2) and "Traceback" not in guarded.stderr, guarded.stderr
+    assert guarded.returncode in (0, 2), guarded.stderr
+    assert "Traceback" not in guarded.stderr, guarded.stderr
     if guarded.returncode == 2:  # the task refused a value: its own paragraph, not the parser's
         assert "--help <task>" not in one_paragraph(guarded)
 

@@ -19,7 +19,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("data, line", CASES, ids=["mid-canary", "after-a-release", "to-itself", "pressed-again"])
+@pytest.mark.parametrize(("data", "line"), CASES, ids=["mid-canary", "after-a-release", "to-itself", "pressed-again"])
 def test_rollback_says_what_changed(data, line):
     rolled = RolledBack(env="prod", from_version=data["from"], to=data["to"], result=data["result"], url=None,
                         canary=data["canary"])

@@ -21,7 +21,7 @@ def _session(tmp_path, credentials: str, name: str):
     return SimpleNamespace(env=load_env(name, root=tmp_path, environ={}), ci=CIContext("local", False), environ={})
 
 
-@pytest.mark.parametrize("credentials, said", [
+@pytest.mark.parametrize(("credentials", "said"), [
     (f"credentials:\n  oidc: {{role_arn: {ROLE}, provider_arn: 'acs:ram::1234567890123456:oidc-provider/gh', "
      "token_file: /t}\n", "it holds no AccessKey"),
     (f"credentials: {{role_arn: {ROLE}}}\n", "its key only assumes the role"),

@@ -95,7 +95,8 @@ class Runs:
     def no_secret_in_outputs(self) -> None:
         text = "\n".join(self.outputs)
         for secret in self.secrets | {TOKEN}:
-            assert secret not in text and secret[4:-4] not in text
+            assert secret not in text
+            assert secret[4:-4] not in text
         for key_id in ram_keys(self.project.root, BOOTSTRAP_USER):
             assert key_id not in text
 
@@ -117,7 +118,9 @@ def test_out_of_the_box_on_local_then_credentials_check_passes(runs):
     data = json.loads(first.stdout)
     (old,) = [k for k, s in runs.keys().items() if s == "Inactive"]
     new, _, _ = read_credentials(runs.project.root)
-    assert data["result"] == "rotated" and data["old_key"] == f"****{old[-4:]}" and data["new_key"] == f"****{new[-4:]}"
+    assert data["result"] == "rotated"
+    assert data["old_key"] == f"****{old[-4:]}"
+    assert data["new_key"] == f"****{new[-4:]}"
     assert runs.keys() == {old: "Inactive", new: "Active"}
     assert data["read_back"] == {"dotenv:.env.local": True}
     check = runs.invoke("credentials.check", "--env", "local", "--json")
@@ -126,9 +129,12 @@ def test_out_of_the_box_on_local_then_credentials_check_passes(runs):
     # The next run deletes the old key; the new one is younger than --min-age, so nothing rotates.
     second = runs.invoke("rotate-keys", "--env", "local", "--min-age", "1d")
     assert second.returncode == 0, second.stderr
-    assert "younger than --min-age 1d" in second.stdout and runs.keys() == {new: "Active"}
+    assert "younger than --min-age 1d" in second.stdout
+    assert runs.keys() == {new: "Active"}
     plan = runs.invoke("rotate-keys", "--env", "local", "--dry-run")
-    assert plan.returncode == 0 and "create a new key" in plan.stdout and runs.keys() == {new: "Active"}
+    assert plan.returncode == 0
+    assert "create a new key" in plan.stdout
+    assert runs.keys() == {new: "Active"}
 
 
 BAD = [
@@ -146,15 +152,17 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("credentials, environ, code, says", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+@pytest.mark.parametrize(("credentials", "environ", "code", "says"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
 def test_bad_input_exits_clearly_and_creates_no_key(runs, credentials, environ, code, says):
     with GitHubFake(TOKEN).serving() as github:
         runs.configure(credentials.replace("URL", github.url))
         before = runs.keys()
         proc = runs.invoke("rotate-keys", "--env", "local", **environ)
     assert proc.returncode == code, proc.stdout + proc.stderr
-    assert says in proc.stderr and "Traceback" not in proc.stderr
-    assert runs.keys() == before and not any(r.startswith("PUT") for r in github.requests)
+    assert says in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert runs.keys() == before
+    assert not any(r.startswith("PUT") for r in github.requests)
 
 
 @pytest.mark.parametrize("point", KILL_POINTS, ids=[p.rsplit(".", 1)[-1] for p in KILL_POINTS])
@@ -167,12 +175,15 @@ def test_sigkill_after_a_step_then_a_rerun_converges(runs, point):
         assert len(runs.keys()) <= 2
         rerun = runs.invoke("rotate-keys", "--env", "local")
         if point.endswith("create_key"):  # the new key's id died with the process: it cannot be proven ours
-            assert rerun.returncode == 2 and "--force" in rerun.stderr and len(runs.keys()) == 2, rerun.stderr
+            assert rerun.returncode == 2, rerun.stderr
+            assert "--force" in rerun.stderr, rerun.stderr
+            assert len(runs.keys()) == 2, rerun.stderr
             rerun = runs.invoke("rotate-keys", "--env", "local", "--force")
         assert rerun.returncode == 0, rerun.stderr
         active = [k for k, s in runs.keys().items() if s == "Active"]
         new, secret, _ = read_credentials(runs.project.root)
-        assert active == [new] and job_reads(github.values["org/app"]) == (new, secret.reveal())
+        assert active == [new]
+        assert job_reads(github.values["org/app"]) == (new, secret.reveal())
     assert runs.invoke("credentials.check", "--env", "local").returncode == 0
     if point.endswith("set_status"):  # rotate -> sinks -> the next deploy, with the rotated key
         deploy = runs.invoke("deploy", "--env", "local")
@@ -189,7 +200,8 @@ def _reached(runs: Runs, name: str, child: subprocess.Popen) -> None:
     flag = runs.project.root / f"{name}.reached"
     deadline = time.monotonic() + 120
     while not flag.exists():
-        assert child.poll() is None and time.monotonic() < deadline, child.communicate()
+        assert child.poll() is None, child.communicate()
+        assert time.monotonic() < deadline, child.communicate()
         time.sleep(0.02)
 
 
@@ -209,7 +221,8 @@ def test_a_rotation_started_while_another_runs_exits_7_not_3(runs):
         out, err = second.communicate(timeout=120)
         runs.outputs.append(out + err)
         assert second.returncode == 7, out + err
-        assert "Another rotation is running" in err and "Traceback" not in err
+        assert "Another rotation is running" in err
+        assert "Traceback" not in err
         (root / "first").unlink()
         out, err = first.communicate(timeout=120)
         runs.outputs.append(out + err)
@@ -231,7 +244,8 @@ def test_rotation_done_and_failed_reach_the_notification_channels(runs):
         done = runs.invoke("rotate-keys", "--env", "local", HOOK_URL=hook.url)
         runs.configure(notify + "credentials: {sinks: [{type: github, repo: org/app}]}\n")
         failed = runs.invoke("rotate-keys", "--env", "local", HOOK_URL=hook.url, GITHUB_TOKEN="")
-    assert done.returncode == 0 and failed.returncode == 3, done.stderr + failed.stderr
+    assert done.returncode == 0, done.stderr + failed.stderr
+    assert failed.returncode == 3, done.stderr + failed.stderr
     assert [m["event"] for m in hook.messages] == ["rotation.done", "rotation.failed"]
     assert "GITHUB_TOKEN" in json.dumps(hook.messages[1])
 
@@ -253,7 +267,8 @@ def test_a_gateway_environment_rotates_through_its_control_endpoint(tmp_path):
         assert proc.returncode == 0, proc.stdout + proc.stderr
         keys = {k: v["status"] for k, v in ram_keys(emu.root, BOOTSTRAP_USER).items()}
         new = (project.root / ".env.gw").read_text().split("ALIYUN_ACCESS_KEY_ID_GW='")[1].split("'")[0]
-        assert keys[new] == "Active" and keys[emu.access_key_id] == "Inactive"
+        assert keys[new] == "Active"
+        assert keys[emu.access_key_id] == "Inactive"
         assert emu.access_key_secret.reveal() not in proc.stdout + proc.stderr
 
 

@@ -4,7 +4,8 @@ them are: a platform module says how to sign a request and how to read the answe
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Container, Mapping, Protocol
+from collections.abc import Container, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ...core.secrets import Secret
 from .delivery import DeliveryResult, RateLimiter, Reply, http_reply, limiter_for, post

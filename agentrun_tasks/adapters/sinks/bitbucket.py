@@ -9,7 +9,7 @@ read back). Auth: a repository or workspace access token (``Bearer``) from ``BIT
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from ...core.secrets import Secret
 from ...core.sinks import SinkSpec, pair_writes, token

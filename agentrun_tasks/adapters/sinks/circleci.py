@@ -10,7 +10,7 @@ they exist). Auth: the
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from ...core.secrets import Secret
 from ...core.sinks import SinkSpec, pair_writes, token

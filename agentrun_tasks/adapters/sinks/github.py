@@ -13,7 +13,7 @@ cannot write secrets, by design, so use a fine-grained token or an app token.
 from __future__ import annotations
 
 import base64
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from nacl import encoding, public

@@ -13,7 +13,7 @@ and protected as the sink says; the value is read back with ``GET``. Token: ``PR
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from ...core.credentials import join_pair, split_pair

@@ -9,7 +9,7 @@ Auth: a user and API token from ``JENKINS_USER``/``JENKINS_TOKEN`` (HTTP basic).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 

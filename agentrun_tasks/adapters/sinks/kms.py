@@ -10,7 +10,8 @@ calls are signed with the environment's own AccessKey, like every other Alibaba 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ...core.errors import ConfigError
 from ...core.retry import RetryPolicy
@@ -49,7 +50,7 @@ class KmsSink:
         def attempt() -> Any:
             try:
                 return fn()
-            except Exception as exc:  # noqa: BLE001 - SDK failures are classified, anything else re-raised
+            except Exception as exc:  # SDK failures are classified, anything else re-raised
                 if "ResourceNotFound" in str(getattr(exc, "code", "")):  # KMS says Forbidden.ResourceNotFound
                     raise ConfigError(f"KMS has no secret {self.secret_name!r} (sink {self.name}): create it once "
                                       "(a generic secret), then rerun. Nothing was changed.") from None

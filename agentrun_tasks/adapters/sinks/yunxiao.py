@@ -11,7 +11,7 @@ in the form body (never the query string). Values of encrypted variables are not
 from __future__ import annotations
 
 import json
-from typing import Mapping
+from collections.abc import Mapping
 
 from ...core.errors import ConfigError
 from ...core.secrets import Secret

@@ -4,8 +4,8 @@ a human reason."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fnmatch import fnmatchcase
-from typing import Mapping
 
 from ..errors import ConfigError
 from .context import TAG_PREFIX, CIContext

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 from ..gitrefs import read_head, ref_exists, strip_ref
 from .context import CIContext
@@ -128,7 +128,7 @@ def _jenkins(env: Mapping[str, str], cwd: Path) -> dict:
 
 def _yunxiao(env: Mapping[str, str], cwd: Path) -> dict:
     # One code source: CI_COMMIT_REF_NAME; several: CI_COMMIT_REF_NAME_<n>, the first one counts.
-    suffixes = sorted((int(k.rsplit("_", 1)[1]) for k in env if re.fullmatch(r"CI_COMMIT_REF_NAME_\d+", k)))
+    suffixes = sorted(int(k.rsplit("_", 1)[1]) for k in env if re.fullmatch(r"CI_COMMIT_REF_NAME_\d+", k))
     suffix = "" if env.get("CI_COMMIT_REF_NAME") or not suffixes else f"_{suffixes[0]}"
     name = env.get(f"CI_COMMIT_REF_NAME{suffix}")
     # The variable holds a branch *or* a tag; only the checkout can tell which.

@@ -3,8 +3,8 @@ secret is never on disk readable by others."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..fileio import write_atomic
 from ..secrets import Secret

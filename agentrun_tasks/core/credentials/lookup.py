@@ -13,9 +13,10 @@ the keyring is reached only through the ``keystore`` it is passed.
 from __future__ import annotations
 
 import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Mapping, Protocol
+from typing import Protocol
 
 from ..errors import CredentialError
 from ..model import EnvConfig

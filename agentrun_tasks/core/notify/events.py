@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ..cienv import CIContext, who
 

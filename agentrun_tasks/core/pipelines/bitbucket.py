@@ -21,7 +21,7 @@ PATH = "bitbucket-pipelines.yml"
 
 
 # Bitbucket's globs have no character class: the release tag rule spelled as a brace list.
-TAG_GLOB = m.TAG_PREFIX + "{%s}*" % ",".join("0123456789")
+TAG_GLOB = m.TAG_PREFIX + "{{{}}}*".format(",".join("0123456789"))
 
 
 def _step(opts: m.Options, name: str, command: str, **extra: Any) -> dict:
@@ -33,17 +33,17 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
     test = [_step(opts, "test", m.TEST)] if opts.has("test") else []
     branches: dict = {}
     if opts.has("dev"):
-        branches[m.DEV_BRANCH] = test + [_step(opts, "deploy dev", m.DEPLOY_DEV, deployment="dev",
-                                              **{"concurrency-group": "dev"})]
+        branches[m.DEV_BRANCH] = [*test, _step(opts, "deploy dev", m.DEPLOY_DEV, deployment="dev",
+                                               **{"concurrency-group": "dev"})]
     release = [_step(opts, "release prod", m.RELEASE_PROD, deployment="prod", trigger="manual",
                      **{"max-time": 180, "concurrency-group": "prod"})] if opts.has("prod") else []
     if opts.has("prod"):
-        branches["{%s}" % ",".join(m.PROD_BRANCHES)] = test + release
+        branches["{{{}}}".format(",".join(m.PROD_BRANCHES))] = test + release
         branches[m.HOTFIX_PREFIX + "*"] = test + release
     preview = [_step(opts, "preview", m.DEPLOY_PREVIEW, deployment="preview",
                      **{"concurrency-group": "preview"})] if opts.has("preview") else []
     if preview:
-        branches["{%s}/*" % ",".join(p.rstrip("/") for p in m.PREVIEW_PREFIXES)] = test + preview
+        branches["{{{}}}/*".format(",".join(p.rstrip("/") for p in m.PREVIEW_PREFIXES))] = test + preview
     pipelines: dict = {}
     if test:
         pipelines["default"] = test

@@ -34,7 +34,7 @@ def secret_name(variable: str) -> str:
 def _secrets(opts: m.Options, env: str) -> dict:
     profile = opts.profile(env)
     names = (*m.secret_names(profile), m.pair_secret(profile), *m.NOTIFY_SECRETS)
-    return {name: "${{ secrets.%s }}" % name for name in names}
+    return {name: f"${{{{ secrets.{name} }}}}" for name in names}
 
 
 def sink_gaps(opts: m.Options) -> list[str]:
@@ -83,7 +83,7 @@ def _job(opts: m.Options, command: str, *, when: str | None = None, env: str | N
     job["timeout-minutes"] = timeout
     variables = {**m.CI_ENV, **(_secrets(opts, env) if env else {}), **(extra_env or {})}
     job["env"] = variables
-    job["steps"] = _install(opts, lock) + [{"name": command.split()[1], "run": command}]
+    job["steps"] = [*_install(opts, lock), {"name": command.split()[1], "run": command}]
     return job
 
 
@@ -136,7 +136,7 @@ def render(opts: m.Options, command: str) -> list[m.GeneratedFile]:
     if opts.has("rotate"):
         # Its own environment (restricted to main, no reviewers), so the weekly run never waits for one.
         # The sinks' API tokens come from secrets of their own: the workflow's GITHUB_TOKEN cannot write secrets.
-        tokens = {name: "${{ secrets.%s }}" % secret_name(name) for name in opts.sinks.tokens}
+        tokens = {name: f"${{{{ secrets.{secret_name(name)} }}}}" for name in opts.sinks.tokens}
         jobs["rotate-keys"] = _job(opts, m.ROTATE, when="github.event_name == 'schedule'", env="prod",
                                    environment="prod-rotation", concurrency="prod", extra_env=tokens)
     oidc.github(jobs, opts)

@@ -23,7 +23,7 @@ PROD_BRANCH = " || ".join([f'$CI_COMMIT_BRANCH == "{b}"' for b in m.PROD_BRANCHE
                           + [f"$CI_COMMIT_BRANCH =~ /^{m.HOTFIX_PREFIX.rstrip('/')}\\//"])
 PROD_REF = f"{PROD_BRANCH} || $CI_COMMIT_TAG =~ /{m.TAG_REGEX}/"
 DEPLOY_BRANCH = f'$CI_COMMIT_BRANCH == "{m.DEV_BRANCH}" || {PROD_BRANCH}'
-PREVIEW_BRANCH = "$CI_COMMIT_BRANCH =~ /^(%s)\\//" % "|".join(p.rstrip("/") for p in m.PREVIEW_PREFIXES)
+PREVIEW_BRANCH = "$CI_COMMIT_BRANCH =~ /^({})\\//".format("|".join(p.rstrip("/") for p in m.PREVIEW_PREFIXES))
 WEB = '$CI_PIPELINE_SOURCE == "web"'
 SCHEDULE = '$CI_PIPELINE_SOURCE == "schedule" && $AGENTRUN_SCHEDULE == "rotate-keys"'
 

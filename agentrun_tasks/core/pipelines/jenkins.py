@@ -23,7 +23,7 @@ LOCK = "'agentrun-prod'"
 PREVIEW_LOCK = '"agentrun-preview-${env.CHANGE_BRANCH ?: env.BRANCH_NAME}"'
 # The release tag rule as a REGEXP (the default GLOB comparator has no character classes).
 TAG_WHEN = f"tag pattern: '{m.TAG_REGEX.lstrip('^')}.*', comparator: 'REGEXP'"
-PROD_WHEN = ["branch '%s'" % b for b in m.PROD_BRANCHES] + [f"branch '{m.HOTFIX_PREFIX}*'", TAG_WHEN]
+PROD_WHEN = [f"branch '{b}'" for b in m.PROD_BRANCHES] + [f"branch '{m.HOTFIX_PREFIX}*'", TAG_WHEN]
 INDENT = " " * 20
 
 
@@ -60,7 +60,7 @@ def _steps(command: str, opts: m.Options, env: str | None, rotation: bool, pad: 
                 pad + "                ]) {", f"{pad}                    sh '{command}'", pad + "                }"]
     else:
         out.append(f"{pad}                sh '{command}'")
-    return out + [pad + "            }"]
+    return [*out, pad + "            }"]
 
 
 def _stage(name: str, command: str, opts: m.Options, *, when: list[str], env: str | None = None,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from ruamel.yaml import YAML
 from ruamel.yaml.scalarstring import LiteralScalarString

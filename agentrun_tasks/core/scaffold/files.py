@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..cienv import PROD_NAMES
 from ..errors import ConfigError
@@ -62,7 +63,7 @@ def compatible(version: str) -> str:
     """The range of releases that keep this one's tasks and env files: ``0.1.3`` -> ``>=0.1.3,<0.2``
     (before 1.0 a minor release may break), ``1.4.0`` -> ``>=1.4.0,<2``."""
     parts = [int(p) for p in re.findall(r"\d+", version)[:3]] or [0]
-    major, minor = (parts + [0])[:2]
+    major, minor = ([*parts, 0])[:2]
     upper = f"0.{minor + 1}" if major == 0 else str(major + 1)
     return f">={version},<{upper}"
 

@@ -6,9 +6,10 @@ and its agent inlined for an env file: ``${vars.x}`` replaced by the s.yaml's li
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Mapping
+from typing import Any
 
 from ..config import ENV_NAME_RE
 from ..errors import ConfigError

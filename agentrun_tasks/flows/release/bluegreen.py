@@ -4,7 +4,8 @@ keeps the old version, so ``invoke rollback`` is one write back."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ...core.checks import EACH_STEP, PRE_ROLLOUT
 from ...core.errors import BusyError, GateFailed

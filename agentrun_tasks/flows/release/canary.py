@@ -9,8 +9,9 @@ rerun continues where the endpoint is.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ...core.checks import EACH_STEP, PRE_ROLLOUT
 from ...core.errors import AgentrunTasksError, BusyError, GateFailed, ResourceFailedError, WaitTimeoutError

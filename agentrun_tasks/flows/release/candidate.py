@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING, AbstractSet, Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
+from typing import TYPE_CHECKING, Any
 
 from ...core.errors import BusyError, NotFoundError
 
@@ -46,7 +47,7 @@ def describe(fingerprint_: str, ci: CIContext) -> str:
     return "agentrun-tasks " + ", ".join([marker(fingerprint_), *provenance(ci)])
 
 
-def find_published(versions: Sequence[Version], fingerprint_: str, skip: AbstractSet[str] = frozenset()) -> str | None:
+def find_published(versions: Sequence[Version], fingerprint_: str, skip: Set[str] = frozenset()) -> str | None:
     """The newest published version whose description carries this fingerprint (but none in
     ``skip``: versions published while the runtime changed, which may hold other code)."""
     wanted = fingerprint_[:16]
@@ -60,7 +61,7 @@ def find_published(versions: Sequence[Version], fingerprint_: str, skip: Abstrac
 
 
 def ensure_candidate(driver: Driver, runtime: Runtime, print_: str, ci: CIContext, reporter: Reporter, *,
-                     checksum: str, unproven: AbstractSet[str] = frozenset(),
+                     checksum: str, unproven: Set[str] = frozenset(),
                      on_unproven: Callable[[str, str], None] = lambda version, reason: None) -> str:
     """Publish LATEST as a version unless a version with this fingerprint already exists.
 

@@ -10,9 +10,9 @@ healthy canaries.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ...adapters.probe import probe, probe_pair, run
 from ...core.analysis import Sample, Verdict, analyse, format_rows

@@ -4,7 +4,7 @@ request log lives (the emulator's, or the SLS logstore), judged by :mod:`...core
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ...core import metrics as core
 from ...core.analysis import MetricRow

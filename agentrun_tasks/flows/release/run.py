@@ -6,9 +6,10 @@ read, and leaves traffic on a version that was verified.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ...core.errors import (
     AgentrunTasksError,

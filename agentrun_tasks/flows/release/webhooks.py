@@ -5,7 +5,8 @@ failure to tell them is a warning."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ...adapters.release_webhooks import call as http_call
 from ...core import webhooks as core

@@ -10,7 +10,7 @@ person before it runs) or "by hand" (offered, runs only if someone starts it).
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from ..ci_expressions import github_glob, github_if, gitlab_if
 from . import bitbucket, circleci, github, gitlab, jenkins, yunxiao

@@ -4,7 +4,7 @@ an approval job waits for a person."""
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from .events import Event
 from .reading import canonical, load, running_jobs

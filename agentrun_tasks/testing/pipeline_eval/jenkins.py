@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from .. import jenkinsfile
 from .events import Event

@@ -4,7 +4,7 @@ table uses, and which jobs run given what each needs."""
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from ruamel.yaml import YAML
 
