@@ -109,8 +109,8 @@ def test_blue_green_asks_its_confirm_hooks_and_an_unconfirmed_switch_leaves_prod
         receiver.fail_next(1, "500")  # confirm-rollout: no, then yes; confirm-promotion: yes
         result = blue_green(Recording(driver), runtime, env, hooks.reporter, candidate="3", force=False,
                             health_check=lambda url: None, hooks=hooks)
-        assert result["result"] == "switched"
-        assert result["stable"] == "1"
+        assert result.result == "switched"
+        assert result.stable == "1"
         assert [m["type"] for m in receiver.messages] == ["confirm-rollout", "confirm-promotion"]
         receiver.always = True
         recording = Recording(driver)

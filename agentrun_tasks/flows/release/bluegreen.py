@@ -5,6 +5,7 @@ keeps the old version, so ``invoke rollback`` is one write back."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...core.checks import EACH_STEP, PRE_ROLLOUT
@@ -28,9 +29,28 @@ if TYPE_CHECKING:
 COLOURS = ("blue", "green")
 
 
+@dataclass(frozen=True)
+class BlueGreenReport:
+    """What a blue-green release did: ``switched`` production to the candidate's colour after
+    its one verification step, or found it ``already-promoted`` (nothing verified, no steps)."""
+
+    result: str
+    active: str | None  # the colour production serves from
+    rollback_to: str | None  # what the other colour keeps for `invoke rollback`
+    stable: str | None = None  # the version the switch replaced
+    steps: tuple[dict, ...] | None = None  # None: nothing was verified
+
+    def to_dict(self) -> dict:
+        """The document ``invoke release --json`` prints: an already-promoted run names its colours only."""
+        if self.steps is None:
+            return {"result": self.result, "active": self.active, "rollback_to": self.rollback_to}
+        return {"result": self.result, "stable": self.stable, "active": self.active, "rollback_to": self.rollback_to,
+                "steps": list(self.steps)}
+
+
 def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Reporter, *, candidate: str, force: bool,
                health_check: Callable[[str], None], acceptance: Acceptance | None = None,
-               hooks: Hooks | None = None, metrics_for: MetricsFor | None = None) -> dict:
+               hooks: Hooks | None = None, metrics_for: MetricsFor | None = None) -> BlueGreenReport:
     """``acceptance``, ``hooks`` and ``metrics_for`` as :class:`.canary.Canary` takes them: the
     verification on the idle colour is blue-green's one step."""
     name = env.release.endpoint
@@ -42,7 +62,7 @@ def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Repor
                         "(`invoke promote` / `invoke rollback`) or pass --force.")
     if plan.done:
         reporter.line(f"version {candidate} already serves {name} from {plan.active}")
-        return {"result": "already-promoted", "active": plan.active, "rollback_to": plan.rollback_to}
+        return BlueGreenReport("already-promoted", plan.active, plan.rollback_to)
     old = production.target_version or None
     if plan.publish:
         reporter.line(f"publishing version {candidate} to the idle colour {plan.idle}")
@@ -82,5 +102,4 @@ def blue_green(driver: Driver, runtime: Runtime, env: EnvConfig, reporter: Repor
     driver.put_endpoint(runtime.id, name, target_version=candidate, weights={})
     reporter.line(f"switched {name} to version {candidate} ({plan.idle}); {old or 'nothing'} stays on the other "
                   "colour for an instant rollback")
-    return {"result": "switched", "stable": old, "active": plan.idle, "rollback_to": old,
-            "steps": [outcome.to_dict()]}
+    return BlueGreenReport("switched", plan.idle, old, stable=old, steps=(outcome.to_dict(),))

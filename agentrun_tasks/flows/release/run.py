@@ -6,10 +6,10 @@ read, and leaves traffic on a version that was verified.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ...core.errors import (
     AgentrunTasksError,
@@ -25,7 +25,7 @@ from ..build import build_artifact
 from ..records import Records
 from . import candidate as candidates
 from . import metrics
-from .canary import Canary, state_of
+from .canary import Canary, CanaryReport, state_of
 from .checks import Acceptance
 from .webhooks import Hooks
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ...core.ports import Driver, Workspace
     from ...core.report import Reporter
     from ...core.resources import Runtime
+    from .bluegreen import BlueGreenReport
 
 STRATEGIES = ("canary", "blue-green", "direct")
 
@@ -48,18 +49,18 @@ class Released:
     strategy: str
     candidate: str
     stable: str | None  # the version the candidate replaced, as the strategy reports it
-    outcome: Mapping[str, Any]  # the strategy's report: result, steps, and its own facts (blue-green's colours)
+    outcome: CanaryReport | BlueGreenReport  # the strategy's report: result, steps, blue-green's colours
     url: str | None  # the release endpoint's, the one users call
     timings: dict[str, float]
 
     @property
     def result(self) -> str:
         """``promoted``, ``switched``, ``first-release``, ...: how the candidate got all traffic."""
-        return str(self.outcome.get("result", ""))
+        return self.outcome.result
 
     def to_dict(self) -> dict:
         return {"env": self.env, "strategy": self.strategy, "candidate": self.candidate, "stable": self.stable,
-                **self.outcome, "url": self.url, "timings": self.timings}
+                **self.outcome.to_dict(), "url": self.url, "timings": self.timings}
 
 
 def _now() -> datetime:
@@ -149,9 +150,9 @@ def _release(session: Workspace, driver: Driver, records: Records, *, version: s
         raise
     finally:
         records.release()
-    records.finish(entry, result="ok", reason=outcome.get("result", ""), analysis=outcome.get("steps"))
+    records.finish(entry, result="ok", reason=outcome.result, analysis=_steps(outcome))
     reporter.output("version", candidate)
-    return Released(env.name, strategy, candidate, outcome.get("stable", stable), outcome,
+    return Released(env.name, strategy, candidate, outcome.to_dict().get("stable", stable), outcome,
                     release_url(driver, runtime, env), {"total": round((_now() - started).total_seconds(), 3)})
 
 
@@ -189,12 +190,13 @@ def _abort(session: Workspace, driver: Driver, records: Records, runtime: Runtim
 
 
 def _roll_out(session: Workspace, driver: Driver, records: Records, runtime: Runtime, candidate: str, mark: str,
-              strategy: str, force: bool) -> dict:
+              strategy: str, force: bool) -> CanaryReport | BlueGreenReport:
     env = session.env
     acceptance = Acceptance(env.release.checks, env=env, root=session.root, reporter=session.reporter,
                             environ=session.environ) if env.release.checks else None
     hooks, metrics_for = _hooks(session), _metrics_for(session, runtime)
     health_check = lambda url: check_health(env, url, session.reporter)  # noqa: E731
+    outcome: CanaryReport | BlueGreenReport
     try:
         if strategy == "blue-green":
             from .bluegreen import blue_green
@@ -209,7 +211,7 @@ def _roll_out(session: Workspace, driver: Driver, records: Records, runtime: Run
                              still_wanted=_still_wanted(records, candidate, mark, session.reporter),
                              on_step=lambda stable, step: session.notifier().send(
                                  step_event(env, session.ci, candidate, stable, step)), acceptance=acceptance,
-                             hooks=hooks, metrics_for=metrics_for).run().to_dict()
+                             hooks=hooks, metrics_for=metrics_for).run()
     except AgentrunTasksError as error:
         if hooks is not None:
             report = error.details if isinstance(error, GateFailed) else {}
@@ -217,9 +219,14 @@ def _roll_out(session: Workspace, driver: Driver, records: Records, runtime: Run
                            result=report.get("result", "failed"), reason=str(error), steps=report.get("steps", ()))
         raise
     if hooks is not None:
-        hooks.announce(POST_ROLLOUT, candidate=candidate, stable=outcome.get("stable"), weight=1.0,
-                       result=outcome["result"], steps=outcome.get("steps", ()))
+        hooks.announce(POST_ROLLOUT, candidate=candidate, stable=outcome.stable, weight=1.0, result=outcome.result,
+                       steps=_steps(outcome) or ())
     return outcome
+
+
+def _steps(report: CanaryReport | BlueGreenReport) -> list[dict] | None:
+    """The report's analysis steps as history records them (None where nothing was verified)."""
+    return None if report.steps is None else list(report.steps)
 
 
 def _metrics_for(session: Workspace, runtime: Runtime) -> metrics.MetricsFor | None:
