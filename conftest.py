@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["agentrun_tasks.testing.emulator", "agentrun_tasks.testing.keyring",
-                  "agentrun_tasks.testing.s_reference"]
+                  "agentrun_tasks.testing.s_reference", "agentrun_tasks.testing.rotation_world"]
 
 TESTS = Path(__file__).resolve().parent / "tests"
 # Folders whose every test starts an emulator, an agent or an `invoke` process.
@@ -29,7 +29,8 @@ INTEGRATION_MODULES = frozenset({"test_no_secret_leaks.py", "test_pipelines.py",
                                  "test_composition.py", "flows/test_rotate.py", "flows/test_rotate_faults.py",
                                  "adapters/test_pip_target.py"})
 # Fixtures that start one (a test using any of them is an integration test wherever it lives).
-INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "project", "driver", "runtime", "s_reference"})
+INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "rotation_emulator", "project", "driver", "runtime",
+                                  "s_reference"})
 # The longest tests (seconds, measured serially here), started first so that no worker begins one
 # of them while the others have run dry: greedy longest-first keeps the wall near the longest test.
 LONGEST_FIRST = (
