@@ -36,7 +36,7 @@ INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "rotation_emulator", "proje
 LONGEST_FIRST = (
     "tests/integration/test_serverless_devs_release.py",  # ~100 s: ~60 real `s` (node) processes
     "tests/journeys/test_migrate.py",  # a venv, a wheel, uv and the generated jobs' every line
-    "tests/test_pipelines.py::test_jenkinsfile_parses_as_groovy",  # ~25 s of CPU: one Groovy parse
+    "tests/test_pipelines.py::test_jenkinsfile_parses_as_groovy",  # ~15 s of CPU: one Groovy parse (cold cache)
     "tests/journeys/test_release_life.py",
     "tests/integration/test_cloud_latency.py",
     "tests/integration/test_real_traffic.py",
