@@ -121,8 +121,8 @@ def rotation_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runn
 
 def fresh_account(emu: RunningEmulator) -> bool:
     """Leave the bootstrap user of ``emu`` one new Active key, and ``.env.local`` holding only it and
-    the account id: what the emulator's first start leaves (a rotation's keys and sinks carry no
-    history beyond these). False if no Active key is left to sign the change with."""
+    the account id: what the emulator's first start leaves, and all a rotation leaves in it (the
+    world's sinks and state store are its own). False if no Active key is left to sign the change with."""
     keys = ram_keys(emu.root, BOOTSTRAP_USER)
     signer = next((key_id for key_id, key in keys.items() if key["status"] == "Active"), None)
     if signer is None:
