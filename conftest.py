@@ -34,7 +34,7 @@ INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "rotation_emulator", "proje
 # The longest tests (seconds, measured serially here), started first so that no worker begins one
 # of them while the others have run dry: greedy longest-first keeps the wall near the longest test.
 LONGEST_FIRST = (
-    "tests/integration/test_serverless_devs_release.py",  # ~100 s: ~60 real `s` (node) processes
+    "tests/integration/test_serverless_devs_release.py",  # ~75 s alone: ~65 real `s` (node) processes
     "tests/journeys/test_migrate.py",  # a venv, a wheel, uv and the generated jobs' every line
     "tests/test_pipelines.py::test_jenkinsfile_parses_as_groovy",  # ~15 s of CPU: one Groovy parse (cold cache)
     "tests/journeys/test_release_life.py",
