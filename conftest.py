@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins = ["agentrun_tasks.testing.emulator", "agentrun_tasks.testing.keyring",
-                  "agentrun_tasks.testing.s_reference"]
+                  "agentrun_tasks.testing.s_reference", "agentrun_tasks.testing.rotation_world"]
 
 TESTS = Path(__file__).resolve().parent / "tests"
 # Folders whose every test starts an emulator, an agent or an `invoke` process.
@@ -29,13 +29,14 @@ INTEGRATION_MODULES = frozenset({"test_no_secret_leaks.py", "test_pipelines.py",
                                  "test_composition.py", "flows/test_rotate.py", "flows/test_rotate_faults.py",
                                  "adapters/test_pip_target.py"})
 # Fixtures that start one (a test using any of them is an integration test wherever it lives).
-INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "project", "driver", "runtime", "s_reference"})
+INTEGRATION_FIXTURES = frozenset({"emulator", "emu", "rotation_emulator", "project", "driver", "runtime",
+                                  "s_reference"})
 # The longest tests (seconds, measured serially here), started first so that no worker begins one
 # of them while the others have run dry: greedy longest-first keeps the wall near the longest test.
 LONGEST_FIRST = (
-    "tests/integration/test_serverless_devs_release.py",  # ~100 s: ~60 real `s` (node) processes
+    "tests/integration/test_serverless_devs_release.py",  # ~75 s alone: ~65 real `s` (node) processes
     "tests/journeys/test_migrate.py",  # a venv, a wheel, uv and the generated jobs' every line
-    "tests/test_pipelines.py::test_jenkinsfile_parses_as_groovy",  # ~25 s of CPU: one Groovy parse
+    "tests/test_pipelines.py::test_jenkinsfile_parses_as_groovy",  # ~15 s of CPU: one Groovy parse (cold cache)
     "tests/journeys/test_release_life.py",
     "tests/integration/test_cloud_latency.py",
     "tests/integration/test_real_traffic.py",

@@ -113,11 +113,34 @@ def test_yunxiao_schema_rejects_unknown_keys_and_bad_ids():
     jsonschema.validate(doc, schema)
 
 
-def test_jenkinsfile_parses_as_groovy_and_has_the_declarative_shape():
+def parse_groovy(text: str) -> None:
+    """Raise if groovy-parser refuses ``text``. Its Earley parse of the Jenkinsfile costs ~15 s of CPU,
+    and the file changes only when the pipelines do: a text that parsed is remembered (by its hash
+    and the parser's and lark's versions) in ``$AGENTRUN_TASKS_GROOVY_CACHE``, else
+    ``~/.cache/agentrun-tasks/groovy-parsed``, and not parsed again; a refusal is never remembered."""
+    import hashlib
+    import os
+    from importlib.metadata import version
+
     from groovy_parser.parser import parse_groovy_content
 
+    key = hashlib.sha256(f"{version('groovy-parser')} {version('lark')}\n{text}".encode()).hexdigest()
+    cache = Path(os.environ.get("AGENTRUN_TASKS_GROOVY_CACHE") or Path.home() / ".cache" / "agentrun-tasks"
+                 / "groovy-parsed")
+    if (cache / key).exists():
+        return
+    parse_groovy_content(text)  # raises on a syntax error
+    cache.mkdir(parents=True, exist_ok=True)
+    (cache / key).touch()
+
+
+def test_jenkinsfile_parses_as_groovy_and_has_the_declarative_shape():
     (f,) = generated("jenkins", "all")
-    parse_groovy_content(f.text)  # raises on a syntax error (slow: one parse only)
+    parse_groovy(f.text)
+    from lark.exceptions import UnexpectedInput
+
+    with pytest.raises(UnexpectedInput):  # a refusal is raised, never remembered
+        parse_groovy("pipeline { agent any\n stages { stage('x') { steps { sh 'a' } }\n")
     for variant in VARIANTS:
         (g,) = generated("jenkins", variant)
         assert jenkinsfile.check(g.text) == [], variant

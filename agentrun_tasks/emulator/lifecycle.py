@@ -195,15 +195,13 @@ def _stop(root: Path, timeout: float) -> bool:
         agents = []
     with suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-    with suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
-        psutil.Process(pid).wait(timeout)
+    _wait_exited(pid, timeout)
     # Whatever did not stop in time goes now: the emulator's group, then each agent's group
     # (agents run in sessions of their own, so the emulator's group does not hold them).
     for group in [pid, *agents]:
         _kill_group(group)
     for leftover in [pid, *agents]:
-        with suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
-            psutil.Process(leftover).wait(5)
+        _wait_exited(leftover, 5)
     _sweep_agents(state_dir(root))  # agents the emulator started but no longer parents
     _info_path(root).unlink(missing_ok=True)
     return True
@@ -240,6 +238,28 @@ def _sweep_agents(directory: Path, timeout: float = 5.0) -> None:
         found = [proc for proc in found if _running(proc)]
         if found:
             time.sleep(0.05)
+
+
+def _wait_exited(pid: int, timeout: float) -> None:
+    """Until ``pid`` has exited, at most ``timeout`` seconds: reaped if it is a child of this process,
+    else gone or a zombie. The emulator a task started, and its agents, are orphans once that task
+    has ended, and init reaps an orphan's zombie in its own time (a second or two in a container):
+    waiting for its pid to vanish would wait for that, not for the process."""
+    try:
+        proc = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            proc.wait(0.05)  # returns once it is gone (a child of ours is reaped here)
+            return
+        except psutil.TimeoutExpired:
+            pass
+        except psutil.NoSuchProcess:
+            return
+        if not _running(proc) or time.monotonic() >= deadline:
+            return
 
 
 def _running(proc: psutil.Process) -> bool:

@@ -35,6 +35,11 @@ def shape(name: str):
 
 @pytest.fixture
 def rig(tmp_path, s_reference):
+    with s_component.answering() as url:
+        yield _rig(tmp_path, s_reference, url)
+
+
+def _rig(tmp_path, s_reference, url):
     """A project root, an isolated s home and ``make(replay, token=None)`` -> (driver, calls)."""
     home, root = tmp_path / "home", tmp_path / "project"
     (root / "envs").mkdir(parents=True)
@@ -49,7 +54,7 @@ def rig(tmp_path, s_reference):
                     retry=FAST)
 
     def make(replay: dict | None, *, token: str | None = None, forward: dict | None = None):
-        s_component.install(home, record=record, replay=replay, forward=forward)
+        s_component.install(home, url, record=record, replay=replay, forward=forward)
         creds = Credentials(Secret(KEY_ID), Secret(SECRET), Secret(TOKEN) if token else None, "1234", sources={})
         driver = ServerlessDevsDriver.open(env, root, environ, creds, identity=None)
         return driver, lambda: s_component.recorded(record)

@@ -1,8 +1,9 @@
 """The rotation flow against the emulator's RAM/STS and local GitHub, GitLab, Jenkins, Bitbucket,
 CircleCI, Yunxiao and KMS servers, plus a keyring and the emulator's .env.local (every scope of every
 platform): a dry run then a full rotation, the grace period, an unknown second key, one rotation at a
-time, and a GitHub sink killed right after its write. Each test has its own world, and its teardown
-searches everything it printed, raised and stored for a secret (agentrun_tasks.testing.rotation_world).
+time, and a GitHub sink killed right after its write. Each test has its own world (on the emulator its
+worker shares, its account set back first), and its teardown searches everything it printed, raised
+and stored for a secret (agentrun_tasks.testing.rotation_world).
 The kill-at-every-write matrix is tests/flows/test_rotate_faults.py."""
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from agentrun_tasks.testing.rotation_world import NEXT_RUN, converged, make_worl
 
 
 @pytest.fixture
-def world(tmp_path):
-    with make_world(tmp_path, one_per_type=False) as w:
+def world(tmp_path, rotation_emulator):
+    with make_world(tmp_path, one_per_type=False, emulator=rotation_emulator) as w:
         yield w
 
 

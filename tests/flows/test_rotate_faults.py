@@ -2,7 +2,8 @@
 before its n-th write (RAM CreateAccessKey/UpdateAccessKey/DeleteAccessKey, each sink's one writing
 request, each journal write), which is also right after write n-1; then the invariants are checked,
 the rotation is rerun (as the next scheduled run would), and they are checked again with the
-rotation converged. One world (emulator + every platform) per case, so xdist spreads them.
+rotation converged. One world per case (every platform, and the account of the emulator its
+worker shares set back to a first start's), so xdist spreads them.
 Then the operator's cases: a key rotated or deleted by hand between runs, a journal edited or
 corrupted."""
 
@@ -22,8 +23,8 @@ from agentrun_tasks.testing.rotation_world import NEXT_RUN, converged, make_worl
 
 
 @pytest.fixture
-def small_world(tmp_path):
-    with make_world(tmp_path, one_per_type=True) as w:
+def small_world(tmp_path, rotation_emulator):
+    with make_world(tmp_path, one_per_type=True, emulator=rotation_emulator) as w:
         yield w
 
 

@@ -14,12 +14,12 @@ from agentrun_tasks.testing.emulator import running_emulator
 from agentrun_tasks.testing.project import chat, clean_environ
 
 
-@pytest.mark.timeout(1800)  # about 60 s calls, each a node and a Python process
+@pytest.mark.timeout(1800)  # about 65 s calls, each a node process
 def test_deploy_and_a_canary_release_through_s(project, tmp_path, s_reference):
     binary = s_reference.binary
     record = tmp_path / "calls.jsonl"
-    with running_emulator(project.root) as emu:
-        s_component.install(tmp_path / "s-home", record=record, forward={"endpoint": emu.endpoint})
+    with running_emulator(project.root) as emu, s_component.answering() as url:
+        s_component.install(tmp_path / "s-home", url, record=record, forward={"endpoint": emu.endpoint})
         local = (project.root / "envs" / "local.yaml").read_text()
         (project.root / "envs" / "sdev.yaml").write_text(
             local.replace("emulator: true", f"driver: serverless-devs\ncontrol_endpoint: {emu.endpoint}\nprotocol: http")

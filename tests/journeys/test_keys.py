@@ -9,8 +9,6 @@ import json
 import re
 import urllib.request
 
-import openai
-
 from agentrun_tasks.emulator.account import BOOTSTRAP_USER
 from agentrun_tasks.testing.keyring import DIR_VAR
 from agentrun_tasks.testing.project import clean_environ
@@ -42,6 +40,8 @@ def test_keys(project, tmp_path):
                                         data=b'{"model": "agent", "messages": [{"role": "user", "content": "hi"}]}')
         with urllib.request.urlopen(posted, timeout=30) as response:  # curl -X POST <printed URL>, as is
             assert json.loads(response.read())["choices"][0]["message"]["content"]
+        import openai  # here, not at the top: every worker collects this module
+
         client = openai.OpenAI(base_url=base_url, api_key="not-checked-locally", max_retries=0)
         answer = client.chat.completions.create(model="agent", messages=[{"role": "user", "content": "hi"}])
         assert answer.choices[0].message.content
