@@ -34,6 +34,10 @@ from ..flows.rotation import Rotation
 from .kms import KmsFake, emulator_secrets
 from .platforms import BitbucketFake, CircleCIFake, GitHubFake, GitLabFake, JenkinsFake, YunxiaoFake
 
+__all__ = ["ID_VAR", "ONE_PER_TYPE", "PAIR_VAR", "PROFILE", "SECRET_VAR", "TOKENS", "UNPROVEN", "KillSwitch", "Killed",
+           "LocalCredentials", "SinkPlatforms", "invariant_problems", "job_reads", "local_credentials", "local_ram",
+           "local_rotation", "ram_keys"]
+
 PROFILE = "LOCAL"
 ID_VAR, SECRET_VAR = f"ALIYUN_ACCESS_KEY_ID_{PROFILE}", f"ALIYUN_ACCESS_KEY_SECRET_{PROFILE}"
 PAIR_VAR = f"ALIYUN_ACCESS_KEY_PAIR_{PROFILE}"

@@ -39,6 +39,8 @@ from .rotation import (
     ram_keys,
 )
 
+__all__ = ["NEXT_RUN", "World", "converged", "fresh_account", "make_world", "no_secret_in", "rotation_emulator"]
+
 NEXT_RUN = Options(min_age=90 * 86400)  # a weekly schedule: resumes a rotation, starts none on a young key
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from ..adapters.s_cli import COMPONENT
 
-__all__ = ["COMMANDS", "answer", "answering", "component_dir", "install", "recorded"]
+__all__ = ["COMMANDS", "answering", "component_dir", "install", "recorded"]
 
 CONFIG = "agentrun-tasks-test.json"
 COMMANDS = ("deploy", "info", "remove", "version", "endpoint", "logs", "build")
