@@ -12,9 +12,6 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "agentrun_tasks"
 
-NOT_YET: set[str] = set()  # modules that may still lack __all__: none left
-
-
 def public_modules(package: Path = PACKAGE) -> list[str]:
     paths = [*sorted((package / "testing").rglob("*.py")), *sorted((package / "tasks").rglob("*.py")),
              package / "cli.py"]
@@ -37,16 +34,9 @@ def problems(module: ModuleType) -> list[str]:
     return found + [f"{name} is in __all__ but not in the module" for name in exported if not hasattr(module, name)]
 
 
-@pytest.mark.parametrize("name", [n for n in public_modules() if n not in NOT_YET])
+@pytest.mark.parametrize("name", public_modules())
 def test_every_public_module_declares_what_it_exports(name):
     assert problems(importlib.import_module(name)) == []
-
-
-@pytest.mark.parametrize("name", sorted(NOT_YET))
-def test_a_module_waiting_for_its_all_is_taken_off_the_list_once_it_has_one(name):
-    assert name in public_modules(), f"{name} is gone: take it off NOT_YET"
-    assert problems(importlib.import_module(name)) == ["declares no __all__"], \
-        f"{name} declares __all__ now: take it off NOT_YET"
 
 
 @pytest.mark.parametrize(("exported", "expected"), [
