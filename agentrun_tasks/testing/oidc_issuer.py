@@ -22,7 +22,6 @@ import ipaddress
 import json
 import secrets
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +36,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
+
+from .loopback import serving
 
 __all__ = ["GITHUB_TOKEN_PATH", "Issuer", "github_trust_policy", "oidc_issuer", "other_key", "register_federation"]
 
@@ -155,14 +156,8 @@ def oidc_issuer(directory: Path) -> Iterator[Issuer]:
                       fingerprint=hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
                       ca_file=ca_file, signing_key=signing_key, kid=secrets.token_hex(6),
                       request_token=secrets.token_urlsafe(24)))
-    thread = threading.Thread(target=server.serve_forever, name="oidc-issuer", daemon=True)
-    thread.start()
-    try:
+    with serving(server, "oidc-issuer"):
         yield ref[0]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def other_key() -> rsa.RSAPrivateKey:

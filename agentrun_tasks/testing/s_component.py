@@ -22,7 +22,6 @@ Set ``serverless_devs_config_home=<home>`` in the environment ``s`` runs with.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ..adapters.s_cli import COMPONENT
+from .loopback import serving
 
 __all__ = ["COMMANDS", "answering", "component_dir", "install", "recorded"]
 
@@ -153,11 +153,5 @@ def answering() -> Iterator[str]:
     port; yields the URL :func:`install` takes."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server, "s-component"):
         yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 
 from agentrun_tasks.adapters.acceptance import ask, execute
 from agentrun_tasks.core.checks import build, judge, request_body
+from agentrun_tasks.testing.loopback import serving
 
 CODE = Path(__file__).resolve().parents[2] / "code"
 
@@ -26,10 +26,8 @@ def example_agent(monkeypatch):
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
     server = app.Server(("127.0.0.1", 0), app.Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/openai/v1/chat/completions"
-    server.shutdown()
-    server.server_close()
+    with serving(server):
+        yield f"http://127.0.0.1:{server.server_address[1]}/openai/v1/chat/completions"
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])

@@ -9,7 +9,6 @@ import io
 import itertools
 import json
 import re
-import threading
 from types import SimpleNamespace
 
 import pytest
@@ -18,6 +17,7 @@ from agentrun_tasks.core.model import AnalysisConfig, HealthConfig
 from agentrun_tasks.core.report import Reporter
 from agentrun_tasks.flows.deploy import check_health
 from agentrun_tasks.flows.release import gates
+from agentrun_tasks.testing.loopback import serving
 
 REPLY = json.dumps({"choices": [{"message": {"role": "assistant", "content": "pong"}}]}).encode()
 
@@ -42,14 +42,8 @@ def serve(answer):
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
