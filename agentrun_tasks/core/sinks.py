@@ -24,8 +24,8 @@ keeps working once the old key is deactivated. Sinks that replace both values in
 variable group) store ``ALIYUN_ACCESS_KEY_ID_<PROFILE>`` and ``ALIYUN_ACCESS_KEY_SECRET_<PROFILE>``
 unless ``id_var``/``secret_var`` say otherwise; Jenkins (one username/password credential), KMS
 (one JSON version) and the keyring (one entry) are one value anyway. Tokens come from the
-environment variable ``token_env`` names (defaults below), never from the file; :func:`binding`
-tells a pipeline what a sink reads and writes.
+environment variable ``token_env`` names (defaults below), never from the file;
+``core/pipelines.sink_needs`` tells a pipeline which of them a rotation job must be given.
 """
 
 from __future__ import annotations
@@ -152,27 +152,6 @@ def _name(kind: str, f: Mapping[str, Any]) -> str:
         "yunxiao": lambda: f"variable group {f['group']}",
     }[kind]()
     return f"{kind}:{target}"
-
-
-@dataclass(frozen=True)
-class Binding:
-    """What a pipeline's rotate job must give a sink, and what its other jobs read from it."""
-
-    token_envs: tuple[str, ...]  # environment variables the sink's API token (and user) come from
-    variables: tuple[str, ...]  # the variables it writes (a pipeline maps them into its jobs)
-    credential_id: str | None = None  # Jenkins: the Username-with-password credential it writes
-
-
-def binding(spec: SinkSpec) -> Binding:
-    """What ``spec``'s sink reads from the job's environment and writes, for the pipeline renderers."""
-    tokens = tuple(spec[f] for f in ("user_env", "token_env") if f in spec.fields)
-    if "pair_var" in spec.fields:
-        names: tuple[str, ...] = (spec["pair_var"],)
-    elif "id_var" in spec.fields:
-        names = (spec["id_var"], spec["secret_var"])
-    else:
-        names = ()
-    return Binding(tokens, names, spec.fields.get("credential_id"))
 
 
 def pair_writes(spec: SinkSpec, key_id: str, secret: Secret, present: set[str]) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentrun_tasks.core.errors import ConfigError, CredentialError
-from agentrun_tasks.core.sinks import Binding, binding, from_source, parse, token
+from agentrun_tasks.core.sinks import from_source, parse, token
 
 
 def one(entry: dict):
@@ -61,14 +61,3 @@ def test_without_sinks_the_key_goes_back_where_it_was_found():
     with pytest.raises(ConfigError, match="names none"):
         from_source({"access_key_id": "env ALIYUN_ACCESS_KEY_ID_PROD"}, "prod")
 
-
-def test_binding_names_what_a_pipeline_must_map_for_each_sink():
-    assert binding(one({"type": "github", "repo": "o/r"})) == Binding(("GITHUB_TOKEN",),
-                                                                       ("ALIYUN_ACCESS_KEY_PAIR_PROD_CN",))
-    assert binding(one({"type": "github", "repo": "o/r", "token_env": "ROTATOR_GH_TOKEN"})).token_envs == (
-        "ROTATOR_GH_TOKEN",)
-    assert binding(one({"type": "jenkins", "url": "https://ci", "credential_id": "aliyun-prod"})) == Binding(
-        ("JENKINS_USER", "JENKINS_TOKEN"), (), "aliyun-prod")
-    assert binding(one({"type": "dotenv"})).variables == ("ALIYUN_ACCESS_KEY_ID_PROD_CN",
-                                                          "ALIYUN_ACCESS_KEY_SECRET_PROD_CN")
-    assert binding(one({"type": "kms", "secret_name": "s"})) == Binding((), ())

@@ -201,5 +201,6 @@ def test_missing_credentials_is_one_short_paragraph_with_the_next_step(project):
     assert len(error[0]) < 400, r.stderr
     assert error[0].count("Next:") == 1
     assert "ALIYUN_ACCESS_KEY_ID_PROD" in error[0]
+    assert "ALIYUN_ACCESS_KEY_PAIR_PROD=<id>:<secret>" in error[0]  # what the CI sinks write
     assert r.stderr.count("No recommended backend") == 1  # the keyring's warning once, not twice
     assert "https://pypi.org/projec" not in r.stderr.replace("https://pypi.org/project/", "")  # never cut mid-URL

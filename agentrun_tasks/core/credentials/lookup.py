@@ -21,7 +21,7 @@ from typing import Protocol
 from ..errors import CredentialError
 from ..model import EnvConfig
 from ..secrets import Secret
-from .names import FIELD_FAMILY, KEYRING_SERVICE, Family, env_suffix, name_families, split_pair
+from .names import FIELD_FAMILY, KEYRING_SERVICE, Family, env_suffix, name_families, pair_var, split_pair
 
 
 class KeySource(Protocol):
@@ -83,14 +83,16 @@ class MissingCredentials(CredentialError):
         self.warnings = tuple(warnings)
         self.env_name, self.profile = env.name, env.credentials.profile
         s = env_suffix(env.credentials.profile)
+        # what rotation's one-variable sinks (GitHub, GitLab, Bitbucket, CircleCI) write
+        pair = f" (or {pair_var(env.credentials.profile)}=<id>:<secret>)"
         looked = ", ".join(a.source + (f" ({_brief(a.note)})" if a.note else "")
                            for a in attempts if a.source != "argument")
         if env.emulator:
             fix = "start the local emulator with `invoke local.up`: it writes its key into .env.local."
         elif any(a.source.startswith("keyring") and a.note == "unavailable" for a in attempts):
-            fix = f"set ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s} (CI secrets, or in your shell)."
+            fix = f"set ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s}{pair} (CI secrets, or in your shell)."
         else:
-            fix = (f"set ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s} (CI secrets, or in your "
+            fix = (f"set ALIYUN_ACCESS_KEY_ID_{s} and ALIYUN_ACCESS_KEY_SECRET_{s}{pair} (CI secrets, or in your "
                    f"shell), or store them with `invoke credentials.set --env {env.name}`.")
         super().__init__(f"No credentials for environment '{env.name}' (profile '{self.profile}'); looked in "
                          f"{looked}. Next: {fix}", hint=fix[0].upper() + fix[1:])
