@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import os
 import ssl
+import weakref
 from typing import Any
 
 import httpx
@@ -26,6 +27,9 @@ class Api:
         self.policy = policy
         self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, auth=auth,
                                    verify=_tls(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")))
+        # A sink lives as long as its rotation and nothing closes it: its connections close when it
+        # goes, not whenever the garbage collector finds the sockets (with a ResourceWarning each).
+        weakref.finalize(self, self.client.close)
 
     def call(self, method: str, path: str, *, missing_ok: bool = False, **kwargs: Any) -> httpx.Response | None:
         """The response of ``method path``; None for a 404 when ``missing_ok``; else an error."""
