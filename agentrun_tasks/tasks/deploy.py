@@ -25,7 +25,7 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
     environment (its lock).
     """
     from ..core.health import client_urls
-    from ..core.notify import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, event_from_ci
+    from ..core.notify import DEPLOY_FAILED, DEPLOY_STARTED, DEPLOY_SUCCEEDED, event_from_ci, failure_reason
     from ..core.results import TaskResult
     from ..flows.build import build_artifact
     from ..flows.deploy import deploy_session
@@ -39,7 +39,7 @@ def deploy(c, env=None, json=False, yes=False, force=False, wait=False):
         return event_from_ci(kind, session.env, session.ci, **facts)
 
     notifier.send(event(DEPLOY_STARTED))
-    with notifier.finishing(failed=lambda error: event(DEPLOY_FAILED, reason=str(error))):
+    with notifier.finishing(failed=lambda error: event(DEPLOY_FAILED, reason=failure_reason(error))):
         with reporter.section("build"):
             artifact = build_artifact(session.env, root=session.root, force=force, reporter=reporter)
         result = deploy_session(session, driver, artifact, wait=wait, records=lambda: Records.of(session))

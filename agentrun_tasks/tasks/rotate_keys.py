@@ -41,7 +41,7 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
     3 credentials (a missing or refused sink token, a new key that does not work), 5 platform
     failure (the journal's new key gone from RAM), 7 busy (another rotation runs).
     """
-    from ..core.notify import ROTATION_DONE, ROTATION_FAILED, event_from_ci
+    from ..core.notify import ROTATION_DONE, ROTATION_FAILED, event_from_ci, failure_reason
     from ..core.rotation import Options, default_grace
     from ..flows.rotation_session import refuse_roles, rotate_session
     from ..session import open_session
@@ -68,7 +68,7 @@ def rotate_keys(c, env=None, dry_run=False, min_age=None, grace=None, delete_aft
         notifier = session.notifier()
         # A scheduled job's failure is announced, whatever stopped it (a sink token gone stale, ...);
         # the CI summary is the outcome's table below, not the event.
-        with notifier.finishing(failed=lambda error: event(ROTATION_FAILED, str(error)), summary=False):
+        with notifier.finishing(failed=lambda error: event(ROTATION_FAILED, failure_reason(error)), summary=False):
             outcome = run()
             if outcome.result == "rotated":
                 notifier.send(event(ROTATION_DONE, outcome.message))

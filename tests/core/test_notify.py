@@ -212,3 +212,12 @@ def test_rollback_and_promote_by_hand_are_events_unless_nothing_changed():
     assert by_hand_event(ENV, CI, "rollback", {"from": "1", "to": "1", "result": "already-rolled-back"}) is None
     promoted = by_hand_event(ENV, CI, "promote", {"from": "1", "to": "2"})
     assert (promoted.kind, promoted.version, promoted.from_version) == ("release.promoted", "2", "1")
+
+
+def test_a_failed_event_says_which_signal_stopped_the_task():
+    from agentrun_tasks.core.errors import Interrupted
+    from agentrun_tasks.core.notify import failure_reason
+
+    assert failure_reason(KeyboardInterrupt()) == "aborted by SIGINT"  # a bare Ctrl-C has no text
+    assert failure_reason(Interrupted(15, "SIGTERM")) == "aborted by SIGTERM"
+    assert failure_reason(ValueError("the sink token was refused")) == "the sink token was refused"

@@ -39,6 +39,7 @@ from .events import (
     by_hand_event,
     event_from_ci,
     expand,
+    failure_reason,
     release_event,
     step_event,
 )
@@ -48,5 +49,5 @@ __all__ = [
     "GROUPS", "KINDS", "PIPELINE_FAILED", "PIPELINE_SUCCEEDED", "PROGRESS", "PROMOTED", "ROLLED_BACK",
     "ROTATION_DONE", "ROTATION_FAILED", "STEP_PASSED", "SUCCESS", "TEST", "TYPES", "AnalysisRow", "ChannelConfig",
     "Event", "Gate", "KeyringRef", "Mention", "analysis_rows", "build", "by_hand_event", "event_from_ci", "expand",
-    "notify_block", "release_event", "secret_setting", "step_event", "webhook_url",
+    "failure_reason", "notify_block", "release_event", "secret_setting", "step_event", "webhook_url",
 ]

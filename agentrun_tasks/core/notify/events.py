@@ -114,6 +114,12 @@ def step_event(env: EnvConfig, ci: CIContext, candidate: str, stable: str | None
                          analysis=rows)
 
 
+def failure_reason(error: BaseException) -> str:
+    """What a failed event says: the error's text, or ``aborted by SIGTERM`` for a signal (a bare
+    Ctrl-C's ``KeyboardInterrupt`` has no text of its own)."""
+    return f"aborted by {str(error) or 'SIGINT'}" if isinstance(error, KeyboardInterrupt) else str(error)
+
+
 @overload
 def release_event(env: EnvConfig, ci: CIContext, outcome: Mapping[str, Any]) -> Event: ...
 @overload
@@ -139,8 +145,7 @@ def release_event(env: EnvConfig, ci: CIContext, outcome: Mapping[str, Any] | No
         return event_from_ci(PROMOTED, env, ci, **facts)
     # A release its acceptance checks rejected is announced like a rollback, naming the check.
     kind = ROLLED_BACK if report.get("result") in ("rolled-back", "rejected") else ABORTED
-    reason = f"aborted by {error or 'SIGINT'}" if isinstance(error, KeyboardInterrupt) else str(error)
-    return event_from_ci(kind, env, ci, reason=reason, gate=gate if kind == ROLLED_BACK else None,
+    return event_from_ci(kind, env, ci, reason=failure_reason(error), gate=gate if kind == ROLLED_BACK else None,
                          weight=steps[-1].get("weight") if steps else None, **facts)
 
 
