@@ -116,7 +116,7 @@ def test_yunxiao_schema_rejects_unknown_keys_and_bad_ids():
 def parse_groovy(text: str) -> None:
     """Raise if groovy-parser refuses ``text``. Its Earley parse of the Jenkinsfile costs ~15 s of CPU,
     and the file changes only when the pipelines do: a text that parsed is remembered (by its hash
-    and the parser's and lark's versions) in ``$AGENTRUN_TASKS_GROOVY_CACHE``, else
+    and the versions of the parser, lark and Pygments, its tokenizer) in ``$AGENTRUN_TASKS_GROOVY_CACHE``, else
     ``~/.cache/agentrun-tasks/groovy-parsed``, and not parsed again; a refusal is never remembered."""
     import hashlib
     import os
@@ -124,7 +124,7 @@ def parse_groovy(text: str) -> None:
 
     from groovy_parser.parser import parse_groovy_content
 
-    key = hashlib.sha256(f"{version('groovy-parser')} {version('lark')}\n{text}".encode()).hexdigest()
+    key = hashlib.sha256(f"{version('groovy-parser')} {version('lark')} {version('Pygments')}\n{text}".encode()).hexdigest()
     cache = Path(os.environ.get("AGENTRUN_TASKS_GROOVY_CACHE") or Path.home() / ".cache" / "agentrun-tasks"
                  / "groovy-parsed")
     if (cache / key).exists():
@@ -365,13 +365,18 @@ def test_the_other_platforms_name_the_sink_tokens_in_the_header(platform):
         assert "API tokens in GITHUB_TOKEN, JENKINS_USER, JENKINS_TOKEN, GL_ROTATE_TOKEN." in f.text, f.path
 
 
+BUILD = '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+
+
 @pytest.mark.parametrize(("pyproject", "expected"), [
     (None, True),  # ci.init --check then names pyproject.toml as missing
-    ('[project]\nname = "bot"\n', True),
-    ('[tool.setuptools.packages.find]\ninclude = ["bot*"]\n', True),
-    ('[tool.setuptools]\npackages = []\npy-modules = ["helpers"]\n', True),
-    ('[tool.setuptools]\npackages = []\n', False),  # what agentrun-tasks init writes
-    ("[tool.uv]\npackage = false\n", False),
+    ('[project]\nname = "bot"\n', False),  # no build system: nothing to build (setuptools would refuse)
+    (BUILD + '[project]\nname = "bot"\n', True),
+    (BUILD + '[tool.setuptools.packages.find]\ninclude = ["bot*"]\n', True),
+    (BUILD + '[tool.setuptools]\npackages = []\npy-modules = ["helpers"]\n', True),
+    (BUILD + '[tool.setuptools]\npackages = []\n', False),  # what agentrun-tasks init writes
+    (BUILD + "[tool.uv]\npackage = false\n", False),
+    ('[build-system]\nbuild-backend = "poetry.core.masonry.api"\n[tool.poetry]\npackage-mode = false\n', False),
 ])
 def test_the_jobs_build_the_project_only_where_it_has_a_package(tmp_path, pyproject, expected):
     if pyproject is not None:

@@ -29,7 +29,8 @@ def test_check_reports_the_install_inputs_a_project_lacks(tmp_path):
     assert "uv pip compile pyproject.toml --universal -o requirements.lock" in check.stderr
     assert "--force" not in check.stderr  # the pipeline file itself is up to date
 
-    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\nversion = '0'\n")
+    (tmp_path / "pyproject.toml").write_text("[build-system]\nrequires = ['setuptools']\n"
+                                             "[project]\nname = 'x'\nversion = '0'\n")  # a package: -e . stays
     (tmp_path / "requirements.lock").write_text("")
     (tmp_path / "requirements-test.lock").write_text("")
     check = invoke("ci.init", "--platform", "gitlab", "--check", cwd=tmp_path)

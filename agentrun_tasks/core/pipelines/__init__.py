@@ -79,21 +79,25 @@ def env_profiles(root: Path) -> tuple[tuple[str, str], ...]:
 
 
 def installs_itself(root: Path) -> bool:
-    """Whether the jobs install the project itself (``-e .``) after its lock: yes unless its
-    pyproject.toml says it has no package, as ``agentrun-tasks init`` writes it (setuptools'
-    ``packages = []``) or as uv spells it (``[tool.uv] package = false``). A project whose
-    ``tasks.py`` imports its own package keeps the install, and so does one without
-    pyproject.toml (``ci.init --check`` then names the file it lacks)."""
+    """Whether the jobs install the project itself (``-e .``) after its lock: only a project that
+    builds one. As uv decides it: no ``[build-system]``, no package (setuptools would guess one from
+    a flat layout of tasks.py, envs/ and code/, and refuse); and not where pyproject.toml says it
+    has none: setuptools' ``packages = []`` (as ``agentrun-tasks init`` writes it), ``[tool.uv]
+    package = false`` or Poetry's ``package-mode = false``. A project whose ``tasks.py`` imports its
+    own package keeps the install, and so does one without pyproject.toml (``ci.init --check``
+    then names the file it lacks)."""
     path = root / "pyproject.toml"
     if not path.is_file():
         return True
     try:
-        tool = tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"pyproject.toml is not valid TOML ({exc}); fix it, then run ci.init again.") from None
-    setuptools, uv = tool.get("setuptools", {}), tool.get("uv", {})
-    declares_none = setuptools.get("packages") == [] and not setuptools.get("py-modules")
-    return not (declares_none or uv.get("package") is False)
+    tool = doc.get("tool", {})
+    setuptools, uv, poetry = tool.get("setuptools", {}), tool.get("uv", {}), tool.get("poetry", {})
+    declares_none = (setuptools.get("packages") == [] and not setuptools.get("py-modules")) \
+        or uv.get("package") is False or poetry.get("package-mode") is False
+    return "build-system" in doc and not declares_none
 
 
 def prod_sinks(root: Path) -> SinkNeeds:
