@@ -327,8 +327,13 @@ def test_ci_init_warns_when_github_sinks_leave_a_prod_job_with_the_old_key():
     assert "environment: prod}" in gap
     github = [{"type": "github", "repo": "org/app", "environment": e} for e in ("prod", "prod-rotation")]
     assert with_sinks(github).sinks.github_environments == ("prod", "prod-rotation")
-    for entries in (github, [{"type": "github", "repo": "org/app"}], [{"type": "dotenv"}]):
+    for entries in (github, [{"type": "dotenv"}], [*github, {"type": "github", "repo": "org/app"}]):
         assert pipelines.warnings("github", with_sinks(entries)) == [], entries
+    # Repository secrets: an environment secret of the same name would hide the rotated key.
+    shadowed = pipelines.warnings("github", with_sinks([{"type": "github", "repo": "org/app"}]))
+    assert [gap.split(" environment")[0] for gap in shadowed] == [
+        "the release-prod, rollback, promote jobs run in the prod", "the rotate-keys job runs in the prod-rotation"]
+    assert all("Keep the key's secrets out of the" in gap for gap in shadowed)
     (gap,) = pipelines.warnings("github", with_sinks(github[:1]))
     assert gap.startswith("the rotate-keys job reads the prod key from the prod-rotation environment's")
     assert pipelines.warnings("gitlab", with_sinks()) == []

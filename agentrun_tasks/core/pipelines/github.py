@@ -38,19 +38,33 @@ def _secrets(opts: m.Options, env: str) -> dict:
 
 
 def sink_gaps(opts: m.Options) -> list[str]:
-    """The environments whose jobs would keep the old key after a rotation: the rotate job reads
+    """The environments whose jobs could keep the old key after a rotation: the rotate job reads
     its key from ``prod-rotation``, the other prod jobs from ``prod``; a github sink writes one
-    environment's secrets (or the repository's, which every job reads). None without github sinks."""
+    environment's secrets, or the repository's, which an environment secret of the same name
+    hides (GitHub's precedence). None without github sinks."""
     written = opts.sinks.github_environments
-    if not written or "" in written or not opts.has("rotate"):
+    if not written or not opts.has("rotate"):
         return []
     readers = {"prod": ["release-prod"] * opts.has("prod") + ["rollback", "promote"] * opts.has("manual"),
                "prod-rotation": ["rotate-keys"]}
-    return [f"the {', '.join(jobs)} job{'s' * (len(jobs) > 1)} read{'s' * (len(jobs) == 1)} the prod key from the "
-            f"{env} environment's secrets, and no github sink of envs/prod.yaml writes there: after a rotation "
-            f"{'they' if len(jobs) > 1 else 'it'} would sign with the old, deactivated key. Add "
-            f"{{type: github, repo: ..., environment: {env}}} to credentials.sinks (docs/ci.md)."
-            for env, jobs in readers.items() if jobs and env not in written]
+    gaps = []
+    for env, jobs in readers.items():
+        if not jobs or env in written:
+            continue
+        who = f"the {', '.join(jobs)} job{'s' * (len(jobs) > 1)}"
+        they = "they" if len(jobs) > 1 else "it"
+        if "" in written:
+            gaps.append(f"{who} run{'s' * (len(jobs) == 1)} in the {env} environment, whose secrets hide the "
+                        f"repository's that the github sink writes: with the key also stored there, {they} would "
+                        f"sign with the old, deactivated key after a rotation. Keep the key's secrets out of the "
+                        f"{env} environment, or add {{type: github, repo: ..., environment: {env}}} to "
+                        "credentials.sinks (docs/ci.md).")
+        else:
+            gaps.append(f"{who} read{'s' * (len(jobs) == 1)} the prod key from the {env} environment's secrets, "
+                        f"and no github sink of envs/prod.yaml writes there: after a rotation {they} would sign "
+                        f"with the old, deactivated key. Add {{type: github, repo: ..., environment: {env}}} to "
+                        "credentials.sinks (docs/ci.md).")
+    return gaps
 
 
 def _install(opts: m.Options, lock: str) -> list[dict]:
