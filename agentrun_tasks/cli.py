@@ -38,7 +38,8 @@ _UNKNOWN = re.compile(r"No idea what '([^']+)' is!")
 
 
 @contextmanager
-def _usage_errors(binary: str, argv, *, casts: bool = True, program: Program | None = None) -> Iterator[None]:
+def _usage_errors(binary: str, argv: list[str] | None, *, casts: bool = True,
+                  program: Program | None = None) -> Iterator[None]:
     """ParseError (and, where the parser ``casts`` flag values, ValueError) -> exit 2."""
     try:
         yield
@@ -85,7 +86,7 @@ class ContractProgram(Program):
 
             self.collection = ns
 
-    def parse_core(self, argv) -> None:
+    def parse_core(self, argv: list[str] | None) -> None:
         with _usage_errors(self.binary or "invoke", argv, program=self):
             super().parse_core(argv)
 

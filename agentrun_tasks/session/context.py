@@ -12,16 +12,18 @@ from ..core.report import Reporter, dialect_for
 from ..core.settings import CONFIG_DEFAULTS
 
 if TYPE_CHECKING:
+    from invoke import Context as InvokeContext
+
     from ..core.cienv import CIContext
 
 
-def settings(c) -> dict:
+def settings(c: InvokeContext | None) -> dict:
     """``agentrun.*`` from invoke config over its defaults, however the collections were composed."""
     configured = c.config.get("agentrun") if c is not None else None
     return {**CONFIG_DEFAULTS["agentrun"], **dict(configured or {})}
 
 
-def project_root(c=None) -> Path:
+def project_root(c: InvokeContext | None = None) -> Path:
     """The project: ``agentrun.root`` from invoke config (relative to the loaded ``tasks.py``),
     else the nearest directory holding ``envs/`` at or above the folder of the ``tasks.py``
     invoke loaded (so ``invoke -r DIR`` from anywhere uses DIR), or above the current directory
@@ -52,7 +54,7 @@ class Context:
     branch_map: object  # invoke config agentrun.branch_map (a mapping, or a DataProxy of one)
 
 
-def open_context(c, *, json: bool = False) -> Context:
+def open_context(c: InvokeContext | None, *, json: bool = False) -> Context:
     """Detect the CI platform and build the reporter that speaks its dialect."""
     from ..core import cienv
 

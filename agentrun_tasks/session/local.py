@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..emulator.lifecycle import EmulatorInfo
 
 # The emulator's OSS bucket that holds the local environment's release state.
 EMULATOR_BUCKET = "agentrun-tasks-state"
 
 
-def start_emulator(root: Path, port: int = 0):
+def start_emulator(root: Path, port: int = 0) -> EmulatorInfo:
     """Start this project's embedded emulator (or find the one running): its URL, pid and ports."""
     from ..emulator import lifecycle
 

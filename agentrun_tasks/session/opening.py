@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import ConfigError
 from ..core.report import Reporter
@@ -15,6 +15,8 @@ from .context import open_context, settings
 from .workspace import Session
 
 if TYPE_CHECKING:
+    from invoke import Context as InvokeContext
+
     from ..core.model import EnvConfig
     from ..core.ports import Driver
     from ..core.resources import Runtime
@@ -30,8 +32,8 @@ def _s_access(env: EnvConfig, environ: Mapping[str, str], root: Path) -> dict:
     return access_fields(credentials.resolve(env, environ=environ, root=root, keystore=KeyStore()))
 
 
-def open_session(c, env: str | None, *, json: bool = False, mutating: bool = False, yes: bool = False,
-                 destructive: Callable[[EnvConfig], str] | None = None) -> Session:
+def open_session(c: InvokeContext | None, env: str | None, *, json: bool = False, mutating: bool = False,
+                 yes: bool = False, destructive: Callable[[EnvConfig], str] | None = None) -> Session:
     """Detect CI, choose and load the environment, enforce protection for mutating tasks.
 
     ``destructive(env)`` is a question that must be confirmed (``--yes`` in CI) whatever the env's
@@ -58,13 +60,13 @@ def open_session(c, env: str | None, *, json: bool = False, mutating: bool = Fal
     return Session(root=root, env=cfg, ci=ci, reporter=reporter, environ=environ)
 
 
-def open_control(c, env: str | None, **session_options) -> tuple[Session, Driver]:
+def open_control(c: InvokeContext | None, env: str | None, **session_options: Any) -> tuple[Session, Driver]:
     """``open_session`` and the environment's driver (starting the emulator if it is the target)."""
     session = open_session(c, env, **session_options)
     return session, session.driver()
 
 
-def open_runtime(c, env: str | None, **session_options) -> tuple[Session, Driver, Runtime]:
+def open_runtime(c: InvokeContext | None, env: str | None, **session_options: Any) -> tuple[Session, Driver, Runtime]:
     """``open_control`` and the environment's runtime, which must exist."""
     session, driver = open_control(c, env, **session_options)
     return session, driver, driver.require_runtime(session.env.agent_name)

@@ -18,6 +18,7 @@ from .local import EMULATOR_BUCKET, start_emulator
 
 if TYPE_CHECKING:
     from ..adapters.keyring_store import KeyStore
+    from ..adapters.openapi_connection import Connection
     from ..adapters.ram_keys import RamKeys
     from ..core.build import Artifact
     from ..core.cienv import CIContext
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from ..core.ports import CodeStore, Driver, LogReader, LogSource, LogStores, StateStore
     from ..core.resources import Runtime
     from ..core.sinks import Sink
+    from ..emulator.lifecycle import EmulatorInfo
     from ..flows.notify import Notifier
 
 
@@ -46,10 +48,10 @@ class Session:
             self._opened[key] = opener()
         return self._opened[key]
 
-    def _emulator_info(self):
+    def _emulator_info(self) -> EmulatorInfo:
         return self._once("emulator", self._start_emulator)
 
-    def _start_emulator(self):
+    def _start_emulator(self) -> EmulatorInfo:
         from ..emulator import lifecycle
 
         if lifecycle.status(self.root) is None:  # never silently: it keeps running after the task
@@ -115,7 +117,7 @@ class Session:
             return ServerlessDevsDriver.open(env, self.root, self.environ, self.credentials(), identity=openapi)
         return openapi
 
-    def emulator(self):
+    def emulator(self) -> EmulatorInfo:
         """The local emulator of this project, started if it is not running (its URL, pid, port)."""
         return self._emulator_info()
 
@@ -131,7 +133,7 @@ class Session:
 
         return policy_document(self._ram_connection(), attached, self.env.retry_policy)
 
-    def _ram_connection(self):
+    def _ram_connection(self) -> Connection:
         from ..adapters.openapi_connection import Connection
 
         env = self.env
