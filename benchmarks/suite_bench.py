@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+import smoke
+
 REPO = Path(__file__).resolve().parents[1]
 LANES = {"full": [], "fast": ["-m", "not integration"]}
 SMOKE = ["-m", "not integration", "-n", "0", "tests/core/test_rollout.py", "tests/test_layers.py"]
@@ -47,11 +49,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--lane", default="full,fast", help="comma-separated: full, fast")
     parser.add_argument("--json", help="write the figures to this file")
-    parser.add_argument("--smoke", action="store_true", help="a few fast tests, to show the benchmark still runs")
+    smoke.add_flag(parser)
     args = parser.parse_args()
     if args.smoke:
         wall, _, last = run_pytest([*SMOKE])
-        print(f"smoke: {last} in {wall:.1f} s")
+        smoke.passed(f"{last} in {wall:.1f} s")
         return
     figures: dict[str, list[dict]] = {}
     for run in range(args.runs):
