@@ -403,3 +403,14 @@ def test_without_a_package_every_install_reads_only_the_locks(platform):
         assert " -e ." not in generated.text, generated.path
         read.update(model.install_inputs(generated.text))
     assert read == set(options.locks)
+
+
+def test_project_options_read_what_the_project_files_decide(tmp_path):
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "prod.yaml").write_text("credentials:\n  oidc: {role_arn: 'acs:ram::1:role/r'}\n")
+    (tmp_path / "pyproject.toml").write_text(BUILD + "[tool.setuptools]\npackages = []\n")
+    options = pipelines.project_options(tmp_path, jobs="test,prod,rotate", python="3.11")
+    assert options.kinds == ("test", "prod")  # an OIDC prod has no key to rotate
+    assert options.oidc == ("prod",)
+    assert options.python == "3.11"
+    assert options.install_self is False

@@ -137,11 +137,7 @@ def init(c, platform=None, out=None, force=False, check=False, jobs=None, python
     if not platform:
         raise ConfigError(f"--platform is required: {PLATFORM_HELP}.")
     ctx = open_context(c)
-    oidc = pipelines.oidc_envs(ctx.root)
-    kinds = tuple(k for k in pipelines.parse_kinds(jobs) if not (k == "rotate" and "prod" in oidc))
-    options = pipelines.Options(kinds=kinds, python=python or pipelines.Options.python, oidc=oidc,
-                                sinks=pipelines.prod_sinks(ctx.root), install_self=pipelines.installs_itself(ctx.root),
-                                profiles=pipelines.env_profiles(ctx.root))
+    options = pipelines.project_options(ctx.root, jobs=jobs, python=python)
     command = pipelines.command_line(platform, options)
     files = pipelines.render(platform, options, command)
     root = Path(out) if out else ctx.root

@@ -1,9 +1,10 @@
 """Complete CI pipelines, one module per platform, rendered from one model (:mod:`.model`).
 
 ``render(platform, options, command)`` returns the files to write (pure: text in, text out);
-``prod_sinks(root)`` reads what the rotation job must bind from envs/prod.yaml, ``installs_itself(root)``
-whether the install steps build the project itself. ``invoke ci.init``
-writes the files, or compares them with the committed ones (``--check``).
+``project_options(root, ...)`` reads what the project's files decide (``prod_sinks``: what the
+rotation job must bind from envs/prod.yaml; ``installs_itself``: whether the install steps build the
+project itself; ``oidc_envs``, ``env_profiles``). ``invoke ci.init`` writes the files, or compares
+them with the committed ones (``--check``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ PLATFORMS: dict[str, ModuleType] = {
 }
 
 __all__ = ["KINDS", "PLATFORMS", "GeneratedFile", "Options", "SinkNeeds", "command_line", "env_profiles",
-           "installs_itself", "oidc_envs", "out_of_date", "parse_kinds", "prod_sinks", "render", "warnings"]
+           "installs_itself", "oidc_envs", "out_of_date", "parse_kinds", "prod_sinks", "project_options", "render",
+           "warnings"]
 PROD_ENV = "prod"  # the environment the generated release, rollback and rotation jobs act on
 
 
@@ -62,6 +64,17 @@ def _env_credentials(root: Path) -> dict[str, dict]:
         credentials = doc.get("credentials") if isinstance(doc, dict) else None
         found[name] = credentials if isinstance(credentials, dict) else {}
     return found
+
+
+def project_options(root: Path, *, jobs: str | None = None, python: str | None = None) -> Options:
+    """The options ``invoke ci.init`` renders a project's pipeline with: the ``--jobs`` and
+    ``--python`` asked for, and what the project's files decide (OIDC environments, prod's sinks,
+    the key names' profiles, whether the project installs itself). An OIDC prod has no key to
+    rotate, so no rotate-keys job."""
+    oidc = oidc_envs(root)
+    kinds = tuple(k for k in parse_kinds(jobs) if not (k == "rotate" and PROD_ENV in oidc))
+    return Options(kinds=kinds, python=python or Options.python, oidc=oidc, sinks=prod_sinks(root),
+                   install_self=installs_itself(root), profiles=env_profiles(root))
 
 
 def oidc_envs(root: Path) -> tuple[str, ...]:
